@@ -1,0 +1,78 @@
+package gatehouse
+
+import (
+	"context"
+	"time"
+)
+
+// Event kinds (CONTRACT.md). Add freely, never rename.
+const (
+	EventSetupAdminCreated  = "setup.admin_created"
+	EventLoginSucceeded     = "login.succeeded"
+	EventLoginFailed        = "login.failed"
+	EventLoginMFARequired   = "login.mfa_required"
+	EventLoginRateLimited   = "login.rate_limited"
+	EventMFASucceeded       = "mfa.succeeded"
+	EventMFAFailed          = "mfa.failed"
+	EventLogout             = "logout"
+	EventSessionRevoked     = "session.revoked"
+	EventTokenRefreshed     = "token.refreshed"
+	EventTokenReuseDetected = "token.reuse_detected"
+	EventPasswordChanged    = "password.changed"
+	EventPasswordReset      = "password.reset"
+	EventAdminUserCreated   = "admin.user_created"
+	EventAdminUserUpdated   = "admin.user_updated"
+	EventAdminUserDeleted   = "admin.user_deleted"
+	EventSettingsChanged    = "settings.changed"
+)
+
+// Event is one row of the audit trail. Data never holds a secret.
+type Event struct {
+	ID        int64          `json:"id"`
+	Time      time.Time      `json:"time"`
+	Kind      string         `json:"kind"`
+	UserID    *int64         `json:"user_id"`
+	SessionID string         `json:"session_id"`
+	IP        string         `json:"ip"`
+	UserAgent string         `json:"user_agent"`
+	Data      map[string]any `json:"data"`
+}
+
+// EventFilter selects events; zero fields match everything. Results are newest first.
+type EventFilter struct {
+	UserID *int64
+	Kind   string
+	Offset int
+	Limit  int
+}
+
+// EventStore keeps the audit trail.
+type EventStore interface {
+	// AddEvent inserts e and sets its ID.
+	AddEvent(ctx context.Context, e *Event) error
+	// ListEvents returns one page, newest first, and whether more follow.
+	ListEvents(ctx context.Context, f EventFilter) ([]*Event, bool, error)
+}
+
+// SettingStore keeps runtime settings as text values keyed by name; typing and validation live
+// in settings.go so both backends stay dumb.
+type SettingStore interface {
+	// Settings returns every stored value.
+	Settings(ctx context.Context) (map[string]string, error)
+	// InitSettings inserts each value whose key is absent; existing values are never overwritten.
+	InitSettings(ctx context.Context, defaults map[string]string) error
+	// UpdateSettings writes all values in one transaction and appends a ChangeSettings row.
+	UpdateSettings(ctx context.Context, values map[string]string, at time.Time) error
+}
+
+// Store is everything a backend provides.
+type Store interface {
+	UserStore
+	SessionStore
+	ChangeStore
+	EventStore
+	SettingStore
+	// Ping checks the database is reachable (readiness).
+	Ping(ctx context.Context) error
+	Close() error
+}

@@ -1,0 +1,147 @@
+// Package token issues and checks access tokens (HS256 JWTs), makes opaque tokens for cookies,
+// refresh and one-time links, and keeps the in-memory set of revoked sessions.
+package token
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// Claims are the claims of an access token: sub (user id), sid (session id), iat, exp, jti.
+type Claims struct {
+	jwt.RegisteredClaims
+	SID string `json:"sid"`
+}
+
+// UserID returns sub as a user id.
+func (c *Claims) UserID() (int64, error) { return strconv.ParseInt(c.Subject, 10, 64) }
+
+// Issuer signs and verifies access tokens with one HMAC key.
+type Issuer struct {
+	key    []byte
+	clock  gatehouse.Clock
+	parser *jwt.Parser
+}
+
+// NewIssuer returns an Issuer for the given secret. The secret is used as the HMAC key as is;
+// a changed secret invalidates every token (seed 002).
+func NewIssuer(secret string, clock gatehouse.Clock) (*Issuer, error) {
+	if len(secret) < 16 {
+		return nil, errors.New("jwt secret must be at least 16 characters")
+	}
+	return &Issuer{
+		key:   []byte(secret),
+		clock: clock,
+		// Only HS256 is accepted: "none", RS256 with the HMAC key as a public key and every
+		// other algorithm-confusion trick is refused before the signature is looked at.
+		parser: jwt.NewParser(
+			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+			jwt.WithTimeFunc(clock.Now),
+			jwt.WithExpirationRequired(),
+			jwt.WithIssuedAt(),
+		),
+	}, nil
+}
+
+// Issue returns a signed access token for the user and session, valid until exp.
+func (i *Issuer) Issue(userID int64, sid string, exp time.Time) (string, error) {
+	now := i.clock.Now()
+	c := Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Subject:   strconv.FormatInt(userID, 10),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(exp),
+			ID:        RandomID(),
+		},
+		SID: sid,
+	}
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(i.key)
+}
+
+// Parse verifies signature, algorithm and expiry and returns the claims.
+func (i *Issuer) Parse(tok string) (*Claims, error) {
+	var c Claims
+	if _, err := i.parser.ParseWithClaims(tok, &c, func(*jwt.Token) (any, error) { return i.key, nil }); err != nil {
+		return nil, gatehouse.Errorf(gatehouse.EUnauthorized, "access token is invalid or expired")
+	}
+	if c.SID == "" || c.Subject == "" {
+		return nil, gatehouse.Errorf(gatehouse.EUnauthorized, "access token is invalid or expired")
+	}
+	return &c, nil
+}
+
+// Opaque returns a new 256-bit random token (base64url) and its SHA-256, the only form stored.
+func Opaque() (string, []byte) {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (it crashes the program instead)
+	t := base64.RawURLEncoding.EncodeToString(b[:])
+	return t, Hash(t)
+}
+
+// Hash returns SHA-256 of an opaque token. Tokens carry 256 bits of entropy, so a fast hash is
+// enough: nobody can brute-force a preimage.
+func Hash(t string) []byte {
+	h := sha256.Sum256([]byte(t))
+	return h[:]
+}
+
+// RandomID returns a 128-bit random identifier (base64url), used for session ids and jti.
+func RandomID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// Revocations is the in-memory set of revoked session ids, each kept until no access token for
+// it can still be valid. It is filled from the persisted change feed at start and while running.
+type Revocations struct {
+	mu sync.RWMutex
+	m  map[string]time.Time
+}
+
+// NewRevocations returns an empty set.
+func NewRevocations() *Revocations { return &Revocations{m: map[string]time.Time{}} }
+
+// Add marks sid revoked until exp.
+func (r *Revocations) Add(sid string, exp time.Time) {
+	r.mu.Lock()
+	if old, ok := r.m[sid]; !ok || exp.After(old) {
+		r.m[sid] = exp
+	}
+	r.mu.Unlock()
+}
+
+// Revoked reports whether sid is revoked.
+func (r *Revocations) Revoked(sid string) bool {
+	r.mu.RLock()
+	_, ok := r.m[sid]
+	r.mu.RUnlock()
+	return ok
+}
+
+// Len is the number of entries (for metrics).
+func (r *Revocations) Len() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.m)
+}
+
+// Prune drops entries that expired before now.
+func (r *Revocations) Prune(now time.Time) {
+	r.mu.Lock()
+	for k, exp := range r.m {
+		if exp.Before(now) {
+			delete(r.m, k)
+		}
+	}
+	r.mu.Unlock()
+}
