@@ -1,6 +1,7 @@
 package gatehouse
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -277,8 +278,16 @@ func (d SettingDef) fromJSON(v json.RawMessage) (string, error) {
 		}
 		return strconv.FormatBool(b), nil
 	case TypeInt:
-		var f json.Number
-		if err := json.Unmarshal(v, &f); err != nil {
+		// Decode into any with UseNumber: unmarshalling into json.Number directly would also
+		// accept the string "600", and the API promises JSON types.
+		dec := json.NewDecoder(bytes.NewReader(v))
+		dec.UseNumber()
+		var x any
+		if err := dec.Decode(&x); err != nil {
+			return "", Errorf(EInvalid, "must be a whole number")
+		}
+		f, ok := x.(json.Number)
+		if !ok {
 			return "", Errorf(EInvalid, "must be a whole number")
 		}
 		return f.String(), nil

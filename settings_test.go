@@ -73,6 +73,7 @@ func TestValidateSettingsPatch(t *testing.T) {
 		{"auth_access_token_ttl_secs": 10},         // below min
 		{"auth_access_token_ttl_secs": 1e9},        // above max
 		{"auth_access_token_ttl_secs": 1.5},        // not whole
+		{"auth_access_token_ttl_secs": "600"},      // a string, not a number
 		{"auth_session_network_binding": "planet"}, // not an option
 		{"site_name": "two\nlines"},
 		{"auth_password_max_length": 8, "auth_password_min_length": 9},

@@ -114,7 +114,8 @@ type UserStore interface {
 	// UpdateUser applies upd and returns the new user. ELastAdmin if it would leave no enabled
 	// administrator; EConflict if the new username or email is taken; ENotFound.
 	UpdateUser(ctx context.Context, id int64, upd UserUpdate) (*User, error)
-	// DeleteUser removes the user and everything of theirs. ELastAdmin, ENotFound.
+	// DeleteUser removes the user, their sessions and refresh tokens; their events stay (the
+	// audit trail outlives the account). ELastAdmin, ENotFound.
 	DeleteUser(ctx context.Context, id int64) error
 	// CountUsers counts all users; HasAdmin reports whether any administrator exists.
 	CountUsers(ctx context.Context) (int, error)

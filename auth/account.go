@@ -1,0 +1,105 @@
+package auth
+
+import (
+	"context"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// SessionView is a session as the owner or an administrator sees it.
+type SessionView struct {
+	ID           string `json:"id"`
+	Current      bool   `json:"current"`
+	AuthMethod   string `json:"auth_method"`
+	IP           string `json:"ip"`
+	UserAgent    string `json:"user_agent"`
+	CreatedAt    string `json:"created_at"`
+	LastSeenAt   string `json:"last_seen_at"`
+	ExpiresAt    string `json:"expires_at"`
+	StaySignedIn bool   `json:"stay_signed_in"`
+}
+
+func (s *Service) view(sess *gatehouse.Session, current string) SessionView {
+	const f = "2006-01-02T15:04:05Z07:00"
+	last := s.lastSeenLocal(sess)
+	return SessionView{
+		ID: sess.ID, Current: sess.ID == current, AuthMethod: sess.AuthMethod, IP: sess.IP, UserAgent: sess.UserAgent,
+		CreatedAt: sess.CreatedAt.UTC().Format(f), LastSeenAt: last.UTC().Format(f), ExpiresAt: sess.ExpiresAt.UTC().Format(f),
+		StaySignedIn: sess.StaySignedIn,
+	}
+}
+
+// Sessions lists a user's active sessions, marking `current`.
+func (s *Service) Sessions(ctx context.Context, userID int64, current string) ([]SessionView, error) {
+	list, err := s.store.ListSessions(ctx, userID, s.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SessionView, 0, len(list))
+	for _, sess := range list {
+		if s.revoked.Revoked(sess.ID) {
+			continue
+		}
+		out = append(out, s.view(sess, current))
+	}
+	return out, nil
+}
+
+// RevokeOwnSession ends one of the principal's own sessions. Another user's session id is
+// ENotFound, never a hint that it exists.
+func (s *Service) RevokeOwnSession(ctx context.Context, p *Principal, sid string, meta ClientMeta) error {
+	sess, err := s.store.SessionByID(ctx, sid)
+	if err != nil || sess.UserID != p.User.ID || !sess.Active(s.clock.Now()) {
+		if err != nil && !gatehouse.IsCode(err, gatehouse.ENotFound) {
+			return err
+		}
+		return gatehouse.Errorf(gatehouse.ENotFound, "no such session")
+	}
+	if s.endSession(ctx, sid, p.User.ID, gatehouse.ReasonUser, meta, map[string]any{"by_session": p.SessionID}) {
+		s.event(ctx, gatehouse.EventSessionRevoked, p.User.ID, sid, meta, map[string]any{"reason": gatehouse.ReasonUser, "by_user_id": p.User.ID})
+	}
+	return nil
+}
+
+// SignOutOthers ends every session of the principal but the current one.
+func (s *Service) SignOutOthers(ctx context.Context, p *Principal, meta ClientMeta) int {
+	return s.EndUserSessions(ctx, p.User.ID, p.SessionID, gatehouse.ReasonSignOutOthers, meta, nil)
+}
+
+// ChangePassword checks the current password, sets the new one and ends the user's other sessions.
+func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next string, meta ClientMeta) error {
+	if current == "" {
+		return gatehouse.FieldError("current_password", "enter your current password")
+	}
+	if err := s.policy().checkMax(current); err != nil {
+		return gatehouse.FieldError("current_password", "the current password is wrong")
+	}
+	if err := s.policy().check(next); err != nil {
+		if e, ok := err.(*gatehouse.Error); ok {
+			return &gatehouse.Error{Code: e.Code, Field: "new_password", Message: e.Message}
+		}
+		return err
+	}
+	u, err := s.store.UserByID(ctx, p.User.ID)
+	if err != nil {
+		return err
+	}
+	ok, _, err := s.hasher.Verify(ctx, current, u.PasswordHash)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		s.event(ctx, gatehouse.EventLoginFailed, u.ID, p.SessionID, meta, map[string]any{"reason": "wrong_current_password", "during": "password_change"})
+		return &gatehouse.Error{Code: gatehouse.EInvalidCredentials, Field: "current_password", Message: "the current password is wrong"}
+	}
+	h, err := s.hasher.Hash(ctx, next)
+	if err != nil {
+		return err
+	}
+	if _, err := s.store.UpdateUser(ctx, u.ID, gatehouse.UserUpdate{PasswordHash: &h}); err != nil {
+		return err
+	}
+	ended := s.EndUserSessions(ctx, u.ID, p.SessionID, gatehouse.ReasonPasswordChanged, meta, nil)
+	s.event(ctx, gatehouse.EventPasswordChanged, u.ID, p.SessionID, meta, map[string]any{"other_sessions_ended": ended})
+	return nil
+}

@@ -1,0 +1,263 @@
+package auth
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/token"
+)
+
+// Principal is who a request is from: the user and the session behind the credential.
+type Principal struct {
+	User      *gatehouse.User
+	SessionID string
+	// ViaCookie is true when the credential was the session cookie (CSRF rules apply).
+	ViaCookie bool
+}
+
+// touchEvery bounds how often one session's last-seen time is recorded; idle timeouts are at
+// least a minute, so this precision is enough and the hot path rarely takes a lock.
+const touchEvery = 30 * time.Second
+
+// cachedSession is what the request check needs of a session row.
+type cachedSession struct {
+	id        string
+	userID    int64
+	expiresAt time.Time
+	lastSeen  atomic.Int64 // unix nanoseconds
+}
+
+// sessionCache maps cookie token hashes to live sessions, and session ids to the same entries
+// so a revocation can drop them. It is bounded: when full it is cleared (entries refill from
+// the database on the next miss), which keeps memory flat under any number of sessions.
+type sessionCache struct {
+	mu     sync.RWMutex
+	byHash map[string]*cachedSession
+	byID   map[string]string // session id -> token hash
+	max    int
+
+	dirtyMu sync.Mutex
+	dirty   map[string]time.Time // last-seen times not yet written
+}
+
+func newSessionCache() *sessionCache {
+	return &sessionCache{byHash: map[string]*cachedSession{}, byID: map[string]string{}, dirty: map[string]time.Time{}, max: 200_000}
+}
+
+func (c *sessionCache) get(hash string) *cachedSession {
+	c.mu.RLock()
+	e := c.byHash[hash]
+	c.mu.RUnlock()
+	return e
+}
+
+func (c *sessionCache) put(hash string, e *cachedSession) {
+	c.mu.Lock()
+	if len(c.byHash) >= c.max {
+		c.byHash = map[string]*cachedSession{}
+		c.byID = map[string]string{}
+	}
+	c.byHash[hash] = e
+	c.byID[e.id] = hash
+	c.mu.Unlock()
+}
+
+func (c *sessionCache) drop(sid string) {
+	c.mu.Lock()
+	if h, ok := c.byID[sid]; ok {
+		delete(c.byHash, h)
+		delete(c.byID, sid)
+	}
+	c.mu.Unlock()
+}
+
+func (c *sessionCache) len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.byHash)
+}
+
+func (c *sessionCache) markSeen(sid string, now time.Time) {
+	c.dirtyMu.Lock()
+	c.dirty[sid] = now
+	c.dirtyMu.Unlock()
+}
+
+func (c *sessionCache) takeDirty() map[string]time.Time {
+	c.dirtyMu.Lock()
+	defer c.dirtyMu.Unlock()
+	d := c.dirty
+	c.dirty = map[string]time.Time{}
+	return d
+}
+
+// userCache keeps users by id for the request check; entries are dropped when the change feed
+// says the user changed, on this instance or another.
+type userCache struct {
+	mu sync.RWMutex
+	m  map[int64]*gatehouse.User
+}
+
+func newUserCache() *userCache { return &userCache{m: map[int64]*gatehouse.User{}} }
+
+func (c *userCache) get(id int64) *gatehouse.User {
+	c.mu.RLock()
+	u := c.m[id]
+	c.mu.RUnlock()
+	return u
+}
+
+func (c *userCache) put(u *gatehouse.User) {
+	c.mu.Lock()
+	if len(c.m) >= 200_000 {
+		c.m = map[int64]*gatehouse.User{}
+	}
+	c.m[u.ID] = u
+	c.mu.Unlock()
+}
+
+func (c *userCache) drop(id int64) {
+	c.mu.Lock()
+	delete(c.m, id)
+	c.mu.Unlock()
+}
+
+// user returns the user from the cache, or from the store on a miss. Disabled or deleted users
+// give EUnauthorized.
+func (s *Service) user(ctx context.Context, id int64) (*gatehouse.User, error) {
+	u := s.users.get(id)
+	if u == nil {
+		var err error
+		u, err = s.store.UserByID(ctx, id)
+		if gatehouse.IsCode(err, gatehouse.ENotFound) {
+			return nil, errUnauthorized
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.users.put(u)
+	}
+	if u.Disabled {
+		return nil, errUnauthorized
+	}
+	return u, nil
+}
+
+var errUnauthorized = gatehouse.Errorf(gatehouse.EUnauthorized, "not signed in, or the session has ended")
+
+// AuthenticateBearer checks an access token: HMAC and expiry, then two in-memory lookups
+// (session revoked? user disabled?). No database access unless the user is not cached.
+func (s *Service) AuthenticateBearer(ctx context.Context, tok string) (*Principal, error) {
+	c, err := s.tokens.Parse(tok)
+	if err != nil {
+		return nil, err
+	}
+	if s.revoked.Revoked(c.SID) {
+		return nil, errUnauthorized
+	}
+	uid, err := c.UserID()
+	if err != nil {
+		return nil, errUnauthorized
+	}
+	u, err := s.user(ctx, uid)
+	if err != nil {
+		return nil, err
+	}
+	s.noteSeen(c.SID, nil)
+	return &Principal{User: u, SessionID: c.SID}, nil
+}
+
+// noteSeen records activity at most every touchEvery per session.
+func (s *Service) noteSeen(sid string, e *cachedSession) {
+	now := s.clock.Now()
+	var last *atomic.Int64
+	if e != nil {
+		last = &e.lastSeen
+	} else {
+		// Bearer requests carry no cache entry; keep a per-session clock so only one request
+		// in touchEvery takes the dirty-map lock.
+		v, ok := s.bearerSeen.Load(sid)
+		if !ok {
+			v, _ = s.bearerSeen.LoadOrStore(sid, new(atomic.Int64))
+		}
+		last = v.(*atomic.Int64)
+	}
+	if prev := last.Load(); now.UnixNano()-prev < int64(touchEvery) || !last.CompareAndSwap(prev, now.UnixNano()) {
+		return
+	}
+	s.sessions.markSeen(sid, now)
+}
+
+// AuthenticateCookie checks a session cookie token against the session cache, filling it from
+// the store on a miss, and enforces absolute expiry and the idle timeout.
+func (s *Service) AuthenticateCookie(ctx context.Context, tok string) (*Principal, error) {
+	if tok == "" || len(tok) > 128 {
+		return nil, errUnauthorized
+	}
+	hash := token.Hash(tok)
+	key := string(hash)
+	e := s.sessions.get(key)
+	if e == nil {
+		sess, err := s.store.SessionByTokenHash(ctx, hash)
+		if gatehouse.IsCode(err, gatehouse.ENotFound) {
+			return nil, errUnauthorized
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !sess.Active(s.clock.Now()) || s.revoked.Revoked(sess.ID) {
+			return nil, errUnauthorized
+		}
+		e = &cachedSession{id: sess.ID, userID: sess.UserID, expiresAt: sess.ExpiresAt}
+		e.lastSeen.Store(sess.LastSeenAt.UnixNano())
+		s.sessions.put(key, e)
+	}
+	now := s.clock.Now()
+	if s.revoked.Revoked(e.id) {
+		s.sessions.drop(e.id)
+		return nil, errUnauthorized
+	}
+	if !now.Before(e.expiresAt) {
+		s.sessions.drop(e.id)
+		s.endSession(ctx, e.id, e.userID, gatehouse.ReasonMaxLifetime, ClientMeta{}, nil)
+		return nil, errUnauthorized
+	}
+	if idle := s.Settings().IdleTimeout; now.Sub(time.Unix(0, e.lastSeen.Load())) > idle {
+		// Another instance may have seen this session more recently: ask the store before
+		// ending it.
+		sess, err := s.store.SessionByID(ctx, e.id)
+		if err != nil || now.Sub(sess.LastSeenAt) > idle {
+			s.sessions.drop(e.id)
+			s.endSession(ctx, e.id, e.userID, gatehouse.ReasonIdleTimeout, ClientMeta{}, nil)
+			return nil, errUnauthorized
+		}
+		e.lastSeen.Store(sess.LastSeenAt.UnixNano())
+	}
+	u, err := s.user(ctx, e.userID)
+	if err != nil {
+		return nil, err
+	}
+	s.noteSeen(e.id, e)
+	return &Principal{User: u, SessionID: e.id, ViaCookie: true}, nil
+}
+
+// applyChange updates caches for one change-feed row.
+func (s *Service) applyChange(ctx context.Context, c gatehouse.Change) {
+	switch c.Kind {
+	case gatehouse.ChangeSessionRevoked:
+		s.revoked.Add(c.Subject, c.ExpiresAt)
+		s.sessions.drop(c.Subject)
+	case gatehouse.ChangeUser:
+		if id, err := strconv.ParseInt(c.Subject, 10, 64); err == nil {
+			s.users.drop(id)
+		}
+	case gatehouse.ChangeSettings:
+		if err := s.reloadSettings(ctx); err != nil {
+			s.log.Error("reloading settings failed", "err", err)
+		}
+	}
+}

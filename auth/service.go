@@ -1,0 +1,157 @@
+// Package auth holds gatehouse's use cases: first-admin setup, sign-in, refresh, logout, the
+// request check, account and admin actions. It knows nothing of HTTP; the http package and the
+// CLI both call it.
+package auth
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/token"
+)
+
+// Hasher is the bounded Argon2id pool (package password).
+type Hasher interface {
+	Hash(ctx context.Context, pw string) (string, error)
+	Verify(ctx context.Context, pw, phc string) (ok, needsRehash bool, err error)
+	VerifyDummy(ctx context.Context, pw string) error
+}
+
+// Limiter is a token-bucket rate limiter keyed by string (package ratelimit).
+type Limiter interface {
+	Allow(ctx context.Context, key string, burst int, every time.Duration) (bool, time.Duration, error)
+	Reset(ctx context.Context, key string) error
+}
+
+// Observer receives counts for metrics. All methods must be cheap and safe for concurrent use.
+type Observer interface {
+	SignIn(outcome string)
+	Revoked(reason string)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) SignIn(string)  {}
+func (nopObserver) Revoked(string) {}
+
+// Deps are what a Service needs.
+type Deps struct {
+	Store    gatehouse.Store
+	Hasher   Hasher
+	Tokens   *token.Issuer
+	Limiter  Limiter
+	Clock    gatehouse.Clock
+	Logger   *slog.Logger
+	Observer Observer
+	// CookieSecureDefault is the initial value of auth_cookie_secure ([auth] bootstrap_insecure_cookies).
+	CookieSecureDefault bool
+}
+
+// ClientMeta describes the client of a request, for events and session records.
+type ClientMeta struct {
+	IP        string
+	UserAgent string
+}
+
+// Service implements every use case. It is safe for concurrent use.
+type Service struct {
+	store   gatehouse.Store
+	hasher  Hasher
+	tokens  *token.Issuer
+	limiter Limiter
+	clock   gatehouse.Clock
+	log     *slog.Logger
+	obs     Observer
+
+	cookieSecureDefault bool
+	settings            atomic.Pointer[gatehouse.Settings]
+	hasUsers            atomic.Bool // once true it stays true: the last admin cannot be deleted
+
+	revoked  *token.Revocations
+	sessions *sessionCache
+	users    *userCache
+	// bearerSeen: session id -> *atomic.Int64 of the last recorded use by an access token.
+	bearerSeen sync.Map
+
+	feedMu     sync.Mutex // one feed poll at a time
+	lastChange int64
+}
+
+// RefreshGrace is how long a refresh token that was just used may be presented again (concurrent
+// tabs racing to refresh) without being treated as stolen.
+const RefreshGrace = 10 * time.Second
+
+// New builds a Service, creates missing runtime settings with their defaults, loads them and
+// the revocation set. Call Run to follow changes and flush last-seen times.
+func New(ctx context.Context, d Deps) (*Service, error) {
+	if d.Clock == nil {
+		d.Clock = gatehouse.SystemClock{}
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Observer == nil {
+		d.Observer = nopObserver{}
+	}
+	s := &Service{
+		store: d.Store, hasher: d.Hasher, tokens: d.Tokens, limiter: d.Limiter,
+		clock: d.Clock, log: d.Logger, obs: d.Observer,
+		cookieSecureDefault: d.CookieSecureDefault,
+		revoked:             token.NewRevocations(),
+		sessions:            newSessionCache(),
+		users:               newUserCache(),
+	}
+	if err := s.store.InitSettings(ctx, gatehouse.SettingDefaults(d.CookieSecureDefault)); err != nil {
+		return nil, err
+	}
+	if err := s.reloadSettings(ctx); err != nil {
+		return nil, err
+	}
+	// Everything already in the feed is applied before the first request is served, so a token
+	// revoked before a restart stays revoked after it.
+	if err := s.PollChanges(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Settings returns the current runtime settings snapshot.
+func (s *Service) Settings() *gatehouse.Settings { return s.settings.Load() }
+
+// CookieSecureDefault is the bootstrap default of auth_cookie_secure.
+func (s *Service) CookieSecureDefault() bool { return s.cookieSecureDefault }
+
+// Revocations exposes the revoked-session set (metrics).
+func (s *Service) Revocations() *token.Revocations { return s.revoked }
+
+// CachedSessions is the number of sessions in the request-check cache (metrics).
+func (s *Service) CachedSessions() int { return s.sessions.len() }
+
+func (s *Service) reloadSettings(ctx context.Context) error {
+	raw, err := s.store.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	st, warnings := gatehouse.NewSettings(raw, s.cookieSecureDefault)
+	for _, w := range warnings {
+		s.log.Warn(w)
+	}
+	s.settings.Store(st)
+	return nil
+}
+
+// event records an audit event; failures are logged, never returned, so that auditing cannot
+// turn a sign-in into an error after the fact.
+func (s *Service) event(ctx context.Context, kind string, userID int64, sid string, meta ClientMeta, data map[string]any) {
+	e := &gatehouse.Event{Time: s.clock.Now(), Kind: kind, SessionID: sid, IP: meta.IP, UserAgent: meta.UserAgent, Data: data}
+	if userID != 0 {
+		e.UserID = &userID
+	}
+	if err := s.store.AddEvent(context.WithoutCancel(ctx), e); err != nil {
+		s.log.Error("recording event failed", "kind", kind, "err", err)
+	}
+}

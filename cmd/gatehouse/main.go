@@ -1,0 +1,74 @@
+// Command gatehouse runs the gatehouse sign-in server and its administrative commands.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gatehouse: "+err.Error())
+		os.Exit(exitCode(err))
+	}
+}
+
+// usageError marks a mistake in how the command was called (exit code 2).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func exitCode(err error) int {
+	if _, ok := err.(usageError); ok {
+		return 2
+	}
+	return 1
+}
+
+const usage = `gatehouse: a self-hosted sign-in and session server
+
+Usage:
+  gatehouse serve [--config PATH] [--listen ADDR] [--jwt-secret S] [--mfa-secret-key S]
+  gatehouse users bootstrap-admin --email E [--username U] --password-stdin [--config PATH]
+  gatehouse users reset-password --user LOGIN --password-stdin [--config PATH]
+  gatehouse version
+`
+
+// run is the whole program; tests call it with their own arguments, environment and streams.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usageError{"no command given"}
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], getenv, stdout, stderr)
+	case "users":
+		if len(args) < 2 {
+			fmt.Fprint(stderr, usage)
+			return usageError{"users needs a subcommand: bootstrap-admin or reset-password"}
+		}
+		switch args[1] {
+		case "bootstrap-admin":
+			return bootstrapAdmin(ctx, args[2:], getenv, stdin, stdout, stderr)
+		case "reset-password":
+			return resetPassword(ctx, args[2:], getenv, stdin, stdout, stderr)
+		}
+		return usageError{fmt.Sprintf("unknown users subcommand %q (want bootstrap-admin or reset-password)", args[1])}
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "gatehouse", version())
+		return nil
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return usageError{fmt.Sprintf("unknown command %q", args[0])}
+}

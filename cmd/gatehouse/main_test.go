@@ -1,0 +1,241 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/testserver"
+)
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+// startServe runs `gatehouse serve` in-process and waits for /healthz.
+func startServe(t *testing.T, dir string, vars map[string]string, args ...string) (base string, logs *syncBuffer, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs = &syncBuffer{}
+	done := make(chan error, 1)
+	full := append([]string{"serve", "--config", filepath.Join(dir, "gatehouse.toml"), "--listen", "127.0.0.1:0"}, args...)
+	go func() { done <- run(ctx, full, env(vars), strings.NewReader(""), &bytes.Buffer{}, logs) }()
+	addrRe := regexp.MustCompile(`addr=(127\.0\.0\.1:\d+)`)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if m := addrRe.FindStringSubmatch(logs.String()); m != nil {
+			base = "http://" + m[1]
+			if r, err := http.Get(base + "/healthz"); err == nil && r.StatusCode == 200 {
+				r.Body.Close()
+				break
+			}
+		}
+		select {
+		case err := <-done:
+			cancel()
+			t.Fatalf("serve exited early: %v\n%s", err, logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("server not ready:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var once sync.Once
+	var serr error
+	stop = func() error {
+		once.Do(func() { cancel(); serr = <-done })
+		return serr
+	}
+	t.Cleanup(func() { _ = stop() })
+	return base, logs, stop
+}
+
+func TestServeWritesConfigAndShutsDownGracefully(t *testing.T) {
+	dir := t.TempDir()
+	vars := map[string]string{"GATEHOUSE__DATABASE__DSN": filepath.Join(dir, "data", "gh.db")}
+	base, logs, stop := startServe(t, dir, vars)
+	st, err := os.Stat(filepath.Join(dir, "gatehouse.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("config mode %v, want 0600", st.Mode().Perm())
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "gatehouse.toml"))
+	if !regexp.MustCompile(`jwt_secret = "[^"]{32,}"`).Match(b) || !regexp.MustCompile(`mfa_secret_key = "[^"]{32,}"`).Match(b) {
+		t.Fatalf("config lacks generated secrets:\n%s", b)
+	}
+	if !strings.Contains(logs.String(), filepath.Join(dir, "gatehouse.toml")) {
+		t.Fatalf("the log does not say where the config was written:\n%s", logs.String())
+	}
+	secret := regexp.MustCompile(`jwt_secret = "([^"]+)"`).FindSubmatch(b)[1]
+	if strings.Contains(logs.String(), string(secret)) {
+		t.Fatal("the secret reached the log")
+	}
+	r, err := http.Get(base + "/api/auth/state")
+	if err != nil || r.StatusCode != 200 {
+		t.Fatalf("state: %v %v", r, err)
+	}
+	r.Body.Close()
+	if err := stop(); err != nil {
+		t.Fatalf("shutdown: %v\n%s", err, logs.String())
+	}
+	if !strings.Contains(logs.String(), "stopped") {
+		t.Fatalf("no clean stop in the log:\n%s", logs.String())
+	}
+}
+
+func TestBootstrapAdminIdempotentAndResetPassword(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "gatehouse.toml")
+	vars := map[string]string{"GATEHOUSE__DATABASE__DSN": filepath.Join(dir, "gh.db"), "GATEHOUSE__AUTH__JWT_SECRET": "0123456789abcdef0123456789abcdef"}
+	var out, errb bytes.Buffer
+	ctx := context.Background()
+	if err := run(ctx, []string{"users", "bootstrap-admin", "--config", cfg, "--email", "Root@Example.com", "--password-stdin"}, env(vars), strings.NewReader("s3cure password\n"), &out, &errb); err != nil {
+		t.Fatalf("bootstrap: %v %s", err, errb.String())
+	}
+	if !strings.Contains(out.String(), "created") {
+		t.Fatalf("bootstrap output: %q", out.String())
+	}
+	// On a fresh machine the CLI writes the configuration the server will use, as serve would.
+	if fi, err := os.Stat(cfg); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("config written by bootstrap-admin: %v %v", fi, err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"users", "bootstrap-admin", "--config", cfg, "--email", "other@example.com", "--password-stdin"}, env(vars), strings.NewReader("another password\n"), &out, &errb); err != nil {
+		t.Fatalf("second bootstrap must succeed: %v", err)
+	}
+	if !strings.Contains(out.String(), "already exists") {
+		t.Fatalf("second bootstrap output: %q", out.String())
+	}
+	// Bad calls: one clear sentence, non-zero exit.
+	if err := run(ctx, []string{"users", "bootstrap-admin", "--config", cfg, "--email", "x@example.com"}, env(vars), strings.NewReader("pw\n"), &out, &errb); err == nil || exitCode(err) != 2 {
+		t.Fatalf("missing --password-stdin: %v", err)
+	}
+	if err := run(ctx, []string{"users", "reset-password", "--config", cfg, "--user", "nobody", "--password-stdin"}, env(vars), strings.NewReader("new password 1\n"), &out, &errb); err == nil || !strings.Contains(err.Error(), "no user") {
+		t.Fatalf("reset unknown user: %v", err)
+	}
+	if err := run(ctx, []string{"users", "reset-password", "--config", cfg, "--user", "root", "--password-stdin"}, env(vars), strings.NewReader("short\n"), &out, &errb); err == nil || !strings.Contains(err.Error(), "at least 8") {
+		t.Fatalf("reset with a short password: %v", err)
+	}
+
+	// The server signs in with the bootstrap password; the CLI reset ends that session.
+	base, _, _ := startServe(t, dir, vars)
+	login := func(pw string) (int, string) {
+		body, _ := json.Marshal(map[string]string{"login": "root@example.com", "password": pw})
+		r, err := http.Post(base+"/api/auth/login", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		var v map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&v)
+		tok, _ := v["access_token"].(string)
+		return r.StatusCode, tok
+	}
+	status, tok := login("s3cure password")
+	if status != 200 {
+		t.Fatalf("login with bootstrap password: %d", status)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"users", "reset-password", "--config", cfg, "--user", "root", "--password-stdin"}, env(vars), strings.NewReader("brand new password\n"), &out, &errb); err != nil {
+		t.Fatalf("reset: %v", err)
+	}
+	if s, _ := login("s3cure password"); s != 401 {
+		t.Fatalf("old password after reset: %d", s)
+	}
+	if s, _ := login("brand new password"); s != 200 {
+		t.Fatalf("new password after reset: %d", s)
+	}
+	// The running server learns of the revocation through the change feed.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		req, _ := http.NewRequest("GET", base+"/api/auth/me", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if r.StatusCode == 401 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("token still valid 5 s after the CLI reset the password")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestDevSeedAdmin(t *testing.T) {
+	dir := t.TempDir()
+	vars := map[string]string{"GATEHOUSE__DATABASE__DSN": filepath.Join(dir, "gh.db"), "GATEHOUSE__DEV__SEED_ADMIN": "true"}
+	base, logs, _ := startServe(t, dir, vars)
+	if !strings.Contains(logs.String(), "DEVELOPMENT ONLY") {
+		t.Fatalf("no loud warning:\n%s", logs.String())
+	}
+	body := `{"login":"admin@admin.com","password":"admin"}`
+	r, err := http.Post(base+"/api/auth/login", "application/json", strings.NewReader(body))
+	if err != nil || r.StatusCode != 200 {
+		t.Fatalf("seeded admin login: %v %v", r.StatusCode, err)
+	}
+	r.Body.Close()
+}
+
+func TestFlagBeatsEnvForSecret(t *testing.T) {
+	// A token signed under the flag's secret is accepted; the env secret is ignored.
+	dir := t.TempDir()
+	vars := map[string]string{"GATEHOUSE__DATABASE__DSN": filepath.Join(dir, "gh.db"), "GATEHOUSE__AUTH__JWT_SECRET": "env-secret-0123456789abcdef"}
+	base, _, _ := startServe(t, dir, vars, "--jwt-secret", testserver.Secret)
+	r, _ := http.Post(base+"/api/setup/admin", "application/json", strings.NewReader(`{"username":"a","email":"a@example.com","password":"a password!"}`))
+	var v map[string]any
+	_ = json.NewDecoder(r.Body).Decode(&v)
+	r.Body.Close()
+	tok, _ := v["access_token"].(string)
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("no token: %v", v)
+	}
+	if !verifiesWith(t, tok, testserver.Secret) || verifiesWith(t, tok, "env-secret-0123456789abcdef") {
+		t.Fatal("the token was not signed with the flag's secret")
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	var out, errb bytes.Buffer
+	for _, args := range [][]string{{}, {"bogus"}, {"users"}, {"users", "x"}, {"serve", "--nope"}} {
+		if err := run(context.Background(), args, env(nil), strings.NewReader(""), &out, &errb); err == nil || exitCode(err) != 2 {
+			t.Fatalf("%v: %v", args, err)
+		}
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"version"}, env(nil), nil, &out, &errb); err != nil || !strings.HasPrefix(out.String(), "gatehouse ") {
+		t.Fatalf("version: %v %q", err, out.String())
+	}
+}

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/config"
+	ghttp "github.com/gatehouse/gatehouse/http"
+	"github.com/gatehouse/gatehouse/password"
+	"github.com/gatehouse/gatehouse/token"
+	"github.com/gatehouse/gatehouse/web"
+)
+
+// stringFlag records whether a flag was given, so an unset flag never overrides the environment.
+type stringFlag struct {
+	val *string
+}
+
+func (f *stringFlag) String() string {
+	if f.val == nil {
+		return ""
+	}
+	return "[set]" // never print secrets in usage output
+}
+
+func (f *stringFlag) Set(s string) error { f.val = &s; return nil }
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfgPath := fs.String("config", "gatehouse.toml", "configuration file (written with fresh secrets if missing)")
+	var listen, jwtSecret, mfaKey stringFlag
+	fs.Var(&listen, "listen", "address to listen on, e.g. 127.0.0.1:8080 (overrides server.listen)")
+	fs.Var(&jwtSecret, "jwt-secret", "access token signing secret (overrides auth.jwt_secret)")
+	fs.Var(&mfaKey, "mfa-secret-key", "MFA secret encryption key (overrides auth.mfa_secret_key)")
+	if err := cliFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel(getenv("GATEHOUSE_LOG_LEVEL"))}))
+
+	res, err := config.Load(*cfgPath, getenv, config.Overrides{Listen: listen.val, JWTSecret: jwtSecret.val, MFASecretKey: mfaKey.val}, true)
+	if err != nil {
+		return err
+	}
+	cfg := res.Config
+	if res.Created {
+		log.Info("wrote a new configuration file with fresh secrets; keep it safe and back it up", "path", cfg.Path)
+	}
+	for _, w := range res.Warnings {
+		log.Warn(w)
+	}
+
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("opening the %s database: %w", cfg.Database.Driver, err)
+	}
+	defer store.Close()
+
+	clock := gatehouse.SystemClock{}
+	issuer, err := token.NewIssuer(cfg.Auth.JWTSecret, clock)
+	if err != nil {
+		return fmt.Errorf("auth.jwt_secret: %w", err)
+	}
+	hasher := password.NewHasher(password.DefaultParams(), 0, 0)
+	metrics := ghttp.NewMetrics(hasher.Stats, nil, nil, nil)
+	svc, closeLimiter, err := service(ctx, cfg, store, issuer, log, metrics, hasher)
+	if err != nil {
+		return err
+	}
+	defer closeLimiter()
+	metrics.Bind(svc.Revocations().Len, svc.CachedSessions, activeSessionsGauge(store, clock))
+
+	if cfg.Dev.SeedAdmin {
+		seeded, err := svc.SeedDevAdmin(ctx)
+		if err != nil {
+			return fmt.Errorf("seeding the development administrator: %w", err)
+		}
+		if seeded {
+			log.Warn("DEVELOPMENT ONLY: seeded administrator admin@admin.com with password \"admin\"; never enable [dev] seed_admin in production")
+		}
+	}
+
+	srv, err := ghttp.NewServer(ghttp.Deps{
+		Auth: svc, Logger: log, Metrics: metrics, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
+		Ready: store.Ping, Pages: web.Pages(web.Deps{Auth: svc, PublicURL: cfg.PublicURL, Logger: log}),
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.Server.Listen, err)
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	notify := listenChanges(bg, store, log, &wg)
+	wg.Go(func() { svc.Run(bg, notify) })
+
+	log.Info("gatehouse is listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL.String(), "database", cfg.Database.Driver, "version", version())
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+
+	select {
+	case err := <-errc:
+		stopBG()
+		wg.Wait()
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = hs.Shutdown(sctx)
+	// Stop background work after the last request, so its final flush sees every last-seen time.
+	stopBG()
+	wg.Wait()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// listenChanges wakes the change-feed poll on PostgreSQL NOTIFY when the store supports it; the
+// one-second poll remains the fallback.
+func listenChanges(ctx context.Context, store gatehouse.Store, log *slog.Logger, wg *sync.WaitGroup) <-chan struct{} {
+	l, ok := store.(interface {
+		ListenChanges(ctx context.Context, notify func()) error
+	})
+	if !ok {
+		return nil
+	}
+	ch := make(chan struct{}, 1)
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			err := l.ListenChanges(ctx, func() {
+				select {
+				case ch <- struct{}{}:
+				default:
+				}
+			})
+			if err != nil && ctx.Err() == nil {
+				log.Warn("listening for change notifications failed; polling continues", "err", err)
+				select {
+				case <-ctx.Done():
+				case <-time.After(5 * time.Second):
+				}
+			}
+		}
+	})
+	return ch
+}
+
+// activeSessionsGauge counts live sessions for /metrics, at most every 15 s.
+func activeSessionsGauge(store gatehouse.Store, clock gatehouse.Clock) func() float64 {
+	counter, ok := store.(interface {
+		CountActiveSessions(ctx context.Context, now time.Time) (int, error)
+	})
+	if !ok {
+		return func() float64 { return -1 }
+	}
+	var mu sync.Mutex
+	var last time.Time
+	var val float64
+	return func() float64 {
+		mu.Lock()
+		defer mu.Unlock()
+		if now := clock.Now(); now.Sub(last) > 15*time.Second {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			n, err := counter.CountActiveSessions(ctx, now)
+			cancel()
+			if err == nil {
+				val, last = float64(n), now
+			}
+		}
+		return val
+	}
+}
+
+func logLevel(s string) slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/config"
+	"github.com/gatehouse/gatehouse/password"
+	"github.com/gatehouse/gatehouse/postgres"
+	"github.com/gatehouse/gatehouse/ratelimit"
+	"github.com/gatehouse/gatehouse/sqlite"
+	"github.com/gatehouse/gatehouse/token"
+	"github.com/redis/go-redis/v9"
+)
+
+func version() string { return gatehouse.Version }
+
+// openStore opens the configured backend.
+func openStore(ctx context.Context, cfg *config.Config) (gatehouse.Store, error) {
+	switch cfg.Database.Driver {
+	case "postgres":
+		return postgres.Open(ctx, cfg.Database.DSN)
+	default:
+		return sqlite.Open(ctx, cfg.Database.DSN)
+	}
+}
+
+// newLimiter picks Redis when [redis] url is set, so several instances share one budget.
+func newLimiter(cfg *config.Config, clock gatehouse.Clock) (auth.Limiter, func(), error) {
+	if cfg.Redis.URL == "" {
+		return ratelimit.NewMemory(clock.Now), func() {}, nil
+	}
+	opts, err := redis.ParseURL(cfg.Redis.URL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("redis.url is not a valid Redis URL: %w", err)
+	}
+	c := redis.NewClient(opts)
+	return ratelimit.NewRedis(c), func() { _ = c.Close() }, nil
+}
+
+// service builds the auth service over an open store. issuer may be nil for commands that never
+// sign tokens.
+func service(ctx context.Context, cfg *config.Config, store gatehouse.Store, issuer *token.Issuer, log *slog.Logger, obs auth.Observer, hasher *password.Hasher) (*auth.Service, func(), error) {
+	clock := gatehouse.SystemClock{}
+	limiter, closeLimiter, err := newLimiter(cfg, clock)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := auth.New(ctx, auth.Deps{
+		Store: store, Hasher: hasher, Tokens: issuer, Limiter: limiter, Clock: clock, Logger: log, Observer: obs,
+		CookieSecureDefault: !cfg.Auth.BootstrapInsecureCookies,
+	})
+	if err != nil {
+		closeLimiter()
+		return nil, nil, err
+	}
+	return svc, closeLimiter, nil
+}
+
+// readPasswordStdin reads one line from stdin without its line ending.
+func readPasswordStdin(stdin io.Reader) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(stdin, 64<<10))
+	if err != nil {
+		return "", fmt.Errorf("reading the password from stdin: %w", err)
+	}
+	pw, _, _ := strings.Cut(string(b), "\n")
+	pw = strings.TrimSuffix(pw, "\r")
+	if pw == "" {
+		return "", usageError{"no password on stdin: pipe it in, e.g. printf '%s\\n' \"$PASSWORD\" | gatehouse ..."}
+	}
+	return pw, nil
+}
+
+// cliFlags parses a subcommand's flags, turning flag errors into usage errors.
+func cliFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return usageError{"help requested"}
+		}
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	return nil
+}
+
+// userMessage turns a coded error into one sentence for the terminal.
+func userMessage(err error) error {
+	var e *gatehouse.Error
+	if errors.As(err, &e) {
+		return errors.New(e.Message)
+	}
+	return err
+}
+
+type svcT = *auth.Service

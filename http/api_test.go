@@ -1,0 +1,366 @@
+package http_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/testserver"
+)
+
+const adminPW = "correct horse battery"
+
+// forEachBackend runs f against SQLite and, when available, PostgreSQL.
+func forEachBackend(t *testing.T, f func(t *testing.T, backend string)) {
+	for _, b := range testserver.Backends() {
+		t.Run(b, func(t *testing.T) { f(t, b) })
+	}
+}
+
+func TestSetupRace(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		e := testserver.New(t, testserver.Options{Backend: backend})
+		if r := e.Client().Do("GET", "/api/auth/state", nil); r.JSON["setup_required"] != true {
+			t.Fatalf("fresh state: %s", r.Body)
+		}
+		const n = 8
+		var wg sync.WaitGroup
+		statuses := make([]int, n)
+		for i := range n {
+			wg.Go(func() {
+				r := e.Client().Do("POST", "/api/setup/admin", map[string]string{
+					"username": fmt.Sprintf("admin%d", i), "email": fmt.Sprintf("admin%d@example.com", i), "password": adminPW})
+				statuses[i] = r.Status
+			})
+		}
+		wg.Wait()
+		won := 0
+		for _, s := range statuses {
+			switch s {
+			case http.StatusCreated:
+				won++
+			case http.StatusConflict:
+			default:
+				t.Fatalf("unexpected status %d in %v", s, statuses)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("%d setups won, want exactly 1: %v", won, statuses)
+		}
+		r := e.Client().Do("GET", "/api/auth/state", nil)
+		if r.JSON["setup_required"] != false {
+			t.Fatalf("state after setup: %s", r.Body)
+		}
+		if r := e.Client().Do("POST", "/api/setup/admin", map[string]string{"username": "late", "email": "late@example.com", "password": adminPW}); r.Status != 409 || r.Code() != "setup_completed" {
+			t.Fatalf("late setup: %d %s", r.Status, r.Body)
+		}
+	})
+}
+
+func TestLoginMeRefreshLogout(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		e := testserver.New(t, testserver.Options{Backend: backend})
+		e.Setup("alice", "Alice@Example.com", adminPW)
+		// Sign in by email (any case) and by username.
+		c, r := e.Login("ALICE@example.com", adminPW)
+		if r.Str("token_type") != "Bearer" || r.Str("access_token") == "" || r.Str("refresh_token") == "" || r.JSON["expires_in"].(float64) != 900 {
+			t.Fatalf("login answer: %s", r.Body)
+		}
+		if u := r.JSON["user"].(map[string]any); u["username"] != "alice" || u["email"] != "alice@example.com" || u["role"] != "admin" {
+			t.Fatalf("user: %v", u)
+		}
+		if _, ok := r.JSON["user"].(map[string]any)["password_hash"]; ok {
+			t.Fatal("password hash leaked")
+		}
+		setCookie := r.Header.Get("Set-Cookie")
+		for _, want := range []string{"gatehouse_session=", "HttpOnly", "SameSite=Lax", "Path=/"} {
+			if !strings.Contains(setCookie, want) {
+				t.Fatalf("cookie %q lacks %q", setCookie, want)
+			}
+		}
+		if strings.Contains(setCookie, "Max-Age") {
+			t.Fatalf("default session cookie should end with the browser: %q", setCookie)
+		}
+		e.Login("alice", adminPW)
+
+		// The cookie and the Bearer token both work.
+		if r := c.Do("GET", "/api/auth/me", nil); r.Status != 200 || r.JSON["session"].(map[string]any)["via"] != "cookie" {
+			t.Fatalf("me by cookie: %d %s", r.Status, r.Body)
+		}
+		access, refresh := r.Str("access_token"), r.Str("refresh_token")
+		if r := e.Bearer(access).Do("GET", "/api/auth/me", nil); r.Status != 200 || r.JSON["user"].(map[string]any)["username"] != "alice" {
+			t.Fatalf("me by bearer: %d %s", r.Status, r.Body)
+		}
+
+		// Refresh rotates.
+		r2 := e.Client().Do("POST", "/api/auth/refresh", map[string]string{"refresh_token": refresh})
+		if r2.Status != 200 || r2.Str("refresh_token") == refresh || r2.Str("access_token") == "" {
+			t.Fatalf("refresh: %d %s", r2.Status, r2.Body)
+		}
+		if r := e.Bearer(r2.Str("access_token")).Do("GET", "/api/auth/me", nil); r.Status != 200 {
+			t.Fatalf("refreshed token refused: %d", r.Status)
+		}
+
+		// Logout by Bearer ends the whole session: the cookie and every access token die at once.
+		if r := e.Bearer(access).Do("POST", "/api/auth/logout", nil); r.Status != 204 {
+			t.Fatalf("logout: %d %s", r.Status, r.Body)
+		}
+		for _, tok := range []string{access, r2.Str("access_token")} {
+			if r := e.Bearer(tok).Do("GET", "/api/auth/me", nil); r.Status != 401 || r.Code() != "unauthorized" {
+				t.Fatalf("token after logout: %d %s", r.Status, r.Body)
+			}
+		}
+		if r := c.Do("GET", "/api/auth/me", nil); r.Status != 401 {
+			t.Fatalf("cookie after logout: %d", r.Status)
+		}
+		if r := e.Client().Do("POST", "/api/auth/refresh", map[string]string{"refresh_token": r2.Str("refresh_token")}); r.Status != 401 {
+			t.Fatalf("refresh after logout: %d", r.Status)
+		}
+		ev := e.Client()
+		ev.HTTP.Jar = c.HTTP.Jar
+		events := adminEvents(t, e, "logout")
+		if len(events) != 1 || events[0]["data"].(map[string]any)["reason"] != "user" {
+			t.Fatalf("logout events: %v", events)
+		}
+	})
+}
+
+// adminEvents signs in as alice in a fresh client and lists events of a kind.
+func adminEvents(t *testing.T, e *testserver.Env, kind string) []map[string]any {
+	t.Helper()
+	c, _ := e.Login("alice", adminPW)
+	r := c.Do("GET", "/api/admin/events?kind="+kind, nil)
+	if r.Status != 200 {
+		t.Fatalf("events: %d %s", r.Status, r.Body)
+	}
+	var out []map[string]any
+	for _, it := range r.JSON["items"].([]any) {
+		out = append(out, it.(map[string]any))
+	}
+	return out
+}
+
+func TestWrongPasswordAndUnknownUserLookAlike(t *testing.T) {
+	e := testserver.New(t, testserver.Options{})
+	e.Setup("alice", "alice@example.com", adminPW)
+	c := e.Client()
+	wrong := c.Do("POST", "/api/auth/login", map[string]string{"login": "alice", "password": "wrong password"})
+	unknown := c.Do("POST", "/api/auth/login", map[string]string{"login": "nobody", "password": "wrong password"})
+	if wrong.Status != 401 || unknown.Status != 401 || string(wrong.Body) != string(unknown.Body) || wrong.Code() != "invalid_credentials" {
+		t.Fatalf("wrong password %d %s / unknown user %d %s", wrong.Status, wrong.Body, unknown.Status, unknown.Body)
+	}
+	if wrong.Header.Get("Set-Cookie") != "" || unknown.Header.Get("Set-Cookie") != "" {
+		t.Fatal("a failed login set a cookie")
+	}
+}
+
+func TestRefreshReuseRevokesSession(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		e := testserver.New(t, testserver.Options{Backend: backend})
+		e.Setup("alice", "alice@example.com", adminPW)
+		c, r := e.Login("alice", adminPW)
+		old := r.Str("refresh_token")
+		r2 := e.Client().Do("POST", "/api/auth/refresh", map[string]string{"refresh_token": old})
+		if r2.Status != 200 {
+			t.Fatalf("refresh: %d %s", r2.Status, r2.Body)
+		}
+		// A second tab racing with the same token within the grace period is not theft.
+		if r := e.Client().Do("POST", "/api/auth/refresh", map[string]string{"refresh_token": old}); r.Status != 200 {
+			t.Fatalf("refresh within grace: %d %s", r.Status, r.Body)
+		}
+		e.Clock.Advance(time.Minute)
+		r3 := e.Client().Do("POST", "/api/auth/refresh", map[string]string{"refresh_token": old})
+		if r3.Status != 401 || r3.Code() != "refresh_token_reused" {
+			t.Fatalf("replayed refresh: %d %s", r3.Status, r3.Body)
+		}
+		// The whole session is gone: the legitimate client's newest tokens and cookie too.
+		if r := e.Bearer(r2.Str("access_token")).Do("GET", "/api/auth/me", nil); r.Status != 401 {
+			t.Fatalf("access token after reuse: %d", r.Status)
+		}
+		if r := e.Client().Do("POST", "/api/auth/refresh", map[string]string{"refresh_token": r2.Str("refresh_token")}); r.Status != 401 {
+			t.Fatalf("newest refresh token after reuse: %d", r.Status)
+		}
+		if r := c.Do("GET", "/api/auth/me", nil); r.Status != 401 {
+			t.Fatalf("cookie after reuse: %d", r.Status)
+		}
+		if ev := adminEvents(t, e, "token.reuse_detected"); len(ev) != 1 {
+			t.Fatalf("reuse events: %v", ev)
+		}
+		lo := adminEvents(t, e, "logout")
+		if len(lo) != 1 || lo[0]["data"].(map[string]any)["reason"] != "refresh_token_reused" {
+			t.Fatalf("logout events: %v", lo)
+		}
+	})
+}
+
+func TestRevocationSurvivesRestart(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		clock := testserver.NewClock()
+		e := testserver.New(t, testserver.Options{Backend: backend, Clock: clock})
+		e.Setup("alice", "alice@example.com", adminPW)
+		_, r := e.Login("alice", adminPW)
+		access := r.Str("access_token")
+		if r := e.Bearer(access).Do("POST", "/api/auth/logout", nil); r.Status != 204 {
+			t.Fatalf("logout: %d", r.Status)
+		}
+		e.Server.Close()
+		// A new process on the same database: it has never seen the logout in memory.
+		e2 := testserver.New(t, testserver.Options{Backend: backend, DSN: e.DSN, Clock: clock})
+		if r := e2.Bearer(access).Do("GET", "/api/auth/me", nil); r.Status != 401 {
+			t.Fatalf("revoked token accepted after restart: %d %s", r.Status, r.Body)
+		}
+		// A token of a live session still works after the restart.
+		_, r = e2.Login("alice", adminPW)
+		if r := e2.Bearer(r.Str("access_token")).Do("GET", "/api/auth/me", nil); r.Status != 200 {
+			t.Fatalf("live token after restart: %d", r.Status)
+		}
+	})
+}
+
+func TestDisabledUserRefusedAtOnce(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		e := testserver.New(t, testserver.Options{Backend: backend})
+		admin, _ := e.Setup("alice", "alice@example.com", adminPW)
+		id := e.CreateUser(admin, "bob", "bob@example.com", "bob password 1", "user")
+		bobCookie, r := e.Login("bob", "bob password 1")
+		bobBearer := e.Bearer(r.Str("access_token"))
+		if r := bobBearer.Do("GET", "/api/auth/verify", nil); r.Status != 200 {
+			t.Fatalf("verify before disable: %d", r.Status)
+		}
+		if r := admin.Do("PATCH", fmt.Sprintf("/api/admin/users/%d", id), map[string]any{"disabled": true}); r.Status != 200 || r.JSON["disabled"] != true {
+			t.Fatalf("disable: %d %s", r.Status, r.Body)
+		}
+		for name, c := range map[string]*testserver.Client{"bearer": bobBearer, "cookie": bobCookie} {
+			if r := c.Do("GET", "/api/auth/verify", nil); r.Status != 401 {
+				t.Fatalf("%s still accepted after disable: %d", name, r.Status)
+			}
+		}
+		if r := e.Client().Do("POST", "/api/auth/refresh", map[string]string{"refresh_token": r.Str("refresh_token")}); r.Status != 401 {
+			t.Fatalf("refresh after disable: %d", r.Status)
+		}
+		// Signing in says the account is disabled only after a correct password.
+		bad := e.Client().Do("POST", "/api/auth/login", map[string]string{"login": "bob", "password": "not bobs password"})
+		good := e.Client().Do("POST", "/api/auth/login", map[string]string{"login": "bob", "password": "bob password 1"})
+		if bad.Code() != "invalid_credentials" || good.Status != 403 || good.Code() != "account_disabled" {
+			t.Fatalf("disabled login: wrong pw %d %s, right pw %d %s", bad.Status, bad.Body, good.Status, good.Body)
+		}
+		// Enabling again allows a new sign-in; the old tokens stay dead.
+		admin.Do("PATCH", fmt.Sprintf("/api/admin/users/%d", id), map[string]any{"disabled": false})
+		e.Login("bob", "bob password 1")
+		if r := bobBearer.Do("GET", "/api/auth/verify", nil); r.Status != 401 {
+			t.Fatalf("old token revived after enable: %d", r.Status)
+		}
+	})
+}
+
+func TestVerifyForwardAuth(t *testing.T) {
+	e := testserver.New(t, testserver.Options{PublicURL: "https://auth.example.com"})
+	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
+	r := admin.Do("GET", "/api/auth/verify", nil)
+	if r.Status != 200 || r.Header.Get("Remote-User") != "alice" || r.Header.Get("Remote-Email") != "alice@example.com" ||
+		r.Header.Get("Remote-Name") != "alice" || r.Header.Get("Remote-Groups") != "admin" {
+		t.Fatalf("verify: %d %v", r.Status, r.Header)
+	}
+	anon := e.Client()
+	if r := anon.Do("GET", "/api/auth/verify", nil); r.Status != 401 || r.Header.Get("WWW-Authenticate") == "" {
+		t.Fatalf("anonymous API verify: %d", r.Status)
+	}
+	html := func(extra ...string) string {
+		h := append([]string{"Accept", "text/html,application/xhtml+xml"}, extra...)
+		r := anon.Do("GET", "/api/auth/verify", nil, h...)
+		if r.Status != 302 {
+			t.Fatalf("HTML verify: %d", r.Status)
+		}
+		return r.Header.Get("Location")
+	}
+	if loc := html("X-Forwarded-Proto", "https", "X-Forwarded-Host", "app.example.com", "X-Forwarded-Uri", "/dash?x=1"); loc != "https://auth.example.com/login?rd=https%3A%2F%2Fapp.example.com%2Fdash%3Fx%3D1" {
+		t.Fatalf("redirect: %q", loc)
+	}
+	// Another site is never put in rd: no open redirect through the login page.
+	for _, evil := range [][]string{
+		{"X-Forwarded-Proto", "https", "X-Forwarded-Host", "evil.com", "X-Forwarded-Uri", "/"},
+		{"X-Original-URL", "https://example.com.evil.com/"},
+		{"X-Original-URL", "//evil.com/x"},
+	} {
+		if loc := html(evil...); loc != "https://auth.example.com/login" {
+			t.Fatalf("open redirect with %v: %q", evil, loc)
+		}
+	}
+	r = anon.Do("GET", "/api/auth/verify?rd=https://evil.com/", nil, "Accept", "text/html")
+	if r.Header.Get("Location") != "https://auth.example.com/login" {
+		t.Fatalf("rd param: %q", r.Header.Get("Location"))
+	}
+}
+
+func TestBadInputChangesNothing(t *testing.T) {
+	e := testserver.New(t, testserver.Options{})
+	c := e.Client()
+	cases := []struct {
+		body   any
+		ctype  string
+		status int
+		code   string
+		field  string
+	}{
+		{`{"username": "a", `, "application/json", 400, "invalid_input", ""},
+		{`{"username": 5, "email": "a@example.com", "password": "12345678"}`, "application/json", 400, "invalid_input", "username"},
+		{`{"username": "a", "email": "a@example.com", "password": "12345678", "admin": true}`, "application/json", 400, "invalid_input", "admin"},
+		{`[]`, "application/json", 400, "invalid_input", ""},
+		{`{"username":"a","email":"a@example.com","password":"12345678"} {}`, "application/json", 400, "invalid_input", ""},
+		{`username=a`, "application/x-www-form-urlencoded", 415, "unsupported_media_type", ""},
+		{`{"username": "a", "email": "a@example.com", "password": "` + strings.Repeat("x", 100_000) + `"}`, "application/json", 413, "request_too_large", ""},
+		{`{"username": "a", "email": "not an email", "password": "12345678"}`, "application/json", 400, "invalid_input", "email"},
+		{`{"username": "a", "email": "a@example.com", "password": "short"}`, "application/json", 400, "invalid_input", "password"},
+		{`{"username": "a", "email": "a@example.com", "password": "` + strings.Repeat("x", 129) + `"}`, "application/json", 400, "invalid_input", "password"},
+		{`{"username": "-a", "email": "a@example.com", "password": "12345678"}`, "application/json", 400, "invalid_input", "username"},
+	}
+	for i, tc := range cases {
+		r := c.Do("POST", "/api/setup/admin", tc.body, "Content-Type", tc.ctype)
+		if r.Status != tc.status || r.Code() != tc.code || r.Field() != tc.field {
+			t.Errorf("case %d: got %d %s, want %d %s field %q", i, r.Status, r.Body, tc.status, tc.code, tc.field)
+		}
+		if msg, _ := r.JSON["error"].(map[string]any)["message"].(string); msg == "" {
+			t.Errorf("case %d: no message", i)
+		}
+	}
+	if r := c.Do("GET", "/api/auth/state", nil); r.JSON["setup_required"] != true {
+		t.Fatal("bad input created an account")
+	}
+	// A megabyte password on login is refused at once, before any hashing.
+	r := c.Do("POST", "/api/auth/login", map[string]string{"login": "a", "password": strings.Repeat("x", 1<<20)})
+	if r.Status != 413 {
+		t.Fatalf("1 MB password: %d %s", r.Status, r.Body)
+	}
+	r = c.Do("POST", "/api/auth/login", map[string]string{"login": "a", "password": strings.Repeat("x", 5000)})
+	if r.Status != 400 || r.Field() != "password" {
+		t.Fatalf("over-long password: %d %s", r.Status, r.Body)
+	}
+	if r := c.Do("GET", "/api/nope", nil); r.Status != 404 || r.Code() != "not_found" {
+		t.Fatalf("unknown endpoint: %d %s", r.Status, r.Body)
+	}
+}
+
+func TestHealthReadyMetrics(t *testing.T) {
+	e := testserver.New(t, testserver.Options{})
+	c := e.Client()
+	if r := c.Do("GET", "/healthz", nil); r.Status != 200 {
+		t.Fatalf("healthz %d", r.Status)
+	}
+	if r := c.Do("GET", "/readyz", nil); r.Status != 200 {
+		t.Fatalf("readyz %d", r.Status)
+	}
+	c.Do("POST", "/api/auth/login", map[string]string{"login": "x", "password": "wrong password"})
+	r := c.Do("GET", "/metrics", nil)
+	for _, want := range []string{`gatehouse_sign_ins_total{outcome="invalid_credentials"} 1`, "gatehouse_hash_pool_waiting", "gatehouse_revoked_sessions", `gatehouse_http_requests_total{route="POST /api/auth/login",status="4xx"} 1`} {
+		if !strings.Contains(string(r.Body), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	_ = e.Store.Close()
+	if r := c.Do("GET", "/readyz", nil); r.Status != 503 {
+		t.Fatalf("readyz with a closed store: %d", r.Status)
+	}
+}

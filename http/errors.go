@@ -1,0 +1,83 @@
+package http
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// Codes that only the HTTP layer produces.
+const (
+	codeUnsupportedMedia = "unsupported_media_type"
+	codeMethodNotAllowed = "method_not_allowed"
+	codeCSRF             = "csrf_failed"
+)
+
+// statusOf is the one map from error code to HTTP status.
+func statusOf(code string) int {
+	switch code {
+	case gatehouse.EInvalid:
+		return http.StatusBadRequest
+	case gatehouse.EUnauthorized, gatehouse.EInvalidCredentials, gatehouse.ETokenReuse:
+		return http.StatusUnauthorized
+	case gatehouse.EForbidden, gatehouse.EAccountDisabled, codeCSRF:
+		return http.StatusForbidden
+	case gatehouse.ENotFound:
+		return http.StatusNotFound
+	case codeMethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	case gatehouse.EConflict, gatehouse.ESetupDone, gatehouse.ELastAdmin:
+		return http.StatusConflict
+	case gatehouse.ETooLarge:
+		return http.StatusRequestEntityTooLarge
+	case codeUnsupportedMedia:
+		return http.StatusUnsupportedMediaType
+	case gatehouse.ERateLimited:
+		return http.StatusTooManyRequests
+	case gatehouse.EBusy:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// writeError answers err as JSON. Errors without a code are logged and shown as "internal" so no
+// detail (SQL, paths, secrets) reaches a client.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	var e *gatehouse.Error
+	if !errors.As(err, &e) {
+		log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		e = &gatehouse.Error{Code: gatehouse.EInternal, Message: "internal error; the server log has details"}
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+	}
+	writeJSON(w, statusOf(e.Code), errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if v != nil {
+		_ = json.NewEncoder(w).Encode(v)
+	}
+}
+
+// StatusOf is the HTTP status of an error code, for the web pages.
+func StatusOf(code string) int { return statusOf(code) }

@@ -1,0 +1,53 @@
+package http
+
+import (
+	"net/http"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+type list[T any] struct {
+	Items    []T  `json:"items"`
+	NextPage *int `json:"next_page"`
+}
+
+func (s *Server) accountSessions(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	items, err := s.auth.Sessions(r.Context(), p.User.ID, p.SessionID)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list[auth.SessionView]{Items: items})
+}
+
+func (s *Server) accountRevokeSession(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	if err := s.auth.RevokeOwnSession(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if r.PathValue("id") == p.SessionID {
+		s.clearCookie(w)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) accountSignOutOthers(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	n := s.auth.SignOutOthers(r.Context(), p, s.meta(r))
+	writeJSON(w, http.StatusOK, map[string]int{"ended": n})
+}
+
+func (s *Server) accountPassword(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	var req struct {
+		CurrentPassword string `json:"current_password"`
+		NewPassword     string `json:"new_password"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if err := s.auth.ChangePassword(r.Context(), p, req.CurrentPassword, req.NewPassword, s.meta(r)); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

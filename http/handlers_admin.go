@@ -1,0 +1,234 @@
+package http
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+const perPage = 50
+
+// page reads ?page= (from 1); anything else is invalid input.
+func page(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("page")
+	if v == "" {
+		return 1, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1_000_000 {
+		return 0, gatehouse.FieldError("page", "page must be a whole number from 1")
+	}
+	return n, nil
+}
+
+func nextPage(cur int, more bool) *int {
+	if !more {
+		return nil
+	}
+	n := cur + 1
+	return &n
+}
+
+func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	pg, err := page(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	q := r.URL.Query().Get("query")
+	if len(q) > 254 {
+		writeError(w, r, s.log, gatehouse.FieldError("query", "query is too long"))
+		return
+	}
+	users, more, err := s.auth.ListUsers(r.Context(), q, pg, perPage)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if users == nil {
+		users = []*gatehouse.User{}
+	}
+	writeJSON(w, http.StatusOK, list[*gatehouse.User]{Items: users, NextPage: nextPage(pg, more)})
+}
+
+func (s *Server) adminCreateUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	var req struct {
+		Username string `json:"username"`
+		Email    string `json:"email"`
+		Password string `json:"password"`
+		Role     string `json:"role"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	u, err := s.auth.CreateUser(r.Context(), p, auth.CreateUserRequest{Username: req.Username, Email: req.Email, Password: req.Password, Role: gatehouse.Role(req.Role)}, s.meta(r))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, u)
+}
+
+func pathID(r *http.Request) (int64, error) { return auth.ParseID(r.PathValue("id")) }
+
+func (s *Server) adminGetUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	id, err := pathID(r)
+	if err == nil {
+		var u *gatehouse.User
+		if u, err = s.auth.UserByID(r.Context(), id); err == nil {
+			writeJSON(w, http.StatusOK, u)
+			return
+		}
+	}
+	writeError(w, r, s.log, err)
+}
+
+func (s *Server) adminUpdateUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	id, err := pathID(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	var req struct {
+		Role     *string `json:"role"`
+		Disabled *bool   `json:"disabled"`
+		Email    *string `json:"email"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	patch := auth.UserPatch{Disabled: req.Disabled, Email: req.Email}
+	if req.Role != nil {
+		role := gatehouse.Role(*req.Role)
+		patch.Role = &role
+	}
+	u, err := s.auth.UpdateUser(r.Context(), p, id, patch, s.meta(r))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+func (s *Server) adminDeleteUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	id, err := pathID(r)
+	if err == nil {
+		err = s.auth.DeleteUser(r.Context(), p, id, s.meta(r))
+	}
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) adminResetPassword(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	id, err := pathID(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	var req struct {
+		Password string `json:"password"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if err := s.auth.ResetPassword(r.Context(), p, id, req.Password, s.meta(r)); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) adminUserSessions(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	id, err := pathID(r)
+	if err == nil {
+		_, err = s.auth.UserByID(r.Context(), id)
+	}
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	items, err := s.auth.Sessions(r.Context(), id, p.SessionID)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list[auth.SessionView]{Items: items})
+}
+
+func (s *Server) adminRevokeSession(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	if err := s.auth.AdminRevokeSession(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type settingsResponse struct {
+	Settings map[string]any         `json:"settings"`
+	Schema   []gatehouse.SettingDef `json:"schema"`
+	Secrets  map[string]bool        `json:"secrets_set"`
+}
+
+func (s *Server) settingsBody() settingsResponse {
+	st := s.auth.Settings()
+	def := s.auth.CookieSecureDefault()
+	resp := settingsResponse{Settings: st.Public(def), Schema: gatehouse.SettingDefs(def), Secrets: map[string]bool{}}
+	for _, d := range resp.Schema {
+		if d.Type == gatehouse.TypeSecret {
+			resp.Secrets[d.Key] = st.Raw(d.Key) != ""
+		}
+	}
+	return resp
+}
+
+func (s *Server) adminSettings(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	writeJSON(w, http.StatusOK, s.settingsBody())
+}
+
+func (s *Server) adminPatchSettings(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	var patch map[string]json.RawMessage
+	if err := decode(w, r, &patch); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if err := s.auth.PatchSettings(r.Context(), p, patch, s.meta(r)); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.settingsBody())
+}
+
+func (s *Server) adminEvents(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	pg, err := page(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	f := gatehouse.EventFilter{Kind: r.URL.Query().Get("kind"), Offset: (pg - 1) * perPage, Limit: perPage}
+	if u := r.URL.Query().Get("user"); u != "" {
+		id, err := strconv.ParseInt(u, 10, 64)
+		if err != nil {
+			writeError(w, r, s.log, gatehouse.FieldError("user", "user must be a user id"))
+			return
+		}
+		f.UserID = &id
+	}
+	events, more, err := s.auth.Events(r.Context(), f)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if events == nil {
+		events = []*gatehouse.Event{}
+	}
+	writeJSON(w, http.StatusOK, list[*gatehouse.Event]{Items: events, NextPage: nextPage(pg, more)})
+}

@@ -1,0 +1,189 @@
+package http
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.ready(ctx); err != nil {
+		s.log.Warn("not ready: store unreachable", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "store unreachable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) state(w http.ResponseWriter, r *http.Request) {
+	st, err := s.auth.State(r.Context())
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// tokenResponse is the answer to every completed sign-in or refresh.
+type tokenResponse struct {
+	User         *gatehouse.User `json:"user"`
+	AccessToken  string          `json:"access_token"`
+	RefreshToken string          `json:"refresh_token"`
+	TokenType    string          `json:"token_type"`
+	ExpiresIn    int64           `json:"expires_in"`
+}
+
+// signedIn sets the session cookie and answers with the tokens.
+// setCookie sets the session cookie of a fresh sign-in (nothing on refresh).
+func (s *Server) setCookie(w http.ResponseWriter, t *auth.Tokens) {
+	if t.CookieToken == "" {
+		return
+	}
+	c := &http.Cookie{Name: CookieName, Value: t.CookieToken, Path: "/", HttpOnly: true,
+		Secure: s.auth.Settings().CookieSecure, SameSite: http.SameSiteLaxMode}
+	if t.CookieMaxAge > 0 {
+		c.MaxAge = int(t.CookieMaxAge / time.Second)
+	}
+	http.SetCookie(w, c)
+}
+
+// cookiePrincipal authenticates the session cookie alone.
+func (s *Server) cookiePrincipal(r *http.Request) (*auth.Principal, error) {
+	c, err := r.Cookie(CookieName)
+	if err != nil {
+		return nil, gatehouse.Errorf(gatehouse.EUnauthorized, "not signed in")
+	}
+	return s.auth.AuthenticateCookie(r.Context(), c.Value)
+}
+
+func (s *Server) signedIn(w http.ResponseWriter, status int, t *auth.Tokens) {
+	s.setCookie(w, t)
+	writeJSON(w, status, tokenResponse{User: t.User, AccessToken: t.AccessToken, RefreshToken: t.RefreshToken,
+		TokenType: "Bearer", ExpiresIn: int64(t.ExpiresIn / time.Second)})
+}
+
+func (s *Server) clearCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: s.auth.Settings().CookieSecure, SameSite: http.SameSiteLaxMode})
+}
+
+func (s *Server) setupAdmin(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Username string `json:"username"`
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	t, err := s.auth.SetupAdmin(r.Context(), auth.SetupRequest{Username: req.Username, Email: req.Email, Password: req.Password}, s.meta(r))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	s.signedIn(w, http.StatusCreated, t)
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Login        string `json:"login"`
+		Password     string `json:"password"`
+		StaySignedIn bool   `json:"stay_signed_in"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	t, err := s.auth.Login(r.Context(), auth.LoginRequest{Login: req.Login, Password: req.Password, StaySignedIn: req.StaySignedIn}, s.meta(r))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	s.signedIn(w, http.StatusOK, t)
+}
+
+func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	t, err := s.auth.Refresh(r.Context(), req.RefreshToken, s.meta(r))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	s.signedIn(w, http.StatusOK, t)
+}
+
+// logout ends the session behind the credential, if any, and always clears the cookie.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if p, err := s.authenticate(r); err == nil {
+		if err := s.auth.Logout(r.Context(), p, s.meta(r)); err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+	}
+	s.clearCookie(w)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// authenticate finds the principal from a Bearer token, else the session cookie.
+func (s *Server) authenticate(r *http.Request) (*auth.Principal, error) {
+	if a := r.Header.Get("Authorization"); a != "" {
+		scheme, tok, ok := strings.Cut(a, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return nil, gatehouse.Errorf(gatehouse.EUnauthorized, "the Authorization header must be \"Bearer <access token>\"")
+		}
+		return s.auth.AuthenticateBearer(r.Context(), strings.TrimSpace(tok))
+	}
+	c, err := r.Cookie(CookieName)
+	if err != nil {
+		return nil, gatehouse.Errorf(gatehouse.EUnauthorized, "not signed in")
+	}
+	return s.auth.AuthenticateCookie(r.Context(), c.Value)
+}
+
+// user wraps a handler that needs a signed-in user.
+func (s *Server) user(h func(http.ResponseWriter, *http.Request, *auth.Principal)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.authenticate(r)
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		h(w, r, p)
+	}
+}
+
+// admin wraps a handler that needs an administrator.
+func (s *Server) admin(h func(http.ResponseWriter, *http.Request, *auth.Principal)) http.HandlerFunc {
+	return s.user(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+		if p.User.Role != gatehouse.RoleAdmin {
+			writeError(w, r, s.log, gatehouse.Errorf(gatehouse.EForbidden, "administrators only"))
+			return
+		}
+		h(w, r, p)
+	})
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	via := "bearer"
+	if p.ViaCookie {
+		via = "cookie"
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": p.User, "session": map[string]any{"id": p.SessionID, "via": via}})
+}

@@ -1,0 +1,82 @@
+package http
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds gatehouse's Prometheus collectors in their own registry (no global state).
+type Metrics struct {
+	reg         *prometheus.Registry
+	revocations func() int
+	cached      func() int
+	active      func() float64
+
+	requests *prometheus.CounterVec
+	signIns  *prometheus.CounterVec
+	revoked  *prometheus.CounterVec
+}
+
+// NewMetrics registers the collectors. poolStats reports the hashing pool. The gauges that read
+// the auth service are bound later with Bind, because the service itself reports into Metrics.
+func NewMetrics(poolStats func() (running, waiting int), revocations, cached func() int, activeSessions func() float64) *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.Bind(revocations, cached, activeSessions)
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_http_requests_total", Help: "HTTP requests by route and status class."}, []string{"route", "status"})
+	m.signIns = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_sign_ins_total", Help: "Sign-in attempts by outcome."}, []string{"outcome"})
+	m.revoked = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_sessions_ended_total", Help: "Sessions ended, by reason."}, []string{"reason"})
+	m.reg.MustRegister(m.requests, m.signIns, m.revoked,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_hash_pool_running", Help: "Password hashes being computed."}, func() float64 { r, _ := poolStats(); return float64(r) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_hash_pool_waiting", Help: "Password hashes waiting for a worker."}, func() float64 { _, w := poolStats(); return float64(w) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_revoked_sessions", Help: "Revoked sessions held in memory (tokens that could still be presented)."}, func() float64 { return float64(m.revocations()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_sessions_cached", Help: "Sessions in the request-check cache."}, func() float64 { return float64(m.cached()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_sessions_active", Help: "Sessions neither revoked nor expired (refreshed at most every 15 s)."}, func() float64 { return m.active() }),
+	)
+	return m
+}
+
+// Bind sets the functions the service gauges read; nil ones read zero.
+func (m *Metrics) Bind(revocations, cached func() int, activeSessions func() float64) {
+	zero := func() int { return 0 }
+	if revocations == nil {
+		revocations = zero
+	}
+	if cached == nil {
+		cached = zero
+	}
+	if activeSessions == nil {
+		activeSessions = func() float64 { return 0 }
+	}
+	m.revocations, m.cached, m.active = revocations, cached, activeSessions
+}
+
+// SignIn implements auth.Observer.
+func (m *Metrics) SignIn(outcome string) { m.signIns.WithLabelValues(outcome).Inc() }
+
+// Revoked implements auth.Observer.
+func (m *Metrics) Revoked(reason string) { m.revoked.WithLabelValues(reason).Inc() }
+
+func (m *Metrics) handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
+
+// routeCounters are one route's counters, resolved once so the hot path does no label lookups.
+type routeCounters [6]prometheus.Counter
+
+func (m *Metrics) forRoute(route string) *routeCounters {
+	var rc routeCounters
+	for i, class := range []string{"1xx", "1xx", "2xx", "3xx", "4xx", "5xx"} {
+		rc[i] = m.requests.WithLabelValues(route, class)
+	}
+	return &rc
+}
+
+func (rc *routeCounters) observe(status int) {
+	i := status / 100
+	if i < 1 || i > 5 {
+		i = 5
+	}
+	rc[i].Inc()
+}

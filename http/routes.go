@@ -1,0 +1,47 @@
+package http
+
+import (
+	"net/http"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// routes lists the whole API surface.
+func (s *Server) routes() {
+	s.handle("GET /healthz", s.healthz)
+	s.handle("GET /readyz", s.readyz)
+	if s.metrics != nil {
+		s.mux.Handle("GET /metrics", s.metrics.handler())
+	}
+
+	s.handle("GET /api/auth/state", s.state)
+	s.handle("POST /api/setup/admin", s.setupAdmin)
+	s.handle("POST /api/auth/login", s.login)
+	s.handle("POST /api/auth/refresh", s.refresh)
+	s.handle("POST /api/auth/logout", s.logout)
+	s.handle("GET /api/auth/me", s.user(s.me))
+	// Forward auth answers any method: some proxies forward the original one.
+	s.handle("/api/auth/verify", s.verify)
+
+	s.handle("GET /api/account/sessions", s.user(s.accountSessions))
+	s.handle("DELETE /api/account/sessions/{id}", s.user(s.accountRevokeSession))
+	s.handle("POST /api/account/sessions/sign-out-others", s.user(s.accountSignOutOthers))
+	s.handle("POST /api/account/password", s.user(s.accountPassword))
+
+	s.handle("GET /api/admin/users", s.admin(s.adminListUsers))
+	s.handle("POST /api/admin/users", s.admin(s.adminCreateUser))
+	s.handle("GET /api/admin/users/{id}", s.admin(s.adminGetUser))
+	s.handle("PATCH /api/admin/users/{id}", s.admin(s.adminUpdateUser))
+	s.handle("DELETE /api/admin/users/{id}", s.admin(s.adminDeleteUser))
+	s.handle("POST /api/admin/users/{id}/password", s.admin(s.adminResetPassword))
+	s.handle("GET /api/admin/users/{id}/sessions", s.admin(s.adminUserSessions))
+	s.handle("DELETE /api/admin/sessions/{id}", s.admin(s.adminRevokeSession))
+	s.handle("GET /api/admin/settings", s.admin(s.adminSettings))
+	s.handle("PATCH /api/admin/settings", s.admin(s.adminPatchSettings))
+	s.handle("GET /api/admin/events", s.admin(s.adminEvents))
+
+	// Unknown API paths answer JSON, not the mux's plain-text 404.
+	s.handle("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, s.log, gatehouse.Errorf(gatehouse.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+}

@@ -1,0 +1,170 @@
+// Package http serves gatehouse's JSON API, health and metrics endpoints. routes.go lists every
+// route; errors.go maps error codes to statuses in one place.
+package http
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"runtime/debug"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// CookieName is the browser session cookie.
+const CookieName = "gatehouse_session"
+
+// Deps are what the HTTP layer needs.
+type Deps struct {
+	Auth           *auth.Service
+	Logger         *slog.Logger
+	Metrics        *Metrics
+	PublicURL      *url.URL
+	TrustedProxies []netip.Prefix
+	// Ready reports whether the store is reachable (readiness).
+	Ready func(ctx context.Context) error
+	// Pages, when set, serves the web pages (login, settings, admin) under the same mux. kit gives
+	// them the cookie, client-address and CSRF rules of the API, so both behave alike.
+	Pages func(mux *http.ServeMux, kit PageKit) error
+}
+
+// PageKit is what the web pages share with the API.
+type PageKit struct {
+	// Meta describes the client (IP per trusted_proxies, user agent).
+	Meta func(r *http.Request) auth.ClientMeta
+	// CheckCSRF refuses cross-origin unsafe requests (Sec-Fetch-Site / Origin).
+	CheckCSRF func(r *http.Request) error
+	// Principal authenticates the session cookie only: pages never take Bearer tokens.
+	Principal func(r *http.Request) (*auth.Principal, error)
+	// SetSession sets the gatehouse_session cookie after a sign-in; ClearSession removes it.
+	SetSession   func(w http.ResponseWriter, t *auth.Tokens)
+	ClearSession func(w http.ResponseWriter)
+}
+
+// Server is gatehouse's HTTP handler.
+type Server struct {
+	auth    *auth.Service
+	log     *slog.Logger
+	metrics *Metrics
+	public  *url.URL
+	trusted []netip.Prefix
+	ready   func(ctx context.Context) error
+	csrf    *http.CrossOriginProtection
+	mux     *http.ServeMux
+}
+
+// NewServer builds the handler with every route of routes.go.
+func NewServer(d Deps) (*Server, error) {
+	s := &Server{auth: d.Auth, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, ready: d.Ready, mux: http.NewServeMux()}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	// Cross-origin protection (Sec-Fetch-Site / Origin) guards every unsafe request made with
+	// the cookie. Behind a proxy the Host header may differ from the public URL, so the public
+	// origin is trusted explicitly.
+	s.csrf = http.NewCrossOriginProtection()
+	if err := s.csrf.AddTrustedOrigin(d.PublicURL.Scheme + "://" + d.PublicURL.Host); err != nil {
+		return nil, err
+	}
+	s.routes()
+	if d.Pages != nil {
+		kit := PageKit{Meta: s.meta, CheckCSRF: s.csrf.Check, Principal: s.cookiePrincipal,
+			SetSession: s.setCookie, ClearSession: s.clearCookie}
+		if err := d.Pages(s.mux, kit); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// ServeHTTP applies the middleware every response needs: panic recovery and security headers.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			writeJSON(w, http.StatusInternalServerError, errorBody{Error: errorDetail{Code: "internal", Message: "internal error; the server log has details"}})
+		}
+	}()
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	s.mux.ServeHTTP(w, r)
+}
+
+// statusWriter remembers the status for metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// handle registers a route with metrics and, for unsafe methods, cross-origin protection when
+// the request does not carry a Bearer token (a browser cannot attach one by itself).
+func (s *Server) handle(pattern string, h http.HandlerFunc) {
+	var rc *routeCounters
+	if s.metrics != nil {
+		rc = s.metrics.forRoute(pattern)
+	}
+	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !hasBearer(r) {
+			if err := s.csrf.Check(r); err != nil {
+				writeError(w, r, s.log, gatehouse.Errorf(codeCSRF, "cross-origin request refused: %v", err))
+				if rc != nil {
+					rc.observe(http.StatusForbidden)
+				}
+				return
+			}
+		}
+		if rc == nil {
+			h(w, r)
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		h(sw, r)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		rc.observe(sw.status)
+	}))
+}
+
+func hasBearer(r *http.Request) bool {
+	a := r.Header.Get("Authorization")
+	return len(a) > 7 && (a[:7] == "Bearer " || a[:7] == "bearer ")
+}
+
+func (s *Server) meta(r *http.Request) auth.ClientMeta {
+	ua := r.UserAgent()
+	if len(ua) > 512 {
+		ua = ua[:512]
+	}
+	ip := clientIP(r, s.trusted)
+	ips := ""
+	if ip.IsValid() {
+		ips = ip.String()
+	}
+	return auth.ClientMeta{IP: ips, UserAgent: ua}
+}

@@ -1,0 +1,164 @@
+// Package sqlstore is the SQL shared by the sqlite and postgres backends. Both speak database/sql
+// with $N placeholders (SQLite reads $N as the N-th argument), so only what genuinely differs
+// between the two lives in Dialect: how times are stored, how a transaction locks, and how a
+// unique violation is recognised.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// Dialect is what differs between the backends.
+type Dialect struct {
+	// UnixMicroTimes stores times as INTEGER microseconds since the epoch (SQLite, which has no
+	// time type); otherwise times are passed to the driver as time.Time (TIMESTAMPTZ).
+	UnixMicroTimes bool
+	// ForUpdate is appended to a SELECT that must keep the rows it read from changing until
+	// commit. Empty where write transactions already exclude each other (SQLite's BEGIN
+	// IMMEDIATE).
+	ForUpdate string
+	// LockUsers is run first in transactions whose checks span the whole users table (first
+	// admin, last admin), so that two of them cannot both pass on the same snapshot. Empty where
+	// write transactions are already serial.
+	LockUsers string
+	// UniqueField reports which users column ("username" or "email") a unique violation is
+	// about, or "" when err is not such a violation.
+	UniqueField func(err error) string
+	// LockChanges is run before appending to the change feed. PostgreSQL hands out sequence
+	// values before commit, so without it a follower could read ID 8 before ID 7 commits and
+	// never see 7; holding a lock until commit makes IDs become visible in order.
+	LockChanges string
+	// NotifyChanges is run after appending to the change feed, in the same transaction, to wake
+	// other instances at once (PostgreSQL NOTIFY). Empty: followers poll.
+	NotifyChanges string
+}
+
+// TimeArg converts t into the value bound for a time column. Times are stored in UTC and
+// truncated to microseconds, the precision of PostgreSQL, so both backends return exactly
+// what they stored.
+func (d Dialect) TimeArg(t time.Time) any {
+	t = Norm(t)
+	if d.UnixMicroTimes {
+		return t.UnixMicro()
+	}
+	return t
+}
+
+func (d Dialect) nullTimeArg(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return d.TimeArg(*t)
+}
+
+// Norm is the form in which a time is stored: UTC, truncated to microseconds.
+func Norm(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// Store implements gatehouse.Store except Ping and Close, which belong to the backends because
+// they own the connections.
+type Store struct {
+	w   *sql.DB // writes and every transaction
+	r   *sql.DB // plain reads; may be w
+	d   Dialect
+	now func() time.Time
+}
+
+// New returns a Store writing through w and reading through r (which may be w).
+func New(w, r *sql.DB, d Dialect) *Store { return &Store{w: w, r: r, d: d, now: time.Now} }
+
+// SetClock replaces the clock that stamps created_at and updated_at (tests).
+func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
+// querier is what *sql.DB, *sql.Conn and *sql.Tx share.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+type rowScanner interface {
+	Scan(dest ...any) error
+}
+
+// tx runs fn in a write transaction, committing when fn returns nil.
+func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) lockUsers(ctx context.Context, tx *sql.Tx) error {
+	if s.d.LockUsers == "" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, s.d.LockUsers); err != nil {
+		return fmt.Errorf("lock users: %w", err)
+	}
+	return nil
+}
+
+// timeDest scans a time column stored by either dialect.
+type timeDest struct{ p *time.Time }
+
+func (t timeDest) Scan(v any) error {
+	switch x := v.(type) {
+	case int64:
+		*t.p = time.UnixMicro(x).UTC()
+	case time.Time:
+		*t.p = x.UTC()
+	default:
+		return fmt.Errorf("unexpected %T in a time column", v)
+	}
+	return nil
+}
+
+// nullTimeDest scans a nullable time column.
+type nullTimeDest struct{ p **time.Time }
+
+func (t nullTimeDest) Scan(v any) error {
+	if v == nil {
+		*t.p = nil
+		return nil
+	}
+	var x time.Time
+	if err := (timeDest{&x}).Scan(v); err != nil {
+		return err
+	}
+	*t.p = &x
+	return nil
+}
+
+// Page limits shared by ListUsers and ListEvents.
+const (
+	defaultLimit = 50
+	maxLimit     = 200
+)
+
+func pageBounds(offset, limit int) (int, int) {
+	if offset < 0 {
+		offset = 0
+	}
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	if limit > maxLimit {
+		limit = maxLimit
+	}
+	return offset, limit
+}
+
+func notFound(what string) error { return gatehouse.Errorf(gatehouse.ENotFound, "%s not found", what) }

@@ -1,0 +1,249 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// feedTTL is how long user and settings changes stay in the feed. Followers poll every second, so
+// a day only matters for an instance that was paused; on start an instance reads nothing stale
+// because its caches start empty.
+const feedTTL = 24 * time.Hour
+
+const userCols = `id, username, email, name, role, disabled, email_verified, mfa_enabled, password_hash, created_at, updated_at`
+
+func scanUser(r rowScanner) (*gatehouse.User, error) {
+	var u gatehouse.User
+	var role string
+	if err := r.Scan(&u.ID, &u.Username, &u.Email, &u.Name, &role, &u.Disabled, &u.EmailVerified, &u.MFAEnabled,
+		&u.PasswordHash, timeDest{&u.CreatedAt}, timeDest{&u.UpdatedAt}); err != nil {
+		return nil, err
+	}
+	u.Role = gatehouse.Role(role)
+	return &u, nil
+}
+
+func (s *Store) conflict(err error) error {
+	if f := s.d.UniqueField(err); f != "" {
+		return &gatehouse.Error{Code: gatehouse.EConflict, Field: f, Message: f + " is already taken"}
+	}
+	return err
+}
+
+func (s *Store) insertUser(ctx context.Context, q querier, u *gatehouse.User, now time.Time) error {
+	u.CreatedAt, u.UpdatedAt = Norm(now), Norm(now)
+	err := q.QueryRowContext(ctx, `INSERT INTO users (username, email, name, role, disabled, email_verified, mfa_enabled, password_hash, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+		u.Username, u.Email, u.Name, string(u.Role), u.Disabled, u.EmailVerified, u.MFAEnabled, u.PasswordHash,
+		s.d.TimeArg(now), s.d.TimeArg(now)).Scan(&u.ID)
+	if err != nil {
+		return s.conflict(err)
+	}
+	return nil
+}
+
+// CreateUser implements gatehouse.UserStore.
+func (s *Store) CreateUser(ctx context.Context, u *gatehouse.User) error {
+	return s.insertUser(ctx, s.w, u, s.now())
+}
+
+// CreateFirstAdmin implements gatehouse.UserStore.
+func (s *Store) CreateFirstAdmin(ctx context.Context, u *gatehouse.User) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockUsers(ctx, tx); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return gatehouse.Errorf(gatehouse.ESetupDone, "setup is already complete: an account exists")
+		}
+		return s.insertUser(ctx, tx, u, s.now())
+	})
+}
+
+// UserByID implements gatehouse.UserStore.
+func (s *Store) UserByID(ctx context.Context, id int64) (*gatehouse.User, error) {
+	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("user")
+	}
+	return u, err
+}
+
+// UserByLogin implements gatehouse.UserStore.
+func (s *Store) UserByLogin(ctx context.Context, login string) (*gatehouse.User, error) {
+	login = gatehouse.NormalizeLogin(login) // stored names are normalized; callers need not be
+	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE username = $1 OR email = $1 ORDER BY id LIMIT 1`, login))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("user")
+	}
+	return u, err
+}
+
+// escapeLike escapes LIKE wildcards so a search for "a_b" matches only that text.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// ListUsers implements gatehouse.UserStore.
+func (s *Store) ListUsers(ctx context.Context, f gatehouse.UserFilter) ([]*gatehouse.User, bool, error) {
+	offset, limit := pageBounds(f.Offset, f.Limit)
+	q := `SELECT ` + userCols + ` FROM users`
+	var args []any
+	if f.Query != "" {
+		args = append(args, "%"+escapeLike(strings.ToLower(f.Query))+"%")
+		q += ` WHERE username LIKE $1 ESCAPE '\' OR email LIKE $1 ESCAPE '\' OR LOWER(name) LIKE $1 ESCAPE '\'`
+	}
+	q += fmt.Sprintf(` ORDER BY id LIMIT %d OFFSET %d`, limit+1, offset)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	var out []*gatehouse.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	more := len(out) > limit
+	if more {
+		out = out[:limit]
+	}
+	return out, more, nil
+}
+
+// activeAdmins counts enabled administrators other than id.
+func activeAdminsExcept(ctx context.Context, tx *sql.Tx, id int64) (int, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE role = 'admin' AND NOT disabled AND id <> $1`, id).Scan(&n)
+	return n, err
+}
+
+func lastAdminErr(action string) error {
+	return gatehouse.Errorf(gatehouse.ELastAdmin, "cannot %s the last active administrator", action)
+}
+
+// UpdateUser implements gatehouse.UserStore.
+func (s *Store) UpdateUser(ctx context.Context, id int64, upd gatehouse.UserUpdate) (*gatehouse.User, error) {
+	var out *gatehouse.User
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		losesAdmin := (upd.Role != nil && *upd.Role != gatehouse.RoleAdmin) || (upd.Disabled != nil && *upd.Disabled)
+		if losesAdmin {
+			if err := s.lockUsers(ctx, tx); err != nil {
+				return err
+			}
+		}
+		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`+s.d.ForUpdate, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("user")
+		}
+		if err != nil {
+			return err
+		}
+		if losesAdmin && u.Role == gatehouse.RoleAdmin && !u.Disabled {
+			n, err := activeAdminsExcept(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				if upd.Disabled != nil && *upd.Disabled {
+					return lastAdminErr("disable")
+				}
+				return lastAdminErr("demote")
+			}
+		}
+		if upd.Username != nil {
+			u.Username = *upd.Username
+		}
+		if upd.Email != nil {
+			u.Email = *upd.Email
+		}
+		if upd.Name != nil {
+			u.Name = *upd.Name
+		}
+		if upd.Role != nil {
+			u.Role = *upd.Role
+		}
+		if upd.Disabled != nil {
+			u.Disabled = *upd.Disabled
+		}
+		if upd.PasswordHash != nil {
+			u.PasswordHash = *upd.PasswordHash
+		}
+		now := s.now()
+		u.UpdatedAt = Norm(now)
+		_, err = tx.ExecContext(ctx, `UPDATE users SET username = $1, email = $2, name = $3, role = $4, disabled = $5, password_hash = $6, updated_at = $7 WHERE id = $8`,
+			u.Username, u.Email, u.Name, string(u.Role), u.Disabled, u.PasswordHash, s.d.TimeArg(now), id)
+		if err != nil {
+			return s.conflict(err)
+		}
+		if err := s.addChange(ctx, tx, &gatehouse.Change{Kind: gatehouse.ChangeUser, Subject: fmt.Sprint(id), At: now, ExpiresAt: now.Add(feedTTL)}); err != nil {
+			return err
+		}
+		out = u
+		return nil
+	})
+	return out, err
+}
+
+// DeleteUser implements gatehouse.UserStore. Sessions and refresh tokens go with the user through
+// ON DELETE CASCADE; events stay, they are the audit trail.
+func (s *Store) DeleteUser(ctx context.Context, id int64) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockUsers(ctx, tx); err != nil {
+			return err
+		}
+		var role string
+		var disabled bool
+		err := tx.QueryRowContext(ctx, `SELECT role, disabled FROM users WHERE id = $1`+s.d.ForUpdate, id).Scan(&role, &disabled)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("user")
+		}
+		if err != nil {
+			return err
+		}
+		if role == string(gatehouse.RoleAdmin) && !disabled {
+			n, err := activeAdminsExcept(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return lastAdminErr("delete")
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id); err != nil {
+			return err
+		}
+		now := s.now()
+		return s.addChange(ctx, tx, &gatehouse.Change{Kind: gatehouse.ChangeUser, Subject: fmt.Sprint(id), At: now, ExpiresAt: now.Add(feedTTL)})
+	})
+}
+
+// CountUsers implements gatehouse.UserStore.
+func (s *Store) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)
+	return n, err
+}
+
+// HasAdmin implements gatehouse.UserStore.
+func (s *Store) HasAdmin(ctx context.Context) (bool, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE role = 'admin'`).Scan(&n)
+	return n > 0, err
+}

@@ -1,0 +1,350 @@
+// Package testserver starts a complete gatehouse (real store, real hashing pool, real HTTP
+// server on loopback) for tests, with a clock the test moves.
+package testserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+	ghttp "github.com/gatehouse/gatehouse/http"
+	"github.com/gatehouse/gatehouse/internal/testdb"
+	"github.com/gatehouse/gatehouse/password"
+	"github.com/gatehouse/gatehouse/postgres"
+	"github.com/gatehouse/gatehouse/ratelimit"
+	"github.com/gatehouse/gatehouse/sqlite"
+	"github.com/gatehouse/gatehouse/token"
+	"github.com/gatehouse/gatehouse/web"
+)
+
+// Clock is a clock tests move by hand.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock starts at a fixed, realistic time.
+func NewClock() *Clock { return &Clock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)} }
+
+// Now returns the current fake time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves time forward.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// FastParams are Argon2id parameters small enough for tests that hash often; tests about hashing
+// cost use password.DefaultParams.
+func FastParams() password.Params {
+	p := password.DefaultParams()
+	p.Memory, p.Time = 64, 1
+	return p
+}
+
+// Backends lists the store backends to run a test against: SQLite always, PostgreSQL when
+// GATEHOUSE_TEST_POSTGRES_DSN is set or required.
+func Backends() []string {
+	b := []string{"sqlite"}
+	if os.Getenv("GATEHOUSE_TEST_POSTGRES_DSN") != "" || testdb.Required("postgres") {
+		b = append(b, "postgres")
+	}
+	return b
+}
+
+// NewDSN returns a fresh database for the backend.
+func NewDSN(t testing.TB, backend string) string {
+	if backend == "postgres" {
+		return testdb.PostgresDSN(t)
+	}
+	return testdb.SQLitePath(t)
+}
+
+// OpenStore opens a store of the backend at dsn and closes it when the test ends.
+func OpenStore(t testing.TB, backend, dsn string) gatehouse.Store {
+	t.Helper()
+	var (
+		s   gatehouse.Store
+		err error
+	)
+	if backend == "postgres" {
+		s, err = postgres.Open(context.Background(), dsn)
+	} else {
+		s, err = sqlite.Open(context.Background(), dsn)
+	}
+	if err != nil {
+		t.Fatalf("opening %s store: %v", backend, err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// Options adjust a test server.
+type Options struct {
+	Backend string // "sqlite" (default) or "postgres"
+	// DSN reuses a database (a second instance, or a restart); empty means a fresh one.
+	DSN            string
+	Clock          *Clock
+	Params         *password.Params
+	Workers, Queue int
+	Hasher         auth.Hasher
+	Limiter        auth.Limiter
+	TrustedProxies []netip.Prefix
+	PublicURL      string
+	Secret         string
+	Logger         *slog.Logger
+	// Web mounts the web pages (package web), as serve does.
+	Web bool
+	// Follow runs the service's background loop (change feed, last-seen flush) like serve does.
+	Follow bool
+}
+
+// Env is a running gatehouse.
+type Env struct {
+	T       testing.TB
+	Backend string
+	DSN     string
+	Store   gatehouse.Store
+	Auth    *auth.Service
+	Clock   *Clock
+	Server  *httptest.Server
+	URL     string
+	Public  *url.URL
+	Metrics *ghttp.Metrics
+}
+
+// Secret is the default signing secret of test servers; instances sharing it accept each other's
+// tokens, like instances sharing one configuration.
+const Secret = "test-secret-0123456789abcdefghij"
+
+// New starts a server; it stops when the test ends.
+func New(t testing.TB, o Options) *Env {
+	t.Helper()
+	if o.Backend == "" {
+		o.Backend = "sqlite"
+	}
+	if o.DSN == "" {
+		o.DSN = NewDSN(t, o.Backend)
+	}
+	if o.Clock == nil {
+		o.Clock = NewClock()
+	}
+	if o.Secret == "" {
+		o.Secret = Secret
+	}
+	store := OpenStore(t, o.Backend, o.DSN)
+	var hasher auth.Hasher = o.Hasher
+	var stats = func() (int, int) { return 0, 0 }
+	if hasher == nil {
+		p := FastParams()
+		if o.Params != nil {
+			p = *o.Params
+		}
+		h := password.NewHasher(p, o.Workers, o.Queue)
+		hasher, stats = h, h.Stats
+	}
+	limiter := o.Limiter
+	if limiter == nil {
+		limiter = ratelimit.NewMemory(o.Clock.Now)
+	}
+	issuer, err := token.NewIssuer(o.Secret, o.Clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	metrics := ghttp.NewMetrics(stats, nil, nil, nil)
+	svc, err := auth.New(context.Background(), auth.Deps{Store: store, Hasher: hasher, Tokens: issuer, Limiter: limiter,
+		Clock: o.Clock, Logger: log, Observer: metrics, CookieSecureDefault: false})
+	if err != nil {
+		t.Fatalf("starting the auth service: %v", err)
+	}
+	metrics.Bind(svc.Revocations().Len, svc.CachedSessions, nil)
+	e := &Env{T: t, Backend: o.Backend, DSN: o.DSN, Store: store, Auth: svc, Clock: o.Clock, Metrics: metrics}
+	// The public URL must be known before the server starts, so listen first.
+	ts := httptest.NewUnstartedServer(nil)
+	e.URL = "http://" + ts.Listener.Addr().String()
+	pub := o.PublicURL
+	if pub == "" {
+		pub = e.URL
+	}
+	e.Public, _ = url.Parse(pub)
+	trusted := o.TrustedProxies
+	if trusted == nil {
+		trusted = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	}
+	var pages func(*http.ServeMux, ghttp.PageKit) error
+	if o.Web {
+		pages = web.Pages(web.Deps{Auth: svc, PublicURL: e.Public, Logger: log})
+	}
+	srv, err := ghttp.NewServer(ghttp.Deps{Auth: svc, Logger: log, Metrics: metrics, PublicURL: e.Public, TrustedProxies: trusted, Ready: store.Ping, Pages: pages})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.Config.Handler = srv
+	ts.Start()
+	if o.Follow {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { svc.Run(ctx, nil); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+	}
+	e.Server = ts
+	t.Cleanup(ts.Close)
+	return e
+}
+
+// Client is an HTTP client with its own cookie jar (one browser).
+type Client struct {
+	E      *Env
+	HTTP   *http.Client
+	Header http.Header // sent with every request
+}
+
+// Client returns a new client that does not follow redirects.
+func (e *Env) Client() *Client {
+	jar, _ := cookiejar.New(nil)
+	return &Client{E: e, Header: http.Header{}, HTTP: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// Response is a decoded answer.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+	JSON   map[string]any
+}
+
+// Code returns error.code of a JSON error answer.
+func (r *Response) Code() string {
+	if e, ok := r.JSON["error"].(map[string]any); ok {
+		s, _ := e["code"].(string)
+		return s
+	}
+	return ""
+}
+
+// Field returns error.field of a JSON error answer.
+func (r *Response) Field() string {
+	if e, ok := r.JSON["error"].(map[string]any); ok {
+		s, _ := e["field"].(string)
+		return s
+	}
+	return ""
+}
+
+// Str returns a top-level string field.
+func (r *Response) Str(k string) string { s, _ := r.JSON[k].(string); return s }
+
+// Do sends a request; body is JSON-encoded unless it is a string or []byte (sent as is).
+func (c *Client) Do(method, path string, body any, hdr ...string) *Response {
+	c.E.T.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = bytes.NewBufferString(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, c.E.URL+path, rd)
+	if err != nil {
+		c.E.T.Fatal(err)
+	}
+	for k, v := range c.Header {
+		req.Header[k] = v
+	}
+	if body != nil && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i+1] == "" {
+			req.Header.Del(hdr[i])
+		} else {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		c.E.T.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	r := &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	_ = json.Unmarshal(b, &r.JSON)
+	return r
+}
+
+// Bearer returns a client that sends the access token instead of cookies.
+func (e *Env) Bearer(access string) *Client {
+	c := e.Client()
+	c.HTTP.Jar = nil
+	c.Header.Set("Authorization", "Bearer "+access)
+	return c
+}
+
+// Setup creates the first administrator through the API and returns the signed-in client and
+// the response.
+func (e *Env) Setup(username, email, pw string) (*Client, *Response) {
+	e.T.Helper()
+	c := e.Client()
+	r := c.Do("POST", "/api/setup/admin", map[string]string{"username": username, "email": email, "password": pw})
+	if r.Status != http.StatusCreated {
+		e.T.Fatalf("setup: %d %s", r.Status, r.Body)
+	}
+	return c, r
+}
+
+// Login signs in a new client and returns it with the response; it fails the test unless 200.
+func (e *Env) Login(login, pw string) (*Client, *Response) {
+	e.T.Helper()
+	c := e.Client()
+	r := c.Do("POST", "/api/auth/login", map[string]any{"login": login, "password": pw})
+	if r.Status != http.StatusOK {
+		e.T.Fatalf("login %s: %d %s", login, r.Status, r.Body)
+	}
+	return c, r
+}
+
+// CreateUser creates a user through the admin API.
+func (e *Env) CreateUser(admin *Client, username, email, pw, role string) int64 {
+	e.T.Helper()
+	r := admin.Do("POST", "/api/admin/users", map[string]string{"username": username, "email": email, "password": pw, "role": role})
+	if r.Status != http.StatusCreated {
+		e.T.Fatalf("create user: %d %s", r.Status, r.Body)
+	}
+	return int64(r.JSON["id"].(float64))
+}
+
+// NewClockAtNow starts a fake clock at the real current time (to check tokens a real server made).
+func NewClockAtNow() *Clock { return &Clock{t: time.Now()} }
+
+// Form posts an HTML form (application/x-www-form-urlencoded), as a browser without JavaScript.
+func (c *Client) Form(path string, vals url.Values, hdr ...string) *Response {
+	c.E.T.Helper()
+	return c.Do("POST", path, []byte(vals.Encode()), append([]string{"Content-Type", "application/x-www-form-urlencoded"}, hdr...)...)
+}

@@ -1,0 +1,124 @@
+package password
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// Hasher runs Argon2id on a fixed number of workers with a bounded wait queue. Each hash holds
+// Params.Memory KiB while it runs, so workers × memory bounds the memory sign-in can use; when
+// the queue is full callers get EBusy at once instead of piling up.
+type Hasher struct {
+	params  Params
+	workers chan struct{} // a token per running hash
+	queue   chan struct{} // a token per caller waiting or running
+
+	dummyOnce sync.Once
+	dummy     string
+
+	mu      sync.Mutex
+	running int
+	waiting int
+}
+
+// NewHasher returns a pool. workers <= 0 means GOMAXPROCS; queue <= 0 means 4 × workers. The
+// queue counts callers waiting for a worker, on top of the running ones.
+func NewHasher(p Params, workers, queue int) *Hasher {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if queue <= 0 {
+		queue = 4 * workers
+	}
+	return &Hasher{params: p, workers: make(chan struct{}, workers), queue: make(chan struct{}, workers+queue)}
+}
+
+// Params returns the parameters new hashes are made with.
+func (h *Hasher) Params() Params { return h.params }
+
+// Stats reports how many hashes are running and how many callers are waiting.
+func (h *Hasher) Stats() (running, waiting int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.running, h.waiting
+}
+
+// busy is returned when the queue is full. One second is about the time a few hashes take.
+func busy() error {
+	return &gatehouse.Error{Code: gatehouse.EBusy, Message: "the server is busy signing other people in; try again in a moment", RetryAfter: time.Second}
+}
+
+// do runs fn on a worker.
+func (h *Hasher) do(ctx context.Context, fn func()) error {
+	select {
+	case h.queue <- struct{}{}:
+	default:
+		return busy()
+	}
+	defer func() { <-h.queue }()
+	h.mu.Lock()
+	h.waiting++
+	h.mu.Unlock()
+	select {
+	case h.workers <- struct{}{}:
+	case <-ctx.Done():
+		h.mu.Lock()
+		h.waiting--
+		h.mu.Unlock()
+		return ctx.Err()
+	}
+	h.mu.Lock()
+	h.waiting--
+	h.running++
+	h.mu.Unlock()
+	defer func() {
+		<-h.workers
+		h.mu.Lock()
+		h.running--
+		h.mu.Unlock()
+	}()
+	fn()
+	return nil
+}
+
+// Hash hashes pw on the pool.
+func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
+	var out string
+	var herr error
+	if err := h.do(ctx, func() { out, herr = Hash(pw, h.params) }); err != nil {
+		return "", err
+	}
+	return out, herr
+}
+
+// Verify checks pw against phc on the pool; needsRehash is true when phc is weaker than the
+// pool's parameters.
+func (h *Hasher) Verify(ctx context.Context, pw, phc string) (ok, needsRehash bool, err error) {
+	var verr error
+	if err := h.do(ctx, func() { ok, needsRehash, verr = Verify(pw, phc, h.params) }); err != nil {
+		return false, false, err
+	}
+	return ok, needsRehash, verr
+}
+
+// VerifyDummy spends what verifying a real hash costs, for sign-ins with an unknown login, so
+// response times do not tell which accounts exist.
+func (h *Hasher) VerifyDummy(ctx context.Context, pw string) error {
+	h.dummyOnce.Do(func() {
+		// The hash of a random value: no password matches it in practice.
+		var err error
+		h.dummy, err = Hash(string(randomBytes()), h.params)
+		if err != nil {
+			h.dummy = ""
+		}
+	})
+	if h.dummy == "" {
+		return gatehouse.Errorf(gatehouse.EInternal, "could not prepare the dummy hash")
+	}
+	_, _, err := h.Verify(ctx, pw, h.dummy)
+	return err
+}

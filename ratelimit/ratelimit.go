@@ -1,0 +1,120 @@
+// Package ratelimit holds token-bucket limiters keyed by string: one in memory for a single
+// instance, one in Redis so several instances share one budget per key.
+package ratelimit
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/time/rate"
+)
+
+// Memory is an in-process limiter. Idle buckets are swept so an attacker cycling through keys
+// cannot grow it without bound for long.
+type Memory struct {
+	now func() time.Time
+
+	mu        sync.Mutex
+	buckets   map[string]*bucket
+	lastSweep time.Time
+}
+
+type bucket struct {
+	lim  *rate.Limiter
+	seen time.Time
+	full time.Duration // time to refill completely; idle longer than this, the bucket is dropped
+}
+
+// NewMemory returns an in-memory limiter reading the time from now.
+func NewMemory(now func() time.Time) *Memory {
+	return &Memory{now: now, buckets: map[string]*bucket{}, lastSweep: now()}
+}
+
+// Allow takes one token from key's bucket, which holds burst tokens and regains one per every.
+// When refused it returns how long until a token is back.
+func (m *Memory) Allow(_ context.Context, key string, burst int, every time.Duration) (bool, time.Duration, error) {
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sweep(now)
+	b := m.buckets[key]
+	lim := rate.Every(every)
+	if b == nil || b.lim.Burst() != burst || b.lim.Limit() != lim {
+		// A settings change starts a fresh bucket: simpler than converting tokens.
+		b = &bucket{lim: rate.NewLimiter(lim, burst)}
+		m.buckets[key] = b
+	}
+	b.seen = now
+	b.full = time.Duration(burst) * every
+	r := b.lim.ReserveN(now, 1)
+	if !r.OK() {
+		return false, every, nil
+	}
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return false, d, nil
+	}
+	return true, 0, nil
+}
+
+// Reset forgets key's bucket (after a successful sign-in, for example).
+func (m *Memory) Reset(_ context.Context, key string) error {
+	m.mu.Lock()
+	delete(m.buckets, key)
+	m.mu.Unlock()
+	return nil
+}
+
+// Len reports how many buckets are held, for tests and metrics.
+func (m *Memory) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.buckets)
+}
+
+// sweep drops buckets that have been idle long enough to be full again: dropping them changes
+// nothing a client can observe. It runs at most once a minute.
+func (m *Memory) sweep(now time.Time) {
+	if now.Sub(m.lastSweep) < time.Minute {
+		return
+	}
+	m.lastSweep = now
+	for k, b := range m.buckets {
+		if now.Sub(b.seen) > b.full {
+			delete(m.buckets, k)
+		}
+	}
+}
+
+// Redis is a limiter shared by every instance using the same Redis (GCRA, via redis_rate).
+type Redis struct {
+	lim *redis_rate.Limiter
+}
+
+// keyPrefix keeps gatehouse's keys apart from anything else in the same Redis database.
+const keyPrefix = "gatehouse:rl:"
+
+// NewRedis returns a limiter on c.
+func NewRedis(c *redis.Client) *Redis {
+	return &Redis{lim: redis_rate.NewLimiter(c)}
+}
+
+// Allow is Memory.Allow with the state in Redis.
+func (r *Redis) Allow(ctx context.Context, key string, burst int, every time.Duration) (bool, time.Duration, error) {
+	res, err := r.lim.Allow(ctx, keyPrefix+key, redis_rate.Limit{Rate: 1, Period: every, Burst: burst})
+	if err != nil {
+		return false, 0, err
+	}
+	if res.Allowed > 0 {
+		return true, 0, nil
+	}
+	return false, res.RetryAfter, nil
+}
+
+// Reset forgets key's bucket.
+func (r *Redis) Reset(ctx context.Context, key string) error {
+	return r.lim.Reset(ctx, keyPrefix+key)
+}

@@ -1,0 +1,403 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+const perPage = 25
+
+func adminView(title, nav string, pr *auth.Principal) *view {
+	return &view{Title: title, Nav: nav, User: pr.User, Admin: true, Errors: map[string]string{}, Form: map[string]string{}}
+}
+
+// pageNum reads ?page=, defaulting to 1; nonsense counts as 1 rather than an error page.
+func pageNum(r *http.Request) int {
+	n, err := strconv.Atoi(r.URL.Query().Get("page"))
+	if err != nil || n < 1 || n > 1_000_000 {
+		return 1
+	}
+	return n
+}
+
+// pager links to the previous and next pages, keeping the other query parameters.
+type pager struct {
+	Prev, Next string
+	Page       int
+}
+
+func newPager(r *http.Request, base string, page int, more bool) pager {
+	link := func(n int) string {
+		q := r.URL.Query()
+		q.Set("page", strconv.Itoa(n))
+		return base + r.URL.Path + "?" + q.Encode()
+	}
+	pg := pager{Page: page}
+	if page > 1 {
+		pg.Prev = link(page - 1)
+	}
+	if more {
+		pg.Next = link(page + 1)
+	}
+	return pg
+}
+
+type usersData struct {
+	Query string
+	Users []*gatehouse.User
+	Pager pager
+}
+
+var userNotices = map[string]string{
+	"created":  "The user is created.",
+	"deleted":  "The user is deleted.",
+	"role":     "The role is changed.",
+	"disabled": "The user is disabled and their sessions have ended.",
+	"enabled":  "The user is enabled.",
+	"password": "The password is reset and the user's sessions have ended.",
+	"revoked":  "The session has ended.",
+}
+
+func (p *pages) usersView(r *http.Request, pr *auth.Principal) (*view, error) {
+	q := strings.TrimSpace(r.URL.Query().Get("query"))
+	if len(q) > 254 {
+		q = q[:254]
+	}
+	page := pageNum(r)
+	users, more, err := p.auth.ListUsers(r.Context(), q, page, perPage)
+	if err != nil {
+		return nil, err
+	}
+	v := adminView("Users", "users", pr)
+	v.Data = &usersData{Query: q, Users: users, Pager: newPager(r, p.base, page, more)}
+	return v, nil
+}
+
+func (p *pages) adminUsers(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+	v, err := p.usersView(r, pr)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	v.Notice = userNotices[r.URL.Query().Get("done")]
+	p.render(w, http.StatusOK, "admin_users", v)
+}
+
+func (p *pages) adminCreateUser(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+	f := r.PostForm
+	req := auth.CreateUserRequest{Username: f.Get("username"), Email: f.Get("email"), Password: f.Get("password"), Role: gatehouse.Role(f.Get("role"))}
+	u, err := p.auth.CreateUser(r.Context(), pr, req, p.kit.Meta(r))
+	if err == nil {
+		p.redirect(w, r, fmt.Sprintf("/admin/users/%d?done=created", u.ID))
+		return
+	}
+	if gatehouse.ErrorCode(err) == gatehouse.EInternal {
+		p.fail(w, r, err)
+		return
+	}
+	v, verr := p.usersView(r, pr)
+	if verr != nil {
+		p.fail(w, r, verr)
+		return
+	}
+	v.Form = map[string]string{"username": req.Username, "email": req.Email, "role": string(req.Role)}
+	fieldErrors(err, v)
+	p.render(w, ghttpStatus(err), "admin_users", v)
+}
+
+type userData struct {
+	Target   *gatehouse.User
+	Self     bool
+	Sessions []auth.SessionView
+}
+
+func (p *pages) userView(r *http.Request, pr *auth.Principal) (*view, error) {
+	id, err := auth.ParseID(r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	u, err := p.auth.UserByID(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	ss, err := p.auth.Sessions(r.Context(), u.ID, pr.SessionID)
+	if err != nil {
+		return nil, err
+	}
+	v := adminView(u.Username, "users", pr)
+	v.Data = &userData{Target: u, Self: u.ID == pr.User.ID, Sessions: ss}
+	return v, nil
+}
+
+func (p *pages) adminUser(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+	v, err := p.userView(r, pr)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	v.Notice = userNotices[r.URL.Query().Get("done")]
+	p.render(w, http.StatusOK, "admin_user", v)
+}
+
+// adminUserAction handles the forms of a user's page; `action` says which one was sent.
+func (p *pages) adminUserAction(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+	id, err := auth.ParseID(r.PathValue("id"))
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	meta := p.kit.Meta(r)
+	var done string
+	switch a := r.PostForm.Get("action"); a {
+	case "role":
+		role := gatehouse.Role(r.PostForm.Get("role"))
+		_, err = p.auth.UpdateUser(r.Context(), pr, id, auth.UserPatch{Role: &role}, meta)
+		done = "role"
+	case "disable", "enable":
+		dis := a == "disable"
+		_, err = p.auth.UpdateUser(r.Context(), pr, id, auth.UserPatch{Disabled: &dis}, meta)
+		done = a + "d"
+	case "password":
+		if r.PostForm.Get("password") != r.PostForm.Get("password_confirm") {
+			err = gatehouse.FieldError("password_confirm", "the two passwords differ")
+		} else {
+			err = p.auth.ResetPassword(r.Context(), pr, id, r.PostForm.Get("password"), meta)
+		}
+		done = "password"
+	default:
+		err = gatehouse.FieldError("action", "unknown action %q", a)
+	}
+	if err == nil {
+		p.redirect(w, r, fmt.Sprintf("/admin/users/%d?done=%s", id, done))
+		return
+	}
+	if c := gatehouse.ErrorCode(err); c == gatehouse.EInternal || c == gatehouse.ENotFound {
+		p.fail(w, r, err)
+		return
+	}
+	v, verr := p.userView(r, pr)
+	if verr != nil {
+		p.fail(w, r, verr)
+		return
+	}
+	fieldErrors(err, v)
+	if v.Error == "" && len(v.Errors) == 0 {
+		v.Error = "The change was refused."
+	}
+	p.render(w, ghttpStatus(err), "admin_user", v)
+}
+
+func (p *pages) adminDeletePage(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+	v, err := p.userView(r, pr)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	v.Title = "Delete " + v.Data.(*userData).Target.Username
+	p.render(w, http.StatusOK, "admin_delete", v)
+}
+
+func (p *pages) adminDeleteSubmit(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+	id, err := auth.ParseID(r.PathValue("id"))
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	if r.PostForm.Get("confirm") != "yes" {
+		p.redirect(w, r, fmt.Sprintf("/admin/users/%d/delete", id))
+		return
+	}
+	if err := p.auth.DeleteUser(r.Context(), pr, id, p.kit.Meta(r)); err != nil {
+		if gatehouse.ErrorCode(err) == gatehouse.ELastAdmin {
+			v, verr := p.userView(r, pr)
+			if verr != nil {
+				p.fail(w, r, verr)
+				return
+			}
+			v.Error = err.(*gatehouse.Error).Message
+			p.render(w, http.StatusConflict, "admin_delete", v)
+			return
+		}
+		p.fail(w, r, err)
+		return
+	}
+	if id == pr.User.ID {
+		p.kit.ClearSession(w)
+		p.redirect(w, r, "/login")
+		return
+	}
+	p.redirect(w, r, "/admin/users?done=deleted")
+}
+
+func (p *pages) adminRevokeSession(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+	id, err := auth.ParseID(r.PathValue("id"))
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	if err := p.auth.AdminRevokeSession(r.Context(), pr, r.PathValue("sid"), p.kit.Meta(r)); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.redirect(w, r, fmt.Sprintf("/admin/users/%d?done=revoked", id))
+}
+
+// settingsGroup is one card of the settings page, in seed 000's order.
+type settingsGroup struct {
+	Key, Title, Help string
+	Fields           []settingField
+}
+
+type settingField struct {
+	gatehouse.SettingDef
+	Value   string
+	Checked bool
+	IsSet   bool // for write-only secrets
+}
+
+var groupTitles = []struct{ key, title, help string }{
+	{gatehouse.GroupUsers, "User management", "Registration, password rules, sign-in limits and the MFA challenge."},
+	{gatehouse.GroupSessions, "Sessions", "How long a sign-in lasts and what ends it."},
+	{gatehouse.GroupTokens, "Tokens", "Lifetimes of access tokens, refresh tokens and one-time links."},
+	{gatehouse.GroupMail, "Mail delivery", "The SMTP server gatehouse sends activation and recovery mail through."},
+	{gatehouse.GroupSite, "Site", "How gatehouse names itself on pages and in mail."},
+}
+
+func (p *pages) settingsGroups(form url.Values, group string) []settingsGroup {
+	st := p.auth.Settings()
+	defs := gatehouse.SettingDefs(p.auth.CookieSecureDefault())
+	vals := st.Public(p.auth.CookieSecureDefault())
+	var out []settingsGroup
+	for _, g := range groupTitles {
+		sg := settingsGroup{Key: g.key, Title: g.title, Help: g.help}
+		for _, d := range defs {
+			if d.Group != g.key {
+				continue
+			}
+			f := settingField{SettingDef: d}
+			if d.Type == gatehouse.TypeSecret {
+				f.IsSet = st.Raw(d.Key) != ""
+			} else {
+				f.Value = fmt.Sprint(vals[d.Key])
+				f.Checked = vals[d.Key] == true
+			}
+			// After a refused save, show what was typed in the group that was sent.
+			if group == g.key && d.Type != gatehouse.TypeSecret {
+				f.Value = form.Get(d.Key)
+				f.Checked = form.Get(d.Key) != ""
+			}
+			sg.Fields = append(sg.Fields, f)
+		}
+		out = append(out, sg)
+	}
+	return out
+}
+
+func (p *pages) adminSettings(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+	v := adminView("System settings", "settings", pr)
+	v.Data = p.settingsGroups(nil, "")
+	if g := r.URL.Query().Get("saved"); g != "" {
+		v.Notice = "Settings saved."
+	}
+	p.render(w, http.StatusOK, "admin_settings", v)
+}
+
+// adminSettingsSubmit saves one group. Values are typed from the form the way the JSON API
+// expects them; a value that is not a number is passed on as text so the validation names the
+// setting that is wrong. Nothing is saved unless every value is valid.
+func (p *pages) adminSettingsSubmit(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+	group := r.PostForm.Get("group")
+	patch := map[string]json.RawMessage{}
+	for _, d := range gatehouse.SettingDefs(p.auth.CookieSecureDefault()) {
+		if d.Group != group {
+			continue
+		}
+		val := r.PostForm.Get(d.Key)
+		var raw []byte
+		switch d.Type {
+		case gatehouse.TypeBool:
+			raw, _ = json.Marshal(val != "")
+		case gatehouse.TypeInt:
+			if n, err := strconv.ParseInt(strings.TrimSpace(val), 10, 64); err == nil {
+				raw, _ = json.Marshal(n)
+			} else {
+				raw, _ = json.Marshal(val)
+			}
+		case gatehouse.TypeSecret:
+			if val == "" {
+				continue // empty keeps the stored secret
+			}
+			raw, _ = json.Marshal(val)
+		default:
+			raw, _ = json.Marshal(val)
+		}
+		patch[d.Key] = raw
+	}
+	if len(patch) == 0 {
+		p.errorPage(w, r, http.StatusBadRequest, "No settings were sent.")
+		return
+	}
+	err := p.auth.PatchSettings(r.Context(), pr, patch, p.kit.Meta(r))
+	if err == nil {
+		p.redirect(w, r, "/admin/settings?saved="+url.QueryEscape(group)+"#"+group)
+		return
+	}
+	if gatehouse.ErrorCode(err) == gatehouse.EInternal {
+		p.fail(w, r, err)
+		return
+	}
+	v := adminView("System settings", "settings", pr)
+	v.Data = p.settingsGroups(r.PostForm, group)
+	fieldErrors(err, v)
+	p.render(w, ghttpStatus(err), "admin_settings", v)
+}
+
+type eventsData struct {
+	User   string
+	Kind   string
+	Kinds  []string
+	Events []*gatehouse.Event
+	Pager  pager
+}
+
+// eventKinds are offered in the filter.
+var eventKinds = []string{
+	gatehouse.EventSetupAdminCreated, gatehouse.EventLoginSucceeded, gatehouse.EventLoginFailed,
+	gatehouse.EventLoginMFARequired, gatehouse.EventLoginRateLimited, gatehouse.EventMFASucceeded,
+	gatehouse.EventMFAFailed, gatehouse.EventLogout, gatehouse.EventSessionRevoked, gatehouse.EventTokenRefreshed,
+	gatehouse.EventTokenReuseDetected, gatehouse.EventPasswordChanged, gatehouse.EventPasswordReset,
+	gatehouse.EventAdminUserCreated, gatehouse.EventAdminUserUpdated, gatehouse.EventAdminUserDeleted,
+	gatehouse.EventSettingsChanged,
+}
+
+func (p *pages) adminEvents(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+	q := r.URL.Query()
+	page := pageNum(r)
+	f := gatehouse.EventFilter{Kind: q.Get("kind"), Offset: (page - 1) * perPage, Limit: perPage}
+	v := adminView("Events", "events", pr)
+	d := &eventsData{User: q.Get("user"), Kind: f.Kind, Kinds: eventKinds}
+	v.Data = d
+	if d.User != "" {
+		id, err := strconv.ParseInt(d.User, 10, 64)
+		if err != nil || id < 1 {
+			v.Errors["user"] = "Enter a user number, as shown in the users list."
+			p.render(w, http.StatusBadRequest, "admin_events", v)
+			return
+		}
+		f.UserID = &id
+	}
+	events, more, err := p.auth.Events(r.Context(), f)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	d.Events, d.Pager = events, newPager(r, p.base, page, more)
+	p.render(w, http.StatusOK, "admin_events", v)
+}

@@ -1,0 +1,153 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// loginData is what the login page shows, chosen from state (seed 000): first-admin setup when
+// there is no user, otherwise sign-in, with the optional entries the settings enable.
+type loginData struct {
+	State *auth.State
+	RD    string
+}
+
+func (p *pages) loginView(r *http.Request, rd string) (*view, error) {
+	st, err := p.auth.State(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	title := "Sign in"
+	if st.SetupRequired {
+		title = "Create the first administrator"
+	}
+	return &view{Title: title, Data: &loginData{State: st, RD: rd}, Errors: map[string]string{}, Form: map[string]string{}}, nil
+}
+
+// afterSignIn is where a browser goes once signed in: rd when it is on the public URL's site,
+// else the account's security page.
+func (p *pages) afterSignIn(rd string) string {
+	if s := p.safeRD(rd); s != "" {
+		return s
+	}
+	return p.base + "/settings/security"
+}
+
+func (p *pages) loginPage(w http.ResponseWriter, r *http.Request) {
+	rd := r.URL.Query().Get("rd")
+	// Already signed in: go on at once.
+	if _, err := p.kit.Principal(r); err == nil {
+		http.Redirect(w, r, p.afterSignIn(rd), http.StatusSeeOther)
+		return
+	}
+	v, err := p.loginView(r, rd)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	if r.URL.Query().Get("signed_out") == "1" {
+		v.Notice = "You are signed out."
+	}
+	p.render(w, http.StatusOK, "login", v)
+}
+
+func (p *pages) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	rd := r.PostForm.Get("rd")
+	req := auth.LoginRequest{Login: r.PostForm.Get("login"), Password: r.PostForm.Get("password"), StaySignedIn: r.PostForm.Get("stay_signed_in") != ""}
+	t, err := p.auth.Login(r.Context(), req, p.kit.Meta(r))
+	if err == nil {
+		p.kit.SetSession(w, t)
+		http.Redirect(w, r, p.afterSignIn(rd), http.StatusSeeOther)
+		return
+	}
+	v, verr := p.loginView(r, rd)
+	if verr != nil {
+		p.fail(w, r, verr)
+		return
+	}
+	v.Form["login"] = req.Login
+	status := ghttpStatus(err)
+	switch gatehouse.ErrorCode(err) {
+	case gatehouse.EInvalidCredentials:
+		// The same words whether or not the account exists.
+		v.Errors["password"] = "Wrong username, email or password."
+	case gatehouse.ERateLimited, gatehouse.EBusy:
+		var e *gatehouse.Error
+		msg := "Too many sign-in attempts. Wait a moment and try again."
+		if asError(err, &e) && e.RetryAfter > 0 {
+			msg = "Too many sign-in attempts. Try again in " + strconv.Itoa(int(e.RetryAfter.Seconds()+0.999)) + " seconds."
+			w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds()+0.999)))
+		}
+		v.Error = msg
+	case gatehouse.EInternal:
+		p.fail(w, r, err)
+		return
+	default:
+		fieldErrors(err, v)
+		if m, ok := v.Errors["login"]; ok && m == "" {
+			v.Errors["login"] = "Enter your username or email."
+		}
+	}
+	p.render(w, status, "login", v)
+}
+
+func (p *pages) setupSubmit(w http.ResponseWriter, r *http.Request) {
+	rd := r.PostForm.Get("rd")
+	req := auth.SetupRequest{Username: r.PostForm.Get("username"), Email: r.PostForm.Get("email"), Password: r.PostForm.Get("password")}
+	if r.PostForm.Get("password") != r.PostForm.Get("password_confirm") {
+		v, err := p.loginView(r, rd)
+		if err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		v.Form["username"], v.Form["email"] = req.Username, req.Email
+		v.Errors["password_confirm"] = "The two passwords differ."
+		p.render(w, http.StatusBadRequest, "login", v)
+		return
+	}
+	t, err := p.auth.SetupAdmin(r.Context(), req, p.kit.Meta(r))
+	if err == nil {
+		p.kit.SetSession(w, t)
+		http.Redirect(w, r, p.afterSignIn(rd), http.StatusSeeOther)
+		return
+	}
+	if gatehouse.ErrorCode(err) == gatehouse.EInternal {
+		p.fail(w, r, err)
+		return
+	}
+	v, verr := p.loginView(r, rd)
+	if verr != nil {
+		p.fail(w, r, verr)
+		return
+	}
+	v.Form["username"], v.Form["email"] = req.Username, req.Email
+	if gatehouse.ErrorCode(err) == gatehouse.ESetupDone {
+		v.Error = "An administrator already exists. Sign in instead."
+	} else {
+		fieldErrors(err, v)
+	}
+	p.render(w, ghttpStatus(err), "login", v)
+}
+
+func (p *pages) logoutPage(w http.ResponseWriter, r *http.Request) {
+	pr, err := p.kit.Principal(r)
+	if err != nil {
+		p.redirect(w, r, "/login")
+		return
+	}
+	p.render(w, http.StatusOK, "logout", &view{Title: "Sign out", User: pr.User, Admin: pr.User.Role == gatehouse.RoleAdmin})
+}
+
+func (p *pages) logoutSubmit(w http.ResponseWriter, r *http.Request) {
+	if pr, err := p.kit.Principal(r); err == nil {
+		if err := p.auth.Logout(r.Context(), pr, p.kit.Meta(r)); err != nil {
+			p.fail(w, r, err)
+			return
+		}
+	}
+	p.kit.ClearSession(w)
+	p.redirect(w, r, "/login?signed_out=1")
+}

@@ -1,0 +1,81 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+type securityData struct {
+	Sessions []auth.SessionView
+}
+
+var securityNotices = map[string]string{
+	"password": "Your password is changed. Your other sessions have ended.",
+	"revoked":  "The session has ended.",
+	"others":   "All your other sessions have ended.",
+}
+
+func (p *pages) securityView(r *http.Request, pr *auth.Principal) (*view, error) {
+	ss, err := p.auth.Sessions(r.Context(), pr.User.ID, pr.SessionID)
+	if err != nil {
+		return nil, err
+	}
+	return &view{Title: "Account security", Nav: "security", User: pr.User, Admin: pr.User.Role == gatehouse.RoleAdmin,
+		Data: &securityData{Sessions: ss}, Errors: map[string]string{}, Form: map[string]string{}}, nil
+}
+
+func (p *pages) securityPage(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+	v, err := p.securityView(r, pr)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	v.Notice = securityNotices[r.URL.Query().Get("done")]
+	p.render(w, http.StatusOK, "security", v)
+}
+
+func (p *pages) securityPassword(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+	next := r.PostForm.Get("new_password")
+	var err error
+	if next != r.PostForm.Get("new_password_confirm") {
+		err = gatehouse.FieldError("new_password_confirm", "the two new passwords differ")
+	} else {
+		err = p.auth.ChangePassword(r.Context(), pr, r.PostForm.Get("current_password"), next, p.kit.Meta(r))
+	}
+	if err == nil {
+		p.redirect(w, r, "/settings/security?done=password")
+		return
+	}
+	if gatehouse.ErrorCode(err) == gatehouse.EInternal {
+		p.fail(w, r, err)
+		return
+	}
+	v, verr := p.securityView(r, pr)
+	if verr != nil {
+		p.fail(w, r, verr)
+		return
+	}
+	fieldErrors(err, v)
+	p.render(w, ghttpStatus(err), "security", v)
+}
+
+func (p *pages) securityRevoke(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+	if err := p.auth.RevokeOwnSession(r.Context(), pr, r.PathValue("id"), p.kit.Meta(r)); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	if r.PathValue("id") == pr.SessionID {
+		// Ending the current session signs this browser out.
+		p.kit.ClearSession(w)
+		p.redirect(w, r, "/login?signed_out=1")
+		return
+	}
+	p.redirect(w, r, "/settings/security?done=revoked")
+}
+
+func (p *pages) securitySignOutOthers(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+	p.auth.SignOutOthers(r.Context(), pr, p.kit.Meta(r))
+	p.redirect(w, r, "/settings/security?done=others")
+}

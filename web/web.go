@@ -1,0 +1,285 @@
+// Package web serves gatehouse's pages: the state-driven login page, logout, account security
+// and the admin console. Pages are server-rendered with html/template; every form works without
+// JavaScript. They call package auth exactly as the JSON API does, and share its cookie, client
+// address and cross-origin rules through http.PageKit.
+package web
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+	ghttp "github.com/gatehouse/gatehouse/http"
+	"github.com/gatehouse/gatehouse/redirect"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Deps are what the pages need.
+type Deps struct {
+	Auth      *auth.Service
+	PublicURL *url.URL
+	Logger    *slog.Logger
+}
+
+// Pages returns the function http.Deps.Pages expects: it registers every page on the mux.
+func Pages(d Deps) func(*http.ServeMux, ghttp.PageKit) error {
+	return func(mux *http.ServeMux, kit ghttp.PageKit) error {
+		p := &pages{auth: d.Auth, public: d.PublicURL, log: d.Logger, kit: kit, base: strings.TrimSuffix(d.PublicURL.Path, "/")}
+		if p.log == nil {
+			p.log = slog.New(slog.DiscardHandler)
+		}
+		if err := p.parse(); err != nil {
+			return err
+		}
+		p.routes(mux)
+		return nil
+	}
+}
+
+type pages struct {
+	auth   *auth.Service
+	public *url.URL
+	log    *slog.Logger
+	kit    ghttp.PageKit
+	base   string // the public URL's path, so links work behind a path prefix
+	tmpl   map[string]*template.Template
+}
+
+// pageNames are the templates under templates/, each rendered inside layout.html.
+var pageNames = []string{"login", "logout", "security", "admin_users", "admin_user", "admin_delete", "admin_settings", "admin_events", "error"}
+
+func (p *pages) parse() error {
+	p.tmpl = map[string]*template.Template{}
+	funcs := template.FuncMap{
+		"time":   formatTime,
+		"device": Device,
+		"fieldID": func(k string) string {
+			return "f-" + strings.ReplaceAll(k, "_", "-")
+		},
+	}
+	for _, n := range pageNames {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html")
+		if err != nil {
+			return err
+		}
+		p.tmpl[n] = t
+	}
+	return nil
+}
+
+func (p *pages) routes(mux *http.ServeMux) {
+	static, _ := fs.Sub(staticFS, "static")
+	files := http.StripPrefix("/static/", http.FileServer(http.FS(static)))
+	mux.Handle("GET /static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		files.ServeHTTP(w, r)
+	}))
+	mux.Handle("GET /{$}", p.page(func(w http.ResponseWriter, r *http.Request) {
+		p.redirect(w, r, "/settings/security")
+	}))
+
+	mux.Handle("GET /login", p.page(p.loginPage))
+	mux.Handle("POST /login", p.page(p.loginSubmit))
+	mux.Handle("POST /login/setup", p.page(p.setupSubmit))
+	mux.Handle("GET /logout", p.page(p.logoutPage))
+	mux.Handle("POST /logout", p.page(p.logoutSubmit))
+
+	mux.Handle("GET /settings/security", p.page(p.user(p.securityPage)))
+	mux.Handle("POST /settings/security/password", p.page(p.user(p.securityPassword)))
+	mux.Handle("POST /settings/security/sessions/{id}/revoke", p.page(p.user(p.securityRevoke)))
+	mux.Handle("POST /settings/security/sign-out-others", p.page(p.user(p.securitySignOutOthers)))
+
+	mux.Handle("GET /admin", p.page(p.admin(func(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
+		p.redirect(w, r, "/admin/users")
+	})))
+	mux.Handle("GET /admin/users", p.page(p.admin(p.adminUsers)))
+	mux.Handle("POST /admin/users", p.page(p.admin(p.adminCreateUser)))
+	mux.Handle("GET /admin/users/{id}", p.page(p.admin(p.adminUser)))
+	mux.Handle("POST /admin/users/{id}", p.page(p.admin(p.adminUserAction)))
+	mux.Handle("GET /admin/users/{id}/delete", p.page(p.admin(p.adminDeletePage)))
+	mux.Handle("POST /admin/users/{id}/delete", p.page(p.admin(p.adminDeleteSubmit)))
+	mux.Handle("POST /admin/users/{id}/sessions/{sid}/revoke", p.page(p.admin(p.adminRevokeSession)))
+	mux.Handle("GET /admin/settings", p.page(p.admin(p.adminSettings)))
+	mux.Handle("POST /admin/settings", p.page(p.admin(p.adminSettingsSubmit)))
+	mux.Handle("GET /admin/events", p.page(p.admin(p.adminEvents)))
+}
+
+// csp allows only gatehouse's own stylesheet, script and images: no inline script or style.
+// form-action is left out on purpose: after sign-in the login form redirects to the `rd`
+// address, which may be another host of the same site, and Chromium applies form-action to
+// redirects.
+const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+// page sets the headers every page needs and refuses cross-origin unsafe requests.
+func (p *pages) page(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hdr := w.Header()
+		hdr.Set("Content-Security-Policy", csp)
+		hdr.Set("Cache-Control", "no-store")
+		hdr.Set("Referrer-Policy", "same-origin")
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if err := p.kit.CheckCSRF(r); err != nil {
+				p.errorPage(w, r, http.StatusForbidden, "This form was sent from another site, so it was refused. Go back, reload the page and try again.")
+				return
+			}
+			// Forms are small; a huge body is refused before parsing.
+			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+			if err := r.ParseForm(); err != nil {
+				p.errorPage(w, r, http.StatusBadRequest, "The form could not be read: "+err.Error())
+				return
+			}
+		}
+		h(w, r)
+	})
+}
+
+// view is the data every template gets.
+type view struct {
+	Title  string
+	Base   string
+	User   *gatehouse.User
+	Admin  bool
+	Nav    string
+	Notice string
+	Error  string            // a message for the whole form
+	Errors map[string]string // messages next to fields, by field name
+	Form   map[string]string // values to show again after an error
+	Data   any
+}
+
+func (p *pages) render(w http.ResponseWriter, status int, name string, v *view) {
+	v.Base = p.base
+	if v.Errors == nil {
+		v.Errors = map[string]string{}
+	}
+	if v.Form == nil {
+		v.Form = map[string]string{}
+	}
+	var buf bytes.Buffer
+	if err := p.tmpl[name].Execute(&buf, v); err != nil {
+		p.log.Error("rendering a page failed", "page", name, "err", err)
+		http.Error(w, "internal error; the server log has details", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (p *pages) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	v := &view{Title: http.StatusText(status), Error: msg, Errors: map[string]string{}, Form: map[string]string{}}
+	if pr, err := p.kit.Principal(r); err == nil {
+		v.User, v.Admin = pr.User, pr.User.Role == gatehouse.RoleAdmin
+	}
+	p.render(w, status, "error", v)
+}
+
+// fail shows err on a page: coded errors keep their message, anything else is logged and
+// shown as an internal error.
+func (p *pages) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := gatehouse.ErrorCode(err)
+	var e *gatehouse.Error
+	if code == gatehouse.EInternal || !errors.As(err, &e) {
+		p.log.Error("page failed", "path", r.URL.Path, "err", err)
+		p.errorPage(w, r, http.StatusInternalServerError, "Something went wrong; the server log has details.")
+		return
+	}
+	p.errorPage(w, r, ghttp.StatusOf(code), e.Message)
+}
+
+// redirect sends the browser to a path under the public URL with 303 See Other.
+func (p *pages) redirect(w http.ResponseWriter, r *http.Request, path string) {
+	http.Redirect(w, r, p.base+path, http.StatusSeeOther)
+}
+
+// user requires a signed-in browser; others go to the login page and come back afterwards.
+func (p *pages) user(h func(http.ResponseWriter, *http.Request, *auth.Principal)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		pr, err := p.kit.Principal(r)
+		if err != nil {
+			if gatehouse.ErrorCode(err) == gatehouse.EInternal {
+				p.fail(w, r, err)
+				return
+			}
+			back := r.URL.Path
+			if r.Method != http.MethodGet {
+				back = "/settings/security"
+			} else if r.URL.RawQuery != "" {
+				back += "?" + r.URL.RawQuery
+			}
+			http.Redirect(w, r, p.base+"/login?"+url.Values{"rd": {p.base + back}}.Encode(), http.StatusSeeOther)
+			return
+		}
+		h(w, r, pr)
+	}
+}
+
+// admin requires an administrator; other signed-in users get 403.
+func (p *pages) admin(h func(http.ResponseWriter, *http.Request, *auth.Principal)) http.HandlerFunc {
+	return p.user(func(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+		if pr.User.Role != gatehouse.RoleAdmin {
+			p.errorPage(w, r, http.StatusForbidden, "Only administrators can open the admin console.")
+			return
+		}
+		h(w, r, pr)
+	})
+}
+
+// safeRD returns rd as an absolute URL when it is on the public URL's site, else "".
+func (p *pages) safeRD(rd string) string {
+	if s, ok := redirect.Safe(p.public, rd); ok {
+		return s
+	}
+	return ""
+}
+
+// fieldErrors splits a coded error into a message next to its field, or a form-wide message.
+func fieldErrors(err error, v *view) {
+	var e *gatehouse.Error
+	if errors.As(err, &e) && e.Field != "" {
+		v.Errors[e.Field] = e.Message
+		return
+	}
+	if errors.As(err, &e) {
+		v.Error = e.Message
+		return
+	}
+	v.Error = "Something went wrong; the server log has details."
+}
+
+func formatTime(t any) string {
+	switch v := t.(type) {
+	case time.Time:
+		if v.IsZero() {
+			return ""
+		}
+		return v.UTC().Format("2006-01-02 15:04 UTC")
+	case string:
+		if v == "" {
+			return ""
+		}
+		if tt, err := time.Parse(time.RFC3339, v); err == nil {
+			return tt.UTC().Format("2006-01-02 15:04 UTC")
+		}
+		return v
+	}
+	return ""
+}
+
+func ghttpStatus(err error) int { return ghttp.StatusOf(gatehouse.ErrorCode(err)) }
+
+func asError(err error, target **gatehouse.Error) bool { return errors.As(err, target) }
