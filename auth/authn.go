@@ -36,8 +36,8 @@ type cachedSession struct {
 // the database on the next miss), which keeps memory flat under any number of sessions.
 type sessionCache struct {
 	mu     sync.RWMutex
-	byHash map[string]*cachedSession
-	byID   map[string]string // session id -> token hash
+	byHash map[[32]byte]*cachedSession
+	byID   map[string][32]byte // session id -> token hash
 	max    int
 
 	dirtyMu sync.Mutex
@@ -45,21 +45,21 @@ type sessionCache struct {
 }
 
 func newSessionCache() *sessionCache {
-	return &sessionCache{byHash: map[string]*cachedSession{}, byID: map[string]string{}, dirty: map[string]time.Time{}, max: 200_000}
+	return &sessionCache{byHash: map[[32]byte]*cachedSession{}, byID: map[string][32]byte{}, dirty: map[string]time.Time{}, max: 200_000}
 }
 
-func (c *sessionCache) get(hash string) *cachedSession {
+func (c *sessionCache) get(hash [32]byte) *cachedSession {
 	c.mu.RLock()
 	e := c.byHash[hash]
 	c.mu.RUnlock()
 	return e
 }
 
-func (c *sessionCache) put(hash string, e *cachedSession) {
+func (c *sessionCache) put(hash [32]byte, e *cachedSession) {
 	c.mu.Lock()
 	if len(c.byHash) >= c.max {
-		c.byHash = map[string]*cachedSession{}
-		c.byID = map[string]string{}
+		c.byHash = map[[32]byte]*cachedSession{}
+		c.byID = map[string][32]byte{}
 	}
 	c.byHash[hash] = e
 	c.byID[e.id] = hash
@@ -198,11 +198,10 @@ func (s *Service) AuthenticateCookie(ctx context.Context, tok string) (*Principa
 	if tok == "" || len(tok) > 128 {
 		return nil, errUnauthorized
 	}
-	hash := token.Hash(tok)
-	key := string(hash)
+	key := token.HashKey(tok)
 	e := s.sessions.get(key)
 	if e == nil {
-		sess, err := s.store.SessionByTokenHash(ctx, hash)
+		sess, err := s.store.SessionByTokenHash(ctx, key[:])
 		if gatehouse.IsCode(err, gatehouse.ENotFound) {
 			return nil, errUnauthorized
 		}

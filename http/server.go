@@ -54,11 +54,29 @@ type Server struct {
 	ready   func(ctx context.Context) error
 	csrf    *http.CrossOriginProtection
 	mux     *http.ServeMux
+
+	secHeaders []headerValue
+}
+
+type headerValue struct {
+	k string
+	v []string
+}
+
+// securityHeaders go on every response; pages may replace the CSP with their own.
+func securityHeaders() []headerValue {
+	hv := func(k, v string) headerValue { return headerValue{http.CanonicalHeaderKey(k), []string{v}} }
+	return []headerValue{
+		hv("X-Content-Type-Options", "nosniff"),
+		hv("Referrer-Policy", "no-referrer"),
+		hv("X-Frame-Options", "DENY"),
+		hv("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+	}
 }
 
 // NewServer builds the handler with every route of routes.go.
 func NewServer(d Deps) (*Server, error) {
-	s := &Server{auth: d.Auth, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, ready: d.Ready, mux: http.NewServeMux()}
+	s := &Server{auth: d.Auth, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, ready: d.Ready, mux: http.NewServeMux(), secHeaders: securityHeaders()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -91,11 +109,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusInternalServerError, errorBody{Error: errorDetail{Code: "internal", Message: "internal error; the server log has details"}})
 		}
 	}()
+	// The value slices are shared by every response (one allocation per server, not four per
+	// request); their length equals their capacity, so a later Add copies instead of writing
+	// into them, and Set replaces them.
 	h := w.Header()
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	for _, kv := range s.secHeaders {
+		h[kv.k] = kv.v
+	}
 	s.mux.ServeHTTP(w, r)
 }
 

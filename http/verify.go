@@ -15,12 +15,17 @@ import (
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	p, err := s.authenticate(r)
 	if err == nil {
+		// One backing array for the five values: one allocation instead of five on the path
+		// that answers every request of the protected apps. Each slice has cap 1, so nothing
+		// appended to one header can overwrite the next.
+		v := [...]string{p.User.Username, p.User.Email, p.User.DisplayName(), string(p.User.Role), "no-store"}
+		vals := v[:]
 		h := w.Header()
-		h["Remote-User"] = []string{p.User.Username}
-		h["Remote-Email"] = []string{p.User.Email}
-		h["Remote-Name"] = []string{p.User.DisplayName()}
-		h["Remote-Groups"] = []string{string(p.User.Role)}
-		h["Cache-Control"] = []string{"no-store"}
+		h["Remote-User"] = vals[0:1:1]
+		h["Remote-Email"] = vals[1:2:2]
+		h["Remote-Name"] = vals[2:3:3]
+		h["Remote-Groups"] = vals[3:4:4]
+		h["Cache-Control"] = vals[4:5:5]
 		w.WriteHeader(http.StatusOK)
 		return
 	}
