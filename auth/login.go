@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/token"
 )
 
@@ -166,6 +167,12 @@ func (s *Service) Login(ctx context.Context, req LoginRequest, meta ClientMeta) 
 		s.obs.SignIn("rate_limited")
 		s.event(ctx, gatehouse.EventLoginRateLimited, 0, "", meta, map[string]any{"login": login})
 		return nil, err
+	}
+	// A full hashing queue answers 503 now, for known and unknown logins alike, instead of
+	// after a database lookup: under a flood every refused attempt stays as cheap as possible.
+	if s.hasher.Saturated() {
+		s.obs.SignIn("busy")
+		return nil, password.Busy()
 	}
 	u, err := s.store.UserByLogin(ctx, login)
 	if gatehouse.IsCode(err, gatehouse.ENotFound) {

@@ -19,6 +19,8 @@ type Hasher interface {
 	Hash(ctx context.Context, pw string) (string, error)
 	Verify(ctx context.Context, pw, phc string) (ok, needsRehash bool, err error)
 	VerifyDummy(ctx context.Context, pw string) error
+	// Saturated reports a full queue, so a sign-in flood is refused before any database work.
+	Saturated() bool
 }
 
 // Limiter is a token-bucket rate limiter keyed by string (package ratelimit).

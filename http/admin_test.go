@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/testserver"
+	"github.com/gatehouse/gatehouse/password"
 )
 
 func TestAdminUsers(t *testing.T) {
@@ -290,5 +292,45 @@ func TestUntrustedPeerForwardedForIgnored(t *testing.T) {
 	ev := admin.Do("GET", "/api/admin/events?kind=login.failed", nil)
 	if !strings.Contains(string(ev.Body), `"ip":"127.0.0.1"`) || strings.Contains(string(ev.Body), "203.0.113.") {
 		t.Fatalf("events should record the peer, not the forged header: %s", ev.Body)
+	}
+}
+
+// A sign-in flood larger than the hashing pool gets 503 server_busy with Retry-After at once,
+// for unknown and known accounts alike, instead of queueing without bound.
+func TestSignInFloodGetsBusy(t *testing.T) {
+	p := password.DefaultParams()
+	e := testserver.New(t, testserver.Options{Params: &p, Workers: 1, Queue: 1})
+	e.Setup("alice", "alice@example.com", adminPW)
+	const n = 16
+	var wg sync.WaitGroup
+	res := make([]*testserver.Response, n)
+	for i := range n {
+		login := fmt.Sprintf("nobody%d", i)
+		if i%2 == 0 {
+			login = "alice"
+		}
+		wg.Go(func() {
+			res[i] = e.Client().Do("POST", "/api/auth/login", map[string]string{"login": login, "password": "wrong password"},
+				"X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i+1))
+		})
+	}
+	wg.Wait()
+	busy := map[bool]int{} // known account -> busy answers
+	for i, r := range res {
+		switch r.Status {
+		case 401:
+		case 503:
+			if r.Code() != "server_busy" || r.Header.Get("Retry-After") == "" {
+				t.Fatalf("busy answer %d: %s retry=%q", i, r.Body, r.Header.Get("Retry-After"))
+			}
+			busy[i%2 == 0]++
+		default:
+			t.Fatalf("attempt %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	// One worker and one queue slot: at most two attempts are hashed at a time out of 16 sent
+	// together, so most must be refused.
+	if busy[true]+busy[false] < n/2 || busy[true] == 0 || busy[false] == 0 {
+		t.Fatalf("refused as busy: %d for a real account, %d for unknown ones, of %d", busy[true], busy[false], n)
 	}
 }

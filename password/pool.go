@@ -52,8 +52,13 @@ func (h *Hasher) Stats() (running, waiting int) {
 	return h.running, h.waiting
 }
 
-// busy is returned when the queue is full. One second is about the time a few hashes take.
-func busy() error {
+// Saturated reports whether the queue is full right now, so callers can refuse a sign-in
+// before spending a database lookup on it. The answer may be stale a moment later; the queue
+// itself stays the bound.
+func (h *Hasher) Saturated() bool { return len(h.queue) == cap(h.queue) }
+
+// Busy is returned when the queue is full. One second is about the time a few hashes take.
+func Busy() error {
 	return &gatehouse.Error{Code: gatehouse.EBusy, Message: "the server is busy signing other people in; try again in a moment", RetryAfter: time.Second}
 }
 
@@ -62,7 +67,7 @@ func (h *Hasher) do(ctx context.Context, fn func()) error {
 	select {
 	case h.queue <- struct{}{}:
 	default:
-		return busy()
+		return Busy()
 	}
 	defer func() { <-h.queue }()
 	h.mu.Lock()
