@@ -90,10 +90,12 @@ type SessionStore interface {
 	// nil on first use). ENotFound when unknown.
 	ConsumeRefreshToken(ctx context.Context, hash []byte, now time.Time) (*RefreshToken, error)
 	// AddRefreshToken stores the next token of a session and raises its AccessExpMax to accessExp.
-	// ENotFound when the session is gone or revoked.
+	// A token that exists already is left as it is (no error). ENotFound when the session is gone
+	// or revoked.
 	AddRefreshToken(ctx context.Context, rt *RefreshToken, accessExp time.Time) error
 	// RevokeSession marks the session revoked, deletes its refresh tokens and appends a
-	// ChangeSessionRevoked row to the change feed, in one transaction. It reports false when the
+	// ChangeSessionRevoked row to the change feed, kept until both the session's last access
+	// token and the session itself would have expired, in one transaction. It reports false when the
 	// session was already revoked (nothing is written then); ENotFound when unknown.
 	RevokeSession(ctx context.Context, id, reason string, at time.Time) (bool, error)
 	// DeleteExpired removes up to limit sessions that ended before `before`, expired refresh

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/gatehouse/gatehouse"
 )
@@ -78,6 +79,12 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 		if e, ok := err.(*gatehouse.Error); ok {
 			return &gatehouse.Error{Code: e.Code, Field: "new_password", Message: e.Message}
 		}
+		return err
+	}
+	// Someone holding a stolen session must not be able to guess the current password (often
+	// reused elsewhere) at hashing speed: the sign-in budget of the account applies.
+	st := s.Settings()
+	if err := s.limit(ctx, "pwchange:"+strconv.FormatInt(p.User.ID, 10), st.LoginBurst, st.LoginRefill, meta, ""); err != nil {
 		return err
 	}
 	u, err := s.store.UserByID(ctx, p.User.ID)

@@ -229,7 +229,7 @@ func (s *Service) AuthenticateCookie(ctx context.Context, tok string) (*Principa
 		// Another instance may have seen this session more recently: ask the store before
 		// ending it.
 		sess, err := s.store.SessionByID(ctx, e.id)
-		if err != nil || now.Sub(sess.LastSeenAt) > idle {
+		if err != nil || !sess.Active(now) || now.Sub(sess.LastSeenAt) > idle {
 			s.sessions.drop(e.id)
 			s.endSession(ctx, e.id, e.userID, gatehouse.ReasonIdleTimeout, ClientMeta{}, nil)
 			return nil, errUnauthorized

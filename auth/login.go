@@ -3,7 +3,12 @@ package auth
 import (
 	"context"
 	"errors"
+	"net/netip"
+	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/password"
@@ -146,12 +151,12 @@ var errInvalidCredentials = gatehouse.Errorf(gatehouse.EInvalidCredentials, "the
 // same EInvalidCredentials after the same amount of hashing work.
 func (s *Service) Login(ctx context.Context, req LoginRequest, meta ClientMeta) (*Tokens, error) {
 	st := s.Settings()
-	if err := s.limit(ctx, "ip:"+meta.IP, st); err != nil {
-		s.obs.SignIn("rate_limited")
+	ipKey := "ip:" + ipBucket(meta.IP)
+	if err := s.limit(ctx, ipKey, st.LoginBurst, st.LoginRefill, meta, ""); err != nil {
 		return nil, err
 	}
 	login := gatehouse.NormalizeLogin(req.Login)
-	if login == "" || len(login) > 254 {
+	if login == "" || len(login) > 254 || !printable(login) {
 		return nil, gatehouse.FieldError("login", "enter a username or email")
 	}
 	if req.Password == "" {
@@ -162,12 +167,6 @@ func (s *Service) Login(ctx context.Context, req LoginRequest, meta ClientMeta) 
 	if err := s.policy().checkMax(req.Password); err != nil {
 		return nil, err
 	}
-	// The per-account bucket holds against an attacker spreading guesses over many IPs.
-	if err := s.limit(ctx, "acct:"+login, st); err != nil {
-		s.obs.SignIn("rate_limited")
-		s.event(ctx, gatehouse.EventLoginRateLimited, 0, "", meta, map[string]any{"login": login})
-		return nil, err
-	}
 	// A full hashing queue answers 503 now, for known and unknown logins alike, instead of
 	// after a database lookup: under a flood every refused attempt stays as cheap as possible.
 	if s.hasher.Saturated() {
@@ -175,7 +174,19 @@ func (s *Service) Login(ctx context.Context, req LoginRequest, meta ClientMeta) 
 		return nil, password.Busy()
 	}
 	u, err := s.store.UserByLogin(ctx, login)
-	if gatehouse.IsCode(err, gatehouse.ENotFound) {
+	if err != nil && !gatehouse.IsCode(err, gatehouse.ENotFound) {
+		return nil, err
+	}
+	// Account buckets are keyed by user id, so the username and the email share one budget;
+	// unknown logins get the same treatment under their own name, so timing tells nothing.
+	acct := "acct:login:" + login
+	if u != nil {
+		acct = "acct:" + strconv.FormatInt(u.ID, 10)
+	}
+	if err := s.limitAccount(ctx, acct, st, meta, login); err != nil {
+		return nil, err
+	}
+	if u == nil {
 		if err := s.hasher.VerifyDummy(ctx, req.Password); err != nil {
 			return nil, err
 		}
@@ -183,10 +194,16 @@ func (s *Service) Login(ctx context.Context, req LoginRequest, meta ClientMeta) 
 		s.event(ctx, gatehouse.EventLoginFailed, 0, "", meta, map[string]any{"login": login, "reason": "invalid_credentials"})
 		return nil, errInvalidCredentials
 	}
-	if err != nil {
-		return nil, err
-	}
 	ok, rehash, err := s.hasher.Verify(ctx, req.Password, u.PasswordHash)
+	if err != nil && !gatehouse.IsCode(err, gatehouse.EBusy) && ctx.Err() == nil {
+		// A stored hash that cannot be read (an account without a password, a damaged row) is a
+		// wrong password, after the same work, not a 500 that would single the account out.
+		s.log.Warn("a stored password hash cannot be verified; treating the sign-in as failed", "user_id", u.ID, "err", err)
+		if err := s.hasher.VerifyDummy(ctx, req.Password); err != nil {
+			return nil, err
+		}
+		ok, err = false, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -201,13 +218,49 @@ func (s *Service) Login(ctx context.Context, req LoginRequest, meta ClientMeta) 
 		s.event(ctx, gatehouse.EventLoginFailed, u.ID, "", meta, map[string]any{"login": login, "reason": "account_disabled"})
 		return nil, gatehouse.Errorf(gatehouse.EAccountDisabled, "this account is disabled; ask an administrator")
 	}
-	if err := s.limiter.Reset(ctx, "acct:"+login); err != nil {
+	if err := s.limiter.Reset(ctx, acct); err != nil {
 		s.log.Warn("resetting the account rate limit failed", "err", err)
 	}
 	if rehash {
 		s.rehash(ctx, u, req.Password)
 	}
 	return s.startSession(ctx, u, gatehouse.AuthPassword, req.StaySignedIn, meta)
+}
+
+// limitAccount applies the account bucket: ten times the per-address burst, the same refill,
+// shared by every address. Per address, the address's own bucket is already the tighter limit;
+// this one stops guesses spread over many addresses, and is loose enough that draining it to
+// lock the owner out takes an attacker a hundred attempts first.
+func (s *Service) limitAccount(ctx context.Context, acct string, st *gatehouse.Settings, meta ClientMeta, login string) error {
+	return s.limit(ctx, acct, 10*st.LoginBurst, st.LoginRefill, meta, login)
+}
+
+// ipBucket is the rate-limit key of a client address: the address itself for IPv4, its /64 for
+// IPv6, since one subscriber usually holds a whole /64 and could rotate through it.
+func ipBucket(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || a.Is4() || a.Is4In6() {
+		return ip
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
+}
+
+// printable reports whether s is valid UTF-8 without control characters: anything else cannot
+// be a username or email, and some databases refuse to store it in the audit trail.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // rehash upgrades a stored hash made with weaker parameters than today's defaults.
@@ -221,21 +274,31 @@ func (s *Service) rehash(ctx context.Context, u *gatehouse.User, pw string) {
 	}
 }
 
-func (s *Service) limit(ctx context.Context, key string, st *gatehouse.Settings) error {
-	ok, retry, err := s.limiter.Allow(ctx, key, st.LoginBurst, st.LoginRefill)
+func (s *Service) limit(ctx context.Context, key string, burst int, every time.Duration, meta ClientMeta, login string) error {
+	ok, retry, err := s.limiter.Allow(ctx, key, burst, every)
 	if err != nil {
 		// A broken shared limiter (Redis down) must not lock everybody out; the hashing pool
 		// still bounds the cost of a flood.
 		s.log.Error("rate limiter failed; allowing the attempt", "err", err)
 		return nil
 	}
-	if !ok {
-		if retry < time.Second {
-			retry = time.Second
-		}
-		return &gatehouse.Error{Code: gatehouse.ERateLimited, Message: "too many sign-in attempts; try again later", RetryAfter: retry}
+	if ok {
+		return nil
 	}
-	return nil
+	s.obs.SignIn("rate_limited")
+	// One event per bucket and refill period, not one per refused attempt: refusals cost an
+	// attacker nothing, so each must not cost a database write either.
+	if first, _, err := s.limiter.Allow(ctx, "event|"+key, 1, every); err == nil && first {
+		data := map[string]any{"bucket": strings.SplitN(key, ":", 2)[0]}
+		if login != "" {
+			data["login"] = login
+		}
+		s.event(ctx, gatehouse.EventLoginRateLimited, 0, "", meta, data)
+	}
+	if retry < time.Second {
+		retry = time.Second
+	}
+	return &gatehouse.Error{Code: gatehouse.ERateLimited, Message: "too many sign-in attempts; try again later", RetryAfter: retry}
 }
 
 // startSession creates a session with its cookie, access and refresh tokens, after any
@@ -327,7 +390,7 @@ func (s *Service) Refresh(ctx context.Context, refreshTok string, meta ClientMet
 		}
 		return nil, invalid
 	}
-	next, nextHash := token.Opaque()
+	next, nextHash := s.tokens.NextRefresh(refreshTok)
 	accessExp := minTime(now.Add(st.AccessTokenTTL), sess.ExpiresAt)
 	nrt := &gatehouse.RefreshToken{Hash: nextHash, SessionID: sess.ID, CreatedAt: now, ExpiresAt: minTime(now.Add(st.RefreshTokenTTL), sess.ExpiresAt)}
 	if err := s.store.AddRefreshToken(ctx, nrt, accessExp); err != nil {

@@ -259,21 +259,35 @@ func TestLoginRateLimits(t *testing.T) {
 
 func TestAccountRateLimitHoldsAcrossIPs(t *testing.T) {
 	e := testserver.New(t, testserver.Options{})
-	e.Setup("alice", "alice@example.com", adminPW)
+	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
 	c := e.Client()
-	for i := range 10 {
-		r := c.Do("POST", "/api/auth/login", map[string]string{"login": "alice", "password": "guess"}, "X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i+1))
+	// The account's budget is ten times the per-address burst, shared by every address and by
+	// the username and the email alike.
+	for i := range 100 {
+		login := "alice"
+		if i%2 == 1 {
+			login = "alice@example.com"
+		}
+		r := c.Do("POST", "/api/auth/login", map[string]string{"login": login, "password": "guess"}, "X-Forwarded-For", fmt.Sprintf("198.51.%d.%d", i/200, i%200+1))
 		if r.Status != 401 {
 			t.Fatalf("guess %d: %d %s", i, r.Status, r.Body)
 		}
 	}
-	r := c.Do("POST", "/api/auth/login", map[string]string{"login": "alice", "password": "guess"}, "X-Forwarded-For", "198.51.100.200")
-	if r.Status != 429 {
-		t.Fatalf("11th guess from a fresh IP: %d", r.Status)
+	for _, login := range []string{"alice", "alice@example.com"} {
+		r := c.Do("POST", "/api/auth/login", map[string]string{"login": login, "password": "guess"}, "X-Forwarded-For", "198.51.100.250")
+		if r.Status != 429 {
+			t.Fatalf("guess as %s from a fresh IP after the account's budget: %d", login, r.Status)
+		}
 	}
 	// Another account is unaffected.
-	if r := c.Do("POST", "/api/auth/login", map[string]string{"login": "bob", "password": "guess"}, "X-Forwarded-For", "198.51.100.201"); r.Status != 401 {
+	if r := c.Do("POST", "/api/auth/login", map[string]string{"login": "bob", "password": "guess"}, "X-Forwarded-For", "198.51.100.251"); r.Status != 401 {
 		t.Fatalf("other account: %d", r.Status)
+	}
+	// The two refusals wrote one login.rate_limited event for the account, not one each.
+	ev := admin.Do("GET", "/api/admin/events?kind=login.rate_limited", nil)
+	items, _ := ev.JSON["items"].([]any)
+	if len(items) != 1 || !strings.Contains(string(ev.Body), `"bucket":"acct"`) {
+		t.Fatalf("rate-limit events: %s", ev.Body)
 	}
 }
 

@@ -167,9 +167,16 @@ func TestRefreshReuseRevokesSession(t *testing.T) {
 		if r2.Status != 200 {
 			t.Fatalf("refresh: %d %s", r2.Status, r2.Body)
 		}
-		// A second tab racing with the same token within the grace period is not theft.
-		if r := e.Client().Do("POST", "/api/auth/refresh", map[string]string{"refresh_token": old}); r.Status != 200 {
-			t.Fatalf("refresh within grace: %d %s", r.Status, r.Body)
+		// A second tab racing with the same token within the grace period is not theft, and it
+		// gets the same next token: replays cannot fork the chain into independent branches.
+		for range 3 {
+			r := e.Client().Do("POST", "/api/auth/refresh", map[string]string{"refresh_token": old})
+			if r.Status != 200 {
+				t.Fatalf("refresh within grace: %d %s", r.Status, r.Body)
+			}
+			if r.Str("refresh_token") != r2.Str("refresh_token") {
+				t.Fatal("a replay within the grace period got a refresh token of its own: the chain forked")
+			}
 		}
 		e.Clock.Advance(time.Minute)
 		r3 := e.Client().Do("POST", "/api/auth/refresh", map[string]string{"refresh_token": old})
@@ -362,5 +369,78 @@ func TestHealthReadyMetrics(t *testing.T) {
 	_ = e.Store.Close()
 	if r := c.Do("GET", "/readyz", nil); r.Status != 503 {
 		t.Fatalf("readyz with a closed store: %d", r.Status)
+	}
+}
+
+// Whatever a client sends as User-Agent or login, a request leaves a trace and gets a 4xx, never
+// a 500: PostgreSQL refuses invalid UTF-8 and NUL in text columns.
+func TestHostileTextIsStored(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		e := testserver.New(t, testserver.Options{Backend: backend})
+		admin, _ := e.Setup("alice", "alice@example.com", adminPW)
+		c := e.Client()
+		ua := "Mozilla/5.0 \xff\xfe broken " + strings.Repeat("é", 300) // 600+ bytes: the cut falls inside a character
+		if r := c.Do("POST", "/api/auth/login", map[string]string{"login": "alice", "password": "wrong password"}, "User-Agent", ua); r.Status != 401 {
+			t.Fatalf("wrong password with a hostile user agent: %d %s", r.Status, r.Body)
+		}
+		if r := c.Do("POST", "/api/auth/login", map[string]string{"login": "alice", "password": adminPW}, "User-Agent", ua); r.Status != 200 {
+			t.Fatalf("sign-in with a hostile user agent: %d %s", r.Status, r.Body)
+		}
+		if ev := adminEvents(t, e, "login.failed"); len(ev) != 1 {
+			t.Fatalf("the failed attempt left %d events", len(ev))
+		}
+		// (Invalid UTF-8 cannot arrive through JSON: decoding turns it into U+FFFD.)
+		for _, login := range []string{"ali\x00ce", "al\nice", "\x1balice"} {
+			r := c.Do("POST", "/api/auth/login", map[string]string{"login": login, "password": "wrong password"})
+			if r.Status != 400 || r.Field() != "login" {
+				t.Fatalf("login %q: %d %s", login, r.Status, r.Body)
+			}
+		}
+		// The session made with that user agent lists it, cut and repaired.
+		sessions := admin.Do("GET", "/api/account/sessions", nil)
+		if sessions.Status != 200 || !strings.Contains(string(sessions.Body), "broken") {
+			t.Fatalf("sessions: %d %s", sessions.Status, sessions.Body)
+		}
+	})
+}
+
+// IPv6 clients are limited per /64: one subscriber's prefix is one bucket.
+func TestLoginRateLimitIPv6Prefix(t *testing.T) {
+	e := testserver.New(t, testserver.Options{})
+	e.Setup("alice", "alice@example.com", adminPW)
+	c := e.Client()
+	for i := range 11 {
+		r := c.Do("POST", "/api/auth/login", map[string]string{"login": fmt.Sprintf("nobody%d", i), "password": "guess"}, "X-Forwarded-For", fmt.Sprintf("2001:db8:1:1::%x", i+1))
+		if i < 10 && r.Status != 401 || i == 10 && r.Status != 429 {
+			t.Fatalf("attempt %d from the same /64: %d", i, r.Status)
+		}
+	}
+	if r := c.Do("POST", "/api/auth/login", map[string]string{"login": "nobody", "password": "guess"}, "X-Forwarded-For", "2001:db8:1:2::1"); r.Status != 401 {
+		t.Fatalf("another /64: %d", r.Status)
+	}
+}
+
+// The current password asked by a password change is guarded like a sign-in: a stolen session
+// cannot guess it at hashing speed.
+func TestPasswordChangeGuessesLimited(t *testing.T) {
+	e := testserver.New(t, testserver.Options{})
+	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
+	for i := range 11 {
+		r := admin.Do("POST", "/api/account/password", map[string]string{"current_password": fmt.Sprintf("guess %d", i), "new_password": "another good password"})
+		if i < 10 && r.Status != 401 || i == 10 && r.Status != 429 {
+			t.Fatalf("guess %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+}
+
+// HSTS is sent when the public URL is HTTPS, and only then.
+func TestHSTSOnlyForHTTPS(t *testing.T) {
+	plain := testserver.New(t, testserver.Options{})
+	if h := plain.Client().Do("GET", "/healthz", nil).Header.Get("Strict-Transport-Security"); h != "" {
+		t.Fatalf("HSTS on a plain-HTTP public URL: %q", h)
+	}
+	tls := testserver.New(t, testserver.Options{PublicURL: "https://auth.example.com"})
+	if h := tls.Client().Do("GET", "/healthz", nil).Header.Get("Strict-Transport-Security"); h != "max-age=31536000" {
+		t.Fatalf("HSTS with an HTTPS public URL: %q", h)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"runtime/debug"
+	"strings"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
@@ -63,20 +64,26 @@ type headerValue struct {
 	v []string
 }
 
-// securityHeaders go on every response; pages may replace the CSP with their own.
-func securityHeaders() []headerValue {
+// securityHeaders go on every response; pages may replace the CSP with their own. HSTS only
+// when the public URL is HTTPS: sent over plain HTTP it would be ignored, and on a trial setup
+// it would pin a name to HTTPS that nobody serves.
+func securityHeaders(public *url.URL) []headerValue {
 	hv := func(k, v string) headerValue { return headerValue{http.CanonicalHeaderKey(k), []string{v}} }
-	return []headerValue{
+	h := []headerValue{
 		hv("X-Content-Type-Options", "nosniff"),
 		hv("Referrer-Policy", "no-referrer"),
 		hv("X-Frame-Options", "DENY"),
 		hv("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
 	}
+	if public.Scheme == "https" {
+		h = append(h, hv("Strict-Transport-Security", "max-age=31536000"))
+	}
+	return h
 }
 
 // NewServer builds the handler with every route of routes.go.
 func NewServer(d Deps) (*Server, error) {
-	s := &Server{auth: d.Auth, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, ready: d.Ready, mux: http.NewServeMux(), secHeaders: securityHeaders()}
+	s := &Server{auth: d.Auth, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, ready: d.Ready, mux: http.NewServeMux(), secHeaders: securityHeaders(d.PublicURL)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -177,10 +184,14 @@ func hasBearer(r *http.Request) bool {
 }
 
 func (s *Server) meta(r *http.Request) auth.ClientMeta {
+	// Stored in sessions and the audit trail: cut to 512 bytes and made valid UTF-8 (a cut can
+	// split a character; a client can send anything), since PostgreSQL refuses invalid text and
+	// a refused insert must not let a request leave no trace.
 	ua := r.UserAgent()
 	if len(ua) > 512 {
 		ua = ua[:512]
 	}
+	ua = strings.ToValidUTF8(ua, "")
 	ip := clientIP(r, s.trusted)
 	ips := ""
 	if ip.IsValid() {

@@ -131,23 +131,17 @@ func TestHasherRoundTrip(t *testing.T) {
 	}
 }
 
-// TestHasherBounded fills the workers and the queue with slow hashes and checks that the next
-// caller is refused with EBusy and a Retry-After instead of waiting.
+// TestHasherBounded fills the worker and the queue and checks that the next caller is refused
+// with EBusy and a Retry-After instead of waiting. The work held in the pool blocks on a channel,
+// so the test does not depend on how fast the machine hashes.
 func TestHasherBounded(t *testing.T) {
-	slow := Params{Memory: 32 * 1024, Time: 3, Threads: 1, SaltLen: 16, KeyLen: 32}
-	h := NewHasher(slow, 1, 1)
+	h := NewHasher(Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1, 1)
 	ctx := context.Background()
 	var wg sync.WaitGroup
-	start := make(chan struct{})
+	release := make(chan struct{})
 	for range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			_, _ = h.Hash(ctx, "x")
-		}()
+		wg.Go(func() { _ = h.do(ctx, func() { <-release }) })
 	}
-	close(start)
 	// Wait until one runs and one waits.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -160,12 +154,19 @@ func TestHasherBounded(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+	if !h.Saturated() {
+		t.Fatal("a full pool does not report Saturated")
+	}
 	_, err := h.Hash(ctx, "y")
 	var e *gatehouse.Error
 	if !errors.As(err, &e) || e.Code != gatehouse.EBusy || e.RetryAfter <= 0 {
 		t.Fatalf("third hash: %v, want server_busy with RetryAfter", err)
 	}
+	close(release)
 	wg.Wait()
+	if h.Saturated() {
+		t.Fatal("a drained pool reports Saturated")
+	}
 	if r, w := h.Stats(); r != 0 || w != 0 {
 		t.Fatalf("after: running=%d waiting=%d", r, w)
 	}

@@ -20,6 +20,7 @@ type Memory struct {
 	mu        sync.Mutex
 	buckets   map[string]*bucket
 	lastSweep time.Time
+	max       int
 }
 
 type bucket struct {
@@ -28,9 +29,16 @@ type bucket struct {
 	full time.Duration // time to refill completely; idle longer than this, the bucket is dropped
 }
 
+// MaxBuckets bounds the memory of a Memory limiter (a bucket with its key is a few hundred
+// bytes). An attacker rotating addresses and logins creates buckets faster than they go idle;
+// past the bound, idle buckets are swept at once, and if that is not enough a random tenth is
+// dropped: a dropped bucket starts full again, which forgives a few attempts, where refusing new
+// keys would lock out every newcomer.
+const MaxBuckets = 100_000
+
 // NewMemory returns an in-memory limiter reading the time from now.
 func NewMemory(now func() time.Time) *Memory {
-	return &Memory{now: now, buckets: map[string]*bucket{}, lastSweep: now()}
+	return &Memory{now: now, buckets: map[string]*bucket{}, lastSweep: now(), max: MaxBuckets}
 }
 
 // Allow takes one token from key's bucket, which holds burst tokens and regains one per every.
@@ -42,6 +50,9 @@ func (m *Memory) Allow(_ context.Context, key string, burst int, every time.Dura
 	m.sweep(now)
 	b := m.buckets[key]
 	lim := rate.Every(every)
+	if b == nil && len(m.buckets) >= m.max {
+		m.makeRoom(now)
+	}
 	if b == nil || b.lim.Burst() != burst || b.lim.Limit() != lim {
 		// A settings change starts a fresh bucket: simpler than converting tokens.
 		b = &bucket{lim: rate.NewLimiter(lim, burst)}
@@ -86,6 +97,19 @@ func (m *Memory) sweep(now time.Time) {
 		if now.Sub(b.seen) > b.full {
 			delete(m.buckets, k)
 		}
+	}
+}
+
+// makeRoom runs when the map is full: a sweep of idle buckets, then, if the map is still more
+// than nine tenths full, dropping buckets at random (map order) down to nine tenths.
+func (m *Memory) makeRoom(now time.Time) {
+	m.lastSweep = time.Time{}
+	m.sweep(now)
+	for k := range m.buckets {
+		if len(m.buckets) <= m.max*9/10 {
+			break
+		}
+		delete(m.buckets, k)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -118,5 +119,22 @@ func TestRedisSharedBudget(t *testing.T) {
 	// Keys are namespaced (redis_rate adds its own "rate:" in front).
 	if n, _ := c1.Exists(ctx, "rate:"+keyPrefix+key).Result(); n != 1 {
 		t.Fatalf("key %q not found under the gatehouse prefix", "rate:"+keyPrefix+key)
+	}
+}
+
+// An attacker rotating keys faster than buckets go idle cannot grow the map past its bound.
+func TestMemoryBounded(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
+	m := NewMemory(clk.Now)
+	m.max = 1000
+	ctx := context.Background()
+	for i := range 10_000 {
+		_, _, _ = m.Allow(ctx, fmt.Sprintf("ip:%d", i), 10, 90*time.Second)
+		if m.Len() > 1000 {
+			t.Fatalf("after %d keys the limiter holds %d buckets, over its bound of 1000", i+1, m.Len())
+		}
+	}
+	if m.Len() < 900 {
+		t.Fatalf("the limiter dropped too much: %d buckets left", m.Len())
 	}
 }

@@ -268,6 +268,15 @@ func testRefreshTokens(t *testing.T, s gatehouse.Store) {
 		}
 	}
 
+	// Adding a token that exists already is a no-op (two concurrent refreshes with the same
+	// token derive the same next token), and does not make a used token unused.
+	must(t, s.AddRefreshToken(ctx(), rt2, t1), "AddRefreshToken of an existing token")
+	again2, err := s.ConsumeRefreshToken(ctx(), rt2.Hash, t1.Add(2*time.Minute))
+	must(t, err, "ConsumeRefreshToken after a duplicate add")
+	if again2.UsedAt == nil || !again2.UsedAt.Equal(t1.Add(time.Minute)) {
+		t.Fatalf("a duplicate add reset the token: UsedAt %v", again2.UsedAt)
+	}
+
 	err = s.AddRefreshToken(ctx(), newRefresh("4", "no-such-session", t1, t1.Add(time.Hour)), t1)
 	wantCode(t, err, gatehouse.ENotFound, "AddRefreshToken to an unknown session")
 }
@@ -358,6 +367,11 @@ func testRevokeSession(t *testing.T, s gatehouse.Store) {
 	}
 	if c.ExpiresAt.Before(accessExp) {
 		t.Fatalf("revocation row expires %v, before the session's last access token (%v)", c.ExpiresAt, accessExp)
+	}
+	// ... and until the session itself would have ended, so an instance that stalled longer
+	// than an access token lives still learns that the cookie it cached is dead.
+	if c.ExpiresAt.Before(x.ExpiresAt) {
+		t.Fatalf("revocation row expires %v, before the session would have (%v)", c.ExpiresAt, x.ExpiresAt)
 	}
 	if rows := changesOfKind(t, s, gatehouse.ChangeSessionRevoked, accessExp.Add(-time.Second)); len(rows) != 1 {
 		t.Fatalf("revocation row not visible while an access token is still valid: %+v", rows)

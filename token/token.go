@@ -3,6 +3,7 @@
 package token
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -117,6 +118,17 @@ func (i *Issuer) parse(tok string) (*Claims, error) {
 		return nil, errInvalidToken
 	}
 	return &c, nil
+}
+
+// NextRefresh derives the refresh token that follows prev: HMAC-SHA256 under the signing key,
+// so it is as unguessable as a random token to anyone without the key and prev, and two
+// concurrent refreshes with the same token get the same successor instead of forking the chain.
+func (i *Issuer) NextRefresh(prev string) (string, []byte) {
+	m := hmac.New(sha256.New, i.key)
+	m.Write([]byte("gatehouse refresh token\x00"))
+	m.Write([]byte(prev))
+	t := base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	return t, Hash(t)
 }
 
 // Opaque returns a new 256-bit random token (base64url) and its SHA-256, the only form stored.

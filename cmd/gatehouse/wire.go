@@ -39,7 +39,8 @@ func newLimiter(cfg *config.Config, clock gatehouse.Clock) (auth.Limiter, func()
 	}
 	opts, err := redis.ParseURL(cfg.Redis.URL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("redis.url is not a valid Redis URL: %w", err)
+		// Not wrapped: the parser's error quotes the whole URL, password included.
+		return nil, nil, errors.New("redis.url is not a valid Redis URL (redis://[user:password@]host:port/db)")
 	}
 	c := redis.NewClient(opts)
 	return ratelimit.NewRedis(c), func() { _ = c.Close() }, nil

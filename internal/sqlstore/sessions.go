@@ -176,7 +176,12 @@ func (s *Store) AddRefreshToken(ctx context.Context, rt *gatehouse.RefreshToken,
 				return err
 			}
 		}
-		return s.insertRefresh(ctx, tx, rt)
+		// The next token is derived from the one presented, so two concurrent refreshes with
+		// the same token (within the grace period) store the same next token: the chain never
+		// forks into two live branches.
+		_, err = tx.ExecContext(ctx, `INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, NULL) ON CONFLICT (hash) DO NOTHING`,
+			rt.Hash, rt.SessionID, s.d.TimeArg(rt.CreatedAt), s.d.TimeArg(rt.ExpiresAt))
+		return err
 	})
 }
 
@@ -185,9 +190,9 @@ func (s *Store) RevokeSession(ctx context.Context, id, reason string, at time.Ti
 	revoked := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var revokedAt *time.Time
-		var accessExpMax time.Time
-		err := tx.QueryRowContext(ctx, `SELECT revoked_at, access_exp_max FROM sessions WHERE id = $1`+s.d.ForUpdate, id).
-			Scan(nullTimeDest{&revokedAt}, timeDest{&accessExpMax})
+		var accessExpMax, expiresAt time.Time
+		err := tx.QueryRowContext(ctx, `SELECT revoked_at, access_exp_max, expires_at FROM sessions WHERE id = $1`+s.d.ForUpdate, id).
+			Scan(nullTimeDest{&revokedAt}, timeDest{&accessExpMax}, timeDest{&expiresAt})
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("session")
 		}
@@ -203,8 +208,13 @@ func (s *Store) RevokeSession(ctx context.Context, id, reason string, at time.Ti
 		if _, err := tx.ExecContext(ctx, `DELETE FROM refresh_tokens WHERE session_id = $1`, id); err != nil {
 			return err
 		}
-		// The revocation must outlive every access token issued for the session.
+		// The revocation must outlive every access token issued for the session, and the
+		// session itself: an instance that stalled (GC pause, paused container, lost database
+		// connection) still finds the row when it catches up, and drops the cookie it cached.
 		exp := accessExpMax
+		if expiresAt.After(exp) {
+			exp = expiresAt
+		}
 		if exp.Before(at) {
 			exp = at
 		}
