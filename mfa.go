@@ -11,13 +11,11 @@ const EMFAUnavailable = "mfa_unavailable"
 
 // MFA event kinds (CONTRACT.md names EventMFAEnabled, EventMFADisabled, EventMFAReset).
 const (
-	EventMFAEnabled            = "mfa.enabled"
-	EventMFADisabled           = "mfa.disabled"
-	EventMFAReset              = "mfa.reset"
-	EventMFARecoveryCodeUsed   = "mfa.recovery_code_used"
-	EventMFARecoveryCodesNew   = "mfa.recovery_codes_regenerated"
-	EventMFASetupStarted       = "mfa.setup_started"
-	EventMFAChallengeExhausted = "mfa.challenge_exhausted"
+	EventMFAEnabled          = "mfa.enabled"
+	EventMFADisabled         = "mfa.disabled"
+	EventMFAReset            = "mfa.reset"
+	EventMFARecoveryCodeUsed = "mfa.recovery_code_used"
+	EventMFARecoveryCodesNew = "mfa.recovery_codes_regenerated"
 )
 
 // TOTP is a user's authenticator. Secret is sealed (AES-GCM under a key derived from

@@ -118,6 +118,8 @@ func (p *pages) mfaQR(w http.ResponseWriter, r *http.Request, pr *auth.Principal
 	}
 	w.Header().Set("Content-Type", "image/png")
 	w.Header().Set("Cache-Control", "no-store")
+	// The image holds the secret: no other site may even embed it.
+	w.Header().Set("Cross-Origin-Resource-Policy", "same-origin")
 	w.Header().Set("Content-Length", strconv.Itoa(len(png)))
 	_, _ = w.Write(png)
 }
