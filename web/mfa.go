@@ -129,12 +129,23 @@ func (p *pages) mfaConfirm(w http.ResponseWriter, r *http.Request, pr *auth.Prin
 	p.mfaRender(w, r, pr, codes, err)
 }
 
+// errNoReauth is said on the page when neither a code nor the password was typed.
+var errNoReauth = gatehouse.FieldError("code", "enter a current code from your authenticator app, or your password")
+
 func (p *pages) mfaRecoveryCodes(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+	if r.PostForm.Get("code") == "" && r.PostForm.Get("password") == "" {
+		p.mfaRender(w, r, pr, nil, errNoReauth)
+		return
+	}
 	codes, err := p.auth.RegenerateRecoveryCodes(r.Context(), pr, r.PostForm.Get("code"), r.PostForm.Get("password"), p.kit.Meta(r))
 	p.mfaRender(w, r, pr, codes, err)
 }
 
 func (p *pages) mfaDisable(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+	if r.PostForm.Get("code") == "" && r.PostForm.Get("password") == "" {
+		p.mfaRender(w, r, pr, nil, errNoReauth)
+		return
+	}
 	if err := p.auth.DisableTOTP(r.Context(), pr, r.PostForm.Get("code"), r.PostForm.Get("password"), p.kit.Meta(r)); err != nil {
 		p.mfaRender(w, r, pr, nil, err)
 		return
@@ -158,7 +169,14 @@ func (p *pages) loginMFASubmit(w http.ResponseWriter, r *http.Request) {
 	if req.Code != "" && req.RecoveryCode != "" {
 		req.Code = "" // both filled: the recovery code was the deliberate choice
 	}
-	t, err := p.auth.LoginMFA(r.Context(), req, p.kit.Meta(r))
+	var t *auth.Tokens
+	var err error
+	if req.Code == "" && req.RecoveryCode == "" && req.Token != "" {
+		// Nothing typed: ask again without spending an attempt.
+		err = gatehouse.FieldError("code", "enter the 6-digit code from your authenticator app, or a recovery code")
+	} else {
+		t, err = p.auth.LoginMFA(r.Context(), req, p.kit.Meta(r))
+	}
 	if err == nil {
 		p.kit.SetSession(w, t)
 		dest := p.afterSignIn(rd)

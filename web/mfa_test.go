@@ -96,6 +96,10 @@ func TestMFAPagesWithoutJavaScript(t *testing.T) {
 		t.Fatalf("password step: %d %v %s", r.Status, r.Header, body)
 	}
 	tok := must1(t, `name="mfa_token" value="([^"]+)"`, body)
+	r = b.Form("/login/mfa", url.Values{"mfa_token": {tok}, "code": {""}})
+	if r.Status != 400 || !strings.Contains(string(r.Body), "Enter the 6-digit code") || !strings.Contains(string(r.Body), tok) {
+		t.Fatalf("empty code: %d %s", r.Status, r.Body)
+	}
 	r = b.Form("/login/mfa", url.Values{"mfa_token": {tok}, "code": {"000000"}})
 	if r.Status != 401 || !strings.Contains(string(r.Body), `id="e-code"`) || !strings.Contains(string(r.Body), "4 attempts left") || !strings.Contains(string(r.Body), tok) {
 		t.Fatalf("wrong code: %d %s", r.Status, r.Body)
@@ -129,6 +133,10 @@ func TestMFAPagesWithoutJavaScript(t *testing.T) {
 	}
 
 	// Regenerate with the password: new codes shown; the form error goes to the right form.
+	r = c.Form("/settings/security/mfa/disable", url.Values{"form": {"disable"}})
+	if r.Status != 400 || !strings.Contains(string(r.Body), `id="e-off-code"`) || !strings.Contains(string(r.Body), "or your password") {
+		t.Fatalf("disable with nothing typed: %d %s", r.Status, r.Body)
+	}
 	r = c.Form("/settings/security/mfa/recovery-codes", url.Values{"form": {"regenerate"}, "password": {"wrong password"}})
 	if r.Status != 401 || !strings.Contains(string(r.Body), `id="e-rc-password"`) || strings.Contains(string(r.Body), `id="e-off-password"`) {
 		t.Fatalf("regenerate with a wrong password: %d %s", r.Status, r.Body)
