@@ -26,6 +26,10 @@ type Tokens struct {
 	ExpiresIn    time.Duration
 	// CookieMaxAge is zero for a browser-session cookie, else how long the cookie should live.
 	CookieMaxAge time.Duration
+	// MFA is set instead of a session when the account needs a second factor (auth/mfa.go).
+	MFA *MFAPending
+	// RecoveryCodesLeft is set after a second factor: how many unused recovery codes remain.
+	RecoveryCodesLeft *int
 }
 
 // SetupRequest is the first administrator.
@@ -224,7 +228,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest, meta ClientMeta) 
 	if rehash {
 		s.rehash(ctx, u, req.Password)
 	}
-	return s.startSession(ctx, u, gatehouse.AuthPassword, req.StaySignedIn, meta)
+	return s.signInOrChallenge(ctx, u, gatehouse.AuthPassword, req.StaySignedIn, meta)
 }
 
 // limitAccount applies the account bucket: ten times the per-address burst, the same refill,

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/seal"
 	"github.com/gatehouse/gatehouse/token"
 )
 
@@ -51,6 +52,9 @@ type Deps struct {
 	Observer Observer
 	// CookieSecureDefault is the initial value of auth_cookie_secure ([auth] bootstrap_insecure_cookies).
 	CookieSecureDefault bool
+	// MFASecretKey is [auth] mfa_secret_key: TOTP secrets are sealed under a key derived from
+	// it. Empty leaves MFA unavailable (commands that never touch it).
+	MFASecretKey string
 }
 
 // ClientMeta describes the client of a request, for events and session records.
@@ -68,6 +72,7 @@ type Service struct {
 	clock   gatehouse.Clock
 	log     *slog.Logger
 	obs     Observer
+	mfaBox  *seal.Box // nil when no mfa_secret_key is configured
 
 	cookieSecureDefault bool
 	settings            atomic.Pointer[gatehouse.Settings]
@@ -106,6 +111,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		revoked:             token.NewRevocations(),
 		sessions:            newSessionCache(),
 		users:               newUserCache(),
+		mfaBox:              newMFABox(d.MFASecretKey),
 	}
 	if err := s.store.InitSettings(ctx, gatehouse.SettingDefaults(d.CookieSecureDefault)); err != nil {
 		return nil, err

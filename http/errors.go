@@ -41,6 +41,10 @@ func statusOf(code string) int {
 		return http.StatusTooManyRequests
 	case gatehouse.EBusy:
 		return http.StatusServiceUnavailable
+	case gatehouse.EMFAUnavailable:
+		// Not temporary: the stored secret cannot be decrypted (or no key is configured) until
+		// an operator acts, so 500 rather than 503.
+		return http.StatusInternalServerError
 	default:
 		return http.StatusInternalServerError
 	}

@@ -110,6 +110,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
+	if t.MFA != nil {
+		writeMFARequired(w, t.MFA)
+		return
+	}
 	s.signedIn(w, http.StatusOK, t)
 }
 

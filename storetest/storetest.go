@@ -53,6 +53,10 @@ func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 		{"Events", testEvents},
 		{"Events/Paging", testEventPaging},
 		{"Settings", testSettings},
+		{"MFA/TOTP", testMFATOTP},
+		{"MFA/RecoveryCodes", testMFARecoveryCodes},
+		{"MFA/Challenges", testMFAChallenges},
+		{"MFA/Delete", testMFADelete},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -63,6 +63,7 @@ var userNotices = map[string]string{
 	"enabled":  "The user is enabled.",
 	"password": "The password is reset and the user's sessions have ended.",
 	"revoked":  "The session has ended.",
+	"mfa":      "Multi-factor authentication is reset and the user's sessions have ended.",
 }
 
 func (p *pages) usersView(r *http.Request, pr *auth.Principal) (*view, error) {

@@ -13,6 +13,8 @@ import (
 type loginData struct {
 	State *auth.State
 	RD    string
+	// MFA is set for the second step, after a correct password (web/mfa.go).
+	MFA *mfaStep
 }
 
 func (p *pages) loginView(r *http.Request, rd string) (*view, error) {
@@ -58,6 +60,10 @@ func (p *pages) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	rd := r.PostForm.Get("rd")
 	req := auth.LoginRequest{Login: r.PostForm.Get("login"), Password: r.PostForm.Get("password"), StaySignedIn: r.PostForm.Get("stay_signed_in") != ""}
 	t, err := p.auth.Login(r.Context(), req, p.kit.Meta(r))
+	if err == nil && t.MFA != nil {
+		p.showMFAStep(w, r, rd, t.MFA)
+		return
+	}
 	if err == nil {
 		p.kit.SetSession(w, t)
 		http.Redirect(w, r, p.afterSignIn(rd), http.StatusSeeOther)

@@ -9,12 +9,15 @@ import (
 
 type securityData struct {
 	Sessions []auth.SessionView
+	MFA      *mfaData // web/mfa.go
 }
 
 var securityNotices = map[string]string{
 	"password": "Your password is changed. Your other sessions have ended.",
 	"revoked":  "The session has ended.",
 	"others":   "All your other sessions have ended.",
+	"mfa_off":  "Multi-factor authentication is off.",
+	"recovery": "You signed in with a recovery code, which is now used up. Regenerate your codes or set up the authenticator again if it is lost.",
 }
 
 func (p *pages) securityView(r *http.Request, pr *auth.Principal) (*view, error) {
@@ -22,8 +25,12 @@ func (p *pages) securityView(r *http.Request, pr *auth.Principal) (*view, error)
 	if err != nil {
 		return nil, err
 	}
+	mfa, err := p.mfaData(r, pr)
+	if err != nil {
+		return nil, err
+	}
 	return &view{Title: "Account security", Nav: "security", User: pr.User, Admin: pr.User.Role == gatehouse.RoleAdmin,
-		Data: &securityData{Sessions: ss}, Errors: map[string]string{}, Form: map[string]string{}}, nil
+		Data: &securityData{Sessions: ss, MFA: mfa}, Errors: map[string]string{}, Form: map[string]string{}}, nil
 }
 
 func (p *pages) securityPage(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {

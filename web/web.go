@@ -72,7 +72,7 @@ func (p *pages) parse() error {
 		},
 	}
 	for _, n := range pageNames {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html")
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html", "templates/mfa_*.html")
 		if err != nil {
 			return err
 		}
@@ -95,6 +95,7 @@ func (p *pages) routes(mux *http.ServeMux) {
 	mux.Handle("GET /login", p.page(p.loginPage))
 	mux.Handle("POST /login", p.page(p.loginSubmit))
 	mux.Handle("POST /login/setup", p.page(p.setupSubmit))
+	mux.Handle("POST /login/mfa", p.page(p.loginMFASubmit))
 	mux.Handle("GET /logout", p.page(p.logoutPage))
 	mux.Handle("POST /logout", p.page(p.logoutSubmit))
 
@@ -102,6 +103,11 @@ func (p *pages) routes(mux *http.ServeMux) {
 	mux.Handle("POST /settings/security/password", p.page(p.user(p.securityPassword)))
 	mux.Handle("POST /settings/security/sessions/{id}/revoke", p.page(p.user(p.securityRevoke)))
 	mux.Handle("POST /settings/security/sign-out-others", p.page(p.user(p.securitySignOutOthers)))
+	mux.Handle("POST /settings/security/mfa/setup", p.page(p.user(p.mfaSetup)))
+	mux.Handle("GET /settings/security/mfa/qr.png", p.page(p.user(p.mfaQR)))
+	mux.Handle("POST /settings/security/mfa/confirm", p.page(p.user(p.mfaConfirm)))
+	mux.Handle("POST /settings/security/mfa/recovery-codes", p.page(p.user(p.mfaRecoveryCodes)))
+	mux.Handle("POST /settings/security/mfa/disable", p.page(p.user(p.mfaDisable)))
 
 	mux.Handle("GET /admin", p.page(p.admin(func(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
 		p.redirect(w, r, "/admin/users")
@@ -113,6 +119,7 @@ func (p *pages) routes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/users/{id}/delete", p.page(p.admin(p.adminDeletePage)))
 	mux.Handle("POST /admin/users/{id}/delete", p.page(p.admin(p.adminDeleteSubmit)))
 	mux.Handle("POST /admin/users/{id}/sessions/{sid}/revoke", p.page(p.admin(p.adminRevokeSession)))
+	mux.Handle("POST /admin/users/{id}/mfa/reset", p.page(p.admin(p.adminResetMFA)))
 	mux.Handle("GET /admin/settings", p.page(p.admin(p.adminSettings)))
 	mux.Handle("POST /admin/settings", p.page(p.admin(p.adminSettingsSubmit)))
 	mux.Handle("GET /admin/events", p.page(p.admin(p.adminEvents)))

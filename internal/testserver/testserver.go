@@ -116,6 +116,9 @@ type Options struct {
 	Web bool
 	// Follow runs the service's background loop (change feed, last-seen flush) like serve does.
 	Follow bool
+	// MFASecretKey is [auth] mfa_secret_key; empty means MFASecretKey. Restart with another
+	// value to see what a changed key does.
+	MFASecretKey string
 }
 
 // Env is a running gatehouse.
@@ -136,6 +139,9 @@ type Env struct {
 // tokens, like instances sharing one configuration.
 const Secret = "test-secret-0123456789abcdefghij"
 
+// MFASecretKey is the default mfa_secret_key of test servers.
+const MFASecretKey = "test-mfa-key-0123456789abcdefghij"
+
 // New starts a server; it stops when the test ends.
 func New(t testing.TB, o Options) *Env {
 	t.Helper()
@@ -150,6 +156,9 @@ func New(t testing.TB, o Options) *Env {
 	}
 	if o.Secret == "" {
 		o.Secret = Secret
+	}
+	if o.MFASecretKey == "" {
+		o.MFASecretKey = MFASecretKey
 	}
 	store := OpenStore(t, o.Backend, o.DSN)
 	var hasher auth.Hasher = o.Hasher
@@ -176,7 +185,7 @@ func New(t testing.TB, o Options) *Env {
 	}
 	metrics := ghttp.NewMetrics(stats, nil, nil, nil)
 	svc, err := auth.New(context.Background(), auth.Deps{Store: store, Hasher: hasher, Tokens: issuer, Limiter: limiter,
-		Clock: o.Clock, Logger: log, Observer: metrics, CookieSecureDefault: false})
+		Clock: o.Clock, Logger: log, Observer: metrics, CookieSecureDefault: false, MFASecretKey: o.MFASecretKey})
 	if err != nil {
 		t.Fatalf("starting the auth service: %v", err)
 	}

@@ -7,3 +7,20 @@ document.addEventListener("DOMContentLoaded", function () {
   var summary = document.getElementById("form-error");
   if (summary) { summary.setAttribute("tabindex", "-1"); summary.focus(); }
 });
+
+// Copy buttons (recovery codes): shown only when the clipboard can be used; without the script
+// the codes can still be selected or downloaded.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("button[data-copy]").forEach(function (b) {
+    var src = document.getElementById(b.getAttribute("data-copy"));
+    if (!src || !navigator.clipboard) { return; }
+    b.hidden = false;
+    b.addEventListener("click", function () {
+      navigator.clipboard.writeText(src.textContent.trim()).then(function () {
+        b.textContent = "Copied";
+      }, function () {
+        b.textContent = "Copying failed: select the codes instead";
+      });
+    });
+  });
+});
