@@ -155,8 +155,9 @@ func (s *Service) checkTOTP(ctx context.Context, userID int64, code string) (boo
 // mfaLimit bounds second-factor guesses per user across challenges and account actions, with the
 // sign-in rate-limit settings: the attempt limit alone would let someone who knows the password
 // open challenge after challenge.
-func (s *Service) mfaLimit(ctx context.Context, userID int64) error {
-	err := s.limit(ctx, "mfa:"+strconv.FormatInt(userID, 10), s.Settings())
+func (s *Service) mfaLimit(ctx context.Context, userID int64, meta ClientMeta) error {
+	st := s.Settings()
+	err := s.limit(ctx, "mfa:"+strconv.FormatInt(userID, 10), st.LoginBurst, st.LoginRefill, meta, "")
 	if err != nil {
 		var e *gatehouse.Error
 		if errors.As(err, &e) {
@@ -214,7 +215,7 @@ func (s *Service) LoginMFA(ctx context.Context, req MFALoginRequest, meta Client
 	if err != nil {
 		return nil, err
 	}
-	if err := s.mfaLimit(ctx, c.UserID); err != nil {
+	if err := s.mfaLimit(ctx, c.UserID, meta); err != nil {
 		s.event(ctx, gatehouse.EventMFAFailed, c.UserID, "", meta, map[string]any{"reason": "rate_limited"})
 		return nil, err
 	}
@@ -378,7 +379,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string, me
 	if strings.TrimSpace(code) == "" {
 		return nil, gatehouse.FieldError("code", "enter the 6-digit code from the authenticator app")
 	}
-	if err := s.mfaLimit(ctx, p.User.ID); err != nil {
+	if err := s.mfaLimit(ctx, p.User.ID, meta); err != nil {
 		return nil, err
 	}
 	t, err := s.store.TOTPByUser(ctx, p.User.ID)
@@ -416,7 +417,7 @@ func (s *Service) reauthenticate(ctx context.Context, u *gatehouse.User, code, p
 	if (code == "") == (pw == "") {
 		return gatehouse.FieldError("code", "give either code (the current authenticator code) or password")
 	}
-	if err := s.mfaLimit(ctx, u.ID); err != nil {
+	if err := s.mfaLimit(ctx, u.ID, ClientMeta{}); err != nil {
 		return err
 	}
 	if code != "" {
