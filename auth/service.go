@@ -6,6 +6,7 @@ package auth
 import (
 	"context"
 	"log/slog"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,6 +50,8 @@ type Deps struct {
 	Observer Observer
 	// CookieSecureDefault is the initial value of auth_cookie_secure ([auth] bootstrap_insecure_cookies).
 	CookieSecureDefault bool
+	// PublicURL is server.public_url: the WebAuthn relying party ID and origin come from it.
+	PublicURL *url.URL
 }
 
 // ClientMeta describes the client of a request, for events and session records.
@@ -66,6 +69,7 @@ type Service struct {
 	clock   gatehouse.Clock
 	log     *slog.Logger
 	obs     Observer
+	pk      passkeys
 
 	cookieSecureDefault bool
 	settings            atomic.Pointer[gatehouse.Settings]
@@ -104,6 +108,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		revoked:             token.NewRevocations(),
 		sessions:            newSessionCache(),
 		users:               newUserCache(),
+		pk:                  newPasskeys(d.PublicURL),
 	}
 	if err := s.store.InitSettings(ctx, gatehouse.SettingDefaults(d.CookieSecureDefault)); err != nil {
 		return nil, err
