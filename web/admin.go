@@ -143,6 +143,9 @@ func (p *pages) adminUser(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 		return
 	}
 	v.Notice = userNotices[r.URL.Query().Get("done")]
+	if n := passkeyNotices[r.URL.Query().Get("done")]; n != "" {
+		v.Notice = n
+	}
 	p.render(w, http.StatusOK, "admin_user", v)
 }
 
