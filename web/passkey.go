@@ -19,6 +19,9 @@ var passkeyNotices = map[string]string{
 	"passkey_deleted": "The passkey is deleted. It can no longer sign in to this account.",
 }
 
+// passkeyEventKinds are offered in the admin's event filter.
+var passkeyEventKinds = []string{gatehouse.EventPasskeyAdded, gatehouse.EventPasskeyRenamed, gatehouse.EventPasskeyRemoved, gatehouse.EventPasskeyCloneWarning}
+
 // passkeyStatus is what the pages show about the server's WebAuthn set-up.
 type passkeyStatus struct {
 	Enabled bool

@@ -92,7 +92,8 @@ document.addEventListener("DOMContentLoaded", function () {
         if (mediation) { opts.mediation = mediation; }
         return navigator.credentials.get(opts).then(function (cred) {
           if (!cred) { throw new Error("No passkey was chosen."); }
-          return postJSON(entry.dataset.finish, { ceremony: c.ceremony, credential: credentialJSON(cred) });
+          var stay = document.getElementById("f-stay");
+          return postJSON(entry.dataset.finish, { ceremony: c.ceremony, credential: credentialJSON(cred), stay_signed_in: !!(stay && stay.checked) });
         });
       }).then(function () {
         location.assign(entry.dataset.after + (rd ? "?rd=" + encodeURIComponent(rd) : ""));
