@@ -126,7 +126,7 @@ func TestBrowserPasskeys(t *testing.T) {
 	if n := text(t, ctx, ".notice"); !strings.Contains(n, "The passkey is added") {
 		t.Fatalf("notice %q", n)
 	}
-	if s := text(t, ctx, "#passkeys .sessions"); !strings.Contains(s, "Laptop") || !strings.Contains(s, "not used yet") || !strings.Contains(s, "Synced") {
+	if s := text(t, ctx, "#passkeys .passkeys"); !strings.Contains(s, "Laptop") || !strings.Contains(s, "not used yet") || !strings.Contains(s, "Synced") {
 		t.Fatalf("passkey list %q", s)
 	}
 	creds := credentials(t, ctx, auth)
@@ -153,7 +153,7 @@ func TestBrowserPasskeys(t *testing.T) {
 	if len(ls) == 0 || ls[0].Data["method"] != gatehouse.AuthPasskey {
 		t.Fatalf("newest login.succeeded: %+v", ls[0])
 	}
-	if s := text(t, ctx, "#passkeys .sessions"); !strings.Contains(s, "last used 2026-11-22 12:00 UTC") {
+	if s := text(t, ctx, "#passkeys .passkeys"); !strings.Contains(s, "last used 2026-11-22 12:00 UTC") {
 		t.Fatalf("last use not shown: %q", s)
 	}
 	// The session is a passkey session, without any TOTP step.
