@@ -87,7 +87,10 @@ document.addEventListener("DOMContentLoaded", function () {
     var rd = rdField ? rdField.value : "";
     var conditional = null;
     function signIn(mediation, ctl) {
-      return postJSON(entry.dataset.begin, {}).then(function (c) {
+      return postJSON(entry.dataset.begin, {}).catch(function (e) {
+        e.begin = true;
+        throw e;
+      }).then(function (c) {
         var opts = { publicKey: requestOptions(c.publicKey), signal: ctl.signal };
         if (mediation) { opts.mediation = mediation; }
         return navigator.credentials.get(opts).then(function (cred) {
@@ -116,7 +119,9 @@ document.addEventListener("DOMContentLoaded", function () {
         var ctl = new AbortController();
         conditional = ctl;
         signIn("conditional", ctl).catch(function (e) {
-          if (ctl.signal.aborted || (e && e.name === "AbortError")) { return; }
+          // Autofill is an offer, not a request: if it cannot even start (rate limit, server
+          // down), the page stays quiet; a passkey that was picked and refused is reported.
+          if (ctl.signal.aborted || (e && (e.name === "AbortError" || e.begin))) { return; }
           show(err, message(e));
         });
       });
