@@ -73,6 +73,7 @@ type Store interface {
 	EventStore
 	SettingStore
 	MFAStore
+	PasskeyStore
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error

@@ -68,6 +68,7 @@ func (s *Service) State(ctx context.Context) (*State, error) {
 	}
 	return &State{
 		SetupRequired:       setup,
+		PasskeyEnabled:      !setup && s.pk.rp != nil,
 		RegistrationOpen:    !setup && st.AllowRegistration,
 		Providers:           []Provider{},
 		StaySignedInOffered: st.StaySignedInOffset > 0,

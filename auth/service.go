@@ -6,6 +6,7 @@ package auth
 import (
 	"context"
 	"log/slog"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,6 +56,8 @@ type Deps struct {
 	// MFASecretKey is [auth] mfa_secret_key: TOTP secrets are sealed under a key derived from
 	// it. Empty leaves MFA unavailable (commands that never touch it).
 	MFASecretKey string
+	// PublicURL is server.public_url: the WebAuthn relying party ID and origin come from it.
+	PublicURL *url.URL
 }
 
 // ClientMeta describes the client of a request, for events and session records.
@@ -73,6 +76,7 @@ type Service struct {
 	log     *slog.Logger
 	obs     Observer
 	mfaBox  *seal.Box // nil when no mfa_secret_key is configured
+	pk      passkeys
 
 	cookieSecureDefault bool
 	settings            atomic.Pointer[gatehouse.Settings]
@@ -112,6 +116,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		sessions:            newSessionCache(),
 		users:               newUserCache(),
 		mfaBox:              newMFABox(d.MFASecretKey),
+		pk:                  newPasskeys(d.PublicURL),
 	}
 	if err := s.store.InitSettings(ctx, gatehouse.SettingDefaults(d.CookieSecureDefault)); err != nil {
 		return nil, err

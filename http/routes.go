@@ -45,6 +45,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/admin/settings", s.admin(s.adminSettings))
 	s.handle("PATCH /api/admin/settings", s.admin(s.adminPatchSettings))
 	s.handle("GET /api/admin/events", s.admin(s.adminEvents))
+	s.passkeyRoutes()
 
 	// Unknown API paths answer JSON, not the mux's plain-text 404.
 	s.handle("/api/", func(w http.ResponseWriter, r *http.Request) {

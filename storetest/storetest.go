@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 		fn   func(t *testing.T, s gatehouse.Store)
 	}{
 		{"Ping", testPing},
+		{"Passkeys", testPasskeys}, {"Passkeys/Ceremonies", testCeremonies},
 		{"Users/CreateAndGet", testCreateAndGetUser},
 		{"Users/CreateConflicts", testCreateConflicts},
 		{"Users/List", testListUsers},

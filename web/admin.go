@@ -144,6 +144,9 @@ func (p *pages) adminUser(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 		return
 	}
 	v.Notice = userNotices[r.URL.Query().Get("done")]
+	if n := passkeyNotices[r.URL.Query().Get("done")]; n != "" {
+		v.Notice = n
+	}
 	p.render(w, http.StatusOK, "admin_user", v)
 }
 
@@ -383,7 +386,7 @@ func (p *pages) adminEvents(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 	page := pageNum(r)
 	f := gatehouse.EventFilter{Kind: q.Get("kind"), Offset: (page - 1) * perPage, Limit: perPage}
 	v := adminView("Events", "events", pr)
-	d := &eventsData{User: q.Get("user"), Kind: f.Kind, Kinds: eventKinds}
+	d := &eventsData{User: q.Get("user"), Kind: f.Kind, Kinds: append(eventKinds[:len(eventKinds):len(eventKinds)], passkeyEventKinds...)}
 	v.Data = d
 	if d.User != "" {
 		id, err := strconv.ParseInt(d.User, 10, 64)

@@ -40,6 +40,9 @@ func (p *pages) securityPage(w http.ResponseWriter, r *http.Request, pr *auth.Pr
 		return
 	}
 	v.Notice = securityNotices[r.URL.Query().Get("done")]
+	if n := passkeyNotices[r.URL.Query().Get("done")]; n != "" {
+		v.Notice = n
+	}
 	p.render(w, http.StatusOK, "security", v)
 }
 

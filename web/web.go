@@ -71,8 +71,12 @@ func (p *pages) parse() error {
 			return "f-" + strings.ReplaceAll(k, "_", "-")
 		},
 	}
+	for k, f := range p.passkeyFuncs() {
+		funcs[k] = f
+	}
 	for _, n := range pageNames {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html", "templates/mfa_*.html")
+		// partial_*.html define sections that several pages include; mfa_*.html the MFA steps.
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html", "templates/mfa_*.html", "templates/partial_*.html")
 		if err != nil {
 			return err
 		}
@@ -123,6 +127,7 @@ func (p *pages) routes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/settings", p.page(p.admin(p.adminSettings)))
 	mux.Handle("POST /admin/settings", p.page(p.admin(p.adminSettingsSubmit)))
 	mux.Handle("GET /admin/events", p.page(p.admin(p.adminEvents)))
+	p.passkeyRoutes(mux)
 }
 
 // csp allows only gatehouse's own stylesheet, script and images: no inline script or style.
@@ -270,6 +275,11 @@ func fieldErrors(err error, v *view) {
 
 func formatTime(t any) string {
 	switch v := t.(type) {
+	case *time.Time:
+		if v == nil {
+			return ""
+		}
+		return formatTime(*v)
 	case time.Time:
 		if v.IsZero() {
 			return ""

@@ -8,12 +8,14 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -114,6 +116,9 @@ type Options struct {
 	Logger         *slog.Logger
 	// Web mounts the web pages (package web), as serve does.
 	Web bool
+	// Localhost serves under http://localhost:PORT instead of 127.0.0.1: a WebAuthn relying
+	// party ID must be a domain name, so passkey tests need it.
+	Localhost bool
 	// Follow runs the service's background loop (change feed, last-seen flush) like serve does.
 	Follow bool
 	// MFASecretKey is [auth] mfa_secret_key; empty means MFASecretKey. Restart with another
@@ -184,21 +189,25 @@ func New(t testing.TB, o Options) *Env {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	metrics := ghttp.NewMetrics(stats, nil, nil, nil)
-	svc, err := auth.New(context.Background(), auth.Deps{Store: store, Hasher: hasher, Tokens: issuer, Limiter: limiter,
-		Clock: o.Clock, Logger: log, Observer: metrics, CookieSecureDefault: false, MFASecretKey: o.MFASecretKey})
-	if err != nil {
-		t.Fatalf("starting the auth service: %v", err)
-	}
-	metrics.Bind(svc.Revocations().Len, svc.CachedSessions, nil)
-	e := &Env{T: t, Backend: o.Backend, DSN: o.DSN, Store: store, Auth: svc, Clock: o.Clock, Metrics: metrics}
-	// The public URL must be known before the server starts, so listen first.
+	e := &Env{T: t, Backend: o.Backend, DSN: o.DSN, Store: store, Clock: o.Clock, Metrics: metrics}
+	// The public URL must be known before the service and the server start, so listen first.
 	ts := httptest.NewUnstartedServer(nil)
 	e.URL = "http://" + ts.Listener.Addr().String()
+	if o.Localhost {
+		e.URL = "http://localhost:" + strconv.Itoa(ts.Listener.Addr().(*net.TCPAddr).Port)
+	}
 	pub := o.PublicURL
 	if pub == "" {
 		pub = e.URL
 	}
 	e.Public, _ = url.Parse(pub)
+	svc, err := auth.New(context.Background(), auth.Deps{Store: store, Hasher: hasher, Tokens: issuer, Limiter: limiter,
+		Clock: o.Clock, Logger: log, Observer: metrics, CookieSecureDefault: false, PublicURL: e.Public, MFASecretKey: o.MFASecretKey})
+	if err != nil {
+		t.Fatalf("starting the auth service: %v", err)
+	}
+	metrics.Bind(svc.Revocations().Len, svc.CachedSessions, nil)
+	e.Auth = svc
 	trusted := o.TrustedProxies
 	if trusted == nil {
 		trusted = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}

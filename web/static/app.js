@@ -1,5 +1,5 @@
-// gatehouse's one script. Every form works without it; it only moves keyboard focus to the
-// first field with an error after a refused form, so the error is read out and fixable at once.
+// gatehouse's one script. Every form works without it: it moves keyboard focus to the first field
+// with an error after a refused form, and opens the browser's passkey dialogs, which need a script.
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
   var bad = document.querySelector("[aria-invalid=true]");
@@ -24,3 +24,155 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+// Passkeys (WebAuthn). The server sends options with binary members as base64url strings and
+// takes the PublicKeyCredential back as JSON the same way; the browser API wants ArrayBuffers.
+// After a sign-in the server has already set the session cookie: the script goes to
+// /login?rd=..., which forwards a signed-in browser to rd only when rd is on this site.
+(function () {
+  function toBuf(s) {
+    s = s.replace(/-/g, "+").replace(/_/g, "/");
+    while (s.length % 4) { s += "="; }
+    var bin = atob(s), b = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) { b[i] = bin.charCodeAt(i); }
+    return b.buffer;
+  }
+  function toB64u(buf) {
+    var b = new Uint8Array(buf), s = "";
+    for (var i = 0; i < b.length; i++) { s += String.fromCharCode(b[i]); }
+    return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  function postJSON(url, body) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify(body || {})
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        if (!r.ok) {
+          var e = new Error((j.error && j.error.message) || ("The server answered " + r.status + "."));
+          e.code = j.error && j.error.code;
+          throw e;
+        }
+        return j;
+      });
+    });
+  }
+  function creationOptions(pk) {
+    pk.challenge = toBuf(pk.challenge);
+    pk.user.id = toBuf(pk.user.id);
+    (pk.excludeCredentials || []).forEach(function (c) { c.id = toBuf(c.id); });
+    return pk;
+  }
+  function requestOptions(pk) {
+    pk.challenge = toBuf(pk.challenge);
+    (pk.allowCredentials || []).forEach(function (c) { c.id = toBuf(c.id); });
+    return pk;
+  }
+  function credentialJSON(c) {
+    var r = c.response;
+    var out = {
+      id: c.id, rawId: toB64u(c.rawId), type: c.type,
+      clientExtensionResults: c.getClientExtensionResults ? c.getClientExtensionResults() : {},
+      response: { clientDataJSON: toB64u(r.clientDataJSON) }
+    };
+    if (c.authenticatorAttachment) { out.authenticatorAttachment = c.authenticatorAttachment; }
+    if (r.attestationObject) {
+      out.response.attestationObject = toB64u(r.attestationObject);
+      if (r.getTransports) { out.response.transports = r.getTransports(); }
+    }
+    if (r.authenticatorData) {
+      out.response.authenticatorData = toB64u(r.authenticatorData);
+      out.response.signature = toB64u(r.signature);
+      if (r.userHandle) { out.response.userHandle = toB64u(r.userHandle); }
+    }
+    return out;
+  }
+  function message(e) {
+    if (e && e.name === "NotAllowedError") { return "The passkey dialog was closed or timed out. Try again."; }
+    if (e && e.name === "InvalidStateError") { return "This authenticator already holds a passkey for your account."; }
+    return (e && e.message) || "The passkey did not work. Try again.";
+  }
+  function show(el, text) { el.textContent = text; el.hidden = false; }
+
+  function setupLogin() {
+    var entry = document.getElementById("passkey-entry");
+    if (!entry || !window.PublicKeyCredential || !navigator.credentials) { return; }
+    entry.hidden = false;
+    var btn = document.getElementById("passkey-signin"), err = document.getElementById("passkey-error");
+    var rdField = document.querySelector("form input[name=rd]");
+    var rd = rdField ? rdField.value : "";
+    var conditional = null;
+    function signIn(mediation, ctl) {
+      return postJSON(entry.dataset.begin, {}).catch(function (e) {
+        e.begin = true;
+        throw e;
+      }).then(function (c) {
+        var opts = { publicKey: requestOptions(c.publicKey), signal: ctl.signal };
+        if (mediation) { opts.mediation = mediation; }
+        return navigator.credentials.get(opts).then(function (cred) {
+          if (!cred) { throw new Error("No passkey was chosen."); }
+          var stay = document.getElementById("f-stay");
+          return postJSON(entry.dataset.finish, { ceremony: c.ceremony, credential: credentialJSON(cred), stay_signed_in: !!(stay && stay.checked) });
+        });
+      }).then(function () {
+        location.assign(entry.dataset.after + (rd ? "?rd=" + encodeURIComponent(rd) : ""));
+      });
+    }
+    btn.addEventListener("click", function () {
+      // Only one WebAuthn request may be pending: the autofill one gives way to the dialog.
+      if (conditional) { conditional.abort(); conditional = null; }
+      err.hidden = true;
+      btn.disabled = true;
+      signIn(null, new AbortController()).catch(function (e) {
+        btn.disabled = false;
+        show(err, message(e));
+      });
+    });
+    // Autofill: the username field offers the site's passkeys (autocomplete="username webauthn").
+    if (PublicKeyCredential.isConditionalMediationAvailable) {
+      PublicKeyCredential.isConditionalMediationAvailable().then(function (ok) {
+        if (!ok || conditional) { return; }
+        var ctl = new AbortController();
+        conditional = ctl;
+        signIn("conditional", ctl).catch(function (e) {
+          // Autofill is an offer, not a request: if it cannot even start (rate limit, server
+          // down), the page stays quiet; a passkey that was picked and refused is reported.
+          if (ctl.signal.aborted || (e && (e.name === "AbortError" || e.begin))) { return; }
+          show(err, message(e));
+        });
+      });
+    }
+  }
+
+  function setupAdd() {
+    var box = document.getElementById("passkey-add");
+    if (!box || !window.PublicKeyCredential || !navigator.credentials) { return; }
+    box.hidden = false;
+    var btn = document.getElementById("passkey-add-button"), name = document.getElementById("f-new-passkey-name");
+    var err = document.getElementById("passkey-add-error");
+    btn.addEventListener("click", function () {
+      err.hidden = true;
+      name.removeAttribute("aria-invalid");
+      var n = name.value.trim();
+      if (!n) {
+        name.setAttribute("aria-invalid", "true");
+        show(err, "Give the passkey a name, for example MacBook or YubiKey.");
+        name.focus();
+        return;
+      }
+      btn.disabled = true;
+      postJSON(box.dataset.begin, {}).then(function (c) {
+        return navigator.credentials.create({ publicKey: creationOptions(c.publicKey) }).then(function (cred) {
+          return postJSON(box.dataset.finish, { ceremony: c.ceremony, name: n, credential: credentialJSON(cred) });
+        });
+      }).then(function () {
+        location.assign(box.dataset.done);
+      }, function (e) {
+        btn.disabled = false;
+        show(err, message(e));
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { setupLogin(); setupAdd(); });
+})();

@@ -1,0 +1,178 @@
+package http
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// passkeyRoutes are the WebAuthn endpoints (CONTRACT.md). Cookie-authenticated POST, PATCH and
+// DELETE pass the same cross-origin check as every other unsafe request (s.handle).
+func (s *Server) passkeyRoutes() {
+	s.handle("POST /api/auth/passkey/begin", s.passkeyLoginBegin)
+	s.handle("POST /api/auth/passkey/finish", s.passkeyLoginFinish)
+
+	s.handle("GET /api/account/passkeys", s.user(s.accountPasskeys))
+	s.handle("POST /api/account/passkeys/begin", s.user(s.accountPasskeyBegin))
+	s.handle("POST /api/account/passkeys/finish", s.user(s.accountPasskeyFinish))
+	s.handle("PATCH /api/account/passkeys/{id}", s.user(s.accountPasskeyRename))
+	s.handle("DELETE /api/account/passkeys/{id}", s.user(s.accountPasskeyDelete))
+
+	s.handle("GET /api/admin/users/{id}/passkeys", s.admin(s.adminUserPasskeys))
+	s.handle("DELETE /api/admin/users/{id}/passkeys/{pid}", s.admin(s.adminDeletePasskey))
+}
+
+// decodeOptional decodes a JSON body when there is one: the begin endpoints take no input, so
+// an empty body is as good as {}.
+func decodeOptional(w http.ResponseWriter, r *http.Request, v any) error {
+	if r.ContentLength == 0 {
+		return nil
+	}
+	return decode(w, r, v)
+}
+
+func (s *Server) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) {
+	var req struct{}
+	if err := decodeOptional(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	c, err := s.auth.BeginPasskeyLogin(r.Context(), s.meta(r))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Ceremony     string          `json:"ceremony"`
+		Credential   json.RawMessage `json:"credential"`
+		StaySignedIn bool            `json:"stay_signed_in"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	t, err := s.auth.FinishPasskeyLogin(r.Context(), req.Ceremony, req.Credential, req.StaySignedIn, s.meta(r))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	s.signedIn(w, http.StatusOK, t)
+}
+
+func (s *Server) accountPasskeys(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	items, err := s.auth.Passkeys(r.Context(), p.User.ID)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list[auth.PasskeyView]{Items: items})
+}
+
+func (s *Server) accountPasskeyBegin(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	var req struct{}
+	if err := decodeOptional(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	c, err := s.auth.BeginPasskeyRegistration(r.Context(), p)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) accountPasskeyFinish(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	var req struct {
+		Ceremony   string          `json:"ceremony"`
+		Name       string          `json:"name"`
+		Credential json.RawMessage `json:"credential"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	v, err := s.auth.FinishPasskeyRegistration(r.Context(), p, req.Ceremony, req.Name, req.Credential, s.meta(r))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, v)
+}
+
+func passkeyID(r *http.Request, name string) (int64, error) {
+	id, err := auth.ParseID(r.PathValue(name))
+	if err != nil {
+		return 0, gatehouse.Errorf(gatehouse.ENotFound, "passkey not found")
+	}
+	return id, nil
+}
+
+func (s *Server) accountPasskeyRename(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	id, err := passkeyID(r, "id")
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	var req struct {
+		Name string `json:"name"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	v, err := s.auth.RenamePasskey(r.Context(), p, id, req.Name, s.meta(r))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) accountPasskeyDelete(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	id, err := passkeyID(r, "id")
+	if err == nil {
+		err = s.auth.DeletePasskey(r.Context(), p, id, s.meta(r))
+	}
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) adminUserPasskeys(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	uid, err := pathID(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	items, err := s.auth.AdminPasskeys(r.Context(), p, uid)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list[auth.PasskeyView]{Items: items})
+}
+
+func (s *Server) adminDeletePasskey(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	uid, err := pathID(r)
+	var id int64
+	if err == nil {
+		id, err = passkeyID(r, "pid")
+	}
+	if err == nil {
+		err = s.auth.AdminDeletePasskey(r.Context(), p, uid, id, s.meta(r))
+	}
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,115 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// passkeyNotices are the messages after a passkey form (?done=...), on the security page and the
+// admin's user page.
+var passkeyNotices = map[string]string{
+	"passkey_added":   "The passkey is added. You can now sign in with it.",
+	"passkey_renamed": "The passkey is renamed.",
+	"passkey_deleted": "The passkey is deleted. It can no longer sign in to this account.",
+}
+
+// passkeyEventKinds are offered in the admin's event filter.
+var passkeyEventKinds = []string{gatehouse.EventPasskeyAdded, gatehouse.EventPasskeyRenamed, gatehouse.EventPasskeyRemoved, gatehouse.EventPasskeyCloneWarning}
+
+// passkeyStatus is what the pages show about the server's WebAuthn set-up.
+type passkeyStatus struct {
+	Enabled bool
+	Reason  string
+}
+
+// passkeyFuncs are the template functions of the passkey sections (templates/partial_passkeys.html).
+// The sections are included in pages whose data other features also extend, so they fetch their
+// own data instead of widening those pages' data types. A template function has no request, so
+// the look-up is bounded by a short timeout of its own.
+func (p *pages) passkeyFuncs() template.FuncMap {
+	return template.FuncMap{
+		"passkeyStatus": func() passkeyStatus {
+			on, why := p.auth.PasskeyStatus()
+			return passkeyStatus{Enabled: on, Reason: why}
+		},
+		"passkeys": func(userID int64) ([]auth.PasskeyView, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return p.auth.Passkeys(ctx, userID)
+		},
+	}
+}
+
+func (p *pages) passkeyRoutes(mux *http.ServeMux) {
+	mux.Handle("POST /settings/security/passkeys/{id}/rename", p.page(p.user(p.passkeyRename)))
+	mux.Handle("POST /settings/security/passkeys/{id}/delete", p.page(p.user(p.passkeyDelete)))
+	mux.Handle("POST /admin/users/{id}/passkeys/{pid}/delete", p.page(p.admin(p.adminPasskeyDelete)))
+}
+
+func pathInt(r *http.Request, name string) (int64, error) {
+	id, err := auth.ParseID(r.PathValue(name))
+	if err != nil {
+		return 0, gatehouse.Errorf(gatehouse.ENotFound, "no such passkey")
+	}
+	return id, nil
+}
+
+func (p *pages) passkeyRename(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+	id, err := pathInt(r, "id")
+	if err == nil {
+		_, err = p.auth.RenamePasskey(r.Context(), pr, id, r.PostForm.Get("name"), p.kit.Meta(r))
+	}
+	if err == nil {
+		p.redirect(w, r, "/settings/security?done=passkey_renamed#passkeys")
+		return
+	}
+	if gatehouse.ErrorCode(err) != gatehouse.EInvalid {
+		p.fail(w, r, err)
+		return
+	}
+	v, verr := p.securityView(r, pr)
+	if verr != nil {
+		p.fail(w, r, verr)
+		return
+	}
+	var e *gatehouse.Error
+	if asError(err, &e) {
+		// Every passkey row has a name field; the message says which form it is about.
+		v.Error = fmt.Sprintf("The passkey was not renamed: %s.", e.Message)
+	}
+	p.render(w, ghttpStatus(err), "security", v)
+}
+
+func (p *pages) passkeyDelete(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+	id, err := pathInt(r, "id")
+	if err == nil {
+		err = p.auth.DeletePasskey(r.Context(), pr, id, p.kit.Meta(r))
+	}
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.redirect(w, r, "/settings/security?done=passkey_deleted#passkeys")
+}
+
+func (p *pages) adminPasskeyDelete(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+	uid, err := auth.ParseID(r.PathValue("id"))
+	var id int64
+	if err == nil {
+		id, err = pathInt(r, "pid")
+	}
+	if err == nil {
+		err = p.auth.AdminDeletePasskey(r.Context(), pr, uid, id, p.kit.Meta(r))
+	}
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.redirect(w, r, fmt.Sprintf("/admin/users/%d?done=passkey_deleted#passkeys", uid))
+}
