@@ -156,8 +156,10 @@ var errInvalidCredentials = gatehouse.Errorf(gatehouse.EInvalidCredentials, "the
 // same EInvalidCredentials after the same amount of hashing work.
 func (s *Service) Login(ctx context.Context, req LoginRequest, meta ClientMeta) (*Tokens, error) {
 	st := s.Settings()
+	// The address's budget is spent by failed attempts only (charged below), so an office behind
+	// one NAT address can sign everyone in; it is checked before anything else.
 	ipKey := "ip:" + ipBucket(meta.IP)
-	if err := s.limit(ctx, ipKey, st.LoginBurst, st.LoginRefill, meta, ""); err != nil {
+	if err := s.peekLimit(ctx, ipKey, st.LoginBurst, st.LoginRefill, meta); err != nil {
 		return nil, err
 	}
 	login := gatehouse.NormalizeLogin(req.Login)
@@ -195,6 +197,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest, meta ClientMeta) 
 		if err := s.hasher.VerifyDummy(ctx, req.Password); err != nil {
 			return nil, err
 		}
+		s.charge(ctx, ipKey, st.LoginBurst, st.LoginRefill)
 		s.obs.SignIn("invalid_credentials")
 		s.event(ctx, gatehouse.EventLoginFailed, 0, "", meta, map[string]any{"login": login, "reason": "invalid_credentials"})
 		return nil, errInvalidCredentials
@@ -213,6 +216,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest, meta ClientMeta) 
 		return nil, err
 	}
 	if !ok {
+		s.charge(ctx, ipKey, st.LoginBurst, st.LoginRefill)
 		s.obs.SignIn("invalid_credentials")
 		s.event(ctx, gatehouse.EventLoginFailed, u.ID, "", meta, map[string]any{"login": login, "reason": "invalid_credentials"})
 		return nil, errInvalidCredentials
@@ -281,6 +285,26 @@ func (s *Service) rehash(ctx context.Context, u *gatehouse.User, pw string) {
 
 func (s *Service) limit(ctx context.Context, key string, burst int, every time.Duration, meta ClientMeta, login string) error {
 	ok, retry, err := s.limiter.Allow(ctx, key, burst, every)
+	return s.refusal(ctx, key, every, ok, retry, err, meta, login)
+}
+
+// peekLimit is limit without taking a token: for budgets that only some outcomes spend (see
+// charge).
+func (s *Service) peekLimit(ctx context.Context, key string, burst int, every time.Duration, meta ClientMeta) error {
+	ok, retry, err := s.limiter.Peek(ctx, key, burst, every)
+	return s.refusal(ctx, key, every, ok, retry, err, meta, "")
+}
+
+// charge spends a token of key's bucket after an attempt that counts (a failed sign-in). A
+// concurrent burst can overshoot by the attempts in flight, which the hashing pool bounds.
+func (s *Service) charge(ctx context.Context, key string, burst int, every time.Duration) {
+	if _, _, err := s.limiter.Allow(ctx, key, burst, every); err != nil {
+		s.log.Error("rate limiter failed", "err", err)
+	}
+}
+
+// refusal turns a limiter answer into nil or a rate_limited error, recording the event.
+func (s *Service) refusal(ctx context.Context, key string, every time.Duration, ok bool, retry time.Duration, err error, meta ClientMeta, login string) error {
 	if err != nil {
 		// A broken shared limiter (Redis down) must not lock everybody out; the hashing pool
 		// still bounds the cost of a flood.

@@ -348,3 +348,27 @@ func TestSignInFloodGetsBusy(t *testing.T) {
 		t.Fatalf("refused as busy: %d for a real account, %d for unknown ones, of %d", busy[true], busy[false], n)
 	}
 }
+
+// Only failed attempts spend an address's budget: an office behind one NAT address can sign
+// everyone in, and guessing from it is still limited.
+func TestSuccessfulSignInsDoNotSpendTheAddressBudget(t *testing.T) {
+	e := testserver.New(t, testserver.Options{})
+	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
+	for i := range 15 {
+		e.CreateUser(admin, fmt.Sprintf("staff%d", i), fmt.Sprintf("staff%d@example.com", i), "a good password", "user")
+	}
+	c := e.Client()
+	office := "203.0.113.50"
+	for i := range 15 {
+		r := c.Do("POST", "/api/auth/login", map[string]string{"login": fmt.Sprintf("staff%d", i), "password": "a good password"}, "X-Forwarded-For", office)
+		if r.Status != 200 {
+			t.Fatalf("colleague %d signing in from the office: %d %s", i, r.Status, r.Body)
+		}
+	}
+	for i := range 11 {
+		r := c.Do("POST", "/api/auth/login", map[string]string{"login": fmt.Sprintf("staff%d", i), "password": "a wrong guess"}, "X-Forwarded-For", office)
+		if i < 10 && r.Status != 401 || i == 10 && r.Status != 429 {
+			t.Fatalf("guess %d from the office: %d", i, r.Status)
+		}
+	}
+}

@@ -71,6 +71,24 @@ func (m *Memory) Allow(_ context.Context, key string, burst int, every time.Dura
 	return true, 0, nil
 }
 
+// Peek reports whether key's bucket holds a token, without taking it, and if not how long
+// until one is back. Callers that charge only some outcomes (failed sign-ins) peek first and
+// Allow afterwards.
+func (m *Memory) Peek(_ context.Context, key string, burst int, every time.Duration) (bool, time.Duration, error) {
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b := m.buckets[key]
+	if b == nil || b.lim.Burst() != burst || b.lim.Limit() != rate.Every(every) {
+		return true, 0, nil
+	}
+	tokens := b.lim.TokensAt(now)
+	if tokens >= 1 {
+		return true, 0, nil
+	}
+	return false, time.Duration((1 - tokens) * float64(every)), nil
+}
+
 // Reset forgets key's bucket (after a successful sign-in, for example).
 func (m *Memory) Reset(_ context.Context, key string) error {
 	m.mu.Lock()
@@ -136,6 +154,19 @@ func (r *Redis) Allow(ctx context.Context, key string, burst int, every time.Dur
 		return true, 0, nil
 	}
 	return false, res.RetryAfter, nil
+}
+
+// Peek is Memory.Peek with the state in Redis: a request of cost zero reads the bucket.
+func (r *Redis) Peek(ctx context.Context, key string, burst int, every time.Duration) (bool, time.Duration, error) {
+	res, err := r.lim.AllowN(ctx, keyPrefix+key, redis_rate.Limit{Rate: 1, Period: every, Burst: burst}, 0)
+	if err != nil {
+		return false, 0, err
+	}
+	if res.Remaining >= 1 {
+		return true, 0, nil
+	}
+	// Remaining is whole tokens; the wait for the next one is at most one period.
+	return false, every, nil
 }
 
 // Reset forgets key's bucket.

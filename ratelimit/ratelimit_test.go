@@ -138,3 +138,48 @@ func TestMemoryBounded(t *testing.T) {
 		t.Fatalf("the limiter dropped too much: %d buckets left", m.Len())
 	}
 }
+
+type limiter interface {
+	Allow(ctx context.Context, key string, burst int, every time.Duration) (bool, time.Duration, error)
+	Peek(ctx context.Context, key string, burst int, every time.Duration) (bool, time.Duration, error)
+}
+
+// checkPeek: Peek never takes a token, and says no with a wait once the bucket is empty.
+func checkPeek(t *testing.T, l limiter, key string) {
+	t.Helper()
+	ctx := context.Background()
+	for i := range 3 {
+		for range 5 {
+			if ok, _, err := l.Peek(ctx, key, 3, time.Minute); err != nil || !ok {
+				t.Fatalf("peek with %d of 3 tokens taken: %v %v", i, ok, err)
+			}
+		}
+		if ok, _, _ := l.Allow(ctx, key, 3, time.Minute); !ok {
+			t.Fatalf("allow %d of 3 refused after peeks", i+1)
+		}
+	}
+	ok, retry, err := l.Peek(ctx, key, 3, time.Minute)
+	if err != nil || ok || retry <= 0 || retry > time.Minute {
+		t.Fatalf("peek at an empty bucket: ok=%v retry=%v err=%v", ok, retry, err)
+	}
+}
+
+func TestMemoryPeek(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
+	checkPeek(t, NewMemory(clk.Now), "k")
+}
+
+func TestRedisPeek(t *testing.T) {
+	opts, err := redis.ParseURL(testdb.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(opts)
+	defer c.Close()
+	if err := c.Ping(context.Background()).Err(); err != nil {
+		testdb.Unavailable(t, "redis", err.Error())
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	checkPeek(t, NewRedis(c), "peek-test-"+hex.EncodeToString(b[:]))
+}
