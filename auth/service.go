@@ -6,11 +6,13 @@ package auth
 import (
 	"context"
 	"log/slog"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/mail"
 	"github.com/gatehouse/gatehouse/token"
 )
 
@@ -49,6 +51,8 @@ type Deps struct {
 	Observer Observer
 	// CookieSecureDefault is the initial value of auth_cookie_secure ([auth] bootstrap_insecure_cookies).
 	CookieSecureDefault bool
+	// PublicURL is server.public_url: every link in mail is built from it, never from a request.
+	PublicURL *url.URL
 }
 
 // ClientMeta describes the client of a request, for events and session records.
@@ -66,6 +70,7 @@ type Service struct {
 	clock   gatehouse.Clock
 	log     *slog.Logger
 	obs     Observer
+	mail    *mail.Outbox
 
 	cookieSecureDefault bool
 	settings            atomic.Pointer[gatehouse.Settings]
@@ -105,6 +110,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		sessions:            newSessionCache(),
 		users:               newUserCache(),
 	}
+	s.mail = mail.New(mail.Deps{Store: d.Store, Settings: s.Settings, Clock: d.Clock, Logger: d.Logger, PublicURL: d.PublicURL})
 	if err := s.store.InitSettings(ctx, gatehouse.SettingDefaults(d.CookieSecureDefault)); err != nil {
 		return nil, err
 	}

@@ -55,7 +55,7 @@ func service(ctx context.Context, cfg *config.Config, store gatehouse.Store, iss
 	}
 	svc, err := auth.New(ctx, auth.Deps{
 		Store: store, Hasher: hasher, Tokens: issuer, Limiter: limiter, Clock: clock, Logger: log, Observer: obs,
-		CookieSecureDefault: !cfg.Auth.BootstrapInsecureCookies,
+		CookieSecureDefault: !cfg.Auth.BootstrapInsecureCookies, PublicURL: cfg.PublicURL,
 	})
 	if err != nil {
 		closeLimiter()

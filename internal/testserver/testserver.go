@@ -116,6 +116,9 @@ type Options struct {
 	Web bool
 	// Follow runs the service's background loop (change feed, last-seen flush) like serve does.
 	Follow bool
+	// MailLoop runs the mail delivery loop like serve does; without it tests deliver with
+	// Auth.Mail().Tick.
+	MailLoop bool
 }
 
 // Env is a running gatehouse.
@@ -175,21 +178,21 @@ func New(t testing.TB, o Options) *Env {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	metrics := ghttp.NewMetrics(stats, nil, nil, nil)
+	// The public URL must be known before the service and server start, so listen first.
+	ts := httptest.NewUnstartedServer(nil)
+	serverURL := "http://" + ts.Listener.Addr().String()
+	pub := o.PublicURL
+	if pub == "" {
+		pub = serverURL
+	}
+	public, _ := url.Parse(pub)
 	svc, err := auth.New(context.Background(), auth.Deps{Store: store, Hasher: hasher, Tokens: issuer, Limiter: limiter,
-		Clock: o.Clock, Logger: log, Observer: metrics, CookieSecureDefault: false})
+		Clock: o.Clock, Logger: log, Observer: metrics, CookieSecureDefault: false, PublicURL: public})
 	if err != nil {
 		t.Fatalf("starting the auth service: %v", err)
 	}
 	metrics.Bind(svc.Revocations().Len, svc.CachedSessions, nil)
-	e := &Env{T: t, Backend: o.Backend, DSN: o.DSN, Store: store, Auth: svc, Clock: o.Clock, Metrics: metrics}
-	// The public URL must be known before the server starts, so listen first.
-	ts := httptest.NewUnstartedServer(nil)
-	e.URL = "http://" + ts.Listener.Addr().String()
-	pub := o.PublicURL
-	if pub == "" {
-		pub = e.URL
-	}
-	e.Public, _ = url.Parse(pub)
+	e := &Env{T: t, Backend: o.Backend, DSN: o.DSN, Store: store, Auth: svc, Clock: o.Clock, Metrics: metrics, URL: serverURL, Public: public}
 	trusted := o.TrustedProxies
 	if trusted == nil {
 		trusted = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
@@ -208,6 +211,12 @@ func New(t testing.TB, o Options) *Env {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { svc.Run(ctx, nil); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+	}
+	if o.MailLoop {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { svc.Mail().Run(ctx); close(done) }()
 		t.Cleanup(func() { cancel(); <-done })
 	}
 	e.Server = ts
