@@ -15,6 +15,7 @@ var securityNotices = map[string]string{
 	"password": "Your password is changed. Your other sessions have ended.",
 	"revoked":  "The session has ended.",
 	"others":   "All your other sessions have ended.",
+	"email":    "We sent a confirmation link to the new address. Your address changes when you open it.",
 }
 
 func (p *pages) securityView(r *http.Request, pr *auth.Principal) (*view, error) {
