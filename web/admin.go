@@ -386,6 +386,8 @@ var eventKinds = []string{
 	gatehouse.EventTokenReuseDetected, gatehouse.EventPasswordChanged, gatehouse.EventPasswordReset,
 	gatehouse.EventAdminUserCreated, gatehouse.EventAdminUserUpdated, gatehouse.EventAdminUserDeleted,
 	gatehouse.EventSettingsChanged,
+	gatehouse.EventUserRegistered, gatehouse.EventUserActivated, gatehouse.EventPasswordResetAsked,
+	gatehouse.EventEmailChangeRequest, gatehouse.EventEmailChanged,
 }
 
 func (p *pages) adminEvents(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
