@@ -14,9 +14,13 @@ func opaque() (string, []byte) { return token.Opaque() }
 func asErr(err error, e **gatehouse.Error) bool { return errors.As(err, e) }
 
 // ForgotPassword mails a reset link to the account with this address (or username), when it
-// exists and is active, at most once per auth_password_reset_request_cooldown_secs. It returns nil
-// in every such case, so the caller answers alike whether or not the address is known. A pending
-// account gets its activation link again instead: a reset would not let it sign in.
+// exists and is not disabled, at most once per auth_password_reset_request_cooldown_secs. It
+// returns nil in every such case, so the caller answers alike whether or not the address is known.
+//
+// A pending account gets a reset link too, and using it also activates the account: it proves the
+// address, and the password the address's owner chooses replaces whatever the registrant set. So
+// someone who registered another person's address first (to squat it, or to have that person
+// activate an account whose password they know) loses it to the real owner on recovery.
 func (s *Service) ForgotPassword(ctx context.Context, email string, meta ClientMeta) error {
 	email = gatehouse.NormalizeLogin(email)
 	if email == "" || len(email) > 254 {
@@ -33,12 +37,6 @@ func (s *Service) ForgotPassword(ctx context.Context, email string, meta ClientM
 		return err
 	}
 	if u.Disabled {
-		return nil
-	}
-	if u.Pending {
-		if err := s.sendActivation(ctx, u); err != nil && !gatehouse.IsCode(err, gatehouse.ERateLimited) {
-			return err
-		}
 		return nil
 	}
 	st := s.Settings()
@@ -107,7 +105,11 @@ func (s *Service) ResetPasswordWithLink(ctx context.Context, tok, pw string, met
 	if err != nil {
 		return err
 	}
-	_, u, err = s.store.ConsumeToken(ctx, h, gatehouse.TokenPasswordReset, s.clock.Now(), gatehouse.TokenUse{PasswordHash: &hash})
+	// The link proves the address it was sent to; if an administrator changed the address since,
+	// it proves nothing about the new one.
+	proves := t.Email == u.Email
+	wasPending := u.Pending && proves
+	_, u, err = s.store.ConsumeToken(ctx, h, gatehouse.TokenPasswordReset, s.clock.Now(), gatehouse.TokenUse{PasswordHash: &hash, Activate: proves})
 	if gatehouse.IsCode(err, gatehouse.ENotFound) {
 		return errBadLink("password reset") // used or expired meanwhile
 	}
@@ -115,6 +117,9 @@ func (s *Service) ResetPasswordWithLink(ctx context.Context, tok, pw string, met
 		return err
 	}
 	s.users.drop(u.ID)
+	if wasPending {
+		s.event(ctx, gatehouse.EventUserActivated, u.ID, "", meta, map[string]any{"username": u.Username, "via": "password_reset"})
+	}
 	// Whoever was locked out by failed sign-ins has just proved they own the account.
 	for _, k := range []string{"acct:" + u.Username, "acct:" + u.Email} {
 		if err := s.limiter.Reset(ctx, k); err != nil {
