@@ -189,6 +189,12 @@ func TestRegistrationSwitchAndFirstAdmin(t *testing.T) {
 	if n, _ := e.Store.CountUsers(context.Background()); n != 1 {
 		t.Fatalf("%d users after a refused registration", n)
 	}
+	// Turning registration on without mail is allowed through the API, with a warning.
+	r := admin.Do("PATCH", "/api/admin/settings", map[string]any{"auth_allow_user_registration": true})
+	if w, _ := r.JSON["warnings"].([]any); r.Status != 200 || len(w) != 1 || !strings.Contains(w[0].(string), "mail delivery is not configured") {
+		t.Fatalf("enabling registration without mail: %d %s", r.Status, r.Body)
+	}
+	admin.Do("PATCH", "/api/admin/settings", map[string]any{"auth_allow_user_registration": false})
 	// Sign-in and recovery keep working with registration off.
 	e.Login("root", adminPW)
 	if r := e.Client().Do("POST", "/api/auth/password/forgot", map[string]string{"email": "root@example.com"}); r.Status != 202 {
