@@ -56,6 +56,9 @@ func TestBrowserRegistrationActivationSignIn(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#f-email`), "rita@example.com"),
 		chromedp.SendKeys(chromedp.CSS(`#f-password`), "rita password 1"),
 		chromedp.SendKeys(chromedp.CSS(`#f-password-confirm`), "rita password 1"),
+	)
+	screenshot(t, ctx, "register")
+	run(t, ctx,
 		chromedp.Submit(chromedp.CSS(`#f-password-confirm`)),
 		chromedp.WaitNotPresent(chromedp.CSS(`#f-password-confirm`)),
 	)
@@ -123,6 +126,9 @@ func TestBrowserPasswordRecovery(t *testing.T) {
 	run(t, ctx,
 		chromedp.SendKeys(chromedp.CSS(`#f-password`), "sam new password"),
 		chromedp.SendKeys(chromedp.CSS(`#f-password-confirm`), "sam new password"),
+	)
+	screenshot(t, ctx, "recover-reset")
+	run(t, ctx,
 		chromedp.Submit(chromedp.CSS(`#f-password-confirm`)),
 		chromedp.WaitNotPresent(chromedp.CSS(`#f-password-confirm`)),
 	)
