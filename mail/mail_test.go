@@ -2,6 +2,7 @@ package mail_test
 
 import (
 	"context"
+	"crypto/x509"
 	"net/url"
 	"strconv"
 	"strings"
@@ -19,7 +20,7 @@ type clock struct{ t time.Time }
 
 func (c *clock) Now() time.Time { return c.t }
 
-func setup(t *testing.T, smtp *smtptest.Server, tls string) (*mail.Outbox, gatehouse.Store, *clock) {
+func setup(t *testing.T, smtp *smtptest.Server, tls string, roots ...*x509.CertPool) (*mail.Outbox, gatehouse.Store, *clock) {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), testdb.SQLitePath(t))
 	if err != nil {
@@ -38,7 +39,11 @@ func setup(t *testing.T, smtp *smtptest.Server, tls string) (*mail.Outbox, gateh
 	}
 	pub, _ := url.Parse("https://auth.example.com/gate")
 	c := &clock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
-	return mail.New(mail.Deps{Store: db, Settings: func() *gatehouse.Settings { return st }, Clock: c, PublicURL: pub}), db, c
+	d := mail.Deps{Store: db, Settings: func() *gatehouse.Settings { return st }, Clock: c, PublicURL: pub}
+	if len(roots) > 0 {
+		d.RootCAs = roots[0]
+	}
+	return mail.New(d), db, c
 }
 
 func TestMultipartMailWithSiteNameAndPublicLinks(t *testing.T) {
@@ -190,5 +195,38 @@ func TestGivesUpAfterTheLastAttempt(t *testing.T) {
 	}
 	if n, _ := o.Tick(ctx); n != 1 {
 		t.Fatal("a retried mail was not sent")
+	}
+}
+
+func TestTLSModes(t *testing.T) {
+	// STARTTLS: the connection is upgraded and the certificate verified.
+	starttls, pool := smtptest.StartTLS(t)
+	o, _, _ := setup(t, starttls, "starttls", pool)
+	if _, err := o.SendTest(context.Background(), "tls@example.com"); err != nil {
+		t.Fatalf("STARTTLS: %v", err)
+	}
+	if len(starttls.To("tls@example.com")) != 1 {
+		t.Fatal("no mail over STARTTLS")
+	}
+	// An untrusted certificate is refused, whatever the mode.
+	o, _, _ = setup(t, starttls, "starttls")
+	if _, err := o.SendTest(context.Background(), "tls@example.com"); gatehouse.ErrorCode(err) != gatehouse.EMailFailed || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("untrusted certificate: %v", err)
+	}
+	// Implicit TLS (SMTPS).
+	smtps, pool2 := smtptest.StartImplicitTLS(t)
+	o, _, _ = setup(t, smtps, "tls", pool2)
+	if _, err := o.SendTest(context.Background(), "smtps@example.com"); err != nil {
+		t.Fatalf("implicit TLS: %v", err)
+	}
+	if len(smtps.To("smtps@example.com")) != 1 {
+		t.Fatal("no mail over implicit TLS")
+	}
+	// Plain text against an implicit-TLS port fails rather than hanging.
+	o, _, _ = setup(t, smtps, "none")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := o.SendTest(ctx, "smtps@example.com"); err == nil {
+		t.Fatal("plain SMTP to an SMTPS port succeeded")
 	}
 }
