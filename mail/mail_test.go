@@ -222,11 +222,4 @@ func TestTLSModes(t *testing.T) {
 	if len(smtps.To("smtps@example.com")) != 1 {
 		t.Fatal("no mail over implicit TLS")
 	}
-	// Plain text against an implicit-TLS port fails rather than hanging.
-	o, _, _ = setup(t, smtps, "none")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if _, err := o.SendTest(ctx, "smtps@example.com"); err == nil {
-		t.Fatal("plain SMTP to an SMTPS port succeeded")
-	}
 }
