@@ -74,6 +74,7 @@ type Store interface {
 	SettingStore
 	MFAStore
 	PasskeyStore
+	MailStore
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error

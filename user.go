@@ -33,6 +33,9 @@ type User struct {
 	PasswordHash  string    `json:"-"`
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
+
+	// Pending is true for a publicly registered account until its activation link is used.
+	Pending bool `json:"pending"`
 }
 
 // DisplayName is Name, or the username when no name is set.

@@ -67,6 +67,14 @@ func (s *Service) SignOutOthers(ctx context.Context, p *Principal, meta ClientMe
 	return s.EndUserSessions(ctx, p.User.ID, p.SessionID, gatehouse.ReasonSignOutOthers, meta, nil)
 }
 
+// reauthLimit guards the current password asked before an account change (password, email):
+// someone holding a stolen session must not be able to guess it, often reused elsewhere, at
+// hashing speed. The sign-in burst and refill apply, per user.
+func (s *Service) reauthLimit(ctx context.Context, userID int64, meta ClientMeta) error {
+	st := s.Settings()
+	return s.limit(ctx, "reauth:"+strconv.FormatInt(userID, 10), st.LoginBurst, st.LoginRefill, meta, "")
+}
+
 // ChangePassword checks the current password, sets the new one and ends the user's other sessions.
 func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next string, meta ClientMeta) error {
 	if current == "" {
@@ -81,10 +89,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 		}
 		return err
 	}
-	// Someone holding a stolen session must not be able to guess the current password (often
-	// reused elsewhere) at hashing speed: the sign-in budget of the account applies.
-	st := s.Settings()
-	if err := s.limit(ctx, "pwchange:"+strconv.FormatInt(p.User.ID, 10), st.LoginBurst, st.LoginRefill, meta, ""); err != nil {
+	if err := s.reauthLimit(ctx, p.User.ID, meta); err != nil {
 		return err
 	}
 	u, err := s.store.UserByID(ctx, p.User.ID)

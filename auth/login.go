@@ -227,6 +227,9 @@ func (s *Service) Login(ctx context.Context, req LoginRequest, meta ClientMeta) 
 		s.event(ctx, gatehouse.EventLoginFailed, u.ID, "", meta, map[string]any{"login": login, "reason": "account_disabled"})
 		return nil, gatehouse.Errorf(gatehouse.EAccountDisabled, "this account is disabled; ask an administrator")
 	}
+	if u.Pending {
+		return nil, s.pendingSignIn(ctx, u, login, meta)
+	}
 	if err := s.limiter.Reset(ctx, acct); err != nil {
 		s.log.Warn("resetting the account rate limit failed", "err", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/mail"
 	"github.com/gatehouse/gatehouse/seal"
 	"github.com/gatehouse/gatehouse/token"
 )
@@ -58,7 +59,8 @@ type Deps struct {
 	// MFASecretKey is [auth] mfa_secret_key: TOTP secrets are sealed under a key derived from
 	// it. Empty leaves MFA unavailable (commands that never touch it).
 	MFASecretKey string
-	// PublicURL is server.public_url: the WebAuthn relying party ID and origin come from it.
+	// PublicURL is server.public_url: the WebAuthn relying party ID and origin, and every link
+	// in mail, come from it, never from a request.
 	PublicURL *url.URL
 }
 
@@ -79,6 +81,7 @@ type Service struct {
 	obs     Observer
 	mfaBox  *seal.Box // nil when no mfa_secret_key is configured
 	pk      passkeys
+	mail    *mail.Outbox
 
 	cookieSecureDefault bool
 	settings            atomic.Pointer[gatehouse.Settings]
@@ -120,6 +123,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		mfaBox:              newMFABox(d.MFASecretKey),
 		pk:                  newPasskeys(d.PublicURL),
 	}
+	s.mail = mail.New(mail.Deps{Store: d.Store, Settings: s.Settings, Clock: d.Clock, Logger: d.Logger, PublicURL: d.PublicURL})
 	if err := s.store.InitSettings(ctx, gatehouse.SettingDefaults(d.CookieSecureDefault)); err != nil {
 		return nil, err
 	}

@@ -176,6 +176,8 @@ type settingsResponse struct {
 	Settings map[string]any         `json:"settings"`
 	Schema   []gatehouse.SettingDef `json:"schema"`
 	Secrets  map[string]bool        `json:"secrets_set"`
+	// Warnings name combinations that are valid but will not work as intended.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 func (s *Server) settingsBody() settingsResponse {
@@ -187,6 +189,7 @@ func (s *Server) settingsBody() settingsResponse {
 			resp.Secrets[d.Key] = st.Raw(d.Key) != ""
 		}
 	}
+	resp.Warnings = mailWarnings(st)
 	return resp
 }
 

@@ -23,6 +23,11 @@ func (s *Server) routes() {
 	s.handle("GET /api/auth/me", s.user(s.me))
 	// Forward auth answers any method: some proxies forward the original one.
 	s.handle("/api/auth/verify", s.verify)
+	s.handle("POST /api/auth/register", s.register)
+	s.handle("POST /api/auth/activate", s.activate)
+	s.handle("POST /api/auth/activate/resend", s.resendActivation)
+	s.handle("POST /api/auth/password/forgot", s.forgotPassword)
+	s.handle("POST /api/auth/password/reset", s.resetPassword)
 
 	s.handle("GET /api/account/sessions", s.user(s.accountSessions))
 	s.handle("DELETE /api/account/sessions/{id}", s.user(s.accountRevokeSession))
@@ -32,6 +37,8 @@ func (s *Server) routes() {
 	s.handle("POST /api/account/mfa/totp/confirm", s.user(s.accountTOTPConfirm))
 	s.handle("DELETE /api/account/mfa/totp", s.user(s.accountTOTPDelete))
 	s.handle("POST /api/account/mfa/recovery-codes", s.user(s.accountRecoveryCodes))
+	s.handle("POST /api/account/email", s.user(s.accountEmail))
+	s.handle("POST /api/account/email/confirm", s.accountEmailConfirm)
 
 	s.handle("GET /api/admin/users", s.admin(s.adminListUsers))
 	s.handle("POST /api/admin/users", s.admin(s.adminCreateUser))
@@ -46,6 +53,11 @@ func (s *Server) routes() {
 	s.handle("PATCH /api/admin/settings", s.admin(s.adminPatchSettings))
 	s.handle("GET /api/admin/events", s.admin(s.adminEvents))
 	s.passkeyRoutes()
+	s.handle("GET /api/admin/users/pending", s.admin(s.adminPendingUsers))
+	s.handle("POST /api/admin/users/{id}/activation", s.admin(s.adminResendActivation))
+	s.handle("POST /api/admin/mail/test", s.admin(s.adminMailTest))
+	s.handle("GET /api/admin/mail/outbox", s.admin(s.adminMailOutbox))
+	s.handle("POST /api/admin/mail/outbox/{id}/retry", s.admin(s.adminMailRetry))
 
 	// Unknown API paths answer JSON, not the mux's plain-text 404.
 	s.handle("/api/", func(w http.ResponseWriter, r *http.Request) {

@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 		{"MFA/Challenges", testMFAChallenges},
 		{"MFA/Delete", testMFADelete},
 	}
+	tests = append(tests, mailTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)

@@ -307,6 +307,9 @@ func (p *pages) settingsGroups(form url.Values, group string) []settingsGroup {
 func (p *pages) adminSettings(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
 	v := adminView("System settings", "settings", pr)
 	v.Data = p.settingsGroups(nil, "")
+	if p.auth.Settings().AllowRegistration && !p.auth.MailConfigured() {
+		v.Error = "Public registration is on, but mail delivery is not configured: new accounts cannot receive their activation mail."
+	}
 	if g := r.URL.Query().Get("saved"); g != "" {
 		v.Notice = "Settings saved."
 	}
@@ -348,6 +351,14 @@ func (p *pages) adminSettingsSubmit(w http.ResponseWriter, r *http.Request, pr *
 		p.errorPage(w, r, http.StatusBadRequest, "No settings were sent.")
 		return
 	}
+	if group == gatehouse.GroupUsers && r.PostForm.Get("auth_allow_user_registration") != "" && !p.auth.Settings().AllowRegistration &&
+		!p.auth.MailConfigured() && r.PostForm.Get("confirm_no_mail") == "" {
+		v := adminView("System settings", "settings", pr)
+		v.Data = p.settingsGroups(r.PostForm, group)
+		v.Errors["auth_allow_user_registration"] = registrationNeedsMail
+		p.render(w, http.StatusConflict, "admin_settings", v)
+		return
+	}
 	err := p.auth.PatchSettings(r.Context(), pr, patch, p.kit.Meta(r))
 	if err == nil {
 		p.redirect(w, r, "/admin/settings?saved="+url.QueryEscape(group)+"#"+group)
@@ -379,6 +390,8 @@ var eventKinds = []string{
 	gatehouse.EventTokenReuseDetected, gatehouse.EventPasswordChanged, gatehouse.EventPasswordReset,
 	gatehouse.EventAdminUserCreated, gatehouse.EventAdminUserUpdated, gatehouse.EventAdminUserDeleted,
 	gatehouse.EventSettingsChanged,
+	gatehouse.EventUserRegistered, gatehouse.EventUserActivated, gatehouse.EventPasswordResetAsked,
+	gatehouse.EventEmailChangeRequest, gatehouse.EventEmailChanged,
 }
 
 func (p *pages) adminEvents(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {

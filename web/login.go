@@ -91,6 +91,10 @@ func (p *pages) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	case gatehouse.EInternal:
 		p.fail(w, r, err)
 		return
+	case gatehouse.EAccountPending:
+		// Said only after a correct password (auth.Login); the page offers a new link.
+		v.Error = "This account is not activated yet. Open the link in the activation mail, or ask for a new one."
+		v.Form["pending"] = "1"
 	default:
 		fieldErrors(err, v)
 		if m, ok := v.Errors["login"]; ok && m == "" {

@@ -18,6 +18,7 @@ var securityNotices = map[string]string{
 	"others":   "All your other sessions have ended.",
 	"mfa_off":  "Multi-factor authentication is off.",
 	"recovery": "You signed in with a recovery code, which is now used up. Regenerate your codes or set up the authenticator again if it is lost.",
+	"email":    "We sent a confirmation link to the new address. Your address changes when you open it.",
 }
 
 func (p *pages) securityView(r *http.Request, pr *auth.Principal) (*view, error) {

@@ -60,7 +60,8 @@ type pages struct {
 }
 
 // pageNames are the templates under templates/, each rendered inside layout.html.
-var pageNames = []string{"login", "logout", "security", "admin_users", "admin_user", "admin_delete", "admin_settings", "admin_events", "error"}
+var pageNames = []string{"login", "logout", "security", "admin_users", "admin_user", "admin_delete", "admin_settings", "admin_events", "error",
+	"register", "activate", "recover", "recover_reset", "email_confirm", "admin_mail"}
 
 func (p *pages) parse() error {
 	p.tmpl = map[string]*template.Template{}
@@ -128,6 +129,7 @@ func (p *pages) routes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/settings", p.page(p.admin(p.adminSettingsSubmit)))
 	mux.Handle("GET /admin/events", p.page(p.admin(p.adminEvents)))
 	p.passkeyRoutes(mux)
+	p.mailRoutes(mux)
 }
 
 // csp allows only gatehouse's own stylesheet, script and images: no inline script or style.

@@ -113,6 +113,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	var wg sync.WaitGroup
 	notify := listenChanges(bg, store, log, &wg)
 	wg.Go(func() { svc.Run(bg, notify) })
+	wg.Go(func() { svc.Mail().Run(bg) })
 
 	log.Info("gatehouse is listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL.String(), "database", cfg.Database.Driver, "version", version())
 	errc := make(chan error, 1)

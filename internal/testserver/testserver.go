@@ -124,6 +124,9 @@ type Options struct {
 	// MFASecretKey is [auth] mfa_secret_key; empty means MFASecretKey. Restart with another
 	// value to see what a changed key does.
 	MFASecretKey string
+	// MailLoop runs the mail delivery loop like serve does; without it tests deliver with
+	// Auth.Mail().Tick.
+	MailLoop bool
 }
 
 // Env is a running gatehouse.
@@ -226,6 +229,12 @@ func New(t testing.TB, o Options) *Env {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { svc.Run(ctx, nil); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+	}
+	if o.MailLoop {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { svc.Mail().Run(ctx); close(done) }()
 		t.Cleanup(func() { cancel(); <-done })
 	}
 	e.Server = ts

@@ -1,0 +1,154 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/gatehouse/gatehouse/internal/smtptest"
+	"github.com/gatehouse/gatehouse/internal/testserver"
+)
+
+// mailServer starts gatehouse with its mail loop running (as serve does), pointed at a real SMTP
+// server on loopback, with public registration open.
+func mailServer(t *testing.T) (*testserver.Env, *smtptest.Server) {
+	t.Helper()
+	smtp := smtptest.Start(t)
+	e := testserver.New(t, testserver.Options{Web: true, MailLoop: true})
+	admin, _ := e.Setup("alice", "alice@example.com", pw)
+	r := admin.Do("PATCH", "/api/admin/settings", map[string]any{"mail_smtp_host": smtp.Host, "mail_smtp_port": smtp.Port, "mail_smtp_tls": "none",
+		"mail_from": "gate@example.com", "auth_allow_user_registration": true})
+	if r.Status != 200 {
+		t.Fatalf("settings: %d %s", r.Status, r.Body)
+	}
+	return e, smtp
+}
+
+// mailLink waits for the n-th mail to addr and returns its link to path.
+func mailLink(t *testing.T, smtp *smtptest.Server, addr, path string, n int) string {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if got := smtp.To(addr); len(got) >= n {
+			if l := got[n-1].Link(path); l != "" {
+				return l
+			}
+			t.Fatalf("mail %q has no %s link:\n%s", got[n-1].Subject, path, got[n-1].Text)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no mail %d to %s arrived", n, addr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestBrowserRegistrationActivationSignIn(t *testing.T) {
+	e, smtp := mailServer(t)
+	ctx := browser(t)
+	run(t, ctx,
+		chromedp.Navigate(e.URL+"/login"),
+		chromedp.WaitVisible(chromedp.CSS(`a[href="/register"]`)),
+		chromedp.Click(chromedp.CSS(`a[href="/register"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#f-password-confirm`)),
+		chromedp.SendKeys(chromedp.CSS(`#f-username`), "rita"),
+		chromedp.SendKeys(chromedp.CSS(`#f-email`), "rita@example.com"),
+		chromedp.SendKeys(chromedp.CSS(`#f-password`), "rita password 1"),
+		chromedp.SendKeys(chromedp.CSS(`#f-password-confirm`), "rita password 1"),
+	)
+	screenshot(t, ctx, "register")
+	run(t, ctx,
+		chromedp.Submit(chromedp.CSS(`#f-password-confirm`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`#f-password-confirm`)),
+	)
+	if h := text(t, ctx, "h1"); h != "Check your mail" {
+		t.Fatalf("after registering: %q", h)
+	}
+	// Signing in before activation says so and offers a new link.
+	run(t, ctx,
+		chromedp.Navigate(e.URL+"/login"),
+		chromedp.WaitVisible(chromedp.CSS(`#f-login`)),
+		chromedp.SendKeys(chromedp.CSS(`#f-login`), "rita"),
+		chromedp.SendKeys(chromedp.CSS(`#f-password`), "rita password 1"),
+		chromedp.Submit(chromedp.CSS(`#f-password`)),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/activate/resend"] button`)),
+	)
+	if s := text(t, ctx, "#form-error"); !strings.Contains(s, "not activated yet") {
+		t.Fatalf("pending sign-in message: %q", s)
+	}
+	link := mailLink(t, smtp, "rita@example.com", "/activate", 1)
+	run(t, ctx, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`main form button.primary`)))
+	// The token left the address bar and the history; it lives in the form only.
+	if u := location(t, ctx); strings.Contains(u, "token=") || !strings.HasSuffix(u, "/activate") {
+		t.Fatalf("the token is still in the address bar: %s", u)
+	}
+	run(t, ctx, chromedp.Click(chromedp.CSS(`main form button.primary`)), chromedp.WaitVisible(chromedp.CSS(`a[href="/login"]`)))
+	if h := text(t, ctx, "h1"); h != "Account activated" {
+		t.Fatalf("after activating: %q", h)
+	}
+	run(t, ctx,
+		chromedp.Click(chromedp.CSS(`a[href="/login"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#f-login`)),
+		chromedp.SendKeys(chromedp.CSS(`#f-login`), "rita@example.com"),
+		chromedp.SendKeys(chromedp.CSS(`#f-password`), "rita password 1"),
+		chromedp.Submit(chromedp.CSS(`#f-password`)),
+		chromedp.WaitVisible(chromedp.CSS(`.sessions`)),
+	)
+	if u := location(t, ctx); !strings.HasSuffix(u, "/settings/security") {
+		t.Fatalf("after sign-in: %s", u)
+	}
+}
+
+func TestBrowserPasswordRecovery(t *testing.T) {
+	e, smtp := mailServer(t)
+	admin, _ := e.Login("alice", pw)
+	e.CreateUser(admin, "sam", "sam@example.com", "sam password 12", "user")
+	other, _ := e.Login("sam", "sam password 12")
+	ctx := browser(t)
+	run(t, ctx,
+		chromedp.Navigate(e.URL+"/login"),
+		chromedp.WaitVisible(chromedp.CSS(`a[href="/recover"]`)),
+		chromedp.Click(chromedp.CSS(`a[href="/recover"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#f-email`)),
+		chromedp.SendKeys(chromedp.CSS(`#f-email`), "sam@example.com"),
+		chromedp.Submit(chromedp.CSS(`#f-email`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`#f-email`)),
+	)
+	if h := text(t, ctx, "h1"); h != "Check your mail" {
+		t.Fatalf("after asking: %q", h)
+	}
+	link := mailLink(t, smtp, "sam@example.com", "/recover/reset", 1)
+	run(t, ctx, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`#f-password-confirm`)))
+	if u := location(t, ctx); strings.Contains(u, "token=") {
+		t.Fatalf("the token is still in the address bar: %s", u)
+	}
+	run(t, ctx,
+		chromedp.SendKeys(chromedp.CSS(`#f-password`), "sam new password"),
+		chromedp.SendKeys(chromedp.CSS(`#f-password-confirm`), "sam new password"),
+	)
+	screenshot(t, ctx, "recover-reset")
+	run(t, ctx,
+		chromedp.Submit(chromedp.CSS(`#f-password-confirm`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`#f-password-confirm`)),
+	)
+	if h := text(t, ctx, "h1"); h != "Password changed" {
+		t.Fatalf("after the reset: %q", h)
+	}
+	if r := other.Do("GET", "/api/auth/me", nil); r.Status != 401 {
+		t.Fatalf("a session survived the reset: %d", r.Status)
+	}
+	// The link worked once.
+	run(t, ctx, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`a[href="/recover"]`)))
+	if s := text(t, ctx, "#form-error"); !strings.Contains(s, "invalid, expired or already used") {
+		t.Fatalf("reused link: %q", s)
+	}
+	run(t, ctx,
+		chromedp.Navigate(e.URL+"/login"),
+		chromedp.WaitVisible(chromedp.CSS(`#f-login`)),
+		chromedp.SendKeys(chromedp.CSS(`#f-login`), "sam"),
+		chromedp.SendKeys(chromedp.CSS(`#f-password`), "sam new password"),
+		chromedp.Submit(chromedp.CSS(`#f-password`)),
+		chromedp.WaitVisible(chromedp.CSS(`.sessions`)),
+	)
+}

@@ -1,0 +1,219 @@
+package http
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/mail"
+)
+
+// Mail flows: registration and activation, password recovery, email change, and the admin's
+// view of mail delivery.
+
+// mailWarnings: registration with activation needs mail; say so wherever settings are shown.
+func mailWarnings(st *gatehouse.Settings) []string {
+	if st.AllowRegistration && st.ActivationEnabled && !mail.Configured(st) {
+		return []string{"auth_allow_user_registration is on but mail delivery is not configured (mail_smtp_host, mail_from): registered accounts cannot receive their activation mail"}
+	}
+	return nil
+}
+
+func (s *Server) register(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Username string `json:"username"`
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	res, err := s.auth.Register(r.Context(), auth.RegisterRequest{Username: req.Username, Email: req.Email, Password: req.Password}, s.meta(r))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	status := "active"
+	if res.ActivationRequired {
+		status = "activation_required"
+	}
+	// 202 on every accepted registration, also when the address was already in use (see
+	// auth.Register): the answer must not tell the two apart.
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": status})
+}
+
+func (s *Server) activate(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Token string `json:"token"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	u, err := s.auth.Activate(r.Context(), req.Token, s.meta(r))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "activated", "username": u.Username})
+}
+
+func (s *Server) resendActivation(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Login string `json:"login"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if err := s.auth.ResendActivation(r.Context(), req.Login, s.meta(r)); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted"})
+}
+
+func (s *Server) forgotPassword(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Email string `json:"email"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if err := s.auth.ForgotPassword(r.Context(), req.Email, s.meta(r)); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted"})
+}
+
+func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Token    string `json:"token"`
+		Password string `json:"password"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if err := s.auth.ResetPasswordWithLink(r.Context(), req.Token, req.Password, s.meta(r)); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) accountEmail(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	var req struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if err := s.auth.RequestEmailChange(r.Context(), p, req.Email, req.Password, s.meta(r)); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "confirmation_sent"})
+}
+
+// accountEmailConfirm needs no session: the link is the proof (auth.ConfirmEmailChange).
+func (s *Server) accountEmailConfirm(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Token string `json:"token"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	u, err := s.auth.ConfirmEmailChange(r.Context(), req.Token, s.meta(r))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "changed", "email": u.Email})
+}
+
+func (s *Server) adminMailTest(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	var req struct {
+		To string `json:"to"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	resp, err := s.auth.SendTestMail(r.Context(), p, req.To, s.meta(r))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sent": true, "server_response": resp})
+}
+
+func (s *Server) adminMailOutbox(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	pg, err := page(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	items, more, err := s.auth.Outbox(r.Context(), r.URL.Query().Get("status"), pg, perPage)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if items == nil {
+		items = []*gatehouse.OutboxMail{}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		list[*gatehouse.OutboxMail]
+		Configured bool `json:"mail_configured"`
+	}{list[*gatehouse.OutboxMail]{Items: items, NextPage: nextPage(pg, more)}, s.auth.MailConfigured()})
+}
+
+func (s *Server) adminMailRetry(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		writeError(w, r, s.log, gatehouse.Errorf(gatehouse.ENotFound, "no such mail"))
+		return
+	}
+	if err := s.auth.RetryMail(r.Context(), p, id, s.meta(r)); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) adminPendingUsers(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	pg, err := page(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	users, more, err := s.auth.PendingUsers(r.Context(), pg, perPage)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if users == nil {
+		users = []*gatehouse.User{}
+	}
+	writeJSON(w, http.StatusOK, list[*gatehouse.User]{Items: users, NextPage: nextPage(pg, more)})
+}
+
+func (s *Server) adminResendActivation(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	id, err := auth.ParseID(r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if err := s.auth.AdminResendActivation(r.Context(), p, id, s.meta(r)); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "sent"})
+}

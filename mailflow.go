@@ -1,0 +1,113 @@
+package gatehouse
+
+import (
+	"context"
+	"time"
+)
+
+// Error codes of the mail flows (statuses in http/errors.go).
+const (
+	EAccountPending = "account_pending"      // 403, only ever said after a correct password
+	EMailFailed     = "mail_delivery_failed" // 502: the SMTP server refused or could not be reached
+)
+
+// Event kinds of the mail flows (CONTRACT.md names user.registered, user.activated, password.reset).
+const (
+	EventUserRegistered     = "user.registered"
+	EventUserActivated      = "user.activated"
+	EventEmailChangeRequest = "email.change_requested"
+	EventEmailChanged       = "email.changed"
+	EventPasswordResetAsked = "password.reset_requested"
+)
+
+// One-time link kinds. Each kind has its own TTL setting and its own cooldown.
+const (
+	TokenActivation    = "activation"
+	TokenPasswordReset = "password_reset"
+	TokenEmailChange   = "email_change"
+)
+
+// OneTimeToken is a link mailed to a user. Only the SHA-256 of the random token is stored, so a
+// database leak yields no usable link.
+type OneTimeToken struct {
+	Hash   []byte
+	Kind   string
+	UserID int64
+	// Email is the address the link was sent to; for an email change, the new address.
+	Email     string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// TokenUse is what consuming a token changes on its user, in the same transaction as the consumption,
+// so a link is never spent without its effect (or the effect applied twice).
+type TokenUse struct {
+	// Activate ends the pending state and marks the address verified.
+	Activate bool
+	// PasswordHash, when set, replaces the password.
+	PasswordHash *string
+	// SetEmail moves the user to the token's Email, verified.
+	SetEmail bool
+}
+
+// Outbox mail states.
+const (
+	MailQueued = "queued" // waiting for its first or next attempt
+	MailSent   = "sent"
+	MailFailed = "failed" // gave up after the last retry; an administrator may retry it
+)
+
+// OutboxMail is one message waiting for, or done with, delivery.
+type OutboxMail struct {
+	ID            int64      `json:"id"`
+	Kind          string     `json:"kind"`
+	To            string     `json:"to"`
+	Subject       string     `json:"subject"`
+	Text          string     `json:"-"`
+	HTML          string     `json:"-"`
+	Status        string     `json:"status"`
+	Attempts      int        `json:"attempts"`
+	LastError     string     `json:"last_error"`
+	CreatedAt     time.Time  `json:"created_at"`
+	NextAttemptAt time.Time  `json:"next_attempt_at"`
+	SentAt        *time.Time `json:"sent_at"`
+}
+
+// MailStore keeps one-time links and the mail outbox.
+type MailStore interface {
+	// IssueToken stores t and queues the mails in one transaction, after deleting the user's
+	// earlier unused tokens of the same kind (only the newest link works). When a token of that
+	// kind was issued for the user less than cooldown before t.CreatedAt, nothing is written and
+	// ERateLimited (with RetryAfter) is returned.
+	IssueToken(ctx context.Context, t *OneTimeToken, cooldown time.Duration, mails ...*OutboxMail) error
+	// PeekToken returns the token if it is known, unused and not expired at now; ENotFound otherwise.
+	PeekToken(ctx context.Context, hash []byte, kind string, now time.Time) (*OneTimeToken, error)
+	// ConsumeToken spends the token and applies use to its user in one transaction, returning the
+	// token and the updated user. ENotFound when unknown, already used, or expired at now (nothing
+	// changes); EConflict (Field "email") when SetEmail would take an address in use, in which case
+	// the token stays unused.
+	ConsumeToken(ctx context.Context, hash []byte, kind string, now time.Time, use TokenUse) (*OneTimeToken, *User, error)
+	// CreatePendingUser inserts u (as CreateUser) in the pending state together with its
+	// activation token and mails, in one transaction.
+	CreatePendingUser(ctx context.Context, u *User, t *OneTimeToken, mails ...*OutboxMail) error
+	// PendingUsers lists users waiting for activation, oldest first, and whether more follow.
+	PendingUsers(ctx context.Context, offset, limit int) ([]*User, bool, error)
+
+	// QueueMail appends mails to the outbox, due at once.
+	QueueMail(ctx context.Context, mails ...*OutboxMail) error
+	// ClaimMail picks up to limit queued mails due at now and leases each until leaseUntil, so
+	// that another instance does not send it too; it counts the attempt. Two racing callers
+	// never claim the same mail.
+	ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*OutboxMail, error)
+	// MailSent marks a claimed mail delivered and drops its bodies (they may hold live links).
+	MailSent(ctx context.Context, id int64, at time.Time) error
+	// MailAttemptFailed records a failed attempt: the mail becomes due again at next, or failed
+	// for good when giveUp.
+	MailAttemptFailed(ctx context.Context, id int64, errText string, next time.Time, giveUp bool) error
+	// RetryMail makes a queued or failed mail due at now; ENotFound for unknown or sent mail.
+	RetryMail(ctx context.Context, id int64, now time.Time) error
+	// ListMail returns outbox entries, newest first; status "" means every status.
+	ListMail(ctx context.Context, status string, offset, limit int) ([]*OutboxMail, bool, error)
+	// PurgeMail deletes sent mail older than before and tokens that expired before it.
+	PurgeMail(ctx context.Context, before time.Time) (int, error)
+}

@@ -1,0 +1,367 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// Pages of the mail flows: registration, activation, password recovery, email confirmation and
+// the admin's mail console.
+//
+// Pages that receive a one-time link never act on GET: a mail scanner that fetches every link
+// would otherwise spend it. They show a form carrying the token in a hidden field, send
+// Referrer-Policy: no-referrer, and token.js removes the token from the address bar and history.
+
+func (p *pages) mailRoutes(mux *http.ServeMux) {
+	mux.Handle("GET /register", p.page(p.registerPage))
+	mux.Handle("POST /register", p.page(p.registerSubmit))
+	mux.Handle("GET /activate", p.page(p.activatePage))
+	mux.Handle("POST /activate", p.page(p.activateSubmit))
+	mux.Handle("POST /activate/resend", p.page(p.resendSubmit))
+	mux.Handle("GET /recover", p.page(p.recoverPage))
+	mux.Handle("POST /recover", p.page(p.recoverSubmit))
+	mux.Handle("GET /recover/reset", p.page(p.resetPage))
+	mux.Handle("POST /recover/reset", p.page(p.resetSubmit))
+	mux.Handle("GET /settings/email/confirm", p.page(p.emailConfirmPage))
+	mux.Handle("POST /settings/email/confirm", p.page(p.emailConfirmSubmit))
+	mux.Handle("POST /settings/security/email", p.page(p.user(p.securityEmail)))
+
+	mux.Handle("GET /admin/mail", p.page(p.admin(p.adminMail)))
+	mux.Handle("POST /admin/mail/test", p.page(p.admin(p.adminMailTest)))
+	mux.Handle("POST /admin/mail/outbox/{id}/retry", p.page(p.admin(p.adminMailRetry)))
+	mux.Handle("POST /admin/users/{id}/activation", p.page(p.admin(p.adminResendActivation)))
+}
+
+// tokenPage marks a page that carries a one-time token.
+func tokenPage(w http.ResponseWriter) { w.Header().Set("Referrer-Policy", "no-referrer") }
+
+// flowData drives the small state machines of the flow pages.
+type flowData struct {
+	Step  string // which part of the page to show
+	Token string
+	Login string
+}
+
+func flowView(title, step string) *view {
+	return &view{Title: title, Data: &flowData{Step: step}, Errors: map[string]string{}, Form: map[string]string{}}
+}
+
+func (p *pages) registerPage(w http.ResponseWriter, r *http.Request) {
+	st, err := p.auth.State(r.Context())
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	if !st.RegistrationOpen {
+		p.render(w, http.StatusNotFound, "register", flowView("Registration closed", "closed"))
+		return
+	}
+	p.render(w, http.StatusOK, "register", flowView("Create an account", "form"))
+}
+
+func (p *pages) registerSubmit(w http.ResponseWriter, r *http.Request) {
+	f := r.PostForm
+	v := flowView("Create an account", "form")
+	v.Form = map[string]string{"username": f.Get("username"), "email": f.Get("email")}
+	var err error
+	if f.Get("password") != f.Get("password_confirm") {
+		err = gatehouse.FieldError("password_confirm", "the two passwords differ")
+	}
+	var res *auth.RegisterResult
+	if err == nil {
+		res, err = p.auth.Register(r.Context(), auth.RegisterRequest{Username: f.Get("username"), Email: f.Get("email"), Password: f.Get("password")}, p.kit.Meta(r))
+	}
+	if err == nil {
+		step := "active"
+		if res.ActivationRequired {
+			step = "check_mail"
+		}
+		v := flowView("Check your mail", step)
+		if step == "active" {
+			v.Title = "Account created"
+		}
+		p.render(w, http.StatusOK, "register", v)
+		return
+	}
+	switch gatehouse.ErrorCode(err) {
+	case gatehouse.EInternal:
+		p.fail(w, r, err)
+		return
+	case gatehouse.EForbidden:
+		v.Data.(*flowData).Step = "closed"
+	}
+	fieldErrors(err, v)
+	p.render(w, ghttpStatus(err), "register", v)
+}
+
+func (p *pages) activatePage(w http.ResponseWriter, r *http.Request) {
+	tokenPage(w)
+	tok := r.URL.Query().Get("token")
+	v := flowView("Activate your account", "confirm")
+	if err := p.auth.CheckLink(r.Context(), gatehouse.TokenActivation, tok); err != nil {
+		p.linkProblem(w, r, v, err, "activate")
+		return
+	}
+	v.Data.(*flowData).Token = tok
+	p.render(w, http.StatusOK, "activate", v)
+}
+
+// linkProblem shows why a link cannot be used, with the way to get a new one.
+func (p *pages) linkProblem(w http.ResponseWriter, r *http.Request, v *view, err error, page string) {
+	if gatehouse.ErrorCode(err) == gatehouse.EInternal {
+		p.fail(w, r, err)
+		return
+	}
+	v.Data.(*flowData).Step = "bad_link"
+	v.Data.(*flowData).Token = ""
+	fieldErrors(err, v)
+	if m := v.Errors["token"]; m != "" {
+		v.Error, v.Errors["token"] = m, ""
+	}
+	p.render(w, ghttpStatus(err), page, v)
+}
+
+func (p *pages) activateSubmit(w http.ResponseWriter, r *http.Request) {
+	tokenPage(w)
+	v := flowView("Activate your account", "done")
+	u, err := p.auth.Activate(r.Context(), r.PostForm.Get("token"), p.kit.Meta(r))
+	if err != nil {
+		p.linkProblem(w, r, v, err, "activate")
+		return
+	}
+	v.Title = "Account activated"
+	v.Data.(*flowData).Login = u.Username
+	p.render(w, http.StatusOK, "activate", v)
+}
+
+func (p *pages) resendSubmit(w http.ResponseWriter, r *http.Request) {
+	v := flowView("Activate your account", "resent")
+	if err := p.auth.ResendActivation(r.Context(), r.PostForm.Get("login"), p.kit.Meta(r)); err != nil {
+		if gatehouse.ErrorCode(err) == gatehouse.EInternal {
+			p.fail(w, r, err)
+			return
+		}
+		v.Data.(*flowData).Step = "bad_link"
+		fieldErrors(err, v)
+		p.render(w, ghttpStatus(err), "activate", v)
+		return
+	}
+	p.render(w, http.StatusOK, "activate", v)
+}
+
+func (p *pages) recoverPage(w http.ResponseWriter, r *http.Request) {
+	p.render(w, http.StatusOK, "recover", flowView("Forgot your password?", "form"))
+}
+
+func (p *pages) recoverSubmit(w http.ResponseWriter, r *http.Request) {
+	v := flowView("Forgot your password?", "sent")
+	if err := p.auth.ForgotPassword(r.Context(), r.PostForm.Get("email"), p.kit.Meta(r)); err != nil {
+		if gatehouse.ErrorCode(err) == gatehouse.EInternal {
+			p.fail(w, r, err)
+			return
+		}
+		v.Data.(*flowData).Step = "form"
+		v.Form["email"] = r.PostForm.Get("email")
+		fieldErrors(err, v)
+		p.render(w, ghttpStatus(err), "recover", v)
+		return
+	}
+	p.render(w, http.StatusOK, "recover", v)
+}
+
+func (p *pages) resetPage(w http.ResponseWriter, r *http.Request) {
+	tokenPage(w)
+	tok := r.URL.Query().Get("token")
+	v := flowView("Choose a new password", "form")
+	if err := p.auth.CheckLink(r.Context(), gatehouse.TokenPasswordReset, tok); err != nil {
+		p.linkProblem(w, r, v, err, "recover_reset")
+		return
+	}
+	v.Data.(*flowData).Token = tok
+	p.render(w, http.StatusOK, "recover_reset", v)
+}
+
+func (p *pages) resetSubmit(w http.ResponseWriter, r *http.Request) {
+	tokenPage(w)
+	tok := r.PostForm.Get("token")
+	v := flowView("Choose a new password", "form")
+	var err error
+	if r.PostForm.Get("password") != r.PostForm.Get("password_confirm") {
+		err = gatehouse.FieldError("password_confirm", "the two passwords differ")
+	} else {
+		err = p.auth.ResetPasswordWithLink(r.Context(), tok, r.PostForm.Get("password"), p.kit.Meta(r))
+	}
+	if err == nil {
+		v.Title = "Password changed"
+		v.Data.(*flowData).Step = "done"
+		p.render(w, http.StatusOK, "recover_reset", v)
+		return
+	}
+	var e *gatehouse.Error
+	if asError(err, &e) && e.Field == "token" || gatehouse.ErrorCode(err) != gatehouse.EInvalid {
+		p.linkProblem(w, r, v, err, "recover_reset")
+		return
+	}
+	v.Data.(*flowData).Token = tok
+	fieldErrors(err, v)
+	p.render(w, ghttpStatus(err), "recover_reset", v)
+}
+
+func (p *pages) emailConfirmPage(w http.ResponseWriter, r *http.Request) {
+	tokenPage(w)
+	tok := r.URL.Query().Get("token")
+	v := flowView("Confirm your new address", "confirm")
+	if err := p.auth.CheckLink(r.Context(), gatehouse.TokenEmailChange, tok); err != nil {
+		p.linkProblem(w, r, v, err, "email_confirm")
+		return
+	}
+	v.Data.(*flowData).Token = tok
+	p.render(w, http.StatusOK, "email_confirm", v)
+}
+
+func (p *pages) emailConfirmSubmit(w http.ResponseWriter, r *http.Request) {
+	tokenPage(w)
+	v := flowView("Confirm your new address", "done")
+	u, err := p.auth.ConfirmEmailChange(r.Context(), r.PostForm.Get("token"), p.kit.Meta(r))
+	if err != nil {
+		p.linkProblem(w, r, v, err, "email_confirm")
+		return
+	}
+	v.Title = "Address changed"
+	v.Data.(*flowData).Login = u.Email
+	p.render(w, http.StatusOK, "email_confirm", v)
+}
+
+func (p *pages) securityEmail(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+	err := p.auth.RequestEmailChange(r.Context(), pr, r.PostForm.Get("email"), r.PostForm.Get("email_password"), p.kit.Meta(r))
+	if err == nil {
+		p.redirect(w, r, "/settings/security?done=email")
+		return
+	}
+	if gatehouse.ErrorCode(err) == gatehouse.EInternal {
+		p.fail(w, r, err)
+		return
+	}
+	v, verr := p.securityView(r, pr)
+	if verr != nil {
+		p.fail(w, r, verr)
+		return
+	}
+	v.Form["email"] = r.PostForm.Get("email")
+	var e *gatehouse.Error
+	if asError(err, &e) && e.Field == "password" {
+		v.Errors["email_password"] = e.Message
+	} else {
+		fieldErrors(err, v)
+	}
+	p.render(w, ghttpStatus(err), "security", v)
+}
+
+// ---- admin ----
+
+type mailData struct {
+	Configured   bool
+	Registration bool
+	Host         string
+	Outbox       []*gatehouse.OutboxMail
+	Pending      []*gatehouse.User
+	TestResult   string
+}
+
+var mailNotices = map[string]string{
+	"retry":      "The mail is queued again.",
+	"activation": "A new activation link is on its way.",
+}
+
+func (p *pages) mailView(r *http.Request, pr *auth.Principal) (*view, error) {
+	outbox, _, err := p.auth.Outbox(r.Context(), "", 1, perPage)
+	if err != nil {
+		return nil, err
+	}
+	pending, _, err := p.auth.PendingUsers(r.Context(), 1, perPage)
+	if err != nil {
+		return nil, err
+	}
+	st := p.auth.Settings()
+	v := adminView("Mail", "mail", pr)
+	v.Data = &mailData{Configured: p.auth.MailConfigured(), Registration: st.AllowRegistration, Host: fmt.Sprintf("%s:%d (%s)", st.SMTPHost, st.SMTPPort, st.SMTPTLS),
+		Outbox: outbox, Pending: pending}
+	return v, nil
+}
+
+func (p *pages) adminMail(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+	v, err := p.mailView(r, pr)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	v.Notice = mailNotices[r.URL.Query().Get("done")]
+	p.render(w, http.StatusOK, "admin_mail", v)
+}
+
+// adminMailTest sends at once and shows the server's own answer, success or not.
+func (p *pages) adminMailTest(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+	resp, err := p.auth.SendTestMail(r.Context(), pr, r.PostForm.Get("to"), p.kit.Meta(r))
+	if gatehouse.ErrorCode(err) == gatehouse.EInternal {
+		p.fail(w, r, err)
+		return
+	}
+	v, verr := p.mailView(r, pr)
+	if verr != nil {
+		p.fail(w, r, verr)
+		return
+	}
+	v.Form["to"] = r.PostForm.Get("to")
+	if err != nil {
+		fieldErrors(err, v)
+		p.render(w, ghttpStatus(err), "admin_mail", v)
+		return
+	}
+	v.Data.(*mailData).TestResult = resp
+	v.Notice = "Test mail accepted by the server."
+	p.render(w, http.StatusOK, "admin_mail", v)
+}
+
+func (p *pages) adminMailRetry(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		p.fail(w, r, gatehouse.Errorf(gatehouse.ENotFound, "no such mail"))
+		return
+	}
+	if err := p.auth.RetryMail(r.Context(), pr, id, p.kit.Meta(r)); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.redirect(w, r, "/admin/mail?done=retry")
+}
+
+func (p *pages) adminResendActivation(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+	id, err := auth.ParseID(r.PathValue("id"))
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	if err := p.auth.AdminResendActivation(r.Context(), pr, id, p.kit.Meta(r)); err != nil {
+		if c := gatehouse.ErrorCode(err); c == gatehouse.ERateLimited || c == gatehouse.EConflict {
+			v, verr := p.mailView(r, pr)
+			if verr != nil {
+				p.fail(w, r, verr)
+				return
+			}
+			fieldErrors(err, v)
+			p.render(w, ghttpStatus(err), "admin_mail", v)
+			return
+		}
+		p.fail(w, r, err)
+		return
+	}
+	p.redirect(w, r, "/admin/mail?done=activation")
+}
+
+// registrationNeedsMail is the warning of the settings page: registration on (or being turned on)
+// while no mail can be sent means new accounts wait for activation mail that never comes.
+const registrationNeedsMail = "Mail delivery is not configured (SMTP host and From address, below): people who register will never receive their activation mail. Configure mail first, or tick \"Enable registration without mail\" and save again."
