@@ -72,6 +72,7 @@ type Store interface {
 	ChangeStore
 	EventStore
 	SettingStore
+	ExternalStore
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error

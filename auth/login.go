@@ -59,7 +59,7 @@ func (s *Service) State(ctx context.Context) (*State, error) {
 	return &State{
 		SetupRequired:       setup,
 		RegistrationOpen:    !setup && st.AllowRegistration,
-		Providers:           []Provider{},
+		Providers:           s.loginProviders(ctx),
 		StaySignedInOffered: st.StaySignedInOffset > 0,
 	}, nil
 }
@@ -178,6 +178,16 @@ func (s *Service) Login(ctx context.Context, req LoginRequest, meta ClientMeta) 
 	}
 	if err != nil {
 		return nil, err
+	}
+	if u.PasswordHash == "" {
+		// An account made by external sign-in has no password: the same answer, after the same
+		// work, as a wrong password.
+		if err := s.hasher.VerifyDummy(ctx, req.Password); err != nil {
+			return nil, err
+		}
+		s.obs.SignIn("invalid_credentials")
+		s.event(ctx, gatehouse.EventLoginFailed, u.ID, "", meta, map[string]any{"login": login, "reason": "no_password"})
+		return nil, errInvalidCredentials
 	}
 	ok, rehash, err := s.hasher.Verify(ctx, req.Password, u.PasswordHash)
 	if err != nil {

@@ -6,11 +6,13 @@ package auth
 import (
 	"context"
 	"log/slog"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/oidc"
 	"github.com/gatehouse/gatehouse/token"
 )
 
@@ -49,6 +51,10 @@ type Deps struct {
 	Observer Observer
 	// CookieSecureDefault is the initial value of auth_cookie_secure ([auth] bootstrap_insecure_cookies).
 	CookieSecureDefault bool
+	// OIDC is the relying party for external sign-in (nil: external providers are unavailable);
+	// PublicURL builds its redirect URIs and checks redirect targets.
+	OIDC      *oidc.RelyingParty
+	PublicURL *url.URL
 }
 
 // ClientMeta describes the client of a request, for events and session records.
@@ -66,6 +72,8 @@ type Service struct {
 	clock   gatehouse.Clock
 	log     *slog.Logger
 	obs     Observer
+	rp      *oidc.RelyingParty
+	public  *url.URL
 
 	cookieSecureDefault bool
 	settings            atomic.Pointer[gatehouse.Settings]
@@ -99,7 +107,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	}
 	s := &Service{
 		store: d.Store, hasher: d.Hasher, tokens: d.Tokens, limiter: d.Limiter,
-		clock: d.Clock, log: d.Logger, obs: d.Observer,
+		clock: d.Clock, log: d.Logger, obs: d.Observer, rp: d.OIDC, public: d.PublicURL,
 		cookieSecureDefault: d.CookieSecureDefault,
 		revoked:             token.NewRevocations(),
 		sessions:            newSessionCache(),

@@ -25,7 +25,7 @@ func statusOf(code string) int {
 		return http.StatusBadRequest
 	case gatehouse.EUnauthorized, gatehouse.EInvalidCredentials, gatehouse.ETokenReuse:
 		return http.StatusUnauthorized
-	case gatehouse.EForbidden, gatehouse.EAccountDisabled, codeCSRF:
+	case gatehouse.EForbidden, gatehouse.EAccountDisabled, gatehouse.ENotLinked, codeCSRF:
 		return http.StatusForbidden
 	case gatehouse.ENotFound:
 		return http.StatusNotFound
@@ -41,6 +41,8 @@ func statusOf(code string) int {
 		return http.StatusTooManyRequests
 	case gatehouse.EBusy:
 		return http.StatusServiceUnavailable
+	case gatehouse.EProvider:
+		return http.StatusBadGateway
 	default:
 		return http.StatusInternalServerError
 	}

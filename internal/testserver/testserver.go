@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	ghttp "github.com/gatehouse/gatehouse/http"
 	"github.com/gatehouse/gatehouse/internal/testdb"
+	"github.com/gatehouse/gatehouse/oidc"
 	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/postgres"
 	"github.com/gatehouse/gatehouse/ratelimit"
@@ -111,7 +112,10 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	PublicURL      string
 	Secret         string
-	Logger         *slog.Logger
+	// MFASecretKey is auth.mfa_secret_key (default MFASecretKey); external provider secrets are
+	// sealed under a key derived from it.
+	MFASecretKey string
+	Logger       *slog.Logger
 	// Web mounts the web pages (package web), as serve does.
 	Web bool
 	// Follow runs the service's background loop (change feed, last-seen flush) like serve does.
@@ -135,6 +139,9 @@ type Env struct {
 // Secret is the default signing secret of test servers; instances sharing it accept each other's
 // tokens, like instances sharing one configuration.
 const Secret = "test-secret-0123456789abcdefghij"
+
+// MFASecretKey is the default auth.mfa_secret_key of test servers.
+const MFASecretKey = "test-mfa-key-0123456789abcdefghij"
 
 // New starts a server; it stops when the test ends.
 func New(t testing.TB, o Options) *Env {
@@ -175,21 +182,29 @@ func New(t testing.TB, o Options) *Env {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	metrics := ghttp.NewMetrics(stats, nil, nil, nil)
+	// The public URL must be known before the server starts, so listen first.
+	ts := httptest.NewUnstartedServer(nil)
+	pub := o.PublicURL
+	if pub == "" {
+		pub = "http://" + ts.Listener.Addr().String()
+	}
+	public, _ := url.Parse(pub)
+	if o.MFASecretKey == "" {
+		o.MFASecretKey = MFASecretKey
+	}
+	rp, err := oidc.New(o.MFASecretKey, nil, o.Clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
 	svc, err := auth.New(context.Background(), auth.Deps{Store: store, Hasher: hasher, Tokens: issuer, Limiter: limiter,
-		Clock: o.Clock, Logger: log, Observer: metrics, CookieSecureDefault: false})
+		Clock: o.Clock, Logger: log, Observer: metrics, CookieSecureDefault: false, OIDC: rp, PublicURL: public})
 	if err != nil {
 		t.Fatalf("starting the auth service: %v", err)
 	}
 	metrics.Bind(svc.Revocations().Len, svc.CachedSessions, nil)
 	e := &Env{T: t, Backend: o.Backend, DSN: o.DSN, Store: store, Auth: svc, Clock: o.Clock, Metrics: metrics}
-	// The public URL must be known before the server starts, so listen first.
-	ts := httptest.NewUnstartedServer(nil)
 	e.URL = "http://" + ts.Listener.Addr().String()
-	pub := o.PublicURL
-	if pub == "" {
-		pub = e.URL
-	}
-	e.Public, _ = url.Parse(pub)
+	e.Public = public
 	trusted := o.TrustedProxies
 	if trusted == nil {
 		trusted = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
