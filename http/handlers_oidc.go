@@ -180,6 +180,10 @@ func (s *Server) externalError(w http.ResponseWriter, r *http.Request, err error
 	} else {
 		s.log.Error("external sign-in failed", "path", r.URL.Path, "err", err)
 	}
+	if msg != "" {
+		// Messages are sentences continued by the API's wording; a page starts them capitalised.
+		msg = strings.ToUpper(msg[:1]) + msg[1:]
+	}
 	title := "Sign-in failed"
 	if code == gatehouse.ENotLinked {
 		title = "Account not linked"
