@@ -512,3 +512,140 @@ func TestExternalSecretKeyChanged(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestExternalLinkFromSettings(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		x := newExtEnv(t, backend, nil)
+		x.e.CreateUser(x.admin, "gina", "gina@example.com", "gina password 1", "user")
+		x.e.CreateUser(x.admin, "hank", "hank@example.com", "hank password 1", "user")
+		// Not linked yet: a clear page that says how to link.
+		x.op.Queue(oidctest.User{Subject: "sub-gina", Email: "gina@elsewhere.example", EmailVerified: true})
+		if st, _, body := x.browser().signIn(t, ""); st != http.StatusForbidden || !strings.Contains(body, "Settings → Security") {
+			t.Fatalf("unlinked: %d %s", st, body)
+		}
+		b := x.browser()
+		if r := b.Do("POST", "/api/auth/login", map[string]string{"login": "gina", "password": "gina password 1"}); r.Status != 200 {
+			t.Fatal(r.Status)
+		}
+		// The security page offers the provider.
+		st, _, body := b.get(t, "/settings/security")
+		if st != 200 || !strings.Contains(body, "External identities") || !strings.Contains(body, "Link Test OP") {
+			t.Fatalf("security page: %d %s", st, body)
+		}
+		// A plain sign-in flow started while signed in does not link (a GET another site could start).
+		x.op.Queue(oidctest.User{Subject: "sub-gina", Email: "gina@elsewhere.example", EmailVerified: true})
+		if st, _, _ := b.signIn(t, ""); st != http.StatusForbidden {
+			t.Fatalf("GET flow linked while signed in: %d", st)
+		}
+		// Link: a same-origin POST from the security page, which sends the browser to the provider.
+		linkStart := func(b *browser) string {
+			t.Helper()
+			follow := b.HTTP.CheckRedirect
+			b.HTTP.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+			defer func() { b.HTTP.CheckRedirect = follow }()
+			r := b.Form("/settings/security/link/test-op", url.Values{}, "Origin", x.e.URL)
+			if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), x.op.Issuer()) {
+				t.Fatalf("link start: %d %v %s", r.Status, r.Header, r.Body)
+			}
+			return r.Header.Get("Location")
+		}
+		x.op.Queue(oidctest.User{Subject: "sub-gina", Email: "gina@elsewhere.example", EmailVerified: true})
+		st, loc, body := b.get(t, linkStart(b))
+		if st != http.StatusSeeOther || loc != "/settings/security?done=linked" {
+			t.Fatalf("link: %d %q %s", st, loc, body)
+		}
+		if _, _, body := b.get(t, loc); !strings.Contains(body, "The external identity is linked") || !strings.Contains(body, "gina@elsewhere.example") {
+			t.Fatalf("linked page: %s", body)
+		}
+		// Cross-site link start is refused.
+		if r := b.Form("/settings/security/link/test-op", url.Values{}, "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"); r.Status != http.StatusForbidden {
+			t.Fatalf("cross-site link: %d", r.Status)
+		}
+		// Now the identity signs in to gina.
+		x.op.Queue(oidctest.User{Subject: "sub-gina", Email: "gina@elsewhere.example", EmailVerified: true})
+		b2 := x.browser()
+		if st, _, _ := b2.signIn(t, ""); st != http.StatusSeeOther {
+			t.Fatalf("linked sign-in: %d", st)
+		}
+		if name, _ := b2.me(t); name != "gina" {
+			t.Fatalf("linked sign-in user %q", name)
+		}
+		// Hank cannot link gina's identity.
+		h := x.browser()
+		h.Do("POST", "/api/auth/login", map[string]string{"login": "hank", "password": "hank password 1"})
+		x.op.Queue(oidctest.User{Subject: "sub-gina", Email: "gina@elsewhere.example", EmailVerified: true})
+		if st, _, body := h.get(t, linkStart(h)); st != http.StatusConflict || !strings.Contains(body, "already linked to another") {
+			t.Fatalf("link taken identity: %d %s", st, body)
+		}
+		// A link flow finished after signing out is refused.
+		x.op.Queue(oidctest.User{Subject: "sub-gina-2", Email: "gina2@elsewhere.example", EmailVerified: true})
+		to := linkStart(b)
+		b.Do("POST", "/api/auth/logout", nil)
+		if st, _, body := b.get(t, to); st != http.StatusUnauthorized || !strings.Contains(body, "no longer signed in") {
+			t.Fatalf("link after sign-out: %d %s", st, body)
+		}
+		// Unlink from the page; gina has a password, so it is allowed.
+		b3 := x.browser()
+		b3.Do("POST", "/api/auth/login", map[string]string{"login": "gina", "password": "gina password 1"})
+		id := int64(b3.Do("GET", "/api/account/identities", nil).JSON["items"].([]any)[0].(map[string]any)["id"].(float64))
+		r := b3.Form("/settings/security/identities/"+itoa(id)+"/unlink", url.Values{}, "Origin", x.e.URL)
+		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/settings/security?done=unlinked" {
+			t.Fatalf("unlink page: %d %s", r.Status, r.Body)
+		}
+		if n := len(b3.Do("GET", "/api/account/identities", nil).JSON["items"].([]any)); n != 0 {
+			t.Fatalf("%d identities after unlink", n)
+		}
+	})
+}
+
+func TestExternalAdminPages(t *testing.T) {
+	x := newExtEnv(t, "sqlite", nil)
+	b := x.browser()
+	b.Do("POST", "/api/auth/login", map[string]string{"login": "admin", "password": adminPW})
+	st, _, body := b.get(t, "/admin/providers")
+	if st != 200 || !strings.Contains(body, "Test OP") || !strings.Contains(body, x.e.URL+"/api/auth/oidc/test-op/callback") {
+		t.Fatalf("list page: %d %s", st, body)
+	}
+	// Create with a bad issuer: the field is named, nothing saved.
+	form := url.Values{"name": {"Corp"}, "issuer": {"http://127.0.0.1:1"}, "client_id": {"c"}, "client_secret": {"s"}, "scopes": {"openid email"}, "enabled": {"1"}}
+	r := b.Form("/admin/providers", form, "Origin", x.e.URL)
+	if r.Status != 400 || !strings.Contains(string(r.Body), `id="e-issuer"`) || !strings.Contains(string(r.Body), "value=\"Corp\"") {
+		t.Fatalf("bad issuer: %d %s", r.Status, r.Body)
+	}
+	form.Set("issuer", x.op.Issuer())
+	r = b.Form("/admin/providers", form, "Origin", x.e.URL)
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/admin/providers/corp?done=created" {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	st, _, body = b.get(t, "/admin/providers/corp?done=created")
+	if st != 200 || !strings.Contains(body, x.e.URL+"/api/auth/oidc/corp/callback") || strings.Contains(body, `value="s"`) {
+		t.Fatalf("edit page: %d %s", st, body)
+	}
+	// Disable from the list: it leaves the login page.
+	if r := b.Form("/admin/providers/corp/enabled", url.Values{"enabled": {"0"}}, "Origin", x.e.URL); r.Status != http.StatusSeeOther {
+		t.Fatalf("disable: %d", r.Status)
+	}
+	if _, _, login := x.browser().get(t, "/login"); strings.Contains(login, "Sign in with Corp") || !strings.Contains(login, "Sign in with Test OP") {
+		t.Fatalf("login page: %s", login)
+	}
+	// Saving with an empty secret keeps the secret: sign-in still works.
+	r = b.Form("/admin/providers/test-op", url.Values{"name": {"Test OP"}, "issuer": {x.op.Issuer()}, "client_id": {x.op.ClientID()}, "scopes": {"openid email"}, "enabled": {"1"}, "auto_create_users": {"1"}}, "Origin", x.e.URL)
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", r.Status, r.Body)
+	}
+	x.admin.Do("PATCH", "/api/admin/settings", map[string]any{"auth_allow_user_registration": true})
+	x.op.Queue(oidctest.User{Subject: "sub-ivy", Email: "ivy@example.com", PreferredUsername: "ivy", EmailVerified: true})
+	if st, _, body := x.browser().signIn(t, ""); st != http.StatusSeeOther {
+		t.Fatalf("sign-in after save without secret: %d %s", st, body)
+	}
+	// Delete asks first.
+	if st, _, body := b.get(t, "/admin/providers/corp/delete"); st != 200 || !strings.Contains(body, "Delete provider") {
+		t.Fatalf("delete page: %d", st)
+	}
+	if r := b.Form("/admin/providers/corp/delete", url.Values{"confirm": {"yes"}}, "Origin", x.e.URL); r.Status != http.StatusSeeOther {
+		t.Fatalf("delete: %d", r.Status)
+	}
+	if r := x.admin.Do("GET", "/api/admin/providers/corp", nil); r.Status != 404 {
+		t.Fatalf("deleted provider: %d", r.Status)
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 type securityData struct {
 	Sessions []auth.SessionView
+	External *externalData
 }
 
 var securityNotices = map[string]string{
@@ -22,8 +23,12 @@ func (p *pages) securityView(r *http.Request, pr *auth.Principal) (*view, error)
 	if err != nil {
 		return nil, err
 	}
+	ext, err := p.externalData(r, pr)
+	if err != nil {
+		return nil, err
+	}
 	return &view{Title: "Account security", Nav: "security", User: pr.User, Admin: pr.User.Role == gatehouse.RoleAdmin,
-		Data: &securityData{Sessions: ss}, Errors: map[string]string{}, Form: map[string]string{}}, nil
+		Data: &securityData{Sessions: ss, External: ext}, Errors: map[string]string{}, Form: map[string]string{}}, nil
 }
 
 func (p *pages) securityPage(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
@@ -33,6 +38,9 @@ func (p *pages) securityPage(w http.ResponseWriter, r *http.Request, pr *auth.Pr
 		return
 	}
 	v.Notice = securityNotices[r.URL.Query().Get("done")]
+	if v.Notice == "" {
+		v.Notice = externalNotices[r.URL.Query().Get("done")]
+	}
 	p.render(w, http.StatusOK, "security", v)
 }
 

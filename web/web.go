@@ -71,8 +71,9 @@ func (p *pages) parse() error {
 			return "f-" + strings.ReplaceAll(k, "_", "-")
 		},
 	}
-	for _, n := range pageNames {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html")
+	for _, n := range append(pageNames, externalPages...) {
+		// part_*.html are sections shared by several pages.
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/part_*.html", "templates/"+n+".html")
 		if err != nil {
 			return err
 		}
@@ -116,6 +117,7 @@ func (p *pages) routes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/settings", p.page(p.admin(p.adminSettings)))
 	mux.Handle("POST /admin/settings", p.page(p.admin(p.adminSettingsSubmit)))
 	mux.Handle("GET /admin/events", p.page(p.admin(p.adminEvents)))
+	p.externalRoutes(mux)
 }
 
 // csp allows only gatehouse's own stylesheet, script and images: no inline script or style.
