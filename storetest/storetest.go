@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 		{"Events/Paging", testEventPaging},
 		{"Settings", testSettings},
 	}
+	runExternal(t, open)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
