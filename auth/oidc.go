@@ -716,6 +716,14 @@ type IdentityView struct {
 	LastUsedAt   *string `json:"last_used_at"`
 }
 
+// LastUsed is LastUsedAt or "" (for pages).
+func (v IdentityView) LastUsed() string {
+	if v.LastUsedAt == nil {
+		return ""
+	}
+	return *v.LastUsedAt
+}
+
 // Identities lists the user's external identities.
 func (s *Service) Identities(ctx context.Context, userID int64) ([]IdentityView, error) {
 	ids, err := s.store.ListIdentities(ctx, userID)
