@@ -157,7 +157,8 @@ func applyProvider(p *gatehouse.OIDCProvider, in ProviderInput, create bool) (is
 		p.ID = id
 	}
 	if in.Issuer != nil {
-		iss := strings.TrimSuffix(strings.TrimSpace(*in.Issuer), "/")
+		// Kept exactly (a trailing slash too): discovery must announce this very issuer.
+		iss := strings.TrimSpace(*in.Issuer)
 		issuerChanged = iss != p.Issuer
 		p.Issuer = iss
 	}
