@@ -416,7 +416,7 @@ func (s *Service) externalFailed(ctx context.Context, p *gatehouse.OIDCProvider,
 	msg := fmt.Sprintf("sign-in with %s failed", p.Name)
 	if errors.As(err, &oe) {
 		data["reason"] = oe.Reason
-		data["detail"] = oe.Err.Error()
+		data["detail"] = truncate(oe.Err.Error(), 500)
 		if oe.ProviderError != "" {
 			data["provider_error"] = oe.ProviderError
 		}
