@@ -8,8 +8,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/oidctest"
 	"github.com/gatehouse/gatehouse/internal/testserver"
 )
@@ -648,4 +650,25 @@ func TestExternalAdminPages(t *testing.T) {
 	if r := x.admin.Do("GET", "/api/admin/providers/corp", nil); r.Status != 404 {
 		t.Fatalf("deleted provider: %d", r.Status)
 	}
+}
+
+func TestExternalStartRateLimited(t *testing.T) {
+	x := newExtEnv(t, "sqlite", nil)
+	b := x.browser()
+	b.HTTP.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	for i := range auth.ExternalStartBurst {
+		if r := b.Do("GET", "/api/auth/oidc/test-op/start", nil); r.Status != http.StatusSeeOther {
+			t.Fatalf("start %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	r := b.Do("GET", "/api/auth/oidc/test-op/start", nil)
+	if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("flood: %d %s", r.Status, r.Body)
+	}
+	// The clock moves on: starting works again, and password sign-in was never affected.
+	x.e.Clock.Advance(2 * time.Second)
+	if r := b.Do("GET", "/api/auth/oidc/test-op/start", nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("after a while: %d", r.Status)
+	}
+	x.e.Login("admin", adminPW)
 }
