@@ -75,7 +75,9 @@ func TestBrowserExternalSignIn(t *testing.T) {
 	if m := text(t, ctx, "#external-error"); !strings.Contains(m, "Corp SSO did not sign you in") || !strings.Contains(m, "access_denied") {
 		t.Fatalf("error page: %q", m)
 	}
-	if r := get(t, ctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector("main")).maxWidth`)); r == "" {
-		t.Fatal("no style")
+	// The page is styled like the others (its CSP allows the stylesheet).
+	if r := get(t, ctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector(".card")).borderRadius`)); r != "10px" {
+		t.Fatalf("stylesheet not applied (border-radius %q)", r)
 	}
+	screenshot(t, ctx, "external-error")
 }

@@ -201,9 +201,11 @@ func (s *Server) externalError(w http.ResponseWriter, r *http.Request, err error
 // uses their stylesheet for the same look.
 var externalErrorPage = template.Must(template.New("external").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
 <title>{{.Title}} · gatehouse</title><link rel="stylesheet" href="{{.Base}}/static/app.css"></head>
-<body><main class="narrow"><h1>{{.Title}}</h1>
-<p class="error" role="alert" id="external-error" data-code="{{.Code}}">{{.Message}}</p>
+<body><header class="top"><a class="brand" href="{{.Base}}/">gatehouse</a></header>
+<main id="main"><section class="card narrow"><h1>{{.Title}}</h1>
+<p class="error-summary" role="alert" id="external-error" data-code="{{.Code}}">{{.Message}}</p>
 <p><a href="{{.Base}}/login">Back to sign-in</a> · <a href="{{.Base}}/settings/security">Settings → Security</a></p>
-</main></body></html>
+</section></main></body></html>
 `))
