@@ -16,16 +16,19 @@ import (
 // sent to the external sign-in endpoints.
 const ExternalCookie = "gatehouse_oidc"
 
-const externalCookiePath = "/api/auth/oidc/"
+// externalCookiePath is where the browser sends the binding cookie: the external sign-in
+// endpoints under the public URL's path (gatehouse may be served under a prefix).
+func externalCookiePath(base string) string { return strings.TrimSuffix(base, "/") + "/api/auth/oidc/" }
 
-// SetExternalCookie sets the browser-binding cookie of an external sign-in that was just started.
-func SetExternalCookie(w http.ResponseWriter, value string, secure bool) {
-	http.SetCookie(w, &http.Cookie{Name: ExternalCookie, Value: value, Path: externalCookiePath, HttpOnly: true, Secure: secure,
+// SetExternalCookie sets the browser-binding cookie of an external sign-in that was just started;
+// base is the public URL's path.
+func SetExternalCookie(w http.ResponseWriter, base, value string, secure bool) {
+	http.SetCookie(w, &http.Cookie{Name: ExternalCookie, Value: value, Path: externalCookiePath(base), HttpOnly: true, Secure: secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(auth.ExternalFlowTTL / time.Second)})
 }
 
 func (s *Server) clearExternalCookie(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: ExternalCookie, Value: "", Path: externalCookiePath, HttpOnly: true,
+	http.SetCookie(w, &http.Cookie{Name: ExternalCookie, Value: "", Path: externalCookiePath(s.public.Path), HttpOnly: true,
 		Secure: s.auth.Settings().CookieSecure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
 }
 
@@ -131,7 +134,7 @@ func (s *Server) externalStart(w http.ResponseWriter, r *http.Request) {
 		s.externalError(w, r, err)
 		return
 	}
-	SetExternalCookie(w, st.BrowserToken, s.auth.Settings().CookieSecure)
+	SetExternalCookie(w, s.public.Path, st.BrowserToken, s.auth.Settings().CookieSecure)
 	http.Redirect(w, r, st.RedirectURL, http.StatusSeeOther)
 }
 

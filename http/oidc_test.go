@@ -657,8 +657,25 @@ func TestExternalStartRateLimited(t *testing.T) {
 	b := x.browser()
 	b.HTTP.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	for i := range auth.ExternalStartBurst {
-		if r := b.Do("GET", "/api/auth/oidc/test-op/start", nil); r.Status != http.StatusSeeOther {
+		r := b.Do("GET", "/api/auth/oidc/test-op/start", nil)
+		if r.Status != http.StatusSeeOther {
 			t.Fatalf("start %d: %d %s", i, r.Status, r.Body)
+		}
+		if i == 0 {
+			// The binding cookie: only for the external sign-in endpoints, not readable by
+			// scripts, sent on the provider's top-level redirect back, gone after the flow's TTL.
+			c := r.Header.Get("Set-Cookie")
+			for _, want := range []string{"gatehouse_oidc=", "Path=/api/auth/oidc/", "HttpOnly", "SameSite=Lax", "Max-Age=600"} {
+				if !strings.Contains(c, want) {
+					t.Fatalf("binding cookie %q lacks %q", c, want)
+				}
+			}
+			loc, _ := url.Parse(r.Header.Get("Location"))
+			q := loc.Query()
+			if q.Get("code_challenge_method") != "S256" || len(q.Get("code_challenge")) < 43 || q.Get("state") == "" || q.Get("nonce") == "" ||
+				q.Get("redirect_uri") != x.e.URL+"/api/auth/oidc/test-op/callback" || !strings.Contains(q.Get("scope"), "openid") {
+				t.Fatalf("authorization request: %s", loc)
+			}
 		}
 	}
 	r := b.Do("GET", "/api/auth/oidc/test-op/start", nil)

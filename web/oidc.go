@@ -67,7 +67,7 @@ func (p *pages) securityLink(w http.ResponseWriter, r *http.Request, pr *auth.Pr
 		p.fail(w, r, err)
 		return
 	}
-	ghttp.SetExternalCookie(w, st.BrowserToken, p.auth.Settings().CookieSecure)
+	ghttp.SetExternalCookie(w, p.base, st.BrowserToken, p.auth.Settings().CookieSecure)
 	http.Redirect(w, r, st.RedirectURL, http.StatusSeeOther)
 }
 
