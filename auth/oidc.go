@@ -701,7 +701,6 @@ func usernameBase(s string) string {
 // the password login finishes with "challenge if MFA is on", change this call to that function
 // so external sign-ins enter the TOTP step too (seed 000).
 func (s *Service) finishExternal(ctx context.Context, u *gatehouse.User, p *gatehouse.OIDCProvider, c *oidc.Claims, f *gatehouse.OIDCFlow, how string, meta ClientMeta) (*ExternalResult, error) {
-	s.event(ctx, gatehouse.EventLoginExternal, u.ID, "", meta, map[string]any{"provider": p.ID, "subject": c.Subject, "match": how})
 	t, err := s.startSession(ctx, u, gatehouse.AuthExternal, false, meta)
 	if err != nil {
 		if gatehouse.IsCode(err, gatehouse.EAccountDisabled) {
@@ -709,6 +708,7 @@ func (s *Service) finishExternal(ctx context.Context, u *gatehouse.User, p *gate
 		}
 		return nil, err
 	}
+	s.event(ctx, gatehouse.EventLoginExternal, u.ID, t.Session.ID, meta, map[string]any{"provider": p.ID, "subject": c.Subject, "match": how})
 	return &ExternalResult{Tokens: t, RD: f.RD}, nil
 }
 

@@ -290,6 +290,11 @@ func TestExternalAutoCreateThenBoundSignIn(t *testing.T) {
 		if r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "only way to sign in") {
 			t.Fatalf("unlink last way: %d %s", r.Status, r.Body)
 		}
+		// The page says why, on the security page.
+		r = b2.Form("/settings/security/identities/"+itoa(id)+"/unlink", url.Values{}, "Origin", x.e.URL)
+		if r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "only way to sign in") || !strings.Contains(string(r.Body), "External identities") {
+			t.Fatalf("unlink last way, page: %d %s", r.Status, r.Body)
+		}
 		if ids := b2.Do("GET", "/api/account/identities", nil); len(ids.JSON["items"].([]any)) != 1 {
 			t.Fatalf("identity gone after refusal: %s", ids.Body)
 		}
