@@ -75,6 +75,7 @@ type Store interface {
 	MFAStore
 	PasskeyStore
 	MailStore
+	ExternalStore
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error

@@ -28,6 +28,8 @@ const (
 	EAccountDisabled    = "account_disabled"     // 403, only ever said after a correct password
 	ETokenReuse         = "refresh_token_reused" // 401: the session was revoked
 	EInternal           = "internal"             // 500: details logged, never shown
+	EProvider           = "provider_error"       // 502: an external sign-in provider failed or answered wrongly
+	ENotLinked          = "identity_not_linked"  // 403: an external identity matches no local account
 )
 
 // Error is the one error type that crosses package boundaries with a code a client may see.

@@ -96,6 +96,9 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if err != nil {
 		return err
 	}
+	if u.PasswordHash == "" {
+		return gatehouse.FieldError("current_password", "this account has no password: it signs in through an external provider")
+	}
 	ok, _, err := s.hasher.Verify(ctx, current, u.PasswordHash)
 	if err != nil {
 		return err

@@ -70,7 +70,7 @@ func (s *Service) State(ctx context.Context) (*State, error) {
 		SetupRequired:       setup,
 		PasskeyEnabled:      !setup && s.pk.rp != nil,
 		RegistrationOpen:    !setup && st.AllowRegistration,
-		Providers:           []Provider{},
+		Providers:           s.loginProviders(ctx),
 		StaySignedInOffered: st.StaySignedInOffset > 0,
 	}, nil
 }
@@ -200,6 +200,17 @@ func (s *Service) Login(ctx context.Context, req LoginRequest, meta ClientMeta) 
 		s.charge(ctx, ipKey, st.LoginBurst, st.LoginRefill)
 		s.obs.SignIn("invalid_credentials")
 		s.event(ctx, gatehouse.EventLoginFailed, 0, "", meta, map[string]any{"login": login, "reason": "invalid_credentials"})
+		return nil, errInvalidCredentials
+	}
+	if u.PasswordHash == "" {
+		// An account made by external sign-in has no password: the same answer, after the same
+		// work, as a wrong password.
+		if err := s.hasher.VerifyDummy(ctx, req.Password); err != nil {
+			return nil, err
+		}
+		s.charge(ctx, ipKey, st.LoginBurst, st.LoginRefill)
+		s.obs.SignIn("invalid_credentials")
+		s.event(ctx, gatehouse.EventLoginFailed, u.ID, "", meta, map[string]any{"login": login, "reason": "no_password"})
 		return nil, errInvalidCredentials
 	}
 	ok, rehash, err := s.hasher.Verify(ctx, req.Password, u.PasswordHash)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/mail"
+	"github.com/gatehouse/gatehouse/oidc"
 	"github.com/gatehouse/gatehouse/seal"
 	"github.com/gatehouse/gatehouse/token"
 )
@@ -59,8 +60,10 @@ type Deps struct {
 	// MFASecretKey is [auth] mfa_secret_key: TOTP secrets are sealed under a key derived from
 	// it. Empty leaves MFA unavailable (commands that never touch it).
 	MFASecretKey string
-	// PublicURL is server.public_url: the WebAuthn relying party ID and origin, and every link
-	// in mail, come from it, never from a request.
+	// OIDC is the relying party for external sign-in (nil: external providers are unavailable).
+	OIDC *oidc.RelyingParty
+	// PublicURL is server.public_url: the WebAuthn relying party ID and origin, every link in
+	// mail and the OIDC redirect URIs come from it, never from a request.
 	PublicURL *url.URL
 }
 
@@ -82,6 +85,8 @@ type Service struct {
 	mfaBox  *seal.Box // nil when no mfa_secret_key is configured
 	pk      passkeys
 	mail    *mail.Outbox
+	rp      *oidc.RelyingParty
+	public  *url.URL
 
 	cookieSecureDefault bool
 	settings            atomic.Pointer[gatehouse.Settings]
@@ -115,7 +120,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	}
 	s := &Service{
 		store: d.Store, hasher: d.Hasher, tokens: d.Tokens, limiter: d.Limiter,
-		clock: d.Clock, log: d.Logger, obs: d.Observer,
+		clock: d.Clock, log: d.Logger, obs: d.Observer, rp: d.OIDC, public: d.PublicURL,
 		cookieSecureDefault: d.CookieSecureDefault,
 		revoked:             token.NewRevocations(),
 		sessions:            newSessionCache(),

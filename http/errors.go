@@ -25,7 +25,7 @@ func statusOf(code string) int {
 		return http.StatusBadRequest
 	case gatehouse.EUnauthorized, gatehouse.EInvalidCredentials, gatehouse.ETokenReuse:
 		return http.StatusUnauthorized
-	case gatehouse.EForbidden, gatehouse.EAccountDisabled, gatehouse.EAccountPending, codeCSRF:
+	case gatehouse.EForbidden, gatehouse.EAccountDisabled, gatehouse.EAccountPending, gatehouse.ENotLinked, codeCSRF:
 		return http.StatusForbidden
 	case gatehouse.ENotFound:
 		return http.StatusNotFound
@@ -45,7 +45,7 @@ func statusOf(code string) int {
 		// Not temporary: the stored secret cannot be decrypted (or no key is configured) until
 		// an operator acts, so 500 rather than 503.
 		return http.StatusInternalServerError
-	case gatehouse.EMailFailed:
+	case gatehouse.EMailFailed, gatehouse.EProvider:
 		return http.StatusBadGateway
 	default:
 		return http.StatusInternalServerError

@@ -59,6 +59,17 @@ func (s *Server) routes() {
 	s.handle("GET /api/admin/mail/outbox", s.admin(s.adminMailOutbox))
 	s.handle("POST /api/admin/mail/outbox/{id}/retry", s.admin(s.adminMailRetry))
 
+	// External sign-in (OpenID Connect): handlers_oidc.go.
+	s.handle("GET /api/auth/oidc/{provider}/start", s.externalStart)
+	s.handle("GET /api/auth/oidc/{provider}/callback", s.externalCallback)
+	s.handle("GET /api/account/identities", s.user(s.accountIdentities))
+	s.handle("DELETE /api/account/identities/{id}", s.user(s.accountUnlinkIdentity))
+	s.handle("GET /api/admin/providers", s.admin(s.adminListProviders))
+	s.handle("POST /api/admin/providers", s.admin(s.adminCreateProvider))
+	s.handle("GET /api/admin/providers/{id}", s.admin(s.adminGetProvider))
+	s.handle("PATCH /api/admin/providers/{id}", s.admin(s.adminUpdateProvider))
+	s.handle("DELETE /api/admin/providers/{id}", s.admin(s.adminDeleteProvider))
+
 	// Unknown API paths answer JSON, not the mux's plain-text 404.
 	s.handle("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, gatehouse.Errorf(gatehouse.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
+	ghttp "github.com/gatehouse/gatehouse/http"
 )
 
 // loginData is what the login page shows, chosen from state (seed 000): first-admin setup when
@@ -44,6 +45,13 @@ func (p *pages) loginPage(w http.ResponseWriter, r *http.Request) {
 	if _, err := p.kit.Principal(r); err == nil {
 		http.Redirect(w, r, p.afterSignIn(rd), http.StatusSeeOther)
 		return
+	}
+	// An external sign-in of an account with MFA lands here with its challenge in a cookie.
+	if r.URL.Query().Get("step") == "mfa" {
+		if c, err := r.Cookie(ghttp.MFACookie); err == nil && c.Value != "" {
+			p.showMFAStep(w, r, rd, &auth.MFAPending{Token: c.Value})
+			return
+		}
 	}
 	v, err := p.loginView(r, rd)
 	if err != nil {

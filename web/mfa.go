@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
+	ghttp "github.com/gatehouse/gatehouse/http"
 	"github.com/gatehouse/gatehouse/totp"
 )
 
@@ -179,6 +180,8 @@ func (p *pages) loginMFASubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	if err == nil {
 		p.kit.SetSession(w, t)
+		// The challenge of an external sign-in, if it came by cookie, is spent.
+		http.SetCookie(w, &http.Cookie{Name: ghttp.MFACookie, Path: p.base + "/login", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 		dest := p.afterSignIn(rd)
 		if t.RecoveryCodesLeft != nil && req.RecoveryCode != "" && p.safeRD(rd) == "" {
 			dest = p.base + "/settings/security?done=recovery#mfa"

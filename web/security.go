@@ -10,6 +10,7 @@ import (
 type securityData struct {
 	Sessions []auth.SessionView
 	MFA      *mfaData // web/mfa.go
+	External *externalData
 }
 
 var securityNotices = map[string]string{
@@ -30,8 +31,12 @@ func (p *pages) securityView(r *http.Request, pr *auth.Principal) (*view, error)
 	if err != nil {
 		return nil, err
 	}
+	ext, err := p.externalData(r, pr)
+	if err != nil {
+		return nil, err
+	}
 	return &view{Title: "Account security", Nav: "security", User: pr.User, Admin: pr.User.Role == gatehouse.RoleAdmin,
-		Data: &securityData{Sessions: ss, MFA: mfa}, Errors: map[string]string{}, Form: map[string]string{}}, nil
+		Data: &securityData{Sessions: ss, MFA: mfa, External: ext}, Errors: map[string]string{}, Form: map[string]string{}}, nil
 }
 
 func (p *pages) securityPage(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
@@ -43,6 +48,9 @@ func (p *pages) securityPage(w http.ResponseWriter, r *http.Request, pr *auth.Pr
 	v.Notice = securityNotices[r.URL.Query().Get("done")]
 	if n := passkeyNotices[r.URL.Query().Get("done")]; n != "" {
 		v.Notice = n
+	}
+	if v.Notice == "" {
+		v.Notice = externalNotices[r.URL.Query().Get("done")]
 	}
 	p.render(w, http.StatusOK, "security", v)
 }

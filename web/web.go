@@ -75,9 +75,10 @@ func (p *pages) parse() error {
 	for k, f := range p.passkeyFuncs() {
 		funcs[k] = f
 	}
-	for _, n := range pageNames {
-		// partial_*.html define sections that several pages include; mfa_*.html the MFA steps.
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html", "templates/mfa_*.html", "templates/partial_*.html")
+	for _, n := range append(pageNames, externalPages...) {
+		// part_*.html and partial_*.html define sections that several pages include; mfa_*.html
+		// the MFA steps.
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html", "templates/mfa_*.html", "templates/partial_*.html", "templates/part_*.html")
 		if err != nil {
 			return err
 		}
@@ -130,6 +131,7 @@ func (p *pages) routes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/events", p.page(p.admin(p.adminEvents)))
 	p.passkeyRoutes(mux)
 	p.mailRoutes(mux)
+	p.externalRoutes(mux)
 }
 
 // csp allows only gatehouse's own stylesheet, script and images: no inline script or style.

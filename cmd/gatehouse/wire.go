@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/config"
+	"github.com/gatehouse/gatehouse/oidc"
 	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/postgres"
 	"github.com/gatehouse/gatehouse/ratelimit"
@@ -54,9 +55,15 @@ func service(ctx context.Context, cfg *config.Config, store gatehouse.Store, iss
 	if err != nil {
 		return nil, nil, err
 	}
+	// External sign-in seals client secrets under a key derived from auth.mfa_secret_key.
+	rp, err := oidc.New(cfg.Auth.MFASecretKey, nil, clock.Now)
+	if err != nil {
+		closeLimiter()
+		return nil, nil, err
+	}
 	svc, err := auth.New(ctx, auth.Deps{
 		Store: store, Hasher: hasher, Tokens: issuer, Limiter: limiter, Clock: clock, Logger: log, Observer: obs,
-		CookieSecureDefault: !cfg.Auth.BootstrapInsecureCookies, MFASecretKey: cfg.Auth.MFASecretKey, PublicURL: cfg.PublicURL,
+		CookieSecureDefault: !cfg.Auth.BootstrapInsecureCookies, MFASecretKey: cfg.Auth.MFASecretKey, OIDC: rp, PublicURL: cfg.PublicURL,
 	})
 	if err != nil {
 		closeLimiter()

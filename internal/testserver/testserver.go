@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	ghttp "github.com/gatehouse/gatehouse/http"
 	"github.com/gatehouse/gatehouse/internal/testdb"
+	"github.com/gatehouse/gatehouse/oidc"
 	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/postgres"
 	"github.com/gatehouse/gatehouse/ratelimit"
@@ -121,8 +122,9 @@ type Options struct {
 	Localhost bool
 	// Follow runs the service's background loop (change feed, last-seen flush) like serve does.
 	Follow bool
-	// MFASecretKey is [auth] mfa_secret_key; empty means MFASecretKey. Restart with another
-	// value to see what a changed key does.
+	// MFASecretKey is [auth] mfa_secret_key (empty means MFASecretKey): TOTP and external
+	// provider secrets are sealed under keys derived from it. Restart with another value to see
+	// what a changed key does.
 	MFASecretKey string
 	// MailLoop runs the mail delivery loop like serve does; without it tests deliver with
 	// Auth.Mail().Tick.
@@ -147,7 +149,7 @@ type Env struct {
 // tokens, like instances sharing one configuration.
 const Secret = "test-secret-0123456789abcdefghij"
 
-// MFASecretKey is the default mfa_secret_key of test servers.
+// MFASecretKey is the default auth.mfa_secret_key of test servers.
 const MFASecretKey = "test-mfa-key-0123456789abcdefghij"
 
 // New starts a server; it stops when the test ends.
@@ -204,8 +206,12 @@ func New(t testing.TB, o Options) *Env {
 		pub = e.URL
 	}
 	e.Public, _ = url.Parse(pub)
+	rp, err := oidc.New(o.MFASecretKey, nil, o.Clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
 	svc, err := auth.New(context.Background(), auth.Deps{Store: store, Hasher: hasher, Tokens: issuer, Limiter: limiter,
-		Clock: o.Clock, Logger: log, Observer: metrics, CookieSecureDefault: false, PublicURL: e.Public, MFASecretKey: o.MFASecretKey})
+		Clock: o.Clock, Logger: log, Observer: metrics, CookieSecureDefault: false, PublicURL: e.Public, MFASecretKey: o.MFASecretKey, OIDC: rp})
 	if err != nil {
 		t.Fatalf("starting the auth service: %v", err)
 	}

@@ -1,0 +1,96 @@
+package gatehouse
+
+import (
+	"context"
+	"time"
+)
+
+// Event kinds of external sign-in (docs/external-login.md).
+const (
+	EventLoginExternal       = "login.external"        // an external identity signed in (then login.succeeded)
+	EventLoginExternalFailed = "login.external_failed" // data.provider, data.reason, data.provider_error
+	EventIdentityBound       = "identity.bound"        // data.provider, data.subject, data.how (auto_bind, auto_create, link)
+	EventIdentityUnbound     = "identity.unbound"      // data.provider, data.subject
+	EventUserCreatedExternal = "user.created_external" // auto-create: a local user made for an external identity
+	EventProviderCreated     = "admin.provider_created"
+	EventProviderUpdated     = "admin.provider_updated"
+	EventProviderDeleted     = "admin.provider_deleted"
+)
+
+// OIDCProvider is an external OpenID Connect provider. The client secret is stored only sealed
+// (AES-GCM under a key derived from auth.mfa_secret_key) and never leaves the server.
+type OIDCProvider struct {
+	// ID is a slug (lowercase letters, digits, dashes) used in the redirect URI.
+	ID                    string
+	Name                  string
+	Issuer                string
+	ClientID              string
+	ClientSecretSealed    []byte
+	Scopes                []string
+	AutoBindVerifiedEmail bool
+	AutoCreateUsers       bool
+	Enabled               bool
+	CreatedAt             time.Time
+	UpdatedAt             time.Time
+}
+
+// ExternalIdentity binds a provider's subject to a local user.
+type ExternalIdentity struct {
+	ID         int64
+	UserID     int64
+	ProviderID string
+	Subject    string
+	// Email is what the provider said when the identity was last used; informational only.
+	Email      string
+	BoundAt    time.Time
+	LastUsedAt *time.Time
+}
+
+// OIDCFlow is a pending authorization request, kept server-side between the redirect to the
+// provider and the callback. Only hashes of the state and of the browser-binding cookie are kept.
+type OIDCFlow struct {
+	StateHash   []byte
+	BrowserHash []byte
+	ProviderID  string
+	Nonce       string
+	Verifier    string // PKCE code verifier
+	RD          string // a safe redirect target, or ""
+	// LinkUserID is set when a signed-in user started the flow to link an identity.
+	LinkUserID int64
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+}
+
+// ExternalStore keeps providers, identities and pending flows.
+type ExternalStore interface {
+	// CreateProvider inserts p; EConflict (Field "id") when the id is taken.
+	CreateProvider(ctx context.Context, p *OIDCProvider) error
+	// ProviderByID returns ENotFound when there is none.
+	ProviderByID(ctx context.Context, id string) (*OIDCProvider, error)
+	// ListProviders returns every provider ordered by name, then id.
+	ListProviders(ctx context.Context) ([]*OIDCProvider, error)
+	// UpdateProvider replaces every field of the provider except ID and CreatedAt; ENotFound.
+	UpdateProvider(ctx context.Context, p *OIDCProvider) error
+	// DeleteProvider removes the provider, its identities and its pending flows; ENotFound.
+	DeleteProvider(ctx context.Context, id string) error
+
+	// CreateIdentity inserts i and sets its ID; EConflict (Field "subject") when the provider's
+	// subject is already bound; ENotFound when the user or provider is gone.
+	CreateIdentity(ctx context.Context, i *ExternalIdentity) error
+	// IdentityBySubject returns ENotFound when the subject is not bound.
+	IdentityBySubject(ctx context.Context, providerID, subject string) (*ExternalIdentity, error)
+	// ListIdentities returns the user's identities ordered by ID.
+	ListIdentities(ctx context.Context, userID int64) ([]*ExternalIdentity, error)
+	// TouchIdentity records a use and the email the provider gave; ENotFound.
+	TouchIdentity(ctx context.Context, id int64, email string, at time.Time) error
+	// DeleteIdentity removes the user's identity id; ENotFound when the user has no such identity.
+	DeleteIdentity(ctx context.Context, userID, id int64) error
+	// UsersByEmail returns at most limit users whose normalized email is email.
+	UsersByEmail(ctx context.Context, email string, limit int) ([]*User, error)
+
+	// CreateOIDCFlow stores a pending flow and drops flows that expired before f.CreatedAt.
+	CreateOIDCFlow(ctx context.Context, f *OIDCFlow) error
+	// TakeOIDCFlow deletes and returns the flow with this state hash, so a state is used once;
+	// ENotFound when there is none or it expired at now (an expired row is deleted too).
+	TakeOIDCFlow(ctx context.Context, stateHash []byte, now time.Time) (*OIDCFlow, error)
+}

@@ -1,0 +1,231 @@
+package http
+
+import (
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// ExternalCookie binds a started external sign-in to the browser that started it, so a state
+// (or a whole callback URL) taken from one browser cannot be completed in another. It is only
+// sent to the external sign-in endpoints.
+const ExternalCookie = "gatehouse_oidc"
+
+// externalCookiePath is where the browser sends the binding cookie: the external sign-in
+// endpoints under the public URL's path (gatehouse may be served under a prefix).
+func externalCookiePath(base string) string { return strings.TrimSuffix(base, "/") + "/api/auth/oidc/" }
+
+// SetExternalCookie sets the browser-binding cookie of an external sign-in that was just started;
+// base is the public URL's path.
+// MFACookie carries the second-factor challenge of an external sign-in to the login page.
+const MFACookie = "gatehouse_mfa"
+
+func SetExternalCookie(w http.ResponseWriter, base, value string, secure bool) {
+	http.SetCookie(w, &http.Cookie{Name: ExternalCookie, Value: value, Path: externalCookiePath(base), HttpOnly: true, Secure: secure,
+		SameSite: http.SameSiteLaxMode, MaxAge: int(auth.ExternalFlowTTL / time.Second)})
+}
+
+func (s *Server) clearExternalCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: ExternalCookie, Value: "", Path: externalCookiePath(s.public.Path), HttpOnly: true,
+		Secure: s.auth.Settings().CookieSecure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+}
+
+// providerBody is the JSON of POST and PATCH /api/admin/providers; nil fields are unchanged.
+type providerBody struct {
+	ID                    *string   `json:"id"`
+	Name                  *string   `json:"name"`
+	Issuer                *string   `json:"issuer"`
+	ClientID              *string   `json:"client_id"`
+	ClientSecret          *string   `json:"client_secret"`
+	Scopes                *[]string `json:"scopes"`
+	AutoBindVerifiedEmail *bool     `json:"auto_bind_verified_email"`
+	AutoCreateUsers       *bool     `json:"auto_create_users"`
+	Enabled               *bool     `json:"enabled"`
+}
+
+func (b providerBody) input() auth.ProviderInput {
+	return auth.ProviderInput{ID: b.ID, Name: b.Name, Issuer: b.Issuer, ClientID: b.ClientID, ClientSecret: b.ClientSecret,
+		Scopes: b.Scopes, AutoBindVerifiedEmail: b.AutoBindVerifiedEmail, AutoCreateUsers: b.AutoCreateUsers, Enabled: b.Enabled}
+}
+
+func (s *Server) adminListProviders(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	ps, err := s.auth.ListProviders(r.Context())
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list[*auth.ProviderView]{Items: ps})
+}
+
+func (s *Server) adminCreateProvider(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	var b providerBody
+	if err := decode(w, r, &b); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	v, err := s.auth.CreateProvider(r.Context(), p, b.input(), s.meta(r))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, v)
+}
+
+func (s *Server) adminGetProvider(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	v, err := s.auth.GetProvider(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) adminUpdateProvider(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	var b providerBody
+	if err := decode(w, r, &b); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	v, err := s.auth.UpdateProvider(r.Context(), p, r.PathValue("id"), b.input(), s.meta(r))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) adminDeleteProvider(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	if err := s.auth.DeleteProvider(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) accountIdentities(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	ids, err := s.auth.Identities(r.Context(), p.User.ID)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list[auth.IdentityView]{Items: ids})
+}
+
+func (s *Server) accountUnlinkIdentity(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	id, err := pathID(r)
+	if err == nil {
+		err = s.auth.UnlinkIdentity(r.Context(), p, id, s.meta(r))
+	}
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// externalStart sends the browser to the provider. It is a GET (a link on the login page) and
+// only ever signs in; linking an identity to the signed-in account starts from a same-origin
+// POST on the security page, so another site cannot make a signed-in browser link an identity.
+func (s *Server) externalStart(w http.ResponseWriter, r *http.Request) {
+	st, err := s.auth.StartExternal(r.Context(), r.PathValue("provider"), r.URL.Query().Get("rd"), nil, s.meta(r))
+	if err != nil {
+		s.externalError(w, r, err)
+		return
+	}
+	SetExternalCookie(w, s.public.Path, st.BrowserToken, s.auth.Settings().CookieSecure)
+	http.Redirect(w, r, st.RedirectURL, http.StatusSeeOther)
+}
+
+func (s *Server) externalCallback(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	req := auth.CallbackRequest{ProviderID: r.PathValue("provider"), State: q.Get("state"), Code: q.Get("code"),
+		Error: q.Get("error"), ErrorDescription: q.Get("error_description")}
+	if c, err := r.Cookie(ExternalCookie); err == nil {
+		req.BrowserToken = c.Value
+	}
+	if pr, err := s.cookiePrincipal(r); err == nil {
+		req.Principal = pr
+	}
+	// The binding cookie has done its job whatever happens next.
+	s.clearExternalCookie(w)
+	res, err := s.auth.FinishExternal(r.Context(), req, s.meta(r))
+	if err != nil {
+		s.externalError(w, r, err)
+		return
+	}
+	base := strings.TrimSuffix(s.public.Path, "/")
+	to := res.RD
+	if res.Tokens != nil && res.Tokens.MFA != nil {
+		// The account needs its second factor: the login page shows the code step. The
+		// challenge token goes in a short-lived cookie for the login page only, not in the
+		// address, where history and logs would keep it.
+		http.SetCookie(w, &http.Cookie{Name: MFACookie, Value: res.Tokens.MFA.Token, Path: base + "/login", HttpOnly: true,
+			Secure: s.auth.Settings().CookieSecure, SameSite: http.SameSiteLaxMode, MaxAge: int(res.Tokens.MFA.ExpiresIn / time.Second)})
+		q := url.Values{"step": {"mfa"}}
+		if to != "" {
+			q.Set("rd", to)
+		}
+		http.Redirect(w, r, base+"/login?"+q.Encode(), http.StatusSeeOther)
+		return
+	}
+	if res.Tokens != nil {
+		s.setCookie(w, res.Tokens)
+	}
+	if to == "" {
+		to = base + "/settings/security"
+	} else if strings.HasPrefix(to, "/") {
+		to = base + to
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// externalError answers a failed external sign-in: a page for browsers, which arrive here by
+// navigation, and the usual JSON error for API clients.
+func (s *Server) externalError(w http.ResponseWriter, r *http.Request, err error) {
+	if !strings.Contains(r.Header.Get("Accept"), "text/html") {
+		writeError(w, r, s.log, err)
+		return
+	}
+	code := gatehouse.ErrorCode(err)
+	msg := "Something went wrong; the server log has details."
+	var e *gatehouse.Error
+	if errors.As(err, &e) && code != gatehouse.EInternal {
+		msg = e.Message
+	} else {
+		s.log.Error("external sign-in failed", "path", r.URL.Path, "err", err)
+	}
+	if msg != "" {
+		// Messages are sentences continued by the API's wording; a page starts them capitalised.
+		msg = strings.ToUpper(msg[:1]) + msg[1:]
+	}
+	title := "Sign-in failed"
+	if code == gatehouse.ENotLinked {
+		title = "Account not linked"
+	}
+	base := strings.TrimSuffix(s.public.Path, "/")
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; base-uri 'none'; frame-ancestors 'none'")
+	w.WriteHeader(statusOf(code))
+	_ = externalErrorPage.Execute(w, map[string]string{"Title": title, "Message": msg, "Base": base, "Code": code})
+}
+
+// externalErrorPage is self-contained so the API package need not depend on the web pages; it
+// uses their stylesheet for the same look.
+var externalErrorPage = template.Must(template.New("external").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>{{.Title}} · gatehouse</title><link rel="stylesheet" href="{{.Base}}/static/app.css"></head>
+<body><header class="top"><a class="brand" href="{{.Base}}/">gatehouse</a></header>
+<main id="main"><section class="card narrow"><h1>{{.Title}}</h1>
+<p class="error-summary" role="alert" id="external-error" data-code="{{.Code}}">{{.Message}}</p>
+<p><a href="{{.Base}}/login">Back to sign-in</a> · <a href="{{.Base}}/settings/security">Settings → Security</a></p>
+</section></main></body></html>
+`))

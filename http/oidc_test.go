@@ -1,0 +1,781 @@
+package http_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/oidctest"
+	"github.com/gatehouse/gatehouse/internal/testserver"
+	"github.com/gatehouse/gatehouse/internal/webauthntest"
+)
+
+// extEnv is a gatehouse (clock at real time, so the real provider's tokens are fresh) with an
+// administrator and one real OpenID provider registered as "test-op".
+type extEnv struct {
+	e     *testserver.Env
+	op    *oidctest.Provider
+	admin *testserver.Client
+}
+
+func newExtEnv(t *testing.T, backend string, provider map[string]any) *extEnv {
+	t.Helper()
+	return newExtEnvWith(t, testserver.Options{Backend: backend}, provider)
+}
+
+func newExtEnvWith(t *testing.T, o testserver.Options, provider map[string]any) *extEnv {
+	t.Helper()
+	o.Clock, o.Web = testserver.NewClockAtNow(), true
+	e := testserver.New(t, o)
+	admin, _ := e.Setup("admin", "admin@example.com", adminPW)
+	op := oidctest.Start(t)
+	body := map[string]any{"id": "test-op", "name": "Test OP", "issuer": op.Issuer(), "client_id": op.ClientID(),
+		"client_secret": op.ClientSecret(), "scopes": []string{"openid", "email", "profile"}}
+	for k, v := range provider {
+		body[k] = v
+	}
+	if r := admin.Do("POST", "/api/admin/providers", body); r.Status != http.StatusCreated {
+		t.Fatalf("create provider: %d %s", r.Status, r.Body)
+	}
+	return &extEnv{e: e, op: op, admin: admin}
+}
+
+// browser is a cookie jar that follows redirects through gatehouse's external sign-in endpoints
+// and the provider, and stops at the first answer that leaves them.
+type browser struct {
+	*testserver.Client
+	hops []string
+}
+
+func (x *extEnv) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	b := &browser{Client: &testserver.Client{E: x.e, Header: http.Header{}}}
+	gh, _ := url.Parse(x.e.URL)
+	b.HTTP = &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		b.hops = append(b.hops, req.URL.String())
+		if req.URL.Host == gh.Host && !strings.HasPrefix(req.URL.Path, "/api/auth/oidc/") {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	return b
+}
+
+// get loads a page as a browser does (Accept: text/html) and returns status, Location and body.
+func (b *browser) get(t *testing.T, u string) (int, string, string) {
+	t.Helper()
+	if strings.HasPrefix(u, "/") {
+		u = b.E.URL + u
+	}
+	req, _ := http.NewRequest("GET", u, nil)
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	resp, err := b.HTTP.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Location"), string(body)
+}
+
+// signIn clicks the provider's button on the login page and follows the flow to its end.
+func (b *browser) signIn(t *testing.T, rd string) (int, string, string) {
+	t.Helper()
+	u := "/api/auth/oidc/test-op/start"
+	if rd != "" {
+		u += "?rd=" + url.QueryEscape(rd)
+	}
+	return b.get(t, u)
+}
+
+func (b *browser) me(t *testing.T) (string, string) {
+	t.Helper()
+	r := b.Do("GET", "/api/auth/me", nil)
+	if r.Status != http.StatusOK {
+		return "", ""
+	}
+	u := r.JSON["user"].(map[string]any)
+	return u["username"].(string), u["email"].(string)
+}
+
+func eventsOf(t *testing.T, admin *testserver.Client, kind string) []map[string]any {
+	t.Helper()
+	r := admin.Do("GET", "/api/admin/events?kind="+kind, nil)
+	var out []map[string]any
+	for _, it := range r.JSON["items"].([]any) {
+		out = append(out, it.(map[string]any))
+	}
+	return out
+}
+
+func TestExternalProvidersAdmin(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		x := newExtEnv(t, backend, nil)
+		r := x.admin.Do("GET", "/api/admin/providers", nil)
+		items := r.JSON["items"].([]any)
+		if len(items) != 1 {
+			t.Fatalf("list: %s", r.Body)
+		}
+		p := items[0].(map[string]any)
+		if p["id"] != "test-op" || p["redirect_uri"] != x.e.URL+"/api/auth/oidc/test-op/callback" || p["enabled"] != true || p["client_secret_set"] != true {
+			t.Fatalf("provider: %v", p)
+		}
+		if strings.Contains(string(r.Body), x.op.ClientSecret()) || strings.Contains(string(r.Body), "client_secret\"") {
+			t.Fatalf("the secret (or a field for it) is shown: %s", r.Body)
+		}
+		// The sealed secret in the store is not the secret.
+		stored, err := x.e.Store.ProviderByID(t.Context(), "test-op")
+		if err != nil || strings.Contains(string(stored.ClientSecretSealed), x.op.ClientSecret()) {
+			t.Fatalf("stored secret: %v %q", err, stored.ClientSecretSealed)
+		}
+
+		base := map[string]any{"name": "Other", "issuer": x.op.Issuer(), "client_id": "c", "client_secret": "s"}
+		with := func(k string, v any) map[string]any {
+			m := map[string]any{}
+			for a, b := range base {
+				m[a] = b
+			}
+			if v == nil {
+				delete(m, k)
+			} else {
+				m[k] = v
+			}
+			return m
+		}
+		bad := []struct {
+			body  map[string]any
+			field string
+		}{
+			{with("id", "Bad_ID"), "id"},
+			{with("id", "-x"), "id"},
+			{with("name", ""), "name"},
+			{with("issuer", "ftp://example.com"), "issuer"},
+			{with("issuer", "http://example.com"), "issuer"},
+			{with("issuer", x.op.Issuer()+"/nope"), "issuer"},
+			{with("client_id", ""), "client_id"},
+			{with("client_secret", nil), "client_secret"},
+			{with("scopes", "openid"), "scopes"},
+			{with("surprise", true), "surprise"},
+		}
+		for _, c := range bad {
+			r := x.admin.Do("POST", "/api/admin/providers", c.body)
+			if r.Status != http.StatusBadRequest || r.Field() != c.field {
+				t.Errorf("%v: %d %s, want 400 naming %s", c.body, r.Status, r.Body, c.field)
+			}
+		}
+		if r := x.admin.Do("POST", "/api/admin/providers", with("id", "test-op")); r.Status != http.StatusConflict || r.Field() != "id" {
+			t.Fatalf("duplicate id: %d %s", r.Status, r.Body)
+		}
+		if r := x.admin.Do("GET", "/api/admin/providers", nil); len(r.JSON["items"].([]any)) != 1 {
+			t.Fatalf("a refused provider was saved: %s", r.Body)
+		}
+		// Discovery failures name the issuer.
+		r = x.admin.Do("POST", "/api/admin/providers", with("issuer", "http://127.0.0.1:1/unreachable"))
+		if r.Status != 400 || r.Field() != "issuer" || !strings.Contains(r.Str("error"), "") {
+			t.Fatalf("unreachable issuer: %d %s", r.Status, r.Body)
+		}
+
+		// The id comes from the name when absent.
+		r = x.admin.Do("POST", "/api/admin/providers", with("name", "Company SSO"))
+		if r.Status != 201 || r.Str("id") != "company-sso" {
+			t.Fatalf("derived id: %d %s", r.Status, r.Body)
+		}
+		// Disabled providers are not on the login page.
+		if r := x.admin.Do("PATCH", "/api/admin/providers/company-sso", map[string]any{"enabled": false}); r.Status != 200 || r.JSON["enabled"] != false {
+			t.Fatalf("disable: %d %s", r.Status, r.Body)
+		}
+		st := x.e.Client().Do("GET", "/api/auth/state", nil)
+		ps := st.JSON["providers"].([]any)
+		if len(ps) != 1 || ps[0].(map[string]any)["id"] != "test-op" || ps[0].(map[string]any)["name"] != "Test OP" {
+			t.Fatalf("state providers: %s", st.Body)
+		}
+		if r := x.admin.Do("PATCH", "/api/admin/providers/company-sso", map[string]any{"id": "renamed"}); r.Status != 400 || r.Field() != "id" {
+			t.Fatalf("id change: %d %s", r.Status, r.Body)
+		}
+		if r := x.admin.Do("PATCH", "/api/admin/providers/company-sso", map[string]any{"issuer": "https://127.0.0.1:1"}); r.Status != 400 || r.Field() != "issuer" {
+			t.Fatalf("issuer change checked: %d %s", r.Status, r.Body)
+		}
+		if r := x.admin.Do("PATCH", "/api/admin/providers/nope", map[string]any{"enabled": true}); r.Status != 404 {
+			t.Fatalf("patch unknown: %d", r.Status)
+		}
+		if r := x.admin.Do("DELETE", "/api/admin/providers/company-sso", nil); r.Status != 204 {
+			t.Fatalf("delete: %d %s", r.Status, r.Body)
+		}
+		if r := x.admin.Do("DELETE", "/api/admin/providers/company-sso", nil); r.Status != 404 {
+			t.Fatalf("delete twice: %d", r.Status)
+		}
+		for _, k := range []string{gatehouse.EventProviderCreated, gatehouse.EventProviderUpdated, gatehouse.EventProviderDeleted} {
+			if len(eventsOf(t, x.admin, k)) == 0 {
+				t.Errorf("no %s event", k)
+			}
+		}
+		// Users are not administrators.
+		x.e.CreateUser(x.admin, "bob", "bob@example.com", "bob password 1", "user")
+		bob, _ := x.e.Login("bob", "bob password 1")
+		if r := bob.Do("GET", "/api/admin/providers", nil); r.Status != 403 {
+			t.Fatalf("user lists providers: %d", r.Status)
+		}
+	})
+}
+
+func TestExternalAutoCreateThenBoundSignIn(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		x := newExtEnv(t, backend, map[string]any{"auto_create_users": true})
+		x.e.CreateUser(x.admin, "jane", "other-jane@example.com", "jane password 1", "user")
+		// Registration closed: no account is created.
+		x.op.Queue(oidctest.User{Subject: "sub-jane", Email: "jane@corp.example", PreferredUsername: "Jane", EmailVerified: true})
+		b := x.browser()
+		st, _, body := b.signIn(t, "")
+		if st != http.StatusForbidden || !strings.Contains(body, "not linked") {
+			t.Fatalf("registration closed: %d %s", st, body)
+		}
+		if r := x.admin.Do("PATCH", "/api/admin/settings", map[string]any{"auth_allow_user_registration": true}); r.Status != 200 && r.Status != 204 {
+			t.Fatalf("open registration: %d %s", r.Status, r.Body)
+		}
+		x.op.Queue(oidctest.User{Subject: "sub-jane", Email: "jane@corp.example", PreferredUsername: "Jane", EmailVerified: true})
+		b = x.browser()
+		st, loc, body := b.signIn(t, x.e.URL+"/after?x=1")
+		if st != http.StatusSeeOther || loc != x.e.URL+"/after?x=1" {
+			t.Fatalf("first sign-in: %d %q %s", st, loc, body)
+		}
+		name, email := b.me(t)
+		if name != "jane-2" || email != "jane@corp.example" {
+			t.Fatalf("created user: %q %q", name, email)
+		}
+		// The created account has no password: password sign-in fails like a wrong password.
+		if r := x.e.Client().Do("POST", "/api/auth/login", map[string]string{"login": "jane-2", "password": "anything at all"}); r.Status != 401 || r.Code() != gatehouse.EInvalidCredentials {
+			t.Fatalf("password sign-in of external user: %d %s", r.Status, r.Body)
+		}
+		ids := b.Do("GET", "/api/account/identities", nil)
+		items := ids.JSON["items"].([]any)
+		if len(items) != 1 {
+			t.Fatalf("identities: %s", ids.Body)
+		}
+		it := items[0].(map[string]any)
+		if it["provider"] != "test-op" || it["subject"] != "sub-jane" || it["email"] != "jane@corp.example" || it["bound_at"] == nil || it["last_used_at"] == nil {
+			t.Fatalf("identity: %v", it)
+		}
+		// Second sign-in: the bound identity, same user, even with another email at the provider.
+		x.op.Queue(oidctest.User{Subject: "sub-jane", Email: "jane.new@corp.example", EmailVerified: true})
+		b2 := x.browser()
+		st, loc, _ = b2.signIn(t, "https://evil.example/steal")
+		if st != http.StatusSeeOther || loc != "/settings/security" {
+			t.Fatalf("bound sign-in (unsafe rd dropped): %d %q", st, loc)
+		}
+		if name, _ := b2.me(t); name != "jane-2" {
+			t.Fatalf("bound sign-in user: %q", name)
+		}
+		if r := x.admin.Do("GET", "/api/admin/users?query=jane", nil); len(r.JSON["items"].([]any)) != 2 {
+			t.Fatalf("a second account was created: %s", r.Body)
+		}
+		r := b2.Do("GET", "/api/auth/me", nil)
+		if sess := r.JSON["session"].(map[string]any); sess["via"] != "cookie" {
+			t.Fatalf("session: %s", r.Body)
+		}
+		ss := b2.Do("GET", "/api/account/sessions", nil).JSON["items"].([]any)
+		if ss[0].(map[string]any)["auth_method"] != gatehouse.AuthExternal {
+			t.Fatalf("auth method: %v", ss[0])
+		}
+		for _, k := range []string{gatehouse.EventUserCreatedExternal, gatehouse.EventIdentityBound, gatehouse.EventLoginExternal, gatehouse.EventLoginExternalFailed} {
+			if len(eventsOf(t, x.admin, k)) == 0 {
+				t.Errorf("no %s event", k)
+			}
+		}
+		if n := len(eventsOf(t, x.admin, gatehouse.EventLoginExternal)); n != 2 {
+			t.Errorf("%d login.external events, want 2", n)
+		}
+		// Unlinking the only way to sign in is refused; nothing changes.
+		id := int64(it["id"].(float64))
+		r = b2.Do("DELETE", "/api/account/identities/"+itoa(id), nil)
+		if r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "only way to sign in") {
+			t.Fatalf("unlink last way: %d %s", r.Status, r.Body)
+		}
+		// The page says why, on the security page.
+		r = b2.Form("/settings/security/identities/"+itoa(id)+"/unlink", url.Values{}, "Origin", x.e.URL)
+		if r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "only way to sign in") || !strings.Contains(string(r.Body), "External identities") {
+			t.Fatalf("unlink last way, page: %d %s", r.Status, r.Body)
+		}
+		if ids := b2.Do("GET", "/api/account/identities", nil); len(ids.JSON["items"].([]any)) != 1 {
+			t.Fatalf("identity gone after refusal: %s", ids.Body)
+		}
+		// A disabled user is refused.
+		uid := int64(b2.Do("GET", "/api/auth/me", nil).JSON["user"].(map[string]any)["id"].(float64))
+		if r := x.admin.Do("PATCH", "/api/admin/users/"+itoa(uid), map[string]any{"disabled": true}); r.Status != 200 {
+			t.Fatalf("disable: %d %s", r.Status, r.Body)
+		}
+		x.op.Queue(oidctest.User{Subject: "sub-jane", Email: "jane@corp.example", EmailVerified: true})
+		st, _, body = x.browser().signIn(t, "")
+		if st != http.StatusForbidden || !strings.Contains(body, "disabled") {
+			t.Fatalf("disabled user: %d %s", st, body)
+		}
+	})
+}
+
+func TestExternalAutoBind(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		x := newExtEnv(t, backend, map[string]any{"auto_bind_verified_email": true})
+		carol := x.e.CreateUser(x.admin, "carol", "carol@example.com", "carol password 1", "user")
+		// Unverified at the provider: no bind.
+		x.op.Queue(oidctest.User{Subject: "sub-carol", Email: "Carol@Example.com", EmailVerified: false})
+		b := x.browser()
+		st, _, body := b.signIn(t, "")
+		if st != http.StatusForbidden || !strings.Contains(body, "not linked") || !strings.Contains(body, "Settings") {
+			t.Fatalf("unverified email: %d %s", st, body)
+		}
+		if name, _ := b.me(t); name != "" {
+			t.Fatalf("signed in as %q", name)
+		}
+		// JSON clients get the error as JSON.
+		x.op.Queue(oidctest.User{Subject: "sub-carol", Email: "carol@example.com", EmailVerified: false})
+		r := x.browser().Do("GET", "/api/auth/oidc/test-op/start", nil)
+		if r.Status != http.StatusForbidden || r.Code() != gatehouse.ENotLinked {
+			t.Fatalf("API client: %d %s", r.Status, r.Body)
+		}
+		// Verified: bound to carol and signed in.
+		x.op.Queue(oidctest.User{Subject: "sub-carol", Email: "carol@example.com", EmailVerified: true})
+		b = x.browser()
+		st, loc, body := b.signIn(t, "")
+		if st != http.StatusSeeOther || loc != "/settings/security" {
+			t.Fatalf("verified email: %d %q %s", st, loc, body)
+		}
+		if name, _ := b.me(t); name != "carol" {
+			t.Fatalf("auto-bind user: %q", name)
+		}
+		ev := eventsOf(t, x.admin, gatehouse.EventIdentityBound)
+		if len(ev) != 1 || ev[0]["data"].(map[string]any)["how"] != "auto_bind" || int64(ev[0]["user_id"].(float64)) != carol {
+			t.Fatalf("bound event: %v", ev)
+		}
+		// Carol has a password, so she may unlink; after that the same rule binds again.
+		id := int64(b.Do("GET", "/api/account/identities", nil).JSON["items"].([]any)[0].(map[string]any)["id"].(float64))
+		if r := b.Do("DELETE", "/api/account/identities/"+itoa(id), nil); r.Status != 204 {
+			t.Fatalf("unlink: %d %s", r.Status, r.Body)
+		}
+		if r := b.Do("DELETE", "/api/account/identities/"+itoa(id), nil); r.Status != 404 {
+			t.Fatalf("unlink twice: %d", r.Status)
+		}
+		if len(eventsOf(t, x.admin, gatehouse.EventIdentityUnbound)) != 1 {
+			t.Fatal("no identity.unbound event")
+		}
+		// Another user cannot unlink carol's identity.
+		x.op.Queue(oidctest.User{Subject: "sub-carol", Email: "carol@example.com", EmailVerified: true})
+		b = x.browser()
+		if st, _, _ := b.signIn(t, ""); st != http.StatusSeeOther {
+			t.Fatalf("re-bind after unlink: %d", st)
+		}
+		id = int64(b.Do("GET", "/api/account/identities", nil).JSON["items"].([]any)[0].(map[string]any)["id"].(float64))
+		if r := x.admin.Do("DELETE", "/api/account/identities/"+itoa(id), nil); r.Status != 404 {
+			t.Fatalf("other user's identity: %d", r.Status)
+		}
+		// A local account whose address was never proved is not auto-bound (pre-hijacking).
+		dave := x.e.Store
+		u := &gatehouse.User{Username: "dave", Email: "dave@example.com", Role: gatehouse.RoleUser, EmailVerified: false}
+		if err := dave.CreateUser(t.Context(), u); err != nil {
+			t.Fatal(err)
+		}
+		x.op.Queue(oidctest.User{Subject: "sub-dave", Email: "dave@example.com", EmailVerified: true})
+		if st, _, body := x.browser().signIn(t, ""); st != http.StatusForbidden || !strings.Contains(body, "not linked") {
+			t.Fatalf("unverified local address: %d %s", st, body)
+		}
+		// Auto-bind off: a verified address is not enough.
+		if r := x.admin.Do("PATCH", "/api/admin/providers/test-op", map[string]any{"auto_bind_verified_email": false}); r.Status != 200 {
+			t.Fatal(r.Status)
+		}
+		x.e.CreateUser(x.admin, "erin", "erin@example.com", "erin password 1", "user")
+		x.op.Queue(oidctest.User{Subject: "sub-erin", Email: "erin@example.com", EmailVerified: true})
+		if st, _, body := x.browser().signIn(t, ""); st != http.StatusForbidden || !strings.Contains(body, "not linked") {
+			t.Fatalf("auto-bind off: %d %s", st, body)
+		}
+	})
+}
+
+func TestExternalRefusals(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		x := newExtEnv(t, backend, map[string]any{"auto_bind_verified_email": true})
+		x.e.CreateUser(x.admin, "frank", "frank@example.com", "frank password 1", "user")
+		frank := oidctest.User{Subject: "sub-frank", Email: "frank@example.com", EmailVerified: true}
+
+		// Stop at the callback to play with it.
+		stopAtCallback := func(b *browser) string {
+			t.Helper()
+			b.HTTP.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+				if strings.HasSuffix(req.URL.Path, "/callback") {
+					return http.ErrUseLastResponse
+				}
+				return nil
+			}
+			x.op.Queue(frank)
+			st, loc, body := b.signIn(t, "")
+			if st != http.StatusFound || !strings.Contains(loc, "/api/auth/oidc/test-op/callback?") {
+				t.Fatalf("to callback: %d %q %s", st, loc, body)
+			}
+			return loc
+		}
+		// State tampering.
+		b := x.browser()
+		cb := stopAtCallback(b)
+		u, _ := url.Parse(cb)
+		q := u.Query()
+		q.Set("state", q.Get("state")+"x")
+		u.RawQuery = q.Encode()
+		if st, _, body := b.get(t, u.String()); st != http.StatusBadRequest || !strings.Contains(body, "start the sign-in again") {
+			t.Fatalf("tampered state: %d %s", st, body)
+		}
+		// The callback URL completed in another browser (no binding cookie).
+		b = x.browser()
+		cb = stopAtCallback(b)
+		other := x.browser()
+		if st, _, body := other.get(t, cb); st != http.StatusBadRequest || !strings.Contains(body, "another browser") {
+			t.Fatalf("other browser: %d %s", st, body)
+		}
+		if name, _ := other.me(t); name != "" {
+			t.Fatal("other browser signed in")
+		}
+		// ... and it used the state up: the right browser cannot reuse it either.
+		if st, _, _ := b.get(t, cb); st != http.StatusBadRequest {
+			t.Fatalf("state reused: %d", st)
+		}
+		// Replay of a completed callback.
+		b = x.browser()
+		cb = stopAtCallback(b)
+		if st, _, _ := b.get(t, cb); st != http.StatusOK { // followed on to the security page
+			t.Fatalf("callback: %d", st)
+		}
+		if name, _ := b.me(t); name != "frank" {
+			t.Fatalf("callback signed in %q", name)
+		}
+		if st, _, _ := b.get(t, cb); st != http.StatusBadRequest {
+			t.Fatalf("replayed callback: %d", st)
+		}
+		// An expired flow.
+		b = x.browser()
+		cb = stopAtCallback(b)
+		x.e.Clock.Advance(11 * 60e9)
+		if st, _, _ := b.get(t, cb); st != http.StatusBadRequest {
+			t.Fatalf("expired flow: %d", st)
+		}
+		x.e.Clock.Advance(-11 * 60e9)
+
+		// Nonce mismatch: the provider puts another nonce in the ID token.
+		x.op.TamperNonce("not-the-nonce")
+		x.op.Queue(frank)
+		st, _, body := x.browser().signIn(t, "")
+		if st != http.StatusBadGateway || !strings.Contains(body, "nonce") {
+			t.Fatalf("nonce mismatch: %d %s", st, body)
+		}
+		x.op.TamperNonce("")
+		// The provider refuses (error= on the callback).
+		x.op.RefuseNext("access_denied")
+		st, _, body = x.browser().signIn(t, "")
+		if st != http.StatusBadGateway || !strings.Contains(body, "access_denied") {
+			t.Fatalf("provider error: %d %s", st, body)
+		}
+		found := false
+		for _, ev := range eventsOf(t, x.admin, gatehouse.EventLoginExternalFailed) {
+			if d := ev["data"].(map[string]any); d["provider_error"] == "access_denied: the user cancelled" {
+				found = true
+			}
+		}
+		if !found {
+			t.Fatal("no event with the provider's error")
+		}
+		// Wrong issuer: discovery announces another issuer.
+		x.op.AnnounceIssuer("https://impostor.example")
+		st, _, body = x.browser().signIn(t, "")
+		if st != http.StatusBadGateway || !strings.Contains(body, "did not answer as an OpenID provider") {
+			t.Fatalf("wrong issuer: %d %s", st, body)
+		}
+		x.op.AnnounceIssuer("")
+		// Nothing above signed anyone in.
+		if n := len(eventsOf(t, x.admin, gatehouse.EventLoginExternal)); n != 1 {
+			t.Fatalf("%d external sign-ins, want 1", n)
+		}
+		// An unknown or disabled provider.
+		if st, _, _ := x.browser().get(t, "/api/auth/oidc/nope/start"); st != http.StatusNotFound {
+			t.Fatalf("unknown provider: %d", st)
+		}
+		// The provider is down: a clear page.
+		x.op.Stop()
+		st, _, body = x.browser().signIn(t, "")
+		if st != http.StatusBadGateway || !strings.Contains(body, "cannot be reached") || !strings.Contains(body, "Back to sign-in") {
+			t.Fatalf("provider down: %d %s", st, body)
+		}
+		r := x.browser().Do("GET", "/api/auth/oidc/test-op/start", nil)
+		if r.Status != http.StatusBadGateway || r.Code() != gatehouse.EProvider {
+			t.Fatalf("provider down, JSON: %d %s", r.Status, r.Body)
+		}
+	})
+}
+
+func TestExternalSecretKeyChanged(t *testing.T) {
+	x := newExtEnv(t, "sqlite", nil)
+	// The same database served with another auth.mfa_secret_key.
+	e2 := testserver.New(t, testserver.Options{DSN: x.e.DSN, Clock: testserver.NewClockAtNow(), MFASecretKey: "another-mfa-key-0123456789abcdefgh"})
+	b := &browser{Client: e2.Client()}
+	b.HTTP.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	st, _, body := b.get(t, "/api/auth/oidc/test-op/start")
+	if st != http.StatusBadGateway || !strings.Contains(body, "client secret cannot be decrypted") {
+		t.Fatalf("changed key: %d %s", st, body)
+	}
+}
+
+func TestExternalLinkFromSettings(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		x := newExtEnv(t, backend, nil)
+		x.e.CreateUser(x.admin, "gina", "gina@example.com", "gina password 1", "user")
+		x.e.CreateUser(x.admin, "hank", "hank@example.com", "hank password 1", "user")
+		// Not linked yet: a clear page that says how to link.
+		x.op.Queue(oidctest.User{Subject: "sub-gina", Email: "gina@elsewhere.example", EmailVerified: true})
+		if st, _, body := x.browser().signIn(t, ""); st != http.StatusForbidden || !strings.Contains(body, "Settings → Security") {
+			t.Fatalf("unlinked: %d %s", st, body)
+		}
+		b := x.browser()
+		if r := b.Do("POST", "/api/auth/login", map[string]string{"login": "gina", "password": "gina password 1"}); r.Status != 200 {
+			t.Fatal(r.Status)
+		}
+		// The security page offers the provider.
+		st, _, body := b.get(t, "/settings/security")
+		if st != 200 || !strings.Contains(body, "External identities") || !strings.Contains(body, "Link Test OP") {
+			t.Fatalf("security page: %d %s", st, body)
+		}
+		// A plain sign-in flow started while signed in does not link (a GET another site could start).
+		x.op.Queue(oidctest.User{Subject: "sub-gina", Email: "gina@elsewhere.example", EmailVerified: true})
+		if st, _, _ := b.signIn(t, ""); st != http.StatusForbidden {
+			t.Fatalf("GET flow linked while signed in: %d", st)
+		}
+		// Link: a same-origin POST from the security page, which sends the browser to the provider.
+		linkStart := func(b *browser) string {
+			t.Helper()
+			follow := b.HTTP.CheckRedirect
+			b.HTTP.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+			defer func() { b.HTTP.CheckRedirect = follow }()
+			r := b.Form("/settings/security/link/test-op", url.Values{}, "Origin", x.e.URL)
+			if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), x.op.Issuer()) {
+				t.Fatalf("link start: %d %v %s", r.Status, r.Header, r.Body)
+			}
+			return r.Header.Get("Location")
+		}
+		x.op.Queue(oidctest.User{Subject: "sub-gina", Email: "gina@elsewhere.example", EmailVerified: true})
+		st, loc, body := b.get(t, linkStart(b))
+		if st != http.StatusSeeOther || loc != "/settings/security?done=linked" {
+			t.Fatalf("link: %d %q %s", st, loc, body)
+		}
+		if _, _, body := b.get(t, loc); !strings.Contains(body, "The external identity is linked") || !strings.Contains(body, "gina@elsewhere.example") {
+			t.Fatalf("linked page: %s", body)
+		}
+		// Cross-site link start is refused.
+		if r := b.Form("/settings/security/link/test-op", url.Values{}, "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"); r.Status != http.StatusForbidden {
+			t.Fatalf("cross-site link: %d", r.Status)
+		}
+		// Now the identity signs in to gina.
+		x.op.Queue(oidctest.User{Subject: "sub-gina", Email: "gina@elsewhere.example", EmailVerified: true})
+		b2 := x.browser()
+		if st, _, _ := b2.signIn(t, ""); st != http.StatusSeeOther {
+			t.Fatalf("linked sign-in: %d", st)
+		}
+		if name, _ := b2.me(t); name != "gina" {
+			t.Fatalf("linked sign-in user %q", name)
+		}
+		// Hank cannot link gina's identity.
+		h := x.browser()
+		h.Do("POST", "/api/auth/login", map[string]string{"login": "hank", "password": "hank password 1"})
+		x.op.Queue(oidctest.User{Subject: "sub-gina", Email: "gina@elsewhere.example", EmailVerified: true})
+		if st, _, body := h.get(t, linkStart(h)); st != http.StatusConflict || !strings.Contains(body, "already linked to another") {
+			t.Fatalf("link taken identity: %d %s", st, body)
+		}
+		// A link flow finished after signing out is refused.
+		x.op.Queue(oidctest.User{Subject: "sub-gina-2", Email: "gina2@elsewhere.example", EmailVerified: true})
+		to := linkStart(b)
+		b.Do("POST", "/api/auth/logout", nil)
+		if st, _, body := b.get(t, to); st != http.StatusUnauthorized || !strings.Contains(body, "no longer signed in") {
+			t.Fatalf("link after sign-out: %d %s", st, body)
+		}
+		// Unlink from the page; gina has a password, so it is allowed.
+		b3 := x.browser()
+		b3.Do("POST", "/api/auth/login", map[string]string{"login": "gina", "password": "gina password 1"})
+		id := int64(b3.Do("GET", "/api/account/identities", nil).JSON["items"].([]any)[0].(map[string]any)["id"].(float64))
+		r := b3.Form("/settings/security/identities/"+itoa(id)+"/unlink", url.Values{}, "Origin", x.e.URL)
+		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/settings/security?done=unlinked" {
+			t.Fatalf("unlink page: %d %s", r.Status, r.Body)
+		}
+		if n := len(b3.Do("GET", "/api/account/identities", nil).JSON["items"].([]any)); n != 0 {
+			t.Fatalf("%d identities after unlink", n)
+		}
+	})
+}
+
+func TestExternalAdminPages(t *testing.T) {
+	x := newExtEnv(t, "sqlite", nil)
+	b := x.browser()
+	b.Do("POST", "/api/auth/login", map[string]string{"login": "admin", "password": adminPW})
+	st, _, body := b.get(t, "/admin/providers")
+	if st != 200 || !strings.Contains(body, "Test OP") || !strings.Contains(body, x.e.URL+"/api/auth/oidc/test-op/callback") {
+		t.Fatalf("list page: %d %s", st, body)
+	}
+	// Create with a bad issuer: the field is named, nothing saved.
+	form := url.Values{"name": {"Corp"}, "issuer": {"http://127.0.0.1:1"}, "client_id": {"c"}, "client_secret": {"s"}, "scopes": {"openid email"}, "enabled": {"1"}}
+	r := b.Form("/admin/providers", form, "Origin", x.e.URL)
+	if r.Status != 400 || !strings.Contains(string(r.Body), `id="e-issuer"`) || !strings.Contains(string(r.Body), "value=\"Corp\"") {
+		t.Fatalf("bad issuer: %d %s", r.Status, r.Body)
+	}
+	form.Set("issuer", x.op.Issuer())
+	r = b.Form("/admin/providers", form, "Origin", x.e.URL)
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/admin/providers/corp?done=created" {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	st, _, body = b.get(t, "/admin/providers/corp?done=created")
+	if st != 200 || !strings.Contains(body, x.e.URL+"/api/auth/oidc/corp/callback") || strings.Contains(body, `value="s"`) {
+		t.Fatalf("edit page: %d %s", st, body)
+	}
+	// Disable from the list: it leaves the login page.
+	if r := b.Form("/admin/providers/corp/enabled", url.Values{"enabled": {"0"}}, "Origin", x.e.URL); r.Status != http.StatusSeeOther {
+		t.Fatalf("disable: %d", r.Status)
+	}
+	if _, _, login := x.browser().get(t, "/login"); strings.Contains(login, "Sign in with Corp") || !strings.Contains(login, "Sign in with Test OP") {
+		t.Fatalf("login page: %s", login)
+	}
+	// Saving with an empty secret keeps the secret: sign-in still works.
+	r = b.Form("/admin/providers/test-op", url.Values{"name": {"Test OP"}, "issuer": {x.op.Issuer()}, "client_id": {x.op.ClientID()}, "scopes": {"openid email"}, "enabled": {"1"}, "auto_create_users": {"1"}}, "Origin", x.e.URL)
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", r.Status, r.Body)
+	}
+	x.admin.Do("PATCH", "/api/admin/settings", map[string]any{"auth_allow_user_registration": true})
+	x.op.Queue(oidctest.User{Subject: "sub-ivy", Email: "ivy@example.com", PreferredUsername: "ivy", EmailVerified: true})
+	if st, _, body := x.browser().signIn(t, ""); st != http.StatusSeeOther {
+		t.Fatalf("sign-in after save without secret: %d %s", st, body)
+	}
+	// Delete asks first.
+	if st, _, body := b.get(t, "/admin/providers/corp/delete"); st != 200 || !strings.Contains(body, "Delete provider") {
+		t.Fatalf("delete page: %d", st)
+	}
+	if r := b.Form("/admin/providers/corp/delete", url.Values{"confirm": {"yes"}}, "Origin", x.e.URL); r.Status != http.StatusSeeOther {
+		t.Fatalf("delete: %d", r.Status)
+	}
+	if r := x.admin.Do("GET", "/api/admin/providers/corp", nil); r.Status != 404 {
+		t.Fatalf("deleted provider: %d", r.Status)
+	}
+}
+
+func TestExternalStartRateLimited(t *testing.T) {
+	x := newExtEnv(t, "sqlite", nil)
+	b := x.browser()
+	b.HTTP.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	for i := range auth.ExternalStartBurst {
+		r := b.Do("GET", "/api/auth/oidc/test-op/start", nil)
+		if r.Status != http.StatusSeeOther {
+			t.Fatalf("start %d: %d %s", i, r.Status, r.Body)
+		}
+		if i == 0 {
+			// The binding cookie: only for the external sign-in endpoints, not readable by
+			// scripts, sent on the provider's top-level redirect back, gone after the flow's TTL.
+			c := r.Header.Get("Set-Cookie")
+			for _, want := range []string{"gatehouse_oidc=", "Path=/api/auth/oidc/", "HttpOnly", "SameSite=Lax", "Max-Age=600"} {
+				if !strings.Contains(c, want) {
+					t.Fatalf("binding cookie %q lacks %q", c, want)
+				}
+			}
+			loc, _ := url.Parse(r.Header.Get("Location"))
+			q := loc.Query()
+			if q.Get("code_challenge_method") != "S256" || len(q.Get("code_challenge")) < 43 || q.Get("state") == "" || q.Get("nonce") == "" ||
+				q.Get("redirect_uri") != x.e.URL+"/api/auth/oidc/test-op/callback" || !strings.Contains(q.Get("scope"), "openid") {
+				t.Fatalf("authorization request: %s", loc)
+			}
+		}
+	}
+	r := b.Do("GET", "/api/auth/oidc/test-op/start", nil)
+	if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("flood: %d %s", r.Status, r.Body)
+	}
+	// The clock moves on: starting works again, and password sign-in was never affected.
+	x.e.Clock.Advance(2 * time.Second)
+	if r := b.Do("GET", "/api/auth/oidc/test-op/start", nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("after a while: %d", r.Status)
+	}
+	x.e.Login("admin", adminPW)
+}
+
+// An account with MFA enters the code step after an external sign-in too (seed 000): no session
+// until the code, the challenge reaching the login page in a cookie, not in the address.
+func TestExternalSignInEntersMFA(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		x := newExtEnv(t, backend, map[string]any{"auto_bind_verified_email": true})
+		x.e.CreateUser(x.admin, "carol", "carol@example.com", "carol password 1", "user")
+		carol, _ := x.e.Login("carol", "carol password 1")
+		secret, _ := enroll(t, x.e, carol)
+
+		x.op.Queue(oidctest.User{Subject: "sub-carol", Email: "carol@example.com", EmailVerified: true})
+		b := x.browser()
+		st, loc, body := b.signIn(t, "/admin/events")
+		if st != http.StatusSeeOther || !strings.HasPrefix(loc, "/login?") || !strings.Contains(loc, "step=mfa") {
+			t.Fatalf("external sign-in of an MFA account: %d %q %s", st, loc, body)
+		}
+		if strings.Contains(loc, "token") {
+			t.Fatalf("the challenge token is in the address: %s", loc)
+		}
+		if name, _ := b.me(t); name != "" {
+			t.Fatalf("signed in as %q before the second factor", name)
+		}
+		st, _, body = b.get(t, loc)
+		if st != http.StatusOK || !strings.Contains(body, "Two-step verification") || !strings.Contains(body, `name="mfa_token"`) {
+			t.Fatalf("login page after the external step: %d %s", st, body)
+		}
+		var tok string
+		for _, c := range b.HTTP.Jar.Cookies(mustURL(t, x.e.URL+"/login")) {
+			if c.Name == "gatehouse_mfa" {
+				tok = c.Value
+			}
+		}
+		if tok == "" {
+			t.Fatal("no challenge cookie for the login page")
+		}
+		r := b.Do("POST", "/api/auth/login/mfa", map[string]string{"mfa_token": tok, "code": code(t, x.e, secret, 0)})
+		if r.Status != http.StatusOK {
+			t.Fatalf("second factor: %d %s", r.Status, r.Body)
+		}
+		if name, _ := b.me(t); name != "carol" {
+			t.Fatalf("after the code: signed in as %q", name)
+		}
+		ev := eventsOf(t, x.admin, gatehouse.EventLoginExternal)
+		if len(ev) != 1 || ev[0]["data"].(map[string]any)["mfa_required"] != true {
+			t.Fatalf("login.external events: %v", ev)
+		}
+	})
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// A passkey is a way to sign in: an account made by external sign-in (no password) may unlink
+// its identity once it has one.
+func TestExternalUnlinkWithPasskey(t *testing.T) {
+	x := newExtEnvWith(t, testserver.Options{Localhost: true}, map[string]any{"auto_create_users": true})
+	if r := x.admin.Do("PATCH", "/api/admin/settings", map[string]any{"auth_allow_user_registration": true}); r.Status != 200 {
+		t.Fatalf("open registration: %d %s", r.Status, r.Body)
+	}
+	x.op.Queue(oidctest.User{Subject: "sub-pat", Email: "pat@corp.example", PreferredUsername: "pat", EmailVerified: true})
+	b := x.browser()
+	if st, _, body := b.signIn(t, ""); st != http.StatusSeeOther {
+		t.Fatalf("first sign-in: %d %s", st, body)
+	}
+	id := int64(b.Do("GET", "/api/account/identities", nil).JSON["items"].([]any)[0].(map[string]any)["id"].(float64))
+	if r := b.Do("DELETE", "/api/account/identities/"+itoa(id), nil); r.Status != http.StatusConflict {
+		t.Fatalf("unlink without a passkey: %d %s", r.Status, r.Body)
+	}
+	if r := registerPasskey(t, b.Client, webauthntest.New(x.e.URL), "laptop"); r.Status != http.StatusCreated {
+		t.Fatalf("add a passkey: %d %s", r.Status, r.Body)
+	}
+	if r := b.Do("DELETE", "/api/account/identities/"+itoa(id), nil); r.Status != http.StatusNoContent {
+		t.Fatalf("unlink with a passkey: %d %s", r.Status, r.Body)
+	}
+}
