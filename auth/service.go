@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/geo"
 	"github.com/gatehouse/gatehouse/token"
 )
 
@@ -49,12 +50,16 @@ type Deps struct {
 	Observer Observer
 	// CookieSecureDefault is the initial value of auth_cookie_secure ([auth] bootstrap_insecure_cookies).
 	CookieSecureDefault bool
+	// GeoIP answers session-binding lookups ([geoip]); nil when no database is configured.
+	GeoIP *geo.DB
 }
 
 // ClientMeta describes the client of a request, for events and session records.
 type ClientMeta struct {
 	IP        string
 	UserAgent string
+	// Method and Path of the request, for the event of a broken session binding.
+	Method, Path string
 }
 
 // Service implements every use case. It is safe for concurrent use.
@@ -66,6 +71,7 @@ type Service struct {
 	clock   gatehouse.Clock
 	log     *slog.Logger
 	obs     Observer
+	geo     *geo.DB
 
 	cookieSecureDefault bool
 	settings            atomic.Pointer[gatehouse.Settings]
@@ -99,7 +105,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	}
 	s := &Service{
 		store: d.Store, hasher: d.Hasher, tokens: d.Tokens, limiter: d.Limiter,
-		clock: d.Clock, log: d.Logger, obs: d.Observer,
+		clock: d.Clock, log: d.Logger, obs: d.Observer, geo: d.GeoIP,
 		cookieSecureDefault: d.CookieSecureDefault,
 		revoked:             token.NewRevocations(),
 		sessions:            newSessionCache(),
@@ -111,6 +117,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	if err := s.reloadSettings(ctx); err != nil {
 		return nil, err
 	}
+	s.warnBindingWithoutDB()
 	// Everything already in the feed is applied before the first request is served, so a token
 	// revoked before a restart stays revoked after it.
 	if err := s.PollChanges(ctx); err != nil {

@@ -166,5 +166,9 @@ func (s *Server) meta(r *http.Request) auth.ClientMeta {
 	if ip.IsValid() {
 		ips = ip.String()
 	}
-	return auth.ClientMeta{IP: ips, UserAgent: ua}
+	path := r.URL.Path
+	if len(path) > 512 {
+		path = path[:512]
+	}
+	return auth.ClientMeta{IP: ips, UserAgent: ua, Method: r.Method, Path: path}
 }

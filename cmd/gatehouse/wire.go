@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/config"
+	"github.com/gatehouse/gatehouse/geo"
 	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/postgres"
 	"github.com/gatehouse/gatehouse/ratelimit"
@@ -47,7 +48,7 @@ func newLimiter(cfg *config.Config, clock gatehouse.Clock) (auth.Limiter, func()
 
 // service builds the auth service over an open store. issuer may be nil for commands that never
 // sign tokens.
-func service(ctx context.Context, cfg *config.Config, store gatehouse.Store, issuer *token.Issuer, log *slog.Logger, obs auth.Observer, hasher *password.Hasher) (*auth.Service, func(), error) {
+func service(ctx context.Context, cfg *config.Config, store gatehouse.Store, issuer *token.Issuer, log *slog.Logger, obs auth.Observer, hasher *password.Hasher, gdb *geo.DB) (*auth.Service, func(), error) {
 	clock := gatehouse.SystemClock{}
 	limiter, closeLimiter, err := newLimiter(cfg, clock)
 	if err != nil {
@@ -55,7 +56,7 @@ func service(ctx context.Context, cfg *config.Config, store gatehouse.Store, iss
 	}
 	svc, err := auth.New(ctx, auth.Deps{
 		Store: store, Hasher: hasher, Tokens: issuer, Limiter: limiter, Clock: clock, Logger: log, Observer: obs,
-		CookieSecureDefault: !cfg.Auth.BootstrapInsecureCookies,
+		CookieSecureDefault: !cfg.Auth.BootstrapInsecureCookies, GeoIP: gdb,
 	})
 	if err != nil {
 		closeLimiter()

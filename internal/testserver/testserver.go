@@ -20,6 +20,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/geo"
 	ghttp "github.com/gatehouse/gatehouse/http"
 	"github.com/gatehouse/gatehouse/internal/testdb"
 	"github.com/gatehouse/gatehouse/password"
@@ -116,6 +117,8 @@ type Options struct {
 	Web bool
 	// Follow runs the service's background loop (change feed, last-seen flush) like serve does.
 	Follow bool
+	// GeoIP is the session-binding database ([geoip]); nil means none configured.
+	GeoIP *geo.DB
 }
 
 // Env is a running gatehouse.
@@ -176,7 +179,7 @@ func New(t testing.TB, o Options) *Env {
 	}
 	metrics := ghttp.NewMetrics(stats, nil, nil, nil)
 	svc, err := auth.New(context.Background(), auth.Deps{Store: store, Hasher: hasher, Tokens: issuer, Limiter: limiter,
-		Clock: o.Clock, Logger: log, Observer: metrics, CookieSecureDefault: false})
+		Clock: o.Clock, Logger: log, Observer: metrics, CookieSecureDefault: false, GeoIP: o.GeoIP})
 	if err != nil {
 		t.Fatalf("starting the auth service: %v", err)
 	}
