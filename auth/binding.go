@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -197,12 +198,17 @@ func (s *Service) checkBinding(ctx context.Context, sid string, userID int64, me
 	if m := b.pass.Load(); m != nil && m.ip == meta.IP && m.gen == gen && m.st == st {
 		return nil
 	}
-	reason, prev, next := s.judge(b, st, meta.IP)
+	reason := s.judge(b, st, meta.IP)
 	if reason == "" {
 		b.pass.Store(&passMark{ip: meta.IP, gen: gen, st: st})
 		return nil
 	}
+	// Broken: now (off the common path) gather everything the event should tell.
 	newASN, newGeo := s.lookup(meta.IP)
+	prev, next := valueMap(b.asn), valueMap(newASN)
+	if strings.HasPrefix(reason, "geoip.") {
+		prev, next = valueMap(b.geo), valueMap(newGeo)
+	}
 	data := map[string]any{
 		"logout_reason": "Session binding broken",
 		"binding":       map[string]any{"reason": reason, "previous_value": prev, "new_value": next},
@@ -216,41 +222,44 @@ func (s *Service) checkBinding(ctx context.Context, sid string, userID int64, me
 	return errBindingBroken
 }
 
-// judge compares the sign-in data with the current address's. It returns "" when the binding
-// holds, else the detailed reason and the previous and new values of what broke.
-func (s *Service) judge(b *boundSession, st *gatehouse.Settings, ip string) (reason string, prev, next map[string]any) {
+// judge compares the sign-in data with the current address's and returns "" when the binding
+// holds, else the detailed reason. It looks up only what the settings compare.
+func (s *Service) judge(b *boundSession, st *gatehouse.Settings, ip string) string {
 	if ip == b.signInIP && ip != "" {
-		return "", nil, nil
+		return ""
 	}
-	newASN, newGeo := s.lookup(ip)
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		addr = netip.Addr{} // no address: no data, so any binding reports "missing"
+	}
 	if lvl := st.NetworkBinding; lvl != bindNone {
-		p, n := valueMap(b.asn), valueMap(newASN)
+		n := s.geo.ASN(addr)
 		switch {
-		case b.asn == nil || newASN == nil:
-			return "network.missing", p, n
-		case b.asn.ASN != newASN.ASN:
-			return "network.asn_changed", p, n
-		case lvl != bindASN && b.asn.Network != newASN.Network:
-			return "network.network_changed", p, n
+		case b.asn == nil || !n.Found:
+			return "network.missing"
+		case b.asn.ASN != n.ASN:
+			return "network.asn_changed"
+		case lvl != bindASN && b.asn.Network != n.CIDR.String():
+			return "network.network_changed"
 		case lvl == bindASNNetworkIP:
-			// Different IP (the same one returned above).
-			return "network.ip_changed", p, n
+			// A different IP: the same one passed above.
+			return "network.ip_changed"
 		}
 	}
 	if lvl := st.GeoIPBinding; lvl != bindNone {
-		p, n := valueMap(b.geo), valueMap(newGeo)
+		l := s.geo.City(addr)
 		switch {
-		case b.geo == nil || newGeo == nil:
-			return "geoip.missing", p, n
-		case b.geo.Continent != newGeo.Continent:
-			return "geoip.continent_changed", p, n
-		case lvl != bindContinent && b.geo.Country != newGeo.Country:
-			return "geoip.country_changed", p, n
-		case lvl == bindCity && b.geo.City != newGeo.City:
-			return "geoip.city_changed", p, n
+		case b.geo == nil || !l.Found:
+			return "geoip.missing"
+		case b.geo.Continent != l.Continent:
+			return "geoip.continent_changed"
+		case lvl != bindContinent && b.geo.Country != l.Country:
+			return "geoip.country_changed"
+		case lvl == bindCity && b.geo.City != l.City:
+			return "geoip.city_changed"
 		}
 	}
-	return "", nil, nil
+	return ""
 }
 
 // valueMap turns a recorded value into the event's JSON object; {} when there is none, as in
