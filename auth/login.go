@@ -247,7 +247,9 @@ func (s *Service) startSession(ctx context.Context, u *gatehouse.User, method st
 		if e := now.Add(d); e.Before(expires) {
 			expires = e
 		}
-		cookieAge = expires.Sub(now)
+		// Max-Age counts whole seconds: round up, so a sub-second duration still gives a
+		// persistent cookie (the server-side expiry is what ends the session).
+		cookieAge = (expires.Sub(now) + time.Second - 1).Truncate(time.Second)
 	}
 	cookieTok, cookieHash := token.Opaque()
 	refreshTok, refreshHash := token.Opaque()

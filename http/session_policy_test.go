@@ -177,6 +177,13 @@ func TestSessionDurationAndStaySignedIn(t *testing.T) {
 		if sc := r.Header.Get("Set-Cookie"); !strings.Contains(sc, "Max-Age=18000") {
 			t.Fatalf("offset-only cookie: %q", sc)
 		}
+
+		// Fractions of a second round the cookie up, never down to a browser-session cookie.
+		patchSettings(t, admin, map[string]any{"auth_session_duration": "milliseconds=1500", "auth_stay_signed_in_offset": "seconds=0"})
+		_, r = loginFrom(t, e, "127.0.0.1", nil)
+		if sc := r.Header.Get("Set-Cookie"); !strings.Contains(sc, "Max-Age=2") {
+			t.Fatalf("sub-second cookie: %q", sc)
+		}
 	})
 }
 
