@@ -154,7 +154,9 @@ var errUnauthorized = gatehouse.Errorf(gatehouse.EUnauthorized, "not signed in, 
 
 // AuthenticateBearer checks an access token: HMAC and expiry, then two in-memory lookups
 // (session revoked? user disabled?). No database access unless the user is not cached.
-func (s *Service) AuthenticateBearer(ctx context.Context, tok string, meta ClientMeta) (*Principal, error) {
+// client describes the request's client; it is called only while a session binding is on, so the
+// common path pays nothing for working out the client address.
+func (s *Service) AuthenticateBearer(ctx context.Context, tok string, client func() ClientMeta) (*Principal, error) {
 	c, err := s.tokens.Parse(tok)
 	if err != nil {
 		return nil, err
@@ -166,7 +168,7 @@ func (s *Service) AuthenticateBearer(ctx context.Context, tok string, meta Clien
 	if err != nil {
 		return nil, errUnauthorized
 	}
-	if err := s.checkBinding(ctx, c.SID, uid, meta, func() (*gatehouse.Session, error) { return s.store.SessionByID(ctx, c.SID) }); err != nil {
+	if err := s.checkBinding(ctx, c.SID, uid, client, func() (*gatehouse.Session, error) { return s.store.SessionByID(ctx, c.SID) }); err != nil {
 		return nil, err
 	}
 	u, err := s.user(ctx, uid)
@@ -200,7 +202,8 @@ func (s *Service) noteSeen(sid string, e *cachedSession) {
 
 // AuthenticateCookie checks a session cookie token against the session cache, filling it from
 // the store on a miss, and enforces absolute expiry and the idle timeout.
-func (s *Service) AuthenticateCookie(ctx context.Context, tok string, meta ClientMeta) (*Principal, error) {
+// client is as for AuthenticateBearer.
+func (s *Service) AuthenticateCookie(ctx context.Context, tok string, client func() ClientMeta) (*Principal, error) {
 	if tok == "" || len(tok) > 128 {
 		return nil, errUnauthorized
 	}
@@ -244,7 +247,7 @@ func (s *Service) AuthenticateCookie(ctx context.Context, tok string, meta Clien
 		}
 		e.lastSeen.Store(sess.LastSeenAt.UnixNano())
 	}
-	if err := s.checkBinding(ctx, e.id, e.userID, meta, func() (*gatehouse.Session, error) { return s.store.SessionByID(ctx, e.id) }); err != nil {
+	if err := s.checkBinding(ctx, e.id, e.userID, client, func() (*gatehouse.Session, error) { return s.store.SessionByID(ctx, e.id) }); err != nil {
 		return nil, err
 	}
 	u, err := s.user(ctx, e.userID)

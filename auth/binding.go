@@ -176,12 +176,13 @@ var errBindingBroken = gatehouse.Errorf(gatehouse.EUnauthorized, "the session ha
 
 // checkBinding passes when the session may be used from meta.IP; otherwise it ends the session
 // (reason session_binding_broken, with the details in the logout event) and returns
-// EUnauthorized. load fetches the session row on a cache miss.
-func (s *Service) checkBinding(ctx context.Context, sid string, userID int64, meta ClientMeta, load func() (*gatehouse.Session, error)) error {
+// EUnauthorized. client describes the request; load fetches the session row on a cache miss.
+func (s *Service) checkBinding(ctx context.Context, sid string, userID int64, client func() ClientMeta, load func() (*gatehouse.Session, error)) error {
 	st := s.Settings()
 	if !s.bindingOn(st) {
 		return nil
 	}
+	meta := client()
 	b := s.sessions.bound.get(sid)
 	if b == nil {
 		sess, err := load()

@@ -316,7 +316,7 @@ func (s *Service) Refresh(ctx context.Context, refreshTok string, meta ClientMet
 		s.endSession(ctx, sess.ID, sess.UserID, gatehouse.ReasonIdleTimeout, meta, nil)
 		return nil, invalid
 	}
-	if err := s.checkBinding(ctx, sess.ID, sess.UserID, meta, func() (*gatehouse.Session, error) { return sess, nil }); err != nil {
+	if err := s.checkBinding(ctx, sess.ID, sess.UserID, func() ClientMeta { return meta }, func() (*gatehouse.Session, error) { return sess, nil }); err != nil {
 		return nil, err
 	}
 	// Refresh re-checks the user (seed 001): deleted or disabled users get nothing.

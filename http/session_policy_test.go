@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ import (
 const userPW = "a user's long password"
 
 // patchSettings changes settings as the admin client and fails the test unless it worked.
-func patchSettings(t *testing.T, admin *testserver.Client, body map[string]any) {
+func patchSettings(t testing.TB, admin *testserver.Client, body map[string]any) {
 	t.Helper()
 	if r := admin.Do("PATCH", "/api/admin/settings", body); r.Status != 200 {
 		t.Fatalf("patch %v: %d %s", body, r.Status, r.Body)
@@ -26,7 +27,7 @@ func patchSettings(t *testing.T, admin *testserver.Client, body map[string]any) 
 
 // loginFrom signs bob in from ip (X-Forwarded-For through the loopback proxy the test server
 // trusts) and returns his client, which keeps sending from ip, and the answer.
-func loginFrom(t *testing.T, e *testserver.Env, ip string, body map[string]any) (*testserver.Client, *testserver.Response) {
+func loginFrom(t testing.TB, e *testserver.Env, ip string, body map[string]any) (*testserver.Client, *testserver.Response) {
 	t.Helper()
 	c := e.Client()
 	c.Header.Set("X-Forwarded-For", ip)
@@ -281,7 +282,7 @@ var testPlaces = []geotest.Place{
 	{CIDR: "2001:db8:2::/48", Continent: "EU", Country: "DE", City: "Kassel", Lat: 51.2993, Long: 9.491},
 }
 
-func newGeoEnv(t *testing.T, backend string, web bool) *geoEnv {
+func newGeoEnv(t testing.TB, backend string, web bool) *geoEnv {
 	t.Helper()
 	city, asn := geotest.Path(t, "city.mmdb"), geotest.Path(t, "asn.mmdb")
 	geotest.WriteCity(t, city, geotest.GeoLite2, testPlaces...)
@@ -590,5 +591,52 @@ func TestSessionListShowsPlace(t *testing.T) {
 		if page.Status != http.StatusOK || !strings.Contains(string(page.Body), "Kassel, DE") || !strings.Contains(string(page.Body), "Telefonica Germany (AS6805)") {
 			t.Fatalf("security page: %d %s", page.Status, page.Body)
 		}
+	})
+}
+
+// BenchmarkVerifyBinding measures forward auth (GET /api/auth/verify with the cookie) through the
+// whole handler, without binding and with every binding level on (client at its sign-in
+// address; with the address changing on every request).
+func BenchmarkVerifyBinding(b *testing.B) {
+	e := newGeoEnv(b, "sqlite", false)
+	_, r := loginFrom(b, e.Env, "5.4.0.1", nil)
+	var cookie string
+	for _, c := range (&http.Response{Header: r.Header}).Cookies() {
+		if c.Name == "gatehouse_session" {
+			cookie = c.Name + "=" + c.Value
+		}
+	}
+	h := e.Server.Config.Handler
+	run := func(b *testing.B, ips ...string) {
+		reqs := make([]*http.Request, len(ips))
+		for i, ip := range ips {
+			req := httptest.NewRequest("GET", "/api/auth/verify", nil)
+			req.RemoteAddr = "127.0.0.1:40000" // the trusted proxy
+			req.Header.Set("X-Forwarded-For", ip)
+			req.Header.Set("Cookie", cookie)
+			reqs[i] = req
+		}
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, reqs[i%len(reqs)])
+			i++
+			if w.Code != 200 {
+				b.Fatalf("verify: %d %s", w.Code, w.Body)
+			}
+		}
+	}
+	b.Run("binding=none", func(b *testing.B) {
+		patchSettings(b, e.admin, map[string]any{"auth_session_network_binding": "none", "auth_session_geoip_binding": "none"})
+		run(b, "5.4.0.1")
+	})
+	b.Run("binding=all/same-ip", func(b *testing.B) {
+		patchSettings(b, e.admin, map[string]any{"auth_session_network_binding": "asn_network", "auth_session_geoip_binding": "continent_country_city"})
+		run(b, "5.4.0.1")
+	})
+	b.Run("binding=all/ip-changes-every-request", func(b *testing.B) {
+		patchSettings(b, e.admin, map[string]any{"auth_session_network_binding": "asn_network", "auth_session_geoip_binding": "continent_country_city"})
+		run(b, "5.4.0.2", "5.4.0.3")
 	})
 }
