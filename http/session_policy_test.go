@@ -591,6 +591,11 @@ func TestSessionListShowsPlace(t *testing.T) {
 		if page.Status != http.StatusOK || !strings.Contains(string(page.Body), "Kassel, DE") || !strings.Contains(string(page.Body), "Telefonica Germany (AS6805)") {
 			t.Fatalf("security page: %d %s", page.Status, page.Body)
 		}
+		// The admin sees the same on the user's page.
+		page = e.admin.Do("GET", "/admin/users/2", nil)
+		if page.Status != http.StatusOK || !strings.Contains(string(page.Body), "Kassel, DE · Telefonica Germany (AS6805)") {
+			t.Fatalf("admin user page: %d %s", page.Status, page.Body)
+		}
 	})
 }
 
