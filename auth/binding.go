@@ -341,3 +341,21 @@ func sessionPlace(raw json.RawMessage) (*SessionLocation, *SessionNetwork) {
 	}
 	return l, n
 }
+
+// SettingNote is a remark about a setting on this server, shown after its help on the admin
+// page: for the bindings, whether the database they need is configured.
+func (s *Service) SettingNote(key string) string {
+	switch key {
+	case "auth_session_network_binding":
+		if !s.geo.HasASN() {
+			return " On this server no ASN database is configured, so only none can be chosen."
+		}
+		return " On this server an ASN database is configured."
+	case "auth_session_geoip_binding":
+		if !s.geo.HasCity() {
+			return " On this server no city database is configured, so only none can be chosen."
+		}
+		return " On this server a city database is configured."
+	}
+	return ""
+}

@@ -596,6 +596,11 @@ func TestSessionListShowsPlace(t *testing.T) {
 		if page.Status != http.StatusOK || !strings.Contains(string(page.Body), "Kassel, DE · Telefonica Germany (AS6805)") {
 			t.Fatalf("admin user page: %d %s", page.Status, page.Body)
 		}
+		// The settings page says both databases are there.
+		page = e.admin.Do("GET", "/admin/settings", nil)
+		if !strings.Contains(string(page.Body), "On this server an ASN database is configured.") || !strings.Contains(string(page.Body), "On this server a city database is configured.") {
+			t.Fatalf("settings page: %s", page.Body)
+		}
 	})
 }
 

@@ -35,7 +35,8 @@ func TestAdminSettingsBindingNeedsDatabase(t *testing.T) {
 	}
 	// The help text says what each binding needs.
 	page := html.UnescapeString(string(admin.Do("GET", "/admin/settings", nil).Body))
-	for _, want := range []string{"Needs an ASN database ([geoip] asn_db", "Needs a city database ([geoip] city_db", "asn_network_ip = same IP address"} {
+	for _, want := range []string{"Needs an ASN database ([geoip] asn_db", "Needs a city database ([geoip] city_db", "asn_network_ip = same IP address",
+		"On this server no ASN database is configured", "On this server no city database is configured"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("settings page lacks %q", want)
 		}
