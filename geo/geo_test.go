@@ -1,6 +1,7 @@
 package geo_test
 
 import (
+	"fmt"
 	"net/netip"
 	"os"
 	"strings"
@@ -162,5 +163,42 @@ func BenchmarkLookup(b *testing.B) {
 	for b.Loop() {
 		_ = d.ASN(ip)
 		_ = d.City(ip)
+	}
+}
+
+// Lookups never wait for, nor see half of, a reload (run with -race).
+func TestLookupsDuringReload(t *testing.T) {
+	asn := geotest.Path(t, "asn.mmdb")
+	geotest.WriteASN(t, asn, geotest.GeoLite2, geotest.AS{CIDR: "5.4.0.0/14", ASN: 1, Org: "One"})
+	d, err := geo.Open("", asn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan error)
+	go func() {
+		ip := netip.MustParseAddr("5.6.7.8")
+		for {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			if n := d.ASN(ip); !n.Found || (n.ASN != 1 && n.ASN != 2) || n.CIDR.String() != "5.4.0.0/14" {
+				done <- fmt.Errorf("lookup during reload: %+v", n)
+				return
+			}
+		}
+	}()
+	for i := range 20 {
+		geotest.WriteASN(t, asn, geotest.GeoLite2, geotest.AS{CIDR: "5.4.0.0/14", ASN: uint32(1 + i%2), Org: fmt.Sprint("v", i)})
+		if _, err := d.Reload(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
