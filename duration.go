@@ -30,8 +30,11 @@ func ParseDuration(s string) (time.Duration, error) {
 		return 0, Errorf(EInvalid, "duration is empty; use key=value pairs such as hours=1,minutes=30")
 	}
 	var total float64
-	for _, part := range strings.Split(s, ",") {
+	for i, part := range strings.Split(s, ",") {
 		part = strings.TrimSpace(part)
+		if part == "" {
+			return 0, Errorf(EInvalid, "part %d is empty (a stray comma?); use key=value pairs such as hours=1,minutes=30", i+1)
+		}
 		key, val, ok := strings.Cut(part, "=")
 		if !ok {
 			return 0, Errorf(EInvalid, "%q is not key=value", part)

@@ -33,7 +33,11 @@ func TestParseDuration(t *testing.T) {
 		"hours=NaN":            "not a number",
 		"hours=Inf":            "not a number",
 		"weeks=999999":         "longer than 100 years",
-		"hours=1,":             `"" is not key=value`,
+		"hours=1,":             "part 2 is empty",
+		",hours=1":             "part 1 is empty",
+		"=5":                   `unknown unit ""`,
+		"hours=":               `"" is not a number`,
+		"hours=1=2":            `"1=2" is not a number`,
 	}
 	for in, want := range bad {
 		_, err := ParseDuration(in)
@@ -57,6 +61,10 @@ func FuzzParseDuration(f *testing.F) {
 		}
 		if d < 0 || d > maxSettingDuration {
 			t.Fatalf("ParseDuration(%q) = %v out of range", s, d)
+		}
+		// Adding a zero part changes nothing: parts are independent and add up.
+		if d2, err := ParseDuration(s + ",seconds=0"); err != nil || d2 != d {
+			t.Fatalf("ParseDuration(%q + \",seconds=0\") = %v, %v; want %v", s, d2, err, d)
 		}
 	})
 }

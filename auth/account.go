@@ -18,12 +18,16 @@ type SessionView struct {
 	LastSeenAt   string `json:"last_seen_at"`
 	ExpiresAt    string `json:"expires_at"`
 	StaySignedIn bool   `json:"stay_signed_in"`
+	// Location and Network are where the session signed in from, when a GeoIP database knew.
+	Location *SessionLocation `json:"location,omitempty"`
+	Network  *SessionNetwork  `json:"network,omitempty"`
 }
 
 func (s *Service) view(sess *gatehouse.Session, current string) SessionView {
 	const f = "2006-01-02T15:04:05Z07:00"
 	last := s.lastSeenLocal(sess)
-	return SessionView{
+	loc, nw := sessionPlace(sess.Binding)
+	return SessionView{Location: loc, Network: nw,
 		ID: sess.ID, Current: sess.ID == current, AuthMethod: sess.AuthMethod, IP: sess.IP, UserAgent: sess.UserAgent,
 		CreatedAt: sess.CreatedAt.UTC().Format(f), LastSeenAt: last.UTC().Format(f), ExpiresAt: sess.ExpiresAt.UTC().Format(f),
 		StaySignedIn: sess.StaySignedIn,

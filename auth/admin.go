@@ -167,6 +167,9 @@ func (s *Service) PatchSettings(ctx context.Context, admin *Principal, patch map
 	if err != nil || len(vals) == 0 {
 		return err
 	}
+	if err := s.checkBindingSettings(vals); err != nil {
+		return err
+	}
 	if err := s.store.UpdateSettings(ctx, vals, s.clock.Now()); err != nil {
 		return err
 	}

@@ -42,10 +42,12 @@ type sessionCache struct {
 
 	dirtyMu sync.Mutex
 	dirty   map[string]time.Time // last-seen times not yet written
+
+	bound *boundCache // session binding data by session id (binding.go)
 }
 
 func newSessionCache() *sessionCache {
-	return &sessionCache{byHash: map[[32]byte]*cachedSession{}, byID: map[string][32]byte{}, dirty: map[string]time.Time{}, max: 200_000}
+	return &sessionCache{byHash: map[[32]byte]*cachedSession{}, byID: map[string][32]byte{}, dirty: map[string]time.Time{}, max: 200_000, bound: newBoundCache()}
 }
 
 func (c *sessionCache) get(hash [32]byte) *cachedSession {
@@ -73,6 +75,7 @@ func (c *sessionCache) drop(sid string) {
 		delete(c.byID, sid)
 	}
 	c.mu.Unlock()
+	c.bound.drop(sid)
 }
 
 func (c *sessionCache) len() int {
@@ -151,7 +154,9 @@ var errUnauthorized = gatehouse.Errorf(gatehouse.EUnauthorized, "not signed in, 
 
 // AuthenticateBearer checks an access token: HMAC and expiry, then two in-memory lookups
 // (session revoked? user disabled?). No database access unless the user is not cached.
-func (s *Service) AuthenticateBearer(ctx context.Context, tok string) (*Principal, error) {
+// client describes the request's client; it is called only while a session binding is on, so the
+// common path pays nothing for working out the client address.
+func (s *Service) AuthenticateBearer(ctx context.Context, tok string, client func() ClientMeta) (*Principal, error) {
 	c, err := s.tokens.Parse(tok)
 	if err != nil {
 		return nil, err
@@ -162,6 +167,9 @@ func (s *Service) AuthenticateBearer(ctx context.Context, tok string) (*Principa
 	uid, err := c.UserID()
 	if err != nil {
 		return nil, errUnauthorized
+	}
+	if err := s.checkBinding(ctx, c.SID, uid, client, func() (*gatehouse.Session, error) { return s.store.SessionByID(ctx, c.SID) }); err != nil {
+		return nil, err
 	}
 	u, err := s.user(ctx, uid)
 	if err != nil {
@@ -194,7 +202,8 @@ func (s *Service) noteSeen(sid string, e *cachedSession) {
 
 // AuthenticateCookie checks a session cookie token against the session cache, filling it from
 // the store on a miss, and enforces absolute expiry and the idle timeout.
-func (s *Service) AuthenticateCookie(ctx context.Context, tok string) (*Principal, error) {
+// client is as for AuthenticateBearer.
+func (s *Service) AuthenticateCookie(ctx context.Context, tok string, client func() ClientMeta) (*Principal, error) {
 	if tok == "" || len(tok) > 128 {
 		return nil, errUnauthorized
 	}
@@ -214,6 +223,7 @@ func (s *Service) AuthenticateCookie(ctx context.Context, tok string) (*Principa
 		e = &cachedSession{id: sess.ID, userID: sess.UserID, expiresAt: sess.ExpiresAt}
 		e.lastSeen.Store(sess.LastSeenAt.UnixNano())
 		s.sessions.put(key, e)
+		s.primeBinding(sess)
 	}
 	now := s.clock.Now()
 	if s.revoked.Revoked(e.id) {
@@ -235,6 +245,9 @@ func (s *Service) AuthenticateCookie(ctx context.Context, tok string) (*Principa
 			return nil, errUnauthorized
 		}
 		e.lastSeen.Store(sess.LastSeenAt.UnixNano())
+	}
+	if err := s.checkBinding(ctx, e.id, e.userID, client, func() (*gatehouse.Session, error) { return s.store.SessionByID(ctx, e.id) }); err != nil {
+		return nil, err
 	}
 	u, err := s.user(ctx, e.userID)
 	if err != nil {

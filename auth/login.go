@@ -360,7 +360,9 @@ func (s *Service) startSession(ctx context.Context, u *gatehouse.User, method st
 		if e := now.Add(d); e.Before(expires) {
 			expires = e
 		}
-		cookieAge = expires.Sub(now)
+		// Max-Age counts whole seconds: round up, so a sub-second duration still gives a
+		// persistent cookie (the server-side expiry is what ends the session).
+		cookieAge = (expires.Sub(now) + time.Second - 1).Truncate(time.Second)
 	}
 	cookieTok, cookieHash := token.Opaque()
 	refreshTok, refreshHash := token.Opaque()
@@ -369,6 +371,7 @@ func (s *Service) startSession(ctx context.Context, u *gatehouse.User, method st
 		ID: token.RandomID(), UserID: u.ID, TokenHash: cookieHash, AuthMethod: method,
 		IP: meta.IP, UserAgent: truncate(meta.UserAgent, 512),
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: expires, StaySignedIn: stay, AccessExpMax: accessExp,
+		Binding: s.recordBinding(meta.IP),
 	}
 	rt := &gatehouse.RefreshToken{Hash: refreshHash, SessionID: sess.ID, CreatedAt: now, ExpiresAt: minTime(now.Add(st.RefreshTokenTTL), expires)}
 	if err := s.store.CreateSession(ctx, sess, rt); err != nil {
@@ -377,6 +380,7 @@ func (s *Service) startSession(ctx context.Context, u *gatehouse.User, method st
 		}
 		return nil, err
 	}
+	s.primeBinding(sess)
 	access, err := s.tokens.Issue(u.ID, sess.ID, accessExp)
 	if err != nil {
 		return nil, err
@@ -424,6 +428,9 @@ func (s *Service) Refresh(ctx context.Context, refreshTok string, meta ClientMet
 	if now.Sub(sess.LastSeenAt) > st.IdleTimeout && now.Sub(s.lastSeenLocal(sess)) > st.IdleTimeout {
 		s.endSession(ctx, sess.ID, sess.UserID, gatehouse.ReasonIdleTimeout, meta, nil)
 		return nil, invalid
+	}
+	if err := s.checkBinding(ctx, sess.ID, sess.UserID, func() ClientMeta { return meta }, func() (*gatehouse.Session, error) { return sess, nil }); err != nil {
+		return nil, err
 	}
 	// Refresh re-checks the user (seed 001): deleted or disabled users get nothing.
 	u, err := s.store.UserByID(ctx, sess.UserID)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/geo"
 	"github.com/gatehouse/gatehouse/mail"
 	"github.com/gatehouse/gatehouse/oidc"
 	"github.com/gatehouse/gatehouse/seal"
@@ -65,12 +66,16 @@ type Deps struct {
 	// PublicURL is server.public_url: the WebAuthn relying party ID and origin, every link in
 	// mail and the OIDC redirect URIs come from it, never from a request.
 	PublicURL *url.URL
+	// GeoIP answers session-binding lookups ([geoip]); nil when no database is configured.
+	GeoIP *geo.DB
 }
 
 // ClientMeta describes the client of a request, for events and session records.
 type ClientMeta struct {
 	IP        string
 	UserAgent string
+	// Method and Path of the request, for the event of a broken session binding.
+	Method, Path string
 }
 
 // Service implements every use case. It is safe for concurrent use.
@@ -87,6 +92,7 @@ type Service struct {
 	mail    *mail.Outbox
 	rp      *oidc.RelyingParty
 	public  *url.URL
+	geo     *geo.DB
 
 	cookieSecureDefault bool
 	settings            atomic.Pointer[gatehouse.Settings]
@@ -120,7 +126,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	}
 	s := &Service{
 		store: d.Store, hasher: d.Hasher, tokens: d.Tokens, limiter: d.Limiter,
-		clock: d.Clock, log: d.Logger, obs: d.Observer, rp: d.OIDC, public: d.PublicURL,
+		clock: d.Clock, log: d.Logger, obs: d.Observer, rp: d.OIDC, public: d.PublicURL, geo: d.GeoIP,
 		cookieSecureDefault: d.CookieSecureDefault,
 		revoked:             token.NewRevocations(),
 		sessions:            newSessionCache(),
@@ -135,6 +141,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	if err := s.reloadSettings(ctx); err != nil {
 		return nil, err
 	}
+	s.warnBindingWithoutDB()
 	// Everything already in the feed is applied before the first request is served, so a token
 	// revoked before a restart stays revoked after it.
 	if err := s.PollChanges(ctx); err != nil {

@@ -63,7 +63,7 @@ func (s *Server) cookiePrincipal(r *http.Request) (*auth.Principal, error) {
 	if err != nil {
 		return nil, gatehouse.Errorf(gatehouse.EUnauthorized, "not signed in")
 	}
-	return s.auth.AuthenticateCookie(r.Context(), c.Value)
+	return s.auth.AuthenticateCookie(r.Context(), c.Value, func() auth.ClientMeta { return s.meta(r) })
 }
 
 func (s *Server) signedIn(w http.ResponseWriter, status int, t *auth.Tokens) {
@@ -152,13 +152,13 @@ func (s *Server) authenticate(r *http.Request) (*auth.Principal, error) {
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
 			return nil, gatehouse.Errorf(gatehouse.EUnauthorized, "the Authorization header must be \"Bearer <access token>\"")
 		}
-		return s.auth.AuthenticateBearer(r.Context(), strings.TrimSpace(tok))
+		return s.auth.AuthenticateBearer(r.Context(), strings.TrimSpace(tok), func() auth.ClientMeta { return s.meta(r) })
 	}
 	c, err := r.Cookie(CookieName)
 	if err != nil {
 		return nil, gatehouse.Errorf(gatehouse.EUnauthorized, "not signed in")
 	}
-	return s.auth.AuthenticateCookie(r.Context(), c.Value)
+	return s.auth.AuthenticateCookie(r.Context(), c.Value, func() auth.ClientMeta { return s.meta(r) })
 }
 
 // user wraps a handler that needs a signed-in user.

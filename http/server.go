@@ -197,5 +197,10 @@ func (s *Server) meta(r *http.Request) auth.ClientMeta {
 	if ip.IsValid() {
 		ips = ip.String()
 	}
-	return auth.ClientMeta{IP: ips, UserAgent: ua}
+	path := r.URL.Path // decoded: %ff makes invalid UTF-8 too
+	if len(path) > 512 {
+		path = path[:512]
+	}
+	path = strings.ToValidUTF8(path, "")
+	return auth.ClientMeta{IP: ips, UserAgent: ua, Method: r.Method, Path: path}
 }

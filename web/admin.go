@@ -286,6 +286,7 @@ func (p *pages) settingsGroups(form url.Values, group string) []settingsGroup {
 				continue
 			}
 			f := settingField{SettingDef: d}
+			f.Help += p.auth.SettingNote(d.Key)
 			if d.Type == gatehouse.TypeSecret {
 				f.IsSet = st.Raw(d.Key) != ""
 			} else {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/config"
+	"github.com/gatehouse/gatehouse/geo"
 	ghttp "github.com/gatehouse/gatehouse/http"
 	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/token"
@@ -33,6 +34,9 @@ func (f *stringFlag) String() string {
 }
 
 func (f *stringFlag) Set(s string) error { f.val = &s; return nil }
+
+// geoReloadEvery is how often the GeoIP files are checked for a new version (mtime and size).
+const geoReloadEvery = 5 * time.Second
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -71,7 +75,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	hasher := password.NewHasher(password.DefaultParams(), 0, 0)
 	metrics := ghttp.NewMetrics(hasher.Stats, nil, nil, nil)
-	svc, closeLimiter, err := service(ctx, cfg, store, issuer, log, metrics, hasher)
+	// GeoIP databases for session binding; a configured file that cannot be read stops the start.
+	gdb, err := geo.Open(cfg.GeoIP.CityDB, cfg.GeoIP.ASNDB, log)
+	if err != nil {
+		return err
+	}
+	svc, closeLimiter, err := service(ctx, cfg, store, issuer, log, metrics, hasher, gdb)
 	if err != nil {
 		return err
 	}
@@ -114,6 +123,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	notify := listenChanges(bg, store, log, &wg)
 	wg.Go(func() { svc.Run(bg, notify) })
 	wg.Go(func() { svc.Mail().Run(bg) })
+	wg.Go(func() { gdb.Run(bg, geoReloadEvery) })
 
 	log.Info("gatehouse is listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL.String(), "database", cfg.Database.Driver, "version", version())
 	errc := make(chan error, 1)

@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/config"
+	"github.com/gatehouse/gatehouse/geo"
 	"github.com/gatehouse/gatehouse/oidc"
 	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/postgres"
@@ -49,7 +50,7 @@ func newLimiter(cfg *config.Config, clock gatehouse.Clock) (auth.Limiter, func()
 
 // service builds the auth service over an open store. issuer may be nil for commands that never
 // sign tokens.
-func service(ctx context.Context, cfg *config.Config, store gatehouse.Store, issuer *token.Issuer, log *slog.Logger, obs auth.Observer, hasher *password.Hasher) (*auth.Service, func(), error) {
+func service(ctx context.Context, cfg *config.Config, store gatehouse.Store, issuer *token.Issuer, log *slog.Logger, obs auth.Observer, hasher *password.Hasher, gdb *geo.DB) (*auth.Service, func(), error) {
 	clock := gatehouse.SystemClock{}
 	limiter, closeLimiter, err := newLimiter(cfg, clock)
 	if err != nil {
@@ -63,7 +64,7 @@ func service(ctx context.Context, cfg *config.Config, store gatehouse.Store, iss
 	}
 	svc, err := auth.New(ctx, auth.Deps{
 		Store: store, Hasher: hasher, Tokens: issuer, Limiter: limiter, Clock: clock, Logger: log, Observer: obs,
-		CookieSecureDefault: !cfg.Auth.BootstrapInsecureCookies, MFASecretKey: cfg.Auth.MFASecretKey, OIDC: rp, PublicURL: cfg.PublicURL,
+		CookieSecureDefault: !cfg.Auth.BootstrapInsecureCookies, MFASecretKey: cfg.Auth.MFASecretKey, OIDC: rp, PublicURL: cfg.PublicURL, GeoIP: gdb,
 	})
 	if err != nil {
 		closeLimiter()

@@ -22,6 +22,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/geo"
 	ghttp "github.com/gatehouse/gatehouse/http"
 	"github.com/gatehouse/gatehouse/internal/testdb"
 	"github.com/gatehouse/gatehouse/oidc"
@@ -129,6 +130,8 @@ type Options struct {
 	// MailLoop runs the mail delivery loop like serve does; without it tests deliver with
 	// Auth.Mail().Tick.
 	MailLoop bool
+	// GeoIP is the session-binding database ([geoip]); nil means none configured.
+	GeoIP *geo.DB
 }
 
 // Env is a running gatehouse.
@@ -211,7 +214,7 @@ func New(t testing.TB, o Options) *Env {
 		t.Fatal(err)
 	}
 	svc, err := auth.New(context.Background(), auth.Deps{Store: store, Hasher: hasher, Tokens: issuer, Limiter: limiter,
-		Clock: o.Clock, Logger: log, Observer: metrics, CookieSecureDefault: false, PublicURL: e.Public, MFASecretKey: o.MFASecretKey, OIDC: rp})
+		Clock: o.Clock, Logger: log, Observer: metrics, CookieSecureDefault: false, PublicURL: e.Public, MFASecretKey: o.MFASecretKey, OIDC: rp, GeoIP: o.GeoIP})
 	if err != nil {
 		t.Fatalf("starting the auth service: %v", err)
 	}
