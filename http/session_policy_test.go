@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/geo"
 	"github.com/gatehouse/gatehouse/internal/geotest"
 	"github.com/gatehouse/gatehouse/internal/testserver"
+	"github.com/gatehouse/gatehouse/internal/webauthntest"
 )
 
 const userPW = "a user's long password"
@@ -649,4 +650,44 @@ func BenchmarkVerifyBinding(b *testing.B) {
 		patchSettings(b, e.admin, map[string]any{"auth_session_network_binding": "asn_network", "auth_session_geoip_binding": "continent_country_city"})
 		run(b, "5.4.0.2", "5.4.0.3")
 	})
+}
+
+// "Terminate other sessions" holds for every way in: the second factor and passkeys finish
+// through the same session start as a password.
+func TestTerminateOthersForMFAAndPasskeys(t *testing.T) {
+	e := testserver.New(t, testserver.Options{Localhost: true})
+	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
+	e.CreateUser(admin, "bob", "bob@example.com", userPW, "user")
+	patchSettings(t, admin, map[string]any{"auth_terminate_other_sessions": true})
+
+	// A passkey for bob, added in one session; a passkey sign-in ends that session.
+	first, _ := e.Login("bob", userPW)
+	a := webauthntest.New(e.URL)
+	if r := registerPasskey(t, first, a, "laptop"); r.Status != 201 {
+		t.Fatalf("add a passkey: %d %s", r.Status, r.Body)
+	}
+	pk, r := passkeySignIn(t, e, a)
+	if r.Status != 200 {
+		t.Fatalf("passkey sign-in: %d %s", r.Status, r.Body)
+	}
+	if r := first.Do("GET", "/api/auth/me", nil); r.Status != 401 {
+		t.Fatalf("the password session after a passkey sign-in: %d", r.Status)
+	}
+
+	// MFA on; completing the second factor ends the passkey session.
+	secret, _ := enroll(t, e, pk)
+	c := e.Client()
+	tok := passwordStep(t, e, c, "bob", userPW)
+	if r := pk.Do("GET", "/api/auth/me", nil); r.Status != 200 {
+		t.Fatalf("the password step alone ended a session: %d", r.Status)
+	}
+	if r := c.Do("POST", "/api/auth/login/mfa", map[string]string{"mfa_token": tok, "code": code(t, e, secret, 0)}); r.Status != 200 {
+		t.Fatalf("second factor: %d %s", r.Status, r.Body)
+	}
+	if r := pk.Do("GET", "/api/auth/me", nil); r.Status != 401 {
+		t.Fatalf("the passkey session after an MFA sign-in: %d", r.Status)
+	}
+	if r := c.Do("GET", "/api/auth/me", nil); r.Status != 200 {
+		t.Fatalf("the new session: %d", r.Status)
+	}
 }
