@@ -89,6 +89,11 @@ type Config struct {
 	// TrustedProxies is server.trusted_proxies parsed (bare addresses become /32 or /128), or
 	// DefaultTrustedProxies when the list is empty.
 	TrustedProxies []netip.Prefix `toml:"-"`
+	// ProxyChain is true when server.trusted_proxies lists the proxies explicitly: then
+	// X-Forwarded-For is followed through every listed hop. With the default ranges only the hop
+	// the direct peer appended is believed, since a private address is as likely a client on
+	// the LAN as a proxy.
+	ProxyChain bool `toml:"-"`
 	// Path is the absolute path of the file the configuration was loaded from.
 	Path string `toml:"-"`
 }
@@ -420,6 +425,7 @@ func (c *Config) validate(src sources) error {
 	if len(c.Server.TrustedProxies) == 0 {
 		c.TrustedProxies = DefaultTrustedProxies()
 	}
+	c.ProxyChain = len(c.Server.TrustedProxies) > 0
 
 	switch c.Database.Driver {
 	case "sqlite":

@@ -414,6 +414,12 @@ func TestTrustedProxies(t *testing.T) {
 	if !slices.Equal(c.TrustedProxies, want) {
 		t.Fatalf("got %v, want %v", c.TrustedProxies, want)
 	}
+	if !c.ProxyChain {
+		t.Fatal("an explicit proxy list must be followed as a chain")
+	}
+	if d := mustLoad(t, write(t, "[server]\n"), nil, Overrides{}).Config; d.ProxyChain || len(d.TrustedProxies) == 0 {
+		t.Fatalf("defaults: chain %v, %d ranges; want one hop over the default ranges", d.ProxyChain, len(d.TrustedProxies))
+	}
 	if !slices.Equal(c.Server.TrustedProxies, []string{"10.0.0.0/8", "192.0.2.1", "2001:db8::1", "2001:db8:1::/48", "192.168.1.77/24", "::ffff:198.51.100.1"}) {
 		t.Fatal("the raw list changed")
 	}

@@ -11,13 +11,28 @@ import (
 // which case X-Forwarded-For is read from the right and the first untrusted address wins. Taking
 // the right-most untrusted hop means a client cannot choose its own address by sending a forged
 // X-Forwarded-For: anything it sent stands to the left of what our proxies appended.
-func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
+//
+// With chain false (trusted_proxies left at its default ranges) only the right-most address is
+// taken: a private address may be a client on the LAN rather than a proxy, and walking past it
+// would let that client pick its address by sending X-Forwarded-For itself.
+func clientIP(r *http.Request, trusted []netip.Prefix, chain bool) netip.Addr {
 	peer := peerAddr(r.RemoteAddr)
 	if !peer.IsValid() || !inPrefixes(peer, trusted) {
 		return peer
 	}
 	addr := peer
 	xffs := r.Header.Values("X-Forwarded-For")
+	if !chain {
+		if len(xffs) == 0 {
+			return peer
+		}
+		parts := strings.Split(xffs[len(xffs)-1], ",")
+		a, err := netip.ParseAddr(strings.TrimSpace(parts[len(parts)-1]))
+		if err != nil {
+			return peer
+		}
+		return a.Unmap()
+	}
 	for i := len(xffs) - 1; i >= 0; i-- {
 		parts := strings.Split(xffs[i], ",")
 		for j := len(parts) - 1; j >= 0; j-- {

@@ -25,6 +25,9 @@ type Deps struct {
 	Metrics        *Metrics
 	PublicURL      *url.URL
 	TrustedProxies []netip.Prefix
+	// ProxyChain follows X-Forwarded-For through every trusted hop; false believes only the hop
+	// the direct peer appended (config.Config.ProxyChain says why).
+	ProxyChain bool
 	// Ready reports whether the store is reachable (readiness).
 	Ready func(ctx context.Context) error
 	// Pages, when set, serves the web pages (login, settings, admin) under the same mux. kit gives
@@ -52,6 +55,7 @@ type Server struct {
 	metrics *Metrics
 	public  *url.URL
 	trusted []netip.Prefix
+	chain   bool
 	ready   func(ctx context.Context) error
 	csrf    *http.CrossOriginProtection
 	mux     *http.ServeMux
@@ -83,7 +87,7 @@ func securityHeaders(public *url.URL) []headerValue {
 
 // NewServer builds the handler with every route of routes.go.
 func NewServer(d Deps) (*Server, error) {
-	s := &Server{auth: d.Auth, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, ready: d.Ready, mux: http.NewServeMux(), secHeaders: securityHeaders(d.PublicURL)}
+	s := &Server{auth: d.Auth, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, chain: d.ProxyChain, ready: d.Ready, mux: http.NewServeMux(), secHeaders: securityHeaders(d.PublicURL)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -192,7 +196,7 @@ func (s *Server) meta(r *http.Request) auth.ClientMeta {
 		ua = ua[:512]
 	}
 	ua = strings.ToValidUTF8(ua, "")
-	ip := clientIP(r, s.trusted)
+	ip := clientIP(r, s.trusted, s.chain)
 	ips := ""
 	if ip.IsValid() {
 		ips = ip.String()
