@@ -138,6 +138,14 @@ func (s *Store) TouchSessions(ctx context.Context, seen map[string]time.Time) er
 
 // ConsumeRefreshToken implements gatehouse.SessionStore.
 func (s *Store) ConsumeRefreshToken(ctx context.Context, hash []byte, now time.Time) (*gatehouse.RefreshToken, error) {
+	// An unknown token (anyone can send random ones) is answered from a plain read, without the
+	// write transaction, which on SQLite would queue behind every other writer.
+	var exists int
+	if err := s.r.QueryRowContext(ctx, `SELECT 1 FROM refresh_tokens WHERE hash = $1`, hash).Scan(&exists); errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("refresh token")
+	} else if err != nil {
+		return nil, err
+	}
 	var out *gatehouse.RefreshToken
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var rt gatehouse.RefreshToken
