@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	toml "github.com/pelletier/go-toml/v2"
+	"golang.org/x/net/publicsuffix"
 )
 
 // Defaults of the keys that have one.
@@ -42,6 +43,9 @@ type Server struct {
 	Listen         string   `toml:"listen"`
 	PublicURL      string   `toml:"public_url"`
 	TrustedProxies []string `toml:"trusted_proxies"`
+	// CookieDomain widens the session cookie to a parent domain, so apps on sibling subdomains
+	// behind forward auth receive it; empty keeps it to the public URL's host.
+	CookieDomain string `toml:"cookie_domain"`
 }
 
 // Database is the [database] section.
@@ -313,6 +317,7 @@ func fields(c *Config) []field {
 		{key: "server.listen", str: &c.Server.Listen},
 		{key: "server.public_url", str: &c.Server.PublicURL},
 		{key: "server.trusted_proxies", list: &c.Server.TrustedProxies},
+		{key: "server.cookie_domain", str: &c.Server.CookieDomain},
 		{key: "database.driver", str: &c.Database.Driver},
 		{key: "database.dsn", str: &c.Database.DSN, secret: true},
 		{key: "auth.jwt_secret", str: &c.Auth.JWTSecret, secret: true},
@@ -413,6 +418,15 @@ func (c *Config) validate(src sources) error {
 		c.Server.PublicURL = u.String()
 	}
 
+	if c.Server.CookieDomain != "" && c.PublicURL != nil {
+		d, err := checkCookieDomain(c.Server.CookieDomain, c.PublicURL.Hostname())
+		if err != nil {
+			bad("server.cookie_domain", "%v", err)
+		} else {
+			c.Server.CookieDomain = d
+		}
+	}
+
 	c.TrustedProxies = nil
 	for _, s := range c.Server.TrustedProxies {
 		p, err := parsePrefix(s)
@@ -471,6 +485,26 @@ func checkListen(s string) error {
 		return fmt.Errorf("%q has no valid port number (0-65535)", s)
 	}
 	return nil
+}
+
+// checkCookieDomain normalises server.cookie_domain and refuses what browsers would refuse or
+// what would hand the cookie to strangers: an IP address, a public suffix (com, co.uk, github.io),
+// or a domain the public URL is not in (the browser would drop the cookie).
+func checkCookieDomain(d, publicHost string) (string, error) {
+	d = strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(d), "."), "."))
+	host := strings.ToLower(publicHost)
+	switch {
+	case d == "" || strings.ContainsAny(d, "/:@ "):
+		return "", fmt.Errorf("%q is not a domain name such as example.com", d)
+	case net.ParseIP(d) != nil:
+		return "", fmt.Errorf("%q is an IP address; a cookie can be widened only to a domain name", d)
+	case host != d && !strings.HasSuffix(host, "."+d):
+		return "", fmt.Errorf("the public URL's host %s is not %s or under it, so browsers would refuse the cookie", host, d)
+	}
+	if suffix, _ := publicsuffix.PublicSuffix(d); suffix == d {
+		return "", fmt.Errorf("%q is a public suffix: the cookie would go to every site under it", d)
+	}
+	return d, nil
 }
 
 func parsePublicURL(s string) (*url.URL, error) {

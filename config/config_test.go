@@ -242,6 +242,7 @@ func TestEnvironmentCoversEveryKey(t *testing.T) {
 	vars := map[string]string{
 		"GATEHOUSE__SERVER__PUBLIC_URL":                "https://auth.example.com/",
 		"GATEHOUSE__SERVER__TRUSTED_PROXIES":           " 10.1.0.0/16, 192.0.2.7 ,,",
+		"GATEHOUSE__SERVER__COOKIE_DOMAIN":             ".Example.com",
 		"GATEHOUSE__DATABASE__DRIVER":                  "postgres",
 		"GATEHOUSE__DATABASE__DSN":                     "postgres://u:p@db/gh",
 		"GATEHOUSE__AUTH__MFA_SECRET_KEY":              "mfa-from-env-0123456789abcdefghijklm",
@@ -270,7 +271,10 @@ func TestEnvironmentCoversEveryKey(t *testing.T) {
 	if c.GeoIP.CityDB != "/geo/city.mmdb" || c.GeoIP.ASNDB != "/geo/asn.mmdb" || c.Redis.URL != "redis://r:6379/0" || !c.Dev.SeedAdmin {
 		t.Errorf("geoip/redis/dev %+v %+v %+v", c.GeoIP, c.Redis, c.Dev)
 	}
-	if len(EnvVars()) != 12 {
+	if c.Server.CookieDomain != "example.com" {
+		t.Errorf("cookie_domain %q", c.Server.CookieDomain)
+	}
+	if len(EnvVars()) != 13 {
 		t.Errorf("EnvVars has %d entries", len(EnvVars()))
 	}
 	joined := strings.Join(res.Warnings, "\n")
@@ -475,5 +479,32 @@ func TestDefault(t *testing.T) {
 	c := Default()
 	if c.Server.Listen != DefaultListen || c.PublicURL.String() != DefaultPublicURL || c.Database.DSN != DefaultSQLiteDSN || len(c.TrustedProxies) == 0 {
 		t.Fatalf("Default() = %+v", c)
+	}
+}
+
+func TestCookieDomain(t *testing.T) {
+	for _, ok := range []struct{ public, domain, want string }{
+		{"https://auth.example.com", "example.com", "example.com"},
+		{"https://auth.example.com", ".EXAMPLE.com", "example.com"},
+		{"https://example.com", "example.com", "example.com"},
+		{"https://a.b.example.co.uk", "b.example.co.uk", "b.example.co.uk"},
+	} {
+		c := mustLoad(t, write(t, "[server]\npublic_url = \""+ok.public+"\"\ncookie_domain = \""+ok.domain+"\"\n"), nil, Overrides{}).Config
+		if c.Server.CookieDomain != ok.want {
+			t.Errorf("%s with %s: %q, want %q", ok.public, ok.domain, c.Server.CookieDomain, ok.want)
+		}
+	}
+	for _, bad := range []struct{ public, domain, why string }{
+		{"https://auth.example.com", "other.org", "not"},
+		{"https://auth.example.com", "ample.com", "not"},
+		{"https://auth.example.com", "com", "public suffix"},
+		{"https://auth.example.co.uk", "co.uk", "public suffix"},
+		{"https://192.0.2.1", "192.0.2.1", "IP address"},
+		{"https://auth.example.com", "example.com:443", "domain name"},
+	} {
+		msg := loadErr(t, write(t, "[server]\npublic_url = \""+bad.public+"\"\ncookie_domain = \""+bad.domain+"\"\n"), nil, Overrides{})
+		if !strings.Contains(msg, "server.cookie_domain") || !strings.Contains(msg, bad.why) {
+			t.Errorf("%s with %s: %q", bad.public, bad.domain, msg)
+		}
 	}
 }

@@ -444,3 +444,24 @@ func TestHSTSOnlyForHTTPS(t *testing.T) {
 		t.Fatalf("HSTS with an HTTPS public URL: %q", h)
 	}
 }
+
+// With server.cookie_domain the session cookie is set and cleared for the parent domain, so apps
+// on sibling subdomains behind forward auth receive it.
+func TestCookieDomain(t *testing.T) {
+	e := testserver.New(t, testserver.Options{CookieDomain: "example.com"})
+	c, r := e.Setup("alice", "alice@example.com", adminPW)
+	set := r.Header.Get("Set-Cookie")
+	if !strings.Contains(set, "gatehouse_session=") || !strings.Contains(set, "Domain=example.com") {
+		t.Fatalf("session cookie: %q", set)
+	}
+	r = c.Do("POST", "/api/auth/logout", nil, "Origin", e.URL)
+	if clear := r.Header.Get("Set-Cookie"); r.Status != 204 || !strings.Contains(clear, "Domain=example.com") || !strings.Contains(clear, "Max-Age=0") {
+		t.Fatalf("logout: %d, cookie %q", r.Status, clear)
+	}
+	// Without it the cookie stays host-only.
+	plain := testserver.New(t, testserver.Options{})
+	_, r = plain.Setup("alice", "alice@example.com", adminPW)
+	if set := r.Header.Get("Set-Cookie"); strings.Contains(set, "Domain=") {
+		t.Fatalf("host-only cookie has a domain: %q", set)
+	}
+}

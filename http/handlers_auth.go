@@ -49,7 +49,7 @@ func (s *Server) setCookie(w http.ResponseWriter, t *auth.Tokens) {
 	if t.CookieToken == "" {
 		return
 	}
-	c := &http.Cookie{Name: CookieName, Value: t.CookieToken, Path: "/", HttpOnly: true,
+	c := &http.Cookie{Name: CookieName, Value: t.CookieToken, Path: "/", Domain: s.cookieDomain, HttpOnly: true,
 		Secure: s.auth.Settings().CookieSecure, SameSite: http.SameSiteLaxMode}
 	if t.CookieMaxAge > 0 {
 		c.MaxAge = int(t.CookieMaxAge / time.Second)
@@ -73,7 +73,7 @@ func (s *Server) signedIn(w http.ResponseWriter, status int, t *auth.Tokens) {
 }
 
 func (s *Server) clearCookie(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", Domain: s.cookieDomain, MaxAge: -1, HttpOnly: true,
 		Secure: s.auth.Settings().CookieSecure, SameSite: http.SameSiteLaxMode})
 }
 

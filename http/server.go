@@ -25,6 +25,8 @@ type Deps struct {
 	Metrics        *Metrics
 	PublicURL      *url.URL
 	TrustedProxies []netip.Prefix
+	// CookieDomain is server.cookie_domain: empty for a host-only session cookie.
+	CookieDomain string
 	// ProxyChain follows X-Forwarded-For through every trusted hop; false believes only the hop
 	// the direct peer appended (config.Config.ProxyChain says why).
 	ProxyChain bool
@@ -56,9 +58,11 @@ type Server struct {
 	public  *url.URL
 	trusted []netip.Prefix
 	chain   bool
-	ready   func(ctx context.Context) error
-	csrf    *http.CrossOriginProtection
-	mux     *http.ServeMux
+	// cookieDomain is the Domain attribute of the session cookie ("" for host-only).
+	cookieDomain string
+	ready        func(ctx context.Context) error
+	csrf         *http.CrossOriginProtection
+	mux          *http.ServeMux
 
 	secHeaders []headerValue
 }
@@ -87,7 +91,7 @@ func securityHeaders(public *url.URL) []headerValue {
 
 // NewServer builds the handler with every route of routes.go.
 func NewServer(d Deps) (*Server, error) {
-	s := &Server{auth: d.Auth, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, chain: d.ProxyChain, ready: d.Ready, mux: http.NewServeMux(), secHeaders: securityHeaders(d.PublicURL)}
+	s := &Server{auth: d.Auth, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, chain: d.ProxyChain, cookieDomain: d.CookieDomain, ready: d.Ready, mux: http.NewServeMux(), secHeaders: securityHeaders(d.PublicURL)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -127,6 +127,8 @@ type Options struct {
 	// provider secrets are sealed under keys derived from it. Restart with another value to see
 	// what a changed key does.
 	MFASecretKey string
+	// CookieDomain is server.cookie_domain.
+	CookieDomain string
 	// MailLoop runs the mail delivery loop like serve does; without it tests deliver with
 	// Auth.Mail().Tick.
 	MailLoop bool
@@ -228,7 +230,7 @@ func New(t testing.TB, o Options) *Env {
 	if o.Web {
 		pages = web.Pages(web.Deps{Auth: svc, PublicURL: e.Public, Logger: log})
 	}
-	srv, err := ghttp.NewServer(ghttp.Deps{Auth: svc, Logger: log, Metrics: metrics, PublicURL: e.Public, TrustedProxies: trusted, ProxyChain: true, Ready: store.Ping, Pages: pages})
+	srv, err := ghttp.NewServer(ghttp.Deps{Auth: svc, Logger: log, Metrics: metrics, PublicURL: e.Public, TrustedProxies: trusted, ProxyChain: true, CookieDomain: o.CookieDomain, Ready: store.Ping, Pages: pages})
 	if err != nil {
 		t.Fatal(err)
 	}
