@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,11 +15,14 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
+	if err != nil && !errors.Is(err, errHelpShown) {
 		fmt.Fprintln(os.Stderr, "gatehouse: "+err.Error())
 		os.Exit(exitCode(err))
 	}
 }
+
+// errHelpShown ends a command whose --help printed its flags: asked-for help is not an error.
+var errHelpShown = errors.New("help shown")
 
 // usageError marks a mistake in how the command was called (exit code 2).
 type usageError struct{ msg string }
@@ -26,6 +30,9 @@ type usageError struct{ msg string }
 func (e usageError) Error() string { return e.msg }
 
 func exitCode(err error) int {
+	if errors.Is(err, errHelpShown) {
+		return 0
+	}
 	if _, ok := err.(usageError); ok {
 		return 2
 	}

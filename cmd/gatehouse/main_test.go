@@ -234,6 +234,11 @@ func TestUsageErrors(t *testing.T) {
 			t.Fatalf("%v: %v", args, err)
 		}
 	}
+	// Asked-for help is not a mistake: the flags are printed and the exit code is 0.
+	errb.Reset()
+	if err := run(context.Background(), []string{"serve", "--help"}, env(nil), nil, &out, &errb); exitCode(err) != 0 || !strings.Contains(errb.String(), "-listen") {
+		t.Fatalf("serve --help: %v (exit %d) %q", err, exitCode(err), errb.String())
+	}
 	out.Reset()
 	if err := run(context.Background(), []string{"version"}, env(nil), nil, &out, &errb); err != nil || !strings.HasPrefix(out.String(), "gatehouse ") {
 		t.Fatalf("version: %v %q", err, out.String())
