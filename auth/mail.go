@@ -43,7 +43,7 @@ func linkToken(tok string) ([]byte, bool) {
 // burst and refill settings under its own key.
 func (s *Service) mailLimit(ctx context.Context, meta ClientMeta) error {
 	st := s.Settings()
-	ok, retry, err := s.limiter.Allow(ctx, "mail-ip:"+meta.IP, st.LoginBurst, st.LoginRefill)
+	ok, retry, err := s.limiter.Allow(ctx, "mail-ip:"+ipBucket(meta.IP), st.LoginBurst, st.LoginRefill)
 	if err != nil {
 		s.log.Error("rate limiter failed; allowing the request", "err", err)
 		return nil

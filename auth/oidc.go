@@ -369,7 +369,7 @@ func (s *Service) StartExternal(ctx context.Context, providerID, rd string, link
 	// bucket keeps a flood from filling the table or turning gatehouse against the provider. It
 	// is generous (a whole office behind one address signs in at nine) and separate from the
 	// password buckets.
-	if ok, retry, lerr := s.limiter.Allow(ctx, "oidc:"+meta.IP, ExternalStartBurst, time.Second); lerr == nil && !ok {
+	if ok, retry, lerr := s.limiter.Allow(ctx, "oidc:"+ipBucket(meta.IP), ExternalStartBurst, time.Second); lerr == nil && !ok {
 		return nil, &gatehouse.Error{Code: gatehouse.ERateLimited, Message: "too many sign-in attempts; try again later", RetryAfter: max(retry, time.Second)}
 	}
 	cfg, err := s.rpConfig(ctx, p, meta)

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"strconv"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/mail"
@@ -121,10 +122,8 @@ func (s *Service) ResetPasswordWithLink(ctx context.Context, tok, pw string, met
 		s.event(ctx, gatehouse.EventUserActivated, u.ID, "", meta, map[string]any{"username": u.Username, "via": "password_reset"})
 	}
 	// Whoever was locked out by failed sign-ins has just proved they own the account.
-	for _, k := range []string{"acct:" + u.Username, "acct:" + u.Email} {
-		if err := s.limiter.Reset(ctx, k); err != nil {
-			s.log.Warn("resetting the account rate limit failed", "err", err)
-		}
+	if err := s.limiter.Reset(ctx, "acct:"+strconv.FormatInt(u.ID, 10)); err != nil {
+		s.log.Warn("resetting the account rate limit failed", "err", err)
 	}
 	ended := s.EndUserSessions(ctx, u.ID, "", gatehouse.ReasonPasswordReset, meta, map[string]any{"via": "mail"})
 	s.event(ctx, gatehouse.EventPasswordReset, u.ID, "", meta, map[string]any{"target_user_id": u.ID, "via": "mail", "sessions_ended": ended})

@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -579,4 +580,27 @@ func TestAdminMailTest(t *testing.T) {
 		t.Fatalf("a user reads the outbox: %d", r.Status)
 	}
 	hasEvent(t, m.admin, "admin.mail_test_sent")
+}
+
+// A user locked out by guesses at their account gets back in by proving the mailbox: the reset
+// clears the account's sign-in budget.
+func TestRecoveryClearsTheAccountLockout(t *testing.T) {
+	m := newMailEnv(t, testserver.Options{})
+	m.CreateUser(m.admin, "hal", "hal@example.com", "hal password 1", "user")
+	c := m.Client()
+	for i := range 100 {
+		c.Do("POST", "/api/auth/login", map[string]string{"login": "hal", "password": "a guess"}, "X-Forwarded-For", fmt.Sprintf("198.51.%d.%d", i/200, i%200+1))
+	}
+	if r := c.Do("POST", "/api/auth/login", map[string]string{"login": "hal", "password": "hal password 1"}, "X-Forwarded-For", "203.0.113.9"); r.Status != 429 {
+		t.Fatalf("the account should be locked by now: %d", r.Status)
+	}
+	c.Do("POST", "/api/auth/password/forgot", map[string]string{"email": "hal@example.com"})
+	m.deliver()
+	tok := m.linkToken(m.only("hal@example.com", 1)[0], "/recover/reset")
+	if r := c.Do("POST", "/api/auth/password/reset", map[string]string{"token": tok, "password": "hal new password"}); r.Status != 204 {
+		t.Fatalf("reset: %d %s", r.Status, r.Body)
+	}
+	if r := c.Do("POST", "/api/auth/login", map[string]string{"login": "hal", "password": "hal new password"}, "X-Forwarded-For", "203.0.113.9"); r.Status != 200 {
+		t.Fatalf("sign-in after the reset: %d %s", r.Status, r.Body)
+	}
 }
