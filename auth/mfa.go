@@ -209,7 +209,7 @@ func (s *Service) LoginMFA(ctx context.Context, req MFALoginRequest, meta Client
 	st := s.Settings()
 	c, err := s.store.AttemptMFAChallenge(ctx, token.Hash(req.Token), st.MFAMaxAttempts, s.clock.Now())
 	if gatehouse.IsCode(err, gatehouse.ENotFound) {
-		s.event(ctx, gatehouse.EventMFAFailed, 0, "", meta, map[string]any{"reason": "challenge_invalid"})
+		s.throttledEvent(ctx, gatehouse.EventMFAFailed, meta, map[string]any{"reason": "challenge_invalid"})
 		return nil, errChallengeDead
 	}
 	if err != nil {

@@ -358,6 +358,9 @@ func (s *Service) StartExternal(ctx context.Context, providerID, rd string, link
 	if err := s.needRP(); err != nil {
 		return nil, err
 	}
+	if len(providerID) > 40 || !providerIDPattern.MatchString(providerID) {
+		return nil, gatehouse.Errorf(gatehouse.ENotFound, "there is no such sign-in provider")
+	}
 	p, err := s.store.ProviderByID(ctx, providerID)
 	if err != nil || !p.Enabled {
 		if err != nil && !gatehouse.IsCode(err, gatehouse.ENotFound) {
@@ -478,8 +481,12 @@ func (s *Service) FinishExternal(ctx context.Context, req CallbackRequest, meta 
 	if err := s.needRP(); err != nil {
 		return nil, err
 	}
+	// The provider id comes from the address: anything that is not a valid id is not recorded.
+	if len(req.ProviderID) > 40 || !providerIDPattern.MatchString(req.ProviderID) {
+		return nil, errFlowUnknown
+	}
 	if req.State == "" || len(req.State) > 128 {
-		s.event(ctx, gatehouse.EventLoginExternalFailed, 0, "", meta, map[string]any{"provider": req.ProviderID, "reason": "state_missing"})
+		s.throttledEvent(ctx, gatehouse.EventLoginExternalFailed, meta, map[string]any{"provider": req.ProviderID, "reason": "state_missing"})
 		return nil, errFlowUnknown
 	}
 	f, err := s.store.TakeOIDCFlow(ctx, token.Hash(req.State), s.clock.Now())
@@ -487,7 +494,7 @@ func (s *Service) FinishExternal(ctx context.Context, req CallbackRequest, meta 
 		if !gatehouse.IsCode(err, gatehouse.ENotFound) {
 			return nil, err
 		}
-		s.event(ctx, gatehouse.EventLoginExternalFailed, 0, "", meta, map[string]any{"provider": req.ProviderID, "reason": "state_unknown"})
+		s.throttledEvent(ctx, gatehouse.EventLoginExternalFailed, meta, map[string]any{"provider": req.ProviderID, "reason": "state_unknown"})
 		return nil, errFlowUnknown
 	}
 	// The flow is taken (used up) before these checks, so a stolen state is worth one try at most.

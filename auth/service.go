@@ -175,6 +175,15 @@ func (s *Service) reloadSettings(ctx context.Context) error {
 	return nil
 }
 
+// throttledEvent records an event that anyone can cause without credentials (an unknown state
+// or challenge token): at most one per kind and client address a minute, so such requests, which
+// cost an attacker nothing, cannot fill the audit trail or hold the database's writer.
+func (s *Service) throttledEvent(ctx context.Context, kind string, meta ClientMeta, data map[string]any) {
+	if ok, _, err := s.limiter.Allow(ctx, "event|"+kind+"|"+ipBucket(meta.IP), 1, time.Minute); err == nil && ok {
+		s.event(ctx, kind, 0, "", meta, data)
+	}
+}
+
 // event records an audit event; failures are logged, never returned, so that auditing cannot
 // turn a sign-in into an error after the fact.
 func (s *Service) event(ctx context.Context, kind string, userID int64, sid string, meta ClientMeta, data map[string]any) {

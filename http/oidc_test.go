@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -777,5 +778,23 @@ func TestExternalUnlinkWithPasskey(t *testing.T) {
 	}
 	if r := b.Do("DELETE", "/api/account/identities/"+itoa(id), nil); r.Status != http.StatusNoContent {
 		t.Fatalf("unlink with a passkey: %d %s", r.Status, r.Body)
+	}
+}
+
+// Callbacks and MFA steps with made-up states or tokens cost an attacker nothing: they are
+// recorded at most once a minute per address, and a provider id that cannot exist not at all.
+func TestUnauthenticatedFailuresDoNotFloodTheEventLog(t *testing.T) {
+	x := newExtEnv(t, "sqlite", nil)
+	c := x.e.Client()
+	for i := range 20 {
+		c.Do("GET", "/api/auth/oidc/test-op/callback?state=made-up-"+strconv.Itoa(i)+"&code=x", nil)
+		c.Do("GET", "/api/auth/oidc/"+strings.Repeat("x", 5000)+"/callback?state=y&code=x", nil)
+		c.Do("POST", "/api/auth/login/mfa", map[string]string{"mfa_token": "made-up-" + strconv.Itoa(i), "code": "123456"})
+	}
+	if n := len(eventsOf(t, x.admin, gatehouse.EventLoginExternalFailed)); n != 1 {
+		t.Fatalf("%d login.external_failed events for 40 forged callbacks, want 1", n)
+	}
+	if n := len(eventsOf(t, x.admin, gatehouse.EventMFAFailed)); n != 1 {
+		t.Fatalf("%d mfa.failed events for 20 forged challenges, want 1", n)
 	}
 }
