@@ -154,20 +154,44 @@ func (s *Service) SendExternalVerification(ctx context.Context, browserToken str
 	return answer, nil
 }
 
-// CheckExternalVerification reports whether a verification link is usable, for the confirm page.
-// It spends nothing.
-func (s *Service) CheckExternalVerification(ctx context.Context, tok string) error {
+// VerifyLinkInfo is what the confirm page shows before anything is linked: which provider account
+// would sign in to which local account, so that the mailbox owner sees what they agree to.
+type VerifyLinkInfo struct {
+	Provider      string
+	ProviderEmail string
+	Username      string
+}
+
+// CheckExternalVerification reports whether a verification link is usable, and what it links, for
+// the confirm page. It spends nothing.
+func (s *Service) CheckExternalVerification(ctx context.Context, tok string) (*VerifyLinkInfo, error) {
 	h, ok := linkToken(tok)
 	if !ok {
-		return errBadLink("verification")
+		return nil, errBadLink("verification")
 	}
-	if _, err := s.store.PeekToken(ctx, h, gatehouse.TokenExternalVerify, s.clock.Now()); err != nil {
+	t, err := s.store.PeekToken(ctx, h, gatehouse.TokenExternalVerify, s.clock.Now())
+	if err != nil {
 		if gatehouse.IsCode(err, gatehouse.ENotFound) {
-			return errBadLink("verification")
+			return nil, errBadLink("verification")
 		}
-		return err
+		return nil, err
 	}
-	return nil
+	var d externalVerifyData
+	if err := json.Unmarshal([]byte(t.Data), &d); err != nil {
+		return nil, errBadLink("verification")
+	}
+	u, err := s.store.UserByID(ctx, t.UserID)
+	if err != nil {
+		if gatehouse.IsCode(err, gatehouse.ENotFound) {
+			return nil, errBadLink("verification")
+		}
+		return nil, err
+	}
+	info := &VerifyLinkInfo{Provider: d.Provider, ProviderEmail: d.Email, Username: u.Username}
+	if p, err := s.store.ProviderByID(ctx, d.Provider); err == nil {
+		info.Provider = p.Name
+	}
+	return info, nil
 }
 
 // ConfirmExternalVerification uses a verification link: it binds the identity to the account the

@@ -127,7 +127,8 @@ func TestExternalVerifyByMail(t *testing.T) {
 		// proof, so it works there. Opening it changes nothing.
 		other := v.browser()
 		st, _, body = other.get(t, "/login/external/verify?token="+url.QueryEscape(tok))
-		if st != http.StatusOK || !strings.Contains(body, `name="token" value="`+tok+`"`) || !strings.Contains(body, "Link and sign in") {
+		if st != http.StatusOK || !strings.Contains(body, `name="token" value="`+tok+`"`) || !strings.Contains(body, "Link and sign in") ||
+			!strings.Contains(body, "<strong>Test OP</strong> account <strong>carol@example.com</strong> to your account <strong>carol</strong>") {
 			t.Fatalf("link page: %d %s", st, body)
 		}
 		req, _ := http.NewRequest("GET", v.e.URL+"/login/external/verify?token="+url.QueryEscape(tok), nil)
@@ -340,6 +341,20 @@ func TestExternalVerifyEntersMFA(t *testing.T) {
 		b := v.notLinked(t, "sub-carol", "carol@example.com", "c***@example.com")
 		b.askMail(t)
 		tok := v.mailedToken(t, "carol@example.com", 1)
+		page := v.browser()
+		st, _, body := page.post(t, "/login/external/verify", url.Values{"token": {tok}})
+		if st != http.StatusOK || !strings.Contains(body, "Two-step verification") || !strings.Contains(body, `name="mfa_token"`) {
+			t.Fatalf("confirm page with MFA: %d %s", st, body)
+		}
+		if name, _ := page.me(t); name != "" {
+			t.Fatalf("signed in as %q before the second factor", name)
+		}
+		// A later link for the identity, now bound, also ends at the second factor (API form).
+		v.e.Clock.Advance(v.e.Auth.Settings().VerificationCooldown + time.Second)
+		if st, _ := b.askMail(t); st != http.StatusAccepted {
+			t.Fatal(st)
+		}
+		tok = v.mailedToken(t, "carol@example.com", 2)
 		r := v.e.Client().Do("POST", "/api/auth/oidc/verify-email/confirm", map[string]string{"token": tok})
 		if r.Status != http.StatusOK || r.JSON["mfa_required"] != true || r.JSON["access_token"] != nil {
 			t.Fatalf("confirm with MFA: %d %s", r.Status, r.Body)

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
 )
 
 // The page of the external-authentication verification mail's link (auth/extverify.go). Like the
@@ -19,13 +20,21 @@ func (p *pages) externalVerifyRoutes(mux *http.ServeMux) {
 func (p *pages) externalVerifyPage(w http.ResponseWriter, r *http.Request) {
 	tokenPage(w)
 	tok := r.URL.Query().Get("token")
-	v := flowView("Link your sign-in", "confirm")
-	if err := p.auth.CheckExternalVerification(r.Context(), tok); err != nil {
+	v := &view{Title: "Link your sign-in", Errors: map[string]string{}, Form: map[string]string{}}
+	info, err := p.auth.CheckExternalVerification(r.Context(), tok)
+	if err != nil {
+		v.Data = &flowData{Step: "bad_link"}
 		p.linkProblem(w, r, v, err, "external_verify")
 		return
 	}
-	v.Data.(*flowData).Token = tok
+	v.Data = &externalVerifyData{flowData: flowData{Step: "confirm", Token: tok}, Info: info}
 	p.render(w, http.StatusOK, "external_verify", v)
+}
+
+// externalVerifyData is the confirm step: the token and what it links.
+type externalVerifyData struct {
+	flowData
+	Info *auth.VerifyLinkInfo
 }
 
 func (p *pages) externalVerifySubmit(w http.ResponseWriter, r *http.Request) {
