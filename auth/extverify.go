@@ -199,10 +199,11 @@ func (s *Service) CheckExternalVerification(ctx context.Context, tok string) (*V
 // an account with MFA still gets its second-factor step.
 //
 // The mail proves the address. When the account had not proved it before (unverified or pending),
-// whoever set its password never did either: that may be someone who registered the address
-// first to share the account with its owner later (account pre-hijacking). So the password is
-// removed and every session ended; the owner signs in with the identity and may choose a password
-// by recovery.
+// whoever set up its ways to sign in never did either: that may be someone who registered the
+// address first to share the account with its owner later (account pre-hijacking). So the
+// password, the second factor, the passkeys and every other external identity are removed and
+// every session ended (reclaim); the owner signs in with the identity and may choose a password by
+// recovery.
 func (s *Service) ConfirmExternalVerification(ctx context.Context, tok string, meta ClientMeta) (*ExternalResult, error) {
 	h, ok := linkToken(tok)
 	if !ok {
@@ -255,6 +256,7 @@ func (s *Service) ConfirmExternalVerification(ctx context.Context, tok string, m
 		return nil, err
 	}
 	unproved := !u.EmailVerified || u.Pending
+	wasPending := u.Pending
 	use := gatehouse.TokenUse{Activate: true}
 	if unproved && u.PasswordHash != "" {
 		none := ""
@@ -270,7 +272,17 @@ func (s *Service) ConfirmExternalVerification(ctx context.Context, tok string, m
 	s.users.drop(u.ID)
 	data := map[string]any{"provider": p.ID, "subject": d.Subject, "address_was_unverified": unproved, "password_removed": use.PasswordHash != nil}
 	if unproved {
+		if err := s.reclaim(ctx, u, p.ID, d.Subject, data); err != nil {
+			return nil, err
+		}
+		// The sign-in below must see the account as it is now, without its second factor.
+		if u, err = s.store.UserByID(ctx, u.ID); err != nil {
+			return nil, err
+		}
 		data["sessions_ended"] = s.EndUserSessions(ctx, u.ID, "", gatehouse.ReasonPasswordReset, meta, map[string]any{"via": "external_verify"})
+		if wasPending {
+			s.event(ctx, gatehouse.EventUserActivated, u.ID, "", meta, map[string]any{"username": u.Username, "via": "external_verify"})
+		}
 	}
 	s.event(ctx, gatehouse.EventIdentityVerifyUsed, u.ID, "", meta, data)
 	if !bound {
@@ -279,4 +291,43 @@ func (s *Service) ConfirmExternalVerification(ctx context.Context, tok string, m
 		}
 	}
 	return s.finishExternal(ctx, u, p, c, &gatehouse.OIDCFlow{RD: d.RD}, "email_verification", meta)
+}
+
+// reclaim removes every way to sign in to u that someone other than the address's owner may have
+// set up, except the identity about to be bound (provider, subject): the second factor (it would
+// lock the owner out, or keep a squatter's factor on the account), passkeys and other external
+// identities. The password went with the link's use. What was removed is added to data.
+func (s *Service) reclaim(ctx context.Context, u *gatehouse.User, provider, subject string, data map[string]any) error {
+	mfa, err := s.store.DeleteMFA(ctx, u.ID, s.clock.Now())
+	if err != nil {
+		return err
+	}
+	data["mfa_removed"] = mfa
+	pks, err := s.store.ListPasskeys(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	for _, pk := range pks {
+		if _, err := s.store.DeletePasskey(ctx, u.ID, pk.ID); err != nil && !gatehouse.IsCode(err, gatehouse.ENotFound) {
+			return err
+		}
+	}
+	data["passkeys_removed"] = len(pks)
+	ids, err := s.store.ListIdentities(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	removed := 0
+	for _, i := range ids {
+		if i.ProviderID == provider && i.Subject == subject {
+			continue
+		}
+		if err := s.store.DeleteIdentity(ctx, u.ID, i.ID); err != nil && !gatehouse.IsCode(err, gatehouse.ENotFound) {
+			return err
+		}
+		removed++
+	}
+	data["identities_removed"] = removed
+	s.users.drop(u.ID)
+	return nil
 }

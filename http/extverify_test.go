@@ -302,7 +302,20 @@ func TestExternalVerifyTakesBackAnUnprovedAccount(t *testing.T) {
 		if r.Status != http.StatusAccepted {
 			t.Fatalf("register: %d %s", r.Status, r.Body)
 		}
-		squatter, _ := v.e.Login("squatter", "squatter pass 12")
+		squatter, login := v.e.Login("squatter", "squatter pass 12")
+		// The squatter also sets up every other way back in: a second factor, a passkey, and an
+		// identity of their own at the provider.
+		enroll(t, v.e, squatter)
+		sid := int64(login.JSON["user"].(map[string]any)["id"].(float64))
+		now := v.e.Clock.Now()
+		if err := v.e.Store.CreatePasskey(t.Context(), &gatehouse.Passkey{UserID: sid, CredentialID: []byte("squatter-key"), Name: "key",
+			Credential: []byte("{}"), CreatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		if err := v.e.Store.CreateIdentity(t.Context(), &gatehouse.ExternalIdentity{UserID: sid, ProviderID: "test-op", Subject: "sub-squatter",
+			Email: "squatter@example.net", BoundAt: now}); err != nil {
+			t.Fatal(err)
+		}
 
 		b := v.notLinked(t, "sub-vic", "vic@example.com", "v***@example.com")
 		if st, _ := b.askMail(t); st != http.StatusAccepted {
@@ -322,8 +335,21 @@ func TestExternalVerifyTakesBackAnUnprovedAccount(t *testing.T) {
 			t.Fatalf("the registrant's session survived: %d", r.Status)
 		}
 		ev := eventsOf(t, v.admin, gatehouse.EventIdentityVerifyUsed)
-		if len(ev) != 1 || ev[0]["data"].(map[string]any)["password_removed"] != true {
+		if len(ev) != 1 {
 			t.Fatalf("verification_used: %v", ev)
+		}
+		if d := ev[0]["data"].(map[string]any); d["password_removed"] != true || d["mfa_removed"] != true || d["passkeys_removed"] != 1.0 || d["identities_removed"] != 1.0 {
+			t.Fatalf("verification_used data: %v", d)
+		}
+		if pks, _ := v.e.Store.ListPasskeys(t.Context(), sid); len(pks) != 0 {
+			t.Fatalf("the squatter's passkey survived: %v", pks)
+		}
+		v.op.Queue(oidctest.User{Subject: "sub-squatter", Email: "squatter@example.net"})
+		if st, _, body := v.browser().signIn(t, ""); st != http.StatusForbidden {
+			t.Fatalf("the squatter's own identity still signs in: %d %s", st, body)
+		}
+		if ids := vic.Do("GET", "/api/account/identities", nil); ids.Status != http.StatusOK || len(ids.JSON["items"].([]any)) != 1 {
+			t.Fatalf("identities after reclaiming: %d %s", ids.Status, ids.Body)
 		}
 		if me := v.e.Bearer(r.Str("access_token")).Do("GET", "/api/auth/me", nil); me.Status != http.StatusOK || me.JSON["user"].(map[string]any)["email_verified"] != true {
 			t.Fatalf("the owner after the link: %d %s", me.Status, me.Body)
