@@ -117,6 +117,13 @@ func (s *Service) SendExternalVerification(ctx context.Context, browserToken str
 		return nil, gatehouse.Errorf(gatehouse.ENotFound, "there is no enabled sign-in provider %q", pend.ProviderID)
 	}
 	answer := &VerifySent{MaskedEmail: MaskEmail(pend.Email), Provider: p.Name}
+	// The link is built before the address is looked up, so that a server that cannot build
+	// links (no public_url) fails alike for every address instead of only for known ones.
+	tok, h := token.Opaque()
+	link, err := s.mail.Link("/login/external/verify", tok)
+	if err != nil {
+		return nil, err
+	}
 	owners, err := s.store.UsersByEmail(ctx, pend.Email, 2)
 	if err != nil {
 		return nil, err
@@ -130,11 +137,6 @@ func (s *Service) SendExternalVerification(ctx context.Context, browserToken str
 		return nil, err
 	}
 	st := s.Settings()
-	tok, h := token.Opaque()
-	link, err := s.mail.Link("/login/external/verify", tok)
-	if err != nil {
-		return nil, err
-	}
 	m, err := s.mail.Compose(mail.KindExternalVerify, u.Email, mail.Data{Username: u.Username, Link: link, ExpiresIn: humanDuration(st.ContactChangeTTL), Provider: p.Name})
 	if err != nil {
 		return nil, err
