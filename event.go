@@ -76,6 +76,7 @@ type Store interface {
 	PasskeyStore
 	MailStore
 	ExternalStore
+	ExternalVerifyStore
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error

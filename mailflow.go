@@ -37,6 +37,8 @@ type OneTimeToken struct {
 	Email     string
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// Data is what the link's use needs besides the user (external_verify: the identity), or "".
+	Data string
 }
 
 // TokenUse is what consuming a token changes on its user, in the same transaction as the consumption,

@@ -636,12 +636,10 @@ func (s *Service) signInExternal(ctx context.Context, p *gatehouse.OIDCProvider,
 		}
 		return s.finishExternal(ctx, u, p, c, f, "auto_create", meta)
 	}
-	// 4. Nothing matched. Proving the address through the mail flow (seed 000) is not built
-	// yet: linking from a signed-in account is the way. SEAM(mail): offer the verification mail
-	// here once the mail flow exists.
+	// 4. Nothing matched: the user links from a signed-in account, or proves the address by the
+	// verification mail (auth/extverify.go).
 	s.event(ctx, gatehouse.EventLoginExternalFailed, 0, "", meta, map[string]any{"provider": p.ID, "reason": "not_linked", "subject": c.Subject, "email": c.Email})
-	return nil, gatehouse.Errorf(gatehouse.ENotLinked,
-		"this %s account is not linked to a gatehouse account. Sign in with your password, then link it under Settings → Security → External identities. (Proving your email address by mail to link it is not available yet.)", p.Name)
+	return nil, s.notLinked(ctx, p, f, c)
 }
 
 // createExternalUser creates a normal user for an external identity: no password, a username

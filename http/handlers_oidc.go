@@ -156,6 +156,9 @@ func (s *Server) externalCallback(w http.ResponseWriter, r *http.Request) {
 	s.clearExternalCookie(w)
 	res, err := s.auth.FinishExternal(r.Context(), req, s.meta(r))
 	if err != nil {
+		if nl := notLinkedOffer(err); nl != nil {
+			s.setPendingCookie(w, nl.Offer.BrowserToken)
+		}
 		s.externalError(w, r, err)
 		return
 	}
@@ -188,7 +191,13 @@ func (s *Server) externalCallback(w http.ResponseWriter, r *http.Request) {
 // externalError answers a failed external sign-in: a page for browsers, which arrive here by
 // navigation, and the usual JSON error for API clients.
 func (s *Server) externalError(w http.ResponseWriter, r *http.Request, err error) {
+	nl := notLinkedOffer(err)
 	if !strings.Contains(r.Header.Get("Accept"), "text/html") {
+		if nl != nil {
+			writeJSON(w, statusOf(nl.Err.Code), notLinkedBody{Error: errorDetail{Code: nl.Err.Code, Message: nl.Err.Message},
+				Verification: verifyOffer{Email: nl.Offer.MaskedEmail, Endpoint: s.verifyEndpoint()}})
+			return
+		}
 		writeError(w, r, s.log, err)
 		return
 	}
@@ -214,7 +223,11 @@ func (s *Server) externalError(w http.ResponseWriter, r *http.Request, err error
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; base-uri 'none'; frame-ancestors 'none'")
 	w.WriteHeader(statusOf(code))
-	_ = externalErrorPage.Execute(w, map[string]string{"Title": title, "Message": msg, "Base": base, "Code": code})
+	d := map[string]string{"Title": title, "Message": msg, "Base": base, "Code": code}
+	if nl != nil {
+		d["VerifyEmail"], d["VerifyAction"] = nl.Offer.MaskedEmail, s.verifyEndpoint()
+	}
+	_ = externalErrorPage.Execute(w, d)
 }
 
 // externalErrorPage is self-contained so the API package need not depend on the web pages; it
@@ -226,6 +239,8 @@ var externalErrorPage = template.Must(template.New("external").Parse(`<!doctype 
 <body><header class="top"><a class="brand" href="{{.Base}}/">gatehouse</a></header>
 <main id="main"><section class="card narrow"><h1>{{.Title}}</h1>
 <p class="error-summary" role="alert" id="external-error" data-code="{{.Code}}">{{.Message}}</p>
+{{if .VerifyEmail}}<form method="post" action="{{.VerifyAction}}" id="external-verify">
+<button type="submit" class="primary">Send a verification link to {{.VerifyEmail}}</button></form>{{end}}
 <p><a href="{{.Base}}/login">Back to sign-in</a> · <a href="{{.Base}}/settings/security">Settings → Security</a></p>
 </section></main></body></html>
 `))

@@ -62,6 +62,8 @@ func (s *Server) routes() {
 	// External sign-in (OpenID Connect): handlers_oidc.go.
 	s.handle("GET /api/auth/oidc/{provider}/start", s.externalStart)
 	s.handle("GET /api/auth/oidc/{provider}/callback", s.externalCallback)
+	s.handle("POST /api/auth/oidc/verify-email", s.externalVerifySend)
+	s.handle("POST /api/auth/oidc/verify-email/confirm", s.externalVerifyConfirm)
 	s.handle("GET /api/account/identities", s.user(s.accountIdentities))
 	s.handle("DELETE /api/account/identities/{id}", s.user(s.accountUnlinkIdentity))
 	s.handle("GET /api/admin/providers", s.admin(s.adminListProviders))

@@ -35,9 +35,11 @@ const (
 	KindEmailChangeConfirm = "email_change_confirm"
 	KindEmailChangeNotice  = "email_change_notice"
 	KindTest               = "test"
+	// KindExternalVerify proves an address to link an external identity (auth/extverify.go).
+	KindExternalVerify = "external_verify"
 )
 
-var kinds = []string{KindActivation, KindAlreadyRegistered, KindPasswordReset, KindEmailChangeConfirm, KindEmailChangeNotice, KindTest}
+var kinds = []string{KindActivation, KindAlreadyRegistered, KindPasswordReset, KindEmailChangeConfirm, KindEmailChangeNotice, KindTest, KindExternalVerify}
 
 // Data fills a template. SiteName and PublicURL are set by Compose.
 type Data struct {
@@ -48,6 +50,8 @@ type Data struct {
 	Link      string
 	ExpiresIn string
 	NewEmail  string
+	// Provider is the display name of an external provider (external_verify).
+	Provider string
 }
 
 // Retry policy: the first retry after 30 s, doubling up to an hour, giving up after maxAttempts

@@ -61,6 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 	}
 	tests = append(tests, mailTests...)
 	runExternal(t, open)
+	runExternalVerify(t, open)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)

@@ -9,8 +9,9 @@ import (
 	ghttp "github.com/gatehouse/gatehouse/http"
 )
 
-// externalPages are the admin pages of external providers (templates/admin_provider*.html).
-var externalPages = []string{"admin_providers", "admin_provider", "admin_provider_delete"}
+// externalPages are the admin pages of external providers (templates/admin_provider*.html) and
+// the page of the external-authentication verification link (external_verify.html).
+var externalPages = []string{"admin_providers", "admin_provider", "admin_provider_delete", "external_verify"}
 
 func (p *pages) externalRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/providers", p.page(p.admin(p.adminProviders)))
@@ -23,6 +24,7 @@ func (p *pages) externalRoutes(mux *http.ServeMux) {
 
 	mux.Handle("POST /settings/security/link/{provider}", p.page(p.user(p.securityLink)))
 	mux.Handle("POST /settings/security/identities/{id}/unlink", p.page(p.user(p.securityUnlink)))
+	p.externalVerifyRoutes(mux)
 }
 
 // externalData is the External identities section of the security page.

@@ -14,11 +14,11 @@ import (
 // This file implements gatehouse.MailStore: one-time links (activation, password reset, email
 // change) and the mail outbox.
 
-const tokenCols = `hash, kind, user_id, email, created_at, expires_at`
+const tokenCols = `hash, kind, user_id, email, created_at, expires_at, data`
 
 func scanToken(r rowScanner) (*gatehouse.OneTimeToken, error) {
 	var t gatehouse.OneTimeToken
-	if err := r.Scan(&t.Hash, &t.Kind, &t.UserID, &t.Email, timeDest{&t.CreatedAt}, timeDest{&t.ExpiresAt}); err != nil {
+	if err := r.Scan(&t.Hash, &t.Kind, &t.UserID, &t.Email, timeDest{&t.CreatedAt}, timeDest{&t.ExpiresAt}, &t.Data); err != nil {
 		return nil, err
 	}
 	return &t, nil
@@ -26,8 +26,8 @@ func scanToken(r rowScanner) (*gatehouse.OneTimeToken, error) {
 
 func (s *Store) insertToken(ctx context.Context, q querier, t *gatehouse.OneTimeToken) error {
 	t.CreatedAt, t.ExpiresAt = Norm(t.CreatedAt), Norm(t.ExpiresAt)
-	_, err := q.ExecContext(ctx, `INSERT INTO one_time_tokens (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
-		t.Hash, t.Kind, t.UserID, t.Email, s.d.TimeArg(t.CreatedAt), s.d.TimeArg(t.ExpiresAt))
+	_, err := q.ExecContext(ctx, `INSERT INTO one_time_tokens (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		t.Hash, t.Kind, t.UserID, t.Email, s.d.TimeArg(t.CreatedAt), s.d.TimeArg(t.ExpiresAt), t.Data)
 	return err
 }
 
