@@ -110,6 +110,10 @@ func (s *Service) ResetPasswordWithLink(ctx context.Context, tok, pw string, met
 	// it proves nothing about the new one.
 	proves := t.Email == u.Email
 	wasPending := u.Pending && proves
+	// Until now nobody had proved this address: whoever registered it (or brought it from an
+	// external provider that did not verify it) may not be its owner, and may have set up ways in
+	// of their own. The owner, proving the mailbox now, gets the account without them.
+	unproved := proves && (!u.EmailVerified || u.Pending)
 	_, u, err = s.store.ConsumeToken(ctx, h, gatehouse.TokenPasswordReset, s.clock.Now(), gatehouse.TokenUse{PasswordHash: &hash, Activate: proves})
 	if gatehouse.IsCode(err, gatehouse.ENotFound) {
 		return errBadLink("password reset") // used or expired meanwhile
@@ -118,6 +122,12 @@ func (s *Service) ResetPasswordWithLink(ctx context.Context, tok, pw string, met
 		return err
 	}
 	s.users.drop(u.ID)
+	data := map[string]any{"target_user_id": u.ID, "via": "mail", "address_was_unverified": unproved}
+	if unproved {
+		if err := s.reclaim(ctx, u, "", "", data); err != nil {
+			return err
+		}
+	}
 	if wasPending {
 		s.event(ctx, gatehouse.EventUserActivated, u.ID, "", meta, map[string]any{"username": u.Username, "via": "password_reset"})
 	}
@@ -125,7 +135,7 @@ func (s *Service) ResetPasswordWithLink(ctx context.Context, tok, pw string, met
 	if err := s.limiter.Reset(ctx, "acct:"+strconv.FormatInt(u.ID, 10)); err != nil {
 		s.log.Warn("resetting the account rate limit failed", "err", err)
 	}
-	ended := s.EndUserSessions(ctx, u.ID, "", gatehouse.ReasonPasswordReset, meta, map[string]any{"via": "mail"})
-	s.event(ctx, gatehouse.EventPasswordReset, u.ID, "", meta, map[string]any{"target_user_id": u.ID, "via": "mail", "sessions_ended": ended})
+	data["sessions_ended"] = s.EndUserSessions(ctx, u.ID, "", gatehouse.ReasonPasswordReset, meta, map[string]any{"via": "mail"})
+	s.event(ctx, gatehouse.EventPasswordReset, u.ID, "", meta, data)
 	return nil
 }

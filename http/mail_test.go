@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/smtptest"
 	"github.com/gatehouse/gatehouse/internal/testserver"
+	"github.com/gatehouse/gatehouse/internal/webauthntest"
 	"github.com/gatehouse/gatehouse/mail"
 )
 
@@ -602,5 +603,41 @@ func TestRecoveryClearsTheAccountLockout(t *testing.T) {
 	}
 	if r := c.Do("POST", "/api/auth/login", map[string]string{"login": "hal", "password": "hal new password"}, "X-Forwarded-For", "203.0.113.9"); r.Status != 200 {
 		t.Fatalf("sign-in after the reset: %d %s", r.Status, r.Body)
+	}
+}
+
+// Account pre-hijacking: someone registers another person's address (activation off, so the
+// account works at once) and adds a passkey of their own. When the address's owner recovers the
+// account by mail, the squatter's ways in are gone, not just their password.
+func TestRecoveryRemovesASquattersPasskey(t *testing.T) {
+	m := newMailEnv(t, testserver.Options{Localhost: true})
+	if r := m.admin.Do("PATCH", "/api/admin/settings", map[string]any{"auth_register_activation_enabled": false}); r.Status != 200 && r.Status != 204 {
+		t.Fatalf("activation off: %d %s", r.Status, r.Body)
+	}
+	if r := m.Client().Do("POST", "/api/auth/register", map[string]string{"username": "squatter", "email": "vic@example.com", "password": "squatter pass 1"}); r.Status/100 != 2 {
+		t.Fatalf("register: %d %s", r.Status, r.Body)
+	}
+	squatter, _ := m.Login("squatter", "squatter pass 1")
+	key := webauthntest.New(m.URL)
+	if r := registerPasskey(t, squatter, key, "squatter's key"); r.Status != 201 {
+		t.Fatalf("squatter's passkey: %d %s", r.Status, r.Body)
+	}
+	m.deliver()
+	m.Client().Do("POST", "/api/auth/password/forgot", map[string]string{"email": "vic@example.com"})
+	m.deliver()
+	msgs := m.smtp.To("vic@example.com")
+	if len(msgs) == 0 {
+		t.Fatal("no reset mail")
+	}
+	tok := m.linkToken(msgs[len(msgs)-1], "/recover/reset")
+	if r := m.Client().Do("POST", "/api/auth/password/reset", map[string]string{"token": tok, "password": "vic own password"}); r.Status != 204 {
+		t.Fatalf("reset: %d %s", r.Status, r.Body)
+	}
+	if _, r := passkeySignIn(t, m.Env, key); r.Status == 200 {
+		t.Fatal("the squatter's passkey still signs in after the owner recovered the account")
+	}
+	ev := hasEvent(t, m.admin, "password.reset")
+	if d := ev["data"].(map[string]any); d["address_was_unverified"] != true || d["passkeys_removed"] != float64(1) {
+		t.Fatalf("password.reset event: %v", ev)
 	}
 }
