@@ -85,6 +85,9 @@ type ExternalStore interface {
 	TouchIdentity(ctx context.Context, id int64, email string, at time.Time) error
 	// DeleteIdentity removes the user's identity id; ENotFound when the user has no such identity.
 	DeleteIdentity(ctx context.Context, userID, id int64) error
+	// DeleteProviderIdentities unbinds every identity of a provider (its issuer changed: subjects
+	// are unique only per issuer) and returns how many went.
+	DeleteProviderIdentities(ctx context.Context, providerID string) (int, error)
 	// UsersByEmail returns at most limit users whose normalized email is email.
 	UsersByEmail(ctx context.Context, email string, limit int) ([]*User, error)
 

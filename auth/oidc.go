@@ -314,7 +314,17 @@ func (s *Service) UpdateProvider(ctx context.Context, admin *Principal, id strin
 	if err := s.store.UpdateProvider(ctx, p); err != nil {
 		return nil, err
 	}
-	s.event(ctx, gatehouse.EventProviderUpdated, admin.User.ID, admin.SessionID, meta, map[string]any{"provider": p.ID, "changed": changed, "enabled": p.Enabled})
+	data := map[string]any{"provider": p.ID, "changed": changed, "enabled": p.Enabled}
+	if issuerChanged {
+		// Subjects are unique only per issuer: at a new issuer, the same subject may be somebody
+		// else, so the old bindings go (each user links again).
+		n, err := s.store.DeleteProviderIdentities(ctx, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		data["identities_unlinked"] = n
+	}
+	s.event(ctx, gatehouse.EventProviderUpdated, admin.User.ID, admin.SessionID, meta, data)
 	return s.providerView(p), nil
 }
 

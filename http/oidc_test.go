@@ -798,3 +798,33 @@ func TestUnauthenticatedFailuresDoNotFloodTheEventLog(t *testing.T) {
 		t.Fatalf("%d mfa.failed events for 20 forged challenges, want 1", n)
 	}
 }
+
+// A subject is unique only at its issuer: pointing a provider at another issuer unlinks the
+// identities bound through the old one, so a user of the new issuer with the same subject cannot
+// sign in to somebody else's account.
+func TestExternalIssuerChangeUnlinks(t *testing.T) {
+	x := newExtEnv(t, "sqlite", map[string]any{"auto_bind_verified_email": true})
+	x.e.CreateUser(x.admin, "carol", "carol@example.com", "carol password 1", "user")
+	x.op.Queue(oidctest.User{Subject: "42", Email: "carol@example.com", EmailVerified: true})
+	b := x.browser()
+	if st, _, body := b.signIn(t, ""); st != http.StatusSeeOther {
+		t.Fatalf("bind: %d %s", st, body)
+	}
+	other := oidctest.Start(t)
+	r := x.admin.Do("PATCH", "/api/admin/providers/test-op", map[string]any{"issuer": other.Issuer(), "client_id": other.ClientID(), "client_secret": other.ClientSecret()})
+	if r.Status != 200 {
+		t.Fatalf("change issuer: %d %s", r.Status, r.Body)
+	}
+	if items := b.Do("GET", "/api/account/identities", nil).JSON["items"].([]any); len(items) != 0 {
+		t.Fatalf("identities after the issuer changed: %v", items)
+	}
+	// Subject 42 at the new issuer, with another address, is not carol.
+	other.Queue(oidctest.User{Subject: "42", Email: "mallory@elsewhere.example", EmailVerified: true})
+	if st, _, _ := x.browser().signIn(t, ""); st == http.StatusSeeOther {
+		t.Fatal("subject 42 of the new issuer signed in")
+	}
+	ev := eventsOf(t, x.admin, gatehouse.EventProviderUpdated)
+	if len(ev) == 0 || ev[0]["data"].(map[string]any)["identities_unlinked"] != float64(1) {
+		t.Fatalf("provider update event: %v", ev)
+	}
+}

@@ -129,6 +129,15 @@ func testIdentities(t *testing.T, s gatehouse.Store) {
 	wantCode(t, s.DeleteIdentity(ctx(), u.ID, i.ID), gatehouse.ENotFound, "DeleteIdentity twice")
 	// Unbound, the subject may be bound again (to anyone).
 	must(t, s.CreateIdentity(ctx(), &gatehouse.ExternalIdentity{UserID: v.ID, ProviderID: "op", Subject: "s1", BoundAt: base}), "rebind")
+	// A provider's identities can go all at once; another provider's stay.
+	n, err := s.DeleteProviderIdentities(ctx(), "op")
+	must(t, err, "DeleteProviderIdentities")
+	if _, err := s.IdentityBySubject(ctx(), "op", "s1"); n != 1 || !gatehouse.IsCode(err, gatehouse.ENotFound) {
+		t.Fatalf("after DeleteProviderIdentities: %d deleted, lookup %v", n, err)
+	}
+	if list, _ := s.ListIdentities(ctx(), u.ID); len(list) != 1 || list[0].ProviderID != "op2" {
+		t.Fatalf("another provider's identity went too: %+v", list)
+	}
 }
 
 func testIdentityCascade(t *testing.T, s gatehouse.Store) {

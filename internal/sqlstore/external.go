@@ -199,6 +199,16 @@ func (s *Store) DeleteIdentity(ctx context.Context, userID, id int64) error {
 	return nil
 }
 
+// DeleteProviderIdentities implements gatehouse.ExternalStore.
+func (s *Store) DeleteProviderIdentities(ctx context.Context, providerID string) (int, error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM external_identities WHERE provider_id = $1`, providerID)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
 // UsersByEmail implements gatehouse.ExternalStore.
 func (s *Store) UsersByEmail(ctx context.Context, email string, limit int) ([]*gatehouse.User, error) {
 	if limit <= 0 {
