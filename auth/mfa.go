@@ -152,20 +152,32 @@ func (s *Service) checkTOTP(ctx context.Context, userID int64, code string) (boo
 	return s.store.UseTOTPStep(ctx, userID, step)
 }
 
-// mfaLimit bounds second-factor guesses per user across challenges and account actions, with the
-// sign-in rate-limit settings: the attempt limit alone would let someone who knows the password
-// open challenge after challenge.
+// mfaLimit bounds second-factor guesses per user across challenges and account actions: the
+// attempt limit of one challenge alone would let someone who knows the password open challenge
+// after challenge. The bucket holds twice auth_mfa_max_attempts (at least 10: a user fumbling two
+// challenges is not locked out) and regains one every mfaRefill, about 290 guesses a day (each
+// covering three codes with the clock skew): under 0.1 % of the code space. Unlike the password buckets it fails closed: with the limiter down (Redis), nothing else
+// would slow guessing, since a password step costs only one hash.
 func (s *Service) mfaLimit(ctx context.Context, userID int64, meta ClientMeta) error {
 	st := s.Settings()
-	err := s.limit(ctx, "mfa:"+strconv.FormatInt(userID, 10), st.LoginBurst, st.LoginRefill, meta, "")
+	key := "mfa:" + strconv.FormatInt(userID, 10)
+	ok, retry, err := s.limiter.Allow(ctx, key, max(10, 2*st.MFAMaxAttempts), mfaRefill)
 	if err != nil {
+		s.log.Error("rate limiter failed; refusing second-factor attempts until it is back", "err", err)
+		return &gatehouse.Error{Code: gatehouse.EBusy, RetryAfter: time.Minute, Message: "codes cannot be checked right now; try again in a minute"}
+	}
+	if err := s.refusal(ctx, key, mfaRefill, ok, retry, nil, meta, ""); err != nil {
 		var e *gatehouse.Error
 		if errors.As(err, &e) {
 			return &gatehouse.Error{Code: e.Code, RetryAfter: e.RetryAfter, Message: "too many code attempts; try again later"}
 		}
+		return err
 	}
-	return err
+	return nil
 }
+
+// mfaRefill is how often one second-factor guess comes back.
+const mfaRefill = 5 * time.Minute
 
 // beginMFA answers a correct first factor for an account with MFA: it stores a challenge (only
 // the token's hash) and returns the token instead of a session. External sign-in paths call this

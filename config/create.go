@@ -40,11 +40,12 @@ driver = "sqlite"
 dsn = "data/gatehouse.db"
 
 [auth]
-# Signs access tokens and password-protected links. Changing it invalidates every access token
-# and every such link. At least 32 characters.
+# Signs access tokens. Changing it invalidates every access token at once (scripts must refresh);
+# browser sessions, refresh tokens and links in mail keep working. At least 32 characters.
 jwt_secret = "%s"
-# Encrypts stored TOTP secrets. Keep it: if it changes, existing MFA enrollments cannot be
-# decrypted any more. At least 32 characters.
+# Encrypts stored TOTP secrets and external providers' client secrets. Keep it: if it changes,
+# existing MFA enrollments and provider secrets cannot be decrypted any more. At least 32
+# characters.
 mfa_secret_key = "%s"
 # Only the initial value of the runtime setting auth_cookie_secure (false => cookies are Secure).
 # Set true only for a first trial over plain http.

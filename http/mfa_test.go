@@ -2,6 +2,8 @@ package http_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -502,4 +504,56 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.Write(p)
+}
+
+// Guesses are limited per user across challenges: opening challenge after challenge with the
+// right password does not give an attacker more than the bucket.
+func TestMFAGuessesLimitedAcrossChallenges(t *testing.T) {
+	e := testserver.New(t, testserver.Options{})
+	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
+	enroll(t, e, admin)
+	c := e.Client()
+	limited := false
+	for i := 0; i < 20 && !limited; i++ {
+		tok := passwordStep(t, e, c, "alice", adminPW)
+		for range 2 {
+			r := c.Do("POST", "/api/auth/login/mfa", map[string]string{"mfa_token": tok, "code": "000000"})
+			if r.Status == 429 {
+				limited = true
+				break
+			}
+		}
+	}
+	if !limited {
+		t.Fatal("40 wrong codes over 20 challenges were never rate limited")
+	}
+}
+
+// failingLimiter is a rate limiter whose store is down (Redis unreachable).
+type failingLimiter struct{}
+
+func (failingLimiter) Allow(context.Context, string, int, time.Duration) (bool, time.Duration, error) {
+	return false, 0, errors.New("redis: connection refused")
+}
+func (failingLimiter) Peek(context.Context, string, int, time.Duration) (bool, time.Duration, error) {
+	return false, 0, errors.New("redis: connection refused")
+}
+func (failingLimiter) Reset(context.Context, string) error {
+	return errors.New("redis: connection refused")
+}
+
+// With the limiter down, passwords still work (the hashing pool bounds guessing) but codes are
+// not checked: nothing else would slow guessing a six-digit code.
+func TestMFAFailsClosedWithoutTheLimiter(t *testing.T) {
+	first := testserver.New(t, testserver.Options{})
+	admin, _ := first.Setup("alice", "alice@example.com", adminPW)
+	secret, _ := enroll(t, first, admin)
+	// The same database, served by an instance whose limiter is down.
+	e := testserver.New(t, testserver.Options{DSN: first.DSN, Clock: first.Clock, Limiter: failingLimiter{}})
+	c := e.Client()
+	tok := passwordStep(t, e, c, "alice", adminPW)
+	r := c.Do("POST", "/api/auth/login/mfa", map[string]string{"mfa_token": tok, "code": code(t, e, secret, 0)})
+	if r.Status != 503 || r.Code() != "server_busy" || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("second factor with the limiter down: %d %s", r.Status, r.Body)
+	}
 }
