@@ -641,3 +641,41 @@ func TestRecoveryRemovesASquattersPasskey(t *testing.T) {
 		t.Fatalf("password.reset event: %v", ev)
 	}
 }
+
+// A reset link mailed to the old address dies when the address changes, by the user's confirmed
+// change or by an administrator: the old mailbox is what is no longer trusted.
+func TestEmailChangeKillsLinksToTheOldAddress(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		m := newMailEnv(t, testserver.Options{Backend: backend})
+		id := m.CreateUser(m.admin, "kim", "kim@example.com", "kim password 1", "user")
+		kim, _ := m.Login("kim", "kim password 1")
+		resetLink := func(addr string, n int) string {
+			m.Clock.Advance(2 * time.Minute) // past the request cooldown
+			m.Client().Do("POST", "/api/auth/password/forgot", map[string]string{"email": addr})
+			m.deliver()
+			got := m.smtp.To(addr)
+			if len(got) < n {
+				t.Fatalf("no reset mail to %s", addr)
+			}
+			return m.linkToken(got[len(got)-1], "/recover/reset")
+		}
+		old := resetLink("kim@example.com", 1)
+		kim.Do("POST", "/api/account/email", map[string]string{"email": "kim.new@example.com", "password": "kim password 1"})
+		m.deliver()
+		tok := m.linkToken(m.only("kim.new@example.com", 1)[0], "/settings/email/confirm")
+		if r := m.Client().Do("POST", "/api/account/email/confirm", map[string]string{"token": tok}); r.Status != 200 {
+			t.Fatalf("confirm: %d %s", r.Status, r.Body)
+		}
+		if r := m.Client().Do("POST", "/api/auth/password/reset", map[string]string{"token": old, "password": "a stolen new password"}); r.Status != 400 {
+			t.Fatalf("a reset link to the old address after the change: %d %s", r.Status, r.Body)
+		}
+		// The same when an administrator changes the address.
+		old = resetLink("kim.new@example.com", 2)
+		if r := m.admin.Do("PATCH", "/api/admin/users/"+itoa(id), map[string]string{"email": "kim.third@example.com"}); r.Status != 200 {
+			t.Fatalf("admin change: %d %s", r.Status, r.Body)
+		}
+		if r := m.Client().Do("POST", "/api/auth/password/reset", map[string]string{"token": old, "password": "a stolen new password"}); r.Status != 400 {
+			t.Fatalf("a reset link to the old address after an admin change: %d %s", r.Status, r.Body)
+		}
+	})
+}

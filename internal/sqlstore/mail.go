@@ -146,6 +146,10 @@ func (s *Store) ConsumeToken(ctx context.Context, hash []byte, kind string, now 
 		if use.SetEmail {
 			add("email", tok.Email)
 			add("email_verified", true)
+			// Every other link still out (a reset mailed to the old address) dies with the change.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM one_time_tokens WHERE user_id = $1 AND used_at IS NULL AND hash <> $2`, tok.UserID, hash); err != nil {
+				return err
+			}
 		}
 		add("updated_at", s.d.TimeArg(s.now()))
 		args = append(args, tok.UserID)

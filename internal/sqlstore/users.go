@@ -170,8 +170,13 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, upd gatehouse.UserUpda
 		if upd.Username != nil {
 			u.Username = *upd.Username
 		}
-		if upd.Email != nil {
+		if upd.Email != nil && *upd.Email != u.Email {
 			u.Email = *upd.Email
+			// Links mailed to the old address (password reset, activation, a pending change) must
+			// not outlive the change: the old mailbox is exactly what is no longer trusted.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM one_time_tokens WHERE user_id = $1 AND used_at IS NULL`, id); err != nil {
+				return err
+			}
 		}
 		if upd.Name != nil {
 			u.Name = *upd.Name
