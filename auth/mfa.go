@@ -128,28 +128,39 @@ func (s *Service) openSecret(userID int64, sealed []byte) (string, error) {
 }
 
 // checkTOTP verifies an authenticator code of a user with MFA enabled and records its time step,
-// so that the same code (or an older one) never works again.
-func (s *Service) checkTOTP(ctx context.Context, userID int64, code string) (bool, error) {
+// so that the same code (or an older one) never works again. replayed tells a refused code that
+// was right but already used (typically the one just typed to confirm the authenticator), so
+// the message can say to wait for the next one instead of calling it wrong. Telling so reveals
+// nothing useful: a used code never works again, and it still counts as a failed attempt.
+func (s *Service) checkTOTP(ctx context.Context, userID int64, code string) (ok, replayed bool, err error) {
 	t, err := s.store.TOTPByUser(ctx, userID)
 	if gatehouse.IsCode(err, gatehouse.ENotFound) {
-		return false, nil
+		return false, false, nil
 	}
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	if !t.Confirmed {
-		return false, nil
+		return false, false, nil
 	}
 	secret, err := s.openSecret(userID, t.Secret)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
-	step, ok, err := totp.Match(secret, code, s.clock.Now(), t.LastStep)
-	if err != nil || !ok {
-		return false, err
+	now := s.clock.Now()
+	step, ok, err := totp.Match(secret, code, now, t.LastStep)
+	if err != nil {
+		return false, false, err
+	}
+	if !ok {
+		if old, used, err := totp.Match(secret, code, now, -1); err == nil && used && old <= t.LastStep {
+			return false, true, nil
+		}
+		return false, false, nil
 	}
 	// The conditional update is the replay guard across requests and instances.
-	return s.store.UseTOTPStep(ctx, userID, step)
+	ok, err = s.store.UseTOTPStep(ctx, userID, step)
+	return ok, !ok && err == nil, err
 }
 
 // mfaLimit bounds second-factor guesses per user across challenges and account actions: the
@@ -243,10 +254,10 @@ func (s *Service) LoginMFA(ctx context.Context, req MFALoginRequest, meta Client
 		return nil, gatehouse.Errorf(gatehouse.EAccountDisabled, "this account is disabled; ask an administrator")
 	}
 	method, field := gatehouse.AuthTOTP, "code"
-	var ok bool
+	var ok, replayed bool
 	left := -1
 	if req.Code != "" {
-		ok, err = s.checkTOTP(ctx, u.ID, req.Code)
+		ok, replayed, err = s.checkTOTP(ctx, u.ID, req.Code)
 	} else {
 		method, field = gatehouse.AuthRecoveryCode, "recovery_code"
 		left, ok, err = s.useRecoveryCode(ctx, u.ID, req.RecoveryCode)
@@ -259,14 +270,20 @@ func (s *Service) LoginMFA(ctx context.Context, req MFALoginRequest, meta Client
 	}
 	if !ok {
 		s.obs.SignIn("mfa_failed")
-		s.event(ctx, gatehouse.EventMFAFailed, u.ID, "", meta, map[string]any{"method": method, "reason": "wrong_code", "attempt": c.Attempts})
+		reason := "wrong_code"
+		if replayed {
+			reason = "replayed_code"
+		}
+		s.event(ctx, gatehouse.EventMFAFailed, u.ID, "", meta, map[string]any{"method": method, "reason": reason, "attempt": c.Attempts})
 		if c.Attempts >= st.MFAMaxAttempts {
 			_, _ = s.store.DeleteMFAChallenge(ctx, c.TokenHash)
 			return nil, gatehouse.Errorf(gatehouse.EUnauthorized, "the code is wrong and no attempts are left; sign in again with your password")
 		}
 		n := st.MFAMaxAttempts - c.Attempts
 		what := "the code is wrong"
-		if method == gatehouse.AuthRecoveryCode {
+		if replayed {
+			what = "this code was already used; wait for the next one"
+		} else if method == gatehouse.AuthRecoveryCode {
 			what = "the recovery code is wrong or was already used"
 		}
 		return nil, &gatehouse.Error{Code: gatehouse.EInvalidCredentials, Field: field, Message: what + "; " + plural(n, "attempt") + " left"}
@@ -433,9 +450,12 @@ func (s *Service) reauthenticate(ctx context.Context, u *gatehouse.User, code, p
 		return err
 	}
 	if code != "" {
-		ok, err := s.checkTOTP(ctx, u.ID, code)
+		ok, replayed, err := s.checkTOTP(ctx, u.ID, code)
 		if err != nil {
 			return err
+		}
+		if replayed {
+			return &gatehouse.Error{Code: gatehouse.EInvalidCredentials, Field: "code", Message: "this code was already used; wait for the next one"}
 		}
 		if !ok {
 			return &gatehouse.Error{Code: gatehouse.EInvalidCredentials, Field: "code", Message: "the code is wrong or was already used"}

@@ -220,7 +220,7 @@ func TestBrowserFirstRunSignInSignOut(t *testing.T) {
 
 func TestBrowserAdminConsole(t *testing.T) {
 	e := testserver.New(t, testserver.Options{Web: true})
-	e.Setup("alice", "alice@example.com", pw)
+	api, _ := e.Setup("alice", "alice@example.com", pw)
 	ctx := browser(t)
 	run(t, ctx,
 		chromedp.Navigate(e.URL+"/admin"),
@@ -314,6 +314,20 @@ func TestBrowserAdminConsole(t *testing.T) {
 		t.Fatalf("dark scheme not applied: background %s", dark)
 	}
 	screenshot(t, ctx, "security-phone-dark")
+
+	// The admin tables are wider than a phone: they scroll inside their card, and the page
+	// itself never scrolls sideways (a long address once made /admin/users 454 px wide).
+	e.CreateUser(api, "carol-with-a-long-name", "carol.with.a.rather.long.address@mail.subdomain.example.com", pw, "user")
+	for _, page := range []string{"/admin/users", "/admin/events", "/admin/mail"} {
+		run(t, ctx, chromedp.Navigate(e.URL+page), chromedp.WaitVisible(chromedp.CSS(`main table`)))
+		if w := get(t, ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 391 {
+			t.Errorf("%s is %d px wide on a 390 px phone", page, w)
+		}
+		if spill := get(t, ctx, chromedp.Evaluate[bool](`[...document.querySelectorAll("main table")].some(t => t.getBoundingClientRect().right > t.closest(".card").getBoundingClientRect().right + 1 && getComputedStyle(t.parentElement).overflowX !== "auto")`)); spill {
+			t.Errorf("%s: a table spills past its card", page)
+		}
+	}
+	screenshot(t, ctx, "admin-users-phone-dark")
 }
 
 func TestBrowserNonAdminGets403(t *testing.T) {

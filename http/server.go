@@ -166,7 +166,10 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !hasBearer(r) {
 			if err := s.csrf.Check(r); err != nil {
-				writeError(w, r, s.log, gatehouse.Errorf(codeCSRF, "cross-origin request refused: %v", err))
+				// Go's reason ("browser is out of date: Sec-Fetch-Site is missing...") is for the
+				// log; the pages' scripts show the message to people as it is.
+				s.log.Info("cross-origin request refused", "method", r.Method, "path", r.URL.Path, "err", err)
+				writeError(w, r, s.log, gatehouse.Errorf(codeCSRF, "This request was sent from another site or by an old browser, so it was refused. Go back, reload the page and try again."))
 				if rc != nil {
 					rc.observe(http.StatusForbidden)
 				}

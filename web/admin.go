@@ -380,7 +380,10 @@ type eventsData struct {
 	Kind   string
 	Kinds  []string
 	Events []*gatehouse.Event
-	Pager  pager
+	// Names are the usernames of the users on this page who still exist, by id; deleted users
+	// show their number.
+	Names map[int64]string
+	Pager pager
 }
 
 // eventKinds are offered in the filter.
@@ -402,10 +405,14 @@ func (p *pages) adminEvents(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 	v := adminView("Events", "events", pr)
 	d := &eventsData{User: q.Get("user"), Kind: f.Kind, Kinds: append(eventKinds[:len(eventKinds):len(eventKinds)], passkeyEventKinds...)}
 	v.Data = d
-	if d.User != "" {
-		id, err := strconv.ParseInt(d.User, 10, 64)
-		if err != nil || id < 1 {
-			v.Errors["user"] = "Enter a user number, as shown in the users list."
+	if d.User = strings.TrimSpace(d.User); d.User != "" {
+		id, err := p.eventUser(r, d.User)
+		if err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		if id < 1 {
+			v.Errors["user"] = "No user has this username or number. A deleted user's events are found by their number."
 			p.render(w, http.StatusBadRequest, "admin_events", v)
 			return
 		}
@@ -417,5 +424,57 @@ func (p *pages) adminEvents(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 		return
 	}
 	d.Events, d.Pager = events, newPager(r, p.base, page, more)
+	// At most one page of distinct users, each read once.
+	d.Names = map[int64]string{}
+	for _, e := range events {
+		if e.UserID == nil {
+			continue
+		}
+		if _, seen := d.Names[*e.UserID]; seen {
+			continue
+		}
+		u, err := p.auth.UserByID(r.Context(), *e.UserID)
+		switch {
+		case err == nil:
+			d.Names[*e.UserID] = u.Username
+		case gatehouse.IsCode(err, gatehouse.ENotFound):
+			d.Names[*e.UserID] = ""
+		default:
+			p.fail(w, r, err)
+			return
+		}
+	}
 	p.render(w, http.StatusOK, "admin_events", v)
+}
+
+// eventUser reads the events filter's user: a number (which also finds a deleted user's events)
+// or an exact username. It returns 0 when nobody matches.
+func (p *pages) eventUser(r *http.Request, in string) (int64, error) {
+	if id, err := strconv.ParseInt(in, 10, 64); err == nil {
+		if id < 1 {
+			return 0, nil
+		}
+		return id, nil
+	}
+	if len(in) > 254 {
+		return 0, nil
+	}
+	users, _, err := p.auth.ListUsers(r.Context(), in, 1, perPage)
+	if err != nil {
+		return 0, err
+	}
+	for _, u := range users {
+		if strings.EqualFold(u.Username, in) {
+			return u.ID, nil
+		}
+	}
+	return 0, nil
+}
+
+// Name is the username of the user with id, or "" for a deleted user.
+func (d *eventsData) Name(id *int64) string {
+	if id == nil {
+		return ""
+	}
+	return d.Names[*id]
 }

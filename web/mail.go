@@ -288,8 +288,11 @@ func (p *pages) mailView(r *http.Request, pr *auth.Principal) (*view, error) {
 	}
 	st := p.auth.Settings()
 	v := adminView("Mail", "mail", pr)
-	v.Data = &mailData{Configured: p.auth.MailConfigured(), Registration: st.AllowRegistration, Host: fmt.Sprintf("%s:%d (%s)", st.SMTPHost, st.SMTPPort, st.SMTPTLS),
-		Outbox: outbox, Pending: pending}
+	v.Data = &mailData{Configured: p.auth.MailConfigured(), Registration: st.AllowRegistration, Outbox: outbox, Pending: pending}
+	// Without a host there is nothing to send through; ":587 (starttls)" would read as if there were.
+	if st.SMTPHost != "" {
+		v.Data.(*mailData).Host = fmt.Sprintf("%s:%d (%s)", st.SMTPHost, st.SMTPPort, st.SMTPTLS)
+	}
 	return v, nil
 }
 

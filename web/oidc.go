@@ -117,7 +117,7 @@ func (p *pages) providersView(r *http.Request, pr *auth.Principal) (*view, error
 		return nil, err
 	}
 	return &view{Title: "External authentication", Nav: "providers", User: pr.User, Admin: true,
-		Data: &providersData{Providers: ps, RedirectBase: p.auth.RedirectURI("{id}")}, Errors: map[string]string{}, Form: map[string]string{"scopes": strings.Join(auth.DefaultScopes, " ")}}, nil
+		Data: &providersData{Providers: ps, RedirectBase: redirectHint(p.auth.RedirectURI(""))}, Errors: map[string]string{}, Form: map[string]string{"scopes": strings.Join(auth.DefaultScopes, " ")}}, nil
 }
 
 func (p *pages) adminProviders(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {

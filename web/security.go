@@ -35,6 +35,11 @@ func (p *pages) securityView(r *http.Request, pr *auth.Principal) (*view, error)
 	if err != nil {
 		return nil, err
 	}
+	// With no enabled provider and nothing linked there is nothing to see or do: the section
+	// (which the template shows only when External is set) stays out of the way.
+	if ext != nil && len(ext.Identities) == 0 && len(ext.Linkable) == 0 {
+		ext = nil
+	}
 	return &view{Title: "Account security", Nav: "security", User: pr.User, Admin: pr.User.Role == gatehouse.RoleAdmin,
 		Data: &securityData{Sessions: ss, MFA: mfa, External: ext}, Errors: map[string]string{}, Form: map[string]string{}}, nil
 }

@@ -132,6 +132,7 @@ func (p *pages) routes(mux *http.ServeMux) {
 	p.passkeyRoutes(mux)
 	p.mailRoutes(mux)
 	p.externalRoutes(mux)
+	mux.Handle("/", p.page(p.fallback(mux)))
 }
 
 // csp allows only gatehouse's own stylesheet, script and images: no inline script or style.
@@ -149,7 +150,7 @@ func (p *pages) page(h http.HandlerFunc) http.Handler {
 		hdr.Set("Referrer-Policy", "same-origin")
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			if err := p.kit.CheckCSRF(r); err != nil {
-				p.errorPage(w, r, http.StatusForbidden, "This form was sent from another site, so it was refused. Go back, reload the page and try again.")
+				p.errorPage(w, r, http.StatusForbidden, "This form was sent from another site or by an old browser, so it was refused. Go back, reload the page and try again.")
 				return
 			}
 			// Forms are small; a huge body is refused before parsing.
