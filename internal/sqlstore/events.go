@@ -50,39 +50,27 @@ func (s *Store) ListEvents(ctx context.Context, f gatehouse.EventFilter) ([]*gat
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	q += fmt.Sprintf(" ORDER BY id DESC LIMIT %d OFFSET %d", limit+1, offset)
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, false, err
+	return page(ctx, s.r, limit, scanEvent, q, args...)
+}
+
+func scanEvent(r rowScanner) (*gatehouse.Event, error) {
+	var e gatehouse.Event
+	var uid sql.NullInt64
+	var data string
+	if err := r.Scan(&e.ID, timeDest{&e.Time}, &e.Kind, &uid, &e.SessionID, &e.IP, &e.UserAgent, &data); err != nil {
+		return nil, err
 	}
-	defer rows.Close()
-	var out []*gatehouse.Event
-	for rows.Next() {
-		var e gatehouse.Event
-		var uid sql.NullInt64
-		var data string
-		if err := rows.Scan(&e.ID, timeDest{&e.Time}, &e.Kind, &uid, &e.SessionID, &e.IP, &e.UserAgent, &data); err != nil {
-			return nil, false, err
-		}
-		if uid.Valid {
-			v := uid.Int64
-			e.UserID = &v
-		}
-		if err := json.Unmarshal([]byte(data), &e.Data); err != nil {
-			return nil, false, fmt.Errorf("decode event %d data: %w", e.ID, err)
-		}
-		if e.Data == nil {
-			e.Data = map[string]any{}
-		}
-		out = append(out, &e)
+	if uid.Valid {
+		v := uid.Int64
+		e.UserID = &v
 	}
-	if err := rows.Err(); err != nil {
-		return nil, false, err
+	if err := json.Unmarshal([]byte(data), &e.Data); err != nil {
+		return nil, fmt.Errorf("decode event %d data: %w", e.ID, err)
 	}
-	more := len(out) > limit
-	if more {
-		out = out[:limit]
+	if e.Data == nil {
+		e.Data = map[string]any{}
 	}
-	return out, more, nil
+	return &e, nil
 }
 
 // Settings implements gatehouse.SettingStore.

@@ -187,27 +187,7 @@ func (s *Store) CreatePendingUser(ctx context.Context, u *gatehouse.User, t *gat
 // PendingUsers implements gatehouse.MailStore.
 func (s *Store) PendingUsers(ctx context.Context, offset, limit int) ([]*gatehouse.User, bool, error) {
 	offset, limit = pageBounds(offset, limit)
-	rows, err := s.r.QueryContext(ctx, fmt.Sprintf(`SELECT `+userCols+` FROM users WHERE pending = $1 ORDER BY id LIMIT %d OFFSET %d`, limit+1, offset), true)
-	if err != nil {
-		return nil, false, err
-	}
-	defer rows.Close()
-	var out []*gatehouse.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, err
-	}
-	more := len(out) > limit
-	if more {
-		out = out[:limit]
-	}
-	return out, more, nil
+	return page(ctx, s.r, limit, scanUser, fmt.Sprintf(`SELECT `+userCols+` FROM users WHERE pending = $1 ORDER BY id LIMIT %d OFFSET %d`, limit+1, offset), true)
 }
 
 // QueueMail implements gatehouse.MailStore.
@@ -302,27 +282,7 @@ func (s *Store) ListMail(ctx context.Context, status string, offset, limit int) 
 		args = append(args, status)
 	}
 	q += fmt.Sprintf(` ORDER BY id DESC LIMIT %d OFFSET %d`, limit+1, offset)
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, false, err
-	}
-	defer rows.Close()
-	var out []*gatehouse.OutboxMail
-	for rows.Next() {
-		m, err := scanMail(rows)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, err
-	}
-	more := len(out) > limit
-	if more {
-		out = out[:limit]
-	}
-	return out, more, nil
+	return page(ctx, s.r, limit, scanMail, q, args...)
 }
 
 // PurgeMail implements gatehouse.MailStore.

@@ -104,27 +104,7 @@ func (s *Store) ListUsers(ctx context.Context, f gatehouse.UserFilter) ([]*gateh
 		q += ` WHERE username LIKE $1 ESCAPE '\' OR email LIKE $1 ESCAPE '\' OR LOWER(name) LIKE $1 ESCAPE '\'`
 	}
 	q += fmt.Sprintf(` ORDER BY id LIMIT %d OFFSET %d`, limit+1, offset)
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, false, err
-	}
-	defer rows.Close()
-	var out []*gatehouse.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, err
-	}
-	more := len(out) > limit
-	if more {
-		out = out[:limit]
-	}
-	return out, more, nil
+	return page(ctx, s.r, limit, scanUser, q, args...)
 }
 
 // activeAdmins counts enabled administrators other than id.
