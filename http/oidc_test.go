@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -826,5 +827,20 @@ func TestExternalIssuerChangeUnlinks(t *testing.T) {
 	ev := eventsOf(t, x.admin, gatehouse.EventProviderUpdated)
 	if len(ev) == 0 || ev[0]["data"].(map[string]any)["identities_unlinked"] != float64(1) {
 		t.Fatalf("provider update event: %v", ev)
+	}
+}
+
+// Discovery does not follow redirects: an issuer that answers with one (to an internal address,
+// or from https down to http) is refused, not fetched.
+func TestExternalIssuerRedirectRefused(t *testing.T) {
+	x := newExtEnv(t, "sqlite", nil)
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, x.op.Issuer()+r.URL.Path, http.StatusFound)
+	}))
+	t.Cleanup(redirector.Close)
+	r := x.admin.Do("POST", "/api/admin/providers", map[string]any{"id": "moved", "name": "Moved", "issuer": redirector.URL,
+		"client_id": x.op.ClientID(), "client_secret": x.op.ClientSecret()})
+	if r.Status != http.StatusBadRequest || r.Field() != "issuer" {
+		t.Fatalf("an issuer that redirects: %d %s", r.Status, r.Body)
 	}
 }

@@ -90,7 +90,12 @@ func New(secretKey string, client *http.Client, now func() time.Time) (*RelyingP
 		return nil, err
 	}
 	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+		// Redirects are not followed: discovery, JWKS and token requests go to the addresses
+		// the provider documents, and a redirect (say to a cloud metadata address, or from
+		// https down to http) is refused rather than fetched on an administrator's say-so.
+		client = &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return errors.New("the provider answered with a redirect; gatehouse does not follow redirects from OpenID providers (use the issuer URL the provider documents)")
+		}}
 	}
 	if now == nil {
 		now = time.Now
