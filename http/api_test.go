@@ -465,3 +465,22 @@ func TestCookieDomain(t *testing.T) {
 		t.Fatalf("host-only cookie has a domain: %q", set)
 	}
 }
+
+// Forward auth's 200 goes to the proxy only; its other answers may reach a browser (a proxy
+// passes a 401 on, a 302 is followed) and carry the security headers like every page.
+func TestVerifySecurityHeaders(t *testing.T) {
+	e := testserver.New(t, testserver.Options{})
+	_, r := e.Setup("alice", "alice@example.com", adminPW)
+	ok := e.Bearer(r.Str("access_token")).Do("GET", "/api/auth/verify", nil)
+	if ok.Status != 200 || ok.Header.Get("Remote-User") != "alice" {
+		t.Fatalf("signed in: %d %v", ok.Status, ok.Header)
+	}
+	for name, r := range map[string]*testserver.Response{
+		"401": e.Client().Do("GET", "/api/auth/verify", nil),
+		"302": e.Client().Do("GET", "/api/auth/verify", nil, "Accept", "text/html"),
+	} {
+		if r.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(r.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+			t.Errorf("verify's %s answer lacks the security headers: %v", name, r.Header)
+		}
+	}
+}

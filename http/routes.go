@@ -22,7 +22,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/auth/logout", s.logout)
 	s.handle("GET /api/auth/me", s.user(s.me))
 	// Forward auth answers any method: some proxies forward the original one.
-	s.handle("/api/auth/verify", s.verify)
+	s.handle(verifyPath, s.verify)
 	s.handle("POST /api/auth/register", s.register)
 	s.handle("POST /api/auth/activate", s.activate)
 	s.handle("POST /api/auth/activate/resend", s.resendActivation)

@@ -9,6 +9,9 @@ import (
 	"github.com/gatehouse/gatehouse/redirect"
 )
 
+// verifyPath is forward auth's endpoint, the hot path of every protected request.
+const verifyPath = "/api/auth/verify"
+
 // verify is forward auth for reverse proxies (Traefik forwardAuth, Caddy forward_auth, nginx
 // auth_request): 200 with Remote-* headers when signed in; otherwise 401, or a 302 to the login
 // page when the original request wants HTML. It never touches the database on a cache hit.
@@ -29,6 +32,9 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+	// Past this point the answer may reach a browser (a proxy passes a 401 on, a 302 is
+	// followed): it gets the security headers ServeHTTP leaves off verify's 200.
+	s.setSecurityHeaders(w)
 	if !auth401(err) {
 		writeError(w, r, s.log, err)
 		return
