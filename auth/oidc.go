@@ -620,7 +620,10 @@ func (s *Service) signInExternal(ctx context.Context, p *gatehouse.OIDCProvider,
 	// 2. Auto-bind: the provider vouches for the address, and exactly one local account holds it
 	// and has proved it too. The second condition stops account pre-hijacking: someone who
 	// registered the victim's address without proving it must not receive the victim's identity.
-	if p.AutoBindVerifiedEmail && c.EmailVerified && len(owners) == 1 && owners[0].EmailVerified {
+	// Administrators are never bound automatically: a provider that vouches for any address
+	// (a multi-tenant or compromised one) must not be able to hand out the console; they link
+	// from Settings or by the verification mail.
+	if p.AutoBindVerifiedEmail && c.EmailVerified && len(owners) == 1 && owners[0].EmailVerified && owners[0].Role != gatehouse.RoleAdmin {
 		u := owners[0]
 		if u.Disabled {
 			return nil, refuseDisabled(u)

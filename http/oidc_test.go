@@ -844,3 +844,16 @@ func TestExternalIssuerRedirectRefused(t *testing.T) {
 		t.Fatalf("an issuer that redirects: %d %s", r.Status, r.Body)
 	}
 }
+
+// Auto-bind never hands an identity an administrator's account: the admin links it himself.
+func TestExternalAutoBindSkipsAdministrators(t *testing.T) {
+	x := newExtEnv(t, "sqlite", map[string]any{"auto_bind_verified_email": true})
+	x.op.Queue(oidctest.User{Subject: "sub-admin", Email: "admin@example.com", EmailVerified: true})
+	b := x.browser()
+	if st, _, body := b.signIn(t, ""); st != http.StatusForbidden || !strings.Contains(body, "not linked") {
+		t.Fatalf("auto-bind to the administrator: %d %s", st, body)
+	}
+	if name, _ := b.me(t); name != "" {
+		t.Fatalf("signed in as %q", name)
+	}
+}
