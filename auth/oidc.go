@@ -358,6 +358,12 @@ func (s *Service) StartExternal(ctx context.Context, providerID, rd string, link
 	if err := s.needRP(); err != nil {
 		return nil, err
 	}
+	if linkUser != nil {
+		// A linked identity signs in without password or TOTP (reauth.go).
+		if err := s.RequireRecentAuth(ctx, linkUser); err != nil {
+			return nil, err
+		}
+	}
 	p, err := s.store.ProviderByID(ctx, providerID)
 	if err != nil || !p.Enabled {
 		if err != nil && !gatehouse.IsCode(err, gatehouse.ENotFound) {

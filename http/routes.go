@@ -33,6 +33,8 @@ func (s *Server) routes() {
 	s.handle("DELETE /api/account/sessions/{id}", s.user(s.accountRevokeSession))
 	s.handle("POST /api/account/sessions/sign-out-others", s.user(s.accountSignOutOthers))
 	s.handle("POST /api/account/password", s.user(s.accountPassword))
+	s.handle("GET /api/account/reauth", s.user(s.accountReauthState))
+	s.handle("POST /api/account/reauth", s.user(s.accountReauth))
 	s.handle("POST /api/account/mfa/totp/setup", s.user(s.accountTOTPSetup))
 	s.handle("POST /api/account/mfa/totp/confirm", s.user(s.accountTOTPConfirm))
 	s.handle("DELETE /api/account/mfa/totp", s.user(s.accountTOTPDelete))

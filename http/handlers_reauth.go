@@ -1,0 +1,34 @@
+package http
+
+import (
+	"net/http"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// accountReauthState answers whether the session may make changes that need a recent
+// authentication, until when, and with what the user can confirm it is them.
+func (s *Server) accountReauthState(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	st, err := s.auth.ReauthState(r.Context(), p)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// accountReauth confirms it is the user ({"password"} or, with MFA on, {"code"}) and renews the
+// session's recent authentication.
+func (s *Server) accountReauth(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	var req reauth // handlers_mfa.go: {"code"} or {"password"}
+	if err := decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	st, err := s.auth.Reauthenticate(r.Context(), p, req.Password, req.Code, s.meta(r))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
