@@ -132,6 +132,7 @@ func (p *pages) routes(mux *http.ServeMux) {
 	p.passkeyRoutes(mux)
 	p.mailRoutes(mux)
 	p.externalRoutes(mux)
+	p.reauthRoutes(mux)
 }
 
 // csp allows only gatehouse's own stylesheet, script and images: no inline script or style.

@@ -93,6 +93,19 @@ document.addEventListener("DOMContentLoaded", function () {
     return (e && e.message) || "The passkey did not work. Try again.";
   }
   function show(el, text) { el.textContent = text; el.hidden = false; }
+  // askReauth shows the security page's "Confirm it's you" form (it is in the page, hidden while
+  // the session counts as recently authenticated) and makes it return to `then` afterwards.
+  function askReauth(then) {
+    var box = document.getElementById("reauth");
+    if (!box) { return false; }
+    box.hidden = false;
+    var t = box.querySelector("input[name=then]");
+    if (t) { t.value = then; }
+    var first = box.querySelector("input:not([type=hidden]):not([hidden])");
+    box.scrollIntoView();
+    if (first) { first.focus(); }
+    return true;
+  }
 
   function setupLogin() {
     var entry = document.getElementById("passkey-entry");
@@ -169,6 +182,10 @@ document.addEventListener("DOMContentLoaded", function () {
         location.assign(box.dataset.done);
       }, function (e) {
         btn.disabled = false;
+        if (e && e.code === "reauthentication_required" && askReauth("passkeys")) {
+          show(err, "Confirm your password above, then add the passkey again.");
+          return;
+        }
         show(err, message(e));
       });
     });
