@@ -3,11 +3,14 @@ package http_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/oidctest"
 	"github.com/gatehouse/gatehouse/internal/testserver"
 	"github.com/gatehouse/gatehouse/internal/webauthntest"
 )
@@ -268,5 +271,38 @@ func TestPasskeyDeleteKeepsLastWayIn(t *testing.T) {
 	// Another user's passkey id is simply unknown.
 	if r := alice.Do("DELETE", "/api/account/passkeys/999999", nil); r.Status != 404 {
 		t.Fatalf("unknown passkey: %d %s", r.Status, r.Body)
+	}
+}
+
+// Linking an external identity from the security page needs a recent authentication; the
+// "Confirm it's you" form then continues to the provider, and the link completes.
+func TestExternalLinkNeedsRecentAuth(t *testing.T) {
+	x := newExtEnv(t, "sqlite", nil)
+	x.e.CreateUser(x.admin, "gina", "gina@example.com", "gina password 1", "user")
+	b := x.browser()
+	if r := b.Do("POST", "/api/auth/login", map[string]string{"login": "gina", "password": "gina password 1"}); r.Status != 200 {
+		t.Fatal(r.Status)
+	}
+	x.e.Clock.Advance(11 * time.Minute)
+	x.op.FastForward(11 * time.Minute)
+	b.HTTP.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	r := b.Form("/settings/security/link/test-op", url.Values{}, "Origin", x.e.URL)
+	if r.Status != http.StatusForbidden || !strings.Contains(string(r.Body), "Confirm your password to link an external identity") ||
+		!strings.Contains(string(r.Body), `name="then" value="link:test-op"`) {
+		t.Fatalf("link while not recent: %d %s", r.Status, r.Body)
+	}
+	if n := len(b.Do("GET", "/api/account/identities", nil).JSON["items"].([]any)); n != 0 {
+		t.Fatalf("%d identities", n)
+	}
+	r = b.Form("/settings/security/reauth", url.Values{"password": {"gina password 1"}, "then": {"link:test-op"}}, "Origin", x.e.URL)
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), x.op.Issuer()) {
+		t.Fatalf("reauth then link: %d %v %s", r.Status, r.Header, r.Body)
+	}
+	x.op.Queue(oidctest.User{Subject: "sub-gina", Email: "gina@elsewhere.example", EmailVerified: true})
+	b.HTTP.CheckRedirect = nil
+	follow := x.browser()
+	follow.HTTP.Jar = b.HTTP.Jar
+	if st, loc, body := follow.get(t, r.Header.Get("Location")); st != http.StatusSeeOther || loc != "/settings/security?done=linked" {
+		t.Fatalf("link: %d %q %s", st, loc, body)
 	}
 }
