@@ -129,4 +129,6 @@ func (p *pages) securityReauth(w http.ResponseWriter, r *http.Request, pr *auth.
 	}
 }
 
-var reauthNotice = fmt.Sprintf("Thank you. For the next %d minutes you can add or delete passkeys, set up an authenticator and link external identities.", int(gatehouse.ReauthWindow/time.Minute))
+func reauthNotice() string {
+	return fmt.Sprintf("Thank you. For the next %d minutes you can add or delete passkeys, set up an authenticator and link external identities.", int(gatehouse.ReauthWindow/time.Minute))
+}

@@ -58,7 +58,7 @@ func (p *pages) securityPage(w http.ResponseWriter, r *http.Request, pr *auth.Pr
 		v.Notice = externalNotices[r.URL.Query().Get("done")]
 	}
 	if r.URL.Query().Get("done") == "reauth" {
-		v.Notice = reauthNotice
+		v.Notice = reauthNotice()
 	}
 	p.render(w, http.StatusOK, "security", v)
 }
