@@ -18,8 +18,9 @@ import (
 type ReauthStatus struct {
 	Recent bool      `json:"recently_authenticated"`
 	Until  time.Time `json:"until"`
-	// Methods are what POST /api/account/reauth accepts for this account: "password" when it has
-	// one, "totp" when MFA is on.
+	// Methods are how this account can confirm it is the user: "password" when it has one, "totp"
+	// when MFA is on (both POST /api/account/reauth), "passkey" when it has a passkey and passkeys
+	// are on (POST /api/account/reauth/passkey/begin and finish).
 	Methods []string `json:"methods"`
 }
 
@@ -67,6 +68,13 @@ func (s *Service) ReauthState(ctx context.Context, p *Principal) (*ReauthStatus,
 	}
 	if u.MFAEnabled {
 		st.Methods = append(st.Methods, gatehouse.AuthTOTP)
+	}
+	if on, _ := s.PasskeyStatus(); on {
+		if pks, err := s.store.ListPasskeys(ctx, u.ID); err != nil {
+			return nil, err
+		} else if len(pks) > 0 {
+			st.Methods = append(st.Methods, gatehouse.AuthPasskey)
+		}
 	}
 	return st, nil
 }
@@ -131,14 +139,18 @@ func (s *Service) Reauthenticate(ctx context.Context, p *Principal, password, co
 			return nil, &gatehouse.Error{Code: gatehouse.EInvalidCredentials, Field: "password", Message: "the password is wrong"}
 		}
 	}
-	now := s.clock.Now()
-	if err := s.store.SetSessionReauth(ctx, p.SessionID, now); err != nil {
+	return s.markReauth(ctx, p, method, meta)
+}
+
+// markReauth records a successful re-authentication on the session and in the event log.
+func (s *Service) markReauth(ctx context.Context, p *Principal, method string, meta ClientMeta) (*ReauthStatus, error) {
+	if err := s.store.SetSessionReauth(ctx, p.SessionID, s.clock.Now()); err != nil {
 		if gatehouse.IsCode(err, gatehouse.ENotFound) {
 			return nil, errUnauthorized
 		}
 		return nil, err
 	}
-	s.event(ctx, gatehouse.EventReauthenticated, u.ID, p.SessionID, meta, map[string]any{"method": method})
+	s.event(ctx, gatehouse.EventReauthenticated, p.User.ID, p.SessionID, meta, map[string]any{"method": method})
 	return s.ReauthState(ctx, p)
 }
 

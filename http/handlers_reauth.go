@@ -1,6 +1,7 @@
 package http
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/gatehouse/gatehouse/auth"
@@ -26,6 +27,39 @@ func (s *Server) accountReauth(w http.ResponseWriter, r *http.Request, p *auth.P
 		return
 	}
 	st, err := s.auth.Reauthenticate(r.Context(), p, req.Password, req.Code, s.meta(r))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// accountReauthPasskeyBegin starts a passkey assertion that confirms it is the user.
+func (s *Server) accountReauthPasskeyBegin(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	var req struct{}
+	if err := decodeOptional(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	c, err := s.auth.BeginPasskeyReauth(r.Context(), p)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+// accountReauthPasskeyFinish takes the assertion and renews the session's recent authentication.
+func (s *Server) accountReauthPasskeyFinish(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	var req struct {
+		Ceremony   string          `json:"ceremony"`
+		Credential json.RawMessage `json:"credential"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	st, err := s.auth.FinishPasskeyReauth(r.Context(), p, req.Ceremony, req.Credential, s.meta(r))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

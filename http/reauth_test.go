@@ -92,7 +92,7 @@ func TestReauthForPasskeyAndTOTP(t *testing.T) {
 		// With MFA on, a current code confirms it too; a recovery code does not.
 		e.Clock.Advance(11 * time.Minute)
 		wantReauth(t, alice.Do("POST", "/api/account/passkeys/begin", nil), "passkey begin, MFA on, after 11 minutes")
-		if r := alice.Do("GET", "/api/account/reauth", nil); fmt.Sprint(r.JSON["methods"]) != "[password totp]" {
+		if r := alice.Do("GET", "/api/account/reauth", nil); fmt.Sprint(r.JSON["methods"]) != "[password totp passkey]" {
 			t.Fatalf("methods with MFA on: %s", r.Body)
 		}
 		if r := alice.Do("POST", "/api/account/reauth", map[string]string{"code": recovery[0]}); r.Status != 401 || r.Field() != "code" {
@@ -305,4 +305,56 @@ func TestExternalLinkNeedsRecentAuth(t *testing.T) {
 	if st, loc, body := follow.get(t, r.Header.Get("Location")); st != http.StatusSeeOther || loc != "/settings/security?done=linked" {
 		t.Fatalf("link: %d %q %s", st, loc, body)
 	}
+}
+
+// A passkey assertion confirms it is the user too, but only with one of the user's own passkeys,
+// and only through a ceremony started for that.
+func TestReauthWithPasskey(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		e := testserver.New(t, testserver.Options{Backend: backend, Localhost: true})
+		alice, _ := e.Setup("alice", "alice@example.com", adminPW)
+		e.CreateUser(alice, "bob", "bob@example.com", "bob password 1", "user")
+		bob, _ := e.Login("bob", "bob password 1")
+		aliceKey, bobKey := webauthntest.New(e.URL), webauthntest.New(e.URL)
+		if r := registerPasskey(t, alice, aliceKey, "Alice's laptop"); r.Status != 201 {
+			t.Fatalf("add: %d %s", r.Status, r.Body)
+		}
+		if r := registerPasskey(t, bob, bobKey, "Bob's key"); r.Status != 201 {
+			t.Fatalf("add: %d %s", r.Status, r.Body)
+		}
+		e.Clock.Advance(11 * time.Minute)
+		if r := alice.Do("GET", "/api/account/reauth", nil); fmt.Sprint(r.JSON["methods"]) != "[password passkey]" {
+			t.Fatalf("methods: %s", r.Body)
+		}
+
+		// Bob's passkey does not confirm Alice.
+		b := alice.Do("POST", "/api/account/reauth/passkey/begin", nil)
+		if r := alice.Do("POST", "/api/account/reauth/passkey/finish", map[string]any{"ceremony": b.Str("ceremony"), "credential": bobKey.Get(publicKey(t, b))}); r.Status != 401 || r.Code() != gatehouse.EInvalidCredentials {
+			t.Fatalf("bob's passkey for alice: %d %s", r.Status, r.Body)
+		}
+		wantReauth(t, alice.Do("POST", "/api/account/passkeys/begin", nil), "after bob's passkey")
+		// Alice's ceremony cannot be finished in Bob's session, nor a sign-in ceremony used.
+		b = alice.Do("POST", "/api/account/reauth/passkey/begin", nil)
+		if r := bob.Do("POST", "/api/account/reauth/passkey/finish", map[string]any{"ceremony": b.Str("ceremony"), "credential": bobKey.Get(publicKey(t, b))}); r.Status != 400 || r.Field() != "ceremony" {
+			t.Fatalf("alice's ceremony in bob's session: %d %s", r.Status, r.Body)
+		}
+		sb := e.Client().Do("POST", "/api/auth/passkey/begin", nil)
+		if r := alice.Do("POST", "/api/account/reauth/passkey/finish", map[string]any{"ceremony": sb.Str("ceremony"), "credential": aliceKey.Get(publicKey(t, sb))}); r.Status != 400 || r.Field() != "ceremony" {
+			t.Fatalf("sign-in ceremony for reauth: %d %s", r.Status, r.Body)
+		}
+		wantReauth(t, alice.Do("POST", "/api/account/passkeys/begin", nil), "after refused ceremonies")
+
+		// Her own passkey does.
+		b = alice.Do("POST", "/api/account/reauth/passkey/begin", nil)
+		r := alice.Do("POST", "/api/account/reauth/passkey/finish", map[string]any{"ceremony": b.Str("ceremony"), "credential": aliceKey.Get(publicKey(t, b))})
+		if r.Status != 200 || r.JSON["recently_authenticated"] != true {
+			t.Fatalf("alice's passkey: %d %s", r.Status, r.Body)
+		}
+		if r := alice.Do("POST", "/api/account/passkeys/begin", nil); r.Status != 200 {
+			t.Fatalf("passkey begin after passkey reauth: %d %s", r.Status, r.Body)
+		}
+		if es := storeEvents(t, e, gatehouse.EventReauthenticated); len(es) != 1 || es[0].Data["method"] != "passkey" {
+			t.Fatalf("reauth events: %+v", es)
+		}
+	})
 }

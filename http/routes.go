@@ -35,6 +35,8 @@ func (s *Server) routes() {
 	s.handle("POST /api/account/password", s.user(s.accountPassword))
 	s.handle("GET /api/account/reauth", s.user(s.accountReauthState))
 	s.handle("POST /api/account/reauth", s.user(s.accountReauth))
+	s.handle("POST /api/account/reauth/passkey/begin", s.user(s.accountReauthPasskeyBegin))
+	s.handle("POST /api/account/reauth/passkey/finish", s.user(s.accountReauthPasskeyFinish))
 	s.handle("POST /api/account/mfa/totp/setup", s.user(s.accountTOTPSetup))
 	s.handle("POST /api/account/mfa/totp/confirm", s.user(s.accountTOTPConfirm))
 	s.handle("DELETE /api/account/mfa/totp", s.user(s.accountTOTPDelete))
