@@ -55,4 +55,15 @@ func TestBrowserPasskeyAddAsksToConfirm(t *testing.T) {
 	if len(credentials(t, ctx, auth)) != 1 {
 		t.Fatal("no credential after confirming")
 	}
+
+	// Later, deleting it (a plain form) asks again; the passkey itself can confirm, and the
+	// delete goes through.
+	e.Clock.Advance(11 * time.Minute)
+	run(t, ctx, chromedp.Click(chromedp.CSS(`.passkey-delete button`)), chromedp.WaitVisible(chromedp.CSS(`#reauth-why`)))
+	if why := text(t, ctx, "#reauth-why"); !strings.Contains(why, "Confirm your password to delete the passkey") {
+		t.Fatalf("prompt %q", why)
+	}
+	run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#reauth-passkey-button`)), chromedp.Click(chromedp.CSS(`#reauth-passkey-button`)))
+	waitLocation(t, ctx, "done=passkey_deleted")
+	run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#passkeys .empty`)))
 }

@@ -20,6 +20,7 @@ type reauthData struct {
 	Until       time.Time
 	HasPassword bool
 	HasTOTP     bool
+	HasPasskey  bool // the script offers "Use a passkey"
 	// Prompt is set when an action was just refused: the section is shown first, with ThenLabel.
 	Prompt    bool
 	Then      string
@@ -31,6 +32,10 @@ func (reauthData) Minutes() int { return int(gatehouse.ReauthWindow / time.Minut
 
 func (p *pages) reauthRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /settings/security/reauth", p.page(p.user(p.securityReauth)))
+	// After a passkey confirmed it is the user (a script, POST /api/account/reauth/passkey/...),
+	// the form goes here to carry the refused action out. Every action checks the recent
+	// authentication itself, so this endpoint grants nothing.
+	mux.Handle("POST /settings/security/reauth/continue", p.page(p.user(p.securityReauthContinue)))
 }
 
 func (p *pages) reauthData(r *http.Request, pr *auth.Principal) (*reauthData, error) {
@@ -42,6 +47,7 @@ func (p *pages) reauthData(r *http.Request, pr *auth.Principal) (*reauthData, er
 	for _, m := range st.Methods {
 		d.HasPassword = d.HasPassword || m == gatehouse.AuthPassword
 		d.HasTOTP = d.HasTOTP || m == gatehouse.AuthTOTP
+		d.HasPasskey = d.HasPasskey || m == gatehouse.AuthPasskey
 	}
 	return d, nil
 }
@@ -111,6 +117,19 @@ func (p *pages) securityReauth(w http.ResponseWriter, r *http.Request, pr *auth.
 		p.renderReauth(w, r, pr, then, err)
 		return
 	}
+	p.reauthThen(w, r, pr, then)
+}
+
+func (p *pages) securityReauthContinue(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+	then := r.PostForm.Get("then")
+	if thenLabel(then) == "" {
+		then = ""
+	}
+	p.reauthThen(w, r, pr, then)
+}
+
+// reauthThen carries out a refused action once the user confirmed it is them.
+func (p *pages) reauthThen(w http.ResponseWriter, r *http.Request, pr *auth.Principal, then string) {
 	switch {
 	case then == "mfa_setup":
 		p.mfaSetup(w, r, pr)

@@ -94,6 +94,11 @@ func TestReauthPagesWithoutJavaScript(t *testing.T) {
 	if r.Status != 303 || r.Header.Get("Location") != "/settings/security?done=reauth" {
 		t.Fatalf("unknown then: %d %v", r.Status, r.Header)
 	}
+	// The continue endpoint (used after a passkey confirmed it) grants nothing by itself.
+	e.Clock.Advance(11 * time.Minute)
+	if r := c.Form("/settings/security/reauth/continue", url.Values{"then": {"mfa_setup"}}); r.Status != 403 || !strings.Contains(string(r.Body), "Confirm your password to set up an authenticator") {
+		t.Fatalf("continue without a recent authentication: %d", r.Status)
+	}
 	// Cross-site confirmation is refused like every form.
 	if r := c.Form("/settings/security/reauth", url.Values{"password": {adminPW}}, "Sec-Fetch-Site", "cross-site"); r.Status != 403 {
 		t.Fatalf("cross-site reauth: %d", r.Status)
