@@ -358,12 +358,6 @@ func (s *Service) StartExternal(ctx context.Context, providerID, rd string, link
 	if err := s.needRP(); err != nil {
 		return nil, err
 	}
-	if linkUser != nil {
-		// A linked identity signs in without password or TOTP (reauth.go).
-		if err := s.RequireRecentAuth(ctx, linkUser); err != nil {
-			return nil, err
-		}
-	}
 	p, err := s.store.ProviderByID(ctx, providerID)
 	if err != nil || !p.Enabled {
 		if err != nil && !gatehouse.IsCode(err, gatehouse.ENotFound) {
@@ -395,6 +389,10 @@ func (s *Service) StartExternal(ctx context.Context, providerID, rd string, link
 		}
 	}
 	if linkUser != nil {
+		// A linked identity signs in without password or TOTP (reauth.go).
+		if err := s.RequireRecentAuth(ctx, linkUser); err != nil {
+			return nil, err
+		}
 		f.LinkUserID = linkUser.User.ID
 	}
 	to, err := s.rp.AuthCodeURL(ctx, cfg, state, nonce, verifier)
