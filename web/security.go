@@ -32,11 +32,11 @@ func (p *pages) securityView(r *http.Request, pr *auth.Principal) (*view, error)
 	if err != nil {
 		return nil, err
 	}
-	ext, err := p.externalData(r, pr)
+	ra, err := p.reauthData(r, pr)
 	if err != nil {
 		return nil, err
 	}
-	ra, err := p.reauthData(r, pr)
+	ext, err := p.externalData(r, pr)
 	if err != nil {
 		return nil, err
 	}
