@@ -108,16 +108,13 @@ func (s *Service) Reauthenticate(ctx context.Context, p *Principal, password, co
 		if !u.MFAEnabled {
 			return nil, gatehouse.FieldError("code", "multi-factor authentication is off for your account: confirm with your password")
 		}
-		if err := s.mfaLimit(ctx, u.ID, meta); err != nil {
+		// The same check as turning MFA off: the MFA guess budget, and a used code never works
+		// again. A recovery code is no authenticator code, so it fails here.
+		if err := s.reauthenticate(ctx, u, code, ""); err != nil {
+			if gatehouse.IsCode(err, gatehouse.EInvalidCredentials) {
+				s.event(ctx, gatehouse.EventLoginFailed, u.ID, p.SessionID, meta, map[string]any{"reason": "wrong_code", "during": "reauth"})
+			}
 			return nil, err
-		}
-		ok, err := s.checkTOTP(ctx, u.ID, code)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			s.event(ctx, gatehouse.EventLoginFailed, u.ID, p.SessionID, meta, map[string]any{"reason": "wrong_code", "during": "reauth"})
-			return nil, &gatehouse.Error{Code: gatehouse.EInvalidCredentials, Field: "code", Message: "the code is wrong or was already used (recovery codes are not accepted here)"}
 		}
 	} else {
 		if u.PasswordHash == "" {
