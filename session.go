@@ -51,6 +51,8 @@ type Session struct {
 	// AccessExpMax is the latest expiry of any access token issued for this session, so a
 	// revocation is kept exactly as long as a token could still be presented.
 	AccessExpMax time.Time
+	// ReauthAt is when the user last confirmed it was them in this session (reauth.go).
+	ReauthAt     *time.Time
 	RevokedAt    *time.Time
 	RevokeReason string
 }
@@ -98,6 +100,9 @@ type SessionStore interface {
 	// token and the session itself would have expired, in one transaction. It reports false when the
 	// session was already revoked (nothing is written then); ENotFound when unknown.
 	RevokeSession(ctx context.Context, id, reason string, at time.Time) (bool, error)
+	// SetSessionReauth records that the user re-authenticated in the session at `at`. ENotFound
+	// when the session is unknown or revoked.
+	SetSessionReauth(ctx context.Context, id string, at time.Time) error
 	// DeleteExpired removes up to limit sessions that ended before `before`, expired refresh
 	// tokens and expired change rows; it returns how many rows went, so callers loop in batches.
 	DeleteExpired(ctx context.Context, before time.Time, limit int) (int, error)

@@ -360,6 +360,10 @@ func (s *Service) BeginTOTP(ctx context.Context, p *Principal, meta ClientMeta) 
 	if s.mfaBox == nil {
 		return nil, errMFANotConfigured
 	}
+	// Someone else's authenticator on the account would pass every later code check (reauth.go).
+	if err := s.RequireRecentAuth(ctx, p); err != nil {
+		return nil, err
+	}
 	u, err := s.freshUser(ctx, p)
 	if err != nil {
 		return nil, err
@@ -380,6 +384,11 @@ func (s *Service) BeginTOTP(ctx context.Context, p *Principal, meta ClientMeta) 
 // PendingTOTP returns the unfinished setup of the principal (for the page and its QR code);
 // ENotFound when there is none.
 func (s *Service) PendingTOTP(ctx context.Context, p *Principal) (*TOTPSetup, error) {
+	// An unfinished setup left behind by the owner must not be shown to, and finished by, a
+	// session that could not have started it.
+	if err := s.RequireRecentAuth(ctx, p); err != nil {
+		return nil, err
+	}
 	t, err := s.store.TOTPByUser(ctx, p.User.ID)
 	if err != nil {
 		return nil, err
@@ -407,6 +416,9 @@ func (s *Service) PendingTOTP(ctx context.Context, p *Principal) (*TOTPSetup, er
 func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string, meta ClientMeta) ([]string, error) {
 	if strings.TrimSpace(code) == "" {
 		return nil, gatehouse.FieldError("code", "enter the 6-digit code from the authenticator app")
+	}
+	if err := s.RequireRecentAuth(ctx, p); err != nil {
+		return nil, err
 	}
 	if err := s.mfaLimit(ctx, p.User.ID, meta); err != nil {
 		return nil, err

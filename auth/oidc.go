@@ -402,6 +402,10 @@ func (s *Service) StartExternal(ctx context.Context, providerID, rd string, link
 		}
 	}
 	if linkUser != nil {
+		// A linked identity signs in without password or TOTP (reauth.go).
+		if err := s.RequireRecentAuth(ctx, linkUser); err != nil {
+			return nil, err
+		}
 		f.LinkUserID = linkUser.User.ID
 	}
 	to, err := s.rp.AuthCodeURL(ctx, cfg, state, nonce, verifier)

@@ -153,6 +153,10 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, p *Principal) (*
 	if err := s.requirePasskeys(); err != nil {
 		return nil, err
 	}
+	// A passkey signs in without the TOTP step and outlives a password reset (reauth.go).
+	if err := s.RequireRecentAuth(ctx, p); err != nil {
+		return nil, err
+	}
 	pu, stored, err := s.passkeyUser(ctx, p.User, true)
 	if err != nil {
 		return nil, err
@@ -242,9 +246,16 @@ func (s *Service) RenamePasskey(ctx context.Context, p *Principal, id int64, nam
 	return &v, nil
 }
 
-// DeletePasskey removes one of the principal's passkeys. Passwords are untouched: a passkey is
-// an extra way in, never the only one the account is left with by this call.
+// DeletePasskey removes one of the principal's passkeys, after a recent authentication (a stolen
+// session must not take the owner's way in away). The last way to sign in (no password, no other
+// passkey and no external identity) is refused: the account would be locked for good.
 func (s *Service) DeletePasskey(ctx context.Context, p *Principal, id int64, meta ClientMeta) error {
+	if err := s.RequireRecentAuth(ctx, p); err != nil {
+		return err
+	}
+	if err := s.keepsAWayIn(ctx, p.User.ID, id); err != nil {
+		return err
+	}
 	pk, err := s.store.DeletePasskey(ctx, p.User.ID, id)
 	if err != nil {
 		return err

@@ -27,6 +27,8 @@ func statusOf(code string) int {
 		return http.StatusUnauthorized
 	case gatehouse.EForbidden, gatehouse.EAccountDisabled, gatehouse.EAccountPending, gatehouse.ENotLinked, codeCSRF:
 		return http.StatusForbidden
+	case gatehouse.EReauthRequired:
+		return http.StatusForbidden
 	case gatehouse.ENotFound:
 		return http.StatusNotFound
 	case codeMethodNotAllowed:

@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 		{"MFA/Delete", testMFADelete},
 	}
 	tests = append(tests, mailTests...)
+	tests = append(tests, reauthTests...)
 	runExternal(t, open)
 	runExternalVerify(t, open)
 	for _, tc := range tests {

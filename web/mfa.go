@@ -46,6 +46,10 @@ func (p *pages) mfaData(r *http.Request, pr *auth.Principal) (*mfaData, error) {
 		d.Setup, err = p.auth.PendingTOTP(r.Context(), pr)
 		if gatehouse.IsCode(err, gatehouse.EMFAUnavailable) {
 			d.Setup, d.SetupError = nil, errMessage(err)
+		} else if gatehouse.IsCode(err, gatehouse.EReauthRequired) {
+			// An unfinished setup is shown only to a recently authenticated session; the
+			// setup button starts over after the password is confirmed.
+			d.Setup = nil
 		} else if err != nil && !gatehouse.IsCode(err, gatehouse.ENotFound) {
 			return nil, err
 		}
@@ -97,6 +101,9 @@ func (p *pages) mfaRender(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 // mfaSetup starts (or restarts) an authenticator setup and shows it.
 func (p *pages) mfaSetup(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
 	if _, err := p.auth.BeginTOTP(r.Context(), pr, p.kit.Meta(r)); err != nil {
+		if p.askReauth(w, r, pr, err, "mfa_setup") {
+			return
+		}
 		p.mfaRender(w, r, pr, nil, err)
 		return
 	}
@@ -127,6 +134,9 @@ func (p *pages) mfaQR(w http.ResponseWriter, r *http.Request, pr *auth.Principal
 
 func (p *pages) mfaConfirm(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
 	codes, err := p.auth.ConfirmTOTP(r.Context(), pr, r.PostForm.Get("code"), p.kit.Meta(r))
+	if p.askReauth(w, r, pr, err, "mfa") {
+		return
+	}
 	p.mfaRender(w, r, pr, codes, err)
 }
 

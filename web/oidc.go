@@ -65,6 +65,9 @@ var externalNotices = map[string]string{
 // page's same-origin check applies: another site cannot start a link for a signed-in browser.
 func (p *pages) securityLink(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
 	st, err := p.auth.StartExternal(r.Context(), r.PathValue("provider"), "", pr, p.kit.Meta(r))
+	if p.askReauth(w, r, pr, err, "link:"+r.PathValue("provider")) {
+		return
+	}
 	if err != nil {
 		p.fail(w, r, err)
 		return

@@ -91,6 +91,9 @@ func (p *pages) passkeyDelete(w http.ResponseWriter, r *http.Request, pr *auth.P
 	if err == nil {
 		err = p.auth.DeletePasskey(r.Context(), pr, id, p.kit.Meta(r))
 	}
+	if p.askReauth(w, r, pr, err, "passkey_delete:"+r.PathValue("id")) {
+		return
+	}
 	if err != nil {
 		p.fail(w, r, err)
 		return

@@ -11,6 +11,7 @@ type securityData struct {
 	Sessions []auth.SessionView
 	MFA      *mfaData // web/mfa.go
 	External *externalData
+	Reauth   *reauthData // web/reauth.go
 }
 
 var securityNotices = map[string]string{
@@ -31,6 +32,10 @@ func (p *pages) securityView(r *http.Request, pr *auth.Principal) (*view, error)
 	if err != nil {
 		return nil, err
 	}
+	ra, err := p.reauthData(r, pr)
+	if err != nil {
+		return nil, err
+	}
 	ext, err := p.externalData(r, pr)
 	if err != nil {
 		return nil, err
@@ -41,7 +46,7 @@ func (p *pages) securityView(r *http.Request, pr *auth.Principal) (*view, error)
 		ext = nil
 	}
 	return &view{Title: "Account security", Nav: "security", User: pr.User, Admin: pr.User.Role == gatehouse.RoleAdmin,
-		Data: &securityData{Sessions: ss, MFA: mfa, External: ext}, Errors: map[string]string{}, Form: map[string]string{}}, nil
+		Data: &securityData{Sessions: ss, MFA: mfa, External: ext, Reauth: ra}, Errors: map[string]string{}, Form: map[string]string{}}, nil
 }
 
 func (p *pages) securityPage(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
@@ -56,6 +61,9 @@ func (p *pages) securityPage(w http.ResponseWriter, r *http.Request, pr *auth.Pr
 	}
 	if v.Notice == "" {
 		v.Notice = externalNotices[r.URL.Query().Get("done")]
+	}
+	if r.URL.Query().Get("done") == "reauth" {
+		v.Notice = reauthNotice()
 	}
 	p.render(w, http.StatusOK, "security", v)
 }

@@ -129,6 +129,7 @@ func (p *pages) routes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/settings", p.page(p.admin(p.adminSettings)))
 	mux.Handle("POST /admin/settings", p.page(p.admin(p.adminSettingsSubmit)))
 	mux.Handle("GET /admin/events", p.page(p.admin(p.adminEvents)))
+	p.reauthRoutes(mux)
 	p.passkeyRoutes(mux)
 	p.mailRoutes(mux)
 	p.externalRoutes(mux)

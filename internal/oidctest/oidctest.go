@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/oauth2-proxy/mockoidc"
 )
@@ -126,3 +127,7 @@ func startOnLoopback(m *mockoidc.MockOIDC) error {
 	}
 	return m.Start(ln, nil)
 }
+
+// FastForward moves the provider's clock (the times in its ID tokens) forward by d, to keep in
+// step with a test server whose clock a test moved.
+func (p *Provider) FastForward(d time.Duration) { p.m.FastForward(d) }

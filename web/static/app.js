@@ -93,6 +93,21 @@ document.addEventListener("DOMContentLoaded", function () {
     return (e && e.message) || "The passkey did not work. Try again.";
   }
   function show(el, text) { el.textContent = text; el.hidden = false; }
+  // askReauth shows the security page's "Confirm it's you" form (it is in the page, hidden while
+  // the session counts as recently authenticated) and makes it return to `then` afterwards.
+  function askReauth(then) {
+    var box = document.getElementById("reauth");
+    if (!box) { return false; }
+    box.hidden = false;
+    var t = box.querySelector("input[name=then]");
+    if (t) { t.value = then; }
+    var pk = document.getElementById("reauth-passkey");
+    if (pk) { pk.dataset.then = then; }
+    var first = box.querySelector("input:not([type=hidden]):not([hidden])");
+    box.scrollIntoView();
+    if (first) { first.focus(); }
+    return true;
+  }
 
   function setupLogin() {
     var entry = document.getElementById("passkey-entry");
@@ -169,10 +184,45 @@ document.addEventListener("DOMContentLoaded", function () {
         location.assign(box.dataset.done);
       }, function (e) {
         btn.disabled = false;
+        if (e && e.code === "reauthentication_required" && askReauth("passkeys")) {
+          show(err, "Confirm your password above, then add the passkey again.");
+          return;
+        }
         show(err, message(e));
       });
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { setupLogin(); setupAdd(); });
+  // Confirm it's you with a passkey: an assertion in this session, then the refused action is
+  // carried out by a plain form post (the action checks the recent authentication itself).
+  function setupReauth() {
+    var box = document.getElementById("reauth-passkey");
+    if (!box || !window.PublicKeyCredential || !navigator.credentials) { return; }
+    box.hidden = false;
+    var btn = document.getElementById("reauth-passkey-button"), err = document.getElementById("reauth-passkey-error");
+    btn.addEventListener("click", function () {
+      err.hidden = true;
+      btn.disabled = true;
+      postJSON(box.dataset.begin, {}).then(function (c) {
+        return navigator.credentials.get({ publicKey: requestOptions(c.publicKey) }).then(function (cred) {
+          if (!cred) { throw new Error("No passkey was chosen."); }
+          return postJSON(box.dataset.finish, { ceremony: c.ceremony, credential: credentialJSON(cred) });
+        });
+      }).then(function () {
+        var f = document.createElement("form");
+        f.method = "post";
+        f.action = box.dataset["continue"];
+        var t = document.createElement("input");
+        t.type = "hidden"; t.name = "then"; t.value = box.dataset.then || "";
+        f.appendChild(t);
+        document.body.appendChild(f);
+        f.submit();
+      }, function (e) {
+        btn.disabled = false;
+        show(err, message(e));
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { setupLogin(); setupAdd(); setupReauth(); });
 })();

@@ -1,0 +1,72 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// reauthTests cover recent authentication (SessionStore.SetSessionReauth).
+var reauthTests = []struct {
+	name string
+	fn   func(t *testing.T, s gatehouse.Store)
+}{
+	{"Sessions/Reauth", testSessionReauth},
+}
+
+func testSessionReauth(t *testing.T, s gatehouse.Store) {
+	u := mkUser(t, s, "alice", gatehouse.RoleUser)
+	mkSession(t, s, "sess-r", u.ID, base, base.Add(24*time.Hour), nil)
+	mkSession(t, s, "sess-other", u.ID, base, base.Add(24*time.Hour), nil)
+
+	got, err := s.SessionByID(ctx(), "sess-r")
+	must(t, err, "SessionByID")
+	if got.ReauthAt != nil {
+		t.Fatalf("a new session has ReauthAt %v, want none", got.ReauthAt)
+	}
+
+	at := base.Add(30 * time.Minute)
+	must(t, s.SetSessionReauth(ctx(), "sess-r", at), "SetSessionReauth")
+	got, err = s.SessionByID(ctx(), "sess-r")
+	must(t, err, "SessionByID after reauth")
+	if got.ReauthAt == nil || !got.ReauthAt.Equal(at) {
+		t.Fatalf("ReauthAt = %v, want %v", got.ReauthAt, at)
+	}
+	// The cookie look-up sees the same row.
+	byHash, err := s.SessionByTokenHash(ctx(), hash("cookie-sess-r"))
+	must(t, err, "SessionByTokenHash")
+	if byHash.ReauthAt == nil || !byHash.ReauthAt.Equal(at) {
+		t.Fatalf("ReauthAt by token hash = %v, want %v", byHash.ReauthAt, at)
+	}
+	// Only that session is marked.
+	other, err := s.SessionByID(ctx(), "sess-other")
+	must(t, err, "SessionByID other")
+	if other.ReauthAt != nil {
+		t.Fatalf("another session got ReauthAt %v", other.ReauthAt)
+	}
+
+	// An older time (another instance, late) does not move it back; a newer one moves it on.
+	must(t, s.SetSessionReauth(ctx(), "sess-r", at.Add(-time.Minute)), "SetSessionReauth older")
+	got, _ = s.SessionByID(ctx(), "sess-r")
+	if !got.ReauthAt.Equal(at) {
+		t.Fatalf("an older re-authentication moved ReauthAt back to %v", got.ReauthAt)
+	}
+	later := at.Add(5 * time.Minute)
+	must(t, s.SetSessionReauth(ctx(), "sess-r", later), "SetSessionReauth later")
+	got, _ = s.SessionByID(ctx(), "sess-r")
+	if !got.ReauthAt.Equal(later) {
+		t.Fatalf("ReauthAt = %v, want %v", got.ReauthAt, later)
+	}
+
+	// Unknown and revoked sessions cannot be marked.
+	wantCode(t, s.SetSessionReauth(ctx(), "no-such-session", at), gatehouse.ENotFound, "reauth of an unknown session")
+	if _, err := s.RevokeSession(ctx(), "sess-other", gatehouse.ReasonUser, at); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.SetSessionReauth(ctx(), "sess-other", at), gatehouse.ENotFound, "reauth of a revoked session")
+	other, _ = s.SessionByID(ctx(), "sess-other")
+	if other.ReauthAt != nil {
+		t.Fatalf("a revoked session got ReauthAt %v", other.ReauthAt)
+	}
+}
