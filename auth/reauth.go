@@ -63,7 +63,8 @@ func (s *Service) ReauthState(ctx context.Context, p *Principal) (*ReauthStatus,
 	}
 	until := sess.RecentAuthUntil()
 	st := &ReauthStatus{Recent: s.clock.Now().Before(until), Until: until.UTC(), Methods: []string{}}
-	if u.PasswordHash != "" {
+	// With MFA on the password alone is not enough (Reauthenticate says why).
+	if u.PasswordHash != "" && !u.MFAEnabled {
 		st.Methods = append(st.Methods, gatehouse.AuthPassword)
 	}
 	if u.MFAEnabled {
@@ -117,6 +118,11 @@ func (s *Service) Reauthenticate(ctx context.Context, p *Principal, password, co
 			return nil, err
 		}
 	} else {
+		// With MFA on, the password alone is one factor: a stolen cookie plus a phished password
+		// must not be enough to add a lasting way in that skips the second factor.
+		if u.MFAEnabled {
+			return nil, gatehouse.FieldError("code", "multi-factor authentication is on for your account: confirm with a code from your authenticator app (or a passkey)")
+		}
 		if u.PasswordHash == "" {
 			msg := "your account has no password: sign out and sign in again to confirm it is you"
 			if u.MFAEnabled {

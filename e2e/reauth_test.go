@@ -60,7 +60,7 @@ func TestBrowserPasskeyAddAsksToConfirm(t *testing.T) {
 	// delete goes through.
 	e.Clock.Advance(11 * time.Minute)
 	run(t, ctx, chromedp.Click(chromedp.CSS(`.passkey-delete button`)), chromedp.WaitVisible(chromedp.CSS(`#reauth-why`)))
-	if why := text(t, ctx, "#reauth-why"); !strings.Contains(why, "Confirm your password to delete the passkey") {
+	if why := text(t, ctx, "#reauth-why"); !strings.Contains(why, "Confirm it's you to delete the passkey") {
 		t.Fatalf("prompt %q", why)
 	}
 	run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#reauth-passkey-button`)), chromedp.Click(chromedp.CSS(`#reauth-passkey-button`)))

@@ -89,10 +89,11 @@ func TestReauthForPasskeyAndTOTP(t *testing.T) {
 			t.Fatalf("reauth events: %+v", es)
 		}
 
-		// With MFA on, a current code confirms it too; a recovery code does not.
+		// With MFA on, a current code confirms it (the password alone no longer does); a recovery
+		// code does not.
 		e.Clock.Advance(11 * time.Minute)
 		wantReauth(t, alice.Do("POST", "/api/account/passkeys/begin", nil), "passkey begin, MFA on, after 11 minutes")
-		if r := alice.Do("GET", "/api/account/reauth", nil); fmt.Sprint(r.JSON["methods"]) != "[password totp passkey]" {
+		if r := alice.Do("GET", "/api/account/reauth", nil); fmt.Sprint(r.JSON["methods"]) != "[totp passkey]" {
 			t.Fatalf("methods with MFA on: %s", r.Body)
 		}
 		if r := alice.Do("POST", "/api/account/reauth", map[string]string{"code": recovery[0]}); r.Status != 401 || r.Field() != "code" {
@@ -287,7 +288,7 @@ func TestExternalLinkNeedsRecentAuth(t *testing.T) {
 	x.op.FastForward(11 * time.Minute)
 	b.HTTP.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	r := b.Form("/settings/security/link/test-op", url.Values{}, "Origin", x.e.URL)
-	if r.Status != http.StatusForbidden || !strings.Contains(string(r.Body), "Confirm your password to link an external identity") ||
+	if r.Status != http.StatusForbidden || !strings.Contains(string(r.Body), "you to link an external identity") ||
 		!strings.Contains(string(r.Body), `name="then" value="link:test-op"`) {
 		t.Fatalf("link while not recent: %d %s", r.Status, r.Body)
 	}
@@ -357,4 +358,19 @@ func TestReauthWithPasskey(t *testing.T) {
 			t.Fatalf("reauth events: %+v", es)
 		}
 	})
+}
+
+// With MFA on, the password alone does not re-authenticate: a stolen cookie plus a phished
+// password must not be enough to add a way in that skips the second factor.
+func TestReauthWithMFANeedsTheCode(t *testing.T) {
+	e := testserver.New(t, testserver.Options{})
+	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
+	secret, _ := enroll(t, e, admin)
+	e.Clock.Advance(11 * time.Minute)
+	if r := admin.Do("POST", "/api/account/reauth", map[string]string{"password": adminPW}); r.Status != 400 || r.Field() != "code" {
+		t.Fatalf("password alone with MFA on: %d %s", r.Status, r.Body)
+	}
+	if r := admin.Do("POST", "/api/account/reauth", map[string]string{"code": code(t, e, secret, 0)}); r.Status != 200 {
+		t.Fatalf("with the code: %d %s", r.Status, r.Body)
+	}
 }

@@ -40,7 +40,7 @@ func TestReauthPagesWithoutJavaScript(t *testing.T) {
 	// The authenticator setup is refused with the prompt, and nothing is stored.
 	r := c.Form("/settings/security/mfa/setup", nil)
 	body := string(r.Body)
-	if r.Status != 403 || !strings.Contains(body, "Confirm your password to set up an authenticator") || !strings.Contains(body, `name="then" value="mfa_setup"`) {
+	if r.Status != 403 || !strings.Contains(body, "you to set up an authenticator") || !strings.Contains(body, `name="then" value="mfa_setup"`) {
 		t.Fatalf("setup while not recent: %d\n%s", r.Status, body)
 	}
 	if _, err := e.Store.TOTPByUser(context.Background(), uid); !gatehouse.IsCode(err, gatehouse.ENotFound) {
@@ -75,7 +75,7 @@ func TestReauthPagesWithoutJavaScript(t *testing.T) {
 	// Deleting a passkey: refused with the prompt, then done after the password.
 	pk := addPasskey(t, e, uid, "MacBook")
 	r = c.Form("/settings/security/passkeys/"+id(pk.ID)+"/delete", nil)
-	if r.Status != 403 || !strings.Contains(string(r.Body), "Confirm your password to delete the passkey") {
+	if r.Status != 403 || !strings.Contains(string(r.Body), "you to delete the passkey") {
 		t.Fatalf("delete while not recent: %d", r.Status)
 	}
 	if ps, _ := e.Store.ListPasskeys(context.Background(), uid); len(ps) != 1 {
@@ -96,7 +96,7 @@ func TestReauthPagesWithoutJavaScript(t *testing.T) {
 	}
 	// The continue endpoint (used after a passkey confirmed it) grants nothing by itself.
 	e.Clock.Advance(11 * time.Minute)
-	if r := c.Form("/settings/security/reauth/continue", url.Values{"then": {"mfa_setup"}}); r.Status != 403 || !strings.Contains(string(r.Body), "Confirm your password to set up an authenticator") {
+	if r := c.Form("/settings/security/reauth/continue", url.Values{"then": {"mfa_setup"}}); r.Status != 403 || !strings.Contains(string(r.Body), "you to set up an authenticator") {
 		t.Fatalf("continue without a recent authentication: %d", r.Status)
 	}
 	// Cross-site confirmation is refused like every form.
