@@ -185,7 +185,7 @@ document.addEventListener("DOMContentLoaded", function () {
       }, function (e) {
         btn.disabled = false;
         if (e && e.code === "reauthentication_required" && askReauth("passkeys")) {
-          show(err, "Confirm your password above, then add the passkey again.");
+          show(err, "Confirm it's you above, then add the passkey again.");
           return;
         }
         show(err, message(e));
