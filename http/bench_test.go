@@ -1,8 +1,11 @@
 package http_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/testserver"
@@ -113,4 +116,40 @@ func BenchmarkVerifyCookieParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// instantHasher stands in for Argon2id so that a benchmark sees what a sign-in costs beyond the
+// hash: decoding, rate limits, the user lookup, the session and refresh token rows, the event,
+// the access token and the answer.
+type instantHasher struct{}
+
+func (instantHasher) Hash(context.Context, string) (string, error) { return "$argon2id$stub", nil }
+func (instantHasher) Verify(context.Context, string, string) (bool, bool, error) {
+	return true, false, nil
+}
+func (instantHasher) VerifyDummy(context.Context, string) error { return nil }
+func (instantHasher) Saturated() bool                           { return false }
+
+// BenchmarkSignInOverhead is POST /api/auth/login through the whole handler on a real SQLite
+// file, with the hash itself taken out (the issue's target: under 5 ms beyond one hash).
+func BenchmarkSignInOverhead(b *testing.B) {
+	e := testserver.New(b, testserver.Options{Hasher: instantHasher{}, Clock: testserver.NewClockAtNow()})
+	e.Setup("alice", "alice@example.com", adminPW)
+	h := e.Server.Config.Handler
+	body := `{"login":"alice","password":"` + adminPW + `"}`
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		i++
+		req := httptest.NewRequest("POST", "/api/auth/login", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		// Each from its own address: successful sign-ins spend no budget, but keep it honest.
+		req.RemoteAddr = "127.0.0.1:40000"
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.51.%d.%d", (i/250)%250, i%250+1))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+	}
 }

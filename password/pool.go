@@ -42,6 +42,9 @@ func NewHasher(p Params, workers, queue int) *Hasher {
 // flood case of bench/load: with every core hashing, request-check p99 rose 80-fold).
 func DefaultWorkers() int { return max(1, runtime.GOMAXPROCS(0)-1) }
 
+// Size reports how many hashes may run at once and how many callers may wait besides.
+func (h *Hasher) Size() (workers, queue int) { return cap(h.workers), cap(h.queue) - cap(h.workers) }
+
 // Params returns the parameters new hashes are made with.
 func (h *Hasher) Params() Params { return h.params }
 

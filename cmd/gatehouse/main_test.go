@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/testserver"
+	"github.com/gatehouse/gatehouse/password"
 )
 
 // syncBuffer is a goroutine-safe log sink.
@@ -242,5 +243,17 @@ func TestUsageErrors(t *testing.T) {
 	out.Reset()
 	if err := run(context.Background(), []string{"version"}, env(nil), nil, &out, &errb); err != nil || !strings.HasPrefix(out.String(), "gatehouse ") {
 		t.Fatalf("version: %v %q", err, out.String())
+	}
+}
+
+func TestMemoryLimit(t *testing.T) {
+	h := password.NewHasher(password.DefaultParams(), 3, 0)
+	limit, ok := memoryLimit(env(nil), h)
+	// Three workers at 19 MiB each, plus 48 MiB.
+	if want := int64(3*19+48) << 20; !ok || limit != want {
+		t.Fatalf("limit %d MiB (%v), want %d MiB", limit>>20, ok, want>>20)
+	}
+	if _, ok := memoryLimit(env(map[string]string{"GOMEMLIMIT": "1GiB"}), h); ok {
+		t.Fatal("GOMEMLIMIT set by the operator must win")
 	}
 }
