@@ -31,7 +31,7 @@ func TestBrowserPasskeyAddAsksToConfirm(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#reauth`)),
 		chromedp.WaitVisible(chromedp.CSS(`#passkey-add-error`)),
 	)
-	if msg := text(t, ctx, "#passkey-add-error"); !strings.Contains(msg, "Confirm your password") {
+	if msg := text(t, ctx, "#passkey-add-error"); !strings.Contains(msg, "Confirm it's you") {
 		t.Fatalf("passkey error %q", msg)
 	}
 	if id := activeID(t, ctx); id != "f-reauth-password" {

@@ -183,7 +183,14 @@ func New(t testing.TB, o Options) *Env {
 		if o.Params != nil {
 			p = *o.Params
 		}
-		h := password.NewHasher(p, o.Workers, o.Queue)
+		// Tests that race several sign-ins or setups test the store, not the pool: unless a test
+		// sizes the pool itself, it has room for them (the production default, one worker per
+		// core but one, is a single worker on a 2-core machine).
+		workers, queue := o.Workers, o.Queue
+		if workers == 0 && queue == 0 {
+			workers, queue = 4, 16
+		}
+		h := password.NewHasher(p, workers, queue)
 		hasher, stats = h, h.Stats
 	}
 	limiter := o.Limiter
