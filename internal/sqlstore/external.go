@@ -54,20 +54,7 @@ func (s *Store) ProviderByID(ctx context.Context, id string) (*gatehouse.OIDCPro
 
 // ListProviders implements gatehouse.ExternalStore.
 func (s *Store) ListProviders(ctx context.Context) ([]*gatehouse.OIDCProvider, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+providerCols+` FROM oidc_providers ORDER BY name, id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*gatehouse.OIDCProvider
-	for rows.Next() {
-		p, err := scanProvider(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return all(ctx, s.r, scanProvider, `SELECT `+providerCols+` FROM oidc_providers ORDER BY name, id`)
 }
 
 // UpdateProvider implements gatehouse.ExternalStore.
@@ -155,20 +142,7 @@ func (s *Store) IdentityBySubject(ctx context.Context, providerID, subject strin
 
 // ListIdentities implements gatehouse.ExternalStore.
 func (s *Store) ListIdentities(ctx context.Context, userID int64) ([]*gatehouse.ExternalIdentity, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+identityCols+` FROM external_identities WHERE user_id = $1 ORDER BY id`, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*gatehouse.ExternalIdentity
-	for rows.Next() {
-		i, err := scanIdentity(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, i)
-	}
-	return out, rows.Err()
+	return all(ctx, s.r, scanIdentity, `SELECT `+identityCols+` FROM external_identities WHERE user_id = $1 ORDER BY id`, userID)
 }
 
 // TouchIdentity implements gatehouse.ExternalStore.
@@ -214,20 +188,7 @@ func (s *Store) UsersByEmail(ctx context.Context, email string, limit int) ([]*g
 	if limit <= 0 {
 		limit = 2
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE email = $1 ORDER BY id LIMIT $2`, gatehouse.NormalizeLogin(email), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*gatehouse.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return all(ctx, s.r, scanUser, `SELECT `+userCols+` FROM users WHERE email = $1 ORDER BY id LIMIT $2`, gatehouse.NormalizeLogin(email), limit)
 }
 
 const flowCols = `state_hash, browser_hash, provider_id, nonce, verifier, rd, link_user_id, created_at, expires_at`

@@ -87,20 +87,7 @@ func (s *Store) CreatePasskey(ctx context.Context, p *gatehouse.Passkey) error {
 
 // ListPasskeys implements gatehouse.PasskeyStore.
 func (s *Store) ListPasskeys(ctx context.Context, userID int64) ([]*gatehouse.Passkey, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+passkeyCols+` FROM passkeys WHERE user_id = $1 ORDER BY id`, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*gatehouse.Passkey
-	for rows.Next() {
-		p, err := scanPasskey(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return all(ctx, s.r, scanPasskey, `SELECT `+passkeyCols+` FROM passkeys WHERE user_id = $1 ORDER BY id`, userID)
 }
 
 // RenamePasskey implements gatehouse.PasskeyStore.

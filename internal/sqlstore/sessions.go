@@ -90,21 +90,8 @@ func (s *Store) SessionByTokenHash(ctx context.Context, hash []byte) (*gatehouse
 
 // ListSessions implements gatehouse.SessionStore.
 func (s *Store) ListSessions(ctx context.Context, userID int64, now time.Time) ([]*gatehouse.Session, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions
+	return all(ctx, s.r, scanSession, `SELECT `+sessionCols+` FROM sessions
 		WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC, id`, userID, s.d.TimeArg(now))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*gatehouse.Session
-	for rows.Next() {
-		x, err := scanSession(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, x)
-	}
-	return out, rows.Err()
 }
 
 // CountActiveSessions counts sessions neither revoked nor expired, for the sessions gauge.

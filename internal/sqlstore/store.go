@@ -163,23 +163,29 @@ func pageBounds(offset, limit int) (int, int) {
 
 func notFound(what string) error { return gatehouse.Errorf(gatehouse.ENotFound, "%s not found", what) }
 
-// page runs a query that asks for limit+1 rows (a LIMIT of limit+1) and returns at most limit of
-// them, scanned, with whether there were more: how every paged list here knows its next page.
-func page[T any](ctx context.Context, db *sql.DB, limit int, scan func(rowScanner) (T, error), query string, args ...any) ([]T, bool, error) {
+// all runs a query and scans every row with scan.
+func all[T any](ctx context.Context, db *sql.DB, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	defer rows.Close()
 	var out []T
 	for rows.Next() {
 		v, err := scan(rows)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		out = append(out, v)
 	}
-	if err := rows.Err(); err != nil {
+	return out, rows.Err()
+}
+
+// page runs a query that asks for limit+1 rows (a LIMIT of limit+1) and returns at most limit of
+// them, scanned, with whether there were more: how every paged list here knows its next page.
+func page[T any](ctx context.Context, db *sql.DB, limit int, scan func(rowScanner) (T, error), query string, args ...any) ([]T, bool, error) {
+	out, err := all(ctx, db, scan, query, args...)
+	if err != nil {
 		return nil, false, err
 	}
 	if len(out) > limit {
