@@ -78,16 +78,7 @@ func (s *Store) UpdateProvider(ctx context.Context, p *gatehouse.OIDCProvider) e
 
 // DeleteProvider implements gatehouse.ExternalStore. Identities and flows go by ON DELETE CASCADE.
 func (s *Store) DeleteProvider(ctx context.Context, id string) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM oidc_providers WHERE id = $1`, id)
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return notFound("provider")
-	}
-	return nil
+	return s.execOne(ctx, "provider", `DELETE FROM oidc_providers WHERE id = $1`, id)
 }
 
 const identityCols = `id, user_id, provider_id, subject, email, bound_at, last_used_at`
@@ -147,30 +138,12 @@ func (s *Store) ListIdentities(ctx context.Context, userID int64) ([]*gatehouse.
 
 // TouchIdentity implements gatehouse.ExternalStore.
 func (s *Store) TouchIdentity(ctx context.Context, id int64, email string, at time.Time) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE external_identities SET email = $2, last_used_at = $3 WHERE id = $1`, id, email, s.d.TimeArg(at))
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return notFound("identity")
-	}
-	return nil
+	return s.execOne(ctx, "identity", `UPDATE external_identities SET email = $2, last_used_at = $3 WHERE id = $1`, id, email, s.d.TimeArg(at))
 }
 
 // DeleteIdentity implements gatehouse.ExternalStore.
 func (s *Store) DeleteIdentity(ctx context.Context, userID, id int64) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM external_identities WHERE id = $1 AND user_id = $2`, id, userID)
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return notFound("identity")
-	}
-	return nil
+	return s.execOne(ctx, "identity", `DELETE FROM external_identities WHERE id = $1 AND user_id = $2`, id, userID)
 }
 
 // DeleteProviderIdentities implements gatehouse.ExternalStore.

@@ -259,17 +259,8 @@ func (s *Store) MailAttemptFailed(ctx context.Context, id int64, errText string,
 
 // RetryMail implements gatehouse.MailStore.
 func (s *Store) RetryMail(ctx context.Context, id int64, now time.Time) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE mail_outbox SET status = $1, next_attempt_at = $2 WHERE id = $3 AND status <> $4`,
+	return s.execOne(ctx, "queued mail", `UPDATE mail_outbox SET status = $1, next_attempt_at = $2 WHERE id = $3 AND status <> $4`,
 		gatehouse.MailQueued, s.d.TimeArg(now), id, gatehouse.MailSent)
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return notFound("queued mail")
-	}
-	return nil
 }
 
 // ListMail implements gatehouse.MailStore.

@@ -9,15 +9,6 @@ import (
 // one, so two instances recording re-authentications out of order keep the newest.
 func (s *Store) SetSessionReauth(ctx context.Context, id string, at time.Time) error {
 	t := s.d.TimeArg(at)
-	res, err := s.w.ExecContext(ctx, `UPDATE sessions SET reauth_at = CASE WHEN reauth_at IS NULL OR reauth_at < $1 THEN $1 ELSE reauth_at END
+	return s.execOne(ctx, "session", `UPDATE sessions SET reauth_at = CASE WHEN reauth_at IS NULL OR reauth_at < $1 THEN $1 ELSE reauth_at END
 		WHERE id = $2 AND revoked_at IS NULL`, t, id)
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return notFound("session")
-	}
-	return nil
 }

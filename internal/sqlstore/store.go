@@ -193,3 +193,17 @@ func page[T any](ctx context.Context, db *sql.DB, limit int, scan func(rowScanne
 	}
 	return out, false, nil
 }
+
+// execOne runs a write that must touch a row: ENotFound naming what when it touched none.
+func (s *Store) execOne(ctx context.Context, what, query string, args ...any) error {
+	res, err := s.w.ExecContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return notFound(what)
+	}
+	return nil
+}
