@@ -7,6 +7,7 @@ import (
 )
 
 func TestClientIP(t *testing.T) {
+	t.Parallel()
 	defaults := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("10.0.0.0/8")}
 	proxy := []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32")}
 	cases := []struct {
