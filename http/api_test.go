@@ -462,13 +462,14 @@ func TestHSTSOnlyForHTTPS(t *testing.T) {
 // on sibling subdomains behind forward auth receive it.
 func TestCookieDomain(t *testing.T) {
 	t.Parallel()
-	e := testserver.New(t, testserver.Options{CookieDomain: "example.com"})
+	// The configuration refuses a cookie domain the public URL's host is not under.
+	e := testserver.New(t, testserver.Options{PublicURL: "http://auth.example.com", CookieDomain: "example.com"})
 	c, r := e.Setup("alice", "alice@example.com", adminPW)
 	set := r.Header.Get("Set-Cookie")
 	if !strings.Contains(set, "gatehouse_session=") || !strings.Contains(set, "Domain=example.com") {
 		t.Fatalf("session cookie: %q", set)
 	}
-	r = c.Do("POST", "/api/auth/logout", nil, "Origin", e.URL)
+	r = c.Do("POST", "/api/auth/logout", nil, "Origin", e.Public.String())
 	if clear := r.Header.Get("Set-Cookie"); r.Status != 204 || !strings.Contains(clear, "Domain=example.com") || !strings.Contains(clear, "Max-Age=0") {
 		t.Fatalf("logout: %d, cookie %q", r.Status, clear)
 	}

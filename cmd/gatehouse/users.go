@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/config"
+	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/password"
 )
 
@@ -26,12 +27,12 @@ func openForCLI(ctx context.Context, path string, getenv func(string) string, st
 		log.Warn("wrote a new configuration file with fresh secrets; keep it safe and back it up", "path", res.Config.Path)
 	}
 	return func(f func(svcT) error) error {
-		store, err := openStore(ctx, res.Config)
+		store, err := app.OpenStore(ctx, res.Config)
 		if err != nil {
 			return err
 		}
 		defer store.Close()
-		svc, closeLimiter, err := service(ctx, res.Config, store, nil, log, nil, password.NewHasher(password.DefaultParams(), 1, 1), nil)
+		svc, closeLimiter, err := app.Service(ctx, res.Config, app.ServiceParts{Store: store, Logger: log, Hasher: password.NewHasher(password.DefaultParams(), 1, 1)})
 		if err != nil {
 			return err
 		}

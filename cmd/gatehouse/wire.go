@@ -1,77 +1,17 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/config"
-	"github.com/gatehouse/gatehouse/geo"
-	"github.com/gatehouse/gatehouse/oidc"
-	"github.com/gatehouse/gatehouse/password"
-	"github.com/gatehouse/gatehouse/postgres"
-	"github.com/gatehouse/gatehouse/ratelimit"
-	"github.com/gatehouse/gatehouse/sqlite"
-	"github.com/gatehouse/gatehouse/token"
-	"github.com/redis/go-redis/v9"
 )
 
 func version() string { return gatehouse.Version }
-
-// openStore opens the configured backend.
-func openStore(ctx context.Context, cfg *config.Config) (gatehouse.Store, error) {
-	switch cfg.Database.Driver {
-	case "postgres":
-		return postgres.Open(ctx, cfg.Database.DSN)
-	default:
-		return sqlite.Open(ctx, cfg.Database.DSN)
-	}
-}
-
-// newLimiter picks Redis when [redis] url is set, so several instances share one budget.
-func newLimiter(cfg *config.Config, clock gatehouse.Clock) (auth.Limiter, func(), error) {
-	if cfg.Redis.URL == "" {
-		return ratelimit.NewMemory(clock.Now), func() {}, nil
-	}
-	opts, err := redis.ParseURL(cfg.Redis.URL)
-	if err != nil {
-		// Not wrapped: the parser's error quotes the whole URL, password included.
-		return nil, nil, errors.New("redis.url is not a valid Redis URL (redis://[user:password@]host:port/db)")
-	}
-	c := redis.NewClient(opts)
-	return ratelimit.NewRedis(c), func() { _ = c.Close() }, nil
-}
-
-// service builds the auth service over an open store. issuer may be nil for commands that never
-// sign tokens.
-func service(ctx context.Context, cfg *config.Config, store gatehouse.Store, issuer *token.Issuer, log *slog.Logger, obs auth.Observer, hasher *password.Hasher, gdb *geo.DB) (*auth.App, func(), error) {
-	clock := gatehouse.SystemClock{}
-	limiter, closeLimiter, err := newLimiter(cfg, clock)
-	if err != nil {
-		return nil, nil, err
-	}
-	// External sign-in seals client secrets under a key derived from auth.mfa_secret_key.
-	rp, err := oidc.New(cfg.Auth.MFASecretKey, nil, clock.Now)
-	if err != nil {
-		closeLimiter()
-		return nil, nil, err
-	}
-	svc, err := auth.New(ctx, auth.Deps{
-		Store: store, Hasher: hasher, Tokens: issuer, Limiter: limiter, Clock: clock, Logger: log, Observer: obs,
-		CookieSecureDefault: !cfg.Auth.BootstrapInsecureCookies, MFASecretKey: cfg.Auth.MFASecretKey, OIDC: rp, PublicURL: cfg.PublicURL, GeoIP: gdb,
-	})
-	if err != nil {
-		closeLimiter()
-		return nil, nil, err
-	}
-	return svc, closeLimiter, nil
-}
 
 // readPasswordStdin reads one line from stdin without its line ending.
 func readPasswordStdin(stdin io.Reader) (string, error) {
