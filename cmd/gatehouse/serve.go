@@ -102,7 +102,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	srv, err := ghttp.NewServer(ghttp.Deps{
-		Auth: svc, Logger: log, Metrics: metrics, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, ProxyChain: cfg.ProxyChain, CookieDomain: cfg.Server.CookieDomain,
+		Auth: svc, Logger: log, Metrics: metrics, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, CookieDomain: cfg.Server.CookieDomain,
 		Ready: store.Ping, Pages: web.Pages(web.Deps{Auth: svc, PublicURL: cfg.PublicURL, Logger: log}),
 	})
 	if err != nil {

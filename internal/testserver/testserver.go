@@ -237,7 +237,7 @@ func New(t testing.TB, o Options) *Env {
 	if o.Web {
 		pages = web.Pages(web.Deps{Auth: svc, PublicURL: e.Public, Logger: log})
 	}
-	srv, err := ghttp.NewServer(ghttp.Deps{Auth: svc, Logger: log, Metrics: metrics, PublicURL: e.Public, TrustedProxies: trusted, ProxyChain: true, CookieDomain: o.CookieDomain, Ready: store.Ping, Pages: pages})
+	srv, err := ghttp.NewServer(ghttp.Deps{Auth: svc, Logger: log, Metrics: metrics, PublicURL: e.Public, TrustedProxies: trusted, CookieDomain: o.CookieDomain, Ready: store.Ping, Pages: pages})
 	if err != nil {
 		t.Fatal(err)
 	}
