@@ -30,6 +30,9 @@ type Deps struct {
 	CookieDomain string
 	// Ready reports whether the store is reachable (readiness).
 	Ready func(ctx context.Context) error
+	// Detail, when set, adds the state of parts that can run degraded without making the
+	// instance unready (rate limits counted locally while Redis fails) to /readyz.
+	Detail func() map[string]string
 	// Pages, when set, serves the web pages (login, settings, admin) under the same mux. kit gives
 	// them the cookie, client-address and CSRF rules of the API, so both behave alike.
 	Pages func(mux *http.ServeMux, kit PageKit) error
@@ -61,6 +64,7 @@ type Server struct {
 	// cookieDomain is the Domain attribute of the session cookie ("" for host-only).
 	cookieDomain string
 	ready        func(ctx context.Context) error
+	detail       func() map[string]string
 	csrf         *http.CrossOriginProtection
 	mux          *http.ServeMux
 
@@ -91,7 +95,7 @@ func securityHeaders(public *url.URL) []headerValue {
 
 // NewServer builds the handler with every route of routes.go.
 func NewServer(d Deps) (*Server, error) {
-	s := &Server{auth: d.Auth, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, cookieDomain: d.CookieDomain, ready: d.Ready, mux: http.NewServeMux(), secHeaders: securityHeaders(d.PublicURL)}
+	s := &Server{auth: d.Auth, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, cookieDomain: d.CookieDomain, ready: d.Ready, detail: d.Detail, mux: http.NewServeMux(), secHeaders: securityHeaders(d.PublicURL)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
