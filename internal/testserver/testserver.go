@@ -113,7 +113,7 @@ type Options struct {
 	Hasher         auth.Hasher
 	Limiter        auth.Limiter
 	// Detail is /readyz's detail (serve reports the rate limiter's state there).
-	Detail func() map[string]string
+	Detail         func() map[string]string
 	TrustedProxies []netip.Prefix
 	PublicURL      string
 	Secret         string
