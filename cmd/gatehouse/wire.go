@@ -74,7 +74,7 @@ func newLimiter(cfg *config.Config, clock gatehouse.Clock, log *slog.Logger) (*l
 
 // service builds the auth service over an open store. issuer may be nil for commands that never
 // sign tokens. The returned limiter must be closed when the service is done.
-func service(ctx context.Context, cfg *config.Config, store gatehouse.Store, issuer *token.Issuer, log *slog.Logger, obs auth.Observer, hasher *password.Hasher, gdb *geo.DB) (*auth.Service, *limiter, error) {
+func service(ctx context.Context, cfg *config.Config, store gatehouse.Store, issuer *token.Issuer, log *slog.Logger, obs auth.Observer, hasher *password.Hasher, gdb *geo.DB) (*auth.App, *limiter, error) {
 	clock := gatehouse.SystemClock{}
 	lim, err := newLimiter(cfg, clock, log)
 	if err != nil {
@@ -135,4 +135,4 @@ func userMessage(err error) error {
 	return err
 }
 
-type svcT = *auth.Service
+type svcT = *auth.App
