@@ -283,7 +283,7 @@ func TestBrowserAdminConsole(t *testing.T) {
 		chromedp.Submit(chromedp.CSS(`#f-auth-access-token-ttl-secs`)),
 		chromedp.WaitVisible(chromedp.CSS(`.notice`)),
 	)
-	if v := e.Auth.Settings().Public(false)["auth_access_token_ttl_secs"]; v != int64(600) && v != 600 {
+	if v := e.Auth.Core.Settings().Public(false)["auth_access_token_ttl_secs"]; v != int64(600) && v != 600 {
 		t.Fatalf("saved value %v (%T)", v, v)
 	}
 

@@ -20,7 +20,7 @@ const CookieName = "gatehouse_session"
 
 // Deps are what the HTTP layer needs.
 type Deps struct {
-	Auth           *auth.Service
+	Auth           *auth.App
 	Logger         *slog.Logger
 	Metrics        *Metrics
 	PublicURL      *url.URL
@@ -52,7 +52,7 @@ type PageKit struct {
 
 // Server is gatehouse's HTTP handler.
 type Server struct {
-	auth    *auth.Service
+	auth    *auth.App
 	log     *slog.Logger
 	metrics *Metrics
 	public  *url.URL

@@ -89,10 +89,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer closeLimiter()
-	metrics.Bind(svc.Revocations().Len, svc.CachedSessions, activeSessionsGauge(store, clock))
+	metrics.Bind(svc.Core.Revocations().Len, svc.Core.CachedSessions, activeSessionsGauge(store, clock))
 
 	if cfg.Dev.SeedAdmin {
-		seeded, err := svc.SeedDevAdmin(ctx)
+		seeded, err := svc.Admin.SeedDevAdmin(ctx)
 		if err != nil {
 			return fmt.Errorf("seeding the development administrator: %w", err)
 		}
@@ -125,8 +125,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	notify := listenChanges(bg, store, log, &wg)
-	wg.Go(func() { svc.Run(bg, notify) })
-	wg.Go(func() { svc.Mail().Run(bg) })
+	wg.Go(func() { svc.Core.Run(bg, notify) })
+	wg.Go(func() { svc.Core.Mail().Run(bg) })
 	wg.Go(func() { gdb.Run(bg, geoReloadEvery) })
 
 	log.Info("gatehouse is listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL.String(), "database", cfg.Database.Driver, "version", version())

@@ -61,7 +61,7 @@ func bootstrapAdmin(ctx context.Context, args []string, getenv func(string) stri
 		return err
 	}
 	return with(func(svc svcT) error {
-		created, err := svc.BootstrapAdmin(ctx, *username, *email, pw)
+		created, err := svc.Admin.BootstrapAdmin(ctx, *username, *email, pw)
 		if err != nil {
 			return userMessage(err)
 		}
@@ -94,7 +94,7 @@ func resetPassword(ctx context.Context, args []string, getenv func(string) strin
 		return err
 	}
 	return with(func(svc svcT) error {
-		u, err := svc.ResetPasswordCLI(ctx, *login, pw)
+		u, err := svc.Admin.ResetPasswordCLI(ctx, *login, pw)
 		if gatehouse.IsCode(err, gatehouse.ENotFound) {
 			return fmt.Errorf("no user with username or email %q", *login)
 		}

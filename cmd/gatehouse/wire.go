@@ -50,7 +50,7 @@ func newLimiter(cfg *config.Config, clock gatehouse.Clock) (auth.Limiter, func()
 
 // service builds the auth service over an open store. issuer may be nil for commands that never
 // sign tokens.
-func service(ctx context.Context, cfg *config.Config, store gatehouse.Store, issuer *token.Issuer, log *slog.Logger, obs auth.Observer, hasher *password.Hasher, gdb *geo.DB) (*auth.Service, func(), error) {
+func service(ctx context.Context, cfg *config.Config, store gatehouse.Store, issuer *token.Issuer, log *slog.Logger, obs auth.Observer, hasher *password.Hasher, gdb *geo.DB) (*auth.App, func(), error) {
 	clock := gatehouse.SystemClock{}
 	limiter, closeLimiter, err := newLimiter(cfg, clock)
 	if err != nil {
@@ -111,4 +111,4 @@ func userMessage(err error) error {
 	return err
 }
 
-type svcT = *auth.Service
+type svcT = *auth.App

@@ -142,7 +142,7 @@ type Env struct {
 	Backend string
 	DSN     string
 	Store   gatehouse.Store
-	Auth    *auth.Service
+	Auth    *auth.App
 	Clock   *Clock
 	Server  *httptest.Server
 	URL     string
@@ -227,7 +227,7 @@ func New(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatalf("starting the auth service: %v", err)
 	}
-	metrics.Bind(svc.Revocations().Len, svc.CachedSessions, nil)
+	metrics.Bind(svc.Core.Revocations().Len, svc.Core.CachedSessions, nil)
 	e.Auth = svc
 	trusted := o.TrustedProxies
 	if trusted == nil {
@@ -246,13 +246,13 @@ func New(t testing.TB, o Options) *Env {
 	if o.Follow {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
-		go func() { svc.Run(ctx, nil); close(done) }()
+		go func() { svc.Core.Run(ctx, nil); close(done) }()
 		t.Cleanup(func() { cancel(); <-done })
 	}
 	if o.MailLoop {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
-		go func() { svc.Mail().Run(ctx); close(done) }()
+		go func() { svc.Core.Mail().Run(ctx); close(done) }()
 		t.Cleanup(func() { cancel(); <-done })
 	}
 	e.Server = ts
