@@ -10,7 +10,6 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/config"
 	"github.com/gatehouse/gatehouse/internal/app"
-	"github.com/gatehouse/gatehouse/password"
 )
 
 // openForCLI loads the configuration and opens the store and service. Like serve, it writes a
@@ -32,7 +31,7 @@ func openForCLI(ctx context.Context, path string, getenv func(string) string, st
 			return err
 		}
 		defer store.Close()
-		svc, closeLimiter, err := app.Service(ctx, res.Config, app.ServiceParts{Store: store, Logger: log, Hasher: password.NewHasher(password.DefaultParams(), 1, 1)})
+		svc, closeLimiter, err := app.ServiceForCLI(ctx, res.Config, store, log)
 		if err != nil {
 			return err
 		}

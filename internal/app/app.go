@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/config"
@@ -25,7 +27,6 @@ import (
 	"github.com/gatehouse/gatehouse/sqlite"
 	"github.com/gatehouse/gatehouse/token"
 	"github.com/gatehouse/gatehouse/web"
-	"github.com/redis/go-redis/v9"
 )
 
 // OpenStore opens the configured backend.
@@ -53,6 +54,8 @@ type Parts struct {
 	Logger *slog.Logger
 	// GeoIP is the session-binding database ([geoip]); nil when none is configured.
 	GeoIP *geo.DB
+	// Detail is /readyz's detail when Limiter is given; otherwise the configured limiter's.
+	Detail func() map[string]string
 	// WithoutPages leaves the web pages out (tests of the API alone); serve always mounts them.
 	WithoutPages bool
 }
@@ -87,9 +90,17 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 		return nil, fmt.Errorf("auth.jwt_secret: %w", err)
 	}
 	metrics := ghttp.NewMetrics(stats, nil, nil, nil)
-	svc, closeLimiter, err := Service(ctx, cfg, ServiceParts{Store: p.Store, Tokens: issuer, Clock: p.Clock, Logger: p.Logger, Observer: metrics, Hasher: p.Hasher, Limiter: p.Limiter, GeoIP: p.GeoIP})
+	lim, err := chooseLimiter(cfg, p)
 	if err != nil {
 		return nil, err
+	}
+	svc, err := Service(ctx, cfg, ServiceParts{Store: p.Store, Tokens: issuer, Clock: p.Clock, Logger: p.Logger, Observer: metrics, Hasher: p.Hasher, Limiter: lim.Limiter, GeoIP: p.GeoIP})
+	if err != nil {
+		lim.close()
+		return nil, err
+	}
+	if fb := lim.fallback; fb != nil {
+		metrics.WatchLimiter(func() bool { shared, _ := fb.Status(); return shared }, fb.Fallbacks)
 	}
 	metrics.Bind(svc.Core.Revocations().Len, svc.Core.CachedSessions, activeSessionsGauge(p.Store, p.Clock))
 	var pages func(*http.ServeMux, ghttp.PageKit) error
@@ -97,14 +108,22 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 		pages = web.Pages(web.Deps{Auth: svc, PublicURL: cfg.PublicURL, Logger: p.Logger})
 	}
 	srv, err := ghttp.NewServer(ghttp.Deps{
-		Auth: svc, Logger: p.Logger, Metrics: metrics, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, ProxyChain: cfg.ProxyChain, CookieDomain: cfg.Server.CookieDomain,
-		Ready: p.Store.Ping, Pages: pages,
+		Auth: svc, Logger: p.Logger, Metrics: metrics, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, CookieDomain: cfg.Server.CookieDomain,
+		Ready: p.Store.Ping, Detail: lim.detail, Pages: pages,
 	})
 	if err != nil {
-		closeLimiter()
+		lim.close()
 		return nil, err
 	}
-	return &App{Auth: svc, Metrics: metrics, Handler: srv, Hasher: p.Hasher, close: closeLimiter}, nil
+	return &App{Auth: svc, Metrics: metrics, Handler: srv, Hasher: p.Hasher, close: lim.close}, nil
+}
+
+// chooseLimiter is p.Limiter with p.Detail when given, else the configured one.
+func chooseLimiter(cfg *config.Config, p Parts) (*limiter, error) {
+	if p.Limiter != nil {
+		return &limiter{Limiter: p.Limiter, detail: p.Detail, close: func() {}}, nil
+	}
+	return newLimiter(cfg, p.Clock, p.Logger)
 }
 
 // Close releases what New opened (the Redis client); the store stays open.
@@ -118,29 +137,19 @@ type ServiceParts struct {
 	Logger   *slog.Logger
 	Observer auth.Observer
 	Hasher   auth.Hasher
-	Limiter  auth.Limiter // nil: from the configuration
+	Limiter  auth.Limiter
 	GeoIP    *geo.DB
 }
 
-// Service builds the auth services over an open store; the returned function closes the
-// limiter's connection.
-func Service(ctx context.Context, cfg *config.Config, p ServiceParts) (*auth.App, func(), error) {
+// Service builds the auth services over an open store.
+func Service(ctx context.Context, cfg *config.Config, p ServiceParts) (*auth.App, error) {
 	if p.Clock == nil {
 		p.Clock = gatehouse.SystemClock{}
-	}
-	closeLimiter := func() {}
-	if p.Limiter == nil {
-		l, c, err := newLimiter(cfg, p.Clock)
-		if err != nil {
-			return nil, nil, err
-		}
-		p.Limiter, closeLimiter = l, c
 	}
 	// External sign-in seals client secrets under a key derived from auth.mfa_secret_key.
 	rp, err := oidc.New(cfg.Auth.MFASecretKey, nil, p.Clock.Now)
 	if err != nil {
-		closeLimiter()
-		return nil, nil, err
+		return nil, err
 	}
 	d := auth.Deps{
 		Store: p.Store, Hasher: p.Hasher, Tokens: p.Tokens, Limiter: p.Limiter, Clock: p.Clock, Logger: p.Logger,
@@ -150,26 +159,57 @@ func Service(ctx context.Context, cfg *config.Config, p ServiceParts) (*auth.App
 	if p.Observer != nil {
 		d.Observer = p.Observer
 	}
-	svc, err := auth.New(ctx, d)
-	if err != nil {
-		closeLimiter()
-		return nil, nil, err
-	}
-	return svc, closeLimiter, nil
+	return auth.New(ctx, d)
 }
 
-// newLimiter picks Redis when [redis] url is set, so several instances share one budget.
-func newLimiter(cfg *config.Config, clock gatehouse.Clock) (auth.Limiter, func(), error) {
+// ServiceForCLI builds the auth services for a command-line tool: the configured limiter, one
+// hashing worker, no tokens. The returned function closes the limiter's connection.
+func ServiceForCLI(ctx context.Context, cfg *config.Config, store gatehouse.Store, log *slog.Logger) (*auth.App, func(), error) {
+	lim, err := newLimiter(cfg, gatehouse.SystemClock{}, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := Service(ctx, cfg, ServiceParts{Store: store, Logger: log, Limiter: lim.Limiter, Hasher: password.NewHasher(password.DefaultParams(), 1, 1)})
+	if err != nil {
+		lim.close()
+		return nil, nil, err
+	}
+	return svc, lim.close, nil
+}
+
+// limiter is the rate limiter with what /readyz and /metrics report about it.
+type limiter struct {
+	auth.Limiter
+	// fallback is nil without [redis] url.
+	fallback *ratelimit.Fallback
+	detail   func() map[string]string
+	close    func()
+}
+
+// newLimiter picks Redis when [redis] url is set, so several instances share one budget, with
+// this instance's memory behind it for when Redis fails.
+func newLimiter(cfg *config.Config, clock gatehouse.Clock, log *slog.Logger) (*limiter, error) {
+	mem := ratelimit.NewMemory(clock.Now)
 	if cfg.Redis.URL == "" {
-		return ratelimit.NewMemory(clock.Now), func() {}, nil
+		return &limiter{Limiter: mem, close: func() {}, detail: func() map[string]string {
+			return map[string]string{"rate_limits": "local (no [redis] url)"}
+		}}, nil
 	}
 	opts, err := redis.ParseURL(cfg.Redis.URL)
 	if err != nil {
 		// Not wrapped: the parser's error quotes the whole URL, password included.
-		return nil, nil, errors.New("redis.url is not a valid Redis URL (redis://[user:password@]host:port/db)")
+		return nil, errors.New("redis.url is not a valid Redis URL (redis://[user:password@]host:port/db)")
 	}
+	ratelimit.TuneClient(opts)
 	c := redis.NewClient(opts)
-	return ratelimit.NewRedis(c), func() { _ = c.Close() }, nil
+	fb := ratelimit.NewFallback(ratelimit.NewRedis(c), mem, clock.Now, log)
+	detail := func() map[string]string {
+		if shared, since := fb.Status(); !shared {
+			return map[string]string{"rate_limits": "local: Redis unreachable since " + since.UTC().Format(time.RFC3339) + "; limits count on this instance only"}
+		}
+		return map[string]string{"rate_limits": "shared (Redis)"}
+	}
+	return &limiter{Limiter: fb, fallback: fb, detail: detail, close: func() { _ = c.Close() }}, nil
 }
 
 // Run runs the background work until ctx ends: following the change feed (woken early by

@@ -113,6 +113,8 @@ type Options struct {
 	Workers, Queue int
 	Hasher         auth.Hasher
 	Limiter        auth.Limiter
+	// Detail is /readyz's detail (serve reports the rate limiter's state there).
+	Detail         func() map[string]string
 	TrustedProxies []netip.Prefix
 	PublicURL      string
 	Secret         string
@@ -212,7 +214,7 @@ func New(t testing.TB, o Options) *Env {
 		trusted = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	}
 	cfg := loadConfig(t, o, pub, trusted)
-	a, err := app.New(context.Background(), cfg, app.Parts{Store: store, Clock: o.Clock, Hasher: hasher, Limiter: o.Limiter, Logger: log, GeoIP: o.GeoIP, WithoutPages: !o.Web})
+	a, err := app.New(context.Background(), cfg, app.Parts{Store: store, Clock: o.Clock, Hasher: hasher, Limiter: o.Limiter, Detail: o.Detail, Logger: log, GeoIP: o.GeoIP, WithoutPages: !o.Web})
 	if err != nil {
 		t.Fatalf("starting gatehouse: %v", err)
 	}
@@ -240,7 +242,7 @@ func New(t testing.TB, o Options) *Env {
 }
 
 // loadConfig writes the test server's gatehouse.toml and loads it as serve does, so the derived
-// settings (public URL, proxy chain, cookie domain) come from the same rules.
+// settings (public URL, trusted proxies, cookie domain) come from the same rules.
 func loadConfig(t testing.TB, o Options, pub string, trusted []netip.Prefix) *config.Config {
 	t.Helper()
 	var proxies []string
