@@ -79,7 +79,8 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	shared.dir = dir
-	testdb.WaitBound()
+	// -test.parallel stays at its default, one per CPU: pages are CPU work for Chromium, and
+	// more tabs at once only make each slower on a busy machine.
 	code := m.Run()
 	if shared.cancel != nil {
 		shared.cancel()
