@@ -19,10 +19,17 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := s.ready(ctx); err != nil {
 		s.log.Warn("not ready: store unreachable", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "store unreachable"})
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "reason": "store unreachable", "detail": s.readyDetail()})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "detail": s.readyDetail()})
+}
+
+func (s *Server) readyDetail() map[string]string {
+	if s.detail == nil {
+		return map[string]string{}
+	}
+	return s.detail()
 }
 
 func (s *Server) state(w http.ResponseWriter, r *http.Request) {

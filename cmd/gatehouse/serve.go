@@ -84,11 +84,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	svc, closeLimiter, err := service(ctx, cfg, store, issuer, log, metrics, hasher, gdb)
+	svc, lim, err := service(ctx, cfg, store, issuer, log, metrics, hasher, gdb)
 	if err != nil {
 		return err
 	}
-	defer closeLimiter()
+	defer lim.close()
+	if fb := lim.fallback; fb != nil {
+		metrics.WatchLimiter(func() bool { shared, _ := fb.Status(); return shared }, fb.Fallbacks)
+	}
 	metrics.Bind(svc.Core.Revocations().Len, svc.Core.CachedSessions, activeSessionsGauge(store, clock))
 
 	if cfg.Dev.SeedAdmin {
@@ -102,8 +105,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	srv, err := ghttp.NewServer(ghttp.Deps{
-		Auth: svc, Logger: log, Metrics: metrics, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, ProxyChain: cfg.ProxyChain, CookieDomain: cfg.Server.CookieDomain,
-		Ready: store.Ping, Pages: web.Pages(web.Deps{Auth: svc, PublicURL: cfg.PublicURL, Logger: log}),
+		Auth: svc, Logger: log, Metrics: metrics, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, CookieDomain: cfg.Server.CookieDomain,
+		Ready: store.Ping, Detail: lim.Detail, Pages: web.Pages(web.Deps{Auth: svc, PublicURL: cfg.PublicURL, Logger: log}),
 	})
 	if err != nil {
 		return err

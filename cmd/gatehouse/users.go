@@ -31,11 +31,11 @@ func openForCLI(ctx context.Context, path string, getenv func(string) string, st
 			return err
 		}
 		defer store.Close()
-		svc, closeLimiter, err := service(ctx, res.Config, store, nil, log, nil, password.NewHasher(password.DefaultParams(), 1, 1), nil)
+		svc, lim, err := service(ctx, res.Config, store, nil, log, nil, password.NewHasher(password.DefaultParams(), 1, 1), nil)
 		if err != nil {
 			return err
 		}
-		defer closeLimiter()
+		defer lim.close()
 		return f(svc)
 	}, nil
 }

@@ -112,6 +112,8 @@ type Options struct {
 	Workers, Queue int
 	Hasher         auth.Hasher
 	Limiter        auth.Limiter
+	// Detail is /readyz's detail (serve reports the rate limiter's state there).
+	Detail         func() map[string]string
 	TrustedProxies []netip.Prefix
 	PublicURL      string
 	Secret         string
@@ -237,7 +239,7 @@ func New(t testing.TB, o Options) *Env {
 	if o.Web {
 		pages = web.Pages(web.Deps{Auth: svc, PublicURL: e.Public, Logger: log})
 	}
-	srv, err := ghttp.NewServer(ghttp.Deps{Auth: svc, Logger: log, Metrics: metrics, PublicURL: e.Public, TrustedProxies: trusted, ProxyChain: true, CookieDomain: o.CookieDomain, Ready: store.Ping, Pages: pages})
+	srv, err := ghttp.NewServer(ghttp.Deps{Auth: svc, Logger: log, Metrics: metrics, PublicURL: e.Public, TrustedProxies: trusted, CookieDomain: o.CookieDomain, Ready: store.Ping, Detail: o.Detail, Pages: pages})
 	if err != nil {
 		t.Fatal(err)
 	}
