@@ -105,7 +105,7 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 	metrics.Bind(svc.Core.Revocations().Len, svc.Core.CachedSessions, activeSessionsGauge(p.Store, p.Clock))
 	var pages func(*http.ServeMux, ghttp.PageKit) error
 	if !p.WithoutPages {
-		pages = web.Pages(web.Deps{Auth: svc, PublicURL: cfg.PublicURL, Logger: p.Logger})
+		pages = web.Pages(web.Deps{Auth: svc, PublicURL: cfg.PublicURL, Logger: p.Logger, AdminNotices: adminNotices(cfg)})
 	}
 	srv, err := ghttp.NewServer(ghttp.Deps{
 		Auth: svc, Logger: p.Logger, Metrics: metrics, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, CookieDomain: cfg.Server.CookieDomain,
@@ -124,6 +124,14 @@ func chooseLimiter(cfg *config.Config, p Parts) (*limiter, error) {
 		return &limiter{Limiter: p.Limiter, detail: p.Detail, close: func() {}}, nil
 	}
 	return newLimiter(cfg, p.Clock, p.Logger)
+}
+
+// adminNotices are the configuration problems administrators see on every page.
+func adminNotices(cfg *config.Config) []string {
+	if m := cfg.PublicURLMismatch(); m != "" {
+		return []string{m}
+	}
+	return nil
 }
 
 // Close releases what New opened (the Redis client); the store stays open.

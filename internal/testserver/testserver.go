@@ -213,7 +213,7 @@ func New(t testing.TB, o Options) *Env {
 	if trusted == nil {
 		trusted = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	}
-	cfg := loadConfig(t, o, pub, trusted)
+	cfg := loadConfig(t, o, ts.Listener.Addr().String(), pub, trusted)
 	a, err := app.New(context.Background(), cfg, app.Parts{Store: store, Clock: o.Clock, Hasher: hasher, Limiter: o.Limiter, Detail: o.Detail, Logger: log, GeoIP: o.GeoIP, WithoutPages: !o.Web})
 	if err != nil {
 		t.Fatalf("starting gatehouse: %v", err)
@@ -243,13 +243,14 @@ func New(t testing.TB, o Options) *Env {
 
 // loadConfig writes the test server's gatehouse.toml and loads it as serve does, so the derived
 // settings (public URL, trusted proxies, cookie domain) come from the same rules.
-func loadConfig(t testing.TB, o Options, pub string, trusted []netip.Prefix) *config.Config {
+func loadConfig(t testing.TB, o Options, listen, pub string, trusted []netip.Prefix) *config.Config {
 	t.Helper()
 	var proxies []string
 	for _, p := range trusted {
 		proxies = append(proxies, strconv.Quote(p.String()))
 	}
 	toml := fmt.Sprintf(`[server]
+listen = %s
 public_url = %s
 trusted_proxies = [%s]
 cookie_domain = %s
@@ -262,7 +263,7 @@ dsn = %s
 jwt_secret = %s
 mfa_secret_key = %s
 bootstrap_insecure_cookies = true
-`, strconv.Quote(pub), strings.Join(proxies, ", "), strconv.Quote(o.CookieDomain), strconv.Quote(o.Backend), strconv.Quote(o.DSN), strconv.Quote(o.Secret), strconv.Quote(o.MFASecretKey))
+`, strconv.Quote(listen), strconv.Quote(pub), strings.Join(proxies, ", "), strconv.Quote(o.CookieDomain), strconv.Quote(o.Backend), strconv.Quote(o.DSN), strconv.Quote(o.Secret), strconv.Quote(o.MFASecretKey))
 	path := filepath.Join(t.TempDir(), "gatehouse.toml")
 	if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
 		t.Fatal(err)
