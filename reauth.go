@@ -3,7 +3,7 @@ package gatehouse
 import "time"
 
 // ReauthWindow is how long after signing in, or after confirming it is them, a session may make
-// such changes (GitHub's "sudo mode", Keycloak's max age).
+// the changes that EReauthRequired guards (GitHub's "sudo mode", Keycloak's max age).
 const ReauthWindow = 10 * time.Minute
 
 // RecentAuthUntil is when the session stops counting as recently authenticated: ReauthWindow after
