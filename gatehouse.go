@@ -30,6 +30,7 @@ const (
 	EInternal           = "internal"             // 500: details logged, never shown
 	EProvider           = "provider_error"       // 502: an external sign-in provider failed or answered wrongly
 	ENotLinked          = "identity_not_linked"  // 403: an external identity matches no local account
+	EStoreUnavailable   = "store_unavailable"    // 503: the database did not take a change; the message says what was done anyway
 )
 
 // Error codes of the mail flows (statuses in http/errors.go).

@@ -257,7 +257,8 @@ func (s *SignIn) ConfirmExternalVerification(ctx context.Context, tok string, me
 		if u, err = s.store.UserByID(ctx, u.ID); err != nil {
 			return nil, err
 		}
-		data["sessions_ended"] = s.core.EndUserSessions(ctx, u.ID, "", gatehouse.ReasonPasswordReset, meta, map[string]any{"via": "external_verify"})
+		// A revocation the store did not take is queued; the sign-in goes on.
+		data["sessions_ended"], _ = s.core.EndUserSessions(ctx, u.ID, "", gatehouse.ReasonPasswordReset, meta, map[string]any{"via": "external_verify"})
 		if wasPending {
 			s.core.event(ctx, gatehouse.EventUserActivated, u.ID, "", meta, map[string]any{"username": u.Username, "via": "external_verify"})
 		}
