@@ -23,19 +23,19 @@ func TestAdminUsers(t *testing.T) {
 		}
 		// Pages of 50.
 		r := admin.Do("GET", "/api/admin/users", nil)
-		if len(r.JSON["items"].([]any)) != 50 || r.JSON["next_page"].(float64) != 2 {
-			t.Fatalf("page 1: %d items, next %v", len(r.JSON["items"].([]any)), r.JSON["next_page"])
+		if p := r.Users(); len(p.Items) != 50 || p.NextPage == nil || *p.NextPage != 2 {
+			t.Fatalf("page 1: %d items, next %v", len(p.Items), p.NextPage)
 		}
 		r = admin.Do("GET", "/api/admin/users?page=2", nil)
-		if len(r.JSON["items"].([]any)) != 6 || r.JSON["next_page"] != nil {
+		if p := r.Users(); len(p.Items) != 6 || p.NextPage != nil {
 			t.Fatalf("page 2: %s", r.Body)
 		}
 		// Search by part of an email, case-insensitively; LIKE wildcards are literal.
 		r = admin.Do("GET", "/api/admin/users?query=U1", nil)
-		if n := len(r.JSON["items"].([]any)); n != 10 {
+		if n := len(r.Users().Items); n != 10 {
 			t.Fatalf("search U1: %d items", n)
 		}
-		if r := admin.Do("GET", "/api/admin/users?query=%25", nil); len(r.JSON["items"].([]any)) != 0 {
+		if r := admin.Do("GET", "/api/admin/users?query=%25", nil); len(r.Users().Items) != 0 {
 			t.Fatalf("%% matched: %s", r.Body)
 		}
 		// Duplicates are refused naming the field.
@@ -83,15 +83,15 @@ func TestAdminUsers(t *testing.T) {
 
 		// Admin sees and revokes a user's sessions.
 		r = admin.Do("GET", fmt.Sprintf("/api/admin/users/%d/sessions", ids[1]), nil)
-		items := r.JSON["items"].([]any)
+		items := r.Sessions().Items
 		if len(items) != 1 {
 			t.Fatalf("sessions: %s", r.Body)
 		}
-		sid := items[0].(map[string]any)["id"].(string)
+		sid := items[0].ID
 		if r := admin.Do("DELETE", "/api/admin/sessions/"+sid, nil); r.Status != 204 {
 			t.Fatalf("revoke: %d %s", r.Status, r.Body)
 		}
-		if r := admin.Do("GET", fmt.Sprintf("/api/admin/users/%d/sessions", ids[1]), nil); len(r.JSON["items"].([]any)) != 0 {
+		if r := admin.Do("GET", fmt.Sprintf("/api/admin/users/%d/sessions", ids[1]), nil); len(r.Sessions().Items) != 0 {
 			t.Fatalf("sessions after revoke: %s", r.Body)
 		}
 		if r := admin.Do("DELETE", "/api/admin/sessions/nope", nil); r.Status != 404 {
@@ -122,10 +122,11 @@ func eventKinds(t *testing.T, admin *testserver.Client) string {
 	var kinds []string
 	for page := 1; page < 20; page++ {
 		r := admin.Do("GET", fmt.Sprintf("/api/admin/events?page=%d", page), nil)
-		for _, it := range r.JSON["items"].([]any) {
-			kinds = append(kinds, it.(map[string]any)["kind"].(string))
+		p := r.Events()
+		for _, it := range p.Items {
+			kinds = append(kinds, it.Kind)
 		}
-		if r.JSON["next_page"] == nil {
+		if p.NextPage == nil {
 			break
 		}
 	}
@@ -137,7 +138,7 @@ func TestLastAdmin(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend})
 		admin, r := e.Setup("alice", "alice@example.com", adminPW)
-		me := int64(r.JSON["user"].(map[string]any)["id"].(float64))
+		me := r.SignIn().User.ID
 		path := fmt.Sprintf("/api/admin/users/%d", me)
 		for _, body := range []map[string]any{{"role": "user"}, {"disabled": true}} {
 			if r := admin.Do("PATCH", path, body); r.Status != 409 || r.Code() != "last_admin" {
@@ -169,7 +170,7 @@ func TestSettingsPatchIsAtomic(t *testing.T) {
 		e := testserver.New(t, testserver.Options{Backend: backend})
 		admin, _ := e.Setup("alice", "alice@example.com", adminPW)
 		r := admin.Do("GET", "/api/admin/settings", nil)
-		s := r.JSON["settings"].(map[string]any)
+		s := r.Settings().Settings
 		if s["auth_access_token_ttl_secs"].(float64) != 900 || s["auth_session_idle_timeout_secs"].(float64) != 43200 ||
 			s["auth_session_duration"] != "seconds=0" || s["mail_smtp_tls"] != "starttls" || s["auth_login_rate_limit_burst"].(float64) != 10 {
 			t.Fatalf("defaults: %v", s)
@@ -191,15 +192,15 @@ func TestSettingsPatchIsAtomic(t *testing.T) {
 		}
 		for _, b := range bad {
 			r := admin.Do("PATCH", "/api/admin/settings", b.body)
-			if r.Status != 400 || r.Field() != b.key || !strings.Contains(r.JSON["error"].(map[string]any)["message"].(string), b.key) {
+			if r.Status != 400 || r.Field() != b.key || !strings.Contains(r.Message(), b.key) {
 				t.Fatalf("%v: %d %s", b.body, r.Status, r.Body)
 			}
 		}
-		if r := admin.Do("GET", "/api/admin/settings", nil); r.JSON["settings"].(map[string]any)["auth_access_token_ttl_secs"].(float64) != 900 {
+		if r := admin.Do("GET", "/api/admin/settings", nil); r.Settings().Settings["auth_access_token_ttl_secs"] != 900.0 {
 			t.Fatal("a refused PATCH saved something")
 		}
 		r = admin.Do("PATCH", "/api/admin/settings", map[string]any{"auth_access_token_ttl_secs": 600, "auth_session_duration": "hours=1,minutes=2.5", "mail_smtp_password": "s3cret"})
-		if r.Status != 200 || r.JSON["settings"].(map[string]any)["auth_access_token_ttl_secs"].(float64) != 600 || r.JSON["secrets_set"].(map[string]any)["mail_smtp_password"] != true {
+		if st := r.Settings(); r.Status != 200 || st.Settings["auth_access_token_ttl_secs"] != 600.0 || !st.Secrets["mail_smtp_password"] {
 			t.Fatalf("good patch: %d %s", r.Status, r.Body)
 		}
 		if strings.Contains(string(r.Body), "s3cret") {
@@ -207,8 +208,8 @@ func TestSettingsPatchIsAtomic(t *testing.T) {
 		}
 		// The new TTL applies to the next sign-in.
 		_, lr := e.Login("alice", adminPW)
-		if lr.JSON["expires_in"].(float64) != 600 {
-			t.Fatalf("expires_in after change: %v", lr.JSON["expires_in"])
+		if got := lr.SignIn().ExpiresIn; got != 600 {
+			t.Fatalf("expires_in after change: %v", got)
 		}
 		// A session duration gives a persistent cookie of that length.
 		if sc := lr.Header.Get("Set-Cookie"); !strings.Contains(sc, "Max-Age=3750") {

@@ -337,7 +337,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		if r.Status != tc.status || r.Code() != tc.code || r.Field() != tc.field {
 			t.Errorf("case %d: got %d %s, want %d %s field %q", i, r.Status, r.Body, tc.status, tc.code, tc.field)
 		}
-		if msg, _ := r.JSON["error"].(map[string]any)["message"].(string); msg == "" {
+		if r.Message() == "" {
 			t.Errorf("case %d: no message", i)
 		}
 	}

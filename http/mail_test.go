@@ -534,13 +534,13 @@ func TestEmailChange(t *testing.T) {
 		}
 		tok := m.linkToken(m.only("kim.new@example.com", 1)[0], "/settings/email/confirm")
 		// Nothing changes until the link is used.
-		if r := kim.Do("GET", "/api/auth/me", nil); r.JSON["user"].(map[string]any)["email"] != "kim@example.com" {
+		if r := kim.Do("GET", "/api/auth/me", nil); r.User().Email != "kim@example.com" {
 			t.Fatalf("changed before confirmation: %s", r.Body)
 		}
 		if r := m.Client().Do("POST", "/api/account/email/confirm", map[string]string{"token": tok}); r.Status != 200 || r.Str("email") != "kim.new@example.com" {
 			t.Fatalf("confirm: %d %s", r.Status, r.Body)
 		}
-		if r := kim.Do("GET", "/api/auth/me", nil); r.JSON["user"].(map[string]any)["email"] != "kim.new@example.com" {
+		if r := kim.Do("GET", "/api/auth/me", nil); r.User().Email != "kim.new@example.com" {
 			t.Fatalf("after confirmation: %s", r.Body)
 		}
 		if r := m.Client().Do("POST", "/api/account/email/confirm", map[string]string{"token": tok}); r.Status != 400 {

@@ -100,7 +100,7 @@ func TestMFASignInWithCodeAndRecoveryCode(t *testing.T) {
 		if r.Status != 400 || r.Code() != "invalid_input" || r.Field() != "code" {
 			t.Fatalf("wrong confirmation code: %d %s", r.Status, r.Body)
 		}
-		if r := admin.Do("GET", "/api/auth/me", nil); r.JSON["user"].(map[string]any)["mfa_enabled"] != false {
+		if r := admin.Do("GET", "/api/auth/me", nil); r.User().MFAEnabled {
 			t.Fatalf("MFA on after a wrong code: %s", r.Body)
 		}
 		confirmCode := code(t, e, secret, 0)
@@ -120,7 +120,7 @@ func TestMFASignInWithCodeAndRecoveryCode(t *testing.T) {
 			}
 			seen[s] = true
 		}
-		if r := admin.Do("GET", "/api/auth/me", nil); r.JSON["user"].(map[string]any)["mfa_enabled"] != true {
+		if r := admin.Do("GET", "/api/auth/me", nil); !r.User().MFAEnabled {
 			t.Fatalf("me after enabling: %s", r.Body)
 		}
 		// Setting up again while on is refused.
@@ -136,7 +136,7 @@ func TestMFASignInWithCodeAndRecoveryCode(t *testing.T) {
 		}
 		// The code used to confirm is spent (same time step): replay refused.
 		r = c.Do("POST", "/api/auth/login/mfa", map[string]string{"mfa_token": tok, "code": confirmCode})
-		if r.Status != 401 || r.Code() != "invalid_credentials" || r.Field() != "code" || !strings.Contains(r.JSON["error"].(map[string]any)["message"].(string), "4 attempts left") {
+		if r.Status != 401 || r.Code() != "invalid_credentials" || r.Field() != "code" || !strings.Contains(r.Message(), "4 attempts left") {
 			t.Fatalf("replayed confirmation code: %d %s", r.Status, r.Body)
 		}
 		e.Clock.Advance(30 * time.Second)
@@ -379,7 +379,7 @@ func TestMFARegenerateAndDisable(t *testing.T) {
 		if r := admin.Do("DELETE", "/api/account/mfa/totp", map[string]string{"password": adminPW}); r.Status != 409 {
 			t.Fatalf("disable twice: %d %s", r.Status, r.Body)
 		}
-		if _, r := e.Login("alice", adminPW); r.Str("access_token") == "" || r.JSON["user"].(map[string]any)["mfa_enabled"] != false {
+		if _, r := e.Login("alice", adminPW); r.Str("access_token") == "" || r.User().MFAEnabled {
 			t.Fatalf("login after disabling: %s", r.Body)
 		}
 		if len(events(t, admin, "mfa.disabled")) != 1 || len(events(t, admin, "mfa.recovery_codes_regenerated")) != 1 {
@@ -431,7 +431,7 @@ func TestAdminResetMFA(t *testing.T) {
 		}
 		// Bob signs in with the password alone and can set up MFA again.
 		bob3, r := e.Login("bob", adminPW)
-		if r.Str("access_token") == "" || r.JSON["user"].(map[string]any)["mfa_enabled"] != false {
+		if r.Str("access_token") == "" || r.User().MFAEnabled {
 			t.Fatalf("login after reset: %s", r.Body)
 		}
 		if r := bob3.Do("POST", "/api/account/mfa/totp/setup", nil); r.Status != 200 {
@@ -479,7 +479,7 @@ func TestMFAChangedSecretKey(t *testing.T) {
 		c := e2.Client()
 		tok := passwordStep(t, e2, c, "alice", adminPW)
 		r := c.Do("POST", "/api/auth/login/mfa", map[string]string{"mfa_token": tok, "code": code(t, e, secret, 0)})
-		if r.Status != http.StatusInternalServerError || r.Code() != "mfa_unavailable" || !strings.Contains(r.JSON["error"].(map[string]any)["message"].(string), "MFA key has changed") {
+		if r.Status != http.StatusInternalServerError || r.Code() != "mfa_unavailable" || !strings.Contains(r.Message(), "MFA key has changed") {
 			t.Fatalf("code with a changed key: %d %s", r.Status, r.Body)
 		}
 		mu.Lock()

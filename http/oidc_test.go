@@ -309,7 +309,7 @@ func TestExternalAutoCreateThenBoundSignIn(t *testing.T) {
 			t.Fatalf("identity gone after refusal: %s", ids.Body)
 		}
 		// A disabled user is refused.
-		uid := int64(b2.Do("GET", "/api/auth/me", nil).JSON["user"].(map[string]any)["id"].(float64))
+		uid := b2.Do("GET", "/api/auth/me", nil).User().ID
 		if r := x.admin.Do("PATCH", "/api/admin/users/"+itoa(uid), map[string]any{"disabled": true}); r.Status != 200 {
 			t.Fatalf("disable: %d %s", r.Status, r.Body)
 		}
@@ -357,7 +357,7 @@ func TestExternalAutoBind(t *testing.T) {
 			t.Fatalf("bound event: %v", ev)
 		}
 		// Carol has a password, so she may unlink; after that the same rule binds again.
-		id := int64(b.Do("GET", "/api/account/identities", nil).JSON["items"].([]any)[0].(map[string]any)["id"].(float64))
+		id := b.Do("GET", "/api/account/identities", nil).Identities().Items[0].ID
 		if r := b.Do("DELETE", "/api/account/identities/"+itoa(id), nil); r.Status != 204 {
 			t.Fatalf("unlink: %d %s", r.Status, r.Body)
 		}
@@ -373,7 +373,7 @@ func TestExternalAutoBind(t *testing.T) {
 		if st, _, _ := b.signIn(t, ""); st != http.StatusSeeOther {
 			t.Fatalf("re-bind after unlink: %d", st)
 		}
-		id = int64(b.Do("GET", "/api/account/identities", nil).JSON["items"].([]any)[0].(map[string]any)["id"].(float64))
+		id = b.Do("GET", "/api/account/identities", nil).Identities().Items[0].ID
 		if r := x.admin.Do("DELETE", "/api/account/identities/"+itoa(id), nil); r.Status != 404 {
 			t.Fatalf("other user's identity: %d", r.Status)
 		}
@@ -606,12 +606,12 @@ func TestExternalLinkFromSettings(t *testing.T) {
 		// Unlink from the page; gina has a password, so it is allowed.
 		b3 := x.browser()
 		b3.Do("POST", "/api/auth/login", map[string]string{"login": "gina", "password": "gina password 1"})
-		id := int64(b3.Do("GET", "/api/account/identities", nil).JSON["items"].([]any)[0].(map[string]any)["id"].(float64))
+		id := b3.Do("GET", "/api/account/identities", nil).Identities().Items[0].ID
 		r := b3.Form("/settings/security/identities/"+itoa(id)+"/unlink", url.Values{}, "Origin", x.e.URL)
 		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/settings/security?done=unlinked" {
 			t.Fatalf("unlink page: %d %s", r.Status, r.Body)
 		}
-		if n := len(b3.Do("GET", "/api/account/identities", nil).JSON["items"].([]any)); n != 0 {
+		if n := len(b3.Do("GET", "/api/account/identities", nil).Identities().Items); n != 0 {
 			t.Fatalf("%d identities after unlink", n)
 		}
 	})
@@ -780,7 +780,7 @@ func TestExternalUnlinkWithPasskey(t *testing.T) {
 	if st, _, body := b.signIn(t, ""); st != http.StatusSeeOther {
 		t.Fatalf("first sign-in: %d %s", st, body)
 	}
-	id := int64(b.Do("GET", "/api/account/identities", nil).JSON["items"].([]any)[0].(map[string]any)["id"].(float64))
+	id := b.Do("GET", "/api/account/identities", nil).Identities().Items[0].ID
 	if r := b.Do("DELETE", "/api/account/identities/"+itoa(id), nil); r.Status != http.StatusConflict {
 		t.Fatalf("unlink without a passkey: %d %s", r.Status, r.Body)
 	}

@@ -21,7 +21,7 @@ func wantReauth(t *testing.T, r *testserver.Response, what string) {
 	if r.Status != 403 || r.Code() != gatehouse.EReauthRequired {
 		t.Fatalf("%s: want 403 %s, got %d %s", what, gatehouse.EReauthRequired, r.Status, r.Body)
 	}
-	msg, _ := r.JSON["error"].(map[string]any)["message"].(string)
+	msg := r.Message()
 	if msg == "" || !containsFold(msg, "confirm your password") {
 		t.Fatalf("%s: the message does not tell the user to confirm their password: %q", what, msg)
 	}
@@ -164,7 +164,7 @@ func TestReauthPendingTOTPSetup(t *testing.T) {
 	secret := r.Str("secret")
 	e.Clock.Advance(11 * time.Minute)
 	wantReauth(t, alice.Do("POST", "/api/account/mfa/totp/confirm", map[string]string{"code": code(t, e, secret, 0)}), "confirm a stale setup")
-	if r := alice.Do("GET", "/api/auth/me", nil); r.JSON["user"].(map[string]any)["mfa_enabled"] != false {
+	if r := alice.Do("GET", "/api/auth/me", nil); r.User().MFAEnabled {
 		t.Fatalf("MFA turned on: %s", r.Body)
 	}
 }
@@ -270,7 +270,7 @@ func TestPasskeyDeleteKeepsLastWayIn(t *testing.T) {
 	if r.Status != 409 || r.Code() != gatehouse.EConflict {
 		t.Fatalf("delete the last way in: %d %s", r.Status, r.Body)
 	}
-	if msg := r.JSON["error"].(map[string]any)["message"].(string); !containsFold(msg, "only way to sign in") {
+	if msg := r.Message(); !containsFold(msg, "only way to sign in") {
 		t.Fatalf("message: %q", msg)
 	}
 	if left := storedPasskeys(t, e, uid); len(left) != 1 || left[0].ID != pks[1].ID {
@@ -300,7 +300,7 @@ func TestExternalLinkNeedsRecentAuth(t *testing.T) {
 		!strings.Contains(string(r.Body), `name="then" value="link:test-op"`) {
 		t.Fatalf("link while not recent: %d %s", r.Status, r.Body)
 	}
-	if n := len(b.Do("GET", "/api/account/identities", nil).JSON["items"].([]any)); n != 0 {
+	if n := len(b.Do("GET", "/api/account/identities", nil).Identities().Items); n != 0 {
 		t.Fatalf("%d identities", n)
 	}
 	r = b.Form("/settings/security/reauth", url.Values{"password": {"gina password 1"}, "then": {"link:test-op"}}, "Origin", x.e.URL)

@@ -540,7 +540,7 @@ func TestSessionBindingNeedsDatabase(t *testing.T) {
 			{"auth_session_geoip_binding", "continent", "city_db"},
 		} {
 			r := admin.Do("PATCH", "/api/admin/settings", map[string]any{tc.key: tc.val, "auth_access_token_ttl_secs": 600})
-			msg, _ := r.JSON["error"].(map[string]any)["message"].(string)
+			msg := r.Message()
 			if r.Status != 400 || r.Code() != "invalid_input" || r.Field() != tc.key || !strings.Contains(msg, tc.key) || !strings.Contains(msg, tc.mention) {
 				t.Fatalf("%s=%s without a database: %d %s", tc.key, tc.val, r.Status, r.Body)
 			}

@@ -65,7 +65,7 @@ func TestSignOutWhileDatabaseUnwritable(t *testing.T) {
 
 		broken.Store(true)
 		r = bob.Do("POST", "/api/auth/logout", nil)
-		if r.Status != 503 || r.Code() != "store_unavailable" || !strings.Contains(r.JSON["error"].(map[string]any)["message"].(string), "signed out") {
+		if r.Status != 503 || r.Code() != "store_unavailable" || !strings.Contains(r.Message(), "signed out") {
 			t.Fatalf("logout with the database unwritable: %d %s", r.Status, r.Body)
 		}
 		if !strings.Contains(r.Header.Get("Set-Cookie"), "gatehouse_session=;") {

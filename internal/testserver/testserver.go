@@ -295,6 +295,7 @@ func (e *Env) Client() *Client {
 
 // Response is a decoded answer.
 type Response struct {
+	t      testing.TB
 	Status int
 	Header http.Header
 	Body   []byte
@@ -314,6 +315,15 @@ func (r *Response) Code() string {
 func (r *Response) Field() string {
 	if e, ok := r.JSON["error"].(map[string]any); ok {
 		s, _ := e["field"].(string)
+		return s
+	}
+	return ""
+}
+
+// Message returns error.message of a JSON error answer.
+func (r *Response) Message() string {
+	if e, ok := r.JSON["error"].(map[string]any); ok {
+		s, _ := e["message"].(string)
 		return s
 	}
 	return ""
@@ -359,7 +369,7 @@ func (c *Client) Do(method, path string, body any, hdr ...string) *Response {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	r := &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	r := &Response{t: c.E.T, Status: resp.StatusCode, Header: resp.Header, Body: b}
 	_ = json.Unmarshal(b, &r.JSON)
 	return r
 }
