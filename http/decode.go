@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
 )
 
 // maxBody bounds every JSON request body; no gatehouse request needs more.
@@ -79,4 +80,14 @@ func jsonKind(k string) string {
 		return "list"
 	}
 	return k
+}
+
+// PathID reads the numeric path parameter name; anything else is notFound (a not_found error),
+// since no object has such an ID. The API and the pages share it.
+func PathID(r *http.Request, name, notFound string) (int64, error) {
+	id, err := auth.ParseID(r.PathValue(name))
+	if err != nil {
+		return 0, gatehouse.Errorf(gatehouse.ENotFound, "%s", notFound)
+	}
+	return id, nil
 }

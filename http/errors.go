@@ -64,6 +64,19 @@ type errorDetail struct {
 	Field   string `json:"field,omitempty"`
 }
 
+// RetryAfterSeconds is a wait in whole seconds, rounded up: a client that waits what it is told
+// must not come back a moment too early.
+func RetryAfterSeconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
+
+// SetRetryAfter sets Retry-After when err says how long to wait; the API and the pages both
+// answer a refusal for too many attempts with it.
+func SetRetryAfter(w http.ResponseWriter, err error) {
+	var e *gatehouse.Error
+	if errors.As(err, &e) && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds(e.RetryAfter)))
+	}
+}
+
 // writeError answers err as JSON. Errors without a code are logged and shown as "internal" so no
 // detail (SQL, paths, secrets) reaches a client.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
@@ -72,9 +85,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 		e = &gatehouse.Error{Code: gatehouse.EInternal, Message: "internal error; the server log has details"}
 	}
-	if e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
-	}
+	SetRetryAfter(w, err)
 	writeJSON(w, statusOf(e.Code), errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field}})
 }
 

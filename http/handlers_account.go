@@ -24,7 +24,7 @@ func (s *Server) accountSessions(w http.ResponseWriter, r *http.Request, p *auth
 func (s *Server) accountRevokeSession(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	err := s.auth.Account.RevokeOwnSession(r.Context(), p, r.PathValue("id"), s.meta(r))
 	if r.PathValue("id") == p.SessionID && (err == nil || gatehouse.IsCode(err, gatehouse.EStoreUnavailable)) {
-		s.clearCookie(w)
+		s.cookies.ClearSession(w)
 	}
 	if err != nil {
 		writeError(w, r, s.log, err)

@@ -51,19 +51,6 @@ type tokenResponse struct {
 }
 
 // signedIn sets the session cookie and answers with the tokens.
-// setCookie sets the session cookie of a fresh sign-in (nothing on refresh).
-func (s *Server) setCookie(w http.ResponseWriter, t *auth.Tokens) {
-	if t.CookieToken == "" {
-		return
-	}
-	c := &http.Cookie{Name: CookieName, Value: t.CookieToken, Path: "/", Domain: s.cookieDomain, HttpOnly: true,
-		Secure: s.auth.Core.Settings().CookieSecure, SameSite: http.SameSiteLaxMode}
-	if t.CookieMaxAge > 0 {
-		c.MaxAge = int(t.CookieMaxAge / time.Second)
-	}
-	http.SetCookie(w, c)
-}
-
 // cookiePrincipal authenticates the session cookie alone.
 func (s *Server) cookiePrincipal(r *http.Request) (*auth.Principal, error) {
 	c, err := r.Cookie(CookieName)
@@ -74,14 +61,9 @@ func (s *Server) cookiePrincipal(r *http.Request) (*auth.Principal, error) {
 }
 
 func (s *Server) signedIn(w http.ResponseWriter, status int, t *auth.Tokens) {
-	s.setCookie(w, t)
+	s.cookies.SetSession(w, t)
 	writeJSON(w, status, tokenResponse{User: t.User, AccessToken: t.AccessToken, RefreshToken: t.RefreshToken,
 		TokenType: "Bearer", ExpiresIn: int64(t.ExpiresIn / time.Second)})
-}
-
-func (s *Server) clearCookie(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", Domain: s.cookieDomain, MaxAge: -1, HttpOnly: true,
-		Secure: s.auth.Core.Settings().CookieSecure, SameSite: http.SameSiteLaxMode})
 }
 
 func (s *Server) setupAdmin(w http.ResponseWriter, r *http.Request) {
@@ -147,13 +129,13 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if p, err := s.authenticate(r); err == nil {
 		if err := s.auth.Core.Logout(r.Context(), p, s.meta(r)); err != nil {
 			if gatehouse.IsCode(err, gatehouse.EStoreUnavailable) {
-				s.clearCookie(w)
+				s.cookies.ClearSession(w)
 			}
 			writeError(w, r, s.log, err)
 			return
 		}
 	}
-	s.clearCookie(w)
+	s.cookies.ClearSession(w)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -5,22 +5,11 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
 )
 
 // Linking an external identity by proving the email address (auth/extverify.go).
-
-// ExternalPendingCookie ties an external identity that matched no account to the browser that
-// brought it, so that only this browser can ask for the verification mail. Like the sign-in
-// binding cookie it is only sent to the external sign-in endpoints.
-const ExternalPendingCookie = "gatehouse_oidc_pending"
-
-func (s *Server) setPendingCookie(w http.ResponseWriter, value string) {
-	http.SetCookie(w, &http.Cookie{Name: ExternalPendingCookie, Value: value, Path: externalCookiePath(s.public.Path), HttpOnly: true,
-		Secure: s.auth.Core.Settings().CookieSecure, SameSite: http.SameSiteLaxMode, MaxAge: int(auth.ExternalPendingTTL / time.Second)})
-}
 
 // verifyOffer is the JSON form of the offer in a not-linked answer.
 type verifyOffer struct {

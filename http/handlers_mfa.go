@@ -37,7 +37,7 @@ func (s *Server) loginMFA(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	s.setCookie(w, t)
+	s.cookies.SetSession(w, t)
 	writeJSON(w, http.StatusOK, struct {
 		tokenResponse
 		RecoveryCodesRemaining *int `json:"recovery_codes_remaining"`

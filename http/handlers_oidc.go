@@ -6,35 +6,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
 )
-
-// ExternalCookie binds a started external sign-in to the browser that started it, so a state
-// (or a whole callback URL) taken from one browser cannot be completed in another. It is only
-// sent to the external sign-in endpoints.
-const ExternalCookie = "gatehouse_oidc"
-
-// externalCookiePath is where the browser sends the binding cookie: the external sign-in
-// endpoints under the public URL's path (gatehouse may be served under a prefix).
-func externalCookiePath(base string) string { return strings.TrimSuffix(base, "/") + "/api/auth/oidc/" }
-
-// SetExternalCookie sets the browser-binding cookie of an external sign-in that was just started;
-// base is the public URL's path.
-// MFACookie carries the second-factor challenge of an external sign-in to the login page.
-const MFACookie = "gatehouse_mfa"
-
-func SetExternalCookie(w http.ResponseWriter, base, value string, secure bool) {
-	http.SetCookie(w, &http.Cookie{Name: ExternalCookie, Value: value, Path: externalCookiePath(base), HttpOnly: true, Secure: secure,
-		SameSite: http.SameSiteLaxMode, MaxAge: int(auth.ExternalFlowTTL / time.Second)})
-}
-
-func (s *Server) clearExternalCookie(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: ExternalCookie, Value: "", Path: externalCookiePath(s.public.Path), HttpOnly: true,
-		Secure: s.auth.Core.Settings().CookieSecure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
-}
 
 // providerBody is the JSON of POST and PATCH /api/admin/providers; nil fields are unchanged.
 type providerBody struct {
@@ -138,7 +113,7 @@ func (s *Server) externalStart(w http.ResponseWriter, r *http.Request) {
 		s.externalError(w, r, err)
 		return
 	}
-	SetExternalCookie(w, s.public.Path, st.BrowserToken, s.auth.Core.Settings().CookieSecure)
+	s.cookies.SetExternal(w, st.BrowserToken)
 	http.Redirect(w, r, st.RedirectURL, http.StatusSeeOther)
 }
 
@@ -153,11 +128,11 @@ func (s *Server) externalCallback(w http.ResponseWriter, r *http.Request) {
 		req.Principal = pr
 	}
 	// The binding cookie has done its job whatever happens next.
-	s.clearExternalCookie(w)
+	s.cookies.ClearExternal(w)
 	res, err := s.auth.SignIn.FinishExternal(r.Context(), req, s.meta(r))
 	if err != nil {
 		if nl := notLinkedOffer(err); nl != nil {
-			s.setPendingCookie(w, nl.Offer.BrowserToken)
+			s.cookies.SetPending(w, nl.Offer.BrowserToken)
 		}
 		s.externalError(w, r, err)
 		return
@@ -165,11 +140,8 @@ func (s *Server) externalCallback(w http.ResponseWriter, r *http.Request) {
 	base := strings.TrimSuffix(s.public.Path, "/")
 	to := res.RD
 	if res.Tokens != nil && res.Tokens.MFA != nil {
-		// The account needs its second factor: the login page shows the code step. The
-		// challenge token goes in a short-lived cookie for the login page only, not in the
-		// address, where history and logs would keep it.
-		http.SetCookie(w, &http.Cookie{Name: MFACookie, Value: res.Tokens.MFA.Token, Path: base + "/login", HttpOnly: true,
-			Secure: s.auth.Core.Settings().CookieSecure, SameSite: http.SameSiteLaxMode, MaxAge: int(res.Tokens.MFA.ExpiresIn / time.Second)})
+		// The account needs its second factor: the login page shows the code step.
+		s.cookies.SetMFA(w, res.Tokens.MFA.Token, res.Tokens.MFA.ExpiresIn)
 		q := url.Values{"step": {"mfa"}}
 		if to != "" {
 			q.Set("rd", to)
@@ -178,7 +150,7 @@ func (s *Server) externalCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if res.Tokens != nil {
-		s.setCookie(w, res.Tokens)
+		s.cookies.SetSession(w, res.Tokens)
 	}
 	if to == "" {
 		to = base + "/settings/security"

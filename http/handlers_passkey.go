@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
 )
 
@@ -107,11 +106,7 @@ func (s *Server) accountPasskeyFinish(w http.ResponseWriter, r *http.Request, p 
 }
 
 func passkeyID(r *http.Request, name string) (int64, error) {
-	id, err := auth.ParseID(r.PathValue(name))
-	if err != nil {
-		return 0, gatehouse.Errorf(gatehouse.ENotFound, "passkey not found")
-	}
-	return id, nil
+	return PathID(r, name, "passkey not found")
 }
 
 func (s *Server) accountPasskeyRename(w http.ResponseWriter, r *http.Request, p *auth.Principal) {

@@ -16,9 +16,6 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 )
 
-// CookieName is the browser session cookie.
-const CookieName = "gatehouse_session"
-
 // Deps are what the HTTP layer needs.
 type Deps struct {
 	Auth           *auth.App
@@ -46,9 +43,8 @@ type PageKit struct {
 	CheckCSRF func(r *http.Request) error
 	// Principal authenticates the session cookie only: pages never take Bearer tokens.
 	Principal func(r *http.Request) (*auth.Principal, error)
-	// SetSession sets the gatehouse_session cookie after a sign-in; ClearSession removes it.
-	SetSession   func(w http.ResponseWriter, t *auth.Tokens)
-	ClearSession func(w http.ResponseWriter)
+	// Cookies writes every gatehouse cookie (cookies.go).
+	Cookies Cookies
 }
 
 // Server is gatehouse's HTTP handler.
@@ -61,12 +57,11 @@ type Server struct {
 	// xffWarned is set after the first X-Forwarded-For from an untrusted peer has been logged:
 	// once per process, since a misconfigured proxy would otherwise log on every request.
 	xffWarned atomic.Bool
-	// cookieDomain is the Domain attribute of the session cookie ("" for host-only).
-	cookieDomain string
-	ready        func(ctx context.Context) error
-	detail       func() map[string]string
-	csrf         *http.CrossOriginProtection
-	mux          *http.ServeMux
+	cookies   Cookies
+	ready     func(ctx context.Context) error
+	detail    func() map[string]string
+	csrf      *http.CrossOriginProtection
+	mux       *http.ServeMux
 
 	secHeaders []headerValue
 }
@@ -95,10 +90,11 @@ func securityHeaders(public *url.URL) []headerValue {
 
 // NewServer builds the handler with every route of routes.go.
 func NewServer(d Deps) (*Server, error) {
-	s := &Server{auth: d.Auth, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, cookieDomain: d.CookieDomain, ready: d.Ready, detail: d.Detail, mux: http.NewServeMux(), secHeaders: securityHeaders(d.PublicURL)}
+	s := &Server{auth: d.Auth, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, ready: d.Ready, detail: d.Detail, mux: http.NewServeMux(), secHeaders: securityHeaders(d.PublicURL)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.cookies = newCookies(d.PublicURL.Path, d.CookieDomain, func() bool { return d.Auth.Core.Settings().CookieSecure })
 	// Cross-origin protection (Sec-Fetch-Site / Origin) guards every unsafe request made with
 	// the cookie. Behind a proxy the Host header may differ from the public URL, so the public
 	// origin is trusted explicitly.
@@ -109,7 +105,7 @@ func NewServer(d Deps) (*Server, error) {
 	s.routes()
 	if d.Pages != nil {
 		kit := PageKit{Meta: s.meta, CheckCSRF: s.csrf.Check, Principal: s.cookiePrincipal,
-			SetSession: s.setCookie, ClearSession: s.clearCookie}
+			Cookies: s.cookies}
 		if err := d.Pages(s.mux, kit); err != nil {
 			return nil, err
 		}

@@ -233,7 +233,7 @@ func (p *pages) adminDeleteSubmit(w http.ResponseWriter, r *http.Request, pr *au
 		return
 	}
 	if id == pr.User.ID {
-		p.kit.ClearSession(w)
+		p.kit.Cookies.ClearSession(w)
 		p.redirect(w, r, "/login")
 		return
 	}

@@ -55,6 +55,6 @@ func (p *pages) externalVerifySubmit(w http.ResponseWriter, r *http.Request) {
 		p.showMFAStep(w, r, res.RD, res.Tokens.MFA)
 		return
 	}
-	p.kit.SetSession(w, res.Tokens)
+	p.kit.Cookies.SetSession(w, res.Tokens)
 	http.Redirect(w, r, p.afterSignIn(res.RD), http.StatusSeeOther)
 }

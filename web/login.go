@@ -73,7 +73,7 @@ func (p *pages) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err == nil {
-		p.kit.SetSession(w, t)
+		p.kit.Cookies.SetSession(w, t)
 		http.Redirect(w, r, p.afterSignIn(rd), http.StatusSeeOther)
 		return
 	}
@@ -92,9 +92,9 @@ func (p *pages) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		var e *gatehouse.Error
 		msg := "Too many sign-in attempts. Wait a moment and try again."
 		if asError(err, &e) && e.RetryAfter > 0 {
-			msg = "Too many sign-in attempts. Try again in " + strconv.Itoa(int(e.RetryAfter.Seconds()+0.999)) + " seconds."
-			w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds()+0.999)))
+			msg = "Too many sign-in attempts. Try again in " + strconv.Itoa(ghttp.RetryAfterSeconds(e.RetryAfter)) + " seconds."
 		}
+		ghttp.SetRetryAfter(w, err)
 		v.Error = msg
 	case gatehouse.EInternal:
 		p.fail(w, r, err)
@@ -128,7 +128,7 @@ func (p *pages) setupSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	t, err := p.auth.SignIn.SetupAdmin(r.Context(), req, p.kit.Meta(r))
 	if err == nil {
-		p.kit.SetSession(w, t)
+		p.kit.Cookies.SetSession(w, t)
 		http.Redirect(w, r, p.afterSignIn(rd), http.StatusSeeOther)
 		return
 	}
@@ -163,12 +163,12 @@ func (p *pages) logoutSubmit(w http.ResponseWriter, r *http.Request) {
 	if pr, err := p.kit.Principal(r); err == nil {
 		if err := p.auth.Core.Logout(r.Context(), pr, p.kit.Meta(r)); err != nil {
 			if gatehouse.IsCode(err, gatehouse.EStoreUnavailable) {
-				p.kit.ClearSession(w)
+				p.kit.Cookies.ClearSession(w)
 			}
 			p.fail(w, r, err)
 			return
 		}
 	}
-	p.kit.ClearSession(w)
+	p.kit.Cookies.ClearSession(w)
 	p.redirect(w, r, "/login?signed_out=1")
 }

@@ -189,9 +189,9 @@ func (p *pages) loginMFASubmit(w http.ResponseWriter, r *http.Request) {
 		t, err = p.auth.SignIn.LoginMFA(r.Context(), req, p.kit.Meta(r))
 	}
 	if err == nil {
-		p.kit.SetSession(w, t)
+		p.kit.Cookies.SetSession(w, t)
 		// The challenge of an external sign-in, if it came by cookie, is spent.
-		http.SetCookie(w, &http.Cookie{Name: ghttp.MFACookie, Path: p.base + "/login", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		p.kit.Cookies.ClearMFA(w)
 		dest := p.afterSignIn(rd)
 		if t.RecoveryCodesLeft != nil && req.RecoveryCode != "" && p.safeRD(rd) == "" {
 			dest = p.base + "/settings/security?done=recovery#mfa"
@@ -217,10 +217,7 @@ func (p *pages) loginMFASubmit(w http.ResponseWriter, r *http.Request) {
 		p.render(w, http.StatusUnauthorized, "login", v)
 		return
 	case gatehouse.ERateLimited:
-		var e *gatehouse.Error
-		if asError(err, &e) && e.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds()+0.999)))
-		}
+		ghttp.SetRetryAfter(w, err)
 		v.Error = "Too many code attempts. Wait a moment and try again."
 	default:
 		var e *gatehouse.Error
@@ -266,7 +263,7 @@ func (p *pages) adminResetMFA(w http.ResponseWriter, r *http.Request, pr *auth.P
 	}
 	if id == pr.User.ID {
 		// Resetting one's own MFA ends one's own sessions too.
-		p.kit.ClearSession(w)
+		p.kit.Cookies.ClearSession(w)
 		p.redirect(w, r, "/login?signed_out=1")
 		return
 	}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
-	ghttp "github.com/gatehouse/gatehouse/http"
 )
 
 // externalPages are the admin pages of external providers (templates/admin_provider*.html) and
@@ -72,7 +71,7 @@ func (p *pages) securityLink(w http.ResponseWriter, r *http.Request, pr *auth.Pr
 		p.fail(w, r, err)
 		return
 	}
-	ghttp.SetExternalCookie(w, p.base, st.BrowserToken, p.auth.Core.Settings().CookieSecure)
+	p.kit.Cookies.SetExternal(w, st.BrowserToken)
 	http.Redirect(w, r, st.RedirectURL, http.StatusSeeOther)
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
+	ghttp "github.com/gatehouse/gatehouse/http"
 )
 
 // passkeyNotices are the messages after a passkey form (?done=...), on the security page and the
@@ -53,11 +54,7 @@ func (p *pages) passkeyRoutes(mux *http.ServeMux) {
 }
 
 func pathInt(r *http.Request, name string) (int64, error) {
-	id, err := auth.ParseID(r.PathValue(name))
-	if err != nil {
-		return 0, gatehouse.Errorf(gatehouse.ENotFound, "no such passkey")
-	}
-	return id, nil
+	return ghttp.PathID(r, name, "no such passkey")
 }
 
 func (p *pages) passkeyRename(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {

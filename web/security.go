@@ -100,7 +100,7 @@ func (p *pages) securityRevoke(w http.ResponseWriter, r *http.Request, pr *auth.
 	}
 	if r.PathValue("id") == pr.SessionID {
 		// Ending the current session signs this browser out.
-		p.kit.ClearSession(w)
+		p.kit.Cookies.ClearSession(w)
 		p.redirect(w, r, "/login?signed_out=1")
 		return
 	}
