@@ -335,3 +335,15 @@ func (d SettingDef) normalize(v string) (string, error) {
 		return strings.TrimSpace(v), nil
 	}
 }
+
+// MailConfigured reports whether mail can be sent: an SMTP host and a From address.
+func (s *Settings) MailConfigured() bool { return s.SMTPHost != "" && s.MailFrom != "" }
+
+// Warnings name combinations of settings that are valid but will not work as intended. The API
+// (the "warnings" of /api/admin/settings) and the settings page show these same sentences.
+func (s *Settings) Warnings() []string {
+	if s.AllowRegistration && s.ActivationEnabled && !s.MailConfigured() {
+		return []string{"Public registration is on (auth_allow_user_registration) but mail delivery is not configured (mail_smtp_host, mail_from): registered accounts cannot receive their activation mail."}
+	}
+	return nil
+}

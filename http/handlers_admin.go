@@ -185,7 +185,7 @@ func (s *Server) settingsBody(st *gatehouse.Settings) settingsResponse {
 			resp.Secrets[d.Key] = st.Raw(d.Key) != ""
 		}
 	}
-	resp.Warnings = mailWarnings(st)
+	resp.Warnings = st.Warnings()
 	return resp
 }
 

@@ -6,19 +6,10 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/mail"
 )
 
 // Mail flows: registration and activation, password recovery, email change, and the admin's
 // view of mail delivery.
-
-// mailWarnings: registration with activation needs mail; say so wherever settings are shown.
-func mailWarnings(st *gatehouse.Settings) []string {
-	if st.AllowRegistration && st.ActivationEnabled && !mail.Configured(st) {
-		return []string{"auth_allow_user_registration is on but mail delivery is not configured (mail_smtp_host, mail_from): registered accounts cannot receive their activation mail"}
-	}
-	return nil
-}
 
 func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	var req struct {

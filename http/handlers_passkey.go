@@ -7,22 +7,6 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 )
 
-// passkeyRoutes are the WebAuthn endpoints (CONTRACT.md). Cookie-authenticated POST, PATCH and
-// DELETE pass the same cross-origin check as every other unsafe request (s.handle).
-func (s *Server) passkeyRoutes() {
-	s.handle("POST /api/auth/passkey/begin", s.passkeyLoginBegin)
-	s.handle("POST /api/auth/passkey/finish", s.passkeyLoginFinish)
-
-	s.handle("GET /api/account/passkeys", s.user(s.accountPasskeys))
-	s.handle("POST /api/account/passkeys/begin", s.user(s.accountPasskeyBegin))
-	s.handle("POST /api/account/passkeys/finish", s.user(s.accountPasskeyFinish))
-	s.handle("PATCH /api/account/passkeys/{id}", s.user(s.accountPasskeyRename))
-	s.handle("DELETE /api/account/passkeys/{id}", s.user(s.accountPasskeyDelete))
-
-	s.handle("GET /api/admin/users/{id}/passkeys", s.admin(s.adminUserPasskeys))
-	s.handle("DELETE /api/admin/users/{id}/passkeys/{pid}", s.admin(s.adminDeletePasskey))
-}
-
 // decodeOptional decodes a JSON body when there is one: the begin endpoints take no input, so
 // an empty body is as good as {}.
 func decodeOptional(w http.ResponseWriter, r *http.Request, v any) error {

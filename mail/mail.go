@@ -19,8 +19,9 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/gatehouse/gatehouse"
 	gomail "github.com/wneessen/go-mail"
+
+	"github.com/gatehouse/gatehouse"
 )
 
 //go:embed templates/*
@@ -122,7 +123,7 @@ func New(d Deps) *Outbox {
 }
 
 // Configured reports whether enough is set to send mail: a host and a sender.
-func Configured(st *gatehouse.Settings) bool { return st.SMTPHost != "" && st.MailFrom != "" }
+func Configured(st *gatehouse.Settings) bool { return st.MailConfigured() }
 
 // Link is the absolute address of a page under server.public_url carrying a one-time token. It
 // never looks at a request: links must not follow a Host header an attacker chose.

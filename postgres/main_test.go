@@ -1,13 +1,10 @@
 package postgres_test
 
 import (
-	"os"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/testdb"
 )
 
-func TestMain(m *testing.M) {
-	testdb.WaitBound()
-	os.Exit(m.Run())
-}
+// Most tests here wait on PostgreSQL or loopback HTTP; more of them run at once than CPUs.
+func TestMain(m *testing.M) { testdb.Main(m) }

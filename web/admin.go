@@ -313,9 +313,7 @@ func (p *pages) adminSettings(w http.ResponseWriter, r *http.Request, pr *auth.P
 	}
 	v := adminView("System settings", "settings", pr)
 	v.Data = p.settingsGroups(nil, "")
-	if st.AllowRegistration && !p.auth.Core.MailConfigured() {
-		v.Error = "Public registration is on, but mail delivery is not configured: new accounts cannot receive their activation mail."
-	}
+	v.Error = strings.Join(st.Warnings(), " ")
 	if g := r.URL.Query().Get("saved"); g != "" {
 		v.Notice = "Settings saved."
 	}

@@ -12,11 +12,6 @@ import (
 // GET shows a form with the token hidden, POST binds the identity and signs in. The link works
 // in whichever browser opens it: the mailbox is the proof.
 
-func (p *pages) externalVerifyRoutes(mux *http.ServeMux) {
-	mux.Handle("GET /login/external/verify", p.page(p.externalVerifyPage))
-	mux.Handle("POST /login/external/verify", p.page(p.externalVerifySubmit))
-}
-
 func (p *pages) externalVerifyPage(w http.ResponseWriter, r *http.Request) {
 	tokenPage(w)
 	tok := r.URL.Query().Get("token")

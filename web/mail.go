@@ -16,26 +16,6 @@ import (
 // would otherwise spend it. They show a form carrying the token in a hidden field, send
 // Referrer-Policy: no-referrer, and token.js removes the token from the address bar and history.
 
-func (p *pages) mailRoutes(mux *http.ServeMux) {
-	mux.Handle("GET /register", p.page(p.registerPage))
-	mux.Handle("POST /register", p.page(p.registerSubmit))
-	mux.Handle("GET /activate", p.page(p.activatePage))
-	mux.Handle("POST /activate", p.page(p.activateSubmit))
-	mux.Handle("POST /activate/resend", p.page(p.resendSubmit))
-	mux.Handle("GET /recover", p.page(p.recoverPage))
-	mux.Handle("POST /recover", p.page(p.recoverSubmit))
-	mux.Handle("GET /recover/reset", p.page(p.resetPage))
-	mux.Handle("POST /recover/reset", p.page(p.resetSubmit))
-	mux.Handle("GET /settings/email/confirm", p.page(p.emailConfirmPage))
-	mux.Handle("POST /settings/email/confirm", p.page(p.emailConfirmSubmit))
-	mux.Handle("POST /settings/security/email", p.page(p.user(p.securityEmail)))
-
-	mux.Handle("GET /admin/mail", p.page(p.admin(p.adminMail)))
-	mux.Handle("POST /admin/mail/test", p.page(p.admin(p.adminMailTest)))
-	mux.Handle("POST /admin/mail/outbox/{id}/retry", p.page(p.admin(p.adminMailRetry)))
-	mux.Handle("POST /admin/users/{id}/activation", p.page(p.admin(p.adminResendActivation)))
-}
-
 // tokenPage marks a page that carries a one-time token.
 func tokenPage(w http.ResponseWriter) { w.Header().Set("Referrer-Policy", "no-referrer") }
 

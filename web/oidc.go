@@ -12,20 +12,6 @@ import (
 // the page of the external-authentication verification link (external_verify.html).
 var externalPages = []string{"admin_providers", "admin_provider", "admin_provider_delete", "external_verify"}
 
-func (p *pages) externalRoutes(mux *http.ServeMux) {
-	mux.Handle("GET /admin/providers", p.page(p.admin(p.adminProviders)))
-	mux.Handle("POST /admin/providers", p.page(p.admin(p.adminCreateProvider)))
-	mux.Handle("GET /admin/providers/{id}", p.page(p.admin(p.adminProvider)))
-	mux.Handle("POST /admin/providers/{id}", p.page(p.admin(p.adminSaveProvider)))
-	mux.Handle("POST /admin/providers/{id}/enabled", p.page(p.admin(p.adminToggleProvider)))
-	mux.Handle("GET /admin/providers/{id}/delete", p.page(p.admin(p.adminDeleteProviderPage)))
-	mux.Handle("POST /admin/providers/{id}/delete", p.page(p.admin(p.adminDeleteProviderSubmit)))
-
-	mux.Handle("POST /settings/security/link/{provider}", p.page(p.user(p.securityLink)))
-	mux.Handle("POST /settings/security/identities/{id}/unlink", p.page(p.user(p.securityUnlink)))
-	p.externalVerifyRoutes(mux)
-}
-
 // externalData is the External identities section of the security page.
 type externalData struct {
 	Identities []auth.IdentityView

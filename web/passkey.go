@@ -47,12 +47,6 @@ func (p *pages) passkeyFuncs() template.FuncMap {
 	}
 }
 
-func (p *pages) passkeyRoutes(mux *http.ServeMux) {
-	mux.Handle("POST /settings/security/passkeys/{id}/rename", p.page(p.user(p.passkeyRename)))
-	mux.Handle("POST /settings/security/passkeys/{id}/delete", p.page(p.user(p.passkeyDelete)))
-	mux.Handle("POST /admin/users/{id}/passkeys/{pid}/delete", p.page(p.admin(p.adminPasskeyDelete)))
-}
-
 func pathInt(r *http.Request, name string) (int64, error) {
 	return ghttp.PathID(r, name, "no such passkey")
 }

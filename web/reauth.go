@@ -30,14 +30,6 @@ type reauthData struct {
 // Minutes is the length of the window, for the page's explanation.
 func (reauthData) Minutes() int { return int(gatehouse.ReauthWindow / time.Minute) }
 
-func (p *pages) reauthRoutes(mux *http.ServeMux) {
-	mux.Handle("POST /settings/security/reauth", p.page(p.user(p.securityReauth)))
-	// After a passkey confirmed it is the user (a script, POST /api/account/reauth/passkey/...),
-	// the form goes here to carry the refused action out. Every action checks the recent
-	// authentication itself, so this endpoint grants nothing.
-	mux.Handle("POST /settings/security/reauth/continue", p.page(p.user(p.securityReauthContinue)))
-}
-
 func (p *pages) reauthData(r *http.Request, pr *auth.Principal) (*reauthData, error) {
 	st, err := p.auth.Account.ReauthState(r.Context(), pr)
 	if err != nil {

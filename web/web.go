@@ -9,7 +9,6 @@ import (
 	"embed"
 	"errors"
 	"html/template"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -90,55 +89,6 @@ func (p *pages) parse() error {
 		p.tmpl[n] = t
 	}
 	return nil
-}
-
-func (p *pages) routes(mux *http.ServeMux) {
-	static, _ := fs.Sub(staticFS, "static")
-	files := http.StripPrefix("/static/", http.FileServer(http.FS(static)))
-	mux.Handle("GET /static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		files.ServeHTTP(w, r)
-	}))
-	mux.Handle("GET /{$}", p.page(func(w http.ResponseWriter, r *http.Request) {
-		p.redirect(w, r, "/settings/security")
-	}))
-
-	mux.Handle("GET /login", p.page(p.loginPage))
-	mux.Handle("POST /login", p.page(p.loginSubmit))
-	mux.Handle("POST /login/setup", p.page(p.setupSubmit))
-	mux.Handle("POST /login/mfa", p.page(p.loginMFASubmit))
-	mux.Handle("GET /logout", p.page(p.logoutPage))
-	mux.Handle("POST /logout", p.page(p.logoutSubmit))
-
-	mux.Handle("GET /settings/security", p.page(p.user(p.securityPage)))
-	mux.Handle("POST /settings/security/password", p.page(p.user(p.securityPassword)))
-	mux.Handle("POST /settings/security/sessions/{id}/revoke", p.page(p.user(p.securityRevoke)))
-	mux.Handle("POST /settings/security/sign-out-others", p.page(p.user(p.securitySignOutOthers)))
-	mux.Handle("POST /settings/security/mfa/setup", p.page(p.user(p.mfaSetup)))
-	mux.Handle("GET /settings/security/mfa/qr.png", p.page(p.user(p.mfaQR)))
-	mux.Handle("POST /settings/security/mfa/confirm", p.page(p.user(p.mfaConfirm)))
-	mux.Handle("POST /settings/security/mfa/recovery-codes", p.page(p.user(p.mfaRecoveryCodes)))
-	mux.Handle("POST /settings/security/mfa/disable", p.page(p.user(p.mfaDisable)))
-
-	mux.Handle("GET /admin", p.page(p.admin(func(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
-		p.redirect(w, r, "/admin/users")
-	})))
-	mux.Handle("GET /admin/users", p.page(p.admin(p.adminUsers)))
-	mux.Handle("POST /admin/users", p.page(p.admin(p.adminCreateUser)))
-	mux.Handle("GET /admin/users/{id}", p.page(p.admin(p.adminUser)))
-	mux.Handle("POST /admin/users/{id}", p.page(p.admin(p.adminUserAction)))
-	mux.Handle("GET /admin/users/{id}/delete", p.page(p.admin(p.adminDeletePage)))
-	mux.Handle("POST /admin/users/{id}/delete", p.page(p.admin(p.adminDeleteSubmit)))
-	mux.Handle("POST /admin/users/{id}/sessions/{sid}/revoke", p.page(p.admin(p.adminRevokeSession)))
-	mux.Handle("POST /admin/users/{id}/mfa/reset", p.page(p.admin(p.adminResetMFA)))
-	mux.Handle("GET /admin/settings", p.page(p.admin(p.adminSettings)))
-	mux.Handle("POST /admin/settings", p.page(p.admin(p.adminSettingsSubmit)))
-	mux.Handle("GET /admin/events", p.page(p.admin(p.adminEvents)))
-	p.reauthRoutes(mux)
-	p.passkeyRoutes(mux)
-	p.mailRoutes(mux)
-	p.externalRoutes(mux)
-	mux.Handle("/", p.page(p.fallback(mux)))
 }
 
 // csp allows only gatehouse's own stylesheet, script and images: no inline script or style.

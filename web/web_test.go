@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"html"
 	"net/url"
 	"strings"
 	"testing"
@@ -184,6 +185,29 @@ func TestAdminSettingsFormNamesTheBadKey(t *testing.T) {
 		if !strings.Contains(page, want) {
 			t.Fatalf("settings page lacks %q", want)
 		}
+	}
+}
+
+// A setting combination that cannot work is warned about in the same words by the API and the
+// settings page.
+func TestSettingsWarningsSameOnAPIAndPage(t *testing.T) {
+	t.Parallel()
+	e := testserver.New(t, testserver.Options{Web: true})
+	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
+	if w := admin.Do("GET", "/api/admin/settings", nil).Settings().Warnings; len(w) != 0 {
+		t.Fatalf("warnings with registration off: %v", w)
+	}
+	if strings.Contains(string(admin.Do("GET", "/admin/settings", nil).Body), "mail delivery is not configured") {
+		t.Fatal("the page warns with registration off")
+	}
+	r := admin.Do("PATCH", "/api/admin/settings", map[string]any{"auth_allow_user_registration": true})
+	w := r.Settings().Warnings
+	if r.Status != 200 || len(w) != 1 || !strings.Contains(w[0], "mail delivery is not configured") {
+		t.Fatalf("registration on without mail: %d %s", r.Status, r.Body)
+	}
+	page := string(admin.Do("GET", "/admin/settings", nil).Body)
+	if !strings.Contains(page, html.EscapeString(w[0])) {
+		t.Fatalf("the settings page does not show the API's warning %q", w[0])
 	}
 }
 

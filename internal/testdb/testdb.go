@@ -167,3 +167,9 @@ func WaitBound() {
 		_ = flag.Set("test.parallel", strconv.Itoa(4*runtime.GOMAXPROCS(0)))
 	}
 }
+
+// Main is a TestMain for such packages: WaitBound, then the tests.
+func Main(m *testing.M) {
+	WaitBound()
+	os.Exit(m.Run())
+}
