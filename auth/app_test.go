@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
+	ghttp "github.com/gatehouse/gatehouse/http"
 	"github.com/gatehouse/gatehouse/internal/testserver"
 	"github.com/gatehouse/gatehouse/oidc"
 	"github.com/gatehouse/gatehouse/password"
@@ -63,7 +64,7 @@ func (a *app) build(store gatehouse.Store) *auth.App {
 	public, _ := url.Parse("https://gatehouse.example.com")
 	app, err := auth.New(context.Background(), auth.Deps{Store: store, Hasher: password.NewHasher(testserver.FastParams(), 2, 8),
 		Tokens: issuer, Limiter: ratelimit.NewMemory(a.Clock.Now), Clock: a.Clock, PublicURL: public,
-		MFASecretKey: testserver.MFASecretKey, OIDC: rp})
+		MFASecretKey: testserver.MFASecretKey, OIDC: rp, Links: ghttp.NewLinks(public)})
 	if err != nil {
 		a.t.Fatal(err)
 	}
