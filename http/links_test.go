@@ -8,6 +8,7 @@ import (
 )
 
 func TestLinksAreBuiltUnderThePublicURL(t *testing.T) {
+	t.Parallel()
 	pub, _ := url.Parse("https://auth.example.com/gate/")
 	l := ghttp.NewLinks(pub)
 	for name, got := range map[string]func(string) (string, error){
