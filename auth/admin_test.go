@@ -62,6 +62,10 @@ func adminUseCases(victim int64, victimSID string) map[string]func(context.Conte
 		"Admin.PatchSettings": func(ctx context.Context, a *app, p *auth.Principal) error {
 			return a.Admin.PatchSettings(ctx, p, map[string]json.RawMessage{"site_name": json.RawMessage(`"` + name + `"`)}, meta)
 		},
+		"Admin.Dashboard": func(ctx context.Context, a *app, p *auth.Principal) error {
+			_, err := a.Admin.Dashboard(ctx, p)
+			return err
+		},
 		"Admin.Events": func(ctx context.Context, a *app, p *auth.Principal) error {
 			_, _, err := a.Admin.Events(ctx, p, gatehouse.EventFilter{Limit: 10})
 			return err
