@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/config"
 	"github.com/gatehouse/gatehouse/geo"
+	"github.com/gatehouse/gatehouse/internal/sqlstore"
 	ghttp "github.com/gatehouse/gatehouse/http"
 	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/token"
@@ -102,6 +103,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if fb := lim.fallback; fb != nil {
 		metrics.WatchLimiter(func() bool { shared, _ := fb.Status(); return shared }, fb.Fallbacks)
 	}
+	watchCounts(metrics, store, lim)
 	metrics.Bind(svc.Core.Revocations().Len, svc.Core.CachedSessions, activeSessionsGauge(store, clock))
 
 	if cfg.Dev.SeedAdmin {
@@ -256,4 +258,17 @@ func startCPUProfile(path string) (stop func(), err error) {
 		return nil, fmt.Errorf("--cpuprofile: %w", err)
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// watchCounts exports the store's statement counts and the Redis commands, when there are any.
+func watchCounts(m *ghttp.Metrics, store gatehouse.Store, lim *limiter) {
+	if c, ok := store.(interface{ Counts() sqlstore.Counts }); ok {
+		m.WatchStore(func() (uint64, uint64, uint64) {
+			n := c.Counts()
+			return n.Reads, n.Writes, n.Transactions
+		})
+	}
+	if lim.redisCommands != nil {
+		m.WatchRedis(lim.redisCommands.Load)
+	}
 }

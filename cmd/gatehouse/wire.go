@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -41,6 +42,8 @@ type limiter struct {
 	// fallback is nil without [redis] url.
 	fallback *ratelimit.Fallback
 	close    func()
+	// redisCommands counts what is sent to Redis (nil without [redis] url).
+	redisCommands *atomic.Uint64
 }
 
 // Detail is the limiter's line in /readyz.
@@ -68,8 +71,30 @@ func newLimiter(cfg *config.Config, clock gatehouse.Clock, log *slog.Logger) (*l
 	}
 	ratelimit.TuneClient(opts)
 	c := redis.NewClient(opts)
+	cc := &commandCounter{}
+	c.AddHook(cc)
 	fb := ratelimit.NewFallback(ratelimit.NewRedis(c), mem, clock.Now, log)
-	return &limiter{Limiter: fb, fallback: fb, close: func() { _ = c.Close() }}, nil
+	return &limiter{Limiter: fb, fallback: fb, close: func() { _ = c.Close() }, redisCommands: &cc.n}, nil
+}
+
+// commandCounter counts Redis commands (a pipeline counts each command; a rate-limit script is
+// one).
+type commandCounter struct{ n atomic.Uint64 }
+
+func (c *commandCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *commandCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (c *commandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.n.Add(uint64(len(cmds)))
+		return next(ctx, cmds)
+	}
 }
 
 // service builds the auth service over an open store. issuer may be nil for commands that never
