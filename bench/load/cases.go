@@ -23,18 +23,22 @@ import (
 // wrkRounds measures the request check with Debian's wrk (`wrk -t1 -c32 -d8s --latency`), the
 // bare handler, Bearer and cookie taking turns in each round. wrk is a C generator that costs
 // the machine less than the harness's own, so its ratios are the stricter ones.
-func wrkRounds(r *report, baseURL, verify, access, cookie string, rounds int, d time.Duration) {
+func wrkRounds(r *report, base, gh *proc, access, cookie string, rounds int, d time.Duration) {
 	if _, err := exec.LookPath("wrk"); err != nil {
 		fmt.Printf("\n(wrk not found: the wrk rounds are skipped; apt-get install wrk)\n")
 		return
 	}
+	verify := gh.url + "/api/auth/verify"
 	cases := []struct {
 		name, url, hdr string
-	}{{"bare net/http handler", baseURL + "/api/auth/verify", ""}, {"verify, Bearer token", verify, "Authorization: Bearer " + access}, {"verify, session cookie", verify, "Cookie: gatehouse_session=" + cookie}}
+		p              *proc
+	}{{"bare net/http handler", base.url + "/api/auth/verify", "", base}, {"verify, Bearer token", verify, "Authorization: Bearer " + access, gh}, {"verify, session cookie", verify, "Cookie: gatehouse_session=" + cookie, gh}}
 	res := make([][]result, len(cases))
 	for range rounds {
 		for i, c := range cases {
+			c0 := c.p.cpuTime()
 			w, err := wrk(c.url, c.hdr, d)
+			w.cpu = c.p.cpuTime() - c0
 			if err != nil {
 				fmt.Printf("\nwrk %s: %v\n", c.name, err)
 				return
@@ -42,16 +46,19 @@ func wrkRounds(r *report, baseURL, verify, access, cookie string, rounds int, d 
 			res[i] = append(res[i], w)
 		}
 	}
-	r.add("case", "req/s (rounds)", "p99 (rounds)", "req/s vs bare (rounds)", "p99 vs bare (rounds)")
+	r.add("case", "req/s (rounds)", "p99 (rounds)", "req/s vs bare (rounds)", "p99 vs bare (rounds)", "CPU per request vs bare (rounds)")
 	for i, c := range cases {
-		var rps, p99, rr, pr []string
+		var rps, p99, rr, pr, cr []string
 		for k, w := range res[i] {
+			b := res[0][k]
 			rps = append(rps, fmt.Sprintf("%.0f", w.rps))
 			p99 = append(p99, us(w.p99))
-			rr = append(rr, fmt.Sprintf("%.2f", w.rps/res[0][k].rps))
-			pr = append(pr, fmt.Sprintf("%.2f", float64(w.p99)/float64(res[0][k].p99)))
+			rr = append(rr, fmt.Sprintf("%.2f", w.rps/b.rps))
+			pr = append(pr, fmt.Sprintf("%.2f", float64(w.p99)/float64(b.p99)))
+			// wrk reports a rate, not a count: CPU per request is CPU / (rate x duration).
+			cr = append(cr, fmt.Sprintf("%.2f", (float64(w.cpu)/w.rps)/(float64(b.cpu)/b.rps)))
 		}
-		r.add(c.name, strings.Join(rps, ", "), strings.Join(p99, ", "), strings.Join(rr, ", "), strings.Join(pr, ", "))
+		r.add(c.name, strings.Join(rps, ", "), strings.Join(p99, ", "), strings.Join(rr, ", "), strings.Join(pr, ", "), strings.Join(cr, ", "))
 	}
 	r.print(fmt.Sprintf("Request check under wrk -t1 -c32 -d%s --latency, %d interleaved rounds (target: req/s >= 0.9, p99 <= 1.3)", d, rounds))
 }

@@ -177,23 +177,28 @@ func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, check
 	// runs falls on all of them alike instead of on whichever case ran at the time.
 	var bareR, bearerR, ckR []result
 	for range rounds {
-		bareR = append(bareR, load(base.url+"/api/auth/verify", nil, conns, dur/time.Duration(rounds)))
-		bearerR = append(bearerR, load(verify, http.Header{"Authorization": {"Bearer " + access}}, conns, dur/time.Duration(rounds)))
-		ckR = append(ckR, load(verify, http.Header{"Cookie": {"gatehouse_session=" + cookie}}, conns, dur/time.Duration(rounds)))
+		bareR = append(bareR, base.timed(func() result { return load(base.url+"/api/auth/verify", nil, conns, dur/time.Duration(rounds)) }))
+		bearerR = append(bearerR, gh.timed(func() result {
+			return load(verify, http.Header{"Authorization": {"Bearer " + access}}, conns, dur/time.Duration(rounds))
+		}))
+		ckR = append(ckR, gh.timed(func() result {
+			return load(verify, http.Header{"Cookie": {"gatehouse_session=" + cookie}}, conns, dur/time.Duration(rounds))
+		}))
 	}
 	bare, bearer, ck := merge(bareR), merge(bearerR), merge(ckR)
-	r.add("case", "req/s", "p50", "p99", "errors", "req/s vs bare", "p99 vs bare")
+	r.add("case", "req/s", "p50", "p99", "errors", "req/s vs bare", "p99 vs bare", "server CPU per request", "CPU vs bare")
 	for _, c := range []struct {
 		name string
 		res  result
 	}{{"bare net/http handler", bare}, {"verify, Bearer token", bearer}, {"verify, session cookie", ck}} {
 		r.add(c.name, fmt.Sprintf("%.0f", c.res.rps), us(c.res.p50), us(c.res.p99), strconv.Itoa(c.res.errors),
-			fmt.Sprintf("%.2f", c.res.rps/bare.rps), fmt.Sprintf("%.2f", float64(c.res.p99)/float64(bare.p99)))
+			fmt.Sprintf("%.2f", c.res.rps/bare.rps), fmt.Sprintf("%.2f", float64(c.res.p99)/float64(bare.p99)),
+			fmt.Sprintf("%.1f µs", c.res.cpuPerReq()), fmt.Sprintf("%.2f", c.res.cpuPerReq()/bare.cpuPerReq()))
 	}
 	r.print("Request check (target: req/s ratio >= 0.9, p99 ratio <= 1.5)")
 	fmt.Printf("\nserver peak memory (VmHWM) after the request check: %s\n", mib(gh.peak()))
 	if o.wrkRounds > 0 {
-		wrkRounds(&r, base.url, verify, access, cookie, o.wrkRounds, o.wrkDuration)
+		wrkRounds(&r, base, gh, access, cookie, o.wrkRounds, o.wrkDuration)
 	}
 	if checkOnly {
 		gh.stop()
@@ -323,7 +328,39 @@ func (p *proc) status(field string) uint64 {
 	return 0
 }
 
-func (p *proc) rss() uint64  { return p.status("VmRSS") }
+func (p *proc) rss() uint64 { return p.status("VmRSS") }
+
+// cpuTime is the process's user + system CPU time so far (/proc/PID/stat, in clock ticks of
+// 10 ms, the USER_HZ of Linux on every architecture Go supports).
+func (p *proc) cpuTime() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
+// timed runs a load case and records the process's CPU time during it.
+func (p *proc) timed(fn func() result) result {
+	c0 := p.cpuTime()
+	res := fn()
+	res.cpu = p.cpuTime() - c0
+	return res
+}
+
+func (r result) cpuPerReq() float64 {
+	if len(r.lats) == 0 {
+		return 0
+	}
+	return float64(r.cpu) / float64(time.Microsecond) / float64(len(r.lats))
+}
 func (p *proc) peak() uint64 { return p.status("VmHWM") }
 
 func freeAddr() (string, error) {
@@ -449,6 +486,9 @@ func (p *proc) login(login, pw, ip string) (int, map[string]any, error) {
 }
 
 type result struct {
+	// cpu is the server process's CPU time (user + system) during the case: on a machine shared
+	// with other work, CPU per request moves far less than requests per second do.
+	cpu      time.Duration
 	rps      float64
 	p50, p99 time.Duration
 	errors   int
@@ -463,6 +503,7 @@ func merge(rs []result) result {
 		m.lats = append(m.lats, r.lats...)
 		m.elapsed += r.elapsed
 		m.errors += r.errors
+		m.cpu += r.cpu
 	}
 	slices.Sort(m.lats)
 	if len(m.lats) > 0 {
