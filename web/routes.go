@@ -3,8 +3,6 @@ package web
 import (
 	"io/fs"
 	"net/http"
-
-	"github.com/gatehouse/gatehouse/auth"
 )
 
 // Every page route. The API's are in http/routes.go.
@@ -37,9 +35,7 @@ func (p *pages) routes(mux *http.ServeMux) {
 	mux.Handle("POST /settings/security/mfa/recovery-codes", p.page(p.user(p.mfaRecoveryCodes)))
 	mux.Handle("POST /settings/security/mfa/disable", p.page(p.user(p.mfaDisable)))
 
-	mux.Handle("GET /admin", p.page(p.admin(func(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
-		p.redirect(w, r, "/admin/users")
-	})))
+	mux.Handle("GET /admin", p.page(p.admin(p.adminDashboard)))
 	mux.Handle("GET /admin/users", p.page(p.admin(p.adminUsers)))
 	mux.Handle("POST /admin/users", p.page(p.admin(p.adminCreateUser)))
 	mux.Handle("GET /admin/users/{id}", p.page(p.admin(p.adminUser)))
