@@ -112,6 +112,8 @@ type Options struct {
 	Workers, Queue int
 	Hasher         auth.Hasher
 	Limiter        auth.Limiter
+	// MetricsToken is server.metrics_token.
+	MetricsToken string
 	// WrapStore, when set, wraps the store the server uses (failure injection).
 	WrapStore func(gatehouse.Store) gatehouse.Store
 	// Detail is /readyz's detail (serve reports the rate limiter's state there).
@@ -244,7 +246,7 @@ func New(t testing.TB, o Options) *Env {
 	if o.Web {
 		pages = web.Pages(web.Deps{Auth: svc, PublicURL: e.Public, Logger: log})
 	}
-	srv, err := ghttp.NewServer(ghttp.Deps{Auth: svc, Logger: log, Metrics: metrics, PublicURL: e.Public, TrustedProxies: trusted, CookieDomain: o.CookieDomain, Ready: store.Ping, Detail: o.Detail, Pages: pages})
+	srv, err := ghttp.NewServer(ghttp.Deps{Auth: svc, Logger: log, Metrics: metrics, PublicURL: e.Public, TrustedProxies: trusted, CookieDomain: o.CookieDomain, Ready: store.Ping, Detail: o.Detail, MetricsToken: o.MetricsToken, Pages: pages})
 	if err != nil {
 		t.Fatal(err)
 	}
