@@ -9,14 +9,6 @@ import (
 	"github.com/gatehouse/gatehouse/token"
 )
 
-// Admin event kinds of the mail console.
-const (
-	EventMailTestSent        = "admin.mail_test_sent"
-	EventMailRetried         = "admin.mail_retried"
-	EventActivationResentBy  = "admin.activation_resent"
-	EventRegistrationDupMail = "user.registration_duplicate"
-)
-
 // errBadLink is the one answer for an unknown, used or expired link: which of the three it was
 // is nobody's business.
 func errBadLink(what string) error {
@@ -53,10 +45,10 @@ func humanDuration(d time.Duration) string {
 
 // issueLink stores a fresh one-time link of kind for u and queues the mails it builds, all in one
 // transaction, unless the cooldown refuses it (ERateLimited). build gets the absolute link.
-func (s *Mail) issueLink(ctx context.Context, u *gatehouse.User, kind, path, email string, ttl, cooldown time.Duration,
+func (s *Mail) issueLink(ctx context.Context, u *gatehouse.User, kind string, linkTo func(tok string) (string, error), email string, ttl, cooldown time.Duration,
 	build func(link string) ([]*gatehouse.OutboxMail, error)) error {
 	tok, h := token.Opaque()
-	link, err := s.core.mail.Link(path, tok)
+	link, err := linkTo(tok)
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ func (s *Mail) ForgotPassword(ctx context.Context, email string, meta ClientMeta
 		return nil
 	}
 	st := s.core.Settings()
-	err = s.issueLink(ctx, u, gatehouse.TokenPasswordReset, "/recover/reset", u.Email, st.PasswordResetTTL, st.ResetRequestCooldown,
+	err = s.issueLink(ctx, u, gatehouse.TokenPasswordReset, s.core.links.PasswordReset, u.Email, st.PasswordResetTTL, st.ResetRequestCooldown,
 		func(link string) ([]*gatehouse.OutboxMail, error) {
 			m, err := s.core.mail.Compose(mail.KindPasswordReset, u.Email, mail.Data{Username: u.Username, Link: link, ExpiresIn: humanDuration(st.PasswordResetTTL)})
 			return []*gatehouse.OutboxMail{m}, err
@@ -132,7 +132,7 @@ func (s *Mail) ResetPasswordWithLink(ctx context.Context, tok, pw string, meta C
 		s.core.event(ctx, gatehouse.EventUserActivated, u.ID, "", meta, map[string]any{"username": u.Username, "via": "password_reset"})
 	}
 	// Whoever was locked out by failed sign-ins has just proved they own the account.
-	if err := s.core.limits.limiter.Reset(ctx, "acct:"+strconv.FormatInt(u.ID, 10)); err != nil {
+	if err := s.core.limiter.Reset(ctx, "acct:"+strconv.FormatInt(u.ID, 10)); err != nil {
 		s.log.Warn("resetting the account rate limit failed", "err", err)
 	}
 	ended, err := s.core.EndUserSessions(ctx, u.ID, "", gatehouse.ReasonPasswordReset, meta, map[string]any{"via": "mail"})

@@ -248,14 +248,13 @@ func (s *Core) sessionViews(ctx context.Context, userID int64, current string) (
 		if s.revoked.Revoked(sess.ID) {
 			continue
 		}
-		out = append(out, s.sessionView(sess, current))
+		out = append(out, sessionView(sess, current, s.lastSeenLocal(sess)))
 	}
 	return out, nil
 }
 
-func (s *Core) sessionView(sess *gatehouse.Session, current string) SessionView {
+func sessionView(sess *gatehouse.Session, current string, last time.Time) SessionView {
 	const f = "2006-01-02T15:04:05Z07:00"
-	last := s.lastSeenLocal(sess)
 	loc, nw := sessionPlace(sess.Binding)
 	return SessionView{Location: loc, Network: nw,
 		ID: sess.ID, Current: sess.ID == current, AuthMethod: sess.AuthMethod, IP: sess.IP, UserAgent: sess.UserAgent,

@@ -3,8 +3,8 @@ package http
 import (
 	"errors"
 	"net/http/httptest"
-	"strings"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse"
