@@ -36,7 +36,7 @@ func TestAdminSettingsDurationsInHumanSyntax(t *testing.T) {
 		t.Fatalf("saved: %v / %v", s["auth_session_idle_timeout_secs"], s["auth_session_max_lifetime_secs"])
 	}
 	for value, want := range map[string]string{
-		"seconds=30":  "Idle timeout must be between minutes=1 and weeks=52,days=1.",
+		"seconds=30":   "Idle timeout must be between minutes=1 and weeks=52,days=1.",
 		"fortnights=1": `Idle timeout: "fortnights=1": unknown unit "fortnights"`,
 	} {
 		form.Set("auth_session_idle_timeout_secs", value)
