@@ -29,6 +29,9 @@ type Deps struct {
 	CookieDomain string
 	// Ready reports whether the store is reachable (readiness).
 	Ready func(ctx context.Context) error
+	// MetricsToken is server.metrics_token: the bearer token /metrics asks of anyone but a direct
+	// loopback peer ("" = loopback only).
+	MetricsToken string
 	// Detail, when set, adds the state of parts that can run degraded without making the
 	// instance unready (rate limits counted locally while Redis fails) to /readyz.
 	Detail func() map[string]string
@@ -58,12 +61,13 @@ type Server struct {
 	trusted []netip.Prefix
 	// xffWarned is set after the first X-Forwarded-For from an untrusted peer has been logged:
 	// once per process, since a misconfigured proxy would otherwise log on every request.
-	xffWarned atomic.Bool
-	cookies   Cookies
-	ready     func(ctx context.Context) error
-	detail    func() map[string]string
-	csrf      *http.CrossOriginProtection
-	mux       *http.ServeMux
+	xffWarned    atomic.Bool
+	cookies      Cookies
+	ready        func(ctx context.Context) error
+	detail       func() map[string]string
+	metricsToken string
+	csrf         *http.CrossOriginProtection
+	mux          *http.ServeMux
 	// verifyH is the request check with its metrics, answered before the mux (ServeHTTP).
 	verifyH http.Handler
 
@@ -94,7 +98,7 @@ func securityHeaders(public *url.URL) []headerValue {
 
 // NewServer builds the handler with every route of routes.go.
 func NewServer(d Deps) (*Server, error) {
-	s := &Server{auth: d.Auth, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, ready: d.Ready, detail: d.Detail, mux: http.NewServeMux(), secHeaders: securityHeaders(d.PublicURL)}
+	s := &Server{auth: d.Auth, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, ready: d.Ready, detail: d.Detail, metricsToken: d.MetricsToken, mux: http.NewServeMux(), secHeaders: securityHeaders(d.PublicURL)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
