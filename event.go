@@ -77,6 +77,7 @@ type Store interface {
 	MailStore
 	ExternalStore
 	ExternalVerifyStore
+	OPStore
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error
