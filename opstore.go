@@ -98,6 +98,22 @@ type OPConsent struct {
 	ClientID  string
 	Scopes    []string
 	GrantedAt time.Time
+	// ClientName is filled in for display; it is not stored.
+	ClientName string
+}
+
+// OPClientInput is a client as an administrator writes it (POST and PATCH
+// /api/admin/oidc/clients). Nil fields of an update are left as they are.
+type OPClientInput struct {
+	ClientID               *string   `json:"client_id"`
+	Name                   *string   `json:"name"`
+	RedirectURIs           *[]string `json:"redirect_uris"`
+	PostLogoutRedirectURIs *[]string `json:"post_logout_redirect_uris"`
+	Public                 *bool     `json:"public"`
+	AllowedGroups          *[]string `json:"allowed_groups"`
+	SkipConsent            *bool     `json:"skip_consent"`
+	AccessTokenTTLSecs     *int64    `json:"access_token_ttl_secs"`
+	RefreshTokenTTLSecs    *int64    `json:"refresh_token_ttl_secs"`
 }
 
 // OPStore keeps the OpenID Provider's clients, keys, requests, grants, tokens and consents.
@@ -135,8 +151,9 @@ type OPStore interface {
 	OPAuthRequestByCode(ctx context.Context, codeHash []byte, now time.Time) (*OPAuthRequest, error)
 	// UpdateOPAuthRequest replaces Data of a request not yet exchanged; ENotFound otherwise.
 	UpdateOPAuthRequest(ctx context.Context, id string, data []byte) error
-	// SetOPAuthCode sets the code of a request that has none; ENotFound otherwise.
-	SetOPAuthCode(ctx context.Context, id string, codeHash []byte) error
+	// SetOPAuthCode sets the code of a request that has none and shortens its life to
+	// expiresAt (a code is short-lived); ENotFound otherwise.
+	SetOPAuthCode(ctx context.Context, id string, codeHash []byte, expiresAt time.Time) error
 
 	// CreateOPGrant inserts g and its first tokens. With authRequestID set it also marks that
 	// request exchanged for g, only if it was not exchanged before: EConflict otherwise (a code

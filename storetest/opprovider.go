@@ -144,14 +144,14 @@ func testOPCodeOnce(t *testing.T, s gatehouse.Store) {
 	r := &gatehouse.OPAuthRequest{ID: "r1", ClientID: "app", Data: []byte(`{"a":1}`), CreatedAt: base, ExpiresAt: base.Add(10 * time.Minute)}
 	must(t, s.CreateOPAuthRequest(ctx(), r), "CreateOPAuthRequest")
 	must(t, s.UpdateOPAuthRequest(ctx(), "r1", []byte(`{"a":2}`)), "UpdateOPAuthRequest")
-	must(t, s.SetOPAuthCode(ctx(), "r1", hash("code")), "SetOPAuthCode")
-	wantCode(t, s.SetOPAuthCode(ctx(), "r1", hash("code2")), gatehouse.ENotFound, "a second code")
+	must(t, s.SetOPAuthCode(ctx(), "r1", hash("code"), base.Add(5*time.Minute)), "SetOPAuthCode")
+	wantCode(t, s.SetOPAuthCode(ctx(), "r1", hash("code2"), base.Add(5*time.Minute)), gatehouse.ENotFound, "a second code")
 	got, err := s.OPAuthRequestByCode(ctx(), hash("code"), base.Add(time.Minute))
 	must(t, err, "OPAuthRequestByCode")
 	if got.ID != "r1" || string(got.Data) != `{"a":2}` || got.ExchangedAt != nil {
 		t.Fatalf("request read back as %+v", got)
 	}
-	wantCode(t, errOf(s.OPAuthRequestByCode(ctx(), hash("code"), base.Add(11*time.Minute))), gatehouse.ENotFound, "expired code")
+	wantCode(t, errOf(s.OPAuthRequestByCode(ctx(), hash("code"), base.Add(6*time.Minute))), gatehouse.ENotFound, "expired code")
 
 	g := &gatehouse.OPGrant{ID: "g1", ClientID: "app", UserID: u.ID, SessionID: "sess-1", Data: []byte(`{}`), CreatedAt: base.Add(time.Minute), ExpiresAt: base.Add(time.Hour)}
 	must(t, s.CreateOPGrant(ctx(), g, "r1", nil), "CreateOPGrant")

@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse/config"
 	"github.com/gatehouse/gatehouse/geo"
 	ghttp "github.com/gatehouse/gatehouse/http"
+	"github.com/gatehouse/gatehouse/oidcprovider"
 	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/token"
 	"github.com/gatehouse/gatehouse/web"
@@ -101,9 +102,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 
+	provider, err := oidcprovider.New(ctx, oidcprovider.Deps{Store: store, Core: oidcprovider.CoreOf(svc), Clock: clock, Logger: log,
+		PublicURL: cfg.PublicURL, SealSecret: cfg.Auth.MFASecretKey, TokenSecret: cfg.Auth.JWTSecret})
+	if err != nil {
+		return err
+	}
 	srv, err := ghttp.NewServer(ghttp.Deps{
 		Auth: svc, Logger: log, Metrics: metrics, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, ProxyChain: cfg.ProxyChain, CookieDomain: cfg.Server.CookieDomain,
-		Ready: store.Ping, Pages: web.Pages(web.Deps{Auth: svc, PublicURL: cfg.PublicURL, Logger: log}),
+		Ready: store.Ping, Pages: web.Pages(web.Deps{Auth: svc, PublicURL: cfg.PublicURL, Logger: log}), Provider: provider,
 	})
 	if err != nil {
 		return err
@@ -128,6 +134,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	wg.Go(func() { svc.Run(bg, notify) })
 	wg.Go(func() { svc.Mail().Run(bg) })
 	wg.Go(func() { gdb.Run(bg, geoReloadEvery) })
+	wg.Go(func() { provider.Run(bg) })
 
 	log.Info("gatehouse is listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL.String(), "database", cfg.Database.Driver, "version", version())
 	errc := make(chan error, 1)

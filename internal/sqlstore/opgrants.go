@@ -62,8 +62,9 @@ func (s *Store) UpdateOPAuthRequest(ctx context.Context, id string, data []byte)
 }
 
 // SetOPAuthCode implements gatehouse.OPStore.
-func (s *Store) SetOPAuthCode(ctx context.Context, id string, codeHash []byte) error {
-	return s.execOne(ctx, "authorization request", `UPDATE op_auth_requests SET code_hash = $2 WHERE id = $1 AND code_hash IS NULL`, id, codeHash)
+func (s *Store) SetOPAuthCode(ctx context.Context, id string, codeHash []byte, expiresAt time.Time) error {
+	return s.execOne(ctx, "authorization request", `UPDATE op_auth_requests SET code_hash = $2, expires_at = $3 WHERE id = $1 AND code_hash IS NULL`,
+		id, codeHash, s.d.TimeArg(expiresAt))
 }
 
 func (s *Store) insertOPTokens(ctx context.Context, tx *sql.Tx, grantID string, tokens []*gatehouse.OPToken) error {

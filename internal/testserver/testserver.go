@@ -26,6 +26,7 @@ import (
 	ghttp "github.com/gatehouse/gatehouse/http"
 	"github.com/gatehouse/gatehouse/internal/testdb"
 	"github.com/gatehouse/gatehouse/oidc"
+	"github.com/gatehouse/gatehouse/oidcprovider"
 	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/postgres"
 	"github.com/gatehouse/gatehouse/ratelimit"
@@ -134,6 +135,10 @@ type Options struct {
 	MailLoop bool
 	// GeoIP is the session-binding database ([geoip]); nil means none configured.
 	GeoIP *geo.DB
+	// Provider mounts the OpenID Provider (package oidcprovider), as serve does; Groups is its
+	// group lookup (nil: none).
+	Provider bool
+	Groups   oidcprovider.Groups
 }
 
 // Env is a running gatehouse.
@@ -148,6 +153,8 @@ type Env struct {
 	URL     string
 	Public  *url.URL
 	Metrics *ghttp.Metrics
+	// Provider is the OpenID Provider when Options.Provider is set.
+	Provider *oidcprovider.Provider
 }
 
 // Secret is the default signing secret of test servers; instances sharing it accept each other's
@@ -237,7 +244,16 @@ func New(t testing.TB, o Options) *Env {
 	if o.Web {
 		pages = web.Pages(web.Deps{Auth: svc, PublicURL: e.Public, Logger: log})
 	}
-	srv, err := ghttp.NewServer(ghttp.Deps{Auth: svc, Logger: log, Metrics: metrics, PublicURL: e.Public, TrustedProxies: trusted, ProxyChain: true, CookieDomain: o.CookieDomain, Ready: store.Ping, Pages: pages})
+	var provider ghttp.OIDCProvider
+	if o.Provider {
+		e.Provider, err = oidcprovider.New(context.Background(), oidcprovider.Deps{Store: store, Core: oidcprovider.CoreOf(svc), Groups: o.Groups,
+			Clock: o.Clock, Logger: log, PublicURL: e.Public, SealSecret: o.MFASecretKey, TokenSecret: o.Secret})
+		if err != nil {
+			t.Fatalf("starting the OpenID Provider: %v", err)
+		}
+		provider = e.Provider
+	}
+	srv, err := ghttp.NewServer(ghttp.Deps{Auth: svc, Logger: log, Metrics: metrics, PublicURL: e.Public, TrustedProxies: trusted, ProxyChain: true, CookieDomain: o.CookieDomain, Ready: store.Ping, Pages: pages, Provider: provider})
 	if err != nil {
 		t.Fatal(err)
 	}
