@@ -186,7 +186,9 @@ func (p *Provider) needsConfirm(f *flow, authTime time.Time, acr string) string 
 	switch {
 	case f.req.hasPrompt(oidc.PromptLogin) && authTime.Before(f.req.CreatedAt):
 		return f.client.c.Name + " asks you to sign in again."
-	case f.req.MaxAge != nil && p.clock.Now().Sub(authTime) > time.Duration(*f.req.MaxAge)*time.Second:
+	// max_age counts from the request: a sign-in or confirmation after it always satisfies it
+	// (prompt=login arrives here as max_age=0).
+	case f.req.MaxAge != nil && f.req.CreatedAt.Sub(authTime) > time.Duration(*f.req.MaxAge)*time.Second:
 		return f.client.c.Name + " asks for a recent sign-in."
 	case f.req.wantsTwoFactor() && acr != ACRTwoFactor && !reauthedWithCode(f, authTime):
 		return f.client.c.Name + " asks for your second factor."

@@ -126,7 +126,6 @@ func New(ctx context.Context, d Deps) (*Provider, error) {
 		op.WithCustomEndSessionEndpoint(op.NewEndpoint("oauth2/end_session")),
 		op.WithCustomKeysEndpoint(op.NewEndpoint("oauth2/jwks")),
 		op.WithCustomDeviceAuthorizationEndpoint(op.NewEndpoint("oauth2/device_authorization")),
-		op.WithLogger(d.Logger),
 	}
 	if d.PublicURL.Scheme == "http" {
 		// Trial setups on plain HTTP (and tests); the issuer is still exactly public_url.
@@ -324,10 +323,18 @@ func itoa(v int64) string { return strconv.FormatInt(v, 10) }
 
 var _ ghttp.OIDCProvider = (*Provider)(nil)
 
-// serviceCore adapts the auth service to Core.
-type serviceCore struct{ *auth.Service }
+// appCore adapts the auth services to Core: the session core, and the account service's
+// re-authentication.
+type appCore struct {
+	*auth.Core
+	account *auth.Account
+}
 
-func (c serviceCore) Revoked(sid string) bool { return c.Revocations().Revoked(sid) }
+func (c appCore) Revoked(sid string) bool { return c.Revocations().Revoked(sid) }
 
-// CoreOf is the Core of an auth service.
-func CoreOf(s *auth.Service) Core { return serviceCore{s} }
+func (c appCore) Reauthenticate(ctx context.Context, p *auth.Principal, password, code string, meta auth.ClientMeta) (*auth.ReauthStatus, error) {
+	return c.account.Reauthenticate(ctx, p, password, code, meta)
+}
+
+// CoreOf is the Core of the auth services.
+func CoreOf(a *auth.App) Core { return appCore{Core: a.Core, account: a.Account} }

@@ -129,6 +129,13 @@ func (x *rp) consent(c *testserver.Client, page *testserver.Response, action str
 	if r.Status < 300 || r.Status > 399 {
 		return r, nil
 	}
+	loc, err := url.Parse(r.Header.Get("Location"))
+	if err != nil {
+		x.t.Fatal(err)
+	}
+	if loc.Host != "" && "http://"+loc.Host != x.e.URL {
+		return r, loc
+	}
 	return x.follow(c, r.Header.Get("Location"))
 }
 

@@ -113,6 +113,8 @@ type Options struct {
 	Workers, Queue int
 	Hasher         auth.Hasher
 	Limiter        auth.Limiter
+	// Detail is /readyz's detail (serve reports the rate limiter's state there).
+	Detail         func() map[string]string
 	TrustedProxies []netip.Prefix
 	PublicURL      string
 	Secret         string
@@ -147,7 +149,7 @@ type Env struct {
 	Backend string
 	DSN     string
 	Store   gatehouse.Store
-	Auth    *auth.Service
+	Auth    *auth.App
 	Clock   *Clock
 	Server  *httptest.Server
 	URL     string
@@ -234,7 +236,7 @@ func New(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatalf("starting the auth service: %v", err)
 	}
-	metrics.Bind(svc.Revocations().Len, svc.CachedSessions, nil)
+	metrics.Bind(svc.Core.Revocations().Len, svc.Core.CachedSessions, nil)
 	e.Auth = svc
 	trusted := o.TrustedProxies
 	if trusted == nil {
@@ -253,7 +255,7 @@ func New(t testing.TB, o Options) *Env {
 		}
 		provider = e.Provider
 	}
-	srv, err := ghttp.NewServer(ghttp.Deps{Auth: svc, Logger: log, Metrics: metrics, PublicURL: e.Public, TrustedProxies: trusted, ProxyChain: true, CookieDomain: o.CookieDomain, Ready: store.Ping, Pages: pages, Provider: provider})
+	srv, err := ghttp.NewServer(ghttp.Deps{Auth: svc, Logger: log, Metrics: metrics, PublicURL: e.Public, TrustedProxies: trusted, CookieDomain: o.CookieDomain, Ready: store.Ping, Detail: o.Detail, Pages: pages, Provider: provider})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,13 +264,13 @@ func New(t testing.TB, o Options) *Env {
 	if o.Follow {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
-		go func() { svc.Run(ctx, nil); close(done) }()
+		go func() { svc.Core.Run(ctx, nil); close(done) }()
 		t.Cleanup(func() { cancel(); <-done })
 	}
 	if o.MailLoop {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
-		go func() { svc.Mail().Run(ctx); close(done) }()
+		go func() { svc.Core.Mail().Run(ctx); close(done) }()
 		t.Cleanup(func() { cancel(); <-done })
 	}
 	e.Server = ts
