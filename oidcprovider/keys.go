@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -59,17 +60,20 @@ type keyRing struct {
 	box   *seal.Box
 	clock gatehouse.Clock
 
+	log   *slog.Logger
+
 	mu     sync.Mutex
 	keys   []*signingKey
 	loaded time.Time
+	warned bool
 }
 
-func newKeyRing(store gatehouse.OPStore, secret string, clock gatehouse.Clock) (*keyRing, error) {
+func newKeyRing(store gatehouse.OPStore, secret string, clock gatehouse.Clock, log *slog.Logger) (*keyRing, error) {
 	box, err := seal.New(secret, "gatehouse oidc provider signing key")
 	if err != nil {
 		return nil, fmt.Errorf("sealing the provider's signing keys needs auth.mfa_secret_key: %w", err)
 	}
-	return &keyRing{store: store, box: box, clock: clock}, nil
+	return &keyRing{store: store, box: box, clock: clock, log: log}, nil
 }
 
 func generate(alg string) (crypto.Signer, error) {
@@ -144,10 +148,14 @@ func (r *keyRing) reload(ctx context.Context) ([]*signingKey, error) {
 		return nil, err
 	}
 	keys := make([]*signingKey, 0, len(rows))
+	unreadable := 0
 	for _, row := range rows {
 		der, err := r.box.Open(row.Sealed, []byte(row.ID))
 		if err != nil {
-			return nil, errors.New("the provider's signing keys do not open with this auth.mfa_secret_key (was it changed?); restore the old key or rotate the provider keys")
+			// Like TOTP secrets, keys sealed under another mfa_secret_key are unusable, but the
+			// server still starts: ensure makes new keys when none of an algorithm opens.
+			unreadable++
+			continue
 		}
 		priv, err := x509.ParsePKCS8PrivateKey(der)
 		if err != nil {
@@ -161,7 +169,12 @@ func (r *keyRing) reload(ctx context.Context) ([]*signingKey, error) {
 	}
 	r.mu.Lock()
 	r.keys, r.loaded = keys, r.clock.Now()
+	warn := unreadable > 0 && !r.warned
+	r.warned = r.warned || warn
 	r.mu.Unlock()
+	if warn {
+		r.log.Error("some OpenID Provider signing keys do not open: auth.mfa_secret_key has probably changed; they are left out of JWKS, and new keys are made if none is left", "unreadable", unreadable)
+	}
 	return keys, nil
 }
 

@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -92,7 +91,7 @@ func New(ctx context.Context, d Deps) (*Provider, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	keys, err := newKeyRing(d.Store, d.SealSecret, d.Clock)
+	keys, err := newKeyRing(d.Store, d.SealSecret, d.Clock, d.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -318,8 +317,6 @@ func (p *Provider) failure(ctx context.Context, clientID string, uid int64, reas
 	}
 	p.event(ctx, gatehouse.EventOIDCFailed, uid, "", data)
 }
-
-func itoa(v int64) string { return strconv.FormatInt(v, 10) }
 
 var _ ghttp.OIDCProvider = (*Provider)(nil)
 
