@@ -60,7 +60,7 @@ type keyRing struct {
 	box   *seal.Box
 	clock gatehouse.Clock
 
-	log   *slog.Logger
+	log *slog.Logger
 
 	mu     sync.Mutex
 	keys   []*signingKey
