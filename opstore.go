@@ -5,16 +5,6 @@ import (
 	"time"
 )
 
-// Event kinds of the OpenID Provider (docs/oidc-provider.md).
-const (
-	EventOIDCAuthorized     = "oidc.authorized"
-	EventOIDCTokenIssued    = "oidc.token_issued"
-	EventOIDCConsentRevoked = "oidc.consent_revoked"
-	EventOIDCFailed         = "oidc.failed"
-	EventOIDCClientChanged  = "oidc.client_changed"
-	EventOIDCKeysRotated    = "oidc.keys_rotated"
-)
-
 // OPClient is an app that signs in through gatehouse (the OpenID Provider side). Only the
 // SHA-256 of a confidential client's secret is stored: the secret is 256 random bits, so a
 // plain hash is as strong as a slow one and costs nothing per token request.
