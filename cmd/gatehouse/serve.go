@@ -113,7 +113,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	srv, err := ghttp.NewServer(ghttp.Deps{
 		Auth: svc, Logger: log, Metrics: metrics, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, CookieDomain: cfg.Server.CookieDomain,
-		Ready: store.Ping, Detail: lim.Detail, Pages: web.Pages(web.Deps{Auth: svc, PublicURL: cfg.PublicURL, Logger: log, AdminNotices: adminNotices(cfg)}), Provider: provider,
+		Ready: store.Ping, Detail: lim.Detail, Pages: web.Pages(web.Deps{Auth: svc, PublicURL: cfg.PublicURL, Logger: log, AdminNotices: adminNotices(cfg), Provider: provider}), Provider: provider,
 	})
 	if err != nil {
 		return err

@@ -247,10 +247,6 @@ func New(t testing.TB, o Options) *Env {
 	if trusted == nil {
 		trusted = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	}
-	var pages func(*http.ServeMux, ghttp.PageKit) error
-	if o.Web {
-		pages = web.Pages(web.Deps{Auth: svc, PublicURL: e.Public, Logger: log})
-	}
 	var provider ghttp.OIDCProvider
 	if o.Provider {
 		e.Provider, err = oidcprovider.New(context.Background(), oidcprovider.Deps{Store: store, Core: oidcprovider.CoreOf(svc), Groups: o.Groups,
@@ -259,6 +255,10 @@ func New(t testing.TB, o Options) *Env {
 			t.Fatalf("starting the OpenID Provider: %v", err)
 		}
 		provider = e.Provider
+	}
+	var pages func(*http.ServeMux, ghttp.PageKit) error
+	if o.Web {
+		pages = web.Pages(web.Deps{Auth: svc, PublicURL: e.Public, Logger: log, Provider: provider})
 	}
 	srv, err := ghttp.NewServer(ghttp.Deps{Auth: svc, Logger: log, Metrics: metrics, PublicURL: e.Public, TrustedProxies: trusted, CookieDomain: o.CookieDomain, Ready: store.Ping, Detail: o.Detail, Pages: pages, Provider: provider})
 	if err != nil {
