@@ -10,8 +10,8 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/config"
+	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/oidcprovider"
-	"github.com/gatehouse/gatehouse/password"
 )
 
 // rotateKeys is `gatehouse oidc rotate-keys`: new signing keys of the OpenID Provider, published
@@ -32,16 +32,16 @@ func rotateKeys(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	store, err := openStore(ctx, res.Config)
+	store, err := app.OpenStore(ctx, res.Config)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	svc, lim, err := service(ctx, res.Config, store, nil, log, nil, password.NewHasher(password.DefaultParams(), 1, 1), nil)
+	svc, closeLimiter, err := app.ServiceForCLI(ctx, res.Config, store, log)
 	if err != nil {
 		return err
 	}
-	defer lim.close()
+	defer closeLimiter()
 	p, err := oidcprovider.New(ctx, oidcprovider.Deps{Store: store, Core: oidcprovider.CoreOf(svc), Logger: log, PublicURL: res.Config.PublicURL,
 		SealSecret: res.Config.Auth.MFASecretKey, TokenSecret: res.Config.Auth.JWTSecret})
 	if err != nil {
