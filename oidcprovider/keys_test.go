@@ -35,7 +35,7 @@ func idTokenKid(t *testing.T, x *rp) string {
 	}
 	x.verify(tok, "n")
 	raw, _ := tok.Extra("id_token").(string)
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		t.Fatal(err)
 	}
