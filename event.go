@@ -113,6 +113,8 @@ type Event struct {
 type EventFilter struct {
 	UserID *int64
 	Kind   string
+	// Kinds, when set, matches any of these kinds (and Kind too, when both are set).
+	Kinds  []string
 	Offset int
 	Limit  int
 }
@@ -149,6 +151,7 @@ type Store interface {
 	ExternalStore
 	ExternalVerifyStore
 	OPStore
+	StatsStore
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error

@@ -58,6 +58,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/admin/settings", s.admin(s.adminSettings))
 	s.handle("PATCH /api/admin/settings", s.admin(s.adminPatchSettings))
 	s.handle("GET /api/admin/events", s.admin(s.adminEvents))
+	s.handle("GET /api/admin/dashboard", s.admin(s.adminDashboard))
 	s.passkeyRoutes()
 	s.handle("GET /api/admin/users/pending", s.admin(s.adminPendingUsers))
 	s.handle("POST /api/admin/users/{id}/activation", s.admin(s.adminResendActivation))
