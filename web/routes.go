@@ -51,6 +51,7 @@ func (p *pages) routes(mux *http.ServeMux) {
 	p.passkeyRoutes(mux)
 	p.mailRoutes(mux)
 	p.externalRoutes(mux)
+	p.appRoutes(mux)
 	mux.Handle("/", p.page(p.fallback(mux)))
 }
 
@@ -105,4 +106,16 @@ func (p *pages) reauthRoutes(mux *http.ServeMux) {
 func (p *pages) externalVerifyRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /login/external/verify", p.page(p.externalVerifyPage))
 	mux.Handle("POST /login/external/verify", p.page(p.externalVerifySubmit))
+}
+
+func (p *pages) appRoutes(mux *http.ServeMux) {
+	if p.provider == nil {
+		return
+	}
+	mux.Handle("GET /admin/apps", p.page(p.admin(p.adminApps)))
+	mux.Handle("POST /admin/apps", p.page(p.admin(p.adminCreateApp)))
+	mux.Handle("POST /admin/apps/{id}/secret", p.page(p.admin(p.adminRotateAppSecret)))
+	mux.Handle("POST /admin/apps/{id}/delete", p.page(p.admin(p.adminDeleteApp)))
+	mux.Handle("POST /admin/apps/keys/rotate", p.page(p.admin(p.adminRotateKeys)))
+	mux.Handle("POST /settings/security/apps/{id}/revoke", p.page(p.user(p.securityRevokeApp)))
 }
