@@ -100,7 +100,7 @@ func TestRateLimitsHoldWhenRedisFails(t *testing.T) {
 			// still fails here.
 			for try := 0; try < 20; try++ {
 				e.Clock.Advance(2 * ratelimit.RetryEvery)
-				if r = c.Do("POST", "/api/auth/login", map[string]string{"login": "n", "password": "guess"}, "X-Forwarded-For", ip); r.Status == 401 {
+				if r = c.Do("POST", "/api/auth/login", map[string]string{"login": "n-" + randomClient(), "password": "guess"}, "X-Forwarded-For", ip); r.Status == 401 {
 					break
 				}
 			}
