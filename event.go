@@ -77,6 +77,8 @@ type Store interface {
 	MailStore
 	ExternalStore
 	ExternalVerifyStore
+	GroupStore
+	AccessRuleStore
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error

@@ -61,6 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 	}
 	tests = append(tests, mailTests...)
 	tests = append(tests, reauthTests...)
+	tests = append(tests, accessTests...)
 	runExternal(t, open)
 	runExternalVerify(t, open)
 	for _, tc := range tests {
