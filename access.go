@@ -87,6 +87,14 @@ func (r *AccessRule) GroupNames() []string {
 	return out
 }
 
+// UserGroupLister answers which groups a user is in: the group names, sorted. The store
+// answers from the database; access.Service from a cache that follows the change feed, so a
+// membership change applies to the next request on every instance. The OpenID Provider's
+// `groups` claim and `allowed_groups` use it.
+type UserGroupLister interface {
+	UserGroups(ctx context.Context, userID int64) ([]string, error)
+}
+
 // GroupStore keeps groups and their members.
 type GroupStore interface {
 	// CreateGroup inserts g (Name normalized and valid) and sets its ID and CreatedAt. EConflict
