@@ -17,6 +17,7 @@ const (
 	GroupTokens   = "tokens"
 	GroupMail     = "mail"
 	GroupSite     = "site"
+	GroupAccess   = "access"
 )
 
 // Setting types.
@@ -80,6 +81,8 @@ func SettingDefs(cookieSecure bool) []SettingDef {
 		{Key: "mail_smtp_password", Type: TypeSecret, Default: "", Group: GroupMail, Label: "SMTP password", Help: "Write-only: leave empty to keep the current password."},
 		{Key: "mail_from", Type: TypeString, Default: "", Group: GroupMail, Label: "From address", Help: "For example \"Gatehouse <auth@example.com>\"."},
 
+		{Key: "access_default_policy", Type: TypeEnum, Default: "one_factor", Group: GroupAccess, Label: "Default access policy", Help: "What forward auth answers for a request no access rule matches: one_factor = any signed-in user; two_factor = a signed-in user whose session has a second factor; deny = nobody; bypass = everyone, signed in or not.", Options: []string{"one_factor", "two_factor", "deny", "bypass"}},
+
 		{Key: "site_name", Type: TypeString, Default: "gatehouse", Group: GroupSite, Label: "Site name", Help: "Shown on pages and in mail."},
 	}
 }
@@ -119,6 +122,7 @@ type Settings struct {
 	SMTPPassword         string
 	MailFrom             string
 	SiteName             string
+	AccessDefaultPolicy  string
 }
 
 // Raw returns the stored text value of key.
@@ -185,6 +189,7 @@ func NewSettings(raw map[string]string, cookieSecure bool) (*Settings, []string)
 	s.SMTPPassword = vals["mail_smtp_password"]
 	s.MailFrom = vals["mail_from"]
 	s.SiteName = vals["site_name"]
+	s.AccessDefaultPolicy = vals["access_default_policy"]
 	return s, warnings
 }
 

@@ -271,6 +271,7 @@ var groupTitles = []struct{ key, title, help string }{
 	{gatehouse.GroupSessions, "Sessions", "How long a sign-in lasts and what ends it."},
 	{gatehouse.GroupTokens, "Tokens", "Lifetimes of access tokens, refresh tokens and one-time links."},
 	{gatehouse.GroupMail, "Mail delivery", "The SMTP server gatehouse sends activation and recovery mail through."},
+	{gatehouse.GroupAccess, "Access", "What forward auth answers when no access rule matches."},
 	{gatehouse.GroupSite, "Site", "How gatehouse names itself on pages and in mail."},
 }
 
