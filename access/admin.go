@@ -2,6 +2,7 @@ package access
 
 import (
 	"context"
+	"net/netip"
 	"strings"
 
 	"github.com/gatehouse/gatehouse"
@@ -182,4 +183,46 @@ func (s *Service) ReplaceRules(ctx context.Context, a Actor, rules []gatehouse.A
 	}
 	s.event(ctx, gatehouse.EventAccessRules, a, map[string]any{"rules": len(norm)})
 	return norm, nil
+}
+
+// Explain answers the console's test box: which rule decides a request for rawURL with method
+// from ip (may be empty) by the user named login (empty: not signed in), and the user found.
+func (s *Service) Explain(ctx context.Context, a Actor, rawURL, method, login, ip string) (Decision, *gatehouse.User, error) {
+	if err := a.check(); err != nil {
+		return Decision{}, nil, err
+	}
+	host, uri, ok := SplitURL(strings.TrimSpace(rawURL))
+	if !ok {
+		return Decision{}, nil, gatehouse.FieldError("url", "url must be an absolute http:// or https:// address")
+	}
+	path, ok := CleanPath(uri)
+	if !ok {
+		return Decision{}, nil, gatehouse.FieldError("url", "the url's path does not decode")
+	}
+	if method == "" {
+		method = "GET"
+	}
+	req := &Request{Host: host, Path: path, Method: strings.ToUpper(method)}
+	if ip != "" {
+		addr, err := netip.ParseAddr(strings.TrimSpace(ip))
+		if err != nil {
+			return Decision{}, nil, gatehouse.FieldError("ip", "ip must be an IP address")
+		}
+		req.IP = addr
+	}
+	if login == "" {
+		return s.Decide(req, nil), nil, nil
+	}
+	u, err := s.store.UserByLogin(ctx, gatehouse.NormalizeLogin(login))
+	if gatehouse.IsCode(err, gatehouse.ENotFound) {
+		return Decision{}, nil, gatehouse.FieldError("user", "no user %q", login)
+	}
+	if err != nil {
+		return Decision{}, nil, err
+	}
+	groups, err := s.UserGroups(ctx, u.ID)
+	if err != nil {
+		return Decision{}, nil, err
+	}
+	return s.Decide(req, &Subject{Username: u.Username, Groups: groups}), u, nil
 }

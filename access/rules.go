@@ -85,6 +85,7 @@ type Matcher struct {
 	// apps, most rules are about other hosts.
 	byHost map[string][]int32
 	other  []int32
+	nets   bool // some rule has networks
 	// Default answers requests no rule matches (runtime setting access_default_policy).
 	def Policy
 }
@@ -92,12 +93,16 @@ type Matcher struct {
 // Len is the number of rules.
 func (m *Matcher) Len() int { return len(m.rules) }
 
+// UsesNetworks reports whether any rule looks at the client address, so the request check
+// works the address out only when it matters.
+func (m *Matcher) UsesNetworks() bool { return m.nets }
+
 // Default is the policy for requests no rule matches.
 func (m *Matcher) Default() Policy { return m.def }
 
 // WithDefault returns a matcher with the same rules and another default policy.
 func (m *Matcher) WithDefault(p Policy) *Matcher {
-	return &Matcher{rules: m.rules, byHost: m.byHost, other: m.other, def: p}
+	return &Matcher{rules: m.rules, byHost: m.byHost, other: m.other, nets: m.nets, def: p}
 }
 
 // Normalize validates rules and returns them in canonical form (lower-case domains and names,
@@ -151,6 +156,7 @@ func (m *Matcher) index() {
 	}
 	m.other = nil
 	for i := range m.rules {
+		m.nets = m.nets || len(m.rules[i].nets) > 0
 		if len(m.rules[i].exact) == 0 || len(m.rules[i].suffix) > 0 {
 			m.other = append(m.other, int32(i))
 		}

@@ -17,6 +17,7 @@ type Store interface {
 	gatehouse.GroupStore
 	gatehouse.AccessRuleStore
 	UserByID(ctx context.Context, id int64) (*gatehouse.User, error)
+	UserByLogin(ctx context.Context, login string) (*gatehouse.User, error)
 	AddEvent(ctx context.Context, e *gatehouse.Event) error
 }
 

@@ -17,6 +17,19 @@ type Principal struct {
 	SessionID string
 	// ViaCookie is true when the credential was the session cookie (CSRF rules apply).
 	ViaCookie bool
+	// AuthMethod is how the session was authenticated (gatehouse.Auth*), known for cookie
+	// sessions; empty for Bearer tokens, which access rules treat as one factor.
+	AuthMethod string
+}
+
+// SecondFactor reports whether the session's sign-in included a second factor (TOTP, a
+// recovery code or a passkey): what an access rule with policy two_factor asks for.
+func (p *Principal) SecondFactor() bool {
+	switch p.AuthMethod {
+	case gatehouse.AuthTOTP, gatehouse.AuthRecoveryCode, gatehouse.AuthPasskey:
+		return true
+	}
+	return false
 }
 
 // touchEvery bounds how often one session's last-seen time is recorded; idle timeouts are at
@@ -27,6 +40,7 @@ const touchEvery = 30 * time.Second
 type cachedSession struct {
 	id        string
 	userID    int64
+	method    string // AuthMethod
 	expiresAt time.Time
 	lastSeen  atomic.Int64 // unix nanoseconds
 }
@@ -220,7 +234,7 @@ func (s *Service) AuthenticateCookie(ctx context.Context, tok string, client fun
 		if !sess.Active(s.clock.Now()) || s.revoked.Revoked(sess.ID) {
 			return nil, errUnauthorized
 		}
-		e = &cachedSession{id: sess.ID, userID: sess.UserID, expiresAt: sess.ExpiresAt}
+		e = &cachedSession{id: sess.ID, userID: sess.UserID, method: sess.AuthMethod, expiresAt: sess.ExpiresAt}
 		e.lastSeen.Store(sess.LastSeenAt.UnixNano())
 		s.sessions.put(key, e)
 		s.primeBinding(sess)
@@ -254,7 +268,7 @@ func (s *Service) AuthenticateCookie(ctx context.Context, tok string, client fun
 		return nil, err
 	}
 	s.noteSeen(e.id, e)
-	return &Principal{User: u, SessionID: e.id, ViaCookie: true}, nil
+	return &Principal{User: u, SessionID: e.id, ViaCookie: true, AuthMethod: e.method}, nil
 }
 
 // applyChange updates caches for one change-feed row.
@@ -271,5 +285,8 @@ func (s *Service) applyChange(ctx context.Context, c gatehouse.Change) {
 		if err := s.reloadSettings(ctx); err != nil {
 			s.log.Error("reloading settings failed", "err", err)
 		}
+	}
+	for _, f := range s.followers {
+		f(ctx, c)
 	}
 }

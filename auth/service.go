@@ -106,6 +106,16 @@ type Service struct {
 
 	feedMu     sync.Mutex // one feed poll at a time
 	lastChange int64
+	// followers are features that keep caches of their own (access rules, groups); each gets
+	// every feed row after the core has applied it.
+	followers []func(context.Context, gatehouse.Change)
+}
+
+// Follow registers f for every change-feed row applied from now on. Call it before Run.
+func (s *Service) Follow(f func(context.Context, gatehouse.Change)) {
+	s.feedMu.Lock()
+	s.followers = append(s.followers, f)
+	s.feedMu.Unlock()
 }
 
 // RefreshGrace is how long a refresh token that was just used may be presented again (concurrent

@@ -48,10 +48,11 @@ func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request, p *auth.
 		writeError(w, r, s.log, err)
 		return
 	}
-	if users == nil {
-		users = []*gatehouse.User{}
+	items := make([]any, len(users))
+	for i, u := range users {
+		items[i] = s.viewUser(r, u)
 	}
-	writeJSON(w, http.StatusOK, list[*gatehouse.User]{Items: users, NextPage: nextPage(pg, more)})
+	writeJSON(w, http.StatusOK, list[any]{Items: items, NextPage: nextPage(pg, more)})
 }
 
 func (s *Server) adminCreateUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -80,7 +81,7 @@ func (s *Server) adminGetUser(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	if err == nil {
 		var u *gatehouse.User
 		if u, err = s.auth.UserByID(r.Context(), id); err == nil {
-			writeJSON(w, http.StatusOK, u)
+			writeJSON(w, http.StatusOK, s.viewUser(r, u))
 			return
 		}
 	}
@@ -112,7 +113,7 @@ func (s *Server) adminUpdateUser(w http.ResponseWriter, r *http.Request, p *auth
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, u)
+	writeJSON(w, http.StatusOK, s.viewUser(r, u))
 }
 
 func (s *Server) adminDeleteUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) {

@@ -189,5 +189,5 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	if p.ViaCookie {
 		via = "cookie"
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user": p.User, "session": map[string]any{"id": p.SessionID, "via": via}})
+	writeJSON(w, http.StatusOK, map[string]any{"user": s.viewUser(r, p.User), "session": map[string]any{"id": p.SessionID, "via": via}})
 }

@@ -76,6 +76,9 @@ func (s *Server) routes() {
 	s.handle("PATCH /api/admin/providers/{id}", s.admin(s.adminUpdateProvider))
 	s.handle("DELETE /api/admin/providers/{id}", s.admin(s.adminDeleteProvider))
 
+	// Groups and access rules: handlers_access.go.
+	s.accessRoutes()
+
 	// Unknown API paths answer JSON, not the mux's plain-text 404.
 	s.handle("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, gatehouse.Errorf(gatehouse.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/access"
 	"github.com/gatehouse/gatehouse/auth"
 )
 
@@ -20,7 +21,9 @@ const CookieName = "gatehouse_session"
 
 // Deps are what the HTTP layer needs.
 type Deps struct {
-	Auth           *auth.Service
+	Auth *auth.Service
+	// Access keeps groups and access rules; nil leaves forward auth as "any signed-in user".
+	Access         *access.Service
 	Logger         *slog.Logger
 	Metrics        *Metrics
 	PublicURL      *url.URL
@@ -53,6 +56,7 @@ type PageKit struct {
 // Server is gatehouse's HTTP handler.
 type Server struct {
 	auth    *auth.Service
+	access  *access.Service
 	log     *slog.Logger
 	metrics *Metrics
 	public  *url.URL
@@ -91,7 +95,7 @@ func securityHeaders(public *url.URL) []headerValue {
 
 // NewServer builds the handler with every route of routes.go.
 func NewServer(d Deps) (*Server, error) {
-	s := &Server{auth: d.Auth, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, chain: d.ProxyChain, cookieDomain: d.CookieDomain, ready: d.Ready, mux: http.NewServeMux(), secHeaders: securityHeaders(d.PublicURL)}
+	s := &Server{auth: d.Auth, access: d.Access, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, chain: d.ProxyChain, cookieDomain: d.CookieDomain, ready: d.Ready, mux: http.NewServeMux(), secHeaders: securityHeaders(d.PublicURL)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -14,10 +14,12 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/access"
 	"github.com/gatehouse/gatehouse/config"
 	"github.com/gatehouse/gatehouse/geo"
 	ghttp "github.com/gatehouse/gatehouse/http"
 	"github.com/gatehouse/gatehouse/password"
+	"github.com/gatehouse/gatehouse/ratelimit"
 	"github.com/gatehouse/gatehouse/token"
 	"github.com/gatehouse/gatehouse/web"
 )
@@ -90,6 +92,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer closeLimiter()
 	metrics.Bind(svc.Revocations().Len, svc.CachedSessions, activeSessionsGauge(store, clock))
+	// Groups and access rules: their own service; the core's feed follower keeps its caches
+	// current. Its limiter only throttles access.denied events, so it stays per instance.
+	acc, err := access.New(ctx, access.Deps{Store: store, Limiter: ratelimit.NewMemory(clock.Now), Clock: clock, Logger: log, Settings: svc.Settings})
+	if err != nil {
+		return fmt.Errorf("loading access rules: %w", err)
+	}
+	svc.Follow(acc.Apply)
 
 	if cfg.Dev.SeedAdmin {
 		seeded, err := svc.SeedDevAdmin(ctx)
@@ -102,7 +111,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	srv, err := ghttp.NewServer(ghttp.Deps{
-		Auth: svc, Logger: log, Metrics: metrics, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, ProxyChain: cfg.ProxyChain, CookieDomain: cfg.Server.CookieDomain,
+		Auth: svc, Access: acc, Logger: log, Metrics: metrics, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, ProxyChain: cfg.ProxyChain, CookieDomain: cfg.Server.CookieDomain,
 		Ready: store.Ping, Pages: web.Pages(web.Deps{Auth: svc, PublicURL: cfg.PublicURL, Logger: log}),
 	})
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/access"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/geo"
 	ghttp "github.com/gatehouse/gatehouse/http"
@@ -143,6 +144,7 @@ type Env struct {
 	DSN     string
 	Store   gatehouse.Store
 	Auth    *auth.Service
+	Access  *access.Service
 	Clock   *Clock
 	Server  *httptest.Server
 	URL     string
@@ -229,6 +231,12 @@ func New(t testing.TB, o Options) *Env {
 	}
 	metrics.Bind(svc.Revocations().Len, svc.CachedSessions, nil)
 	e.Auth = svc
+	acc, err := access.New(context.Background(), access.Deps{Store: store, Limiter: ratelimit.NewMemory(o.Clock.Now), Clock: o.Clock, Logger: log, Settings: svc.Settings})
+	if err != nil {
+		t.Fatalf("starting the access service: %v", err)
+	}
+	svc.Follow(acc.Apply)
+	e.Access = acc
 	trusted := o.TrustedProxies
 	if trusted == nil {
 		trusted = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
@@ -237,7 +245,7 @@ func New(t testing.TB, o Options) *Env {
 	if o.Web {
 		pages = web.Pages(web.Deps{Auth: svc, PublicURL: e.Public, Logger: log})
 	}
-	srv, err := ghttp.NewServer(ghttp.Deps{Auth: svc, Logger: log, Metrics: metrics, PublicURL: e.Public, TrustedProxies: trusted, ProxyChain: true, CookieDomain: o.CookieDomain, Ready: store.Ping, Pages: pages})
+	srv, err := ghttp.NewServer(ghttp.Deps{Auth: svc, Access: acc, Logger: log, Metrics: metrics, PublicURL: e.Public, TrustedProxies: trusted, ProxyChain: true, CookieDomain: o.CookieDomain, Ready: store.Ping, Pages: pages})
 	if err != nil {
 		t.Fatal(err)
 	}
