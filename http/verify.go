@@ -120,7 +120,7 @@ func (s *Server) originalRequest(r *http.Request, req *access.Request) error {
 		}
 	}
 	if s.access.Matcher().UsesNetworks() {
-		req.IP = clientIP(r, s.trusted, s.chain)
+		req.IP, _ = clientIP(r, s.trusted)
 	}
 	return nil
 }

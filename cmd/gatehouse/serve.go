@@ -86,22 +86,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	svc, closeLimiter, err := service(ctx, cfg, store, issuer, log, metrics, hasher, gdb)
+	svc, lim, err := service(ctx, cfg, store, issuer, log, metrics, hasher, gdb)
 	if err != nil {
 		return err
 	}
-	defer closeLimiter()
-	metrics.Bind(svc.Revocations().Len, svc.CachedSessions, activeSessionsGauge(store, clock))
+	defer lim.close()
+	if fb := lim.fallback; fb != nil {
+		metrics.WatchLimiter(func() bool { shared, _ := fb.Status(); return shared }, fb.Fallbacks)
+	}
+	metrics.Bind(svc.Core.Revocations().Len, svc.Core.CachedSessions, activeSessionsGauge(store, clock))
 	// Groups and access rules: their own service; the core's feed follower keeps its caches
 	// current. Its limiter only throttles access.denied events, so it stays per instance.
-	acc, err := access.New(ctx, access.Deps{Store: store, Limiter: ratelimit.NewMemory(clock.Now), Clock: clock, Logger: log, Settings: svc.Settings})
+	acc, err := access.New(ctx, access.Deps{Store: store, Limiter: ratelimit.NewMemory(clock.Now), Clock: clock, Logger: log, Settings: svc.Core.Settings})
 	if err != nil {
 		return fmt.Errorf("loading access rules: %w", err)
 	}
-	svc.Follow(acc.Apply)
+	svc.Core.Follow(acc.Apply)
 
 	if cfg.Dev.SeedAdmin {
-		seeded, err := svc.SeedDevAdmin(ctx)
+		seeded, err := svc.Admin.SeedDevAdmin(ctx)
 		if err != nil {
 			return fmt.Errorf("seeding the development administrator: %w", err)
 		}
@@ -111,8 +114,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	srv, err := ghttp.NewServer(ghttp.Deps{
-		Auth: svc, Access: acc, Logger: log, Metrics: metrics, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, ProxyChain: cfg.ProxyChain, CookieDomain: cfg.Server.CookieDomain,
-		Ready: store.Ping, Pages: web.Pages(web.Deps{Auth: svc, PublicURL: cfg.PublicURL, Logger: log}),
+		Auth: svc, Access: acc, Logger: log, Metrics: metrics, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, CookieDomain: cfg.Server.CookieDomain,
+		Ready: store.Ping, Detail: lim.Detail, Pages: web.Pages(web.Deps{Auth: svc, PublicURL: cfg.PublicURL, Logger: log}),
 	})
 	if err != nil {
 		return err
@@ -134,8 +137,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	notify := listenChanges(bg, store, log, &wg)
-	wg.Go(func() { svc.Run(bg, notify) })
-	wg.Go(func() { svc.Mail().Run(bg) })
+	wg.Go(func() { svc.Core.Run(bg, notify) })
+	wg.Go(func() { svc.Core.Mail().Run(bg) })
 	wg.Go(func() { gdb.Run(bg, geoReloadEvery) })
 
 	log.Info("gatehouse is listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL.String(), "database", cfg.Database.Driver, "version", version())

@@ -113,6 +113,8 @@ type Options struct {
 	Workers, Queue int
 	Hasher         auth.Hasher
 	Limiter        auth.Limiter
+	// Detail is /readyz's detail (serve reports the rate limiter's state there).
+	Detail         func() map[string]string
 	TrustedProxies []netip.Prefix
 	PublicURL      string
 	Secret         string
@@ -143,7 +145,7 @@ type Env struct {
 	Backend string
 	DSN     string
 	Store   gatehouse.Store
-	Auth    *auth.Service
+	Auth    *auth.App
 	Access  *access.Service
 	Clock   *Clock
 	Server  *httptest.Server
@@ -229,13 +231,13 @@ func New(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatalf("starting the auth service: %v", err)
 	}
-	metrics.Bind(svc.Revocations().Len, svc.CachedSessions, nil)
+	metrics.Bind(svc.Core.Revocations().Len, svc.Core.CachedSessions, nil)
 	e.Auth = svc
-	acc, err := access.New(context.Background(), access.Deps{Store: store, Limiter: ratelimit.NewMemory(o.Clock.Now), Clock: o.Clock, Logger: log, Settings: svc.Settings})
+	acc, err := access.New(context.Background(), access.Deps{Store: store, Limiter: ratelimit.NewMemory(o.Clock.Now), Clock: o.Clock, Logger: log, Settings: svc.Core.Settings})
 	if err != nil {
 		t.Fatalf("starting the access service: %v", err)
 	}
-	svc.Follow(acc.Apply)
+	svc.Core.Follow(acc.Apply)
 	e.Access = acc
 	trusted := o.TrustedProxies
 	if trusted == nil {
@@ -245,7 +247,7 @@ func New(t testing.TB, o Options) *Env {
 	if o.Web {
 		pages = web.Pages(web.Deps{Auth: svc, PublicURL: e.Public, Logger: log})
 	}
-	srv, err := ghttp.NewServer(ghttp.Deps{Auth: svc, Access: acc, Logger: log, Metrics: metrics, PublicURL: e.Public, TrustedProxies: trusted, ProxyChain: true, CookieDomain: o.CookieDomain, Ready: store.Ping, Pages: pages})
+	srv, err := ghttp.NewServer(ghttp.Deps{Auth: svc, Access: acc, Logger: log, Metrics: metrics, PublicURL: e.Public, TrustedProxies: trusted, CookieDomain: o.CookieDomain, Ready: store.Ping, Detail: o.Detail, Pages: pages})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,13 +256,13 @@ func New(t testing.TB, o Options) *Env {
 	if o.Follow {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
-		go func() { svc.Run(ctx, nil); close(done) }()
+		go func() { svc.Core.Run(ctx, nil); close(done) }()
 		t.Cleanup(func() { cancel(); <-done })
 	}
 	if o.MailLoop {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
-		go func() { svc.Mail().Run(ctx); close(done) }()
+		go func() { svc.Core.Mail().Run(ctx); close(done) }()
 		t.Cleanup(func() { cancel(); <-done })
 	}
 	e.Server = ts
