@@ -168,10 +168,6 @@ func (s *Server) adminGroupMember(add bool) func(http.ResponseWriter, *http.Requ
 	}
 }
 
-type rulesBody struct {
-	Rules []gatehouse.AccessRule `json:"rules"`
-}
-
 func (s *Server) adminAccessRules(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	rules, err := s.access.Rules(r.Context(), s.actor(r, p))
 	if err != nil {

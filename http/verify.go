@@ -35,8 +35,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	// answers the same for everyone.
 	d := s.access.Decide(&req, nil)
 	if d.Policy == access.Bypass && !d.NeedUser {
-		w.Header()["Cache-Control"] = noStore
-		w.WriteHeader(http.StatusOK)
+		bypass(w)
 		return
 	}
 	p, err := s.authenticate(r)
@@ -58,8 +57,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	d = s.access.Decide(&req, &sub)
 	switch {
 	case d.Policy == access.Bypass:
-		w.Header()["Cache-Control"] = noStore
-		w.WriteHeader(http.StatusOK)
+		bypass(w)
 	case d.Policy == access.Deny:
 		s.denied(w, r, d, p)
 	case d.Policy == access.TwoFactor && !p.SecondFactor():
@@ -80,9 +78,25 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// noStore is shared by every bypass answer; its length equals its capacity, so nothing can be
-// appended into it.
-var noStore = []string{"no-store"}
+// Values shared by every bypass answer; each has length equal to capacity, so nothing can be
+// appended into them.
+var (
+	noStore = []string{"no-store"}
+	empty   = []string{""}
+)
+
+// bypass answers 200 with the Remote-* headers present but empty: no user. They are sent
+// rather than left out because Caddy 2.6's forward_auth copy_headers, given a header the answer
+// lacks, passes its placeholder text ("{http.reverse_proxy.header.Remote-User}") to the app.
+func bypass(w http.ResponseWriter) {
+	h := w.Header()
+	h["Remote-User"] = empty
+	h["Remote-Email"] = empty
+	h["Remote-Name"] = empty
+	h["Remote-Groups"] = empty
+	h["Cache-Control"] = noStore
+	w.WriteHeader(http.StatusOK)
+}
 
 // codeSecondFactor is the 401 of a two_factor rule for a session without a second factor.
 const codeSecondFactor = "second_factor_required"
