@@ -22,33 +22,6 @@ type SessionView struct {
 	Network  *SessionNetwork  `json:"network,omitempty"`
 }
 
-func (s *Account) view(sess *gatehouse.Session, current string) SessionView {
-	const f = "2006-01-02T15:04:05Z07:00"
-	last := s.core.lastSeenLocal(sess)
-	loc, nw := sessionPlace(sess.Binding)
-	return SessionView{Location: loc, Network: nw,
-		ID: sess.ID, Current: sess.ID == current, AuthMethod: sess.AuthMethod, IP: sess.IP, UserAgent: sess.UserAgent,
-		CreatedAt: sess.CreatedAt.UTC().Format(f), LastSeenAt: last.UTC().Format(f), ExpiresAt: sess.ExpiresAt.UTC().Format(f),
-		StaySignedIn: sess.StaySignedIn,
-	}
-}
-
-// Sessions lists a user's active sessions, marking `current`.
-func (s *Account) Sessions(ctx context.Context, userID int64, current string) ([]SessionView, error) {
-	list, err := s.store.ListSessions(ctx, userID, s.clock.Now())
-	if err != nil {
-		return nil, err
-	}
-	out := make([]SessionView, 0, len(list))
-	for _, sess := range list {
-		if s.core.revoked.Revoked(sess.ID) {
-			continue
-		}
-		out = append(out, s.view(sess, current))
-	}
-	return out, nil
-}
-
 // RevokeOwnSession ends one of the principal's own sessions. Another user's session id is
 // ENotFound, never a hint that it exists.
 func (s *Account) RevokeOwnSession(ctx context.Context, p *Principal, sid string, meta ClientMeta) error {
@@ -59,14 +32,16 @@ func (s *Account) RevokeOwnSession(ctx context.Context, p *Principal, sid string
 		}
 		return gatehouse.Errorf(gatehouse.ENotFound, "no such session")
 	}
-	if s.core.endSession(ctx, sid, p.User.ID, gatehouse.ReasonUser, meta, map[string]any{"by_session": p.SessionID}) {
+	ended, err := s.core.endSession(ctx, sid, p.User.ID, gatehouse.ReasonUser, meta, map[string]any{"by_session": p.SessionID})
+	if ended {
 		s.core.event(ctx, gatehouse.EventSessionRevoked, p.User.ID, sid, meta, map[string]any{"reason": gatehouse.ReasonUser, "by_user_id": p.User.ID})
 	}
-	return nil
+	return err
 }
 
-// SignOutOthers ends every session of the principal but the current one.
-func (s *Account) SignOutOthers(ctx context.Context, p *Principal, meta ClientMeta) int {
+// SignOutOthers ends every session of the principal but the current one. EStoreUnavailable when
+// some revocations are only queued.
+func (s *Account) SignOutOthers(ctx context.Context, p *Principal, meta ClientMeta) (int, error) {
 	return s.core.EndUserSessions(ctx, p.User.ID, p.SessionID, gatehouse.ReasonSignOutOthers, meta, nil)
 }
 
@@ -109,7 +84,12 @@ func (s *Account) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if _, err := s.store.UpdateUser(ctx, u.ID, gatehouse.UserUpdate{PasswordHash: &h}); err != nil {
 		return err
 	}
-	ended := s.core.EndUserSessions(ctx, u.ID, p.SessionID, gatehouse.ReasonPasswordChanged, meta, nil)
+	ended, err := s.core.EndUserSessions(ctx, u.ID, p.SessionID, gatehouse.ReasonPasswordChanged, meta, nil)
 	s.core.event(ctx, gatehouse.EventPasswordChanged, u.ID, p.SessionID, meta, map[string]any{"other_sessions_ended": ended})
-	return nil
+	return err
+}
+
+// Sessions lists the principal's own active sessions, marking the current one.
+func (s *Account) Sessions(ctx context.Context, p *Principal) ([]SessionView, error) {
+	return s.core.sessionViews(ctx, p.User.ID, p.SessionID)
 }

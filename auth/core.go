@@ -62,6 +62,12 @@ func (s *Core) throttledEvent(ctx context.Context, kind string, meta ClientMeta,
 	}
 }
 
+// RecordEvent records an audit event for a service outside this package (the same as event).
+// Event kinds are constants in the root package's event.go.
+func (s *Core) RecordEvent(ctx context.Context, kind string, userID int64, sid string, meta ClientMeta, data map[string]any) {
+	s.event(ctx, kind, userID, sid, meta, data)
+}
+
 // event records an audit event; failures are logged, never returned, so that auditing cannot
 // turn a sign-in into an error after the fact.
 func (s *Core) event(ctx context.Context, kind string, userID int64, sid string, meta ClientMeta, data map[string]any) {
@@ -170,3 +176,6 @@ func (s *Core) PasskeyStatus() (enabled bool, reason string) { return s.passkeys
 // SettingNote explains what a runtime setting does on this instance (e.g. a binding setting
 // without a GeoIP database); empty when there is nothing to add.
 func (s *Core) SettingNote(key string) string { return s.binding.SettingNote(key) }
+
+// RedirectURI is the callback address of a provider, to register at the provider.
+func (s *Core) RedirectURI(providerID string) string { return s.providers.RedirectURI(providerID) }

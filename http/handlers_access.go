@@ -159,7 +159,7 @@ func (s *Server) adminGroupMember(add bool) func(http.ResponseWriter, *http.Requ
 			writeError(w, r, s.log, err)
 			return
 		}
-		u, err := s.auth.Admin.UserByID(r.Context(), uid)
+		u, err := s.auth.Admin.UserByID(r.Context(), p, uid)
 		if err != nil {
 			writeError(w, r, s.log, err)
 			return

@@ -113,6 +113,8 @@ type Options struct {
 	Workers, Queue int
 	Hasher         auth.Hasher
 	Limiter        auth.Limiter
+	// WrapStore, when set, wraps the store the server uses (failure injection).
+	WrapStore func(gatehouse.Store) gatehouse.Store
 	// Detail is /readyz's detail (serve reports the rate limiter's state there).
 	Detail         func() map[string]string
 	TrustedProxies []netip.Prefix
@@ -180,6 +182,9 @@ func New(t testing.TB, o Options) *Env {
 		o.MFASecretKey = MFASecretKey
 	}
 	store := OpenStore(t, o.Backend, o.DSN)
+	if o.WrapStore != nil {
+		store = o.WrapStore(store)
+	}
 	var hasher auth.Hasher = o.Hasher
 	var stats = func() (int, int) { return 0, 0 }
 	if hasher == nil {
