@@ -45,6 +45,8 @@ Usage:
   gatehouse serve [--config PATH] [--listen ADDR] [--jwt-secret S] [--mfa-secret-key S]
   gatehouse users bootstrap-admin --email E [--username U] --password-stdin [--config PATH]
   gatehouse users reset-password --user LOGIN --password-stdin [--config PATH]
+  gatehouse rules export [--config PATH] > rules.toml
+  gatehouse rules import FILE [--config PATH]      (FILE "-" reads standard input)
   gatehouse version
 `
 
@@ -69,6 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return resetPassword(ctx, args[2:], getenv, stdin, stdout, stderr)
 		}
 		return usageError{fmt.Sprintf("unknown users subcommand %q (want bootstrap-admin or reset-password)", args[1])}
+	case "rules":
+		return rulesCommand(ctx, args[1:], getenv, stdin, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "gatehouse", version())
 		return nil
