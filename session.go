@@ -52,7 +52,10 @@ type Session struct {
 	// revocation is kept exactly as long as a token could still be presented.
 	AccessExpMax time.Time
 	// ReauthAt is when the user last confirmed it was them in this session (reauth.go).
-	ReauthAt     *time.Time
+	ReauthAt *time.Time
+	// UpgradedAt is when a second factor was added to a one-factor session (step-up for an access
+	// rule with policy two_factor); AuthMethod then names that factor.
+	UpgradedAt   *time.Time
 	RevokedAt    *time.Time
 	RevokeReason string
 }
@@ -100,6 +103,10 @@ type SessionStore interface {
 	// token and the session itself would have expired, in one transaction. It reports false when the
 	// session was already revoked (nothing is written then); ENotFound when unknown.
 	RevokeSession(ctx context.Context, id, reason string, at time.Time) (bool, error)
+	// UpgradeSession records a second factor proven in a live session: AuthMethod becomes method,
+	// UpgradedAt and ReauthAt become at, and a ChangeSessionUpgraded row tells every instance to
+	// re-read the session, in one transaction. ENotFound when unknown or revoked.
+	UpgradeSession(ctx context.Context, id, method string, at time.Time) error
 	// SetSessionReauth records that the user re-authenticated in the session at `at`. ENotFound
 	// when the session is unknown or revoked.
 	SetSessionReauth(ctx context.Context, id string, at time.Time) error
@@ -110,9 +117,10 @@ type SessionStore interface {
 
 // Change kinds of the change feed that every instance follows (DESIGN.md section 2).
 const (
-	ChangeSessionRevoked = "session" // Subject: session ID
-	ChangeUser           = "user"    // Subject: user ID; cached copies of the user are stale
-	ChangeSettings       = "settings"
+	ChangeSessionRevoked  = "session" // Subject: session ID
+	ChangeUser            = "user"    // Subject: user ID; cached copies of the user are stale
+	ChangeSettings        = "settings"
+	ChangeSessionUpgraded = "session_upgraded" // Subject: session ID; re-read it (step-up)
 )
 
 // Change is one row of the feed. Rows are kept until ExpiresAt: for a revoked session, until the

@@ -295,6 +295,9 @@ func (s *Core) applyChange(ctx context.Context, c gatehouse.Change) {
 	case gatehouse.ChangeSessionRevoked:
 		s.revoked.Add(c.Subject, c.ExpiresAt)
 		s.sessions.drop(c.Subject)
+	case gatehouse.ChangeSessionUpgraded:
+		// Re-read on the next request: its AuthMethod changed (step-up).
+		s.sessions.drop(c.Subject)
 	case gatehouse.ChangeUser:
 		if id, err := strconv.ParseInt(c.Subject, 10, 64); err == nil {
 			s.users.drop(id)

@@ -18,6 +18,8 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/pquerna/otp/totp"
+
 	"github.com/gatehouse/gatehouse/internal/testdb"
 	"github.com/gatehouse/gatehouse/internal/testserver"
 )
@@ -366,11 +368,42 @@ func testThroughProxy(t *testing.T, name string) {
 		t.Fatalf("denied API client: %d %s", r.Status, r.Body)
 	}
 
-	// two_factor: a password session is sent to the second-factor step, back to the vault.
-	r = bob.do("GET", app+"/vault/key?id=7", "", "Accept", browserAccept)
-	if r.Status != 302 || !strings.Contains(r.Header.Get("Location"), "step_up=1") ||
-		!strings.Contains(r.Header.Get("Location"), url.QueryEscape(app+"/vault/key?id=7")) {
-		t.Fatalf("step-up: %d %q", r.Status, r.Header.Get("Location"))
+	// two_factor: a password session is sent to the second-factor step, told to set one up
+	// while it has none, and once it has, steps up in the same session and is back at the vault.
+	vault := app + "/vault/key?id=7&x=y"
+	r = bob.do("GET", vault, "", "Accept", browserAccept)
+	stepUp := r.Header.Get("Location")
+	if r.Status != 302 || !strings.HasPrefix(stepUp, auth+"/login?") || !strings.Contains(stepUp, "step_up=1") ||
+		!strings.Contains(stepUp, url.QueryEscape(vault)) {
+		t.Fatalf("step-up: %d %q", r.Status, stepUp)
+	}
+	if r := bob.do("GET", stepUp, "", "Accept", browserAccept); r.Status != 200 || !strings.Contains(r.Body, "no second factor yet") {
+		t.Fatalf("step-up page without a second factor: %d %s", r.Status, r.Body)
+	}
+	secret := bob.do("POST", auth+"/api/account/mfa/totp/setup", "{}", "Content-Type", "application/json").JSON["secret"].(string)
+	first, _ := totp.GenerateCode(secret, e.Clock.Now())
+	if r := bob.do("POST", auth+"/api/account/mfa/totp/confirm", `{"code":"`+first+`"}`, "Content-Type", "application/json"); r.Status != 200 {
+		t.Fatalf("TOTP confirm: %d %s", r.Status, r.Body)
+	}
+	if r := bob.do("GET", vault, "", "Accept", "application/json"); r.Status != 401 {
+		t.Fatalf("vault with TOTP set up but a password session: %d %s", r.Status, r.Body)
+	}
+	if r := bob.do("GET", stepUp, "", "Accept", browserAccept); r.Status != 200 || !strings.Contains(r.Body, `action="/login/step-up"`) {
+		t.Fatalf("step-up page: %d %s", r.Status, r.Body)
+	}
+	// The confirm code's time step is spent: it is refused, then the next one works.
+	form = url.Values{"code": {first}, "rd": {vault}}
+	if r := bob.do("POST", auth+"/login/step-up", form.Encode(), "Content-Type", "application/x-www-form-urlencoded"); r.Status != 401 {
+		t.Fatalf("step-up with a used code: %d %s", r.Status, r.Body)
+	}
+	e.Clock.Advance(30 * time.Second)
+	next, _ := totp.GenerateCode(secret, e.Clock.Now())
+	form = url.Values{"code": {next}, "rd": {vault}}
+	if r := bob.do("POST", auth+"/login/step-up", form.Encode(), "Content-Type", "application/x-www-form-urlencoded"); r.Status != 303 || r.Header.Get("Location") != vault {
+		t.Fatalf("step-up: %d to %q, want 303 to %s", r.Status, r.Header.Get("Location"), vault)
+	}
+	if r := bob.do("GET", vault, "", "Accept", browserAccept); r.Status != 200 || r.JSON["user"] != "bob" || r.JSON["uri"] != "/vault/key?id=7&x=y" {
+		t.Fatalf("vault after step-up: %d %s", r.Status, r.Body)
 	}
 
 	// Bearer clients get 401, never a login page.

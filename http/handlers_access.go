@@ -25,6 +25,25 @@ func (s *Server) accessRoutes() {
 	s.handle("GET /api/admin/access-rules", s.admin(s.adminAccessRules))
 	s.handle("PUT /api/admin/access-rules", s.admin(s.adminReplaceAccessRules))
 	s.handle("POST /api/admin/access-rules/test", s.admin(s.adminTestAccess))
+	s.handle("POST /api/account/step-up", s.user(s.accountStepUp))
+}
+
+// accountStepUp adds a second factor to the current session: {"code"} or {"recovery_code"}
+// -> 204 (docs/access-control.md, Step-up).
+func (s *Server) accountStepUp(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	var req struct {
+		Code         string `json:"code"`
+		RecoveryCode string `json:"recovery_code"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if err := s.auth.Account.StepUp(r.Context(), p, req.Code, req.RecoveryCode, s.meta(r)); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) actor(r *http.Request, p *auth.Principal) access.Actor {

@@ -42,8 +42,12 @@ func (p *pages) afterSignIn(rd string) string {
 
 func (p *pages) loginPage(w http.ResponseWriter, r *http.Request) {
 	rd := r.URL.Query().Get("rd")
-	// Already signed in: go on at once.
-	if _, err := p.kit.Principal(r); err == nil {
+	// Already signed in: go on at once, unless forward auth asked for a second factor.
+	if pr, err := p.kit.Principal(r); err == nil {
+		if r.URL.Query().Get("step_up") == "1" {
+			p.stepUpPage(w, r, pr, rd)
+			return
+		}
 		http.Redirect(w, r, p.afterSignIn(rd), http.StatusSeeOther)
 		return
 	}

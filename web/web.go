@@ -66,7 +66,7 @@ type pages struct {
 
 // pageNames are the templates under templates/, each rendered inside layout.html.
 var pageNames = []string{"login", "logout", "security", "admin_users", "admin_user", "admin_delete", "admin_settings", "admin_events", "error",
-	"register", "activate", "recover", "recover_reset", "email_confirm", "admin_mail"}
+	"register", "activate", "recover", "recover_reset", "email_confirm", "admin_mail", "stepup"}
 
 func (p *pages) parse() error {
 	p.tmpl = map[string]*template.Template{}
@@ -135,6 +135,7 @@ func (p *pages) routes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/settings", p.page(p.admin(p.adminSettingsSubmit)))
 	mux.Handle("GET /admin/events", p.page(p.admin(p.adminEvents)))
 	p.reauthRoutes(mux)
+	p.stepUpRoutes(mux)
 	p.passkeyRoutes(mux)
 	p.mailRoutes(mux)
 	p.externalRoutes(mux)
