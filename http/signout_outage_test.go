@@ -39,6 +39,7 @@ func (u unwritable) AddEvent(ctx context.Context, e *gatehouse.Event) error {
 // instance at once, the answer is 503 store_unavailable saying so, and the revocation is written
 // once the database takes writes again, reaching the other instances and surviving a restart.
 func TestSignOutWhileDatabaseUnwritable(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		broken := &atomic.Bool{}
 		clock := testserver.NewClock()

@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/access"
 	"github.com/gatehouse/gatehouse/config"
+	"github.com/gatehouse/gatehouse/internal/app"
 )
 
 // rulesFile is the TOML form of the access rules, for people who keep configuration in git:
@@ -68,7 +69,7 @@ func rulesCommand(ctx context.Context, args []string, getenv func(string) string
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, res.Config)
+	store, err := app.OpenStore(ctx, res.Config)
 	if err != nil {
 		return err
 	}

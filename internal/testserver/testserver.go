@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -15,7 +16,9 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,16 +26,14 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/access"
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/config"
 	"github.com/gatehouse/gatehouse/geo"
 	ghttp "github.com/gatehouse/gatehouse/http"
+	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/testdb"
-	"github.com/gatehouse/gatehouse/oidc"
 	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/postgres"
-	"github.com/gatehouse/gatehouse/ratelimit"
 	"github.com/gatehouse/gatehouse/sqlite"
-	"github.com/gatehouse/gatehouse/token"
-	"github.com/gatehouse/gatehouse/web"
 )
 
 // Clock is a clock tests move by hand.
@@ -186,7 +187,6 @@ func New(t testing.TB, o Options) *Env {
 		store = o.WrapStore(store)
 	}
 	var hasher auth.Hasher = o.Hasher
-	var stats = func() (int, int) { return 0, 0 }
 	if hasher == nil {
 		p := FastParams()
 		if o.Params != nil {
@@ -199,23 +199,13 @@ func New(t testing.TB, o Options) *Env {
 		if workers == 0 && queue == 0 {
 			workers, queue = 4, 16
 		}
-		h := password.NewHasher(p, workers, queue)
-		hasher, stats = h, h.Stats
-	}
-	limiter := o.Limiter
-	if limiter == nil {
-		limiter = ratelimit.NewMemory(o.Clock.Now)
-	}
-	issuer, err := token.NewIssuer(o.Secret, o.Clock)
-	if err != nil {
-		t.Fatal(err)
+		hasher = password.NewHasher(p, workers, queue)
 	}
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	metrics := ghttp.NewMetrics(stats, nil, nil, nil)
-	e := &Env{T: t, Backend: o.Backend, DSN: o.DSN, Store: store, Clock: o.Clock, Metrics: metrics}
+	e := &Env{T: t, Backend: o.Backend, DSN: o.DSN, Store: store, Clock: o.Clock}
 	// The public URL must be known before the service and the server start, so listen first.
 	ts := httptest.NewUnstartedServer(nil)
 	e.URL = "http://" + ts.Listener.Addr().String()
@@ -226,37 +216,20 @@ func New(t testing.TB, o Options) *Env {
 	if pub == "" {
 		pub = e.URL
 	}
-	e.Public, _ = url.Parse(pub)
-	rp, err := oidc.New(o.MFASecretKey, nil, o.Clock.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := auth.New(context.Background(), auth.Deps{Store: store, Hasher: hasher, Tokens: issuer, Limiter: limiter,
-		Clock: o.Clock, Logger: log, Observer: metrics, CookieSecureDefault: false, PublicURL: e.Public, MFASecretKey: o.MFASecretKey, OIDC: rp, GeoIP: o.GeoIP})
-	if err != nil {
-		t.Fatalf("starting the auth service: %v", err)
-	}
-	metrics.Bind(svc.Core.Revocations().Len, svc.Core.CachedSessions, nil)
-	e.Auth = svc
-	acc, err := access.New(context.Background(), access.Deps{Store: store, Limiter: ratelimit.NewMemory(o.Clock.Now), Clock: o.Clock, Logger: log, Settings: svc.Core.Settings})
-	if err != nil {
-		t.Fatalf("starting the access service: %v", err)
-	}
-	svc.Core.Follow(acc.Apply)
-	e.Access = acc
 	trusted := o.TrustedProxies
 	if trusted == nil {
 		trusted = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	}
-	var pages func(*http.ServeMux, ghttp.PageKit) error
-	if o.Web {
-		pages = web.Pages(web.Deps{Auth: svc, PublicURL: e.Public, Logger: log})
-	}
-	srv, err := ghttp.NewServer(ghttp.Deps{Auth: svc, Access: acc, Logger: log, Metrics: metrics, PublicURL: e.Public, TrustedProxies: trusted, CookieDomain: o.CookieDomain, Ready: store.Ping, Detail: o.Detail, Pages: pages})
+	cfg := loadConfig(t, o, ts.Listener.Addr().String(), pub, trusted)
+	a, err := app.New(context.Background(), cfg, app.Parts{Store: store, Clock: o.Clock, Hasher: hasher, Limiter: o.Limiter, Detail: o.Detail, Logger: log, GeoIP: o.GeoIP, WithoutPages: !o.Web})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("starting gatehouse: %v", err)
 	}
-	ts.Config.Handler = srv
+	t.Cleanup(a.Close)
+	e.Public = cfg.PublicURL
+	svc := a.Auth
+	e.Auth, e.Access, e.Metrics = svc, a.Access, a.Metrics
+	ts.Config.Handler = a.Handler
 	ts.Start()
 	if o.Follow {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -273,6 +246,40 @@ func New(t testing.TB, o Options) *Env {
 	e.Server = ts
 	t.Cleanup(ts.Close)
 	return e
+}
+
+// loadConfig writes the test server's gatehouse.toml and loads it as serve does, so the derived
+// settings (public URL, trusted proxies, cookie domain) come from the same rules.
+func loadConfig(t testing.TB, o Options, listen, pub string, trusted []netip.Prefix) *config.Config {
+	t.Helper()
+	var proxies []string
+	for _, p := range trusted {
+		proxies = append(proxies, strconv.Quote(p.String()))
+	}
+	toml := fmt.Sprintf(`[server]
+listen = %s
+public_url = %s
+trusted_proxies = [%s]
+cookie_domain = %s
+
+[database]
+driver = %s
+dsn = %s
+
+[auth]
+jwt_secret = %s
+mfa_secret_key = %s
+bootstrap_insecure_cookies = true
+`, strconv.Quote(listen), strconv.Quote(pub), strings.Join(proxies, ", "), strconv.Quote(o.CookieDomain), strconv.Quote(o.Backend), strconv.Quote(o.DSN), strconv.Quote(o.Secret), strconv.Quote(o.MFASecretKey))
+	path := filepath.Join(t.TempDir(), "gatehouse.toml")
+	if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := config.Load(path, func(string) string { return "" }, config.Overrides{}, false)
+	if err != nil {
+		t.Fatalf("test configuration: %v", err)
+	}
+	return res.Config
 }
 
 // Client is an HTTP client with its own cookie jar (one browser).
