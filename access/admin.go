@@ -226,3 +226,19 @@ func (s *Service) Explain(ctx context.Context, a Actor, rawURL, method, login, i
 	}
 	return s.Decide(req, &Subject{Username: u.Username, Groups: groups}), u, nil
 }
+
+// AddMemberByLogin adds the user with this username or email to a group (the console's form).
+// EInvalid (Field "user") when there is no such user.
+func (s *Service) AddMemberByLogin(ctx context.Context, a Actor, groupID int64, login string) ([]string, error) {
+	if err := a.check(); err != nil {
+		return nil, err
+	}
+	u, err := s.store.UserByLogin(ctx, gatehouse.NormalizeLogin(login))
+	if gatehouse.IsCode(err, gatehouse.ENotFound) {
+		return nil, gatehouse.FieldError("user", "no user %q", strings.TrimSpace(login))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.AddMember(ctx, a, groupID, u.ID)
+}

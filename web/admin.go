@@ -117,6 +117,9 @@ type userData struct {
 	Target   *gatehouse.User
 	Self     bool
 	Sessions []auth.SessionView
+	// Groups are the user's group names, when GroupsOn.
+	Groups   []string
+	GroupsOn bool
 }
 
 func (p *pages) userView(r *http.Request, pr *auth.Principal) (*view, error) {
@@ -133,7 +136,14 @@ func (p *pages) userView(r *http.Request, pr *auth.Principal) (*view, error) {
 		return nil, err
 	}
 	v := adminView(u.Username, "users", pr)
-	v.Data = &userData{Target: u, Self: u.ID == pr.User.ID, Sessions: ss}
+	d := &userData{Target: u, Self: u.ID == pr.User.ID, Sessions: ss}
+	if p.access != nil {
+		d.GroupsOn = true
+		if d.Groups, err = p.access.UserGroups(r.Context(), u.ID); err != nil {
+			return nil, err
+		}
+	}
+	v.Data = d
 	return v, nil
 }
 

@@ -12,6 +12,9 @@ type securityData struct {
 	MFA      *mfaData // web/mfa.go
 	External *externalData
 	Reauth   *reauthData // web/reauth.go
+	// Groups are the user's groups, shown read-only when GroupsOn.
+	Groups   []string
+	GroupsOn bool
 }
 
 var securityNotices = map[string]string{
@@ -45,8 +48,15 @@ func (p *pages) securityView(r *http.Request, pr *auth.Principal) (*view, error)
 	if ext != nil && len(ext.Identities) == 0 && len(ext.Linkable) == 0 {
 		ext = nil
 	}
+	d := &securityData{Sessions: ss, MFA: mfa, External: ext, Reauth: ra}
+	if p.access != nil {
+		d.GroupsOn = true
+		if d.Groups, err = p.access.UserGroups(r.Context(), pr.User.ID); err != nil {
+			return nil, err
+		}
+	}
 	return &view{Title: "Account security", Nav: "security", User: pr.User, Admin: pr.User.Role == gatehouse.RoleAdmin,
-		Data: &securityData{Sessions: ss, MFA: mfa, External: ext, Reauth: ra}, Errors: map[string]string{}, Form: map[string]string{}}, nil
+		Data: d, Errors: map[string]string{}, Form: map[string]string{}}, nil
 }
 
 func (p *pages) securityPage(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {

@@ -13,10 +13,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/access"
 	"github.com/gatehouse/gatehouse/auth"
 	ghttp "github.com/gatehouse/gatehouse/http"
 	"github.com/gatehouse/gatehouse/redirect"
@@ -30,7 +32,9 @@ var staticFS embed.FS
 
 // Deps are what the pages need.
 type Deps struct {
-	Auth      *auth.App
+	Auth *auth.App
+	// Access keeps groups and access rules; nil leaves their pages out.
+	Access    *access.Service
 	PublicURL *url.URL
 	Logger    *slog.Logger
 	// AdminNotices are configuration problems found at start (a public URL that cannot reach
@@ -41,7 +45,7 @@ type Deps struct {
 // Pages returns the function http.Deps.Pages expects: it registers every page on the mux.
 func Pages(d Deps) func(*http.ServeMux, ghttp.PageKit) error {
 	return func(mux *http.ServeMux, kit ghttp.PageKit) error {
-		p := &pages{auth: d.Auth, public: d.PublicURL, log: d.Logger, kit: kit, base: strings.TrimSuffix(d.PublicURL.Path, "/"), adminNotices: d.AdminNotices}
+		p := &pages{auth: d.Auth, access: d.Access, public: d.PublicURL, log: d.Logger, kit: kit, base: strings.TrimSuffix(d.PublicURL.Path, "/"), adminNotices: d.AdminNotices}
 		if p.log == nil {
 			p.log = slog.New(slog.DiscardHandler)
 		}
@@ -55,6 +59,7 @@ func Pages(d Deps) func(*http.ServeMux, ghttp.PageKit) error {
 
 type pages struct {
 	auth   *auth.App
+	access *access.Service
 	public *url.URL
 	log    *slog.Logger
 	kit    ghttp.PageKit
@@ -80,7 +85,10 @@ func (p *pages) parse() error {
 	for k, f := range p.passkeyFuncs() {
 		funcs[k] = f
 	}
-	for _, n := range append(pageNames, externalPages...) {
+	for k, f := range accessFuncs() {
+		funcs[k] = f
+	}
+	for _, n := range slices.Concat(pageNames, externalPages, accessPages) {
 		// part_*.html and partial_*.html define sections that several pages include; mfa_*.html
 		// the MFA steps.
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html", "templates/mfa_*.html", "templates/partial_*.html", "templates/part_*.html")
@@ -136,6 +144,7 @@ func (p *pages) routes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/events", p.page(p.admin(p.adminEvents)))
 	p.reauthRoutes(mux)
 	p.stepUpRoutes(mux)
+	p.accessRoutes(mux)
 	p.passkeyRoutes(mux)
 	p.mailRoutes(mux)
 	p.externalRoutes(mux)

@@ -116,7 +116,7 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 	svc.Core.Follow(acc.Apply)
 	var pages func(*http.ServeMux, ghttp.PageKit) error
 	if !p.WithoutPages {
-		pages = web.Pages(web.Deps{Auth: svc, PublicURL: cfg.PublicURL, Logger: p.Logger, AdminNotices: adminNotices(cfg)})
+		pages = web.Pages(web.Deps{Auth: svc, Access: acc, PublicURL: cfg.PublicURL, Logger: p.Logger, AdminNotices: adminNotices(cfg)})
 	}
 	srv, err := ghttp.NewServer(ghttp.Deps{
 		Auth: svc, Access: acc, Logger: p.Logger, Metrics: metrics, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, CookieDomain: cfg.Server.CookieDomain,
