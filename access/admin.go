@@ -242,3 +242,38 @@ func (s *Service) AddMemberByLogin(ctx context.Context, a Actor, groupID int64, 
 	}
 	return s.AddMember(ctx, a, groupID, u.ID)
 }
+
+// MembersByName returns the members of the group called name, by ID (the user list's group
+// filter). EInvalid (Field "group") when there is no such group.
+func (s *Service) MembersByName(ctx context.Context, a Actor, name string) ([]*gatehouse.User, error) {
+	if err := a.check(); err != nil {
+		return nil, err
+	}
+	name = gatehouse.NormalizeGroupName(name)
+	gs, err := s.store.ListGroups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range gs {
+		if g.Name != name {
+			continue
+		}
+		ids, err := s.store.GroupMembers(ctx, g.ID)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]*gatehouse.User, 0, len(ids))
+		for _, id := range ids {
+			u, err := s.store.UserByID(ctx, id)
+			if gatehouse.IsCode(err, gatehouse.ENotFound) {
+				continue // deleted meanwhile
+			}
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, u)
+		}
+		return out, nil
+	}
+	return nil, gatehouse.FieldError("group", "no group %q", name)
+}

@@ -197,6 +197,12 @@ func TestAccessAdminAPI(t *testing.T) {
 		if g.JSON["members"] != float64(1) || fmt.Sprint(g.JSON["member_ids"]) != fmt.Sprintf("[%d]", bobID) {
 			t.Fatalf("group: %s", g.Body)
 		}
+		if l := admin.Do("GET", "/api/admin/users?group=ops", nil); len(l.JSON["items"].([]any)) != 1 || l.JSON["items"].([]any)[0].(map[string]any)["username"] != "bob" {
+			t.Fatalf("users of group ops: %s", l.Body)
+		}
+		if l := admin.Do("GET", "/api/admin/users?group=nope", nil); l.Status != 400 || l.Field() != "group" {
+			t.Fatalf("users of an unknown group: %d %s", l.Status, l.Body)
+		}
 		if u := admin.Do("GET", fmt.Sprintf("/api/admin/users/%d", bobID), nil); fmt.Sprint(u.JSON["groups"]) != "[ops]" {
 			t.Fatalf("user JSON lacks groups: %s", u.Body)
 		}

@@ -44,7 +44,14 @@ func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request, p *auth.
 		writeError(w, r, s.log, gatehouse.FieldError("query", "query is too long"))
 		return
 	}
-	users, more, err := s.auth.Admin.ListUsers(r.Context(), p, q, pg, perPage)
+	var users []*gatehouse.User
+	var more bool
+	if g := r.URL.Query().Get("group"); g != "" && s.access != nil {
+		// ?group=NAME: that group's members, in one page (docs/access-control.md).
+		users, err = s.access.MembersByName(r.Context(), s.actor(r, p), g)
+	} else {
+		users, more, err = s.auth.Admin.ListUsers(r.Context(), p, q, pg, perPage)
+	}
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

@@ -42,6 +42,9 @@ func TestAccessPages(t *testing.T) {
 	if u := string(c.Do("GET", "/admin/users/2", nil).Body); !strings.Contains(u, "<dt>Groups</dt><dd>ops") {
 		t.Fatalf("the user's page lacks the groups:\n%s", u)
 	}
+	if l := string(c.Do("GET", "/admin/users?group=ops", nil).Body); !strings.Contains(l, ">bob</a>") || strings.Contains(l, ">alice</a>") || !strings.Contains(l, `<option value="ops" selected>`) {
+		t.Fatalf("users filtered by group:\n%s", l)
+	}
 	bob, _ := e.Login("bob", "bob password 1")
 	if s := string(bob.Do("GET", "/settings/security", nil).Body); !strings.Contains(s, "your groups: ops.") {
 		t.Fatalf("the security page lacks the groups:\n%s", s)

@@ -53,6 +53,9 @@ type usersData struct {
 	Query string
 	Users []*gatehouse.User
 	Pager pager
+	// Group filters by group name; Groups are the names to choose from.
+	Group  string
+	Groups []string
 }
 
 var userNotices = map[string]string{
@@ -72,12 +75,39 @@ func (p *pages) usersView(r *http.Request, pr *auth.Principal) (*view, error) {
 		q = q[:254]
 	}
 	page := pageNum(r)
+	group := strings.TrimSpace(r.URL.Query().Get("group"))
+	v := adminView("Users", "users", pr)
+	d := &usersData{Query: q, Group: group}
+	if p.access != nil {
+		gs, err := p.access.ListGroups(r.Context(), actorOf(pr, p.kit.Meta(r)))
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range gs {
+			d.Groups = append(d.Groups, g.Name)
+		}
+	}
+	if group != "" && p.access != nil {
+		// A group's members: one page, narrowed by the search text.
+		members, err := p.access.MembersByName(r.Context(), actorOf(pr, p.kit.Meta(r)), group)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range members {
+			if q == "" || strings.Contains(u.Username, strings.ToLower(q)) || strings.Contains(u.Email, strings.ToLower(q)) {
+				d.Users = append(d.Users, u)
+			}
+		}
+		d.Pager = newPager(r, p.base, 1, false)
+		v.Data = d
+		return v, nil
+	}
 	users, more, err := p.auth.Admin.ListUsers(r.Context(), pr, q, page, perPage)
 	if err != nil {
 		return nil, err
 	}
-	v := adminView("Users", "users", pr)
-	v.Data = &usersData{Query: q, Users: users, Pager: newPager(r, p.base, page, more)}
+	d.Users, d.Pager = users, newPager(r, p.base, page, more)
+	v.Data = d
 	return v, nil
 }
 
