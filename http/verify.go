@@ -111,7 +111,9 @@ func (s *Server) originalRequest(r *http.Request, req *access.Request) error {
 	// before rules existed, whatever the proxy sends.
 	rules := s.access.Matcher().Len() > 0
 	var uri string
-	if o := r.Header.Get("X-Original-URL"); o != "" {
+	// The canonical form of the name, looked up directly: Header.Get would canonicalize
+	// "X-Original-URL" into a new string on every request.
+	if o := headerValue1(r.Header, "X-Original-Url"); o != "" {
 		host, u, ok := access.SplitURL(o)
 		if !ok && rules {
 			return gatehouse.FieldError("X-Original-URL", "X-Original-URL must be an absolute http(s) URL")
@@ -231,4 +233,13 @@ func originalURL(r *http.Request) string {
 
 func wantsHTML(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// headerValue1 is the first value of an already canonical header name, without Get's
+// canonicalization.
+func headerValue1(h http.Header, canonical string) string {
+	if v := h[canonical]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
