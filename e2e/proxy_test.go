@@ -143,18 +143,6 @@ type proxyConf struct {
 	Root                bool
 }
 
-// freePort asks the kernel for a free loopback port. The proxy binds it a moment later; another
-// process taking it in between makes the proxy fail to start, which the test reports.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // startProxy writes conf and runs the named proxy until the test ends.
 func startProxy(t *testing.T, name string, c proxyConf) {
 	t.Helper()

@@ -216,8 +216,8 @@ func ruleForm(r gatehouse.AccessRule) map[string]string {
 	return map[string]string{"domains": j(r.Domains), "paths": j(r.Paths), "methods": j(r.Methods), "networks": j(r.Networks), "subjects": j(r.Subjects), "policy": r.Policy}
 }
 
-// lines splits a textarea into entries, one a line (commas also separate, except in paths).
-func lines(s string, commas bool) []string {
+// ruleLines splits a textarea into entries, one a line (commas also separate, except in paths).
+func ruleLines(s string, commas bool) []string {
 	var out []string
 	for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' || commas && r == ',' }) {
 		if l = strings.TrimSpace(l); l != "" {
@@ -242,8 +242,8 @@ func (p *pages) adminAccessAction(w http.ResponseWriter, r *http.Request, pr *au
 		return
 	}
 	next, edit, err := editRules(rules, f.Get("action"), i, gatehouse.AccessRule{
-		Domains: lines(f.Get("domains"), true), Paths: lines(f.Get("paths"), false), Methods: lines(f.Get("methods"), true),
-		Networks: lines(f.Get("networks"), true), Subjects: lines(f.Get("subjects"), true), Policy: f.Get("policy"),
+		Domains: ruleLines(f.Get("domains"), true), Paths: ruleLines(f.Get("paths"), false), Methods: ruleLines(f.Get("methods"), true),
+		Networks: ruleLines(f.Get("networks"), true), Subjects: ruleLines(f.Get("subjects"), true), Policy: f.Get("policy"),
 	})
 	if err == nil {
 		_, err = p.access.ReplaceRules(r.Context(), a, next)

@@ -201,6 +201,10 @@ func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, check
 		return err
 	}
 	fmt.Printf("\nserver peak memory (VmHWM) after the request check: %s\n", mib(gh.peak()))
+	if err := opCases(gh, access, cookie, conns, dur, bearer, &r); err != nil {
+		gh.stop()
+		return err
+	}
 	if o.wrkRounds > 0 {
 		wrkRounds(&r, base, gh, access, cookie, o.wrkRounds, o.wrkDuration)
 	}

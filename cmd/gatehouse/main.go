@@ -47,6 +47,7 @@ Usage:
   gatehouse users reset-password --user LOGIN --password-stdin [--config PATH]
   gatehouse rules export [--config PATH] > rules.toml
   gatehouse rules import FILE [--config PATH]      (FILE "-" reads standard input)
+  gatehouse oidc rotate-keys [--publish 1h] [--config PATH]
   gatehouse version
 `
 
@@ -73,6 +74,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return usageError{fmt.Sprintf("unknown users subcommand %q (want bootstrap-admin or reset-password)", args[1])}
 	case "rules":
 		return rulesCommand(ctx, args[1:], getenv, stdin, stdout, stderr)
+	case "oidc":
+		if len(args) < 2 || args[1] != "rotate-keys" {
+			fmt.Fprint(stderr, usage)
+			return usageError{"oidc needs a subcommand: rotate-keys"}
+		}
+		return rotateKeys(ctx, args[2:], getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "gatehouse", version())
 		return nil

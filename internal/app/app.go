@@ -24,6 +24,7 @@ import (
 	ghttp "github.com/gatehouse/gatehouse/http"
 	"github.com/gatehouse/gatehouse/internal/sqlstore"
 	"github.com/gatehouse/gatehouse/oidc"
+	"github.com/gatehouse/gatehouse/oidcprovider"
 	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/postgres"
 	"github.com/gatehouse/gatehouse/ratelimit"
@@ -61,6 +62,12 @@ type Parts struct {
 	Detail func() map[string]string
 	// WithoutPages leaves the web pages out (tests of the API alone); serve always mounts them.
 	WithoutPages bool
+	// WithoutProvider leaves the OpenID Provider out (tests that do not need its keys); serve
+	// always mounts it.
+	WithoutProvider bool
+	// Groups tells the OpenID Provider a user's groups; nil: none known (a client restricted to
+	// groups admits nobody).
+	Groups oidcprovider.Groups
 }
 
 // App is a built gatehouse, ready to serve.
@@ -69,7 +76,9 @@ type App struct {
 	// Access keeps groups and access rules (forward auth's decisions).
 	Access  *access.Service
 	Metrics *ghttp.Metrics
-	Handler http.Handler
+	// Provider is the OpenID Provider (nil with Parts.WithoutProvider).
+	Provider *oidcprovider.Provider
+	Handler  http.Handler
 	// Hasher is the password hasher in use (the pool's size sets serve's memory limit).
 	Hasher auth.Hasher
 	close  func()
@@ -117,19 +126,34 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 		return nil, fmt.Errorf("loading access rules: %w", err)
 	}
 	svc.Core.Follow(acc.Apply)
+	if p.Groups == nil {
+		// The OpenID Provider's groups claim and allowed_groups read the same cached groups.
+		p.Groups = acc
+	}
+	var provider *oidcprovider.Provider
+	var op ghttp.OIDCProvider // stays a nil interface without a provider
+	if !p.WithoutProvider {
+		provider, err = oidcprovider.New(ctx, oidcprovider.Deps{Store: p.Store, Core: oidcprovider.CoreOf(svc), Groups: p.Groups, Clock: p.Clock,
+			Logger: p.Logger, PublicURL: cfg.PublicURL, SealSecret: cfg.Auth.MFASecretKey, TokenSecret: cfg.Auth.JWTSecret})
+		if err != nil {
+			lim.close()
+			return nil, err
+		}
+		op = provider
+	}
 	var pages func(*http.ServeMux, ghttp.PageKit) error
 	if !p.WithoutPages {
-		pages = web.Pages(web.Deps{Auth: svc, Access: acc, PublicURL: cfg.PublicURL, Logger: p.Logger, AdminNotices: adminNotices(cfg)})
+		pages = web.Pages(web.Deps{Auth: svc, Access: acc, PublicURL: cfg.PublicURL, Logger: p.Logger, AdminNotices: adminNotices(cfg), Provider: op})
 	}
 	srv, err := ghttp.NewServer(ghttp.Deps{
 		Auth: svc, Access: acc, Logger: p.Logger, Metrics: metrics, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, CookieDomain: cfg.Server.CookieDomain, MetricsToken: cfg.Server.MetricsToken,
-		Ready: p.Store.Ping, Detail: lim.detail, Pages: pages,
+		Ready: p.Store.Ping, Detail: lim.detail, Pages: pages, Provider: op,
 	})
 	if err != nil {
 		lim.close()
 		return nil, err
 	}
-	return &App{Auth: svc, Access: acc, Metrics: metrics, Handler: srv, Hasher: p.Hasher, close: lim.close}, nil
+	return &App{Auth: svc, Access: acc, Metrics: metrics, Provider: provider, Handler: srv, Hasher: p.Hasher, close: lim.close}, nil
 }
 
 // chooseLimiter is p.Limiter with p.Detail when given, else the configured one.
@@ -272,11 +296,14 @@ func watchCounts(m *ghttp.Metrics, store gatehouse.Store, lim *limiter) {
 }
 
 // Run runs the background work until ctx ends: following the change feed (woken early by
-// notify when the store can say so), and delivering mail.
+// notify when the store can say so), delivering mail, and the provider's janitor.
 func (a *App) Run(ctx context.Context, notify <-chan struct{}) {
 	var wg sync.WaitGroup
 	wg.Go(func() { a.Auth.Core.Run(ctx, notify) })
 	wg.Go(func() { a.Auth.Core.Mail().Run(ctx) })
+	if a.Provider != nil {
+		wg.Go(func() { a.Provider.Run(ctx) })
+	}
 	wg.Wait()
 }
 
