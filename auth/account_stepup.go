@@ -27,7 +27,7 @@ func (s *Account) StepUpState(ctx context.Context, p *Principal) (*StepUpState, 
 	if p.SecondFactor() {
 		return &StepUpState{Done: true}, nil
 	}
-	u, err := s.core.freshUser(ctx, p)
+	u, err := s.core.accounts.freshUser(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +56,7 @@ func (s *Account) StepUp(ctx context.Context, p *Principal, code, recovery strin
 	if p.SecondFactor() {
 		return nil
 	}
-	u, err := s.core.freshUser(ctx, p)
+	u, err := s.core.accounts.freshUser(ctx, p)
 	if err != nil {
 		return err
 	}
