@@ -111,8 +111,8 @@ func listenNotes(cfg *config.Config) []string {
 
 // proxyNotes flags trusted proxy ranges that let any client choose its own address.
 func proxyNotes(cfg *config.Config) []string {
-	if !cfg.ProxyChain {
-		return []string{"server.trusted_proxies is empty: X-Forwarded-For is believed for one hop from loopback, private and link-local peers; list your proxies to be exact"}
+	if len(cfg.Server.TrustedProxies) == 0 {
+		return []string{"server.trusted_proxies is empty: X-Forwarded-For is believed only from loopback; behind a proxy on another host (a container network, a load balancer) list it, or every client shows as the proxy's address"}
 	}
 	var n []string
 	for _, p := range cfg.TrustedProxies {

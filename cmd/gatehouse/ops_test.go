@@ -371,3 +371,31 @@ func TestTwoProcessesMigratePostgresOnce(t *testing.T) {
 		}
 	}
 }
+
+// The Helm chart's init container passes the administrator's password as a mounted file.
+func TestBootstrapAdminPasswordFile(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "gatehouse.toml")
+	vars := map[string]string{"GATEHOUSE__DATABASE__DSN": filepath.Join(dir, "gh.db")}
+	pwFile := filepath.Join(dir, "password")
+	_ = os.WriteFile(pwFile, []byte("correct horse battery staple\n"), 0o400)
+	out, stderr, err := runCmd(context.Background(), vars, "users", "bootstrap-admin", "--config", cfg, "--email", "root@example.com", "--password-file", pwFile)
+	if err != nil || !strings.Contains(out, "administrator root@example.com created") {
+		t.Fatalf("bootstrap with --password-file: %v %q %q", err, out, stderr)
+	}
+	base, _, _ := startServe(t, dir, vars)
+	if st, body := post(t, base+"/api/auth/login", "", `{"login":"root@example.com","password":"correct horse battery staple"}`); st != 200 {
+		t.Fatalf("sign-in with the file's password: %d %v", st, body)
+	}
+	for _, args := range [][]string{
+		{"--email", "a@example.com"},
+		{"--email", "a@example.com", "--password-stdin", "--password-file", pwFile},
+	} {
+		if _, _, err := runCmd(context.Background(), vars, append([]string{"users", "bootstrap-admin", "--config", cfg}, args...)...); err == nil || exitCode(err) != 2 {
+			t.Errorf("%v: %v, want a usage error", args, err)
+		}
+	}
+	if _, _, err := runCmd(context.Background(), vars, "users", "bootstrap-admin", "--config", cfg, "--email", "a@example.com", "--password-file", filepath.Join(dir, "nope")); err == nil || !strings.Contains(err.Error(), "--password-file") {
+		t.Errorf("missing file: %v", err)
+	}
+}
