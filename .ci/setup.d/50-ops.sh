@@ -5,6 +5,8 @@ ops_missing=()
 command -v podman >/dev/null 2>&1 || ops_missing+=(podman)
 command -v runc >/dev/null 2>&1 || ops_missing+=(runc)
 command -v systemd-analyze >/dev/null 2>&1 || ops_missing+=(systemd)
+# caddy adapts the Compose example's Caddyfile.
+command -v caddy >/dev/null 2>&1 || ops_missing+=(caddy)
 # The image takes the build host's CA certificates and tzdata.
 [ -f /etc/ssl/certs/ca-certificates.crt ] || ops_missing+=(ca-certificates)
 [ -d /usr/share/zoneinfo ] || ops_missing+=(tzdata)
@@ -25,5 +27,5 @@ fi
 export PATH="$ops_helm_dir:$PATH"
 helm version --short
 
-export GATEHOUSE_TEST_REQUIRE="$GATEHOUSE_TEST_REQUIRE,podman,helm,systemd-analyze"
+export GATEHOUSE_TEST_REQUIRE="$GATEHOUSE_TEST_REQUIRE,podman,helm,systemd-analyze,caddy"
 unset ops_missing ops_helm_dir
