@@ -35,7 +35,7 @@ func (s *SignIn) StartExternal(ctx context.Context, providerID, rd string, linkU
 	// bucket keeps a flood from filling the table or turning gatehouse against the provider. It
 	// is generous (a whole office behind one address signs in at nine) and separate from the
 	// password buckets.
-	if ok, retry, lerr := s.core.limits.limiter.Allow(ctx, "oidc:"+ipBucket(meta.IP), ExternalStartBurst, time.Second); lerr == nil && !ok {
+	if ok, retry, lerr := s.core.limiter.Allow(ctx, "oidc:"+ipBucket(meta.IP), ExternalStartBurst, time.Second); lerr == nil && !ok {
 		return nil, &gatehouse.Error{Code: gatehouse.ERateLimited, Message: "too many sign-in attempts; try again later", RetryAfter: max(retry, time.Second)}
 	}
 	cfg, err := s.core.providers.rpConfig(ctx, p, meta)
@@ -211,7 +211,7 @@ func (s *SignIn) touchIdentity(ctx context.Context, i *gatehouse.ExternalIdentit
 
 func (s *SignIn) signInExternal(ctx context.Context, p *gatehouse.OIDCProvider, f *gatehouse.OIDCFlow, c *oidc.Claims, meta ClientMeta) (*ExternalResult, error) {
 	refuseDisabled := func(u *gatehouse.User) error {
-		s.core.limits.obs.SignIn("account_disabled")
+		s.core.obs.SignIn("account_disabled")
 		s.core.event(ctx, gatehouse.EventLoginExternalFailed, u.ID, "", meta, map[string]any{"provider": p.ID, "reason": "account_disabled"})
 		return gatehouse.Errorf(gatehouse.EAccountDisabled, "this account is disabled; ask an administrator")
 	}

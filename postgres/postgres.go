@@ -21,12 +21,18 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Lock keys for pg_advisory_xact_lock. Arbitrary but fixed: "gh" + a number.
+// Lock keys for pg_advisory_xact_lock. Arbitrary but fixed: "gh" + a number. Each lock is taken
+// together with a hash of the current schema (the two-key form), because a schema is one
+// gatehouse database: instances sharing a schema exclude each other, and several gatehouse
+// databases in one PostgreSQL database (tests, tenants) do not wait for each other.
 const (
 	lockMigrations = 0x67680001
 	lockChanges    = 0x67680002
 	lockUsers      = 0x67680003
 )
+
+// MigrationsTable records the applied migrations.
+const MigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)`
 
 // notifyChannel is the LISTEN/NOTIFY channel that wakes followers of the change feed.
 const notifyChannel = "gatehouse_changes"
@@ -45,8 +51,8 @@ func dialect() sqlstore.Dialect {
 		ForUpdate: " FOR UPDATE",
 		// Checks over the whole users table (is there any user, is there another admin) cannot
 		// be protected by row locks, so those transactions take one advisory lock.
-		LockUsers:     fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", lockUsers),
-		LockChanges:   fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", lockChanges),
+		LockUsers:     fmt.Sprintf("SELECT pg_advisory_xact_lock(%d, hashtext(current_schema()))", lockUsers),
+		LockChanges:   fmt.Sprintf("SELECT pg_advisory_xact_lock(%d, hashtext(current_schema()))", lockChanges),
 		NotifyChanges: fmt.Sprintf("SELECT pg_notify('%s', '')", notifyChannel),
 		UniqueField: func(err error) string {
 			var pe *pgconn.PgError
@@ -78,17 +84,23 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
 	}
-	ms, err := sqlstore.LoadMigrations(migrations, "migrations")
+	ms, err := Migrations()
 	if err != nil {
 		_ = db.Close()
 		return nil, err
 	}
-	if err := sqlstore.Migrate(ctx, db, ms, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)`,
-		fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", lockMigrations), func() any { return time.Now().UTC() }); err != nil {
+	if err := sqlstore.Migrate(ctx, db, ms, MigrationsTable,
+		fmt.Sprintf("SELECT pg_advisory_xact_lock(%d, hashtext(current_schema()))", lockMigrations), func() any { return time.Now().UTC() }); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
 	return &DB{Store: sqlstore.New(db, db, dialect()), db: db, dsn: dsn}, nil
+}
+
+// Migrations returns the schema steps Open applies, in order. Tests build each fresh schema from
+// them in one transaction instead of migrating it step by step under the migration lock.
+func Migrations() ([]sqlstore.Migration, error) {
+	return sqlstore.LoadMigrations(migrations, "migrations")
 }
 
 // Ping implements gatehouse.Store.
