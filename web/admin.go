@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -322,36 +321,33 @@ func (p *pages) adminSettings(w http.ResponseWriter, r *http.Request, pr *auth.P
 	p.render(w, http.StatusOK, "admin_settings", v)
 }
 
-// adminSettingsSubmit saves one group. Values are typed from the form the way the JSON API
-// expects them; a value that is not a number is passed on as text so the validation names the
-// setting that is wrong. Nothing is saved unless every value is valid.
+// adminSettingsSubmit saves one group. Values are typed from the form (a checkbox is a bool, a
+// number field an int64); a value that is not a number is passed on as text so the validation
+// names the setting that is wrong. Nothing is saved unless every value is valid.
 func (p *pages) adminSettingsSubmit(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
 	group := r.PostForm.Get("group")
-	patch := map[string]json.RawMessage{}
+	patch := gatehouse.SettingsPatch{}
 	for _, d := range gatehouse.SettingDefs(p.auth.Core.CookieSecureDefault()) {
 		if d.Group != group {
 			continue
 		}
 		val := r.PostForm.Get(d.Key)
-		var raw []byte
 		switch d.Type {
 		case gatehouse.TypeBool:
-			raw, _ = json.Marshal(val != "")
+			patch[d.Key] = val != ""
 		case gatehouse.TypeInt:
 			if n, err := strconv.ParseInt(strings.TrimSpace(val), 10, 64); err == nil {
-				raw, _ = json.Marshal(n)
+				patch[d.Key] = n
 			} else {
-				raw, _ = json.Marshal(val)
+				patch[d.Key] = val // refused as "must be a whole number", naming the setting
 			}
 		case gatehouse.TypeSecret:
-			if val == "" {
-				continue // empty keeps the stored secret
+			if val != "" { // empty keeps the stored secret
+				patch[d.Key] = val
 			}
-			raw, _ = json.Marshal(val)
 		default:
-			raw, _ = json.Marshal(val)
+			patch[d.Key] = val
 		}
-		patch[d.Key] = raw
 	}
 	if len(patch) == 0 {
 		p.errorPage(w, r, http.StatusBadRequest, "No settings were sent.")
