@@ -103,6 +103,8 @@ type Event struct {
 type EventFilter struct {
 	UserID *int64
 	Kind   string
+	// Kinds, when set, matches any of these kinds (and Kind too, when both are set).
+	Kinds  []string
 	Offset int
 	Limit  int
 }
@@ -138,6 +140,7 @@ type Store interface {
 	MailStore
 	ExternalStore
 	ExternalVerifyStore
+	StatsStore
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error

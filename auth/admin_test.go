@@ -61,6 +61,10 @@ func adminUseCases(victim int64, victimSID string) map[string]func(context.Conte
 		"Admin.PatchSettings": func(ctx context.Context, a *app, p *auth.Principal) error {
 			return a.Admin.PatchSettings(ctx, p, gatehouse.SettingsPatch{"site_name": name}, meta)
 		},
+		"Admin.Dashboard": func(ctx context.Context, a *app, p *auth.Principal) error {
+			_, err := a.Admin.Dashboard(ctx, p)
+			return err
+		},
 		"Admin.Events": func(ctx context.Context, a *app, p *auth.Principal) error {
 			_, _, err := a.Admin.Events(ctx, p, gatehouse.EventFilter{Limit: 10})
 			return err

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -425,25 +426,9 @@ func (p *pages) adminEvents(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 		return
 	}
 	d.Events, d.Pager = events, newPager(r, p.base, page, more)
-	// At most one page of distinct users, each read once.
-	d.Names = map[int64]string{}
-	for _, e := range events {
-		if e.UserID == nil {
-			continue
-		}
-		if _, seen := d.Names[*e.UserID]; seen {
-			continue
-		}
-		u, err := p.auth.Admin.UserByID(r.Context(), pr, *e.UserID)
-		switch {
-		case err == nil:
-			d.Names[*e.UserID] = u.Username
-		case gatehouse.IsCode(err, gatehouse.ENotFound):
-			d.Names[*e.UserID] = ""
-		default:
-			p.fail(w, r, err)
-			return
-		}
+	if d.Names, err = p.eventUserNames(r.Context(), pr, events); err != nil {
+		p.fail(w, r, err)
+		return
 	}
 	p.render(w, http.StatusOK, "admin_events", v)
 }
@@ -470,6 +455,30 @@ func (p *pages) eventUser(r *http.Request, pr *auth.Principal, in string) (int64
 		}
 	}
 	return 0, nil
+}
+
+// eventUserNames reads the usernames of the users events name, each once ("" for a deleted
+// user): at most one page of distinct users.
+func (p *pages) eventUserNames(ctx context.Context, pr *auth.Principal, events []*gatehouse.Event) (map[int64]string, error) {
+	names := map[int64]string{}
+	for _, e := range events {
+		if e.UserID == nil {
+			continue
+		}
+		if _, seen := names[*e.UserID]; seen {
+			continue
+		}
+		u, err := p.auth.Admin.UserByID(ctx, pr, *e.UserID)
+		switch {
+		case err == nil:
+			names[*e.UserID] = u.Username
+		case gatehouse.IsCode(err, gatehouse.ENotFound):
+			names[*e.UserID] = ""
+		default:
+			return nil, err
+		}
+	}
+	return names, nil
 }
 
 // Name is the username of the user with id, or "" for a deleted user.
