@@ -44,17 +44,17 @@ type LoginRequest struct {
 
 // State is what the login page needs to choose its flow.
 type State struct {
-	SetupRequired       bool       `json:"setup_required"`
-	RegistrationOpen    bool       `json:"registration_open"`
-	PasskeyEnabled      bool       `json:"passkey_enabled"`
-	Providers           []Provider `json:"providers"`
-	StaySignedInOffered bool       `json:"stay_signed_in_offered"`
+	SetupRequired       bool
+	RegistrationOpen    bool
+	PasskeyEnabled      bool
+	Providers           []Provider
+	StaySignedInOffered bool
 }
 
 // Provider is an external sign-in entry on the login page.
 type Provider struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
+	ID   string
+	Name string
 }
 
 var errSetupDone = gatehouse.Errorf(gatehouse.ESetupDone, "setup is already complete: an account exists")
