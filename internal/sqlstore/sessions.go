@@ -203,6 +203,9 @@ func (s *Store) RevokeSession(ctx context.Context, id, reason string, at time.Ti
 		if _, err := tx.ExecContext(ctx, `DELETE FROM refresh_tokens WHERE session_id = $1`, id); err != nil {
 			return err
 		}
+		if err := s.revokeOPGrantsOfSession(ctx, tx, id, at); err != nil {
+			return err
+		}
 		// The revocation must outlive every access token issued for the session, and the
 		// session itself: an instance that stalled (GC pause, paused container, lost database
 		// connection) still finds the row when it catches up, and drops the cookie it cached.
