@@ -53,6 +53,9 @@ type Core struct {
 	bearerSeen sync.Map
 	// sidOwner: session id -> owner's user id (int64), for checkOwner; pruned with bearerSeen.
 	sidOwner sync.Map
+	// notBefore: session id -> Unix ms of its latest refresh (int64); access tokens issued before
+	// it are refused. Followed across instances through ChangeSessionRefreshed (refresh.go).
+	notBefore sync.Map
 
 	feedMu     sync.Mutex // one feed poll at a time
 	lastChange int64

@@ -104,7 +104,11 @@ func (s *Core) Refresh(ctx context.Context, refreshTok string, meta ClientMeta) 
 		}
 		return nil, err
 	}
-	if rt.UsedAt != nil && now.Sub(*rt.UsedAt) > RefreshGrace {
+	// Expiry is checked at use, not left to the cleanup job.
+	if !now.Before(rt.ExpiresAt) {
+		return nil, invalid
+	}
+	if rt.UsedAt != nil && s.reused(ctx, refreshTok, *rt.UsedAt, now) {
 		s.event(ctx, gatehouse.EventTokenReuseDetected, sess.UserID, sess.ID, meta, map[string]any{"first_used_at": rt.UsedAt.UTC()})
 		_, _ = s.endSession(ctx, sess.ID, sess.UserID, gatehouse.ReasonRefreshReuse, meta, nil) // a failed write is queued
 		return nil, gatehouse.Errorf(gatehouse.ETokenReuse, "this refresh token was already used; the session has been ended")
@@ -141,6 +145,7 @@ func (s *Core) Refresh(ctx context.Context, refreshTok string, meta ClientMeta) 
 	if err != nil {
 		return nil, err
 	}
+	s.replaceAccessTokens(ctx, sess.ID, now, accessExp)
 	s.noteSeen(sess.ID, nil)
 	s.event(ctx, gatehouse.EventTokenRefreshed, u.ID, sess.ID, meta, nil)
 	return &Tokens{User: u, Session: sess, AccessToken: access, RefreshToken: next, ExpiresIn: accessExp.Sub(now)}, nil
