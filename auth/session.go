@@ -242,22 +242,6 @@ func (s *Core) endUserSessions(ctx context.Context, p pendingRevocation, retry b
 	return n, failed
 }
 
-// sessionViews lists a user's active sessions, marking `current`.
-func (s *Core) sessionViews(ctx context.Context, userID int64, current string) ([]SessionView, error) {
-	list, err := s.store.ListSessions(ctx, userID, s.clock.Now())
-	if err != nil {
-		return nil, err
-	}
-	out := make([]SessionView, 0, len(list))
-	for _, sess := range list {
-		if s.revoked.Revoked(sess.ID) {
-			continue
-		}
-		out = append(out, sessionView(sess, current, s.lastSeenLocal(sess)))
-	}
-	return out, nil
-}
-
 func sessionView(sess *gatehouse.Session, current string, last time.Time) SessionView {
 	loc, nw := sessionPlace(sess.Binding)
 	return SessionView{Location: loc, Network: nw,
