@@ -39,6 +39,8 @@ type ProviderView struct {
 	Scopes                []string `json:"scopes"`
 	AutoBindVerifiedEmail bool     `json:"auto_bind_verified_email"`
 	AutoCreateUsers       bool     `json:"auto_create_users"`
+	AllowedEmailDomains   []string `json:"allowed_email_domains"`
+	TokenAuthMethod       string   `json:"token_auth_method"`
 	Enabled               bool     `json:"enabled"`
 	RedirectURI           string   `json:"redirect_uri"`
 	CreatedAt             string   `json:"created_at"`
@@ -56,6 +58,8 @@ type ProviderInput struct {
 	Scopes                *[]string
 	AutoBindVerifiedEmail *bool
 	AutoCreateUsers       *bool
+	AllowedEmailDomains   *[]string
+	TokenAuthMethod       *string
 	Enabled               *bool
 }
 
@@ -72,7 +76,7 @@ func (s *Service) RedirectURI(providerID string) string {
 func (s *Service) providerView(p *gatehouse.OIDCProvider) *ProviderView {
 	return &ProviderView{ID: p.ID, Name: p.Name, Issuer: p.Issuer, ClientID: p.ClientID, ClientSecretSet: len(p.ClientSecretSealed) > 0,
 		Scopes: p.Scopes, AutoBindVerifiedEmail: p.AutoBindVerifiedEmail, AutoCreateUsers: p.AutoCreateUsers, Enabled: p.Enabled,
-		RedirectURI: s.RedirectURI(p.ID), CreatedAt: p.CreatedAt.UTC().Format(timeFormat), UpdatedAt: p.UpdatedAt.UTC().Format(timeFormat)}
+		AllowedEmailDomains: nonNil(p.AllowedEmailDomains), TokenAuthMethod: authMethod(p.TokenAuthMethod), RedirectURI: s.RedirectURI(p.ID), CreatedAt: p.CreatedAt.UTC().Format(timeFormat), UpdatedAt: p.UpdatedAt.UTC().Format(timeFormat)}
 }
 
 func (s *Service) needRP() error {
@@ -204,10 +208,79 @@ func applyProvider(p *gatehouse.OIDCProvider, in ProviderInput, create bool) (is
 	if in.AutoCreateUsers != nil {
 		p.AutoCreateUsers = *in.AutoCreateUsers
 	}
+	if in.TokenAuthMethod != nil {
+		p.TokenAuthMethod = strings.TrimSpace(*in.TokenAuthMethod)
+	}
+	if p.TokenAuthMethod == "" {
+		p.TokenAuthMethod = oidc.AuthBasic
+	}
+	if !contains(oidc.AuthMethods, p.TokenAuthMethod) {
+		return false, gatehouse.FieldError("token_auth_method", "token_auth_method must be one of %s (as the client is registered at the provider)", strings.Join(oidc.AuthMethods, ", "))
+	}
+	if in.AllowedEmailDomains != nil {
+		domains, err := emailDomains(*in.AllowedEmailDomains)
+		if err != nil {
+			return false, err
+		}
+		p.AllowedEmailDomains = domains
+	}
 	if in.Enabled != nil {
 		p.Enabled = *in.Enabled
 	}
 	return issuerChanged || create, nil
+}
+
+// emailDomains validates and normalises a list of email domains (lowercase, no "@", no
+// duplicates); entries may also be separated by spaces or commas within one string.
+func emailDomains(in []string) ([]string, error) {
+	var out []string
+	for _, item := range in {
+		for _, d := range strings.FieldsFunc(item, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+			d = strings.ToLower(strings.TrimPrefix(d, "@"))
+			if len(d) > 253 || !domainPattern.MatchString(d) {
+				return nil, gatehouse.FieldError("allowed_email_domains", "%q is not a domain name (e.g. example.com)", d)
+			}
+			if !contains(out, d) {
+				out = append(out, d)
+			}
+		}
+	}
+	if len(out) > 50 {
+		return nil, gatehouse.FieldError("allowed_email_domains", "at most 50 allowed email domains")
+	}
+	return out, nil
+}
+
+var domainPattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// emailDomainAllowed reports whether the provider lets identities with this address be bound or
+// created automatically: every address when the provider has no list. With a list, the provider
+// must also say the address is verified: an address a user merely typed in at the provider
+// proves no membership of the domain.
+func emailDomainAllowed(p *gatehouse.OIDCProvider, email string, verified bool) bool {
+	if len(p.AllowedEmailDomains) == 0 {
+		return true
+	}
+	if !verified {
+		return false
+	}
+	at := strings.LastIndexByte(email, '@')
+	return at >= 0 && contains(p.AllowedEmailDomains, strings.ToLower(email[at+1:]))
+}
+
+// authMethod is the provider's token endpoint auth method, client_secret_basic when unset.
+func authMethod(m string) string {
+	if m == "" {
+		return oidc.AuthBasic
+	}
+	return m
+}
+
+func nonNil(xs []string) []string {
+	if xs == nil {
+		return []string{}
+	}
+	return xs
 }
 
 func contains(xs []string, x string) bool {
@@ -238,7 +311,8 @@ func isLoopback(host string) bool {
 // checkIssuer runs discovery so that a mistyped issuer is refused when saved, not at sign-in.
 func (s *Service) checkIssuer(ctx context.Context, issuer string) error {
 	if err := s.rp.Check(ctx, issuer); err != nil {
-		return gatehouse.FieldError("issuer", "OpenID discovery failed for issuer %s (%s/.well-known/openid-configuration): %v", issuer, issuer, errors.Unwrap(err))
+		return gatehouse.FieldError("issuer", "OpenID discovery failed for issuer %s (%s/.well-known/openid-configuration): %v",
+			issuer, strings.TrimSuffix(issuer, "/"), errors.Unwrap(err))
 	}
 	return nil
 }
@@ -342,6 +416,8 @@ func changedFields(in ProviderInput) []string {
 	add(in.Scopes != nil, "scopes")
 	add(in.AutoBindVerifiedEmail != nil, "auto_bind_verified_email")
 	add(in.AutoCreateUsers != nil, "auto_create_users")
+	add(in.AllowedEmailDomains != nil, "allowed_email_domains")
+	add(in.TokenAuthMethod != nil, "token_auth_method")
 	add(in.Enabled != nil, "enabled")
 	return out
 }
@@ -429,7 +505,8 @@ func (s *Service) rpConfig(ctx context.Context, p *gatehouse.OIDCProvider, meta 
 		return oidc.Config{}, gatehouse.Errorf(gatehouse.EProvider,
 			"sign-in with %s is misconfigured on this server (its client secret cannot be decrypted); an administrator must enter the client secret again", p.Name)
 	}
-	return oidc.Config{Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: secret, RedirectURL: s.RedirectURI(p.ID), Scopes: p.Scopes}, nil
+	return oidc.Config{Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: secret, RedirectURL: s.RedirectURI(p.ID), Scopes: p.Scopes,
+		AuthMethod: authMethod(p.TokenAuthMethod)}, nil
 }
 
 // externalFailed records a provider failure and turns it into a clear EProvider error.
@@ -450,6 +527,10 @@ func (s *Service) externalFailed(ctx context.Context, p *gatehouse.OIDCProvider,
 			msg = fmt.Sprintf("%s refused to complete the sign-in", p.Name)
 			if oe.ProviderError != "" {
 				msg += " (" + oe.ProviderError + ")"
+			}
+			if strings.HasPrefix(oe.ProviderError, "invalid_client") {
+				// Nearly always a wrong secret or an auth method other than the client's.
+				msg += fmt.Sprintf("; an administrator should check the client secret and that the token auth method (%s) is the one the client is registered with", authMethod(p.TokenAuthMethod))
 			}
 		case "nonce_mismatch":
 			msg = fmt.Sprintf("the answer from %s does not belong to this sign-in (nonce mismatch); start again", p.Name)
@@ -627,7 +708,10 @@ func (s *Service) signInExternal(ctx context.Context, p *gatehouse.OIDCProvider,
 	// Administrators are never bound automatically: a provider that vouches for any address
 	// (a multi-tenant or compromised one) must not be able to hand out the console; they link
 	// from Settings or by the verification mail.
-	if p.AutoBindVerifiedEmail && c.EmailVerified && len(owners) == 1 && owners[0].EmailVerified && owners[0].Role != gatehouse.RoleAdmin {
+	// Both automatic paths honour the provider's allowed email domains: a provider that serves
+	// more than one organisation (Google, Entra multi-tenant) vouches for addresses anywhere.
+	allowed := emailDomainAllowed(p, c.Email, c.EmailVerified)
+	if p.AutoBindVerifiedEmail && allowed && c.EmailVerified && len(owners) == 1 && owners[0].EmailVerified && owners[0].Role != gatehouse.RoleAdmin {
 		u := owners[0]
 		if u.Disabled {
 			return nil, refuseDisabled(u)
@@ -637,12 +721,17 @@ func (s *Service) signInExternal(ctx context.Context, p *gatehouse.OIDCProvider,
 		}
 		return s.finishExternal(ctx, u, p, c, f, "auto_bind", meta)
 	}
-	// 3. Auto-create, only while public registration is open (seed 000: closing registration
-	// also stops external users from creating accounts) and the address is not someone's.
-	if p.AutoCreateUsers && s.Settings().AllowRegistration && len(owners) == 0 {
+	// 3. Auto-create: the provider's switch alone decides (seed 000), independent of public
+	// registration, so "only our identity provider's people may join" is possible; the address
+	// must be at an allowed domain and not be someone's already.
+	if p.AutoCreateUsers && len(owners) == 0 {
 		if err := gatehouse.ValidateEmail(c.Email); err != nil {
 			s.event(ctx, gatehouse.EventLoginExternalFailed, 0, "", meta, map[string]any{"provider": p.ID, "reason": "no_email", "subject": c.Subject})
 			return nil, gatehouse.Errorf(gatehouse.ENotLinked, "%s did not share a usable email address, so no account can be created; ask an administrator to add the \"email\" scope", p.Name)
+		}
+		if !allowed {
+			s.event(ctx, gatehouse.EventLoginExternalFailed, 0, "", meta, map[string]any{"provider": p.ID, "reason": "email_domain_not_allowed", "subject": c.Subject, "email": c.Email})
+			return nil, gatehouse.Errorf(gatehouse.ENotLinked, "%s accounts at this email domain cannot create an account here; ask an administrator", p.Name)
 		}
 		u, err := s.createExternalUser(ctx, p, c, meta)
 		if err != nil {
@@ -682,6 +771,8 @@ func (s *Service) createExternalUser(ctx context.Context, p *gatehouse.OIDCProvi
 		err := s.store.CreateUser(ctx, u)
 		if err == nil {
 			s.hasUsers.Store(true)
+			// HOOK(default group): once groups exist, a provider's default group is granted to
+			// the created user here, before the user.created_external event.
 			s.event(ctx, gatehouse.EventUserCreatedExternal, u.ID, "", meta, map[string]any{"provider": p.ID, "subject": c.Subject, "username": u.Username, "email": u.Email})
 			return u, nil
 		}
