@@ -36,8 +36,8 @@ type OIDCProvider struct {
 	// AllowedEmailDomains, when not empty, limits auto-create and auto-bind to identities whose
 	// email is at one of these domains (lowercase, exact match).
 	AllowedEmailDomains []string
-	CreatedAt             time.Time
-	UpdatedAt             time.Time
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
 }
 
 // ExternalIdentity binds a provider's subject to a local user.
