@@ -95,6 +95,9 @@ type SessionStore interface {
 	// A token that exists already is left as it is (no error). ENotFound when the session is gone
 	// or revoked.
 	AddRefreshToken(ctx context.Context, rt *RefreshToken, accessExp time.Time) error
+	// ExtendAccess raises the session's AccessExpMax to accessExp (an access token was issued
+	// without a refresh token); ENotFound when the session is gone or revoked.
+	ExtendAccess(ctx context.Context, id string, accessExp time.Time) error
 	// RevokeSession marks the session revoked, deletes its refresh tokens and appends a
 	// ChangeSessionRevoked row to the change feed, kept until both the session's last access
 	// token and the session itself would have expired, in one transaction. It reports false when the

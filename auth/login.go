@@ -394,6 +394,42 @@ func (s *Service) startSession(ctx context.Context, u *gatehouse.User, method st
 		ExpiresIn: accessExp.Sub(now), CookieMaxAge: cookieAge}, nil
 }
 
+// RefreshAccess issues a new access token for the session of the access token p presented
+// (seed 001, RustyFile's shape: POST /api/auth/refresh with the Bearer token and no body). The
+// caller authenticated p from a Bearer token, which applied every session rule (revocation, idle
+// timeout, binding, disabled user); the new token still ends when the session does, so a stolen
+// access token is worth no more than the session it belongs to. No refresh token is issued.
+func (s *Service) RefreshAccess(ctx context.Context, p *Principal, meta ClientMeta) (*Tokens, error) {
+	invalid := gatehouse.Errorf(gatehouse.EUnauthorized, "the access token's session has ended; sign in again")
+	if p == nil || p.ViaCookie || p.SessionID == "" {
+		return nil, gatehouse.Errorf(gatehouse.EUnauthorized, "send a refresh_token, or an access token as \"Authorization: Bearer <access token>\"")
+	}
+	now := s.clock.Now()
+	sess, err := s.store.SessionByID(ctx, p.SessionID)
+	if err != nil {
+		if gatehouse.IsCode(err, gatehouse.ENotFound) {
+			return nil, invalid
+		}
+		return nil, err
+	}
+	if !sess.Active(now) {
+		return nil, invalid
+	}
+	accessExp := minTime(now.Add(s.Settings().AccessTokenTTL), sess.ExpiresAt)
+	if err := s.store.ExtendAccess(ctx, sess.ID, accessExp); err != nil {
+		if gatehouse.IsCode(err, gatehouse.ENotFound) {
+			return nil, invalid
+		}
+		return nil, err
+	}
+	access, err := s.tokens.Issue(p.User.ID, sess.ID, accessExp)
+	if err != nil {
+		return nil, err
+	}
+	s.event(ctx, gatehouse.EventTokenRefreshed, p.User.ID, sess.ID, meta, map[string]any{"via": "access_token"})
+	return &Tokens{User: p.User, Session: sess, AccessToken: access, ExpiresIn: accessExp.Sub(now)}, nil
+}
+
 // Refresh exchanges a refresh token for a new access and refresh token. A token presented again
 // after RefreshGrace is taken as stolen: the whole session is revoked.
 func (s *Service) Refresh(ctx context.Context, refreshTok string, meta ClientMeta) (*Tokens, error) {
