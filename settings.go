@@ -53,6 +53,7 @@ func SettingDefs(cookieSecure bool) []SettingDef {
 		{Key: "auth_password_max_length", Type: TypeInt, Default: "128", Group: GroupUsers, Label: "Maximum password length", Help: "Characters. Bounds the cost of hashing (Argon2 DoS protection).", Min: 8, Max: 1024},
 		{Key: "auth_login_rate_limit_burst", Type: TypeInt, Default: "10", Group: GroupUsers, Label: "Failed sign-ins per client address", Help: "Failed password sign-ins a client address (an IPv6 client by its /64) may make at once before it is slowed down; each account allows ten times this across all addresses.", Min: 1, Max: 10000},
 		{Key: "auth_login_rate_limit_refill_secs", Type: TypeInt, Default: "90", Group: GroupUsers, Label: "Seconds per regained attempt", Help: "One sign-in attempt comes back after this many seconds.", Min: 1, Max: day},
+		{Key: "auth_expensive_rate_limit_per_min", Type: TypeInt, Default: "60", Group: GroupUsers, Label: "Expensive requests per client address per minute", Help: "Registration, recovery, mail resends, passkey and external sign-in starts: each endpoint allows a client address (an IPv6 client by its /64) this many requests per minute (seed 001). Mail-sending endpoints are also bound by the failed sign-in limits above.", Min: 1, Max: 100000},
 		{Key: "auth_mfa_challenge_ttl_secs", Type: TypeInt, Default: "300", Group: GroupUsers, Label: "MFA challenge lifetime (seconds)", Help: "Time to enter the second factor after a correct password.", Min: 30, Max: 3600},
 		{Key: "auth_mfa_max_attempts", Type: TypeInt, Default: "5", Group: GroupUsers, Label: "MFA attempts per challenge", Help: "Wrong codes allowed before the user must start over.", Min: 1, Max: 20},
 
@@ -109,6 +110,9 @@ type Settings struct {
 	PasswordMinLen       int
 	PasswordMaxLen       int
 	LoginBurst           int
+	// ExpensivePerMinute bounds, per client address and endpoint, the requests that cost the
+	// server work or mail (auth_expensive_rate_limit_per_min).
+	ExpensivePerMinute int
 	LoginRefill          time.Duration
 	MFAChallengeTTL      time.Duration
 	MFAMaxAttempts       int
@@ -175,6 +179,7 @@ func NewSettings(raw map[string]string, cookieSecure bool) (*Settings, []string)
 	s.PasswordMinLen = n("auth_password_min_length")
 	s.PasswordMaxLen = n("auth_password_max_length")
 	s.LoginBurst = n("auth_login_rate_limit_burst")
+	s.ExpensivePerMinute = n("auth_expensive_rate_limit_per_min")
 	s.LoginRefill = secs("auth_login_rate_limit_refill_secs")
 	s.MFAChallengeTTL = secs("auth_mfa_challenge_ttl_secs")
 	s.MFAMaxAttempts = n("auth_mfa_max_attempts")

@@ -99,7 +99,7 @@ func (s *Service) SendExternalVerification(ctx context.Context, browserToken str
 	if browserToken == "" || len(browserToken) > 128 {
 		return nil, errPendingUnknown
 	}
-	if err := s.mailLimit(ctx, meta); err != nil {
+	if err := s.mailLimit(ctx, LimitExternalVerify, meta); err != nil {
 		return nil, err
 	}
 	pend, err := s.store.ExternalPendingByHash(ctx, token.Hash(browserToken), s.clock.Now())

@@ -20,10 +20,6 @@ import (
 // ExternalFlowTTL is how long a started external sign-in may take to come back.
 const ExternalFlowTTL = 10 * time.Minute
 
-// ExternalStartBurst is how many external sign-ins one client address may start at once; one more
-// may start each second after that.
-const ExternalStartBurst = 60
-
 // DefaultScopes are asked for when a provider is saved without scopes.
 var DefaultScopes = []string{"openid", "email", "profile"}
 
@@ -458,8 +454,8 @@ func (s *Service) StartExternal(ctx context.Context, providerID, rd string, link
 	// bucket keeps a flood from filling the table or turning gatehouse against the provider. It
 	// is generous (a whole office behind one address signs in at nine) and separate from the
 	// password buckets.
-	if ok, retry, lerr := s.limiter.Allow(ctx, "oidc:"+ipBucket(meta.IP), ExternalStartBurst, time.Second); lerr == nil && !ok {
-		return nil, &gatehouse.Error{Code: gatehouse.ERateLimited, Message: "too many sign-in attempts; try again later", RetryAfter: max(retry, time.Second)}
+	if err := s.ExpensiveLimit(ctx, LimitExternalStart, meta); err != nil {
+		return nil, err
 	}
 	cfg, err := s.rpConfig(ctx, p, meta)
 	if err != nil {

@@ -37,10 +37,6 @@ func newPasskeys(public *url.URL) passkeys {
 const (
 	maxPasskeyName = 64
 	maxPasskeys    = 50
-	// Sign-in ceremonies can be started by anyone (the login page starts one for autofill on
-	// every load), so their own per-IP bucket is generous but bounded.
-	passkeyBeginBurst = 30
-	passkeyBeginEvery = 2 * time.Second
 )
 
 // PasskeyStatus reports whether passkeys can be used, and when not, why (for the admin console).
@@ -294,8 +290,8 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context, meta ClientMeta) (*Pass
 	if err := s.requirePasskeys(); err != nil {
 		return nil, err
 	}
-	if ok, retry, err := s.limiter.Allow(ctx, "pkbegin:"+ipBucket(meta.IP), passkeyBeginBurst, passkeyBeginEvery); err == nil && !ok {
-		return nil, &gatehouse.Error{Code: gatehouse.ERateLimited, Message: "too many passkey sign-ins started; try again later", RetryAfter: max(retry, time.Second)}
+	if err := s.ExpensiveLimit(ctx, LimitPasskeyBegin, meta); err != nil {
+		return nil, err
 	}
 	opts, data, err := s.pk.rp.BeginLogin()
 	if err != nil {

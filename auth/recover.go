@@ -27,7 +27,7 @@ func (s *Service) ForgotPassword(ctx context.Context, email string, meta ClientM
 	if email == "" || len(email) > 254 {
 		return gatehouse.FieldError("email", "enter your email address")
 	}
-	if err := s.mailLimit(ctx, meta); err != nil {
+	if err := s.mailLimit(ctx, LimitRecover, meta); err != nil {
 		return err
 	}
 	u, err := s.store.UserByLogin(ctx, email)

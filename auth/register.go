@@ -37,7 +37,7 @@ func (s *Service) Register(ctx context.Context, req RegisterRequest, meta Client
 	if !st.AllowRegistration {
 		return nil, gatehouse.Errorf(gatehouse.EForbidden, "public registration is closed; ask an administrator for an account")
 	}
-	if err := s.mailLimit(ctx, meta); err != nil {
+	if err := s.mailLimit(ctx, LimitRegister, meta); err != nil {
 		return nil, err
 	}
 	u, err := s.newAccount(ctx, req.Username, req.Email, req.Password, gatehouse.RoleUser)
@@ -148,7 +148,7 @@ func (s *Service) ResendActivation(ctx context.Context, login string, meta Clien
 	if login == "" || len(login) > 254 {
 		return gatehouse.FieldError("login", "enter your username or email")
 	}
-	if err := s.mailLimit(ctx, meta); err != nil {
+	if err := s.mailLimit(ctx, LimitResend, meta); err != nil {
 		return err
 	}
 	u, err := s.store.UserByLogin(ctx, login)

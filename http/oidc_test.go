@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/oidctest"
 	"github.com/gatehouse/gatehouse/internal/testserver"
 	"github.com/gatehouse/gatehouse/internal/webauthntest"
@@ -686,10 +685,10 @@ func TestExternalAdminPages(t *testing.T) {
 }
 
 func TestExternalStartRateLimited(t *testing.T) {
-	x := newExtEnv(t, "sqlite", nil)
+	x := newExtEnvWith(t, testserver.Options{Localhost: true}, nil)
 	b := x.browser()
 	b.HTTP.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	for i := range auth.ExternalStartBurst {
+	for i := range 60 { // auth_expensive_rate_limit_per_min's default (seed 001)
 		r := b.Do("GET", "/api/auth/oidc/test-op/start", nil)
 		if r.Status != http.StatusSeeOther {
 			t.Fatalf("start %d: %d %s", i, r.Status, r.Body)
@@ -721,6 +720,29 @@ func TestExternalStartRateLimited(t *testing.T) {
 		t.Fatalf("after a while: %d", r.Status)
 	}
 	x.e.Login("admin", adminPW)
+	// One setting for every expensive endpoint, each with a bucket of its own per address.
+	if r := x.admin.Do("PATCH", "/api/admin/settings", map[string]any{"auth_expensive_rate_limit_per_min": 3}); r.Status != 200 {
+		t.Fatalf("setting: %d %s", r.Status, r.Body)
+	}
+	for i := range 4 {
+		r := x.e.Client().Do("POST", "/api/auth/password/forgot", map[string]string{"email": "nobody" + itoa(int64(i)) + "@example.com"})
+		if want := map[bool]int{true: 429, false: 202}[i == 3]; r.Status != want {
+			t.Fatalf("forgot %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	for i := range 4 {
+		r := x.e.Client().Do("POST", "/api/auth/passkey/begin", map[string]any{})
+		if i == 3 && (r.Status != 429 || r.Header.Get("Retry-After") == "") || i < 3 && r.Status == 429 {
+			t.Fatalf("passkey begin %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	x.e.Clock.Advance(20 * time.Second)
+	if r := x.e.Client().Do("POST", "/api/auth/password/forgot", map[string]string{"email": "later@example.com"}); r.Status != 202 {
+		t.Fatalf("forgot after 20 s: %d %s", r.Status, r.Body)
+	}
+	if r := x.admin.Do("PATCH", "/api/admin/settings", map[string]any{"auth_expensive_rate_limit_per_min": 0}); r.Status != 400 || r.Field() != "auth_expensive_rate_limit_per_min" {
+		t.Fatalf("0 per minute: %d %s", r.Status, r.Body)
+	}
 }
 
 // An account with MFA enters the code step after an external sign-in too (seed 000): no session
