@@ -113,16 +113,16 @@ type Settings struct {
 	// ExpensivePerMinute bounds, per client address and endpoint, the requests that cost the
 	// server work or mail (auth_expensive_rate_limit_per_min).
 	ExpensivePerMinute int
-	LoginRefill          time.Duration
-	MFAChallengeTTL      time.Duration
-	MFAMaxAttempts       int
-	SMTPHost             string
-	SMTPPort             int
-	SMTPTLS              string
-	SMTPUsername         string
-	SMTPPassword         string
-	MailFrom             string
-	SiteName             string
+	LoginRefill        time.Duration
+	MFAChallengeTTL    time.Duration
+	MFAMaxAttempts     int
+	SMTPHost           string
+	SMTPPort           int
+	SMTPTLS            string
+	SMTPUsername       string
+	SMTPPassword       string
+	MailFrom           string
+	SiteName           string
 }
 
 // Raw returns the stored text value of key.
