@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"strconv"
 
 	"github.com/gatehouse/gatehouse"
 )
@@ -23,9 +22,9 @@ type SessionView struct {
 	Network  *SessionNetwork  `json:"network,omitempty"`
 }
 
-func (s *Service) view(sess *gatehouse.Session, current string) SessionView {
+func (s *Account) view(sess *gatehouse.Session, current string) SessionView {
 	const f = "2006-01-02T15:04:05Z07:00"
-	last := s.lastSeenLocal(sess)
+	last := s.core.lastSeenLocal(sess)
 	loc, nw := sessionPlace(sess.Binding)
 	return SessionView{Location: loc, Network: nw,
 		ID: sess.ID, Current: sess.ID == current, AuthMethod: sess.AuthMethod, IP: sess.IP, UserAgent: sess.UserAgent,
@@ -35,14 +34,14 @@ func (s *Service) view(sess *gatehouse.Session, current string) SessionView {
 }
 
 // Sessions lists a user's active sessions, marking `current`.
-func (s *Service) Sessions(ctx context.Context, userID int64, current string) ([]SessionView, error) {
+func (s *Account) Sessions(ctx context.Context, userID int64, current string) ([]SessionView, error) {
 	list, err := s.store.ListSessions(ctx, userID, s.clock.Now())
 	if err != nil {
 		return nil, err
 	}
 	out := make([]SessionView, 0, len(list))
 	for _, sess := range list {
-		if s.revoked.Revoked(sess.ID) {
+		if s.core.revoked.Revoked(sess.ID) {
 			continue
 		}
 		out = append(out, s.view(sess, current))
@@ -52,7 +51,7 @@ func (s *Service) Sessions(ctx context.Context, userID int64, current string) ([
 
 // RevokeOwnSession ends one of the principal's own sessions. Another user's session id is
 // ENotFound, never a hint that it exists.
-func (s *Service) RevokeOwnSession(ctx context.Context, p *Principal, sid string, meta ClientMeta) error {
+func (s *Account) RevokeOwnSession(ctx context.Context, p *Principal, sid string, meta ClientMeta) error {
 	sess, err := s.store.SessionByID(ctx, sid)
 	if err != nil || sess.UserID != p.User.ID || !sess.Active(s.clock.Now()) {
 		if err != nil && !gatehouse.IsCode(err, gatehouse.ENotFound) {
@@ -60,40 +59,32 @@ func (s *Service) RevokeOwnSession(ctx context.Context, p *Principal, sid string
 		}
 		return gatehouse.Errorf(gatehouse.ENotFound, "no such session")
 	}
-	if s.endSession(ctx, sid, p.User.ID, gatehouse.ReasonUser, meta, map[string]any{"by_session": p.SessionID}) {
-		s.event(ctx, gatehouse.EventSessionRevoked, p.User.ID, sid, meta, map[string]any{"reason": gatehouse.ReasonUser, "by_user_id": p.User.ID})
+	if s.core.endSession(ctx, sid, p.User.ID, gatehouse.ReasonUser, meta, map[string]any{"by_session": p.SessionID}) {
+		s.core.event(ctx, gatehouse.EventSessionRevoked, p.User.ID, sid, meta, map[string]any{"reason": gatehouse.ReasonUser, "by_user_id": p.User.ID})
 	}
 	return nil
 }
 
 // SignOutOthers ends every session of the principal but the current one.
-func (s *Service) SignOutOthers(ctx context.Context, p *Principal, meta ClientMeta) int {
-	return s.EndUserSessions(ctx, p.User.ID, p.SessionID, gatehouse.ReasonSignOutOthers, meta, nil)
-}
-
-// reauthLimit guards the current password asked before an account change (password, email):
-// someone holding a stolen session must not be able to guess it, often reused elsewhere, at
-// hashing speed. The sign-in burst and refill apply, per user.
-func (s *Service) reauthLimit(ctx context.Context, userID int64, meta ClientMeta) error {
-	st := s.Settings()
-	return s.limit(ctx, "reauth:"+strconv.FormatInt(userID, 10), st.LoginBurst, st.LoginRefill, meta, "")
+func (s *Account) SignOutOthers(ctx context.Context, p *Principal, meta ClientMeta) int {
+	return s.core.EndUserSessions(ctx, p.User.ID, p.SessionID, gatehouse.ReasonSignOutOthers, meta, nil)
 }
 
 // ChangePassword checks the current password, sets the new one and ends the user's other sessions.
-func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next string, meta ClientMeta) error {
+func (s *Account) ChangePassword(ctx context.Context, p *Principal, current, next string, meta ClientMeta) error {
 	if current == "" {
 		return gatehouse.FieldError("current_password", "enter your current password")
 	}
-	if err := s.policy().checkMax(current); err != nil {
+	if err := s.core.policy().checkMax(current); err != nil {
 		return gatehouse.FieldError("current_password", "the current password is wrong")
 	}
-	if err := s.policy().check(next); err != nil {
+	if err := s.core.policy().check(next); err != nil {
 		if e, ok := err.(*gatehouse.Error); ok {
 			return &gatehouse.Error{Code: e.Code, Field: "new_password", Message: e.Message}
 		}
 		return err
 	}
-	if err := s.reauthLimit(ctx, p.User.ID, meta); err != nil {
+	if err := s.core.limits.reauthLimit(ctx, p.User.ID, meta); err != nil {
 		return err
 	}
 	u, err := s.store.UserByID(ctx, p.User.ID)
@@ -103,22 +94,22 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if u.PasswordHash == "" {
 		return gatehouse.FieldError("current_password", "this account has no password: it signs in through an external provider")
 	}
-	ok, _, err := s.hasher.Verify(ctx, current, u.PasswordHash)
+	ok, _, err := s.core.hasher.Verify(ctx, current, u.PasswordHash)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		s.event(ctx, gatehouse.EventLoginFailed, u.ID, p.SessionID, meta, map[string]any{"reason": "wrong_current_password", "during": "password_change"})
+		s.core.event(ctx, gatehouse.EventLoginFailed, u.ID, p.SessionID, meta, map[string]any{"reason": "wrong_current_password", "during": "password_change"})
 		return &gatehouse.Error{Code: gatehouse.EInvalidCredentials, Field: "current_password", Message: "the current password is wrong"}
 	}
-	h, err := s.hasher.Hash(ctx, next)
+	h, err := s.core.hasher.Hash(ctx, next)
 	if err != nil {
 		return err
 	}
 	if _, err := s.store.UpdateUser(ctx, u.ID, gatehouse.UserUpdate{PasswordHash: &h}); err != nil {
 		return err
 	}
-	ended := s.EndUserSessions(ctx, u.ID, p.SessionID, gatehouse.ReasonPasswordChanged, meta, nil)
-	s.event(ctx, gatehouse.EventPasswordChanged, u.ID, p.SessionID, meta, map[string]any{"other_sessions_ended": ended})
+	ended := s.core.EndUserSessions(ctx, u.ID, p.SessionID, gatehouse.ReasonPasswordChanged, meta, nil)
+	s.core.event(ctx, gatehouse.EventPasswordChanged, u.ID, p.SessionID, meta, map[string]any{"other_sessions_ended": ended})
 	return nil
 }

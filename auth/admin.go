@@ -22,16 +22,58 @@ type UserPatch struct {
 	Email    *string
 }
 
-func (s *Service) userEvent(ctx context.Context, kind string, admin *Principal, target int64, meta ClientMeta, data map[string]any) {
-	if data == nil {
-		data = map[string]any{}
+// ParseID parses a numeric path id, ENotFound for anything else.
+func ParseID(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, gatehouse.Errorf(gatehouse.ENotFound, "no such user")
 	}
-	data["target_user_id"] = target
-	s.event(ctx, kind, admin.User.ID, admin.SessionID, meta, data)
+	return id, nil
+}
+
+// AdminResetMFA clears a user's authenticator, recovery codes and unfinished sign-in challenges
+// and ends all their sessions (seed 000: the way back for a user who lost both). EConflict when
+// MFA was not on.
+func (s *Admin) AdminResetMFA(ctx context.Context, admin *Principal, id int64, meta ClientMeta) (int, error) {
+	was, err := s.store.DeleteMFA(ctx, id, s.clock.Now())
+	if err != nil {
+		return 0, err
+	}
+	s.core.users.drop(id)
+	if !was {
+		return 0, gatehouse.Errorf(gatehouse.EConflict, "multi-factor authentication is not on for this user")
+	}
+	ended := s.core.EndUserSessions(ctx, id, "", gatehouse.ReasonMFAReset, meta, map[string]any{"by_user_id": admin.User.ID})
+	s.core.userEvent(ctx, gatehouse.EventMFAReset, admin, id, meta, map[string]any{"sessions_ended": ended})
+	return ended, nil
+}
+
+// AdminPasskeys lists a user's passkeys for an administrator (ENotFound for an unknown user).
+func (s *Admin) AdminPasskeys(ctx context.Context, admin *Principal, userID int64) ([]PasskeyView, error) {
+	if admin.User.Role != gatehouse.RoleAdmin {
+		return nil, gatehouse.Errorf(gatehouse.EForbidden, "administrators only")
+	}
+	if _, err := s.store.UserByID(ctx, userID); err != nil {
+		return nil, err
+	}
+	return s.core.passkeys.list(ctx, userID)
+}
+
+// AdminDeletePasskey removes a user's passkey as an administrator.
+func (s *Admin) AdminDeletePasskey(ctx context.Context, admin *Principal, userID, id int64, meta ClientMeta) error {
+	if admin.User.Role != gatehouse.RoleAdmin {
+		return gatehouse.Errorf(gatehouse.EForbidden, "administrators only")
+	}
+	pk, err := s.store.DeletePasskey(ctx, userID, id)
+	if err != nil {
+		return err
+	}
+	s.core.userEvent(ctx, gatehouse.EventPasskeyRemoved, admin, userID, meta, map[string]any{"passkey_id": pk.ID, "name": pk.Name, "by": "admin"})
+	return nil
 }
 
 // ListUsers returns one page of users matching query; page counts from 1.
-func (s *Service) ListUsers(ctx context.Context, query string, page, perPage int) ([]*gatehouse.User, bool, error) {
+func (s *Admin) ListUsers(ctx context.Context, query string, page, perPage int) ([]*gatehouse.User, bool, error) {
 	if page < 1 {
 		page = 1
 	}
@@ -39,16 +81,16 @@ func (s *Service) ListUsers(ctx context.Context, query string, page, perPage int
 }
 
 // UserByID returns a user (ENotFound).
-func (s *Service) UserByID(ctx context.Context, id int64) (*gatehouse.User, error) {
+func (s *Admin) UserByID(ctx context.Context, id int64) (*gatehouse.User, error) {
 	return s.store.UserByID(ctx, id)
 }
 
 // CreateUser creates an account as an administrator.
-func (s *Service) CreateUser(ctx context.Context, admin *Principal, req CreateUserRequest, meta ClientMeta) (*gatehouse.User, error) {
+func (s *Admin) CreateUser(ctx context.Context, admin *Principal, req CreateUserRequest, meta ClientMeta) (*gatehouse.User, error) {
 	if req.Role == "" {
 		req.Role = gatehouse.RoleUser
 	}
-	u, err := s.newAccount(ctx, req.Username, req.Email, req.Password, req.Role)
+	u, err := s.core.newAccount(ctx, req.Username, req.Email, req.Password, req.Role)
 	if err != nil {
 		return nil, err
 	}
@@ -57,14 +99,14 @@ func (s *Service) CreateUser(ctx context.Context, admin *Principal, req CreateUs
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		return nil, err
 	}
-	s.hasUsers.Store(true)
-	s.userEvent(ctx, gatehouse.EventAdminUserCreated, admin, u.ID, meta, map[string]any{"username": u.Username, "role": u.Role})
+	s.core.hasUsers.Store(true)
+	s.core.userEvent(ctx, gatehouse.EventAdminUserCreated, admin, u.ID, meta, map[string]any{"username": u.Username, "role": u.Role})
 	return u, nil
 }
 
 // UpdateUser changes role, disabled state or email. Disabling ends every session of the user at
 // once; the store refuses to leave no enabled administrator.
-func (s *Service) UpdateUser(ctx context.Context, admin *Principal, id int64, p UserPatch, meta ClientMeta) (*gatehouse.User, error) {
+func (s *Admin) UpdateUser(ctx context.Context, admin *Principal, id int64, p UserPatch, meta ClientMeta) (*gatehouse.User, error) {
 	upd := gatehouse.UserUpdate{Role: p.Role, Disabled: p.Disabled}
 	changes := map[string]any{}
 	if p.Role != nil {
@@ -91,16 +133,16 @@ func (s *Service) UpdateUser(ctx context.Context, admin *Principal, id int64, p 
 	if err != nil {
 		return nil, err
 	}
-	s.users.drop(id)
+	s.core.users.drop(id)
 	if u.Disabled && p.Disabled != nil {
-		changes["sessions_ended"] = s.EndUserSessions(ctx, id, "", gatehouse.ReasonUserDisabled, meta, map[string]any{"by_user_id": admin.User.ID})
+		changes["sessions_ended"] = s.core.EndUserSessions(ctx, id, "", gatehouse.ReasonUserDisabled, meta, map[string]any{"by_user_id": admin.User.ID})
 	}
-	s.userEvent(ctx, gatehouse.EventAdminUserUpdated, admin, id, meta, changes)
+	s.core.userEvent(ctx, gatehouse.EventAdminUserUpdated, admin, id, meta, changes)
 	return u, nil
 }
 
 // DeleteUser ends the user's sessions and deletes the account.
-func (s *Service) DeleteUser(ctx context.Context, admin *Principal, id int64, meta ClientMeta) error {
+func (s *Admin) DeleteUser(ctx context.Context, admin *Principal, id int64, meta ClientMeta) error {
 	u, err := s.store.UserByID(ctx, id)
 	if err != nil {
 		return err
@@ -111,20 +153,20 @@ func (s *Service) DeleteUser(ctx context.Context, admin *Principal, id int64, me
 	}
 	// The store deleted the sessions too. Their tokens die because the user lookup fails: here at
 	// once, elsewhere when the user change arrives through the feed.
-	s.users.drop(id)
-	s.userEvent(ctx, gatehouse.EventAdminUserDeleted, admin, id, meta, map[string]any{"username": u.Username})
+	s.core.users.drop(id)
+	s.core.userEvent(ctx, gatehouse.EventAdminUserDeleted, admin, id, meta, map[string]any{"username": u.Username})
 	return nil
 }
 
 // ResetPassword sets a user's password as an administrator and ends all their sessions.
-func (s *Service) ResetPassword(ctx context.Context, admin *Principal, id int64, pw string, meta ClientMeta) error {
-	if err := s.policy().check(pw); err != nil {
+func (s *Admin) ResetPassword(ctx context.Context, admin *Principal, id int64, pw string, meta ClientMeta) error {
+	if err := s.core.policy().check(pw); err != nil {
 		return err
 	}
 	if _, err := s.store.UserByID(ctx, id); err != nil {
 		return err
 	}
-	h, err := s.hasher.Hash(ctx, pw)
+	h, err := s.core.hasher.Hash(ctx, pw)
 	if err != nil {
 		return err
 	}
@@ -135,19 +177,19 @@ func (s *Service) ResetPassword(ctx context.Context, admin *Principal, id int64,
 	if admin != nil {
 		by = admin.User.ID
 	}
-	ended := s.EndUserSessions(ctx, id, "", gatehouse.ReasonPasswordReset, meta, map[string]any{"by_user_id": by})
+	ended := s.core.EndUserSessions(ctx, id, "", gatehouse.ReasonPasswordReset, meta, map[string]any{"by_user_id": by})
 	data := map[string]any{"target_user_id": id, "sessions_ended": ended}
 	if admin != nil {
-		s.event(ctx, gatehouse.EventPasswordReset, admin.User.ID, admin.SessionID, meta, data)
+		s.core.event(ctx, gatehouse.EventPasswordReset, admin.User.ID, admin.SessionID, meta, data)
 	} else {
 		data["via"] = "cli"
-		s.event(ctx, gatehouse.EventPasswordReset, id, "", meta, data)
+		s.core.event(ctx, gatehouse.EventPasswordReset, id, "", meta, data)
 	}
 	return nil
 }
 
 // AdminRevokeSession ends any session as an administrator.
-func (s *Service) AdminRevokeSession(ctx context.Context, admin *Principal, sid string, meta ClientMeta) error {
+func (s *Admin) AdminRevokeSession(ctx context.Context, admin *Principal, sid string, meta ClientMeta) error {
 	sess, err := s.store.SessionByID(ctx, sid)
 	if err != nil {
 		return err
@@ -155,25 +197,25 @@ func (s *Service) AdminRevokeSession(ctx context.Context, admin *Principal, sid 
 	if !sess.Active(s.clock.Now()) {
 		return gatehouse.Errorf(gatehouse.ENotFound, "no such active session")
 	}
-	if s.endSession(ctx, sid, sess.UserID, gatehouse.ReasonAdmin, meta, map[string]any{"by_user_id": admin.User.ID}) {
-		s.event(ctx, gatehouse.EventSessionRevoked, admin.User.ID, admin.SessionID, meta, map[string]any{"reason": gatehouse.ReasonAdmin, "target_user_id": sess.UserID, "target_session_id": sid})
+	if s.core.endSession(ctx, sid, sess.UserID, gatehouse.ReasonAdmin, meta, map[string]any{"by_user_id": admin.User.ID}) {
+		s.core.event(ctx, gatehouse.EventSessionRevoked, admin.User.ID, admin.SessionID, meta, map[string]any{"reason": gatehouse.ReasonAdmin, "target_user_id": sess.UserID, "target_session_id": sid})
 	}
 	return nil
 }
 
 // PatchSettings validates every value and saves all or nothing.
-func (s *Service) PatchSettings(ctx context.Context, admin *Principal, patch map[string]json.RawMessage, meta ClientMeta) error {
-	vals, err := gatehouse.ValidateSettingsPatch(patch, s.Settings(), s.cookieSecureDefault)
+func (s *Admin) PatchSettings(ctx context.Context, admin *Principal, patch map[string]json.RawMessage, meta ClientMeta) error {
+	vals, err := gatehouse.ValidateSettingsPatch(patch, s.core.Settings(), s.core.cookieSecureDefault)
 	if err != nil || len(vals) == 0 {
 		return err
 	}
-	if err := s.checkBindingSettings(vals); err != nil {
+	if err := s.core.binding.checkBindingSettings(vals); err != nil {
 		return err
 	}
 	if err := s.store.UpdateSettings(ctx, vals, s.clock.Now()); err != nil {
 		return err
 	}
-	if err := s.reloadSettings(ctx); err != nil {
+	if err := s.core.reloadSettings(ctx); err != nil {
 		return err
 	}
 	keys := make([]string, 0, len(vals))
@@ -181,23 +223,23 @@ func (s *Service) PatchSettings(ctx context.Context, admin *Principal, patch map
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	s.event(ctx, gatehouse.EventSettingsChanged, admin.User.ID, admin.SessionID, meta, map[string]any{"keys": keys})
+	s.core.event(ctx, gatehouse.EventSettingsChanged, admin.User.ID, admin.SessionID, meta, map[string]any{"keys": keys})
 	return nil
 }
 
 // Events lists the audit trail.
-func (s *Service) Events(ctx context.Context, f gatehouse.EventFilter) ([]*gatehouse.Event, bool, error) {
+func (s *Admin) Events(ctx context.Context, f gatehouse.EventFilter) ([]*gatehouse.Event, bool, error) {
 	return s.store.ListEvents(ctx, f)
 }
 
 // BootstrapAdmin creates the first administrator from the CLI. It reports false, without error,
 // when an administrator already exists (the command is idempotent).
-func (s *Service) BootstrapAdmin(ctx context.Context, username, email, pw string) (bool, error) {
+func (s *Admin) BootstrapAdmin(ctx context.Context, username, email, pw string) (bool, error) {
 	has, err := s.store.HasAdmin(ctx)
 	if err != nil || has {
 		return false, err
 	}
-	u, err := s.newAccount(ctx, username, email, pw, gatehouse.RoleAdmin)
+	u, err := s.core.newAccount(ctx, username, email, pw, gatehouse.RoleAdmin)
 	if err != nil {
 		return false, err
 	}
@@ -214,13 +256,13 @@ func (s *Service) BootstrapAdmin(ctx context.Context, username, email, pw string
 	if err != nil {
 		return false, err
 	}
-	s.hasUsers.Store(true)
-	s.event(ctx, gatehouse.EventSetupAdminCreated, u.ID, "", ClientMeta{IP: "cli"}, map[string]any{"username": u.Username, "via": "cli"})
+	s.core.hasUsers.Store(true)
+	s.core.event(ctx, gatehouse.EventSetupAdminCreated, u.ID, "", ClientMeta{IP: "cli"}, map[string]any{"username": u.Username, "via": "cli"})
 	return true, nil
 }
 
 // ResetPasswordCLI sets a password from the CLI for a username or email.
-func (s *Service) ResetPasswordCLI(ctx context.Context, login, pw string) (*gatehouse.User, error) {
+func (s *Admin) ResetPasswordCLI(ctx context.Context, login, pw string) (*gatehouse.User, error) {
 	u, err := s.store.UserByLogin(ctx, gatehouse.NormalizeLogin(login))
 	if err != nil {
 		return nil, err
@@ -230,12 +272,12 @@ func (s *Service) ResetPasswordCLI(ctx context.Context, login, pw string) (*gate
 
 // SeedDevAdmin creates admin@admin.com / admin when there are no users ([dev] seed_admin). The
 // password policy is bypassed on purpose: this is for local development only.
-func (s *Service) SeedDevAdmin(ctx context.Context) (bool, error) {
+func (s *Admin) SeedDevAdmin(ctx context.Context) (bool, error) {
 	n, err := s.store.CountUsers(ctx)
 	if err != nil || n > 0 {
 		return false, err
 	}
-	h, err := s.hasher.Hash(ctx, "admin")
+	h, err := s.core.hasher.Hash(ctx, "admin")
 	if err != nil {
 		return false, err
 	}
@@ -246,16 +288,7 @@ func (s *Service) SeedDevAdmin(ctx context.Context) (bool, error) {
 		}
 		return false, err
 	}
-	s.hasUsers.Store(true)
-	s.event(ctx, gatehouse.EventSetupAdminCreated, u.ID, "", ClientMeta{IP: "dev-seed"}, map[string]any{"username": "admin", "via": "dev_seed_admin"})
+	s.core.hasUsers.Store(true)
+	s.core.event(ctx, gatehouse.EventSetupAdminCreated, u.ID, "", ClientMeta{IP: "dev-seed"}, map[string]any{"username": "admin", "via": "dev_seed_admin"})
 	return true, nil
-}
-
-// ParseID parses a numeric path id, ENotFound for anything else.
-func ParseID(s string) (int64, error) {
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, gatehouse.Errorf(gatehouse.ENotFound, "no such user")
-	}
-	return id, nil
 }

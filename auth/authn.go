@@ -129,9 +129,11 @@ func (c *userCache) drop(id int64) {
 	c.mu.Unlock()
 }
 
+var errUnauthorized = gatehouse.Errorf(gatehouse.EUnauthorized, "not signed in, or the session has ended")
+
 // user returns the user from the cache, or from the store on a miss. Disabled or deleted users
 // give EUnauthorized.
-func (s *Service) user(ctx context.Context, id int64) (*gatehouse.User, error) {
+func (s *Core) user(ctx context.Context, id int64) (*gatehouse.User, error) {
 	u := s.users.get(id)
 	if u == nil {
 		var err error
@@ -150,13 +152,11 @@ func (s *Service) user(ctx context.Context, id int64) (*gatehouse.User, error) {
 	return u, nil
 }
 
-var errUnauthorized = gatehouse.Errorf(gatehouse.EUnauthorized, "not signed in, or the session has ended")
-
 // AuthenticateBearer checks an access token: HMAC and expiry, then two in-memory lookups
 // (session revoked? user disabled?). No database access unless the user is not cached.
 // client describes the request's client; it is called only while a session binding is on, so the
 // common path pays nothing for working out the client address.
-func (s *Service) AuthenticateBearer(ctx context.Context, tok string, client func() ClientMeta) (*Principal, error) {
+func (s *Core) AuthenticateBearer(ctx context.Context, tok string, client func() ClientMeta) (*Principal, error) {
 	c, err := s.tokens.Parse(tok)
 	if err != nil {
 		return nil, err
@@ -180,7 +180,7 @@ func (s *Service) AuthenticateBearer(ctx context.Context, tok string, client fun
 }
 
 // noteSeen records activity at most every touchEvery per session.
-func (s *Service) noteSeen(sid string, e *cachedSession) {
+func (s *Core) noteSeen(sid string, e *cachedSession) {
 	now := s.clock.Now()
 	var last *atomic.Int64
 	if e != nil {
@@ -203,7 +203,7 @@ func (s *Service) noteSeen(sid string, e *cachedSession) {
 // AuthenticateCookie checks a session cookie token against the session cache, filling it from
 // the store on a miss, and enforces absolute expiry and the idle timeout.
 // client is as for AuthenticateBearer.
-func (s *Service) AuthenticateCookie(ctx context.Context, tok string, client func() ClientMeta) (*Principal, error) {
+func (s *Core) AuthenticateCookie(ctx context.Context, tok string, client func() ClientMeta) (*Principal, error) {
 	if tok == "" || len(tok) > 128 {
 		return nil, errUnauthorized
 	}
@@ -258,7 +258,7 @@ func (s *Service) AuthenticateCookie(ctx context.Context, tok string, client fun
 }
 
 // applyChange updates caches for one change-feed row.
-func (s *Service) applyChange(ctx context.Context, c gatehouse.Change) {
+func (s *Core) applyChange(ctx context.Context, c gatehouse.Change) {
 	switch c.Kind {
 	case gatehouse.ChangeSessionRevoked:
 		s.revoked.Add(c.Subject, c.ExpiresAt)

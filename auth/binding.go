@@ -78,28 +78,6 @@ func geoOf(l geo.Location) *geoValues {
 	return g
 }
 
-// lookup asks the configured databases about ip.
-func (s *Service) lookup(ip string) (*asnValue, *geoValues) {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return nil, nil
-	}
-	return asnOf(s.geo.ASN(a)), geoOf(s.geo.City(a))
-}
-
-// recordBinding is the Session.Binding of a new session from ip; nil when no database knows it.
-func (s *Service) recordBinding(ip string) json.RawMessage {
-	a, g := s.lookup(ip)
-	if a == nil && g == nil {
-		return nil
-	}
-	b, err := json.Marshal(bindingRecord{IP: ip, ASN: a, Geo: g})
-	if err != nil {
-		return nil
-	}
-	return b
-}
-
 // boundSession is what the check needs of a session, cached per session id.
 type boundSession struct {
 	signInIP string
@@ -160,26 +138,100 @@ func (c *boundCache) drop(sid string) {
 	c.mu.Unlock()
 }
 
+var errBindingBroken = gatehouse.Errorf(gatehouse.EUnauthorized, "the session has ended: it was used from another network or place than where you signed in; sign in again")
+
+// valueMap turns a recorded value into the event's JSON object; {} when there is none, as in
+// seed 004's example.
+func valueMap(v any) map[string]any {
+	out := map[string]any{}
+	switch x := v.(type) {
+	case *asnValue:
+		if x != nil {
+			out["asn"], out["as_org"], out["network"] = x.ASN, x.Org, x.Network
+		}
+	case *geoValues:
+		if x != nil {
+			out["continent"], out["country"], out["city"] = x.Continent, x.Country, x.City
+			if x.Lat != nil && x.Long != nil {
+				out["lat"], out["long"] = *x.Lat, *x.Long
+			}
+		}
+	}
+	return out
+}
+
+// SessionLocation and SessionNetwork are where a session signed in from, for the session list.
+type SessionLocation struct {
+	City      string `json:"city,omitempty"`
+	Country   string `json:"country,omitempty"`
+	Continent string `json:"continent,omitempty"`
+}
+
+type SessionNetwork struct {
+	ASN   uint   `json:"asn"`
+	ASOrg string `json:"as_org,omitempty"`
+}
+
+// sessionPlace reads the recorded binding data for display.
+func sessionPlace(raw json.RawMessage) (*SessionLocation, *SessionNetwork) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	var rec bindingRecord
+	if json.Unmarshal(raw, &rec) != nil {
+		return nil, nil
+	}
+	var l *SessionLocation
+	var n *SessionNetwork
+	if rec.Geo != nil {
+		l = &SessionLocation{City: rec.Geo.City, Country: rec.Geo.Country, Continent: rec.Geo.Continent}
+	}
+	if rec.ASN != nil {
+		n = &SessionNetwork{ASN: rec.ASN.ASN, ASOrg: rec.ASN.Org}
+	}
+	return l, n
+}
+
+// lookup asks the configured databases about ip.
+func (s *bindingRules) lookup(ip string) (*asnValue, *geoValues) {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return nil, nil
+	}
+	return asnOf(s.geo.ASN(a)), geoOf(s.geo.City(a))
+}
+
+// recordBinding is the Session.Binding of a new session from ip; nil when no database knows it.
+func (s *bindingRules) recordBinding(ip string) json.RawMessage {
+	a, g := s.lookup(ip)
+	if a == nil && g == nil {
+		return nil
+	}
+	b, err := json.Marshal(bindingRecord{IP: ip, ASN: a, Geo: g})
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
 // primeBinding caches the binding data of a session row the caller already has, saving the
 // store read on its first check.
-func (s *Service) primeBinding(sess *gatehouse.Session) {
-	if s.bindingOn(s.Settings()) {
+func (s *Core) primeBinding(sess *gatehouse.Session) {
+	if s.binding.bindingOn(s.Settings()) {
 		s.sessions.bound.put(sess.ID, newBound(sess))
 	}
 }
 
-func (s *Service) bindingOn(st *gatehouse.Settings) bool {
+func (s *bindingRules) bindingOn(st *gatehouse.Settings) bool {
 	return st.NetworkBinding != bindNone || st.GeoIPBinding != bindNone
 }
-
-var errBindingBroken = gatehouse.Errorf(gatehouse.EUnauthorized, "the session has ended: it was used from another network or place than where you signed in; sign in again")
 
 // checkBinding passes when the session may be used from meta.IP; otherwise it ends the session
 // (reason session_binding_broken, with the details in the logout event) and returns
 // EUnauthorized. client describes the request; load fetches the session row on a cache miss.
-func (s *Service) checkBinding(ctx context.Context, sid string, userID int64, client func() ClientMeta, load func() (*gatehouse.Session, error)) error {
+func (s *Core) checkBinding(ctx context.Context, sid string, userID int64, client func() ClientMeta, load func() (*gatehouse.Session, error)) error {
 	st := s.Settings()
-	if !s.bindingOn(st) {
+	if !s.binding.bindingOn(st) {
 		return nil
 	}
 	meta := client()
@@ -199,13 +251,13 @@ func (s *Service) checkBinding(ctx context.Context, sid string, userID int64, cl
 	if m := b.pass.Load(); m != nil && m.ip == meta.IP && m.gen == gen && m.st == st {
 		return nil
 	}
-	reason := s.judge(b, st, meta.IP)
+	reason := s.binding.judge(b, st, meta.IP)
 	if reason == "" {
 		b.pass.Store(&passMark{ip: meta.IP, gen: gen, st: st})
 		return nil
 	}
 	// Broken: now (off the common path) gather everything the event should tell.
-	newASN, newGeo := s.lookup(meta.IP)
+	newASN, newGeo := s.binding.lookup(meta.IP)
 	prev, next := valueMap(b.asn), valueMap(newASN)
 	if strings.HasPrefix(reason, "geoip.") {
 		prev, next = valueMap(b.geo), valueMap(newGeo)
@@ -225,7 +277,7 @@ func (s *Service) checkBinding(ctx context.Context, sid string, userID int64, cl
 
 // judge compares the sign-in data with the current address's and returns "" when the binding
 // holds, else the detailed reason. It looks up only what the settings compare.
-func (s *Service) judge(b *boundSession, st *gatehouse.Settings, ip string) string {
+func (s *bindingRules) judge(b *boundSession, st *gatehouse.Settings, ip string) string {
 	if ip == b.signInIP && ip != "" {
 		return ""
 	}
@@ -263,29 +315,9 @@ func (s *Service) judge(b *boundSession, st *gatehouse.Settings, ip string) stri
 	return ""
 }
 
-// valueMap turns a recorded value into the event's JSON object; {} when there is none, as in
-// seed 004's example.
-func valueMap(v any) map[string]any {
-	out := map[string]any{}
-	switch x := v.(type) {
-	case *asnValue:
-		if x != nil {
-			out["asn"], out["as_org"], out["network"] = x.ASN, x.Org, x.Network
-		}
-	case *geoValues:
-		if x != nil {
-			out["continent"], out["country"], out["city"] = x.Continent, x.Country, x.City
-			if x.Lat != nil && x.Long != nil {
-				out["lat"], out["long"] = *x.Lat, *x.Long
-			}
-		}
-	}
-	return out
-}
-
 // checkBindingSettings refuses a binding level whose database is not configured: the setting
 // could not be enforced as the admin expects.
-func (s *Service) checkBindingSettings(vals map[string]string) error {
+func (s *bindingRules) checkBindingSettings(vals map[string]string) error {
 	if v, ok := vals["auth_session_network_binding"]; ok && v != bindNone && !s.geo.HasASN() {
 		return &gatehouse.Error{Code: gatehouse.EInvalid, Field: "auth_session_network_binding",
 			Message: "auth_session_network_binding: " + v + " needs an ASN database, and none is configured; set [geoip] asn_db (GeoLite2-ASN or DB-IP ASN Lite) in the configuration and restart, or choose none"}
@@ -300,7 +332,7 @@ func (s *Service) checkBindingSettings(vals map[string]string) error {
 // warnBindingWithoutDB logs, at start, a binding left on after its database was removed from
 // the configuration: every session then breaks as soon as its IP changes (network.missing /
 // geoip.missing), which is safe but surprising.
-func (s *Service) warnBindingWithoutDB() {
+func (s *Core) warnBindingWithoutDB() {
 	st := s.Settings()
 	if st.NetworkBinding != bindNone && !s.geo.HasASN() {
 		s.log.Warn("auth_session_network_binding is on but [geoip] asn_db is not configured: sessions are bound to their exact sign-in IP", "binding", st.NetworkBinding)
@@ -310,41 +342,9 @@ func (s *Service) warnBindingWithoutDB() {
 	}
 }
 
-// SessionLocation and SessionNetwork are where a session signed in from, for the session list.
-type SessionLocation struct {
-	City      string `json:"city,omitempty"`
-	Country   string `json:"country,omitempty"`
-	Continent string `json:"continent,omitempty"`
-}
-
-type SessionNetwork struct {
-	ASN   uint   `json:"asn"`
-	ASOrg string `json:"as_org,omitempty"`
-}
-
-// sessionPlace reads the recorded binding data for display.
-func sessionPlace(raw json.RawMessage) (*SessionLocation, *SessionNetwork) {
-	if len(raw) == 0 {
-		return nil, nil
-	}
-	var rec bindingRecord
-	if json.Unmarshal(raw, &rec) != nil {
-		return nil, nil
-	}
-	var l *SessionLocation
-	var n *SessionNetwork
-	if rec.Geo != nil {
-		l = &SessionLocation{City: rec.Geo.City, Country: rec.Geo.Country, Continent: rec.Geo.Continent}
-	}
-	if rec.ASN != nil {
-		n = &SessionNetwork{ASN: rec.ASN.ASN, ASOrg: rec.ASN.Org}
-	}
-	return l, n
-}
-
 // SettingNote is a remark about a setting on this server, shown after its help on the admin
 // page: for the bindings, whether the database they need is configured.
-func (s *Service) SettingNote(key string) string {
+func (s *bindingRules) SettingNote(key string) string {
 	switch key {
 	case "auth_session_network_binding":
 		if !s.geo.HasASN() {

@@ -46,7 +46,7 @@ func BenchmarkRequestCheckBinding(b *testing.B) {
 		}
 	}
 	check := func(b *testing.B, m auth.ClientMeta) {
-		if _, err := e.Auth.AuthenticateCookie(ctx, tok, func() auth.ClientMeta { return m }); err != nil {
+		if _, err := e.Auth.Core.AuthenticateCookie(ctx, tok, func() auth.ClientMeta { return m }); err != nil {
 			b.Fatal(err)
 		}
 	}

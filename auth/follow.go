@@ -15,7 +15,7 @@ const (
 )
 
 // PollChanges applies every change-feed row newer than the last one applied.
-func (s *Service) PollChanges(ctx context.Context) error {
+func (s *Core) PollChanges(ctx context.Context) error {
 	s.feedMu.Lock()
 	defer s.feedMu.Unlock()
 	for {
@@ -34,7 +34,7 @@ func (s *Service) PollChanges(ctx context.Context) error {
 }
 
 // FlushLastSeen writes the last-seen times gathered since the previous flush in one batch.
-func (s *Service) FlushLastSeen(ctx context.Context) error {
+func (s *Core) FlushLastSeen(ctx context.Context) error {
 	d := s.sessions.takeDirty()
 	if len(d) == 0 {
 		return nil
@@ -55,7 +55,7 @@ func (s *Service) FlushLastSeen(ctx context.Context) error {
 
 // Cleanup removes expired sessions, refresh tokens and feed rows in small batches, pausing
 // between them so it never holds the database for long, and prunes in-memory state.
-func (s *Service) Cleanup(ctx context.Context) error {
+func (s *Core) Cleanup(ctx context.Context) error {
 	now := s.clock.Now()
 	for {
 		n, err := s.store.DeleteExpired(ctx, now, janitorBatch)
@@ -83,7 +83,7 @@ func (s *Service) Cleanup(ctx context.Context) error {
 
 // Run follows the change feed, flushes last-seen times and cleans up until ctx ends; then it
 // flushes once more. notify, when not nil, wakes the feed poll early (PostgreSQL NOTIFY).
-func (s *Service) Run(ctx context.Context, notify <-chan struct{}) {
+func (s *Core) Run(ctx context.Context, notify <-chan struct{}) {
 	feed := time.NewTicker(feedInterval)
 	flush := time.NewTicker(flushInterval)
 	janitor := time.NewTicker(janitorInterval)
@@ -115,7 +115,7 @@ func (s *Service) Run(ctx context.Context, notify <-chan struct{}) {
 	}
 }
 
-func (s *Service) pollLogged(ctx context.Context) {
+func (s *Core) pollLogged(ctx context.Context) {
 	if err := s.PollChanges(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("following the change feed failed", "err", err)
 	}

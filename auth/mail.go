@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/mail"
 	"github.com/gatehouse/gatehouse/token"
 )
 
@@ -17,12 +16,6 @@ const (
 	EventActivationResentBy  = "admin.activation_resent"
 	EventRegistrationDupMail = "user.registration_duplicate"
 )
-
-// Mail returns the outbox; serve runs its delivery loop, tests tick it.
-func (s *Service) Mail() *mail.Outbox { return s.mail }
-
-// MailConfigured reports whether SMTP host and sender are set.
-func (s *Service) MailConfigured() bool { return mail.Configured(s.Settings()) }
 
 // errBadLink is the one answer for an unknown, used or expired link: which of the three it was
 // is nobody's business.
@@ -36,76 +29,6 @@ func linkToken(tok string) ([]byte, bool) {
 		return nil, false
 	}
 	return token.Hash(tok), true
-}
-
-// Endpoints bound by the expensive-request limit (auth_expensive_rate_limit_per_min); each has
-// its own bucket per address, so the passkey autofill every login page starts does not use up
-// the budget of registration.
-const (
-	LimitRegister       = "register"
-	LimitRecover        = "recover"
-	LimitResend         = "resend"
-	LimitPasskeyBegin   = "passkey_begin"
-	LimitExternalStart  = "oidc_start"
-	LimitExternalVerify = "external_verify"
-)
-
-// ExpensiveLimit charges one request of endpoint what to the client address's bucket: at most
-// auth_expensive_rate_limit_per_min at once, refilled evenly over a minute (seed 001: 60/min).
-// Exported so that endpoints outside this package (later features) use the same setting.
-func (s *Service) ExpensiveLimit(ctx context.Context, what string, meta ClientMeta) error {
-	n := max(s.Settings().ExpensivePerMinute, 1)
-	ok, retry, err := s.limiter.Allow(ctx, "expensive:"+what+":"+ipBucket(meta.IP), n, time.Minute/time.Duration(n))
-	if err != nil {
-		s.log.Error("rate limiter failed; allowing the request", "err", err)
-		return nil
-	}
-	if !ok {
-		return &gatehouse.Error{Code: gatehouse.ERateLimited, Message: "too many requests from your address; try again later", RetryAfter: max(retry, time.Second)}
-	}
-	return nil
-}
-
-// mailLimit bounds, per client IP, the requests that make gatehouse send mail (registration,
-// recovery, resends), so nobody can use it to flood mailboxes: first the endpoint's expensive-
-// request bucket, then the sign-in limiter's burst and refill under a key of its own (stricter
-// by default: mailboxes are someone else's).
-func (s *Service) mailLimit(ctx context.Context, what string, meta ClientMeta) error {
-	if err := s.ExpensiveLimit(ctx, what, meta); err != nil {
-		return err
-	}
-	st := s.Settings()
-	ok, retry, err := s.limiter.Allow(ctx, "mail-ip:"+ipBucket(meta.IP), st.LoginBurst, st.LoginRefill)
-	if err != nil {
-		s.log.Error("rate limiter failed; allowing the request", "err", err)
-		return nil
-	}
-	if !ok {
-		return &gatehouse.Error{Code: gatehouse.ERateLimited, Message: "too many requests; try again later", RetryAfter: max(retry, time.Second)}
-	}
-	return nil
-}
-
-// issueLink stores a fresh one-time link of kind for u and queues the mails it builds, all in one
-// transaction, unless the cooldown refuses it (ERateLimited). build gets the absolute link.
-func (s *Service) issueLink(ctx context.Context, u *gatehouse.User, kind, path, email string, ttl, cooldown time.Duration,
-	build func(link string) ([]*gatehouse.OutboxMail, error)) error {
-	tok, h := token.Opaque()
-	link, err := s.mail.Link(path, tok)
-	if err != nil {
-		return err
-	}
-	mails, err := build(link)
-	if err != nil {
-		return err
-	}
-	now := s.clock.Now()
-	t := &gatehouse.OneTimeToken{Hash: h, Kind: kind, UserID: u.ID, Email: email, CreatedAt: now, ExpiresAt: now.Add(ttl)}
-	if err := s.store.IssueToken(ctx, t, cooldown, mails...); err != nil {
-		return err
-	}
-	s.mail.Wake()
-	return nil
 }
 
 // humanDuration writes a TTL for mail text: "24 hours", "1 hour", "30 minutes".
@@ -128,9 +51,31 @@ func humanDuration(d time.Duration) string {
 	}
 }
 
+// issueLink stores a fresh one-time link of kind for u and queues the mails it builds, all in one
+// transaction, unless the cooldown refuses it (ERateLimited). build gets the absolute link.
+func (s *Mail) issueLink(ctx context.Context, u *gatehouse.User, kind, path, email string, ttl, cooldown time.Duration,
+	build func(link string) ([]*gatehouse.OutboxMail, error)) error {
+	tok, h := token.Opaque()
+	link, err := s.core.mail.Link(path, tok)
+	if err != nil {
+		return err
+	}
+	mails, err := build(link)
+	if err != nil {
+		return err
+	}
+	now := s.clock.Now()
+	t := &gatehouse.OneTimeToken{Hash: h, Kind: kind, UserID: u.ID, Email: email, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	if err := s.store.IssueToken(ctx, t, cooldown, mails...); err != nil {
+		return err
+	}
+	s.core.mail.Wake()
+	return nil
+}
+
 // SendTestMail sends a test message at once and returns the SMTP server's answer.
-func (s *Service) SendTestMail(ctx context.Context, admin *Principal, to string, meta ClientMeta) (string, error) {
-	resp, err := s.mail.SendTest(ctx, to)
+func (s *Mail) SendTestMail(ctx context.Context, admin *Principal, to string, meta ClientMeta) (string, error) {
+	resp, err := s.core.mail.SendTest(ctx, to)
 	data := map[string]any{"to": gatehouse.NormalizeLogin(to), "ok": err == nil}
 	if err != nil {
 		if gatehouse.IsCode(err, gatehouse.EInvalid) {
@@ -138,12 +83,12 @@ func (s *Service) SendTestMail(ctx context.Context, admin *Principal, to string,
 		}
 		data["error"] = err.Error()
 	}
-	s.event(ctx, EventMailTestSent, admin.User.ID, admin.SessionID, meta, data)
+	s.core.event(ctx, EventMailTestSent, admin.User.ID, admin.SessionID, meta, data)
 	return resp, err
 }
 
 // Outbox lists outbox entries, newest first; status "" lists all. page counts from 1.
-func (s *Service) Outbox(ctx context.Context, status string, page, perPage int) ([]*gatehouse.OutboxMail, bool, error) {
+func (s *Mail) Outbox(ctx context.Context, status string, page, perPage int) ([]*gatehouse.OutboxMail, bool, error) {
 	switch status {
 	case "", gatehouse.MailQueued, gatehouse.MailSent, gatehouse.MailFailed:
 	default:
@@ -156,17 +101,17 @@ func (s *Service) Outbox(ctx context.Context, status string, page, perPage int) 
 }
 
 // RetryMail makes a queued or failed mail due now.
-func (s *Service) RetryMail(ctx context.Context, admin *Principal, id int64, meta ClientMeta) error {
+func (s *Mail) RetryMail(ctx context.Context, admin *Principal, id int64, meta ClientMeta) error {
 	if err := s.store.RetryMail(ctx, id, s.clock.Now()); err != nil {
 		return err
 	}
-	s.mail.Wake()
-	s.event(ctx, EventMailRetried, admin.User.ID, admin.SessionID, meta, map[string]any{"mail_id": id})
+	s.core.mail.Wake()
+	s.core.event(ctx, EventMailRetried, admin.User.ID, admin.SessionID, meta, map[string]any{"mail_id": id})
 	return nil
 }
 
 // PendingUsers lists accounts waiting for activation, oldest first; page counts from 1.
-func (s *Service) PendingUsers(ctx context.Context, page, perPage int) ([]*gatehouse.User, bool, error) {
+func (s *Mail) PendingUsers(ctx context.Context, page, perPage int) ([]*gatehouse.User, bool, error) {
 	if page < 1 {
 		page = 1
 	}
@@ -175,7 +120,7 @@ func (s *Service) PendingUsers(ctx context.Context, page, perPage int) ([]*gateh
 
 // AdminResendActivation mails a pending user a new activation link. The resend cooldown applies
 // to administrators too: it protects the user's mailbox, whoever presses the button.
-func (s *Service) AdminResendActivation(ctx context.Context, admin *Principal, id int64, meta ClientMeta) error {
+func (s *Mail) AdminResendActivation(ctx context.Context, admin *Principal, id int64, meta ClientMeta) error {
 	u, err := s.store.UserByID(ctx, id)
 	if err != nil {
 		return err
@@ -186,6 +131,6 @@ func (s *Service) AdminResendActivation(ctx context.Context, admin *Principal, i
 	if err := s.sendActivation(ctx, u); err != nil {
 		return err
 	}
-	s.userEvent(ctx, EventActivationResentBy, admin, id, meta, nil)
+	s.core.userEvent(ctx, EventActivationResentBy, admin, id, meta, nil)
 	return nil
 }

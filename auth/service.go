@@ -7,15 +7,11 @@ import (
 	"context"
 	"log/slog"
 	"net/url"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/geo"
-	"github.com/gatehouse/gatehouse/mail"
 	"github.com/gatehouse/gatehouse/oidc"
-	"github.com/gatehouse/gatehouse/seal"
 	"github.com/gatehouse/gatehouse/token"
 )
 
@@ -47,7 +43,7 @@ type nopObserver struct{}
 func (nopObserver) SignIn(string)  {}
 func (nopObserver) Revoked(string) {}
 
-// Deps are what a Service needs.
+// Deps are what New needs to build the Core and every service.
 type Deps struct {
 	Store    gatehouse.Store
 	Hasher   Hasher
@@ -78,120 +74,34 @@ type ClientMeta struct {
 	Method, Path string
 }
 
-// Service implements every use case. It is safe for concurrent use.
-type Service struct {
-	store   gatehouse.Store
-	hasher  Hasher
-	tokens  *token.Issuer
-	limiter Limiter
-	clock   gatehouse.Clock
-	log     *slog.Logger
-	obs     Observer
-	mfaBox  *seal.Box // nil when no mfa_secret_key is configured
-	pk      passkeys
-	mail    *mail.Outbox
-	rp      *oidc.RelyingParty
-	public  *url.URL
-	geo     *geo.DB
-
-	cookieSecureDefault bool
-	settings            atomic.Pointer[gatehouse.Settings]
-	hasUsers            atomic.Bool // once true it stays true: the last admin cannot be deleted
-
-	revoked  *token.Revocations
-	sessions *sessionCache
-	users    *userCache
-	// bearerSeen: session id -> *atomic.Int64 of the last recorded use by an access token.
-	bearerSeen sync.Map
-
-	feedMu     sync.Mutex // one feed poll at a time
-	lastChange int64
-}
-
 // RefreshGrace is how long a refresh token that was just used may be presented again (concurrent
 // tabs racing to refresh) without being treated as stolen.
 const RefreshGrace = 10 * time.Second
 
-// New builds a Service, creates missing runtime settings with their defaults, loads them and
-// the revocation set. Call Run to follow changes and flush last-seen times.
-func New(ctx context.Context, d Deps) (*Service, error) {
-	if d.Clock == nil {
-		d.Clock = gatehouse.SystemClock{}
-	}
-	if d.Logger == nil {
-		d.Logger = slog.New(slog.DiscardHandler)
-	}
-	if d.Observer == nil {
-		d.Observer = nopObserver{}
-	}
-	s := &Service{
-		store: d.Store, hasher: d.Hasher, tokens: d.Tokens, limiter: d.Limiter,
-		clock: d.Clock, log: d.Logger, obs: d.Observer, rp: d.OIDC, public: d.PublicURL, geo: d.GeoIP,
-		cookieSecureDefault: d.CookieSecureDefault,
-		revoked:             token.NewRevocations(),
-		sessions:            newSessionCache(),
-		users:               newUserCache(),
-		mfaBox:              newMFABox(d.MFASecretKey),
-		pk:                  newPasskeys(d.PublicURL),
-	}
-	s.mail = mail.New(mail.Deps{Store: d.Store, Settings: s.Settings, Clock: d.Clock, Logger: d.Logger, PublicURL: d.PublicURL})
-	if err := s.store.InitSettings(ctx, gatehouse.SettingDefaults(d.CookieSecureDefault)); err != nil {
-		return nil, err
-	}
-	if err := s.reloadSettings(ctx); err != nil {
-		return nil, err
-	}
-	s.warnBindingWithoutDB()
-	// Everything already in the feed is applied before the first request is served, so a token
-	// revoked before a restart stays revoked after it.
-	if err := s.PollChanges(ctx); err != nil {
-		return nil, err
-	}
-	return s, nil
+// App is every service of package auth, built by New over one Core. http/, web/ and cmd/ take it
+// whole; each service only sees the Core and its own Deps.
+type App struct {
+	Core      *Core
+	SignIn    *SignIn
+	Account   *Account
+	Admin     *Admin
+	Mail      *Mail
+	Providers *Providers
 }
 
-// Settings returns the current runtime settings snapshot.
-func (s *Service) Settings() *gatehouse.Settings { return s.settings.Load() }
-
-// CookieSecureDefault is the bootstrap default of auth_cookie_secure.
-func (s *Service) CookieSecureDefault() bool { return s.cookieSecureDefault }
-
-// Revocations exposes the revoked-session set (metrics).
-func (s *Service) Revocations() *token.Revocations { return s.revoked }
-
-// CachedSessions is the number of sessions in the request-check cache (metrics).
-func (s *Service) CachedSessions() int { return s.sessions.len() }
-
-func (s *Service) reloadSettings(ctx context.Context) error {
-	raw, err := s.store.Settings(ctx)
+// New builds the Core (see NewCore) and every feature service over it. Call Core.Run to follow
+// changes and flush last-seen times.
+func New(ctx context.Context, d Deps) (*App, error) {
+	c, err := NewCore(ctx, d)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	st, warnings := gatehouse.NewSettings(raw, s.cookieSecureDefault)
-	for _, w := range warnings {
-		s.log.Warn(w)
-	}
-	s.settings.Store(st)
-	return nil
-}
-
-// throttledEvent records an event that anyone can cause without credentials (an unknown state
-// or challenge token): at most one per kind and client address a minute, so such requests, which
-// cost an attacker nothing, cannot fill the audit trail or hold the database's writer.
-func (s *Service) throttledEvent(ctx context.Context, kind string, meta ClientMeta, data map[string]any) {
-	if ok, _, err := s.limiter.Allow(ctx, "event|"+kind+"|"+ipBucket(meta.IP), 1, time.Minute); err == nil && ok {
-		s.event(ctx, kind, 0, "", meta, data)
-	}
-}
-
-// event records an audit event; failures are logged, never returned, so that auditing cannot
-// turn a sign-in into an error after the fact.
-func (s *Service) event(ctx context.Context, kind string, userID int64, sid string, meta ClientMeta, data map[string]any) {
-	e := &gatehouse.Event{Time: s.clock.Now(), Kind: kind, SessionID: sid, IP: meta.IP, UserAgent: meta.UserAgent, Data: data}
-	if userID != 0 {
-		e.UserID = &userID
-	}
-	if err := s.store.AddEvent(context.WithoutCancel(ctx), e); err != nil {
-		s.log.Error("recording event failed", "kind", kind, "err", err)
-	}
+	return &App{
+		Core:      c,
+		SignIn:    NewSignIn(SignInDeps{Core: c}),
+		Account:   NewAccount(AccountDeps{Core: c}),
+		Admin:     NewAdmin(AdminDeps{Core: c}),
+		Mail:      NewMail(MailDeps{Core: c}),
+		Providers: NewProviders(ProvidersDeps{Core: c}),
+	}, nil
 }

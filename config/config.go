@@ -93,11 +93,6 @@ type Config struct {
 	// TrustedProxies is server.trusted_proxies parsed (bare addresses become /32 or /128), or
 	// DefaultTrustedProxies when the list is empty.
 	TrustedProxies []netip.Prefix `toml:"-"`
-	// ProxyChain is true when server.trusted_proxies lists the proxies explicitly: then
-	// X-Forwarded-For is followed through every listed hop. With the default ranges only the hop
-	// the direct peer appended is believed, since a private address is as likely a client on
-	// the LAN as a proxy.
-	ProxyChain bool `toml:"-"`
 	// Path is the absolute path of the file the configuration was loaded from.
 	Path string `toml:"-"`
 	// JWTSecretRandom is true when auth.jwt_secret was set nowhere and a random one was made for
@@ -119,18 +114,14 @@ type LoadResult struct {
 	Warnings []string
 }
 
-// DefaultTrustedProxies are the ranges trusted when server.trusted_proxies is empty: loopback,
-// private (RFC 1918, RFC 4193) and link-local.
+// DefaultTrustedProxies are the ranges trusted when server.trusted_proxies is empty: loopback
+// only. Private ranges are not trusted by default: a LAN client, a container neighbour or the
+// client of a balancer that rewrites source addresses would then pick its own address with
+// X-Forwarded-For and step around every per-address limit. Operators list their proxies.
 func DefaultTrustedProxies() []netip.Prefix {
 	return []netip.Prefix{
 		netip.MustParsePrefix("127.0.0.0/8"),
 		netip.MustParsePrefix("::1/128"),
-		netip.MustParsePrefix("10.0.0.0/8"),
-		netip.MustParsePrefix("172.16.0.0/12"),
-		netip.MustParsePrefix("192.168.0.0/16"),
-		netip.MustParsePrefix("fc00::/7"),
-		netip.MustParsePrefix("169.254.0.0/16"),
-		netip.MustParsePrefix("fe80::/10"),
 	}
 }
 
@@ -453,7 +444,6 @@ func (c *Config) validate(src sources) error {
 	if len(c.Server.TrustedProxies) == 0 {
 		c.TrustedProxies = DefaultTrustedProxies()
 	}
-	c.ProxyChain = len(c.Server.TrustedProxies) > 0
 
 	switch c.Database.Driver {
 	case "sqlite":

@@ -25,8 +25,8 @@ listen = "127.0.0.1:8080"
 # and for OIDC redirect URIs; the Host header is never trusted. Use https:// in production.
 public_url = "http://localhost:8080"
 # Reverse proxies (CIDR ranges or single addresses) whose X-Forwarded-For header is believed.
-# Empty = loopback, private and link-local ranges, believed for one hop; list your proxies to
-# have a chain of several followed.
+# Empty = loopback only. List your proxies (a Docker network, a Kubernetes pod range, a CDN's
+# ranges); X-Forwarded-For is then read right to left up to the first address not listed.
 trusted_proxies = []
 # Widen the session cookie to a parent domain (e.g. "example.com") when the apps behind forward
 # auth live on other subdomains than gatehouse. Empty = only the public URL's host.

@@ -141,7 +141,7 @@ func TestBrowserFirstRunSignInSignOut(t *testing.T) {
 	}
 	// The stylesheet loaded under the CSP.
 	bg := get(t, ctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector(".card")).borderRadius`))
-	if bg != "10px" {
+	if bg != "12px" {
 		t.Fatalf("stylesheet not applied (border-radius %q)", bg)
 	}
 	screenshot(t, ctx, "setup")
@@ -283,7 +283,7 @@ func TestBrowserAdminConsole(t *testing.T) {
 		chromedp.Submit(chromedp.CSS(`#f-auth-access-token-ttl-secs`)),
 		chromedp.WaitVisible(chromedp.CSS(`.notice`)),
 	)
-	if v := e.Auth.Settings().Public(false)["auth_access_token_ttl_secs"]; v != int64(600) && v != 600 {
+	if v := e.Auth.Core.Settings().Public(false)["auth_access_token_ttl_secs"]; v != int64(600) && v != 600 {
 		t.Fatalf("saved value %v (%T)", v, v)
 	}
 
@@ -310,7 +310,7 @@ func TestBrowserAdminConsole(t *testing.T) {
 	if overflow {
 		t.Fatal("the security page scrolls sideways on a phone")
 	}
-	if dark != "rgb(18, 22, 28)" {
+	if dark != "rgb(16, 20, 26)" {
 		t.Fatalf("dark scheme not applied: background %s", dark)
 	}
 	screenshot(t, ctx, "security-phone-dark")

@@ -76,7 +76,7 @@ func TestBrowserExternalSignIn(t *testing.T) {
 		t.Fatalf("error page: %q", m)
 	}
 	// The page is styled like the others (its CSP allows the stylesheet).
-	if r := get(t, ctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector(".card")).borderRadius`)); r != "10px" {
+	if r := get(t, ctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector(".card")).borderRadius`)); r != "12px" {
 		t.Fatalf("stylesheet not applied (border-radius %q)", r)
 	}
 	screenshot(t, ctx, "external-error")

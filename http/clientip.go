@@ -8,47 +8,34 @@ import (
 )
 
 // clientIP finds the client's address: the direct peer, unless the peer is a trusted proxy, in
-// which case X-Forwarded-For is read from the right and the first untrusted address wins. Taking
-// the right-most untrusted hop means a client cannot choose its own address by sending a forged
-// X-Forwarded-For: anything it sent stands to the left of what our proxies appended.
-//
-// With chain false (trusted_proxies left at its default ranges) only the right-most address is
-// taken: a private address may be a client on the LAN rather than a proxy, and walking past it
-// would let that client pick its address by sending X-Forwarded-For itself.
-func clientIP(r *http.Request, trusted []netip.Prefix, chain bool) netip.Addr {
+// which case X-Forwarded-For is read from the right and the first address that is not a trusted
+// proxy wins. Taking the right-most untrusted hop means a client cannot choose its own address by
+// sending a forged X-Forwarded-For: anything it sent stands to the left of what our proxies
+// appended. untrustedXFF is true when the header came from a peer that is not trusted (it is
+// ignored then; the caller logs that once so an operator learns a proxy is missing from the list).
+func clientIP(r *http.Request, trusted []netip.Prefix) (ip netip.Addr, untrustedXFF bool) {
 	peer := peerAddr(r.RemoteAddr)
+	xffs := r.Header.Values("X-Forwarded-For")
 	if !peer.IsValid() || !inPrefixes(peer, trusted) {
-		return peer
+		return peer, len(xffs) > 0
 	}
 	addr := peer
-	xffs := r.Header.Values("X-Forwarded-For")
-	if !chain {
-		if len(xffs) == 0 {
-			return peer
-		}
-		parts := strings.Split(xffs[len(xffs)-1], ",")
-		a, err := netip.ParseAddr(strings.TrimSpace(parts[len(parts)-1]))
-		if err != nil {
-			return peer
-		}
-		return a.Unmap()
-	}
 	for i := len(xffs) - 1; i >= 0; i-- {
 		parts := strings.Split(xffs[i], ",")
 		for j := len(parts) - 1; j >= 0; j-- {
 			a, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
 			if err != nil {
 				// A hop we cannot read: stop trusting the chain here.
-				return addr
+				return addr, false
 			}
 			a = a.Unmap()
 			addr = a
 			if !inPrefixes(a, trusted) {
-				return a
+				return a, false
 			}
 		}
 	}
-	return addr
+	return addr, false
 }
 
 func peerAddr(remote string) netip.Addr {

@@ -39,7 +39,7 @@ func newVerifyEnv(t *testing.T, backend string) *verifyEnv {
 
 func (v *verifyEnv) deliver(t *testing.T) {
 	t.Helper()
-	if _, err := v.e.Auth.Mail().Tick(context.Background()); err != nil {
+	if _, err := v.e.Auth.Core.Mail().Tick(context.Background()); err != nil {
 		t.Fatalf("delivering mail: %v", err)
 	}
 }
@@ -217,7 +217,7 @@ func TestExternalVerifyAnswersAlike(t *testing.T) {
 		}
 		first := v.mailedToken(t, "carol@example.com", 1)
 		// After the cooldown a new mail goes out, and only its link works.
-		v.e.Clock.Advance(v.e.Auth.Settings().VerificationCooldown + time.Second)
+		v.e.Clock.Advance(v.e.Auth.Core.Settings().VerificationCooldown + time.Second)
 		if r := api.Do("POST", "/api/auth/oidc/verify-email", nil); r.Status != http.StatusAccepted {
 			t.Fatalf("after the cooldown: %d %s", r.Status, r.Body)
 		}
@@ -227,7 +227,7 @@ func TestExternalVerifyAnswersAlike(t *testing.T) {
 		}
 
 		// A link past its TTL is refused.
-		v.e.Clock.Advance(v.e.Auth.Settings().ContactChangeTTL + time.Second)
+		v.e.Clock.Advance(v.e.Auth.Core.Settings().ContactChangeTTL + time.Second)
 		c := v.browser()
 		if st, _, body := c.get(t, "/login/external/verify?token="+url.QueryEscape(second)); st != http.StatusBadRequest || !strings.Contains(body, "invalid, expired or already used") {
 			t.Fatalf("expired link page: %d %s", st, body)
@@ -280,7 +280,7 @@ func TestExternalVerifyRefusals(t *testing.T) {
 			t.Fatal("bound to a disabled user")
 		}
 		// A disabled user gets no mail at all, with the same answer.
-		v.e.Clock.Advance(v.e.Auth.Settings().VerificationCooldown + time.Second)
+		v.e.Clock.Advance(v.e.Auth.Core.Settings().VerificationCooldown + time.Second)
 		if st, body := b.askMail(t); st != http.StatusAccepted || !strings.Contains(body, "d***@example.com") {
 			t.Fatalf("ask for a disabled user: %d %s", st, body)
 		}
@@ -376,7 +376,7 @@ func TestExternalVerifyEntersMFA(t *testing.T) {
 			t.Fatalf("signed in as %q before the second factor", name)
 		}
 		// A later link for the identity, now bound, also ends at the second factor (API form).
-		v.e.Clock.Advance(v.e.Auth.Settings().VerificationCooldown + time.Second)
+		v.e.Clock.Advance(v.e.Auth.Core.Settings().VerificationCooldown + time.Second)
 		if st, _ := b.askMail(t); st != http.StatusAccepted {
 			t.Fatal(st)
 		}

@@ -12,7 +12,7 @@ type list[T any] struct {
 }
 
 func (s *Server) accountSessions(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	items, err := s.auth.Sessions(r.Context(), p.User.ID, p.SessionID)
+	items, err := s.auth.Account.Sessions(r.Context(), p.User.ID, p.SessionID)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -21,7 +21,7 @@ func (s *Server) accountSessions(w http.ResponseWriter, r *http.Request, p *auth
 }
 
 func (s *Server) accountRevokeSession(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	if err := s.auth.RevokeOwnSession(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
+	if err := s.auth.Account.RevokeOwnSession(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
@@ -32,7 +32,7 @@ func (s *Server) accountRevokeSession(w http.ResponseWriter, r *http.Request, p 
 }
 
 func (s *Server) accountSignOutOthers(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	n := s.auth.SignOutOthers(r.Context(), p, s.meta(r))
+	n := s.auth.Account.SignOutOthers(r.Context(), p, s.meta(r))
 	writeJSON(w, http.StatusOK, map[string]int{"ended": n})
 }
 
@@ -45,7 +45,7 @@ func (s *Server) accountPassword(w http.ResponseWriter, r *http.Request, p *auth
 		writeError(w, r, s.log, err)
 		return
 	}
-	if err := s.auth.ChangePassword(r.Context(), p, req.CurrentPassword, req.NewPassword, s.meta(r)); err != nil {
+	if err := s.auth.Account.ChangePassword(r.Context(), p, req.CurrentPassword, req.NewPassword, s.meta(r)); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}

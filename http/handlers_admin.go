@@ -43,7 +43,7 @@ func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request, p *auth.
 		writeError(w, r, s.log, gatehouse.FieldError("query", "query is too long"))
 		return
 	}
-	users, more, err := s.auth.ListUsers(r.Context(), q, pg, perPage)
+	users, more, err := s.auth.Admin.ListUsers(r.Context(), q, pg, perPage)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -65,7 +65,7 @@ func (s *Server) adminCreateUser(w http.ResponseWriter, r *http.Request, p *auth
 		writeError(w, r, s.log, err)
 		return
 	}
-	u, err := s.auth.CreateUser(r.Context(), p, auth.CreateUserRequest{Username: req.Username, Email: req.Email, Password: req.Password, Role: gatehouse.Role(req.Role)}, s.meta(r))
+	u, err := s.auth.Admin.CreateUser(r.Context(), p, auth.CreateUserRequest{Username: req.Username, Email: req.Email, Password: req.Password, Role: gatehouse.Role(req.Role)}, s.meta(r))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -79,7 +79,7 @@ func (s *Server) adminGetUser(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	id, err := pathID(r)
 	if err == nil {
 		var u *gatehouse.User
-		if u, err = s.auth.UserByID(r.Context(), id); err == nil {
+		if u, err = s.auth.Admin.UserByID(r.Context(), id); err == nil {
 			writeJSON(w, http.StatusOK, u)
 			return
 		}
@@ -107,7 +107,7 @@ func (s *Server) adminUpdateUser(w http.ResponseWriter, r *http.Request, p *auth
 		role := gatehouse.Role(*req.Role)
 		patch.Role = &role
 	}
-	u, err := s.auth.UpdateUser(r.Context(), p, id, patch, s.meta(r))
+	u, err := s.auth.Admin.UpdateUser(r.Context(), p, id, patch, s.meta(r))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -118,7 +118,7 @@ func (s *Server) adminUpdateUser(w http.ResponseWriter, r *http.Request, p *auth
 func (s *Server) adminDeleteUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	id, err := pathID(r)
 	if err == nil {
-		err = s.auth.DeleteUser(r.Context(), p, id, s.meta(r))
+		err = s.auth.Admin.DeleteUser(r.Context(), p, id, s.meta(r))
 	}
 	if err != nil {
 		writeError(w, r, s.log, err)
@@ -140,7 +140,7 @@ func (s *Server) adminResetPassword(w http.ResponseWriter, r *http.Request, p *a
 		writeError(w, r, s.log, err)
 		return
 	}
-	if err := s.auth.ResetPassword(r.Context(), p, id, req.Password, s.meta(r)); err != nil {
+	if err := s.auth.Admin.ResetPassword(r.Context(), p, id, req.Password, s.meta(r)); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
@@ -150,13 +150,13 @@ func (s *Server) adminResetPassword(w http.ResponseWriter, r *http.Request, p *a
 func (s *Server) adminUserSessions(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	id, err := pathID(r)
 	if err == nil {
-		_, err = s.auth.UserByID(r.Context(), id)
+		_, err = s.auth.Admin.UserByID(r.Context(), id)
 	}
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	items, err := s.auth.Sessions(r.Context(), id, p.SessionID)
+	items, err := s.auth.Account.Sessions(r.Context(), id, p.SessionID)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -165,7 +165,7 @@ func (s *Server) adminUserSessions(w http.ResponseWriter, r *http.Request, p *au
 }
 
 func (s *Server) adminRevokeSession(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	if err := s.auth.AdminRevokeSession(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
+	if err := s.auth.Admin.AdminRevokeSession(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
@@ -181,8 +181,8 @@ type settingsResponse struct {
 }
 
 func (s *Server) settingsBody() settingsResponse {
-	st := s.auth.Settings()
-	def := s.auth.CookieSecureDefault()
+	st := s.auth.Core.Settings()
+	def := s.auth.Core.CookieSecureDefault()
 	resp := settingsResponse{Settings: st.Public(def), Schema: gatehouse.SettingDefs(def), Secrets: map[string]bool{}}
 	for _, d := range resp.Schema {
 		if d.Type == gatehouse.TypeSecret {
@@ -203,7 +203,7 @@ func (s *Server) adminPatchSettings(w http.ResponseWriter, r *http.Request, p *a
 		writeError(w, r, s.log, err)
 		return
 	}
-	if err := s.auth.PatchSettings(r.Context(), p, patch, s.meta(r)); err != nil {
+	if err := s.auth.Admin.PatchSettings(r.Context(), p, patch, s.meta(r)); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
@@ -225,7 +225,7 @@ func (s *Server) adminEvents(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		}
 		f.UserID = &id
 	}
-	events, more, err := s.auth.Events(r.Context(), f)
+	events, more, err := s.auth.Admin.Events(r.Context(), f)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

@@ -21,14 +21,21 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := s.ready(ctx); err != nil {
 		s.log.Warn("not ready: store unreachable", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "store unreachable"})
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "reason": "store unreachable", "detail": s.readyDetail()})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "detail": s.readyDetail()})
+}
+
+func (s *Server) readyDetail() map[string]string {
+	if s.detail == nil {
+		return map[string]string{}
+	}
+	return s.detail()
 }
 
 func (s *Server) state(w http.ResponseWriter, r *http.Request) {
-	st, err := s.auth.State(r.Context())
+	st, err := s.auth.SignIn.State(r.Context())
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -52,7 +59,7 @@ func (s *Server) setCookie(w http.ResponseWriter, t *auth.Tokens) {
 		return
 	}
 	c := &http.Cookie{Name: CookieName, Value: t.CookieToken, Path: "/", Domain: s.cookieDomain, HttpOnly: true,
-		Secure: s.auth.Settings().CookieSecure, SameSite: http.SameSiteLaxMode}
+		Secure: s.auth.Core.Settings().CookieSecure, SameSite: http.SameSiteLaxMode}
 	if t.CookieMaxAge > 0 {
 		c.MaxAge = int(t.CookieMaxAge / time.Second)
 	}
@@ -65,7 +72,7 @@ func (s *Server) cookiePrincipal(r *http.Request) (*auth.Principal, error) {
 	if err != nil {
 		return nil, gatehouse.Errorf(gatehouse.EUnauthorized, "not signed in")
 	}
-	return s.auth.AuthenticateCookie(r.Context(), c.Value, func() auth.ClientMeta { return s.meta(r) })
+	return s.auth.Core.AuthenticateCookie(r.Context(), c.Value, func() auth.ClientMeta { return s.meta(r) })
 }
 
 func (s *Server) signedIn(w http.ResponseWriter, status int, t *auth.Tokens) {
@@ -76,7 +83,7 @@ func (s *Server) signedIn(w http.ResponseWriter, status int, t *auth.Tokens) {
 
 func (s *Server) clearCookie(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", Domain: s.cookieDomain, MaxAge: -1, HttpOnly: true,
-		Secure: s.auth.Settings().CookieSecure, SameSite: http.SameSiteLaxMode})
+		Secure: s.auth.Core.Settings().CookieSecure, SameSite: http.SameSiteLaxMode})
 }
 
 func (s *Server) setupAdmin(w http.ResponseWriter, r *http.Request) {
@@ -89,7 +96,7 @@ func (s *Server) setupAdmin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	t, err := s.auth.SetupAdmin(r.Context(), auth.SetupRequest{Username: req.Username, Email: req.Email, Password: req.Password}, s.meta(r))
+	t, err := s.auth.SignIn.SetupAdmin(r.Context(), auth.SetupRequest{Username: req.Username, Email: req.Email, Password: req.Password}, s.meta(r))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -116,7 +123,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if req.Login == "" {
 		req.Login = req.Username
 	}
-	t, err := s.auth.Login(r.Context(), auth.LoginRequest{Login: req.Login, Password: req.Password, StaySignedIn: req.StaySignedIn}, s.meta(r))
+	t, err := s.auth.SignIn.Login(r.Context(), auth.LoginRequest{Login: req.Login, Password: req.Password, StaySignedIn: req.StaySignedIn}, s.meta(r))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -145,7 +152,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
 		p, err := s.authenticate(r)
 		var t *auth.Tokens
 		if err == nil {
-			t, err = s.auth.RefreshAccess(r.Context(), p, s.meta(r))
+			t, err = s.auth.Core.RefreshAccess(r.Context(), p, s.meta(r))
 		}
 		if err != nil {
 			writeError(w, r, s.log, err)
@@ -162,7 +169,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	t, err := s.auth.Refresh(r.Context(), req.RefreshToken, s.meta(r))
+	t, err := s.auth.Core.Refresh(r.Context(), req.RefreshToken, s.meta(r))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -173,7 +180,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
 // logout ends the session behind the credential, if any, and always clears the cookie.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if p, err := s.authenticate(r); err == nil {
-		if err := s.auth.Logout(r.Context(), p, s.meta(r)); err != nil {
+		if err := s.auth.Core.Logout(r.Context(), p, s.meta(r)); err != nil {
 			writeError(w, r, s.log, err)
 			return
 		}
@@ -189,13 +196,13 @@ func (s *Server) authenticate(r *http.Request) (*auth.Principal, error) {
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
 			return nil, gatehouse.Errorf(gatehouse.EUnauthorized, "the Authorization header must be \"Bearer <access token>\"")
 		}
-		return s.auth.AuthenticateBearer(r.Context(), strings.TrimSpace(tok), func() auth.ClientMeta { return s.meta(r) })
+		return s.auth.Core.AuthenticateBearer(r.Context(), strings.TrimSpace(tok), func() auth.ClientMeta { return s.meta(r) })
 	}
 	c, err := r.Cookie(CookieName)
 	if err != nil {
 		return nil, gatehouse.Errorf(gatehouse.EUnauthorized, "not signed in")
 	}
-	return s.auth.AuthenticateCookie(r.Context(), c.Value, func() auth.ClientMeta { return s.meta(r) })
+	return s.auth.Core.AuthenticateCookie(r.Context(), c.Value, func() auth.ClientMeta { return s.meta(r) })
 }
 
 // user wraps a handler that needs a signed-in user.

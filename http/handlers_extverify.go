@@ -19,7 +19,7 @@ const ExternalPendingCookie = "gatehouse_oidc_pending"
 
 func (s *Server) setPendingCookie(w http.ResponseWriter, value string) {
 	http.SetCookie(w, &http.Cookie{Name: ExternalPendingCookie, Value: value, Path: externalCookiePath(s.public.Path), HttpOnly: true,
-		Secure: s.auth.Settings().CookieSecure, SameSite: http.SameSiteLaxMode, MaxAge: int(auth.ExternalPendingTTL / time.Second)})
+		Secure: s.auth.Core.Settings().CookieSecure, SameSite: http.SameSiteLaxMode, MaxAge: int(auth.ExternalPendingTTL / time.Second)})
 }
 
 // verifyOffer is the JSON form of the offer in a not-linked answer.
@@ -56,7 +56,7 @@ func (s *Server) externalVerifySend(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(ExternalPendingCookie); err == nil {
 		tok = c.Value
 	}
-	sent, err := s.auth.SendExternalVerification(r.Context(), tok, s.meta(r))
+	sent, err := s.auth.SignIn.SendExternalVerification(r.Context(), tok, s.meta(r))
 	if err != nil {
 		s.externalError(w, r, err)
 		return
@@ -84,7 +84,7 @@ func (s *Server) externalVerifyConfirm(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	res, err := s.auth.ConfirmExternalVerification(r.Context(), req.Token, s.meta(r))
+	res, err := s.auth.SignIn.ConfirmExternalVerification(r.Context(), req.Token, s.meta(r))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

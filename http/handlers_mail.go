@@ -30,7 +30,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	res, err := s.auth.Register(r.Context(), auth.RegisterRequest{Username: req.Username, Email: req.Email, Password: req.Password}, s.meta(r))
+	res, err := s.auth.Mail.Register(r.Context(), auth.RegisterRequest{Username: req.Username, Email: req.Email, Password: req.Password}, s.meta(r))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -52,7 +52,7 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	u, err := s.auth.Activate(r.Context(), req.Token, s.meta(r))
+	u, err := s.auth.Mail.Activate(r.Context(), req.Token, s.meta(r))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -68,7 +68,7 @@ func (s *Server) resendActivation(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	if err := s.auth.ResendActivation(r.Context(), req.Login, s.meta(r)); err != nil {
+	if err := s.auth.Mail.ResendActivation(r.Context(), req.Login, s.meta(r)); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
@@ -83,7 +83,7 @@ func (s *Server) forgotPassword(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	if err := s.auth.ForgotPassword(r.Context(), req.Email, s.meta(r)); err != nil {
+	if err := s.auth.Mail.ForgotPassword(r.Context(), req.Email, s.meta(r)); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
@@ -99,7 +99,7 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	if err := s.auth.ResetPasswordWithLink(r.Context(), req.Token, req.Password, s.meta(r)); err != nil {
+	if err := s.auth.Mail.ResetPasswordWithLink(r.Context(), req.Token, req.Password, s.meta(r)); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
@@ -115,7 +115,7 @@ func (s *Server) accountEmail(w http.ResponseWriter, r *http.Request, p *auth.Pr
 		writeError(w, r, s.log, err)
 		return
 	}
-	if err := s.auth.RequestEmailChange(r.Context(), p, req.Email, req.Password, s.meta(r)); err != nil {
+	if err := s.auth.Mail.RequestEmailChange(r.Context(), p, req.Email, req.Password, s.meta(r)); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
@@ -131,7 +131,7 @@ func (s *Server) accountEmailConfirm(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	u, err := s.auth.ConfirmEmailChange(r.Context(), req.Token, s.meta(r))
+	u, err := s.auth.Mail.ConfirmEmailChange(r.Context(), req.Token, s.meta(r))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -147,7 +147,7 @@ func (s *Server) adminMailTest(w http.ResponseWriter, r *http.Request, p *auth.P
 		writeError(w, r, s.log, err)
 		return
 	}
-	resp, err := s.auth.SendTestMail(r.Context(), p, req.To, s.meta(r))
+	resp, err := s.auth.Mail.SendTestMail(r.Context(), p, req.To, s.meta(r))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -161,7 +161,7 @@ func (s *Server) adminMailOutbox(w http.ResponseWriter, r *http.Request, p *auth
 		writeError(w, r, s.log, err)
 		return
 	}
-	items, more, err := s.auth.Outbox(r.Context(), r.URL.Query().Get("status"), pg, perPage)
+	items, more, err := s.auth.Mail.Outbox(r.Context(), r.URL.Query().Get("status"), pg, perPage)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -172,7 +172,7 @@ func (s *Server) adminMailOutbox(w http.ResponseWriter, r *http.Request, p *auth
 	writeJSON(w, http.StatusOK, struct {
 		list[*gatehouse.OutboxMail]
 		Configured bool `json:"mail_configured"`
-	}{list[*gatehouse.OutboxMail]{Items: items, NextPage: nextPage(pg, more)}, s.auth.MailConfigured()})
+	}{list[*gatehouse.OutboxMail]{Items: items, NextPage: nextPage(pg, more)}, s.auth.Core.MailConfigured()})
 }
 
 func (s *Server) adminMailRetry(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -181,7 +181,7 @@ func (s *Server) adminMailRetry(w http.ResponseWriter, r *http.Request, p *auth.
 		writeError(w, r, s.log, gatehouse.Errorf(gatehouse.ENotFound, "no such mail"))
 		return
 	}
-	if err := s.auth.RetryMail(r.Context(), p, id, s.meta(r)); err != nil {
+	if err := s.auth.Mail.RetryMail(r.Context(), p, id, s.meta(r)); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
@@ -194,7 +194,7 @@ func (s *Server) adminPendingUsers(w http.ResponseWriter, r *http.Request, p *au
 		writeError(w, r, s.log, err)
 		return
 	}
-	users, more, err := s.auth.PendingUsers(r.Context(), pg, perPage)
+	users, more, err := s.auth.Mail.PendingUsers(r.Context(), pg, perPage)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -211,7 +211,7 @@ func (s *Server) adminResendActivation(w http.ResponseWriter, r *http.Request, p
 		writeError(w, r, s.log, err)
 		return
 	}
-	if err := s.auth.AdminResendActivation(r.Context(), p, id, s.meta(r)); err != nil {
+	if err := s.auth.Mail.AdminResendActivation(r.Context(), p, id, s.meta(r)); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}

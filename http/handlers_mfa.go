@@ -32,7 +32,7 @@ func (s *Server) loginMFA(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	t, err := s.auth.LoginMFA(r.Context(), auth.MFALoginRequest{Token: req.MFAToken, Code: req.Code, RecoveryCode: req.RecoveryCode}, s.meta(r))
+	t, err := s.auth.SignIn.LoginMFA(r.Context(), auth.MFALoginRequest{Token: req.MFAToken, Code: req.Code, RecoveryCode: req.RecoveryCode}, s.meta(r))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -55,7 +55,7 @@ func (s *Server) accountTOTPSetup(w http.ResponseWriter, r *http.Request, p *aut
 			return
 		}
 	}
-	setup, err := s.auth.BeginTOTP(r.Context(), p, s.meta(r))
+	setup, err := s.auth.Account.BeginTOTP(r.Context(), p, s.meta(r))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -71,7 +71,7 @@ func (s *Server) accountTOTPConfirm(w http.ResponseWriter, r *http.Request, p *a
 		writeError(w, r, s.log, err)
 		return
 	}
-	codes, err := s.auth.ConfirmTOTP(r.Context(), p, req.Code, s.meta(r))
+	codes, err := s.auth.Account.ConfirmTOTP(r.Context(), p, req.Code, s.meta(r))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -91,7 +91,7 @@ func (s *Server) accountTOTPDelete(w http.ResponseWriter, r *http.Request, p *au
 		writeError(w, r, s.log, err)
 		return
 	}
-	if err := s.auth.DisableTOTP(r.Context(), p, req.Code, req.Password, s.meta(r)); err != nil {
+	if err := s.auth.Account.DisableTOTP(r.Context(), p, req.Code, req.Password, s.meta(r)); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
@@ -104,7 +104,7 @@ func (s *Server) accountRecoveryCodes(w http.ResponseWriter, r *http.Request, p 
 		writeError(w, r, s.log, err)
 		return
 	}
-	codes, err := s.auth.RegenerateRecoveryCodes(r.Context(), p, req.Code, req.Password, s.meta(r))
+	codes, err := s.auth.Account.RegenerateRecoveryCodes(r.Context(), p, req.Code, req.Password, s.meta(r))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -118,7 +118,7 @@ func (s *Server) adminResetMFA(w http.ResponseWriter, r *http.Request, p *auth.P
 		writeError(w, r, s.log, err)
 		return
 	}
-	n, err := s.auth.AdminResetMFA(r.Context(), p, id, s.meta(r))
+	n, err := s.auth.Admin.AdminResetMFA(r.Context(), p, id, s.meta(r))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

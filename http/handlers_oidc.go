@@ -33,7 +33,7 @@ func SetExternalCookie(w http.ResponseWriter, base, value string, secure bool) {
 
 func (s *Server) clearExternalCookie(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: ExternalCookie, Value: "", Path: externalCookiePath(s.public.Path), HttpOnly: true,
-		Secure: s.auth.Settings().CookieSecure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+		Secure: s.auth.Core.Settings().CookieSecure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
 }
 
 // providerBody is the JSON of POST and PATCH /api/admin/providers; nil fields are unchanged.
@@ -58,7 +58,7 @@ func (b providerBody) input() auth.ProviderInput {
 }
 
 func (s *Server) adminListProviders(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	ps, err := s.auth.ListProviders(r.Context())
+	ps, err := s.auth.Providers.ListProviders(r.Context())
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -72,7 +72,7 @@ func (s *Server) adminCreateProvider(w http.ResponseWriter, r *http.Request, p *
 		writeError(w, r, s.log, err)
 		return
 	}
-	v, err := s.auth.CreateProvider(r.Context(), p, b.input(), s.meta(r))
+	v, err := s.auth.Providers.CreateProvider(r.Context(), p, b.input(), s.meta(r))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -81,7 +81,7 @@ func (s *Server) adminCreateProvider(w http.ResponseWriter, r *http.Request, p *
 }
 
 func (s *Server) adminGetProvider(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	v, err := s.auth.GetProvider(r.Context(), r.PathValue("id"))
+	v, err := s.auth.Providers.GetProvider(r.Context(), r.PathValue("id"))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -95,7 +95,7 @@ func (s *Server) adminUpdateProvider(w http.ResponseWriter, r *http.Request, p *
 		writeError(w, r, s.log, err)
 		return
 	}
-	v, err := s.auth.UpdateProvider(r.Context(), p, r.PathValue("id"), b.input(), s.meta(r))
+	v, err := s.auth.Providers.UpdateProvider(r.Context(), p, r.PathValue("id"), b.input(), s.meta(r))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -104,7 +104,7 @@ func (s *Server) adminUpdateProvider(w http.ResponseWriter, r *http.Request, p *
 }
 
 func (s *Server) adminDeleteProvider(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	if err := s.auth.DeleteProvider(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
+	if err := s.auth.Providers.DeleteProvider(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
@@ -112,7 +112,7 @@ func (s *Server) adminDeleteProvider(w http.ResponseWriter, r *http.Request, p *
 }
 
 func (s *Server) accountIdentities(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	ids, err := s.auth.Identities(r.Context(), p.User.ID)
+	ids, err := s.auth.Account.Identities(r.Context(), p.User.ID)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -123,7 +123,7 @@ func (s *Server) accountIdentities(w http.ResponseWriter, r *http.Request, p *au
 func (s *Server) accountUnlinkIdentity(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	id, err := pathID(r)
 	if err == nil {
-		err = s.auth.UnlinkIdentity(r.Context(), p, id, s.meta(r))
+		err = s.auth.Account.UnlinkIdentity(r.Context(), p, id, s.meta(r))
 	}
 	if err != nil {
 		writeError(w, r, s.log, err)
@@ -136,12 +136,12 @@ func (s *Server) accountUnlinkIdentity(w http.ResponseWriter, r *http.Request, p
 // only ever signs in; linking an identity to the signed-in account starts from a same-origin
 // POST on the security page, so another site cannot make a signed-in browser link an identity.
 func (s *Server) externalStart(w http.ResponseWriter, r *http.Request) {
-	st, err := s.auth.StartExternal(r.Context(), r.PathValue("provider"), r.URL.Query().Get("rd"), nil, s.meta(r))
+	st, err := s.auth.SignIn.StartExternal(r.Context(), r.PathValue("provider"), r.URL.Query().Get("rd"), nil, s.meta(r))
 	if err != nil {
 		s.externalError(w, r, err)
 		return
 	}
-	SetExternalCookie(w, s.public.Path, st.BrowserToken, s.auth.Settings().CookieSecure)
+	SetExternalCookie(w, s.public.Path, st.BrowserToken, s.auth.Core.Settings().CookieSecure)
 	http.Redirect(w, r, st.RedirectURL, http.StatusSeeOther)
 }
 
@@ -157,7 +157,7 @@ func (s *Server) externalCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	// The binding cookie has done its job whatever happens next.
 	s.clearExternalCookie(w)
-	res, err := s.auth.FinishExternal(r.Context(), req, s.meta(r))
+	res, err := s.auth.SignIn.FinishExternal(r.Context(), req, s.meta(r))
 	if err != nil {
 		if nl := notLinkedOffer(err); nl != nil {
 			s.setPendingCookie(w, nl.Offer.BrowserToken)
@@ -172,7 +172,7 @@ func (s *Server) externalCallback(w http.ResponseWriter, r *http.Request) {
 		// challenge token goes in a short-lived cookie for the login page only, not in the
 		// address, where history and logs would keep it.
 		http.SetCookie(w, &http.Cookie{Name: MFACookie, Value: res.Tokens.MFA.Token, Path: base + "/login", HttpOnly: true,
-			Secure: s.auth.Settings().CookieSecure, SameSite: http.SameSiteLaxMode, MaxAge: int(res.Tokens.MFA.ExpiresIn / time.Second)})
+			Secure: s.auth.Core.Settings().CookieSecure, SameSite: http.SameSiteLaxMode, MaxAge: int(res.Tokens.MFA.ExpiresIn / time.Second)})
 		q := url.Values{"step": {"mfa"}}
 		if to != "" {
 			q.Set("rd", to)

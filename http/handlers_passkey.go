@@ -39,7 +39,7 @@ func (s *Server) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	c, err := s.auth.BeginPasskeyLogin(r.Context(), s.meta(r))
+	c, err := s.auth.SignIn.BeginPasskeyLogin(r.Context(), s.meta(r))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -57,7 +57,7 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	t, err := s.auth.FinishPasskeyLogin(r.Context(), req.Ceremony, req.Credential, req.StaySignedIn, s.meta(r))
+	t, err := s.auth.SignIn.FinishPasskeyLogin(r.Context(), req.Ceremony, req.Credential, req.StaySignedIn, s.meta(r))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -66,7 +66,7 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) accountPasskeys(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	items, err := s.auth.Passkeys(r.Context(), p.User.ID)
+	items, err := s.auth.Account.Passkeys(r.Context(), p.User.ID)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -80,7 +80,7 @@ func (s *Server) accountPasskeyBegin(w http.ResponseWriter, r *http.Request, p *
 		writeError(w, r, s.log, err)
 		return
 	}
-	c, err := s.auth.BeginPasskeyRegistration(r.Context(), p)
+	c, err := s.auth.Account.BeginPasskeyRegistration(r.Context(), p)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -98,7 +98,7 @@ func (s *Server) accountPasskeyFinish(w http.ResponseWriter, r *http.Request, p 
 		writeError(w, r, s.log, err)
 		return
 	}
-	v, err := s.auth.FinishPasskeyRegistration(r.Context(), p, req.Ceremony, req.Name, req.Credential, s.meta(r))
+	v, err := s.auth.Account.FinishPasskeyRegistration(r.Context(), p, req.Ceremony, req.Name, req.Credential, s.meta(r))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -127,7 +127,7 @@ func (s *Server) accountPasskeyRename(w http.ResponseWriter, r *http.Request, p 
 		writeError(w, r, s.log, err)
 		return
 	}
-	v, err := s.auth.RenamePasskey(r.Context(), p, id, req.Name, s.meta(r))
+	v, err := s.auth.Account.RenamePasskey(r.Context(), p, id, req.Name, s.meta(r))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -138,7 +138,7 @@ func (s *Server) accountPasskeyRename(w http.ResponseWriter, r *http.Request, p 
 func (s *Server) accountPasskeyDelete(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	id, err := passkeyID(r, "id")
 	if err == nil {
-		err = s.auth.DeletePasskey(r.Context(), p, id, s.meta(r))
+		err = s.auth.Account.DeletePasskey(r.Context(), p, id, s.meta(r))
 	}
 	if err != nil {
 		writeError(w, r, s.log, err)
@@ -153,7 +153,7 @@ func (s *Server) adminUserPasskeys(w http.ResponseWriter, r *http.Request, p *au
 		writeError(w, r, s.log, err)
 		return
 	}
-	items, err := s.auth.AdminPasskeys(r.Context(), p, uid)
+	items, err := s.auth.Admin.AdminPasskeys(r.Context(), p, uid)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -168,7 +168,7 @@ func (s *Server) adminDeletePasskey(w http.ResponseWriter, r *http.Request, p *a
 		id, err = passkeyID(r, "pid")
 	}
 	if err == nil {
-		err = s.auth.AdminDeletePasskey(r.Context(), p, uid, id, s.meta(r))
+		err = s.auth.Admin.AdminDeletePasskey(r.Context(), p, uid, id, s.meta(r))
 	}
 	if err != nil {
 		writeError(w, r, s.log, err)

@@ -10,7 +10,7 @@ import (
 // accountReauthState answers whether the session may make changes that need a recent
 // authentication, until when, and with what the user can confirm it is them.
 func (s *Server) accountReauthState(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	st, err := s.auth.ReauthState(r.Context(), p)
+	st, err := s.auth.Account.ReauthState(r.Context(), p)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -26,7 +26,7 @@ func (s *Server) accountReauth(w http.ResponseWriter, r *http.Request, p *auth.P
 		writeError(w, r, s.log, err)
 		return
 	}
-	st, err := s.auth.Reauthenticate(r.Context(), p, req.Password, req.Code, s.meta(r))
+	st, err := s.auth.Account.Reauthenticate(r.Context(), p, req.Password, req.Code, s.meta(r))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -41,7 +41,7 @@ func (s *Server) accountReauthPasskeyBegin(w http.ResponseWriter, r *http.Reques
 		writeError(w, r, s.log, err)
 		return
 	}
-	c, err := s.auth.BeginPasskeyReauth(r.Context(), p)
+	c, err := s.auth.Account.BeginPasskeyReauth(r.Context(), p)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -59,7 +59,7 @@ func (s *Server) accountReauthPasskeyFinish(w http.ResponseWriter, r *http.Reque
 		writeError(w, r, s.log, err)
 		return
 	}
-	st, err := s.auth.FinishPasskeyReauth(r.Context(), p, req.Ceremony, req.Credential, s.meta(r))
+	st, err := s.auth.Account.FinishPasskeyReauth(r.Context(), p, req.Ceremony, req.Credential, s.meta(r))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

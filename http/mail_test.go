@@ -44,7 +44,7 @@ func newMailEnv(t *testing.T, o testserver.Options) *mailEnv {
 // deliver runs one round of the outbox, as the background loop would.
 func (m *mailEnv) deliver() int {
 	m.T.Helper()
-	n, err := m.Auth.Mail().Tick(context.Background())
+	n, err := m.Auth.Core.Mail().Tick(context.Background())
 	if err != nil {
 		m.T.Fatalf("delivering mail: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
@@ -20,18 +21,18 @@ const CookieName = "gatehouse_session"
 
 // Deps are what the HTTP layer needs.
 type Deps struct {
-	Auth           *auth.Service
+	Auth           *auth.App
 	Logger         *slog.Logger
 	Metrics        *Metrics
 	PublicURL      *url.URL
 	TrustedProxies []netip.Prefix
 	// CookieDomain is server.cookie_domain: empty for a host-only session cookie.
 	CookieDomain string
-	// ProxyChain follows X-Forwarded-For through every trusted hop; false believes only the hop
-	// the direct peer appended (config.Config.ProxyChain says why).
-	ProxyChain bool
 	// Ready reports whether the store is reachable (readiness).
 	Ready func(ctx context.Context) error
+	// Detail, when set, adds the state of parts that can run degraded without making the
+	// instance unready (rate limits counted locally while Redis fails) to /readyz.
+	Detail func() map[string]string
 	// Pages, when set, serves the web pages (login, settings, admin) under the same mux. kit gives
 	// them the cookie, client-address and CSRF rules of the API, so both behave alike.
 	Pages func(mux *http.ServeMux, kit PageKit) error
@@ -52,15 +53,18 @@ type PageKit struct {
 
 // Server is gatehouse's HTTP handler.
 type Server struct {
-	auth    *auth.Service
+	auth    *auth.App
 	log     *slog.Logger
 	metrics *Metrics
 	public  *url.URL
 	trusted []netip.Prefix
-	chain   bool
+	// xffWarned is set after the first X-Forwarded-For from an untrusted peer has been logged:
+	// once per process, since a misconfigured proxy would otherwise log on every request.
+	xffWarned atomic.Bool
 	// cookieDomain is the Domain attribute of the session cookie ("" for host-only).
 	cookieDomain string
 	ready        func(ctx context.Context) error
+	detail       func() map[string]string
 	csrf         *http.CrossOriginProtection
 	mux          *http.ServeMux
 
@@ -91,7 +95,7 @@ func securityHeaders(public *url.URL) []headerValue {
 
 // NewServer builds the handler with every route of routes.go.
 func NewServer(d Deps) (*Server, error) {
-	s := &Server{auth: d.Auth, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, chain: d.ProxyChain, cookieDomain: d.CookieDomain, ready: d.Ready, mux: http.NewServeMux(), secHeaders: securityHeaders(d.PublicURL)}
+	s := &Server{auth: d.Auth, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, cookieDomain: d.CookieDomain, ready: d.Ready, detail: d.Detail, mux: http.NewServeMux(), secHeaders: securityHeaders(d.PublicURL)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -214,7 +218,10 @@ func (s *Server) meta(r *http.Request) auth.ClientMeta {
 		ua = ua[:512]
 	}
 	ua = strings.ToValidUTF8(ua, "")
-	ip := clientIP(r, s.trusted, s.chain)
+	ip, untrusted := clientIP(r, s.trusted)
+	if untrusted && s.xffWarned.CompareAndSwap(false, true) {
+		s.log.Warn("X-Forwarded-For from a peer that is not a trusted proxy is ignored; if this peer is your reverse proxy, add its address or range to server.trusted_proxies (logged once)", "peer", ip.String())
+	}
 	ips := ""
 	if ip.IsValid() {
 		ips = ip.String()

@@ -72,7 +72,7 @@ func (p *pages) usersView(r *http.Request, pr *auth.Principal) (*view, error) {
 		q = q[:254]
 	}
 	page := pageNum(r)
-	users, more, err := p.auth.ListUsers(r.Context(), q, page, perPage)
+	users, more, err := p.auth.Admin.ListUsers(r.Context(), q, page, perPage)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,7 @@ func (p *pages) adminUsers(w http.ResponseWriter, r *http.Request, pr *auth.Prin
 func (p *pages) adminCreateUser(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
 	f := r.PostForm
 	req := auth.CreateUserRequest{Username: f.Get("username"), Email: f.Get("email"), Password: f.Get("password"), Role: gatehouse.Role(f.Get("role"))}
-	u, err := p.auth.CreateUser(r.Context(), pr, req, p.kit.Meta(r))
+	u, err := p.auth.Admin.CreateUser(r.Context(), pr, req, p.kit.Meta(r))
 	if err == nil {
 		p.redirect(w, r, fmt.Sprintf("/admin/users/%d?done=created", u.ID))
 		return
@@ -124,11 +124,11 @@ func (p *pages) userView(r *http.Request, pr *auth.Principal) (*view, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := p.auth.UserByID(r.Context(), id)
+	u, err := p.auth.Admin.UserByID(r.Context(), id)
 	if err != nil {
 		return nil, err
 	}
-	ss, err := p.auth.Sessions(r.Context(), u.ID, pr.SessionID)
+	ss, err := p.auth.Account.Sessions(r.Context(), u.ID, pr.SessionID)
 	if err != nil {
 		return nil, err
 	}
@@ -162,17 +162,17 @@ func (p *pages) adminUserAction(w http.ResponseWriter, r *http.Request, pr *auth
 	switch a := r.PostForm.Get("action"); a {
 	case "role":
 		role := gatehouse.Role(r.PostForm.Get("role"))
-		_, err = p.auth.UpdateUser(r.Context(), pr, id, auth.UserPatch{Role: &role}, meta)
+		_, err = p.auth.Admin.UpdateUser(r.Context(), pr, id, auth.UserPatch{Role: &role}, meta)
 		done = "role"
 	case "disable", "enable":
 		dis := a == "disable"
-		_, err = p.auth.UpdateUser(r.Context(), pr, id, auth.UserPatch{Disabled: &dis}, meta)
+		_, err = p.auth.Admin.UpdateUser(r.Context(), pr, id, auth.UserPatch{Disabled: &dis}, meta)
 		done = a + "d"
 	case "password":
 		if r.PostForm.Get("password") != r.PostForm.Get("password_confirm") {
 			err = gatehouse.FieldError("password_confirm", "the two passwords differ")
 		} else {
-			err = p.auth.ResetPassword(r.Context(), pr, id, r.PostForm.Get("password"), meta)
+			err = p.auth.Admin.ResetPassword(r.Context(), pr, id, r.PostForm.Get("password"), meta)
 		}
 		done = "password"
 	default:
@@ -218,7 +218,7 @@ func (p *pages) adminDeleteSubmit(w http.ResponseWriter, r *http.Request, pr *au
 		p.redirect(w, r, fmt.Sprintf("/admin/users/%d/delete", id))
 		return
 	}
-	if err := p.auth.DeleteUser(r.Context(), pr, id, p.kit.Meta(r)); err != nil {
+	if err := p.auth.Admin.DeleteUser(r.Context(), pr, id, p.kit.Meta(r)); err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.ELastAdmin {
 			v, verr := p.userView(r, pr)
 			if verr != nil {
@@ -246,7 +246,7 @@ func (p *pages) adminRevokeSession(w http.ResponseWriter, r *http.Request, pr *a
 		p.fail(w, r, err)
 		return
 	}
-	if err := p.auth.AdminRevokeSession(r.Context(), pr, r.PathValue("sid"), p.kit.Meta(r)); err != nil {
+	if err := p.auth.Admin.AdminRevokeSession(r.Context(), pr, r.PathValue("sid"), p.kit.Meta(r)); err != nil {
 		p.fail(w, r, err)
 		return
 	}
@@ -275,9 +275,9 @@ var groupTitles = []struct{ key, title, help string }{
 }
 
 func (p *pages) settingsGroups(form url.Values, group string) []settingsGroup {
-	st := p.auth.Settings()
-	defs := gatehouse.SettingDefs(p.auth.CookieSecureDefault())
-	vals := st.Public(p.auth.CookieSecureDefault())
+	st := p.auth.Core.Settings()
+	defs := gatehouse.SettingDefs(p.auth.Core.CookieSecureDefault())
+	vals := st.Public(p.auth.Core.CookieSecureDefault())
 	var out []settingsGroup
 	for _, g := range groupTitles {
 		sg := settingsGroup{Key: g.key, Title: g.title, Help: g.help}
@@ -286,7 +286,7 @@ func (p *pages) settingsGroups(form url.Values, group string) []settingsGroup {
 				continue
 			}
 			f := settingField{SettingDef: d}
-			f.Help += p.auth.SettingNote(d.Key)
+			f.Help += p.auth.Core.SettingNote(d.Key)
 			if d.Type == gatehouse.TypeSecret {
 				f.IsSet = st.Raw(d.Key) != ""
 			} else {
@@ -308,7 +308,7 @@ func (p *pages) settingsGroups(form url.Values, group string) []settingsGroup {
 func (p *pages) adminSettings(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
 	v := adminView("System settings", "settings", pr)
 	v.Data = p.settingsGroups(nil, "")
-	if p.auth.Settings().AllowRegistration && !p.auth.MailConfigured() {
+	if p.auth.Core.Settings().AllowRegistration && !p.auth.Core.MailConfigured() {
 		v.Error = "Public registration is on, but mail delivery is not configured: new accounts cannot receive their activation mail."
 	}
 	if g := r.URL.Query().Get("saved"); g != "" {
@@ -323,7 +323,7 @@ func (p *pages) adminSettings(w http.ResponseWriter, r *http.Request, pr *auth.P
 func (p *pages) adminSettingsSubmit(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
 	group := r.PostForm.Get("group")
 	patch := map[string]json.RawMessage{}
-	for _, d := range gatehouse.SettingDefs(p.auth.CookieSecureDefault()) {
+	for _, d := range gatehouse.SettingDefs(p.auth.Core.CookieSecureDefault()) {
 		if d.Group != group {
 			continue
 		}
@@ -352,15 +352,15 @@ func (p *pages) adminSettingsSubmit(w http.ResponseWriter, r *http.Request, pr *
 		p.errorPage(w, r, http.StatusBadRequest, "No settings were sent.")
 		return
 	}
-	if group == gatehouse.GroupUsers && r.PostForm.Get("auth_allow_user_registration") != "" && !p.auth.Settings().AllowRegistration &&
-		!p.auth.MailConfigured() && r.PostForm.Get("confirm_no_mail") == "" {
+	if group == gatehouse.GroupUsers && r.PostForm.Get("auth_allow_user_registration") != "" && !p.auth.Core.Settings().AllowRegistration &&
+		!p.auth.Core.MailConfigured() && r.PostForm.Get("confirm_no_mail") == "" {
 		v := adminView("System settings", "settings", pr)
 		v.Data = p.settingsGroups(r.PostForm, group)
 		v.Errors["auth_allow_user_registration"] = registrationNeedsMail
 		p.render(w, http.StatusConflict, "admin_settings", v)
 		return
 	}
-	err := p.auth.PatchSettings(r.Context(), pr, patch, p.kit.Meta(r))
+	err := p.auth.Admin.PatchSettings(r.Context(), pr, patch, p.kit.Meta(r))
 	if err == nil {
 		p.redirect(w, r, "/admin/settings?saved="+url.QueryEscape(group)+"#"+group)
 		return
@@ -418,7 +418,7 @@ func (p *pages) adminEvents(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 		}
 		f.UserID = &id
 	}
-	events, more, err := p.auth.Events(r.Context(), f)
+	events, more, err := p.auth.Admin.Events(r.Context(), f)
 	if err != nil {
 		p.fail(w, r, err)
 		return
@@ -433,7 +433,7 @@ func (p *pages) adminEvents(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 		if _, seen := d.Names[*e.UserID]; seen {
 			continue
 		}
-		u, err := p.auth.UserByID(r.Context(), *e.UserID)
+		u, err := p.auth.Admin.UserByID(r.Context(), *e.UserID)
 		switch {
 		case err == nil:
 			d.Names[*e.UserID] = u.Username
@@ -459,7 +459,7 @@ func (p *pages) eventUser(r *http.Request, in string) (int64, error) {
 	if len(in) > 254 {
 		return 0, nil
 	}
-	users, _, err := p.auth.ListUsers(r.Context(), in, 1, perPage)
+	users, _, err := p.auth.Admin.ListUsers(r.Context(), in, 1, perPage)
 	if err != nil {
 		return 0, err
 	}

@@ -21,7 +21,7 @@ func (p *pages) externalVerifyPage(w http.ResponseWriter, r *http.Request) {
 	tokenPage(w)
 	tok := r.URL.Query().Get("token")
 	v := &view{Title: "Link your sign-in", Errors: map[string]string{}, Form: map[string]string{}}
-	info, err := p.auth.CheckExternalVerification(r.Context(), tok)
+	info, err := p.auth.SignIn.CheckExternalVerification(r.Context(), tok)
 	if err != nil {
 		v.Data = &flowData{Step: "bad_link"}
 		p.linkProblem(w, r, v, err, "external_verify")
@@ -40,7 +40,7 @@ type externalVerifyData struct {
 func (p *pages) externalVerifySubmit(w http.ResponseWriter, r *http.Request) {
 	tokenPage(w)
 	v := flowView("Link your sign-in", "bad_link")
-	res, err := p.auth.ConfirmExternalVerification(r.Context(), r.PostForm.Get("token"), p.kit.Meta(r))
+	res, err := p.auth.SignIn.ConfirmExternalVerification(r.Context(), r.PostForm.Get("token"), p.kit.Meta(r))
 	if err != nil {
 		if c := gatehouse.ErrorCode(err); c != gatehouse.EInvalid && c != gatehouse.EInternal {
 			// Disabled account, provider gone, identity linked elsewhere: say so plainly.

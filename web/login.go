@@ -19,7 +19,7 @@ type loginData struct {
 }
 
 func (p *pages) loginView(r *http.Request, rd string) (*view, error) {
-	st, err := p.auth.State(r.Context())
+	st, err := p.auth.SignIn.State(r.Context())
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +67,7 @@ func (p *pages) loginPage(w http.ResponseWriter, r *http.Request) {
 func (p *pages) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	rd := r.PostForm.Get("rd")
 	req := auth.LoginRequest{Login: r.PostForm.Get("login"), Password: r.PostForm.Get("password"), StaySignedIn: r.PostForm.Get("stay_signed_in") != ""}
-	t, err := p.auth.Login(r.Context(), req, p.kit.Meta(r))
+	t, err := p.auth.SignIn.Login(r.Context(), req, p.kit.Meta(r))
 	if err == nil && t.MFA != nil {
 		p.showMFAStep(w, r, rd, t.MFA)
 		return
@@ -126,7 +126,7 @@ func (p *pages) setupSubmit(w http.ResponseWriter, r *http.Request) {
 		p.render(w, http.StatusBadRequest, "login", v)
 		return
 	}
-	t, err := p.auth.SetupAdmin(r.Context(), req, p.kit.Meta(r))
+	t, err := p.auth.SignIn.SetupAdmin(r.Context(), req, p.kit.Meta(r))
 	if err == nil {
 		p.kit.SetSession(w, t)
 		http.Redirect(w, r, p.afterSignIn(rd), http.StatusSeeOther)
@@ -161,7 +161,7 @@ func (p *pages) logoutPage(w http.ResponseWriter, r *http.Request) {
 
 func (p *pages) logoutSubmit(w http.ResponseWriter, r *http.Request) {
 	if pr, err := p.kit.Principal(r); err == nil {
-		if err := p.auth.Logout(r.Context(), pr, p.kit.Meta(r)); err != nil {
+		if err := p.auth.Core.Logout(r.Context(), pr, p.kit.Meta(r)); err != nil {
 			p.fail(w, r, err)
 			return
 		}

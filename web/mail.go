@@ -51,7 +51,7 @@ func flowView(title, step string) *view {
 }
 
 func (p *pages) registerPage(w http.ResponseWriter, r *http.Request) {
-	st, err := p.auth.State(r.Context())
+	st, err := p.auth.SignIn.State(r.Context())
 	if err != nil {
 		p.fail(w, r, err)
 		return
@@ -73,7 +73,7 @@ func (p *pages) registerSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	var res *auth.RegisterResult
 	if err == nil {
-		res, err = p.auth.Register(r.Context(), auth.RegisterRequest{Username: f.Get("username"), Email: f.Get("email"), Password: f.Get("password")}, p.kit.Meta(r))
+		res, err = p.auth.Mail.Register(r.Context(), auth.RegisterRequest{Username: f.Get("username"), Email: f.Get("email"), Password: f.Get("password")}, p.kit.Meta(r))
 	}
 	if err == nil {
 		step := "active"
@@ -102,7 +102,7 @@ func (p *pages) activatePage(w http.ResponseWriter, r *http.Request) {
 	tokenPage(w)
 	tok := r.URL.Query().Get("token")
 	v := flowView("Activate your account", "confirm")
-	if err := p.auth.CheckLink(r.Context(), gatehouse.TokenActivation, tok); err != nil {
+	if err := p.auth.Mail.CheckLink(r.Context(), gatehouse.TokenActivation, tok); err != nil {
 		p.linkProblem(w, r, v, err, "activate")
 		return
 	}
@@ -128,7 +128,7 @@ func (p *pages) linkProblem(w http.ResponseWriter, r *http.Request, v *view, err
 func (p *pages) activateSubmit(w http.ResponseWriter, r *http.Request) {
 	tokenPage(w)
 	v := flowView("Activate your account", "done")
-	u, err := p.auth.Activate(r.Context(), r.PostForm.Get("token"), p.kit.Meta(r))
+	u, err := p.auth.Mail.Activate(r.Context(), r.PostForm.Get("token"), p.kit.Meta(r))
 	if err != nil {
 		p.linkProblem(w, r, v, err, "activate")
 		return
@@ -140,7 +140,7 @@ func (p *pages) activateSubmit(w http.ResponseWriter, r *http.Request) {
 
 func (p *pages) resendSubmit(w http.ResponseWriter, r *http.Request) {
 	v := flowView("Activate your account", "resent")
-	if err := p.auth.ResendActivation(r.Context(), r.PostForm.Get("login"), p.kit.Meta(r)); err != nil {
+	if err := p.auth.Mail.ResendActivation(r.Context(), r.PostForm.Get("login"), p.kit.Meta(r)); err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.EInternal {
 			p.fail(w, r, err)
 			return
@@ -159,7 +159,7 @@ func (p *pages) recoverPage(w http.ResponseWriter, r *http.Request) {
 
 func (p *pages) recoverSubmit(w http.ResponseWriter, r *http.Request) {
 	v := flowView("Forgot your password?", "sent")
-	if err := p.auth.ForgotPassword(r.Context(), r.PostForm.Get("email"), p.kit.Meta(r)); err != nil {
+	if err := p.auth.Mail.ForgotPassword(r.Context(), r.PostForm.Get("email"), p.kit.Meta(r)); err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.EInternal {
 			p.fail(w, r, err)
 			return
@@ -177,7 +177,7 @@ func (p *pages) resetPage(w http.ResponseWriter, r *http.Request) {
 	tokenPage(w)
 	tok := r.URL.Query().Get("token")
 	v := flowView("Choose a new password", "form")
-	if err := p.auth.CheckLink(r.Context(), gatehouse.TokenPasswordReset, tok); err != nil {
+	if err := p.auth.Mail.CheckLink(r.Context(), gatehouse.TokenPasswordReset, tok); err != nil {
 		p.linkProblem(w, r, v, err, "recover_reset")
 		return
 	}
@@ -193,7 +193,7 @@ func (p *pages) resetSubmit(w http.ResponseWriter, r *http.Request) {
 	if r.PostForm.Get("password") != r.PostForm.Get("password_confirm") {
 		err = gatehouse.FieldError("password_confirm", "the two passwords differ")
 	} else {
-		err = p.auth.ResetPasswordWithLink(r.Context(), tok, r.PostForm.Get("password"), p.kit.Meta(r))
+		err = p.auth.Mail.ResetPasswordWithLink(r.Context(), tok, r.PostForm.Get("password"), p.kit.Meta(r))
 	}
 	if err == nil {
 		v.Title = "Password changed"
@@ -215,7 +215,7 @@ func (p *pages) emailConfirmPage(w http.ResponseWriter, r *http.Request) {
 	tokenPage(w)
 	tok := r.URL.Query().Get("token")
 	v := flowView("Confirm your new address", "confirm")
-	if err := p.auth.CheckLink(r.Context(), gatehouse.TokenEmailChange, tok); err != nil {
+	if err := p.auth.Mail.CheckLink(r.Context(), gatehouse.TokenEmailChange, tok); err != nil {
 		p.linkProblem(w, r, v, err, "email_confirm")
 		return
 	}
@@ -226,7 +226,7 @@ func (p *pages) emailConfirmPage(w http.ResponseWriter, r *http.Request) {
 func (p *pages) emailConfirmSubmit(w http.ResponseWriter, r *http.Request) {
 	tokenPage(w)
 	v := flowView("Confirm your new address", "done")
-	u, err := p.auth.ConfirmEmailChange(r.Context(), r.PostForm.Get("token"), p.kit.Meta(r))
+	u, err := p.auth.Mail.ConfirmEmailChange(r.Context(), r.PostForm.Get("token"), p.kit.Meta(r))
 	if err != nil {
 		p.linkProblem(w, r, v, err, "email_confirm")
 		return
@@ -237,7 +237,7 @@ func (p *pages) emailConfirmSubmit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *pages) securityEmail(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
-	err := p.auth.RequestEmailChange(r.Context(), pr, r.PostForm.Get("email"), r.PostForm.Get("email_password"), p.kit.Meta(r))
+	err := p.auth.Mail.RequestEmailChange(r.Context(), pr, r.PostForm.Get("email"), r.PostForm.Get("email_password"), p.kit.Meta(r))
 	if err == nil {
 		p.redirect(w, r, "/settings/security?done=email")
 		return
@@ -278,17 +278,17 @@ var mailNotices = map[string]string{
 }
 
 func (p *pages) mailView(r *http.Request, pr *auth.Principal) (*view, error) {
-	outbox, _, err := p.auth.Outbox(r.Context(), "", 1, perPage)
+	outbox, _, err := p.auth.Mail.Outbox(r.Context(), "", 1, perPage)
 	if err != nil {
 		return nil, err
 	}
-	pending, _, err := p.auth.PendingUsers(r.Context(), 1, perPage)
+	pending, _, err := p.auth.Mail.PendingUsers(r.Context(), 1, perPage)
 	if err != nil {
 		return nil, err
 	}
-	st := p.auth.Settings()
+	st := p.auth.Core.Settings()
 	v := adminView("Mail", "mail", pr)
-	v.Data = &mailData{Configured: p.auth.MailConfigured(), Registration: st.AllowRegistration, Outbox: outbox, Pending: pending}
+	v.Data = &mailData{Configured: p.auth.Core.MailConfigured(), Registration: st.AllowRegistration, Outbox: outbox, Pending: pending}
 	// Without a host there is nothing to send through; ":587 (starttls)" would read as if there were.
 	if st.SMTPHost != "" {
 		v.Data.(*mailData).Host = fmt.Sprintf("%s:%d (%s)", st.SMTPHost, st.SMTPPort, st.SMTPTLS)
@@ -308,7 +308,7 @@ func (p *pages) adminMail(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 
 // adminMailTest sends at once and shows the server's own answer, success or not.
 func (p *pages) adminMailTest(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
-	resp, err := p.auth.SendTestMail(r.Context(), pr, r.PostForm.Get("to"), p.kit.Meta(r))
+	resp, err := p.auth.Mail.SendTestMail(r.Context(), pr, r.PostForm.Get("to"), p.kit.Meta(r))
 	if gatehouse.ErrorCode(err) == gatehouse.EInternal {
 		p.fail(w, r, err)
 		return
@@ -335,7 +335,7 @@ func (p *pages) adminMailRetry(w http.ResponseWriter, r *http.Request, pr *auth.
 		p.fail(w, r, gatehouse.Errorf(gatehouse.ENotFound, "no such mail"))
 		return
 	}
-	if err := p.auth.RetryMail(r.Context(), pr, id, p.kit.Meta(r)); err != nil {
+	if err := p.auth.Mail.RetryMail(r.Context(), pr, id, p.kit.Meta(r)); err != nil {
 		p.fail(w, r, err)
 		return
 	}
@@ -348,7 +348,7 @@ func (p *pages) adminResendActivation(w http.ResponseWriter, r *http.Request, pr
 		p.fail(w, r, err)
 		return
 	}
-	if err := p.auth.AdminResendActivation(r.Context(), pr, id, p.kit.Meta(r)); err != nil {
+	if err := p.auth.Mail.AdminResendActivation(r.Context(), pr, id, p.kit.Meta(r)); err != nil {
 		if c := gatehouse.ErrorCode(err); c == gatehouse.ERateLimited || c == gatehouse.EConflict {
 			v, verr := p.mailView(r, pr)
 			if verr != nil {

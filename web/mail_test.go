@@ -38,7 +38,7 @@ func newMailSite(t *testing.T, configure bool) *mailSite {
 
 func (m *mailSite) deliver() {
 	m.T.Helper()
-	if _, err := m.Auth.Mail().Tick(context.Background()); err != nil {
+	if _, err := m.Auth.Core.Mail().Tick(context.Background()); err != nil {
 		m.T.Fatal(err)
 	}
 }
@@ -192,13 +192,13 @@ func TestAdminMailConsole(t *testing.T) {
 	if r.Status != 409 || !strings.Contains(string(r.Body), "Mail delivery is not configured") || !strings.Contains(string(r.Body), `name="confirm_no_mail"`) {
 		t.Fatalf("enabling registration without mail: %d %s", r.Status, r.Body)
 	}
-	if m.Auth.Settings().AllowRegistration {
+	if m.Auth.Core.Settings().AllowRegistration {
 		t.Fatal("registration was enabled without confirmation")
 	}
 	form := url.Values{"group": {"user_management"}, "auth_allow_user_registration": {"1"}, "auth_register_activation_enabled": {"1"},
 		"auth_password_min_length": {"8"}, "auth_password_max_length": {"128"}, "auth_login_rate_limit_burst": {"10"}, "auth_login_rate_limit_refill_secs": {"90"},
 		"auth_mfa_challenge_ttl_secs": {"300"}, "auth_mfa_max_attempts": {"5"}, "confirm_no_mail": {"1"}}
-	if r := m.admin.Form("/admin/settings", form); r.Status != 303 || !m.Auth.Settings().AllowRegistration {
+	if r := m.admin.Form("/admin/settings", form); r.Status != 303 || !m.Auth.Core.Settings().AllowRegistration {
 		t.Fatalf("confirmed: %d %s", r.Status, r.Body)
 	}
 	if body := string(m.admin.Do("GET", "/admin/settings", nil).Body); !strings.Contains(body, "mail delivery is not configured") {

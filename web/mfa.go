@@ -37,13 +37,13 @@ func (d *mfaData) CodesDownload() template.URL {
 }
 
 func (p *pages) mfaData(r *http.Request, pr *auth.Principal) (*mfaData, error) {
-	st, err := p.auth.MFAStatus(r.Context(), pr.User.ID)
+	st, err := p.auth.Account.MFAStatus(r.Context(), pr.User.ID)
 	if err != nil {
 		return nil, err
 	}
 	d := &mfaData{Status: st}
 	if st.Pending {
-		d.Setup, err = p.auth.PendingTOTP(r.Context(), pr)
+		d.Setup, err = p.auth.Account.PendingTOTP(r.Context(), pr)
 		if gatehouse.IsCode(err, gatehouse.EMFAUnavailable) {
 			d.Setup, d.SetupError = nil, errMessage(err)
 		} else if gatehouse.IsCode(err, gatehouse.EReauthRequired) {
@@ -100,7 +100,7 @@ func (p *pages) mfaRender(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 
 // mfaSetup starts (or restarts) an authenticator setup and shows it.
 func (p *pages) mfaSetup(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
-	if _, err := p.auth.BeginTOTP(r.Context(), pr, p.kit.Meta(r)); err != nil {
+	if _, err := p.auth.Account.BeginTOTP(r.Context(), pr, p.kit.Meta(r)); err != nil {
 		if p.askReauth(w, r, pr, err, "mfa_setup") {
 			return
 		}
@@ -113,7 +113,7 @@ func (p *pages) mfaSetup(w http.ResponseWriter, r *http.Request, pr *auth.Princi
 // mfaQR renders the unfinished setup's otpauth URI as a PNG QR code. A same-origin image keeps
 // the CSP's img-src at 'self'; the secret is never put in a URL.
 func (p *pages) mfaQR(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
-	s, err := p.auth.PendingTOTP(r.Context(), pr)
+	s, err := p.auth.Account.PendingTOTP(r.Context(), pr)
 	if err != nil {
 		http.Error(w, "no authenticator setup is in progress", ghttpStatus(err))
 		return
@@ -133,7 +133,7 @@ func (p *pages) mfaQR(w http.ResponseWriter, r *http.Request, pr *auth.Principal
 }
 
 func (p *pages) mfaConfirm(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
-	codes, err := p.auth.ConfirmTOTP(r.Context(), pr, r.PostForm.Get("code"), p.kit.Meta(r))
+	codes, err := p.auth.Account.ConfirmTOTP(r.Context(), pr, r.PostForm.Get("code"), p.kit.Meta(r))
 	if p.askReauth(w, r, pr, err, "mfa") {
 		return
 	}
@@ -148,7 +148,7 @@ func (p *pages) mfaRecoveryCodes(w http.ResponseWriter, r *http.Request, pr *aut
 		p.mfaRender(w, r, pr, nil, errNoReauth)
 		return
 	}
-	codes, err := p.auth.RegenerateRecoveryCodes(r.Context(), pr, r.PostForm.Get("code"), r.PostForm.Get("password"), p.kit.Meta(r))
+	codes, err := p.auth.Account.RegenerateRecoveryCodes(r.Context(), pr, r.PostForm.Get("code"), r.PostForm.Get("password"), p.kit.Meta(r))
 	p.mfaRender(w, r, pr, codes, err)
 }
 
@@ -157,7 +157,7 @@ func (p *pages) mfaDisable(w http.ResponseWriter, r *http.Request, pr *auth.Prin
 		p.mfaRender(w, r, pr, nil, errNoReauth)
 		return
 	}
-	if err := p.auth.DisableTOTP(r.Context(), pr, r.PostForm.Get("code"), r.PostForm.Get("password"), p.kit.Meta(r)); err != nil {
+	if err := p.auth.Account.DisableTOTP(r.Context(), pr, r.PostForm.Get("code"), r.PostForm.Get("password"), p.kit.Meta(r)); err != nil {
 		p.mfaRender(w, r, pr, nil, err)
 		return
 	}
@@ -186,7 +186,7 @@ func (p *pages) loginMFASubmit(w http.ResponseWriter, r *http.Request) {
 		// Nothing typed: ask again without spending an attempt.
 		err = gatehouse.FieldError("code", "enter the 6-digit code from your authenticator app, or a recovery code")
 	} else {
-		t, err = p.auth.LoginMFA(r.Context(), req, p.kit.Meta(r))
+		t, err = p.auth.SignIn.LoginMFA(r.Context(), req, p.kit.Meta(r))
 	}
 	if err == nil {
 		p.kit.SetSession(w, t)
@@ -258,7 +258,7 @@ func upperFirst(s string) string {
 func (p *pages) adminResetMFA(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
 	id, err := auth.ParseID(r.PathValue("id"))
 	if err == nil {
-		_, err = p.auth.AdminResetMFA(r.Context(), pr, id, p.kit.Meta(r))
+		_, err = p.auth.Admin.AdminResetMFA(r.Context(), pr, id, p.kit.Meta(r))
 	}
 	if err != nil {
 		p.fail(w, r, err)

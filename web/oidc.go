@@ -35,11 +35,11 @@ type externalData struct {
 }
 
 func (p *pages) externalData(r *http.Request, pr *auth.Principal) (*externalData, error) {
-	ids, err := p.auth.Identities(r.Context(), pr.User.ID)
+	ids, err := p.auth.Account.Identities(r.Context(), pr.User.ID)
 	if err != nil {
 		return nil, err
 	}
-	st, err := p.auth.State(r.Context())
+	st, err := p.auth.SignIn.State(r.Context())
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +64,7 @@ var externalNotices = map[string]string{
 // securityLink starts linking an identity to the signed-in account. It is a POST so that the
 // page's same-origin check applies: another site cannot start a link for a signed-in browser.
 func (p *pages) securityLink(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
-	st, err := p.auth.StartExternal(r.Context(), r.PathValue("provider"), "", pr, p.kit.Meta(r))
+	st, err := p.auth.SignIn.StartExternal(r.Context(), r.PathValue("provider"), "", pr, p.kit.Meta(r))
 	if p.askReauth(w, r, pr, err, "link:"+r.PathValue("provider")) {
 		return
 	}
@@ -72,14 +72,14 @@ func (p *pages) securityLink(w http.ResponseWriter, r *http.Request, pr *auth.Pr
 		p.fail(w, r, err)
 		return
 	}
-	ghttp.SetExternalCookie(w, p.base, st.BrowserToken, p.auth.Settings().CookieSecure)
+	ghttp.SetExternalCookie(w, p.base, st.BrowserToken, p.auth.Core.Settings().CookieSecure)
 	http.Redirect(w, r, st.RedirectURL, http.StatusSeeOther)
 }
 
 func (p *pages) securityUnlink(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
 	id, err := auth.ParseID(r.PathValue("id"))
 	if err == nil {
-		err = p.auth.UnlinkIdentity(r.Context(), pr, id, p.kit.Meta(r))
+		err = p.auth.Account.UnlinkIdentity(r.Context(), pr, id, p.kit.Meta(r))
 	}
 	if err == nil {
 		p.redirect(w, r, "/settings/security?done=unlinked")
@@ -115,12 +115,12 @@ type providersData struct {
 }
 
 func (p *pages) providersView(r *http.Request, pr *auth.Principal) (*view, error) {
-	ps, err := p.auth.ListProviders(r.Context())
+	ps, err := p.auth.Providers.ListProviders(r.Context())
 	if err != nil {
 		return nil, err
 	}
 	return &view{Title: "External authentication", Nav: "providers", User: pr.User, Admin: true,
-		Data: &providersData{Providers: ps, RedirectBase: redirectHint(p.auth.RedirectURI(""))}, Errors: map[string]string{}, Form: map[string]string{"scopes": strings.Join(auth.DefaultScopes, " ")}}, nil
+		Data: &providersData{Providers: ps, RedirectBase: redirectHint(p.auth.Providers.RedirectURI(""))}, Errors: map[string]string{}, Form: map[string]string{"scopes": strings.Join(auth.DefaultScopes, " ")}}, nil
 }
 
 func (p *pages) adminProviders(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
@@ -158,7 +158,7 @@ func keepForm(r *http.Request, v *view) {
 }
 
 func (p *pages) adminCreateProvider(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
-	pv, err := p.auth.CreateProvider(r.Context(), pr, providerForm(r, true), p.kit.Meta(r))
+	pv, err := p.auth.Providers.CreateProvider(r.Context(), pr, providerForm(r, true), p.kit.Meta(r))
 	if err == nil {
 		p.redirect(w, r, "/admin/providers/"+pv.ID+"?done=created")
 		return
@@ -178,7 +178,7 @@ func (p *pages) adminCreateProvider(w http.ResponseWriter, r *http.Request, pr *
 }
 
 func (p *pages) providerView(r *http.Request, pr *auth.Principal) (*view, error) {
-	pv, err := p.auth.GetProvider(r.Context(), r.PathValue("id"))
+	pv, err := p.auth.Providers.GetProvider(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +207,7 @@ func (p *pages) adminProvider(w http.ResponseWriter, r *http.Request, pr *auth.P
 
 func (p *pages) adminSaveProvider(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
 	id := r.PathValue("id")
-	_, err := p.auth.UpdateProvider(r.Context(), pr, id, providerForm(r, false), p.kit.Meta(r))
+	_, err := p.auth.Providers.UpdateProvider(r.Context(), pr, id, providerForm(r, false), p.kit.Meta(r))
 	if err == nil {
 		p.redirect(w, r, "/admin/providers/"+id+"?done=saved")
 		return
@@ -228,7 +228,7 @@ func (p *pages) adminSaveProvider(w http.ResponseWriter, r *http.Request, pr *au
 
 func (p *pages) adminToggleProvider(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
 	on := r.PostForm.Get("enabled") == "1"
-	if _, err := p.auth.UpdateProvider(r.Context(), pr, r.PathValue("id"), auth.ProviderInput{Enabled: &on}, p.kit.Meta(r)); err != nil {
+	if _, err := p.auth.Providers.UpdateProvider(r.Context(), pr, r.PathValue("id"), auth.ProviderInput{Enabled: &on}, p.kit.Meta(r)); err != nil {
 		p.fail(w, r, err)
 		return
 	}
@@ -251,7 +251,7 @@ func (p *pages) adminDeleteProviderSubmit(w http.ResponseWriter, r *http.Request
 		p.redirect(w, r, "/admin/providers/"+id+"/delete")
 		return
 	}
-	if err := p.auth.DeleteProvider(r.Context(), pr, id, p.kit.Meta(r)); err != nil {
+	if err := p.auth.Providers.DeleteProvider(r.Context(), pr, id, p.kit.Meta(r)); err != nil {
 		p.fail(w, r, err)
 		return
 	}

@@ -35,13 +35,13 @@ type passkeyStatus struct {
 func (p *pages) passkeyFuncs() template.FuncMap {
 	return template.FuncMap{
 		"passkeyStatus": func() passkeyStatus {
-			on, why := p.auth.PasskeyStatus()
+			on, why := p.auth.Core.PasskeyStatus()
 			return passkeyStatus{Enabled: on, Reason: why}
 		},
 		"passkeys": func(userID int64) ([]auth.PasskeyView, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			return p.auth.Passkeys(ctx, userID)
+			return p.auth.Account.Passkeys(ctx, userID)
 		},
 	}
 }
@@ -63,7 +63,7 @@ func pathInt(r *http.Request, name string) (int64, error) {
 func (p *pages) passkeyRename(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
 	id, err := pathInt(r, "id")
 	if err == nil {
-		_, err = p.auth.RenamePasskey(r.Context(), pr, id, r.PostForm.Get("name"), p.kit.Meta(r))
+		_, err = p.auth.Account.RenamePasskey(r.Context(), pr, id, r.PostForm.Get("name"), p.kit.Meta(r))
 	}
 	if err == nil {
 		p.redirect(w, r, "/settings/security?done=passkey_renamed#passkeys")
@@ -89,7 +89,7 @@ func (p *pages) passkeyRename(w http.ResponseWriter, r *http.Request, pr *auth.P
 func (p *pages) passkeyDelete(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
 	id, err := pathInt(r, "id")
 	if err == nil {
-		err = p.auth.DeletePasskey(r.Context(), pr, id, p.kit.Meta(r))
+		err = p.auth.Account.DeletePasskey(r.Context(), pr, id, p.kit.Meta(r))
 	}
 	if p.askReauth(w, r, pr, err, "passkey_delete:"+r.PathValue("id")) {
 		return
@@ -108,7 +108,7 @@ func (p *pages) adminPasskeyDelete(w http.ResponseWriter, r *http.Request, pr *a
 		id, err = pathInt(r, "pid")
 	}
 	if err == nil {
-		err = p.auth.AdminDeletePasskey(r.Context(), pr, uid, id, p.kit.Meta(r))
+		err = p.auth.Admin.AdminDeletePasskey(r.Context(), pr, uid, id, p.kit.Meta(r))
 	}
 	if err != nil {
 		p.fail(w, r, err)

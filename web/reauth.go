@@ -39,7 +39,7 @@ func (p *pages) reauthRoutes(mux *http.ServeMux) {
 }
 
 func (p *pages) reauthData(r *http.Request, pr *auth.Principal) (*reauthData, error) {
-	st, err := p.auth.ReauthState(r.Context(), pr)
+	st, err := p.auth.Account.ReauthState(r.Context(), pr)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +108,7 @@ func (p *pages) securityReauth(w http.ResponseWriter, r *http.Request, pr *auth.
 	if thenLabel(then) == "" {
 		then = ""
 	}
-	_, err := p.auth.Reauthenticate(r.Context(), pr, r.PostForm.Get("password"), r.PostForm.Get("code"), p.kit.Meta(r))
+	_, err := p.auth.Account.Reauthenticate(r.Context(), pr, r.PostForm.Get("password"), r.PostForm.Get("code"), p.kit.Meta(r))
 	if err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.EInternal || gatehouse.ErrorCode(err) == gatehouse.EUnauthorized {
 			p.fail(w, r, err)

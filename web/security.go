@@ -24,7 +24,7 @@ var securityNotices = map[string]string{
 }
 
 func (p *pages) securityView(r *http.Request, pr *auth.Principal) (*view, error) {
-	ss, err := p.auth.Sessions(r.Context(), pr.User.ID, pr.SessionID)
+	ss, err := p.auth.Account.Sessions(r.Context(), pr.User.ID, pr.SessionID)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +74,7 @@ func (p *pages) securityPassword(w http.ResponseWriter, r *http.Request, pr *aut
 	if next != r.PostForm.Get("new_password_confirm") {
 		err = gatehouse.FieldError("new_password_confirm", "the two new passwords differ")
 	} else {
-		err = p.auth.ChangePassword(r.Context(), pr, r.PostForm.Get("current_password"), next, p.kit.Meta(r))
+		err = p.auth.Account.ChangePassword(r.Context(), pr, r.PostForm.Get("current_password"), next, p.kit.Meta(r))
 	}
 	if err == nil {
 		p.redirect(w, r, "/settings/security?done=password")
@@ -94,7 +94,7 @@ func (p *pages) securityPassword(w http.ResponseWriter, r *http.Request, pr *aut
 }
 
 func (p *pages) securityRevoke(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
-	if err := p.auth.RevokeOwnSession(r.Context(), pr, r.PathValue("id"), p.kit.Meta(r)); err != nil {
+	if err := p.auth.Account.RevokeOwnSession(r.Context(), pr, r.PathValue("id"), p.kit.Meta(r)); err != nil {
 		p.fail(w, r, err)
 		return
 	}
@@ -108,6 +108,6 @@ func (p *pages) securityRevoke(w http.ResponseWriter, r *http.Request, pr *auth.
 }
 
 func (p *pages) securitySignOutOthers(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
-	p.auth.SignOutOthers(r.Context(), pr, p.kit.Meta(r))
+	p.auth.Account.SignOutOthers(r.Context(), pr, p.kit.Meta(r))
 	p.redirect(w, r, "/settings/security?done=others")
 }

@@ -30,7 +30,7 @@ var staticFS embed.FS
 
 // Deps are what the pages need.
 type Deps struct {
-	Auth      *auth.Service
+	Auth      *auth.App
 	PublicURL *url.URL
 	Logger    *slog.Logger
 }
@@ -51,7 +51,7 @@ func Pages(d Deps) func(*http.ServeMux, ghttp.PageKit) error {
 }
 
 type pages struct {
-	auth   *auth.Service
+	auth   *auth.App
 	public *url.URL
 	log    *slog.Logger
 	kit    ghttp.PageKit

@@ -229,7 +229,7 @@ func TestSecurityPageChangePasswordAndSessions(t *testing.T) {
 	a1, _ := e.Setup("alice", "alice@example.com", adminPW)
 	a2, _ := e.Login("alice", adminPW)
 	page := string(a1.Do("GET", "/settings/security", nil).Body)
-	if strings.Count(page, "End session") != 1 || !strings.Contains(page, "Sign out everywhere else") {
+	if strings.Count(page, ">End session</button>") != 1 || !strings.Contains(page, "Sign out everywhere else") {
 		t.Fatalf("two sessions, one revocable: %s", page)
 	}
 	r := a1.Form("/settings/security/password", url.Values{"current_password": {"wrong-wrong"}, "new_password": {"another good one"}, "new_password_confirm": {"another good one"}})

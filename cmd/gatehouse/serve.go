@@ -84,15 +84,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	svc, closeLimiter, err := service(ctx, cfg, store, issuer, log, metrics, hasher, gdb)
+	svc, lim, err := service(ctx, cfg, store, issuer, log, metrics, hasher, gdb)
 	if err != nil {
 		return err
 	}
-	defer closeLimiter()
-	metrics.Bind(svc.Revocations().Len, svc.CachedSessions, activeSessionsGauge(store, clock))
+	defer lim.close()
+	if fb := lim.fallback; fb != nil {
+		metrics.WatchLimiter(func() bool { shared, _ := fb.Status(); return shared }, fb.Fallbacks)
+	}
+	metrics.Bind(svc.Core.Revocations().Len, svc.Core.CachedSessions, activeSessionsGauge(store, clock))
 
 	if cfg.Dev.SeedAdmin {
-		seeded, err := svc.SeedDevAdmin(ctx)
+		seeded, err := svc.Admin.SeedDevAdmin(ctx)
 		if err != nil {
 			return fmt.Errorf("seeding the development administrator: %w", err)
 		}
@@ -102,8 +105,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	srv, err := ghttp.NewServer(ghttp.Deps{
-		Auth: svc, Logger: log, Metrics: metrics, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, ProxyChain: cfg.ProxyChain, CookieDomain: cfg.Server.CookieDomain,
-		Ready: store.Ping, Pages: web.Pages(web.Deps{Auth: svc, PublicURL: cfg.PublicURL, Logger: log}),
+		Auth: svc, Logger: log, Metrics: metrics, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, CookieDomain: cfg.Server.CookieDomain,
+		Ready: store.Ping, Detail: lim.Detail, Pages: web.Pages(web.Deps{Auth: svc, PublicURL: cfg.PublicURL, Logger: log}),
 	})
 	if err != nil {
 		return err
@@ -125,8 +128,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	notify := listenChanges(bg, store, log, &wg)
-	wg.Go(func() { svc.Run(bg, notify) })
-	wg.Go(func() { svc.Mail().Run(bg) })
+	wg.Go(func() { svc.Core.Run(bg, notify) })
+	wg.Go(func() { svc.Core.Mail().Run(bg) })
 	wg.Go(func() { gdb.Run(bg, geoReloadEvery) })
 
 	log.Info("gatehouse is listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL.String(), "database", cfg.Database.Driver, "version", version())

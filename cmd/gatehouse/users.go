@@ -31,11 +31,11 @@ func openForCLI(ctx context.Context, path string, getenv func(string) string, st
 			return err
 		}
 		defer store.Close()
-		svc, closeLimiter, err := service(ctx, res.Config, store, nil, log, nil, password.NewHasher(password.DefaultParams(), 1, 1), nil)
+		svc, lim, err := service(ctx, res.Config, store, nil, log, nil, password.NewHasher(password.DefaultParams(), 1, 1), nil)
 		if err != nil {
 			return err
 		}
-		defer closeLimiter()
+		defer lim.close()
 		return f(svc)
 	}, nil
 }
@@ -61,7 +61,7 @@ func bootstrapAdmin(ctx context.Context, args []string, getenv func(string) stri
 		return err
 	}
 	return with(func(svc svcT) error {
-		created, err := svc.BootstrapAdmin(ctx, *username, *email, pw)
+		created, err := svc.Admin.BootstrapAdmin(ctx, *username, *email, pw)
 		if err != nil {
 			return userMessage(err)
 		}
@@ -94,7 +94,7 @@ func resetPassword(ctx context.Context, args []string, getenv func(string) strin
 		return err
 	}
 	return with(func(svc svcT) error {
-		u, err := svc.ResetPasswordCLI(ctx, *login, pw)
+		u, err := svc.Admin.ResetPasswordCLI(ctx, *login, pw)
 		if gatehouse.IsCode(err, gatehouse.ENotFound) {
 			return fmt.Errorf("no user with username or email %q", *login)
 		}

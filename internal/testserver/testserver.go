@@ -112,6 +112,8 @@ type Options struct {
 	Workers, Queue int
 	Hasher         auth.Hasher
 	Limiter        auth.Limiter
+	// Detail is /readyz's detail (serve reports the rate limiter's state there).
+	Detail         func() map[string]string
 	TrustedProxies []netip.Prefix
 	PublicURL      string
 	Secret         string
@@ -142,7 +144,7 @@ type Env struct {
 	Backend string
 	DSN     string
 	Store   gatehouse.Store
-	Auth    *auth.Service
+	Auth    *auth.App
 	Clock   *Clock
 	Server  *httptest.Server
 	URL     string
@@ -227,7 +229,7 @@ func New(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatalf("starting the auth service: %v", err)
 	}
-	metrics.Bind(svc.Revocations().Len, svc.CachedSessions, nil)
+	metrics.Bind(svc.Core.Revocations().Len, svc.Core.CachedSessions, nil)
 	e.Auth = svc
 	trusted := o.TrustedProxies
 	if trusted == nil {
@@ -237,7 +239,7 @@ func New(t testing.TB, o Options) *Env {
 	if o.Web {
 		pages = web.Pages(web.Deps{Auth: svc, PublicURL: e.Public, Logger: log})
 	}
-	srv, err := ghttp.NewServer(ghttp.Deps{Auth: svc, Logger: log, Metrics: metrics, PublicURL: e.Public, TrustedProxies: trusted, ProxyChain: true, CookieDomain: o.CookieDomain, Ready: store.Ping, Pages: pages})
+	srv, err := ghttp.NewServer(ghttp.Deps{Auth: svc, Logger: log, Metrics: metrics, PublicURL: e.Public, TrustedProxies: trusted, CookieDomain: o.CookieDomain, Ready: store.Ping, Detail: o.Detail, Pages: pages})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,13 +248,13 @@ func New(t testing.TB, o Options) *Env {
 	if o.Follow {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
-		go func() { svc.Run(ctx, nil); close(done) }()
+		go func() { svc.Core.Run(ctx, nil); close(done) }()
 		t.Cleanup(func() { cancel(); <-done })
 	}
 	if o.MailLoop {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
-		go func() { svc.Mail().Run(ctx); close(done) }()
+		go func() { svc.Core.Mail().Run(ctx); close(done) }()
 		t.Cleanup(func() { cancel(); <-done })
 	}
 	e.Server = ts

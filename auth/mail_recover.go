@@ -22,12 +22,12 @@ func asErr(err error, e **gatehouse.Error) bool { return errors.As(err, e) }
 // address, and the password the address's owner chooses replaces whatever the registrant set. So
 // someone who registered another person's address first (to squat it, or to have that person
 // activate an account whose password they know) loses it to the real owner on recovery.
-func (s *Service) ForgotPassword(ctx context.Context, email string, meta ClientMeta) error {
+func (s *Mail) ForgotPassword(ctx context.Context, email string, meta ClientMeta) error {
 	email = gatehouse.NormalizeLogin(email)
 	if email == "" || len(email) > 254 {
 		return gatehouse.FieldError("email", "enter your email address")
 	}
-	if err := s.mailLimit(ctx, LimitRecover, meta); err != nil {
+	if err := s.core.limits.mailLimit(ctx, LimitRecover, meta); err != nil {
 		return err
 	}
 	u, err := s.store.UserByLogin(ctx, email)
@@ -40,10 +40,10 @@ func (s *Service) ForgotPassword(ctx context.Context, email string, meta ClientM
 	if u.Disabled {
 		return nil
 	}
-	st := s.Settings()
+	st := s.core.Settings()
 	err = s.issueLink(ctx, u, gatehouse.TokenPasswordReset, "/recover/reset", u.Email, st.PasswordResetTTL, st.ResetRequestCooldown,
 		func(link string) ([]*gatehouse.OutboxMail, error) {
-			m, err := s.mail.Compose(mail.KindPasswordReset, u.Email, mail.Data{Username: u.Username, Link: link, ExpiresIn: humanDuration(st.PasswordResetTTL)})
+			m, err := s.core.mail.Compose(mail.KindPasswordReset, u.Email, mail.Data{Username: u.Username, Link: link, ExpiresIn: humanDuration(st.PasswordResetTTL)})
 			return []*gatehouse.OutboxMail{m}, err
 		})
 	if gatehouse.IsCode(err, gatehouse.ERateLimited) {
@@ -52,13 +52,13 @@ func (s *Service) ForgotPassword(ctx context.Context, email string, meta ClientM
 	if err != nil {
 		return err
 	}
-	s.event(ctx, gatehouse.EventPasswordResetAsked, u.ID, "", meta, nil)
+	s.core.event(ctx, gatehouse.EventPasswordResetAsked, u.ID, "", meta, nil)
 	return nil
 }
 
 // CheckLink reports whether a link of kind is usable, so a page can say so before the user types
 // anything. It spends nothing.
-func (s *Service) CheckLink(ctx context.Context, kind, tok string) error {
+func (s *Mail) CheckLink(ctx context.Context, kind, tok string) error {
 	h, ok := linkToken(tok)
 	what := map[string]string{gatehouse.TokenPasswordReset: "password reset", gatehouse.TokenActivation: "activation", gatehouse.TokenEmailChange: "confirmation"}[kind]
 	if !ok {
@@ -75,7 +75,7 @@ func (s *Service) CheckLink(ctx context.Context, kind, tok string) error {
 
 // ResetPasswordWithLink sets a new password from a reset link. The link works once; using it ends
 // every session of the user, and a password.reset event records it.
-func (s *Service) ResetPasswordWithLink(ctx context.Context, tok, pw string, meta ClientMeta) error {
+func (s *Mail) ResetPasswordWithLink(ctx context.Context, tok, pw string, meta ClientMeta) error {
 	h, ok := linkToken(tok)
 	if !ok {
 		return errBadLink("password reset")
@@ -89,7 +89,7 @@ func (s *Service) ResetPasswordWithLink(ctx context.Context, tok, pw string, met
 	if err != nil {
 		return err
 	}
-	if err := s.policy().check(pw); err != nil {
+	if err := s.core.policy().check(pw); err != nil {
 		return err
 	}
 	u, err := s.store.UserByID(ctx, t.UserID)
@@ -102,7 +102,7 @@ func (s *Service) ResetPasswordWithLink(ctx context.Context, tok, pw string, met
 	if u.Disabled {
 		return gatehouse.Errorf(gatehouse.EAccountDisabled, "this account is disabled; ask an administrator")
 	}
-	hash, err := s.hasher.Hash(ctx, pw)
+	hash, err := s.core.hasher.Hash(ctx, pw)
 	if err != nil {
 		return err
 	}
@@ -121,21 +121,21 @@ func (s *Service) ResetPasswordWithLink(ctx context.Context, tok, pw string, met
 	if err != nil {
 		return err
 	}
-	s.users.drop(u.ID)
+	s.core.users.drop(u.ID)
 	data := map[string]any{"target_user_id": u.ID, "via": "mail", "address_was_unverified": unproved}
 	if unproved {
-		if err := s.reclaim(ctx, u, "", "", data); err != nil {
+		if err := s.core.reclaim(ctx, u, "", "", data); err != nil {
 			return err
 		}
 	}
 	if wasPending {
-		s.event(ctx, gatehouse.EventUserActivated, u.ID, "", meta, map[string]any{"username": u.Username, "via": "password_reset"})
+		s.core.event(ctx, gatehouse.EventUserActivated, u.ID, "", meta, map[string]any{"username": u.Username, "via": "password_reset"})
 	}
 	// Whoever was locked out by failed sign-ins has just proved they own the account.
-	if err := s.limiter.Reset(ctx, "acct:"+strconv.FormatInt(u.ID, 10)); err != nil {
+	if err := s.core.limits.limiter.Reset(ctx, "acct:"+strconv.FormatInt(u.ID, 10)); err != nil {
 		s.log.Warn("resetting the account rate limit failed", "err", err)
 	}
-	data["sessions_ended"] = s.EndUserSessions(ctx, u.ID, "", gatehouse.ReasonPasswordReset, meta, map[string]any{"via": "mail"})
-	s.event(ctx, gatehouse.EventPasswordReset, u.ID, "", meta, data)
+	data["sessions_ended"] = s.core.EndUserSessions(ctx, u.ID, "", gatehouse.ReasonPasswordReset, meta, map[string]any{"via": "mail"})
+	s.core.event(ctx, gatehouse.EventPasswordReset, u.ID, "", meta, data)
 	return nil
 }

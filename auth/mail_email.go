@@ -11,7 +11,7 @@ import (
 // address and a notice to the current one. The address changes only when the link is used.
 // Revealing that an address is in use is acceptable here: only a signed-in user who knows their
 // password can ask, and the per-account sign-in limit bounds how often.
-func (s *Service) RequestEmailChange(ctx context.Context, p *Principal, newEmail, pw string, meta ClientMeta) error {
+func (s *Mail) RequestEmailChange(ctx context.Context, p *Principal, newEmail, pw string, meta ClientMeta) error {
 	newEmail = gatehouse.NormalizeLogin(newEmail)
 	if err := gatehouse.ValidateEmail(newEmail); err != nil {
 		return err
@@ -19,22 +19,22 @@ func (s *Service) RequestEmailChange(ctx context.Context, p *Principal, newEmail
 	if pw == "" {
 		return gatehouse.FieldError("password", "enter your current password")
 	}
-	if err := s.policy().checkMax(pw); err != nil {
+	if err := s.core.policy().checkMax(pw); err != nil {
 		return &gatehouse.Error{Code: gatehouse.EInvalidCredentials, Field: "password", Message: "the password is wrong"}
 	}
 	u, err := s.store.UserByID(ctx, p.User.ID)
 	if err != nil {
 		return err
 	}
-	if err := s.reauthLimit(ctx, u.ID, meta); err != nil {
+	if err := s.core.limits.reauthLimit(ctx, u.ID, meta); err != nil {
 		return err
 	}
-	ok, _, err := s.hasher.Verify(ctx, pw, u.PasswordHash)
+	ok, _, err := s.core.hasher.Verify(ctx, pw, u.PasswordHash)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		s.event(ctx, gatehouse.EventLoginFailed, u.ID, p.SessionID, meta, map[string]any{"reason": "wrong_current_password", "during": "email_change"})
+		s.core.event(ctx, gatehouse.EventLoginFailed, u.ID, p.SessionID, meta, map[string]any{"reason": "wrong_current_password", "during": "email_change"})
 		return &gatehouse.Error{Code: gatehouse.EInvalidCredentials, Field: "password", Message: "the password is wrong"}
 	}
 	if newEmail == u.Email {
@@ -45,27 +45,27 @@ func (s *Service) RequestEmailChange(ctx context.Context, p *Principal, newEmail
 	} else if !gatehouse.IsCode(err, gatehouse.ENotFound) {
 		return err
 	}
-	st := s.Settings()
+	st := s.core.Settings()
 	err = s.issueLink(ctx, u, gatehouse.TokenEmailChange, "/settings/email/confirm", newEmail, st.ContactChangeTTL, st.VerificationCooldown,
 		func(link string) ([]*gatehouse.OutboxMail, error) {
-			confirm, err := s.mail.Compose(mail.KindEmailChangeConfirm, newEmail, mail.Data{Username: u.Username, Link: link, ExpiresIn: humanDuration(st.ContactChangeTTL)})
+			confirm, err := s.core.mail.Compose(mail.KindEmailChangeConfirm, newEmail, mail.Data{Username: u.Username, Link: link, ExpiresIn: humanDuration(st.ContactChangeTTL)})
 			if err != nil {
 				return nil, err
 			}
-			notice, err := s.mail.Compose(mail.KindEmailChangeNotice, u.Email, mail.Data{Username: u.Username, NewEmail: newEmail})
+			notice, err := s.core.mail.Compose(mail.KindEmailChangeNotice, u.Email, mail.Data{Username: u.Username, NewEmail: newEmail})
 			return []*gatehouse.OutboxMail{confirm, notice}, err
 		})
 	if err != nil {
 		return err
 	}
-	s.event(ctx, gatehouse.EventEmailChangeRequest, u.ID, p.SessionID, meta, map[string]any{"new_email": newEmail})
+	s.core.event(ctx, gatehouse.EventEmailChangeRequest, u.ID, p.SessionID, meta, map[string]any{"new_email": newEmail})
 	return nil
 }
 
 // ConfirmEmailChange uses a confirmation link. The link is the proof: it works without a session,
 // since it may be opened on another device. EConflict when the address was taken meanwhile (the
 // link then stays usable).
-func (s *Service) ConfirmEmailChange(ctx context.Context, tok string, meta ClientMeta) (*gatehouse.User, error) {
+func (s *Mail) ConfirmEmailChange(ctx context.Context, tok string, meta ClientMeta) (*gatehouse.User, error) {
 	h, ok := linkToken(tok)
 	if !ok {
 		return nil, errBadLink("confirmation")
@@ -92,7 +92,7 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, tok string, meta Clien
 	if err != nil {
 		return nil, err
 	}
-	s.users.drop(u.ID)
-	s.event(ctx, gatehouse.EventEmailChanged, u.ID, "", meta, map[string]any{"old_email": old.Email, "new_email": u.Email})
+	s.core.users.drop(u.ID)
+	s.core.event(ctx, gatehouse.EventEmailChanged, u.ID, "", meta, map[string]any{"old_email": old.Email, "new_email": u.Email})
 	return u, nil
 }

@@ -28,36 +28,13 @@ type ReauthStatus struct {
 var errReauthRequired = gatehouse.Errorf(gatehouse.EReauthRequired,
 	"confirm your password first: this change needs you to have signed in or confirmed your password in the last %d minutes", int(gatehouse.ReauthWindow/time.Minute))
 
-// reauthSession reads the principal's session from the store, never from a cache: another
-// instance may have recorded the re-authentication.
-func (s *Service) reauthSession(ctx context.Context, p *Principal) (*gatehouse.Session, error) {
-	sess, err := s.store.SessionByID(ctx, p.SessionID)
-	if gatehouse.IsCode(err, gatehouse.ENotFound) || (err == nil && (sess.UserID != p.User.ID || !sess.Active(s.clock.Now()))) {
-		return nil, errUnauthorized
-	}
-	return sess, err
-}
-
-// RequireRecentAuth returns EReauthRequired unless the principal's session authenticated within
-// gatehouse.ReauthWindow.
-func (s *Service) RequireRecentAuth(ctx context.Context, p *Principal) error {
-	sess, err := s.reauthSession(ctx, p)
-	if err != nil {
-		return err
-	}
-	if !s.clock.Now().Before(sess.RecentAuthUntil()) {
-		return errReauthRequired
-	}
-	return nil
-}
-
 // ReauthState reports the principal's recent authentication and how the user can renew it.
-func (s *Service) ReauthState(ctx context.Context, p *Principal) (*ReauthStatus, error) {
-	sess, err := s.reauthSession(ctx, p)
+func (s *Account) ReauthState(ctx context.Context, p *Principal) (*ReauthStatus, error) {
+	sess, err := s.core.reauthSession(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.freshUser(ctx, p)
+	u, err := s.core.freshUser(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +47,7 @@ func (s *Service) ReauthState(ctx context.Context, p *Principal) (*ReauthStatus,
 	if u.MFAEnabled {
 		st.Methods = append(st.Methods, gatehouse.AuthTOTP)
 	}
-	if on, _ := s.PasskeyStatus(); on {
+	if on, _ := s.core.passkeys.PasskeyStatus(); on {
 		if pks, err := s.store.ListPasskeys(ctx, u.ID); err != nil {
 			return nil, err
 		} else if len(pks) > 0 {
@@ -85,7 +62,7 @@ func (s *Service) ReauthState(ctx context.Context, p *Principal) (*ReauthStatus,
 // way back into a locked-out account, not proof of holding the device. Each attempt spends from
 // the per-user reauthLimit (codes also from the MFA budget), so a stolen session cannot guess
 // faster than sign-in could.
-func (s *Service) Reauthenticate(ctx context.Context, p *Principal, password, code string, meta ClientMeta) (*ReauthStatus, error) {
+func (s *Account) Reauthenticate(ctx context.Context, p *Principal, password, code string, meta ClientMeta) (*ReauthStatus, error) {
 	code = strings.TrimSpace(code)
 	if password == "" && code == "" {
 		return nil, gatehouse.FieldError("password", "enter your password (or, with multi-factor authentication on, a code from your authenticator app)")
@@ -93,13 +70,13 @@ func (s *Service) Reauthenticate(ctx context.Context, p *Principal, password, co
 	if password != "" && code != "" {
 		return nil, gatehouse.FieldError("code", "give either password or code, not both")
 	}
-	if _, err := s.reauthSession(ctx, p); err != nil {
+	if _, err := s.core.reauthSession(ctx, p); err != nil {
 		return nil, err
 	}
-	if err := s.reauthLimit(ctx, p.User.ID, meta); err != nil {
+	if err := s.core.limits.reauthLimit(ctx, p.User.ID, meta); err != nil {
 		return nil, err
 	}
-	u, err := s.freshUser(ctx, p)
+	u, err := s.core.freshUser(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +90,7 @@ func (s *Service) Reauthenticate(ctx context.Context, p *Principal, password, co
 		// again. A recovery code is no authenticator code, so it fails here.
 		if err := s.reauthenticate(ctx, u, code, ""); err != nil {
 			if gatehouse.IsCode(err, gatehouse.EInvalidCredentials) {
-				s.event(ctx, gatehouse.EventLoginFailed, u.ID, p.SessionID, meta, map[string]any{"reason": "wrong_code", "during": "reauth"})
+				s.core.event(ctx, gatehouse.EventLoginFailed, u.ID, p.SessionID, meta, map[string]any{"reason": "wrong_code", "during": "reauth"})
 			}
 			return nil, err
 		}
@@ -130,15 +107,15 @@ func (s *Service) Reauthenticate(ctx context.Context, p *Principal, password, co
 			}
 			return nil, gatehouse.FieldError("password", "%s", msg)
 		}
-		ok := s.policy().checkMax(password) == nil
+		ok := s.core.policy().checkMax(password) == nil
 		if ok {
-			ok, _, err = s.hasher.Verify(ctx, password, u.PasswordHash)
+			ok, _, err = s.core.hasher.Verify(ctx, password, u.PasswordHash)
 			if err != nil {
 				return nil, err
 			}
 		}
 		if !ok {
-			s.event(ctx, gatehouse.EventLoginFailed, u.ID, p.SessionID, meta, map[string]any{"reason": "wrong_current_password", "during": "reauth"})
+			s.core.event(ctx, gatehouse.EventLoginFailed, u.ID, p.SessionID, meta, map[string]any{"reason": "wrong_current_password", "during": "reauth"})
 			return nil, &gatehouse.Error{Code: gatehouse.EInvalidCredentials, Field: "password", Message: "the password is wrong"}
 		}
 	}
@@ -146,20 +123,20 @@ func (s *Service) Reauthenticate(ctx context.Context, p *Principal, password, co
 }
 
 // markReauth records a successful re-authentication on the session and in the event log.
-func (s *Service) markReauth(ctx context.Context, p *Principal, method string, meta ClientMeta) (*ReauthStatus, error) {
+func (s *Account) markReauth(ctx context.Context, p *Principal, method string, meta ClientMeta) (*ReauthStatus, error) {
 	if err := s.store.SetSessionReauth(ctx, p.SessionID, s.clock.Now()); err != nil {
 		if gatehouse.IsCode(err, gatehouse.ENotFound) {
 			return nil, errUnauthorized
 		}
 		return nil, err
 	}
-	s.event(ctx, gatehouse.EventReauthenticated, p.User.ID, p.SessionID, meta, map[string]any{"method": method})
+	s.core.event(ctx, gatehouse.EventReauthenticated, p.User.ID, p.SessionID, meta, map[string]any{"method": method})
 	return s.ReauthState(ctx, p)
 }
 
 // keepsAWayIn refuses deleting passkey id when it is the user's last way to sign in: no password,
 // no other passkey and no external identity. ENotFound when the user has no such passkey.
-func (s *Service) keepsAWayIn(ctx context.Context, userID, id int64) error {
+func (s *Account) keepsAWayIn(ctx context.Context, userID, id int64) error {
 	pks, err := s.store.ListPasskeys(ctx, userID)
 	if err != nil {
 		return err

@@ -27,9 +27,9 @@ var errAccountPending = gatehouse.Errorf(gatehouse.EAccountPending, "this accoun
 // account, the answer is exactly the answer of a successful registration, and the owner of the
 // address gets a mail saying someone tried to register with it. The password is hashed on both
 // paths, so the time taken does not tell them apart either.
-func (s *Service) Register(ctx context.Context, req RegisterRequest, meta ClientMeta) (*RegisterResult, error) {
-	st := s.Settings()
-	if setup, err := s.SetupRequired(ctx); err != nil {
+func (s *Mail) Register(ctx context.Context, req RegisterRequest, meta ClientMeta) (*RegisterResult, error) {
+	st := s.core.Settings()
+	if setup, err := s.core.SetupRequired(ctx); err != nil {
 		return nil, err
 	} else if setup {
 		return nil, gatehouse.Errorf(gatehouse.EForbidden, "no account exists yet: create the first administrator on the sign-in page")
@@ -37,10 +37,10 @@ func (s *Service) Register(ctx context.Context, req RegisterRequest, meta Client
 	if !st.AllowRegistration {
 		return nil, gatehouse.Errorf(gatehouse.EForbidden, "public registration is closed; ask an administrator for an account")
 	}
-	if err := s.mailLimit(ctx, LimitRegister, meta); err != nil {
+	if err := s.core.limits.mailLimit(ctx, LimitRegister, meta); err != nil {
 		return nil, err
 	}
-	u, err := s.newAccount(ctx, req.Username, req.Email, req.Password, gatehouse.RoleUser)
+	u, err := s.core.newAccount(ctx, req.Username, req.Email, req.Password, gatehouse.RoleUser)
 	if err != nil {
 		return nil, err
 	}
@@ -57,14 +57,14 @@ func (s *Service) Register(ctx context.Context, req RegisterRequest, meta Client
 	if err != nil {
 		return nil, err
 	}
-	s.mail.Wake()
-	s.event(ctx, gatehouse.EventUserRegistered, u.ID, "", meta, map[string]any{"username": u.Username, "activation_required": res.ActivationRequired})
+	s.core.mail.Wake()
+	s.core.event(ctx, gatehouse.EventUserRegistered, u.ID, "", meta, map[string]any{"username": u.Username, "activation_required": res.ActivationRequired})
 	return res, nil
 }
 
 // addressTaken answers a registration whose address is in use as if it had succeeded, unless the
 // username is taken as well (which the user may learn), and tells the address's owner.
-func (s *Service) addressTaken(ctx context.Context, u *gatehouse.User, res *RegisterResult, meta ClientMeta) (*RegisterResult, error) {
+func (s *Mail) addressTaken(ctx context.Context, u *gatehouse.User, res *RegisterResult, meta ClientMeta) (*RegisterResult, error) {
 	if other, err := s.store.UserByLogin(ctx, u.Username); err == nil && other.Username == u.Username {
 		return nil, &gatehouse.Error{Code: gatehouse.EConflict, Field: "username", Message: "username is already taken"}
 	}
@@ -74,26 +74,26 @@ func (s *Service) addressTaken(ctx context.Context, u *gatehouse.User, res *Regi
 	}
 	// The notice goes through a one-time "link" of its own kind only to get the same atomic
 	// cooldown as every other mail: repeated attempts cannot flood the owner's mailbox.
-	err = s.issueLink(ctx, owner, "registration_notice", "/login", owner.Email, s.Settings().VerificationCooldown, s.Settings().VerificationCooldown,
+	err = s.issueLink(ctx, owner, "registration_notice", "/login", owner.Email, s.core.Settings().VerificationCooldown, s.core.Settings().VerificationCooldown,
 		func(string) ([]*gatehouse.OutboxMail, error) {
-			m, err := s.mail.Compose(mail.KindAlreadyRegistered, owner.Email, mail.Data{Username: owner.Username})
+			m, err := s.core.mail.Compose(mail.KindAlreadyRegistered, owner.Email, mail.Data{Username: owner.Username})
 			return []*gatehouse.OutboxMail{m}, err
 		})
 	if err != nil && !gatehouse.IsCode(err, gatehouse.ERateLimited) {
 		return nil, err
 	}
-	s.event(ctx, EventRegistrationDupMail, owner.ID, "", meta, map[string]any{"attempted_username": u.Username})
+	s.core.event(ctx, EventRegistrationDupMail, owner.ID, "", meta, map[string]any{"attempted_username": u.Username})
 	return res, nil
 }
 
-func (s *Service) activationMail(u *gatehouse.User, link string) (*gatehouse.OutboxMail, error) {
-	return s.mail.Compose(mail.KindActivation, u.Email, mail.Data{Username: u.Username, Link: link, ExpiresIn: humanDuration(s.Settings().ActivationTTL)})
+func (s *Mail) activationMail(u *gatehouse.User, link string) (*gatehouse.OutboxMail, error) {
+	return s.core.mail.Compose(mail.KindActivation, u.Email, mail.Data{Username: u.Username, Link: link, ExpiresIn: humanDuration(s.core.Settings().ActivationTTL)})
 }
 
 // createPending inserts a pending account with its activation link and mail in one transaction.
-func (s *Service) createPending(ctx context.Context, u *gatehouse.User) error {
+func (s *Mail) createPending(ctx context.Context, u *gatehouse.User) error {
 	tok, h := opaque()
-	link, err := s.mail.Link("/activate", tok)
+	link, err := s.core.mail.Link("/activate", tok)
 	if err != nil {
 		return err
 	}
@@ -102,18 +102,18 @@ func (s *Service) createPending(ctx context.Context, u *gatehouse.User) error {
 		return err
 	}
 	now := s.clock.Now()
-	t := &gatehouse.OneTimeToken{Hash: h, Kind: gatehouse.TokenActivation, Email: u.Email, CreatedAt: now, ExpiresAt: now.Add(s.Settings().ActivationTTL)}
+	t := &gatehouse.OneTimeToken{Hash: h, Kind: gatehouse.TokenActivation, Email: u.Email, CreatedAt: now, ExpiresAt: now.Add(s.core.Settings().ActivationTTL)}
 	if err := s.store.CreatePendingUser(ctx, u, t, m); err != nil {
 		return err
 	}
-	s.hasUsers.Store(true)
+	s.core.hasUsers.Store(true)
 	return nil
 }
 
 // sendActivation mails a pending user a new activation link (the old one stops working),
 // subject to auth_contact_verification_resend_cooldown_secs.
-func (s *Service) sendActivation(ctx context.Context, u *gatehouse.User) error {
-	st := s.Settings()
+func (s *Mail) sendActivation(ctx context.Context, u *gatehouse.User) error {
+	st := s.core.Settings()
 	return s.issueLink(ctx, u, gatehouse.TokenActivation, "/activate", u.Email, st.ActivationTTL, st.VerificationCooldown,
 		func(link string) ([]*gatehouse.OutboxMail, error) {
 			m, err := s.activationMail(u, link)
@@ -123,7 +123,7 @@ func (s *Service) sendActivation(ctx context.Context, u *gatehouse.User) error {
 
 // Activate uses an activation link: the account stops being pending and its address counts as
 // verified. It does not sign in: the link may have been opened on another device.
-func (s *Service) Activate(ctx context.Context, tok string, meta ClientMeta) (*gatehouse.User, error) {
+func (s *Mail) Activate(ctx context.Context, tok string, meta ClientMeta) (*gatehouse.User, error) {
 	h, ok := linkToken(tok)
 	if !ok {
 		return nil, errBadLink("activation")
@@ -135,20 +135,20 @@ func (s *Service) Activate(ctx context.Context, tok string, meta ClientMeta) (*g
 	if err != nil {
 		return nil, err
 	}
-	s.users.drop(u.ID)
-	s.event(ctx, gatehouse.EventUserActivated, u.ID, "", meta, map[string]any{"username": u.Username})
+	s.core.users.drop(u.ID)
+	s.core.event(ctx, gatehouse.EventUserActivated, u.ID, "", meta, map[string]any{"username": u.Username})
 	return u, nil
 }
 
 // ResendActivation mails a new activation link to the pending account named by login (username
 // or email). Like password recovery it says nothing about the account: it succeeds whether or not
 // one exists, is pending, or is within its cooldown.
-func (s *Service) ResendActivation(ctx context.Context, login string, meta ClientMeta) error {
+func (s *Mail) ResendActivation(ctx context.Context, login string, meta ClientMeta) error {
 	login = gatehouse.NormalizeLogin(login)
 	if login == "" || len(login) > 254 {
 		return gatehouse.FieldError("login", "enter your username or email")
 	}
-	if err := s.mailLimit(ctx, LimitResend, meta); err != nil {
+	if err := s.core.limits.mailLimit(ctx, LimitResend, meta); err != nil {
 		return err
 	}
 	u, err := s.store.UserByLogin(ctx, login)
@@ -165,11 +165,4 @@ func (s *Service) ResendActivation(ctx context.Context, login string, meta Clien
 		return err
 	}
 	return nil
-}
-
-// pendingSignIn answers a correct password for an account that is not activated yet.
-func (s *Service) pendingSignIn(ctx context.Context, u *gatehouse.User, login string, meta ClientMeta) error {
-	s.obs.SignIn("account_pending")
-	s.event(ctx, gatehouse.EventLoginFailed, u.ID, "", meta, map[string]any{"login": login, "reason": "account_pending"})
-	return errAccountPending
 }

@@ -15,37 +15,37 @@ const ceremonyReauth = "reauth"
 
 // BeginPasskeyReauth starts a passkey assertion that renews the principal's recent
 // authentication. The ceremony belongs to the principal; only their passkeys can finish it.
-func (s *Service) BeginPasskeyReauth(ctx context.Context, p *Principal) (*PasskeyChallenge, error) {
-	if err := s.requirePasskeys(); err != nil {
+func (s *Account) BeginPasskeyReauth(ctx context.Context, p *Principal) (*PasskeyChallenge, error) {
+	if err := s.core.passkeys.requirePasskeys(); err != nil {
 		return nil, err
 	}
-	if _, err := s.reauthSession(ctx, p); err != nil {
+	if _, err := s.core.reauthSession(ctx, p); err != nil {
 		return nil, err
 	}
-	opts, data, err := s.pk.rp.BeginLogin()
+	opts, data, err := s.core.passkeys.pk.rp.BeginLogin()
 	if err != nil {
 		return nil, err
 	}
-	return s.newCeremony(ctx, ceremonyReauth, p.User.ID, opts, data)
+	return s.core.passkeys.newCeremony(ctx, ceremonyReauth, p.User.ID, opts, data)
 }
 
 // FinishPasskeyReauth verifies the assertion (user verification required, as for sign-in) with
 // one of the principal's own passkeys and records the re-authentication on the session. Attempts
 // spend from reauthLimit like passwords.
-func (s *Service) FinishPasskeyReauth(ctx context.Context, p *Principal, ceremony string, credential json.RawMessage, meta ClientMeta) (*ReauthStatus, error) {
-	if err := s.requirePasskeys(); err != nil {
+func (s *Account) FinishPasskeyReauth(ctx context.Context, p *Principal, ceremony string, credential json.RawMessage, meta ClientMeta) (*ReauthStatus, error) {
+	if err := s.core.passkeys.requirePasskeys(); err != nil {
 		return nil, err
 	}
 	if len(credential) == 0 || string(credential) == "null" {
 		return nil, gatehouse.FieldError("credential", "credential is required: the PublicKeyCredential from navigator.credentials.get()")
 	}
-	if _, err := s.reauthSession(ctx, p); err != nil {
+	if _, err := s.core.reauthSession(ctx, p); err != nil {
 		return nil, err
 	}
-	if err := s.reauthLimit(ctx, p.User.ID, meta); err != nil {
+	if err := s.core.limits.reauthLimit(ctx, p.User.ID, meta); err != nil {
 		return nil, err
 	}
-	c, err := s.consumeCeremony(ctx, ceremony, ceremonyReauth)
+	c, err := s.core.passkeys.consumeCeremony(ctx, ceremony, ceremonyReauth)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +54,7 @@ func (s *Service) FinishPasskeyReauth(ctx context.Context, p *Principal, ceremon
 	}
 	var stored []*gatehouse.Passkey
 	lookup := func(handle []byte) (*passkey.User, error) {
-		pu, ps, err := s.passkeyUser(ctx, p.User, false)
+		pu, ps, err := s.core.passkeys.passkeyUser(ctx, p.User, false)
 		if err != nil {
 			return nil, err
 		}
@@ -70,10 +70,10 @@ func (s *Service) FinishPasskeyReauth(ctx context.Context, p *Principal, ceremon
 			data = map[string]any{}
 		}
 		data["method"], data["reason"], data["during"] = gatehouse.AuthPasskey, reason, "reauth"
-		s.event(ctx, gatehouse.EventLoginFailed, p.User.ID, p.SessionID, meta, data)
+		s.core.event(ctx, gatehouse.EventLoginFailed, p.User.ID, p.SessionID, meta, data)
 		return &gatehouse.Error{Code: gatehouse.EInvalidCredentials, Field: "credential", Message: "the passkey was not accepted"}
 	}
-	_, cred, err := s.pk.rp.FinishLogin(c.Data, credential, lookup)
+	_, cred, err := s.core.passkeys.pk.rp.FinishLogin(c.Data, credential, lookup)
 	if err != nil {
 		return nil, refused("passkey_refused", map[string]any{"detail": passkey.Describe(err)})
 	}
@@ -87,10 +87,10 @@ func (s *Service) FinishPasskeyReauth(ctx context.Context, p *Principal, ceremon
 		return nil, refused("passkey_refused", nil)
 	}
 	if cred.Authenticator.CloneWarning {
-		s.event(ctx, gatehouse.EventPasskeyCloneWarning, p.User.ID, p.SessionID, meta, map[string]any{"passkey_id": pk.ID, "name": pk.Name, "stored_sign_count": pk.SignCount})
+		s.core.event(ctx, gatehouse.EventPasskeyCloneWarning, p.User.ID, p.SessionID, meta, map[string]any{"passkey_id": pk.ID, "name": pk.Name, "stored_sign_count": pk.SignCount})
 		return nil, refused("sign_count_not_increased", map[string]any{"passkey_id": pk.ID})
 	}
-	if err := s.savePasskeyUse(ctx, pk, cred); err != nil {
+	if err := s.core.passkeys.savePasskeyUse(ctx, pk, cred); err != nil {
 		if gatehouse.IsCode(err, gatehouse.EConflict) || gatehouse.IsCode(err, gatehouse.ENotFound) {
 			return nil, refused("passkey_changed_concurrently", map[string]any{"passkey_id": pk.ID})
 		}

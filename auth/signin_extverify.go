@@ -60,10 +60,27 @@ func MaskEmail(email string) string {
 	return string(local[0]) + "***" + email[at:]
 }
 
+var errPendingUnknown = gatehouse.Errorf(gatehouse.EInvalid, "this external sign-in has expired or was made in another browser; sign in with the provider again")
+
+// VerifySent is the answer to a request for the verification mail. It is the same whether or not
+// a mail was sent.
+type VerifySent struct {
+	MaskedEmail string `json:"email"`
+	Provider    string `json:"provider"`
+}
+
+// VerifyLinkInfo is what the confirm page shows before anything is linked: which provider account
+// would sign in to which local account, so that the mailbox owner sees what they agree to.
+type VerifyLinkInfo struct {
+	Provider      string
+	ProviderEmail string
+	Username      string
+}
+
 // notLinked answers an external identity that matched nothing. When the provider gave a usable
 // address the answer offers the verification mail, whether or not an account has that address:
 // the offer itself must not tell who has an account.
-func (s *Service) notLinked(ctx context.Context, p *gatehouse.OIDCProvider, f *gatehouse.OIDCFlow, c *oidc.Claims) error {
+func (s *SignIn) notLinked(ctx context.Context, p *gatehouse.OIDCProvider, f *gatehouse.OIDCFlow, c *oidc.Claims) error {
 	if gatehouse.ValidateEmail(c.Email) != nil {
 		return gatehouse.Errorf(gatehouse.ENotLinked,
 			"this %s account is not linked to a gatehouse account, and %s did not share an email address. Sign in with your password, then link it under Settings → Security → External identities.", p.Name, p.Name)
@@ -82,24 +99,15 @@ func (s *Service) notLinked(ctx context.Context, p *gatehouse.OIDCProvider, f *g
 	return &NotLinkedError{Err: e, Offer: &VerifyOffer{BrowserToken: browser, MaskedEmail: MaskEmail(c.Email), ProviderName: p.Name}}
 }
 
-var errPendingUnknown = gatehouse.Errorf(gatehouse.EInvalid, "this external sign-in has expired or was made in another browser; sign in with the provider again")
-
-// VerifySent is the answer to a request for the verification mail. It is the same whether or not
-// a mail was sent.
-type VerifySent struct {
-	MaskedEmail string `json:"email"`
-	Provider    string `json:"provider"`
-}
-
 // SendExternalVerification mails a verification link for the pending identity of this browser to
 // the one local account that has the provider's address, unless that account is disabled, the
 // resend cooldown holds, or no single account has it. The answer is the same in every such case
 // (as for forgot-password), so it does not tell whether the address has an account.
-func (s *Service) SendExternalVerification(ctx context.Context, browserToken string, meta ClientMeta) (*VerifySent, error) {
+func (s *SignIn) SendExternalVerification(ctx context.Context, browserToken string, meta ClientMeta) (*VerifySent, error) {
 	if browserToken == "" || len(browserToken) > 128 {
 		return nil, errPendingUnknown
 	}
-	if err := s.mailLimit(ctx, LimitExternalVerify, meta); err != nil {
+	if err := s.core.limits.mailLimit(ctx, LimitExternalVerify, meta); err != nil {
 		return nil, err
 	}
 	pend, err := s.store.ExternalPendingByHash(ctx, token.Hash(browserToken), s.clock.Now())
@@ -120,7 +128,7 @@ func (s *Service) SendExternalVerification(ctx context.Context, browserToken str
 	// The link is built before the address is looked up, so that a server that cannot build
 	// links (no public_url) fails alike for every address instead of only for known ones.
 	tok, h := token.Opaque()
-	link, err := s.mail.Link("/login/external/verify", tok)
+	link, err := s.core.mail.Link("/login/external/verify", tok)
 	if err != nil {
 		return nil, err
 	}
@@ -136,8 +144,8 @@ func (s *Service) SendExternalVerification(ctx context.Context, browserToken str
 	if err != nil {
 		return nil, err
 	}
-	st := s.Settings()
-	m, err := s.mail.Compose(mail.KindExternalVerify, u.Email, mail.Data{Username: u.Username, Link: link, ExpiresIn: humanDuration(st.ContactChangeTTL), Provider: p.Name})
+	st := s.core.Settings()
+	m, err := s.core.mail.Compose(mail.KindExternalVerify, u.Email, mail.Data{Username: u.Username, Link: link, ExpiresIn: humanDuration(st.ContactChangeTTL), Provider: p.Name})
 	if err != nil {
 		return nil, err
 	}
@@ -151,22 +159,14 @@ func (s *Service) SendExternalVerification(ctx context.Context, browserToken str
 	if err != nil {
 		return nil, err
 	}
-	s.mail.Wake()
-	s.event(ctx, gatehouse.EventIdentityVerifySent, u.ID, "", meta, map[string]any{"provider": p.ID, "subject": pend.Subject})
+	s.core.mail.Wake()
+	s.core.event(ctx, gatehouse.EventIdentityVerifySent, u.ID, "", meta, map[string]any{"provider": p.ID, "subject": pend.Subject})
 	return answer, nil
-}
-
-// VerifyLinkInfo is what the confirm page shows before anything is linked: which provider account
-// would sign in to which local account, so that the mailbox owner sees what they agree to.
-type VerifyLinkInfo struct {
-	Provider      string
-	ProviderEmail string
-	Username      string
 }
 
 // CheckExternalVerification reports whether a verification link is usable, and what it links, for
 // the confirm page. It spends nothing.
-func (s *Service) CheckExternalVerification(ctx context.Context, tok string) (*VerifyLinkInfo, error) {
+func (s *SignIn) CheckExternalVerification(ctx context.Context, tok string) (*VerifyLinkInfo, error) {
 	h, ok := linkToken(tok)
 	if !ok {
 		return nil, errBadLink("verification")
@@ -206,7 +206,7 @@ func (s *Service) CheckExternalVerification(ctx context.Context, tok string) (*V
 // password, the second factor, the passkeys and every other external identity are removed and
 // every session ended (reclaim); the owner signs in with the identity and may choose a password by
 // recovery.
-func (s *Service) ConfirmExternalVerification(ctx context.Context, tok string, meta ClientMeta) (*ExternalResult, error) {
+func (s *SignIn) ConfirmExternalVerification(ctx context.Context, tok string, meta ClientMeta) (*ExternalResult, error) {
 	h, ok := linkToken(tok)
 	if !ok {
 		return nil, errBadLink("verification")
@@ -231,7 +231,7 @@ func (s *Service) ConfirmExternalVerification(ctx context.Context, tok string, m
 		return nil, err
 	}
 	if u.Disabled {
-		s.event(ctx, gatehouse.EventLoginExternalFailed, u.ID, "", meta, map[string]any{"provider": d.Provider, "reason": "account_disabled"})
+		s.core.event(ctx, gatehouse.EventLoginExternalFailed, u.ID, "", meta, map[string]any{"provider": d.Provider, "reason": "account_disabled"})
 		return nil, gatehouse.Errorf(gatehouse.EAccountDisabled, "this account is disabled; ask an administrator")
 	}
 	// The link proves the address it was sent to; if the account's address changed since, it
@@ -252,7 +252,7 @@ func (s *Service) ConfirmExternalVerification(ctx context.Context, tok string, m
 	case err == nil && id.UserID == u.ID:
 		bound = true // linked meanwhile (say, from Settings): the link still signs in
 	case err == nil:
-		s.event(ctx, gatehouse.EventLoginExternalFailed, u.ID, "", meta, map[string]any{"provider": p.ID, "reason": "identity_bound_elsewhere"})
+		s.core.event(ctx, gatehouse.EventLoginExternalFailed, u.ID, "", meta, map[string]any{"provider": p.ID, "reason": "identity_bound_elsewhere"})
 		return nil, gatehouse.Errorf(gatehouse.EConflict, "this %s account is already linked to another gatehouse account", p.Name)
 	case !gatehouse.IsCode(err, gatehouse.ENotFound):
 		return nil, err
@@ -271,65 +271,26 @@ func (s *Service) ConfirmExternalVerification(ctx context.Context, tok string, m
 	if err != nil {
 		return nil, err
 	}
-	s.users.drop(u.ID)
+	s.core.users.drop(u.ID)
 	data := map[string]any{"provider": p.ID, "subject": d.Subject, "address_was_unverified": unproved, "password_removed": use.PasswordHash != nil}
 	if unproved {
-		if err := s.reclaim(ctx, u, p.ID, d.Subject, data); err != nil {
+		if err := s.core.reclaim(ctx, u, p.ID, d.Subject, data); err != nil {
 			return nil, err
 		}
 		// The sign-in below must see the account as it is now, without its second factor.
 		if u, err = s.store.UserByID(ctx, u.ID); err != nil {
 			return nil, err
 		}
-		data["sessions_ended"] = s.EndUserSessions(ctx, u.ID, "", gatehouse.ReasonPasswordReset, meta, map[string]any{"via": "external_verify"})
+		data["sessions_ended"] = s.core.EndUserSessions(ctx, u.ID, "", gatehouse.ReasonPasswordReset, meta, map[string]any{"via": "external_verify"})
 		if wasPending {
-			s.event(ctx, gatehouse.EventUserActivated, u.ID, "", meta, map[string]any{"username": u.Username, "via": "external_verify"})
+			s.core.event(ctx, gatehouse.EventUserActivated, u.ID, "", meta, map[string]any{"username": u.Username, "via": "external_verify"})
 		}
 	}
-	s.event(ctx, gatehouse.EventIdentityVerifyUsed, u.ID, "", meta, data)
+	s.core.event(ctx, gatehouse.EventIdentityVerifyUsed, u.ID, "", meta, data)
 	if !bound {
 		if err := s.bind(ctx, u, p, c, "email_verification", "", meta); err != nil {
 			return nil, err
 		}
 	}
 	return s.finishExternal(ctx, u, p, c, &gatehouse.OIDCFlow{RD: d.RD}, "email_verification", meta)
-}
-
-// reclaim removes every way to sign in to u that someone other than the address's owner may have
-// set up, except the identity about to be bound (provider, subject): the second factor (it would
-// lock the owner out, or keep a squatter's factor on the account), passkeys and other external
-// identities. The password went with the link's use. What was removed is added to data.
-func (s *Service) reclaim(ctx context.Context, u *gatehouse.User, provider, subject string, data map[string]any) error {
-	mfa, err := s.store.DeleteMFA(ctx, u.ID, s.clock.Now())
-	if err != nil {
-		return err
-	}
-	data["mfa_removed"] = mfa
-	pks, err := s.store.ListPasskeys(ctx, u.ID)
-	if err != nil {
-		return err
-	}
-	for _, pk := range pks {
-		if _, err := s.store.DeletePasskey(ctx, u.ID, pk.ID); err != nil && !gatehouse.IsCode(err, gatehouse.ENotFound) {
-			return err
-		}
-	}
-	data["passkeys_removed"] = len(pks)
-	ids, err := s.store.ListIdentities(ctx, u.ID)
-	if err != nil {
-		return err
-	}
-	removed := 0
-	for _, i := range ids {
-		if i.ProviderID == provider && i.Subject == subject {
-			continue
-		}
-		if err := s.store.DeleteIdentity(ctx, u.ID, i.ID); err != nil && !gatehouse.IsCode(err, gatehouse.ENotFound) {
-			return err
-		}
-		removed++
-	}
-	data["identities_removed"] = removed
-	s.users.drop(u.ID)
-	return nil
 }

@@ -1,0 +1,462 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/oidc"
+)
+
+// ExternalFlowTTL is how long a started external sign-in may take to come back.
+const ExternalFlowTTL = 10 * time.Minute
+
+// DefaultScopes are asked for when a provider is saved without scopes.
+var DefaultScopes = []string{"openid", "email", "profile"}
+
+var providerIDPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
+// ProviderView is a provider as the admin API shows it: never the client secret.
+type ProviderView struct {
+	ID                    string   `json:"id"`
+	Name                  string   `json:"name"`
+	Issuer                string   `json:"issuer"`
+	ClientID              string   `json:"client_id"`
+	ClientSecretSet       bool     `json:"client_secret_set"`
+	Scopes                []string `json:"scopes"`
+	AutoBindVerifiedEmail bool     `json:"auto_bind_verified_email"`
+	AutoCreateUsers       bool     `json:"auto_create_users"`
+	AllowedEmailDomains   []string `json:"allowed_email_domains"`
+	TokenAuthMethod       string   `json:"token_auth_method"`
+	Enabled               bool     `json:"enabled"`
+	RedirectURI           string   `json:"redirect_uri"`
+	CreatedAt             string   `json:"created_at"`
+	UpdatedAt             string   `json:"updated_at"`
+}
+
+// ProviderInput creates (every field but ID required, nil booleans false except Enabled) or
+// changes (nil = unchanged) a provider.
+type ProviderInput struct {
+	ID                    *string
+	Name                  *string
+	Issuer                *string
+	ClientID              *string
+	ClientSecret          *string
+	Scopes                *[]string
+	AutoBindVerifiedEmail *bool
+	AutoCreateUsers       *bool
+	AllowedEmailDomains   *[]string
+	TokenAuthMethod       *string
+	Enabled               *bool
+}
+
+const timeFormat = "2006-01-02T15:04:05Z07:00"
+
+// slugify turns a display name into a provider id candidate.
+func slugify(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		if r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			b.WriteRune(r)
+			dash = false
+		} else if b.Len() > 0 && !dash {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.Trim(b.String(), "-")
+}
+
+// applyProvider validates in and writes it onto p. It reports whether the issuer changed.
+func applyProvider(p *gatehouse.OIDCProvider, in ProviderInput, create bool) (issuerChanged bool, err error) {
+	if in.Name != nil {
+		p.Name = strings.TrimSpace(*in.Name)
+	}
+	if p.Name == "" || len(p.Name) > 100 {
+		return false, gatehouse.FieldError("name", "name is required (at most 100 characters)")
+	}
+	if create {
+		id := ""
+		if in.ID != nil {
+			id = strings.TrimSpace(*in.ID)
+		} else {
+			id = slugify(p.Name)
+		}
+		if id == "" || len(id) > 40 || !providerIDPattern.MatchString(id) {
+			return false, gatehouse.FieldError("id", "id must be 1 to 40 lowercase letters, digits and single dashes, e.g. \"google\" or \"company-sso\"")
+		}
+		p.ID = id
+	}
+	if in.Issuer != nil {
+		// Kept exactly (a trailing slash too): discovery must announce this very issuer.
+		iss := strings.TrimSpace(*in.Issuer)
+		issuerChanged = iss != p.Issuer
+		p.Issuer = iss
+	}
+	if err := validateIssuer(p.Issuer); err != nil {
+		return false, err
+	}
+	if in.ClientID != nil {
+		p.ClientID = strings.TrimSpace(*in.ClientID)
+	}
+	if p.ClientID == "" || len(p.ClientID) > 255 {
+		return false, gatehouse.FieldError("client_id", "client_id is required (at most 255 characters)")
+	}
+	if in.Scopes != nil {
+		var scopes []string
+		for _, sc := range *in.Scopes {
+			for _, f := range strings.Fields(sc) {
+				if len(f) > 100 || strings.ContainsAny(f, "\"\\") {
+					return false, gatehouse.FieldError("scopes", "scope %q is not valid", f)
+				}
+				if !contains(scopes, f) {
+					scopes = append(scopes, f)
+				}
+			}
+		}
+		if len(scopes) > 20 {
+			return false, gatehouse.FieldError("scopes", "at most 20 scopes")
+		}
+		p.Scopes = scopes
+	}
+	if len(p.Scopes) == 0 {
+		p.Scopes = append([]string(nil), DefaultScopes...)
+	}
+	if !contains(p.Scopes, "openid") {
+		p.Scopes = append([]string{"openid"}, p.Scopes...)
+	}
+	if in.AutoBindVerifiedEmail != nil {
+		p.AutoBindVerifiedEmail = *in.AutoBindVerifiedEmail
+	}
+	if in.AutoCreateUsers != nil {
+		p.AutoCreateUsers = *in.AutoCreateUsers
+	}
+	if in.TokenAuthMethod != nil {
+		p.TokenAuthMethod = strings.TrimSpace(*in.TokenAuthMethod)
+	}
+	if p.TokenAuthMethod == "" {
+		p.TokenAuthMethod = oidc.AuthBasic
+	}
+	if !contains(oidc.AuthMethods, p.TokenAuthMethod) {
+		return false, gatehouse.FieldError("token_auth_method", "token_auth_method must be one of %s (as the client is registered at the provider)", strings.Join(oidc.AuthMethods, ", "))
+	}
+	if in.AllowedEmailDomains != nil {
+		domains, err := emailDomains(*in.AllowedEmailDomains)
+		if err != nil {
+			return false, err
+		}
+		p.AllowedEmailDomains = domains
+	}
+	if in.Enabled != nil {
+		p.Enabled = *in.Enabled
+	}
+	return issuerChanged || create, nil
+}
+
+// emailDomains validates and normalises a list of email domains (lowercase, no "@", no
+// duplicates); entries may also be separated by spaces or commas within one string.
+func emailDomains(in []string) ([]string, error) {
+	var out []string
+	for _, item := range in {
+		for _, d := range strings.FieldsFunc(item, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+			d = strings.ToLower(strings.TrimPrefix(d, "@"))
+			if len(d) > 253 || !domainPattern.MatchString(d) {
+				return nil, gatehouse.FieldError("allowed_email_domains", "%q is not a domain name (e.g. example.com)", d)
+			}
+			if !contains(out, d) {
+				out = append(out, d)
+			}
+		}
+	}
+	if len(out) > 50 {
+		return nil, gatehouse.FieldError("allowed_email_domains", "at most 50 allowed email domains")
+	}
+	return out, nil
+}
+
+var domainPattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// emailDomainAllowed reports whether the provider lets identities with this address be bound or
+// created automatically: every address when the provider has no list. With a list, the provider
+// must also say the address is verified: an address a user merely typed in at the provider
+// proves no membership of the domain.
+func emailDomainAllowed(p *gatehouse.OIDCProvider, email string, verified bool) bool {
+	if len(p.AllowedEmailDomains) == 0 {
+		return true
+	}
+	if !verified {
+		return false
+	}
+	at := strings.LastIndexByte(email, '@')
+	return at >= 0 && contains(p.AllowedEmailDomains, strings.ToLower(email[at+1:]))
+}
+
+// authMethod is the provider's token endpoint auth method, client_secret_basic when unset.
+func authMethod(m string) string {
+	if m == "" {
+		return oidc.AuthBasic
+	}
+	return m
+}
+
+func nonNil(xs []string) []string {
+	if xs == nil {
+		return []string{}
+	}
+	return xs
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// validateIssuer wants an absolute https URL; plain http only on loopback (development, tests).
+func validateIssuer(iss string) error {
+	u, err := url.Parse(iss)
+	if iss == "" || err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return gatehouse.FieldError("issuer", "issuer must be the provider's absolute issuer URL, e.g. https://accounts.google.com")
+	}
+	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
+		return gatehouse.FieldError("issuer", "issuer must use https (plain http is accepted only for localhost)")
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1" || strings.HasSuffix(host, ".localhost")
+}
+
+func changedFields(in ProviderInput) []string {
+	var out []string
+	add := func(ok bool, name string) {
+		if ok {
+			out = append(out, name)
+		}
+	}
+	add(in.Name != nil, "name")
+	add(in.Issuer != nil, "issuer")
+	add(in.ClientID != nil, "client_id")
+	add(in.ClientSecret != nil && *in.ClientSecret != "", "client_secret")
+	add(in.Scopes != nil, "scopes")
+	add(in.AutoBindVerifiedEmail != nil, "auto_bind_verified_email")
+	add(in.AutoCreateUsers != nil, "auto_create_users")
+	add(in.AllowedEmailDomains != nil, "allowed_email_domains")
+	add(in.TokenAuthMethod != nil, "token_auth_method")
+	add(in.Enabled != nil, "enabled")
+	return out
+}
+
+// ExternalStart is where to send the browser, and the browser-binding value to set in a cookie.
+type ExternalStart struct {
+	RedirectURL  string
+	BrowserToken string
+}
+
+// CallbackRequest is what the provider sent back to the callback, with the browser's
+// binding cookie and its session, if any.
+type CallbackRequest struct {
+	ProviderID       string
+	State            string
+	Code             string
+	Error            string
+	ErrorDescription string
+	BrowserToken     string
+	// Principal is the browser's gatehouse session, nil when it is not signed in.
+	Principal *Principal
+}
+
+// ExternalResult is a completed callback: either a sign-in (Tokens) or an identity linked to the
+// signed-in account (Linked). RD is where the browser goes next ("" = the default page).
+type ExternalResult struct {
+	Tokens *Tokens
+	Linked bool
+	RD     string
+}
+
+var errFlowUnknown = gatehouse.Errorf(gatehouse.EInvalid, "this sign-in request is unknown, expired, already used or was started in another browser; start the sign-in again")
+
+// usernameBase keeps what ValidateUsername allows, at most 40 characters, starting alphanumeric.
+func usernameBase(s string) string {
+	var b strings.Builder
+	for _, r := range gatehouse.NormalizeLogin(s) {
+		ok := unicode.IsLetter(r) || unicode.IsDigit(r) || (b.Len() > 0 && (r == '.' || r == '_' || r == '-'))
+		if ok {
+			b.WriteRune(r)
+		}
+		if b.Len() >= 40 {
+			break
+		}
+	}
+	out := strings.TrimRight(b.String(), "._-")
+	if gatehouse.ValidateUsername(out) != nil {
+		return ""
+	}
+	return out
+}
+
+// IdentityView is an external identity as its owner sees it.
+type IdentityView struct {
+	ID           int64   `json:"id"`
+	Provider     string  `json:"provider"`
+	ProviderName string  `json:"provider_name"`
+	Subject      string  `json:"subject"`
+	Email        string  `json:"email"`
+	BoundAt      string  `json:"bound_at"`
+	LastUsedAt   *string `json:"last_used_at"`
+}
+
+// LastUsed is LastUsedAt or "" (for pages).
+func (v IdentityView) LastUsed() string {
+	if v.LastUsedAt == nil {
+		return ""
+	}
+	return *v.LastUsedAt
+}
+
+func (s *Providers) providerView(p *gatehouse.OIDCProvider) *ProviderView {
+	return &ProviderView{ID: p.ID, Name: p.Name, Issuer: p.Issuer, ClientID: p.ClientID, ClientSecretSet: len(p.ClientSecretSealed) > 0,
+		Scopes: p.Scopes, AutoBindVerifiedEmail: p.AutoBindVerifiedEmail, AutoCreateUsers: p.AutoCreateUsers, Enabled: p.Enabled,
+		AllowedEmailDomains: nonNil(p.AllowedEmailDomains), TokenAuthMethod: authMethod(p.TokenAuthMethod),
+		RedirectURI: s.core.providers.RedirectURI(p.ID), CreatedAt: p.CreatedAt.UTC().Format(timeFormat), UpdatedAt: p.UpdatedAt.UTC().Format(timeFormat)}
+}
+
+// ListProviders lists every provider for the admin.
+func (s *Providers) ListProviders(ctx context.Context) ([]*ProviderView, error) {
+	ps, err := s.store.ListProviders(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*ProviderView, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, s.providerView(p))
+	}
+	return out, nil
+}
+
+// GetProvider returns one provider for the admin; ENotFound.
+func (s *Providers) GetProvider(ctx context.Context, id string) (*ProviderView, error) {
+	p, err := s.store.ProviderByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.providerView(p), nil
+}
+
+// checkIssuer runs discovery so that a mistyped issuer is refused when saved, not at sign-in.
+func (s *Providers) checkIssuer(ctx context.Context, issuer string) error {
+	if err := s.core.providers.rp.Check(ctx, issuer); err != nil {
+		return gatehouse.FieldError("issuer", "OpenID discovery failed for issuer %s (%s/.well-known/openid-configuration): %v",
+			issuer, strings.TrimSuffix(issuer, "/"), errors.Unwrap(err))
+	}
+	return nil
+}
+
+// CreateProvider adds a provider after checking its issuer by discovery.
+func (s *Providers) CreateProvider(ctx context.Context, admin *Principal, in ProviderInput, meta ClientMeta) (*ProviderView, error) {
+	if err := s.core.providers.needRP(); err != nil {
+		return nil, err
+	}
+	p := &gatehouse.OIDCProvider{Enabled: true}
+	if in.ClientSecret == nil || *in.ClientSecret == "" {
+		// Validate the other fields first so the answer names the first problem in form order.
+		if _, err := applyProvider(p, in, true); err != nil {
+			return nil, err
+		}
+		return nil, gatehouse.FieldError("client_secret", "client_secret is required")
+	}
+	if _, err := applyProvider(p, in, true); err != nil {
+		return nil, err
+	}
+	if len(*in.ClientSecret) > 1024 {
+		return nil, gatehouse.FieldError("client_secret", "client_secret is too long")
+	}
+	if _, err := s.store.ProviderByID(ctx, p.ID); err == nil {
+		return nil, &gatehouse.Error{Code: gatehouse.EConflict, Field: "id", Message: "a provider with this id already exists"}
+	}
+	if err := s.checkIssuer(ctx, p.Issuer); err != nil {
+		return nil, err
+	}
+	sealed, err := s.core.providers.rp.Seal(p.ID, *in.ClientSecret)
+	if err != nil {
+		return nil, err
+	}
+	p.ClientSecretSealed = sealed
+	if err := s.store.CreateProvider(ctx, p); err != nil {
+		return nil, err
+	}
+	s.core.event(ctx, gatehouse.EventProviderCreated, admin.User.ID, admin.SessionID, meta, map[string]any{"provider": p.ID, "issuer": p.Issuer, "enabled": p.Enabled})
+	return s.providerView(p), nil
+}
+
+// UpdateProvider changes a provider; a new issuer is checked by discovery; an absent or empty
+// client_secret keeps the stored one.
+func (s *Providers) UpdateProvider(ctx context.Context, admin *Principal, id string, in ProviderInput, meta ClientMeta) (*ProviderView, error) {
+	if err := s.core.providers.needRP(); err != nil {
+		return nil, err
+	}
+	if in.ID != nil && *in.ID != id {
+		return nil, gatehouse.FieldError("id", "the id of a provider cannot change (it is part of the redirect URI); create a new provider instead")
+	}
+	p, err := s.store.ProviderByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	changed := changedFields(in)
+	issuerChanged, err := applyProvider(p, in, false)
+	if err != nil {
+		return nil, err
+	}
+	if in.ClientSecret != nil && *in.ClientSecret != "" {
+		if len(*in.ClientSecret) > 1024 {
+			return nil, gatehouse.FieldError("client_secret", "client_secret is too long")
+		}
+		if p.ClientSecretSealed, err = s.core.providers.rp.Seal(p.ID, *in.ClientSecret); err != nil {
+			return nil, err
+		}
+	}
+	if issuerChanged {
+		if err := s.checkIssuer(ctx, p.Issuer); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.store.UpdateProvider(ctx, p); err != nil {
+		return nil, err
+	}
+	data := map[string]any{"provider": p.ID, "changed": changed, "enabled": p.Enabled}
+	if issuerChanged {
+		// Subjects are unique only per issuer: at a new issuer, the same subject may be somebody
+		// else, so the old bindings go (each user links again).
+		n, err := s.store.DeleteProviderIdentities(ctx, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		data["identities_unlinked"] = n
+	}
+	s.core.event(ctx, gatehouse.EventProviderUpdated, admin.User.ID, admin.SessionID, meta, data)
+	return s.providerView(p), nil
+}
+
+// DeleteProvider removes a provider with every identity bound through it.
+func (s *Providers) DeleteProvider(ctx context.Context, admin *Principal, id string, meta ClientMeta) error {
+	if err := s.store.DeleteProvider(ctx, id); err != nil {
+		return err
+	}
+	s.core.event(ctx, gatehouse.EventProviderDeleted, admin.User.ID, admin.SessionID, meta, map[string]any{"provider": id})
+	return nil
+}
+
+// RedirectURI is the callback address of a provider, to register at the provider.
+func (s *Providers) RedirectURI(providerID string) string {
+	return s.core.providers.RedirectURI(providerID)
+}

@@ -1,0 +1,244 @@
+package auth
+
+import (
+	"context"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/token"
+)
+
+// reauthSession reads the principal's session from the store, never from a cache: another
+// instance may have recorded the re-authentication.
+func (s *Core) reauthSession(ctx context.Context, p *Principal) (*gatehouse.Session, error) {
+	sess, err := s.store.SessionByID(ctx, p.SessionID)
+	if gatehouse.IsCode(err, gatehouse.ENotFound) || (err == nil && (sess.UserID != p.User.ID || !sess.Active(s.clock.Now()))) {
+		return nil, errUnauthorized
+	}
+	return sess, err
+}
+
+// RequireRecentAuth returns EReauthRequired unless the principal's session authenticated within
+// gatehouse.ReauthWindow.
+func (s *Core) RequireRecentAuth(ctx context.Context, p *Principal) error {
+	sess, err := s.reauthSession(ctx, p)
+	if err != nil {
+		return err
+	}
+	if !s.clock.Now().Before(sess.RecentAuthUntil()) {
+		return errReauthRequired
+	}
+	return nil
+}
+
+// startSession creates a session with its cookie, access and refresh tokens, after any
+// successful authentication.
+func (s *Core) startSession(ctx context.Context, u *gatehouse.User, method string, stay bool, meta ClientMeta) (*Tokens, error) {
+	st := s.Settings()
+	now := s.clock.Now()
+	stay = stay && st.StaySignedInOffset > 0
+	expires := now.Add(st.MaxLifetime)
+	var cookieAge time.Duration
+	if st.SessionDuration > 0 || stay {
+		d := st.SessionDuration
+		if stay {
+			d += st.StaySignedInOffset
+		}
+		if e := now.Add(d); e.Before(expires) {
+			expires = e
+		}
+		// Max-Age counts whole seconds: round up, so a sub-second duration still gives a
+		// persistent cookie (the server-side expiry is what ends the session).
+		cookieAge = (expires.Sub(now) + time.Second - 1).Truncate(time.Second)
+	}
+	cookieTok, cookieHash := token.Opaque()
+	refreshTok, refreshHash := token.Opaque()
+	accessExp := minTime(now.Add(st.AccessTokenTTL), expires)
+	sess := &gatehouse.Session{
+		ID: token.RandomID(), UserID: u.ID, TokenHash: cookieHash, AuthMethod: method,
+		IP: meta.IP, UserAgent: truncate(meta.UserAgent, 512),
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: expires, StaySignedIn: stay, AccessExpMax: accessExp,
+		Binding: s.binding.recordBinding(meta.IP),
+	}
+	rt := &gatehouse.RefreshToken{Hash: refreshHash, SessionID: sess.ID, CreatedAt: now, ExpiresAt: minTime(now.Add(st.RefreshTokenTTL), expires)}
+	if err := s.store.CreateSession(ctx, sess, rt); err != nil {
+		if gatehouse.IsCode(err, gatehouse.EAccountDisabled) {
+			return nil, gatehouse.Errorf(gatehouse.EAccountDisabled, "this account is disabled; ask an administrator")
+		}
+		return nil, err
+	}
+	s.primeBinding(sess)
+	access, err := s.tokens.Issue(u.ID, sess.ID, accessExp)
+	if err != nil {
+		return nil, err
+	}
+	s.obs.SignIn("succeeded")
+	s.event(ctx, gatehouse.EventLoginSucceeded, u.ID, sess.ID, meta, map[string]any{"method": method, "stay_signed_in": stay})
+	if st.TerminateOthers {
+		s.EndUserSessions(ctx, u.ID, sess.ID, gatehouse.ReasonTerminatedByNewLogin, meta, nil)
+	}
+	return &Tokens{User: u, Session: sess, CookieToken: cookieTok, AccessToken: access, RefreshToken: refreshTok,
+		ExpiresIn: accessExp.Sub(now), CookieMaxAge: cookieAge}, nil
+}
+
+// RefreshAccess issues a new access token for the session of the access token p presented
+// (seed 001, RustyFile's shape: POST /api/auth/refresh with the Bearer token and no body). The
+// caller authenticated p from a Bearer token, which applied every session rule (revocation, idle
+// timeout, binding, disabled user); the new token still ends when the session does, so a stolen
+// access token is worth no more than the session it belongs to. No refresh token is issued.
+func (s *Core) RefreshAccess(ctx context.Context, p *Principal, meta ClientMeta) (*Tokens, error) {
+	invalid := gatehouse.Errorf(gatehouse.EUnauthorized, "the access token's session has ended; sign in again")
+	if p == nil || p.ViaCookie || p.SessionID == "" {
+		return nil, gatehouse.Errorf(gatehouse.EUnauthorized, "send a refresh_token, or an access token as \"Authorization: Bearer <access token>\"")
+	}
+	now := s.clock.Now()
+	sess, err := s.store.SessionByID(ctx, p.SessionID)
+	if err != nil {
+		if gatehouse.IsCode(err, gatehouse.ENotFound) {
+			return nil, invalid
+		}
+		return nil, err
+	}
+	if !sess.Active(now) {
+		return nil, invalid
+	}
+	accessExp := minTime(now.Add(s.Settings().AccessTokenTTL), sess.ExpiresAt)
+	if err := s.store.ExtendAccess(ctx, sess.ID, accessExp); err != nil {
+		if gatehouse.IsCode(err, gatehouse.ENotFound) {
+			return nil, invalid
+		}
+		return nil, err
+	}
+	access, err := s.tokens.Issue(p.User.ID, sess.ID, accessExp)
+	if err != nil {
+		return nil, err
+	}
+	s.event(ctx, gatehouse.EventTokenRefreshed, p.User.ID, sess.ID, meta, map[string]any{"via": "access_token"})
+	return &Tokens{User: p.User, Session: sess, AccessToken: access, ExpiresIn: accessExp.Sub(now)}, nil
+}
+
+// Refresh exchanges a refresh token for a new access and refresh token. A token presented again
+// after RefreshGrace is taken as stolen: the whole session is revoked.
+func (s *Core) Refresh(ctx context.Context, refreshTok string, meta ClientMeta) (*Tokens, error) {
+	invalid := gatehouse.Errorf(gatehouse.EUnauthorized, "refresh token is invalid or expired")
+	if refreshTok == "" || len(refreshTok) > 128 {
+		return nil, invalid
+	}
+	now := s.clock.Now()
+	rt, err := s.store.ConsumeRefreshToken(ctx, token.Hash(refreshTok), now)
+	if gatehouse.IsCode(err, gatehouse.ENotFound) {
+		return nil, invalid
+	}
+	if err != nil {
+		return nil, err
+	}
+	sess, err := s.store.SessionByID(ctx, rt.SessionID)
+	if err != nil {
+		if gatehouse.IsCode(err, gatehouse.ENotFound) {
+			return nil, invalid
+		}
+		return nil, err
+	}
+	if rt.UsedAt != nil && now.Sub(*rt.UsedAt) > RefreshGrace {
+		s.event(ctx, gatehouse.EventTokenReuseDetected, sess.UserID, sess.ID, meta, map[string]any{"first_used_at": rt.UsedAt.UTC()})
+		s.endSession(ctx, sess.ID, sess.UserID, gatehouse.ReasonRefreshReuse, meta, nil)
+		return nil, gatehouse.Errorf(gatehouse.ETokenReuse, "this refresh token was already used; the session has been ended")
+	}
+	if !sess.Active(now) || s.revoked.Revoked(sess.ID) {
+		return nil, invalid
+	}
+	st := s.Settings()
+	if now.Sub(sess.LastSeenAt) > st.IdleTimeout && now.Sub(s.lastSeenLocal(sess)) > st.IdleTimeout {
+		s.endSession(ctx, sess.ID, sess.UserID, gatehouse.ReasonIdleTimeout, meta, nil)
+		return nil, invalid
+	}
+	if err := s.checkBinding(ctx, sess.ID, sess.UserID, func() ClientMeta { return meta }, func() (*gatehouse.Session, error) { return sess, nil }); err != nil {
+		return nil, err
+	}
+	// Refresh re-checks the user (seed 001): deleted or disabled users get nothing.
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if err != nil || u.Disabled {
+		if err != nil && !gatehouse.IsCode(err, gatehouse.ENotFound) {
+			return nil, err
+		}
+		return nil, invalid
+	}
+	next, nextHash := s.tokens.NextRefresh(refreshTok)
+	accessExp := minTime(now.Add(st.AccessTokenTTL), sess.ExpiresAt)
+	nrt := &gatehouse.RefreshToken{Hash: nextHash, SessionID: sess.ID, CreatedAt: now, ExpiresAt: minTime(now.Add(st.RefreshTokenTTL), sess.ExpiresAt)}
+	if err := s.store.AddRefreshToken(ctx, nrt, accessExp); err != nil {
+		if gatehouse.IsCode(err, gatehouse.ENotFound) {
+			return nil, invalid
+		}
+		return nil, err
+	}
+	access, err := s.tokens.Issue(u.ID, sess.ID, accessExp)
+	if err != nil {
+		return nil, err
+	}
+	s.noteSeen(sess.ID, nil)
+	s.event(ctx, gatehouse.EventTokenRefreshed, u.ID, sess.ID, meta, nil)
+	return &Tokens{User: u, Session: sess, AccessToken: access, RefreshToken: next, ExpiresIn: accessExp.Sub(now)}, nil
+}
+
+// lastSeenLocal is the most recent use of the session this instance knows of and has not yet
+// written to the store.
+func (s *Core) lastSeenLocal(sess *gatehouse.Session) time.Time {
+	if v, ok := s.bearerSeen.Load(sess.ID); ok {
+		if t := time.Unix(0, v.(interface{ Load() int64 }).Load()); t.After(sess.LastSeenAt) {
+			return t
+		}
+	}
+	return sess.LastSeenAt
+}
+
+// Logout ends the principal's session.
+func (s *Core) Logout(ctx context.Context, p *Principal, meta ClientMeta) error {
+	s.endSession(ctx, p.SessionID, p.User.ID, gatehouse.ReasonUser, meta, nil)
+	return nil
+}
+
+// endSession is the one place a session ends (DESIGN.md section 1): it writes the revocation
+// (which the store also appends to the change feed), updates this instance's caches at once and
+// records a logout event with the reason. by is the acting user when it is not the owner.
+func (s *Core) endSession(ctx context.Context, sid string, userID int64, reason string, meta ClientMeta, extra map[string]any) bool {
+	ctx = context.WithoutCancel(ctx)
+	now := s.clock.Now()
+	ok, err := s.store.RevokeSession(ctx, sid, reason, now)
+	if err != nil {
+		if !gatehouse.IsCode(err, gatehouse.ENotFound) {
+			s.log.Error("revoking a session failed", "session_id", sid, "err", err)
+		}
+		return false
+	}
+	// Until the feed row comes back, this instance already refuses the session; the expiry is a
+	// safe upper bound for any access token issued for it.
+	s.revoked.Add(sid, now.Add(s.Settings().AccessTokenTTL+24*time.Hour))
+	s.sessions.drop(sid)
+	if !ok {
+		return false
+	}
+	s.obs.Revoked(reason)
+	data := map[string]any{"reason": reason}
+	for k, v := range extra {
+		data[k] = v
+	}
+	s.event(ctx, gatehouse.EventLogout, userID, sid, meta, data)
+	return true
+}
+
+// EndUserSessions ends every active session of the user except `except`, returning how many ended.
+func (s *Core) EndUserSessions(ctx context.Context, userID int64, except, reason string, meta ClientMeta, extra map[string]any) int {
+	sessions, err := s.store.ListSessions(ctx, userID, s.clock.Now())
+	if err != nil {
+		s.log.Error("listing sessions to end failed", "user_id", userID, "err", err)
+		return 0
+	}
+	n := 0
+	for _, sess := range sessions {
+		if sess.ID != except && s.endSession(ctx, sess.ID, userID, reason, meta, extra) {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,281 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strconv"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/password"
+)
+
+// Tokens is the result of a completed sign-in or refresh.
+type Tokens struct {
+	User    *gatehouse.User
+	Session *gatehouse.Session
+	// CookieToken is the gatehouse_session cookie value; empty on refresh (the cookie is unchanged).
+	CookieToken  string
+	AccessToken  string
+	RefreshToken string
+	ExpiresIn    time.Duration
+	// CookieMaxAge is zero for a browser-session cookie, else how long the cookie should live.
+	CookieMaxAge time.Duration
+	// MFA is set instead of a session when the account needs a second factor (auth/mfa.go).
+	MFA *MFAPending
+	// RecoveryCodesLeft is set after a second factor: how many unused recovery codes remain.
+	RecoveryCodesLeft *int
+}
+
+// SetupRequest is the first administrator.
+type SetupRequest struct {
+	Username, Email, Password string
+}
+
+// LoginRequest is a password sign-in; Login is a username or an email.
+type LoginRequest struct {
+	Login        string
+	Password     string
+	StaySignedIn bool
+}
+
+// State is what the login page needs to choose its flow.
+type State struct {
+	SetupRequired       bool       `json:"setup_required"`
+	RegistrationOpen    bool       `json:"registration_open"`
+	PasskeyEnabled      bool       `json:"passkey_enabled"`
+	Providers           []Provider `json:"providers"`
+	StaySignedInOffered bool       `json:"stay_signed_in_offered"`
+}
+
+// Provider is an external sign-in entry on the login page.
+type Provider struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+var errSetupDone = gatehouse.Errorf(gatehouse.ESetupDone, "setup is already complete: an account exists")
+
+var errInvalidCredentials = gatehouse.Errorf(gatehouse.EInvalidCredentials, "the username, email or password is wrong")
+
+// ipBucket is the rate-limit key of a client address: the address itself for IPv4, its /64 for
+// IPv6, since one subscriber usually holds a whole /64 and could rotate through it.
+func ipBucket(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || a.Is4() || a.Is4In6() {
+		return ip
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
+}
+
+// printable reports whether s is valid UTF-8 without control characters: anything else cannot
+// be a username or email, and some databases refuse to store it in the audit trail.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+func usernameFromEmail(email string) string {
+	for i := 0; i < len(email); i++ {
+		if email[i] == '@' {
+			return email[:i]
+		}
+	}
+	return email
+}
+
+// IsAuthError reports whether err means "not signed in".
+func IsAuthError(err error) bool {
+	var e *gatehouse.Error
+	return errors.As(err, &e) && e.Code == gatehouse.EUnauthorized
+}
+
+// pendingSignIn answers a correct password for an account that is not activated yet.
+func (s *SignIn) pendingSignIn(ctx context.Context, u *gatehouse.User, login string, meta ClientMeta) error {
+	s.core.limits.obs.SignIn("account_pending")
+	s.core.event(ctx, gatehouse.EventLoginFailed, u.ID, "", meta, map[string]any{"login": login, "reason": "account_pending"})
+	return errAccountPending
+}
+
+// State reports setup, registration and sign-in options.
+func (s *SignIn) State(ctx context.Context) (*State, error) {
+	st := s.core.Settings()
+	setup, err := s.core.SetupRequired(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &State{
+		SetupRequired:       setup,
+		PasskeyEnabled:      !setup && s.core.passkeys.pk.rp != nil,
+		RegistrationOpen:    !setup && st.AllowRegistration,
+		Providers:           s.core.providers.loginProviders(ctx),
+		StaySignedInOffered: st.StaySignedInOffset > 0,
+	}, nil
+}
+
+// SetupAdmin creates the first administrator and signs them in. ESetupDone once any user exists,
+// also when two setups race: the store lets exactly one win.
+func (s *SignIn) SetupAdmin(ctx context.Context, req SetupRequest, meta ClientMeta) (*Tokens, error) {
+	if setup, err := s.core.SetupRequired(ctx); err != nil {
+		return nil, err
+	} else if !setup {
+		return nil, errSetupDone
+	}
+	u, err := s.core.newAccount(ctx, req.Username, req.Email, req.Password, gatehouse.RoleAdmin)
+	if err != nil {
+		return nil, err
+	}
+	// The first administrator's address is taken as verified: nobody else could have set it.
+	u.EmailVerified = true
+	if err := s.store.CreateFirstAdmin(ctx, u); err != nil {
+		return nil, err
+	}
+	s.core.hasUsers.Store(true)
+	s.core.event(ctx, gatehouse.EventSetupAdminCreated, u.ID, "", meta, map[string]any{"username": u.Username})
+	return s.core.startSession(ctx, u, gatehouse.AuthPassword, false, meta)
+}
+
+// Login signs in with a username or email and a password. Every wrong login or password gives the
+// same EInvalidCredentials after the same amount of hashing work.
+func (s *SignIn) Login(ctx context.Context, req LoginRequest, meta ClientMeta) (*Tokens, error) {
+	st := s.core.Settings()
+	// The address's budget is spent by failed attempts only (charged below), so an office behind
+	// one NAT address can sign everyone in; it is checked before anything else.
+	ipKey := "ip:" + ipBucket(meta.IP)
+	if err := s.core.limits.peekLimit(ctx, ipKey, st.LoginBurst, st.LoginRefill, meta); err != nil {
+		return nil, err
+	}
+	login := gatehouse.NormalizeLogin(req.Login)
+	if login == "" || len(login) > 254 || !printable(login) {
+		return nil, gatehouse.FieldError("login", "enter a username or email")
+	}
+	if req.Password == "" {
+		return nil, gatehouse.FieldError("password", "enter a password")
+	}
+	// Over-long passwords are refused before any hashing (Argon2 DoS); no stored password can be
+	// that long, so this tells an attacker nothing about the account.
+	if err := s.core.policy().checkMax(req.Password); err != nil {
+		return nil, err
+	}
+	// A full hashing queue answers 503 now, for known and unknown logins alike, instead of
+	// after a database lookup: under a flood every refused attempt stays as cheap as possible.
+	if s.core.hasher.Saturated() {
+		s.core.limits.obs.SignIn("busy")
+		return nil, password.Busy()
+	}
+	u, err := s.store.UserByLogin(ctx, login)
+	if err != nil && !gatehouse.IsCode(err, gatehouse.ENotFound) {
+		return nil, err
+	}
+	// Account buckets are keyed by user id, so the username and the email share one budget;
+	// unknown logins get the same treatment under their own name, so timing tells nothing.
+	acct := "acct:login:" + login
+	if u != nil {
+		acct = "acct:" + strconv.FormatInt(u.ID, 10)
+	}
+	if err := s.limitAccount(ctx, acct, st, meta, login); err != nil {
+		return nil, err
+	}
+	if u == nil {
+		if err := s.core.hasher.VerifyDummy(ctx, req.Password); err != nil {
+			return nil, err
+		}
+		s.core.limits.charge(ctx, ipKey, st.LoginBurst, st.LoginRefill)
+		s.core.limits.obs.SignIn("invalid_credentials")
+		s.core.event(ctx, gatehouse.EventLoginFailed, 0, "", meta, map[string]any{"login": login, "reason": "invalid_credentials"})
+		return nil, errInvalidCredentials
+	}
+	if u.PasswordHash == "" {
+		// An account made by external sign-in has no password: the same answer, after the same
+		// work, as a wrong password.
+		if err := s.core.hasher.VerifyDummy(ctx, req.Password); err != nil {
+			return nil, err
+		}
+		s.core.limits.charge(ctx, ipKey, st.LoginBurst, st.LoginRefill)
+		s.core.limits.obs.SignIn("invalid_credentials")
+		s.core.event(ctx, gatehouse.EventLoginFailed, u.ID, "", meta, map[string]any{"login": login, "reason": "no_password"})
+		return nil, errInvalidCredentials
+	}
+	ok, rehash, err := s.core.hasher.Verify(ctx, req.Password, u.PasswordHash)
+	if err != nil && !gatehouse.IsCode(err, gatehouse.EBusy) && ctx.Err() == nil {
+		// A stored hash that cannot be read (an account without a password, a damaged row) is a
+		// wrong password, after the same work, not a 500 that would single the account out.
+		s.log.Warn("a stored password hash cannot be verified; treating the sign-in as failed", "user_id", u.ID, "err", err)
+		if err := s.core.hasher.VerifyDummy(ctx, req.Password); err != nil {
+			return nil, err
+		}
+		ok, err = false, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		s.core.limits.charge(ctx, ipKey, st.LoginBurst, st.LoginRefill)
+		s.core.limits.obs.SignIn("invalid_credentials")
+		s.core.event(ctx, gatehouse.EventLoginFailed, u.ID, "", meta, map[string]any{"login": login, "reason": "invalid_credentials"})
+		return nil, errInvalidCredentials
+	}
+	// Only now, after a correct password, may the answer say anything about the account.
+	if u.Disabled {
+		s.core.limits.obs.SignIn("account_disabled")
+		s.core.event(ctx, gatehouse.EventLoginFailed, u.ID, "", meta, map[string]any{"login": login, "reason": "account_disabled"})
+		return nil, gatehouse.Errorf(gatehouse.EAccountDisabled, "this account is disabled; ask an administrator")
+	}
+	if u.Pending {
+		return nil, s.pendingSignIn(ctx, u, login, meta)
+	}
+	if err := s.core.limits.limiter.Reset(ctx, acct); err != nil {
+		s.log.Warn("resetting the account rate limit failed", "err", err)
+	}
+	if rehash {
+		s.rehash(ctx, u, req.Password)
+	}
+	return s.signInOrChallenge(ctx, u, gatehouse.AuthPassword, req.StaySignedIn, meta)
+}
+
+// limitAccount applies the account bucket: ten times the per-address burst, the same refill,
+// shared by every address. Per address, the address's own bucket is already the tighter limit;
+// this one stops guesses spread over many addresses, and is loose enough that draining it to
+// lock the owner out takes an attacker a hundred attempts first.
+func (s *SignIn) limitAccount(ctx context.Context, acct string, st *gatehouse.Settings, meta ClientMeta, login string) error {
+	return s.core.limits.limit(ctx, acct, 10*st.LoginBurst, st.LoginRefill, meta, login)
+}
+
+// rehash upgrades a stored hash made with weaker parameters than today's defaults.
+func (s *SignIn) rehash(ctx context.Context, u *gatehouse.User, pw string) {
+	h, err := s.core.hasher.Hash(ctx, pw)
+	if err == nil {
+		_, err = s.store.UpdateUser(ctx, u.ID, gatehouse.UserUpdate{PasswordHash: &h})
+	}
+	if err != nil {
+		s.log.Warn("upgrading a password hash failed", "user_id", u.ID, "err", err)
+	}
+}

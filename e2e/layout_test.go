@@ -1,0 +1,160 @@
+package e2e
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
+	"github.com/gatehouse/gatehouse/internal/oidctest"
+	"github.com/gatehouse/gatehouse/internal/testserver"
+)
+
+// axe-core, vendored (testdata/axe/README.md): injected into each page to find accessibility
+// violations the way a screen-reader user would meet them.
+//
+//go:embed testdata/axe/axe.min.js
+var axeSource string
+
+type viewport struct {
+	name          string
+	width, height int64
+	mobile        bool
+}
+
+var viewports = []viewport{{"phone", 390, 844, true}, {"desktop", 1280, 900, false}}
+
+// emulate sets the window size and the colour scheme the pages are drawn for.
+func emulate(vp viewport, scheme string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, tg, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+			Width: vp.width, Height: vp.height, DeviceScaleFactor: 1, Mobile: vp.mobile}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
+		return err
+	})
+}
+
+// pageCheck is one page to look at, and the element that must be visible on it (an empty-state
+// message, a table's first column) so a layout rule cannot hide it.
+type pageCheck struct {
+	path    string
+	visible string
+}
+
+// checkPage fails when the page scrolls sideways, when want is not visible, or when axe finds a
+// serious or critical violation.
+func checkPage(t *testing.T, ctx context.Context, base string, p pageCheck, label string, withAxe bool) {
+	t.Helper()
+	run(t, ctx, chromedp.Navigate(base+p.path), chromedp.WaitReady(chromedp.CSS(`main`)))
+	over := get(t, ctx, chromedp.Evaluate[[]int](`[document.documentElement.scrollWidth, window.innerWidth]`))
+	if over[0] > over[1] {
+		t.Errorf("%s %s scrolls sideways: %d px wide in a %d px window", label, p.path, over[0], over[1])
+	}
+	if p.visible != "" {
+		vis := get(t, ctx, chromedp.Evaluate[bool](fmt.Sprintf(`(() => { const el = document.querySelector(%q);
+			if (!el) return false; const r = el.getBoundingClientRect();
+			return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== "hidden"; })()`, p.visible)))
+		if !vis {
+			t.Errorf("%s %s: %s is not visible", label, p.path, p.visible)
+		}
+	}
+	if !withAxe {
+		return
+	}
+	violations := get(t, ctx, chromedp.Evaluate[[]string](axeSource+`;
+		axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations
+			.filter(v => v.impact === "serious" || v.impact === "critical")
+			.map(v => v.id + " (" + v.impact + "): " + v.help + " at " + v.nodes.map(n => n.target.join(" ")).slice(0, 3).join(", ")))`,
+		chromedp.EvalAwaitPromise))
+	for _, v := range violations {
+		t.Errorf("%s %s: %s", label, p.path, v)
+	}
+}
+
+// TestBrowserPagesFitAndAreAccessible visits every page on a phone and a desktop, light and dark:
+// no page scrolls sideways, empty states and first columns stay visible, and axe-core finds no
+// serious or critical accessibility violation.
+func TestBrowserPagesFitAndAreAccessible(t *testing.T) {
+	e := testserver.New(t, testserver.Options{Web: true})
+	admin, _ := e.Setup("alice", "alice@example.com", pw)
+	bob := e.CreateUser(admin, "bob", "bob@example.com", pw, "user")
+	if r := admin.Do("PATCH", "/api/admin/settings", map[string]any{"auth_allow_user_registration": true}); r.Status != 200 {
+		t.Fatalf("turning registration on: %d %s", r.Status, r.Body)
+	}
+	ctx := browser(t)
+	signIn(t, ctx, e.URL, "alice", pw)
+	anon := another(t, ctx)
+	// The providers page is checked empty first, then with a provider whose long issuer and
+	// redirect URI once pushed it past a phone's width.
+	withProvider := func() {
+		op := oidctest.Start(t)
+		r := admin.Do("POST", "/api/admin/providers", map[string]any{"id": "corporate-single-sign-on", "name": "Corporate single sign-on",
+			"issuer": op.Issuer(), "client_id": op.ClientID(), "client_secret": op.ClientSecret(), "enabled": true})
+		if r.Status != 201 && r.Status != 200 {
+			t.Fatalf("adding a provider: %d %s", r.Status, r.Body)
+		}
+	}
+
+	signedIn := []pageCheck{
+		{"/settings/security", ""},
+		{"/admin/users", "table td:first-child"},
+		{"/admin/users?query=nobody-matches-this", "td.empty"},
+		{fmt.Sprintf("/admin/users/%d", bob), ".facts"},
+		{fmt.Sprintf("/admin/users/%d/delete", bob), ""},
+		{"/admin/settings", ""},
+		{"/admin/events", "table.events td:first-child"},
+		{"/admin/events?kind=no.such.kind", "td.empty"},
+		{"/admin/mail", "td.empty"},
+		{"/admin/providers", "td.empty"},
+		{"/admin/providers/new", ""},
+		{"/logout", ""},
+	}
+	signedOut := []pageCheck{
+		{"/login", ""},
+		{"/register", ""},
+		{"/recover", ""},
+	}
+	for _, vp := range viewports {
+		for _, scheme := range []string{"light", "dark"} {
+			label := vp.name + "/" + scheme
+			// axe runs on the phone in light and on the desktop in dark: both schemes' colours
+			// and both layouts are checked, at half the cost of all four.
+			withAxe := (vp.mobile && scheme == "light") || (!vp.mobile && scheme == "dark")
+			run(t, ctx, emulate(vp, scheme))
+			run(t, anon, emulate(vp, scheme))
+			for _, p := range signedIn {
+				checkPage(t, ctx, e.URL, p, label, withAxe)
+			}
+			for _, p := range signedOut {
+				checkPage(t, anon, e.URL, p, label, withAxe)
+			}
+		}
+	}
+	withProvider()
+	for _, vp := range viewports {
+		run(t, ctx, emulate(vp, "light"))
+		checkPage(t, ctx, e.URL, pageCheck{"/admin/providers", "table td:first-child a"}, vp.name+"/light", true)
+		checkPage(t, ctx, e.URL, pageCheck{"/admin/providers/corporate-single-sign-on", "#redirect-uri"}, vp.name+"/light", true)
+		checkPage(t, anon, e.URL, pageCheck{"/login", ".wide-button"}, vp.name+"/light", true)
+	}
+	if t.Failed() {
+		return
+	}
+	// The header stays on one line on a phone: the navigation folds into a menu.
+	run(t, ctx, emulate(viewports[0], "light"), chromedp.Navigate(e.URL+"/admin/users"), chromedp.WaitReady(chromedp.CSS(`main`)))
+	h := get(t, ctx, chromedp.Evaluate[float64](`document.querySelector("header.top").getBoundingClientRect().height`))
+	if h > 70 {
+		t.Errorf("the phone header is %.0f px tall; it should fold its links into a menu", h)
+	}
+	if strings.TrimSpace(text(t, ctx, "header.top .menu summary")) == "" {
+		t.Errorf("the phone header has no menu button")
+	}
+}
