@@ -272,7 +272,7 @@ func TestBrowserAdminConsole(t *testing.T) {
 		chromedp.Submit(chromedp.CSS(`#f-auth-access-token-ttl-secs`)),
 		chromedp.WaitVisible(chromedp.CSS(`#ef-auth-access-token-ttl-secs`)),
 	)
-	if m := text(t, ctx, "#ef-auth-access-token-ttl-secs"); !strings.Contains(m, "between 30 and 86400") {
+	if m := text(t, ctx, "#ef-auth-access-token-ttl-secs"); !strings.Contains(m, "between 30 and 604800") {
 		t.Fatalf("settings error %q", m)
 	}
 	if id := activeID(t, ctx); id != "f-auth-access-token-ttl-secs" {

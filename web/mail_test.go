@@ -187,7 +187,7 @@ func TestAdminMailConsole(t *testing.T) {
 	m := newMailSite(t, false)
 	// Turning registration on without mail asks for confirmation first.
 	r := m.admin.Form("/admin/settings", url.Values{"group": {"user_management"}, "auth_allow_user_registration": {"1"}, "auth_register_activation_enabled": {"1"},
-		"auth_password_min_length": {"8"}, "auth_password_max_length": {"128"}, "auth_login_rate_limit_burst": {"10"}, "auth_login_rate_limit_refill_secs": {"90"},
+		"auth_password_min_length": {"8"}, "auth_password_max_length": {"128"}, "auth_login_rate_limit_burst": {"10"}, "auth_login_rate_limit_refill_secs": {"90"}, "auth_expensive_rate_limit_per_min": {"60"},
 		"auth_mfa_challenge_ttl_secs": {"300"}, "auth_mfa_max_attempts": {"5"}})
 	if r.Status != 409 || !strings.Contains(string(r.Body), "Mail delivery is not configured") || !strings.Contains(string(r.Body), `name="confirm_no_mail"`) {
 		t.Fatalf("enabling registration without mail: %d %s", r.Status, r.Body)
@@ -196,7 +196,7 @@ func TestAdminMailConsole(t *testing.T) {
 		t.Fatal("registration was enabled without confirmation")
 	}
 	form := url.Values{"group": {"user_management"}, "auth_allow_user_registration": {"1"}, "auth_register_activation_enabled": {"1"},
-		"auth_password_min_length": {"8"}, "auth_password_max_length": {"128"}, "auth_login_rate_limit_burst": {"10"}, "auth_login_rate_limit_refill_secs": {"90"},
+		"auth_password_min_length": {"8"}, "auth_password_max_length": {"128"}, "auth_login_rate_limit_burst": {"10"}, "auth_login_rate_limit_refill_secs": {"90"}, "auth_expensive_rate_limit_per_min": {"60"},
 		"auth_mfa_challenge_ttl_secs": {"300"}, "auth_mfa_max_attempts": {"5"}, "confirm_no_mail": {"1"}}
 	if r := m.admin.Form("/admin/settings", form); r.Status != 303 || !m.Auth.Core.Settings().AllowRegistration {
 		t.Fatalf("confirmed: %d %s", r.Status, r.Body)
