@@ -22,33 +22,6 @@ type SessionView struct {
 	Network  *SessionNetwork  `json:"network,omitempty"`
 }
 
-func (s *Account) view(sess *gatehouse.Session, current string) SessionView {
-	const f = "2006-01-02T15:04:05Z07:00"
-	last := s.core.lastSeenLocal(sess)
-	loc, nw := sessionPlace(sess.Binding)
-	return SessionView{Location: loc, Network: nw,
-		ID: sess.ID, Current: sess.ID == current, AuthMethod: sess.AuthMethod, IP: sess.IP, UserAgent: sess.UserAgent,
-		CreatedAt: sess.CreatedAt.UTC().Format(f), LastSeenAt: last.UTC().Format(f), ExpiresAt: sess.ExpiresAt.UTC().Format(f),
-		StaySignedIn: sess.StaySignedIn,
-	}
-}
-
-// Sessions lists a user's active sessions, marking `current`.
-func (s *Account) Sessions(ctx context.Context, userID int64, current string) ([]SessionView, error) {
-	list, err := s.store.ListSessions(ctx, userID, s.clock.Now())
-	if err != nil {
-		return nil, err
-	}
-	out := make([]SessionView, 0, len(list))
-	for _, sess := range list {
-		if s.core.revoked.Revoked(sess.ID) {
-			continue
-		}
-		out = append(out, s.view(sess, current))
-	}
-	return out, nil
-}
-
 // RevokeOwnSession ends one of the principal's own sessions. Another user's session id is
 // ENotFound, never a hint that it exists.
 func (s *Account) RevokeOwnSession(ctx context.Context, p *Principal, sid string, meta ClientMeta) error {
@@ -112,4 +85,9 @@ func (s *Account) ChangePassword(ctx context.Context, p *Principal, current, nex
 	ended := s.core.EndUserSessions(ctx, u.ID, p.SessionID, gatehouse.ReasonPasswordChanged, meta, nil)
 	s.core.event(ctx, gatehouse.EventPasswordChanged, u.ID, p.SessionID, meta, map[string]any{"other_sessions_ended": ended})
 	return nil
+}
+
+// Sessions lists the principal's own active sessions, marking the current one.
+func (s *Account) Sessions(ctx context.Context, p *Principal) ([]SessionView, error) {
+	return s.core.sessionViews(ctx, p.User.ID, p.SessionID)
 }

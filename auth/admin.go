@@ -35,6 +35,9 @@ func ParseID(s string) (int64, error) {
 // and ends all their sessions (seed 000: the way back for a user who lost both). EConflict when
 // MFA was not on.
 func (s *Admin) AdminResetMFA(ctx context.Context, admin *Principal, id int64, meta ClientMeta) (int, error) {
+	if err := requireAdmin(admin); err != nil {
+		return 0, err
+	}
 	was, err := s.store.DeleteMFA(ctx, id, s.clock.Now())
 	if err != nil {
 		return 0, err
@@ -50,8 +53,8 @@ func (s *Admin) AdminResetMFA(ctx context.Context, admin *Principal, id int64, m
 
 // AdminPasskeys lists a user's passkeys for an administrator (ENotFound for an unknown user).
 func (s *Admin) AdminPasskeys(ctx context.Context, admin *Principal, userID int64) ([]PasskeyView, error) {
-	if admin.User.Role != gatehouse.RoleAdmin {
-		return nil, gatehouse.Errorf(gatehouse.EForbidden, "administrators only")
+	if err := requireAdmin(admin); err != nil {
+		return nil, err
 	}
 	if _, err := s.store.UserByID(ctx, userID); err != nil {
 		return nil, err
@@ -61,8 +64,8 @@ func (s *Admin) AdminPasskeys(ctx context.Context, admin *Principal, userID int6
 
 // AdminDeletePasskey removes a user's passkey as an administrator.
 func (s *Admin) AdminDeletePasskey(ctx context.Context, admin *Principal, userID, id int64, meta ClientMeta) error {
-	if admin.User.Role != gatehouse.RoleAdmin {
-		return gatehouse.Errorf(gatehouse.EForbidden, "administrators only")
+	if err := requireAdmin(admin); err != nil {
+		return err
 	}
 	pk, err := s.store.DeletePasskey(ctx, userID, id)
 	if err != nil {
@@ -73,7 +76,10 @@ func (s *Admin) AdminDeletePasskey(ctx context.Context, admin *Principal, userID
 }
 
 // ListUsers returns one page of users matching query; page counts from 1.
-func (s *Admin) ListUsers(ctx context.Context, query string, page, perPage int) ([]*gatehouse.User, bool, error) {
+func (s *Admin) ListUsers(ctx context.Context, admin *Principal, query string, page, perPage int) ([]*gatehouse.User, bool, error) {
+	if err := requireAdmin(admin); err != nil {
+		return nil, false, err
+	}
 	if page < 1 {
 		page = 1
 	}
@@ -81,12 +87,18 @@ func (s *Admin) ListUsers(ctx context.Context, query string, page, perPage int) 
 }
 
 // UserByID returns a user (ENotFound).
-func (s *Admin) UserByID(ctx context.Context, id int64) (*gatehouse.User, error) {
+func (s *Admin) UserByID(ctx context.Context, admin *Principal, id int64) (*gatehouse.User, error) {
+	if err := requireAdmin(admin); err != nil {
+		return nil, err
+	}
 	return s.store.UserByID(ctx, id)
 }
 
 // CreateUser creates an account as an administrator.
 func (s *Admin) CreateUser(ctx context.Context, admin *Principal, req CreateUserRequest, meta ClientMeta) (*gatehouse.User, error) {
+	if err := requireAdmin(admin); err != nil {
+		return nil, err
+	}
 	if req.Role == "" {
 		req.Role = gatehouse.RoleUser
 	}
@@ -107,6 +119,9 @@ func (s *Admin) CreateUser(ctx context.Context, admin *Principal, req CreateUser
 // UpdateUser changes role, disabled state or email. Disabling ends every session of the user at
 // once; the store refuses to leave no enabled administrator.
 func (s *Admin) UpdateUser(ctx context.Context, admin *Principal, id int64, p UserPatch, meta ClientMeta) (*gatehouse.User, error) {
+	if err := requireAdmin(admin); err != nil {
+		return nil, err
+	}
 	upd := gatehouse.UserUpdate{Role: p.Role, Disabled: p.Disabled}
 	changes := map[string]any{}
 	if p.Role != nil {
@@ -143,6 +158,9 @@ func (s *Admin) UpdateUser(ctx context.Context, admin *Principal, id int64, p Us
 
 // DeleteUser ends the user's sessions and deletes the account.
 func (s *Admin) DeleteUser(ctx context.Context, admin *Principal, id int64, meta ClientMeta) error {
+	if err := requireAdmin(admin); err != nil {
+		return err
+	}
 	u, err := s.store.UserByID(ctx, id)
 	if err != nil {
 		return err
@@ -160,6 +178,14 @@ func (s *Admin) DeleteUser(ctx context.Context, admin *Principal, id int64, meta
 
 // ResetPassword sets a user's password as an administrator and ends all their sessions.
 func (s *Admin) ResetPassword(ctx context.Context, admin *Principal, id int64, pw string, meta ClientMeta) error {
+	if err := requireAdmin(admin); err != nil {
+		return err
+	}
+	return s.resetPassword(ctx, admin, id, pw, meta)
+}
+
+// resetPassword is ResetPassword after the permission check; admin is nil for the CLI.
+func (s *Admin) resetPassword(ctx context.Context, admin *Principal, id int64, pw string, meta ClientMeta) error {
 	if err := s.core.policy().check(pw); err != nil {
 		return err
 	}
@@ -190,6 +216,9 @@ func (s *Admin) ResetPassword(ctx context.Context, admin *Principal, id int64, p
 
 // AdminRevokeSession ends any session as an administrator.
 func (s *Admin) AdminRevokeSession(ctx context.Context, admin *Principal, sid string, meta ClientMeta) error {
+	if err := requireAdmin(admin); err != nil {
+		return err
+	}
 	sess, err := s.store.SessionByID(ctx, sid)
 	if err != nil {
 		return err
@@ -205,6 +234,9 @@ func (s *Admin) AdminRevokeSession(ctx context.Context, admin *Principal, sid st
 
 // PatchSettings validates every value and saves all or nothing.
 func (s *Admin) PatchSettings(ctx context.Context, admin *Principal, patch map[string]json.RawMessage, meta ClientMeta) error {
+	if err := requireAdmin(admin); err != nil {
+		return err
+	}
 	vals, err := gatehouse.ValidateSettingsPatch(patch, s.core.Settings(), s.core.cookieSecureDefault)
 	if err != nil || len(vals) == 0 {
 		return err
@@ -228,7 +260,10 @@ func (s *Admin) PatchSettings(ctx context.Context, admin *Principal, patch map[s
 }
 
 // Events lists the audit trail.
-func (s *Admin) Events(ctx context.Context, f gatehouse.EventFilter) ([]*gatehouse.Event, bool, error) {
+func (s *Admin) Events(ctx context.Context, admin *Principal, f gatehouse.EventFilter) ([]*gatehouse.Event, bool, error) {
+	if err := requireAdmin(admin); err != nil {
+		return nil, false, err
+	}
 	return s.store.ListEvents(ctx, f)
 }
 
@@ -267,7 +302,7 @@ func (s *Admin) ResetPasswordCLI(ctx context.Context, login, pw string) (*gateho
 	if err != nil {
 		return nil, err
 	}
-	return u, s.ResetPassword(ctx, nil, u.ID, pw, ClientMeta{IP: "cli"})
+	return u, s.resetPassword(ctx, nil, u.ID, pw, ClientMeta{IP: "cli"})
 }
 
 // SeedDevAdmin creates admin@admin.com / admin when there are no users ([dev] seed_admin). The
@@ -291,4 +326,33 @@ func (s *Admin) SeedDevAdmin(ctx context.Context) (bool, error) {
 	s.core.hasUsers.Store(true)
 	s.core.event(ctx, gatehouse.EventSetupAdminCreated, u.ID, "", ClientMeta{IP: "dev-seed"}, map[string]any{"username": "admin", "via": "dev_seed_admin"})
 	return true, nil
+}
+
+// requireAdmin is the permission check of every admin use case. The transports check the role
+// too, but only to shape the answer (a JSON 403 or a redirect); this check is the one that holds.
+func requireAdmin(p *Principal) error {
+	if p == nil || p.User == nil || p.User.Role != gatehouse.RoleAdmin {
+		return gatehouse.Errorf(gatehouse.EForbidden, "administrators only")
+	}
+	return nil
+}
+
+// UserSessions lists another user's active sessions for an administrator (ENotFound for an
+// unknown user); current is the administrator's own session id, marked when listed.
+func (s *Admin) UserSessions(ctx context.Context, admin *Principal, userID int64) ([]SessionView, error) {
+	if err := requireAdmin(admin); err != nil {
+		return nil, err
+	}
+	if _, err := s.store.UserByID(ctx, userID); err != nil {
+		return nil, err
+	}
+	return s.core.sessionViews(ctx, userID, admin.SessionID)
+}
+
+// Settings returns the runtime settings snapshot for the settings console.
+func (s *Admin) Settings(admin *Principal) (*gatehouse.Settings, error) {
+	if err := requireAdmin(admin); err != nil {
+		return nil, err
+	}
+	return s.core.Settings(), nil
 }

@@ -170,3 +170,6 @@ func (s *Core) PasskeyStatus() (enabled bool, reason string) { return s.passkeys
 // SettingNote explains what a runtime setting does on this instance (e.g. a binding setting
 // without a GeoIP database); empty when there is nothing to add.
 func (s *Core) SettingNote(key string) string { return s.binding.SettingNote(key) }
+
+// RedirectURI is the callback address of a provider, to register at the provider.
+func (s *Core) RedirectURI(providerID string) string { return s.providers.RedirectURI(providerID) }

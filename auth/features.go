@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"log/slog"
 
 	"github.com/gatehouse/gatehouse"
@@ -36,17 +37,30 @@ type AccountDeps struct{ Core *Core }
 // NewAccount builds the account service.
 func NewAccount(d AccountDeps) *Account { return &Account{newBase(d.Core)} }
 
-// Admin is user management, runtime settings, the event log and the CLI's bootstrap commands.
-type Admin struct{ base }
+// Admin is every use case of the administrators: users, their sessions and second factors,
+// runtime settings, the event log, the mail console; and the CLI's bootstrap commands. Each use
+// case with a principal checks it with requireAdmin (TestAdminUseCasesRefuseUsers).
+type Admin struct {
+	base
+	activation activationSender
+}
+
+// activationSender mails a pending user a new activation link (Mail does).
+type activationSender interface {
+	sendActivation(ctx context.Context, u *gatehouse.User) error
+}
 
 // AdminDeps are what Admin needs.
-type AdminDeps struct{ Core *Core }
+type AdminDeps struct {
+	Core       *Core
+	Activation activationSender
+}
 
 // NewAdmin builds the admin service.
-func NewAdmin(d AdminDeps) *Admin { return &Admin{newBase(d.Core)} }
+func NewAdmin(d AdminDeps) *Admin { return &Admin{base: newBase(d.Core), activation: d.Activation} }
 
 // Mail is every flow that goes through a mailed link: registration and activation, password
-// recovery, email change; and the outbox's admin view.
+// recovery, email change.
 type Mail struct{ base }
 
 // MailDeps are what Mail needs.

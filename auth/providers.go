@@ -332,7 +332,10 @@ func (s *Providers) providerView(p *gatehouse.OIDCProvider) *ProviderView {
 }
 
 // ListProviders lists every provider for the admin.
-func (s *Providers) ListProviders(ctx context.Context) ([]*ProviderView, error) {
+func (s *Providers) ListProviders(ctx context.Context, admin *Principal) ([]*ProviderView, error) {
+	if err := requireAdmin(admin); err != nil {
+		return nil, err
+	}
 	ps, err := s.store.ListProviders(ctx)
 	if err != nil {
 		return nil, err
@@ -345,7 +348,10 @@ func (s *Providers) ListProviders(ctx context.Context) ([]*ProviderView, error) 
 }
 
 // GetProvider returns one provider for the admin; ENotFound.
-func (s *Providers) GetProvider(ctx context.Context, id string) (*ProviderView, error) {
+func (s *Providers) GetProvider(ctx context.Context, admin *Principal, id string) (*ProviderView, error) {
+	if err := requireAdmin(admin); err != nil {
+		return nil, err
+	}
 	p, err := s.store.ProviderByID(ctx, id)
 	if err != nil {
 		return nil, err
@@ -364,6 +370,9 @@ func (s *Providers) checkIssuer(ctx context.Context, issuer string) error {
 
 // CreateProvider adds a provider after checking its issuer by discovery.
 func (s *Providers) CreateProvider(ctx context.Context, admin *Principal, in ProviderInput, meta ClientMeta) (*ProviderView, error) {
+	if err := requireAdmin(admin); err != nil {
+		return nil, err
+	}
 	if err := s.core.providers.needRP(); err != nil {
 		return nil, err
 	}
@@ -402,6 +411,9 @@ func (s *Providers) CreateProvider(ctx context.Context, admin *Principal, in Pro
 // UpdateProvider changes a provider; a new issuer is checked by discovery; an absent or empty
 // client_secret keeps the stored one.
 func (s *Providers) UpdateProvider(ctx context.Context, admin *Principal, id string, in ProviderInput, meta ClientMeta) (*ProviderView, error) {
+	if err := requireAdmin(admin); err != nil {
+		return nil, err
+	}
 	if err := s.core.providers.needRP(); err != nil {
 		return nil, err
 	}
@@ -449,14 +461,12 @@ func (s *Providers) UpdateProvider(ctx context.Context, admin *Principal, id str
 
 // DeleteProvider removes a provider with every identity bound through it.
 func (s *Providers) DeleteProvider(ctx context.Context, admin *Principal, id string, meta ClientMeta) error {
+	if err := requireAdmin(admin); err != nil {
+		return err
+	}
 	if err := s.store.DeleteProvider(ctx, id); err != nil {
 		return err
 	}
 	s.core.event(ctx, gatehouse.EventProviderDeleted, admin.User.ID, admin.SessionID, meta, map[string]any{"provider": id})
 	return nil
-}
-
-// RedirectURI is the callback address of a provider, to register at the provider.
-func (s *Providers) RedirectURI(providerID string) string {
-	return s.core.providers.RedirectURI(providerID)
 }

@@ -96,12 +96,13 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	m := NewMail(MailDeps{Core: c})
 	return &App{
 		Core:      c,
 		SignIn:    NewSignIn(SignInDeps{Core: c}),
 		Account:   NewAccount(AccountDeps{Core: c}),
-		Admin:     NewAdmin(AdminDeps{Core: c}),
-		Mail:      NewMail(MailDeps{Core: c}),
+		Admin:     NewAdmin(AdminDeps{Core: c, Activation: m}),
+		Mail:      m,
 		Providers: NewProviders(ProvidersDeps{Core: c}),
 	}, nil
 }

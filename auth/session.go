@@ -242,3 +242,30 @@ func (s *Core) EndUserSessions(ctx context.Context, userID int64, except, reason
 	}
 	return n
 }
+
+// sessionViews lists a user's active sessions, marking `current`.
+func (s *Core) sessionViews(ctx context.Context, userID int64, current string) ([]SessionView, error) {
+	list, err := s.store.ListSessions(ctx, userID, s.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SessionView, 0, len(list))
+	for _, sess := range list {
+		if s.revoked.Revoked(sess.ID) {
+			continue
+		}
+		out = append(out, s.sessionView(sess, current))
+	}
+	return out, nil
+}
+
+func (s *Core) sessionView(sess *gatehouse.Session, current string) SessionView {
+	const f = "2006-01-02T15:04:05Z07:00"
+	last := s.lastSeenLocal(sess)
+	loc, nw := sessionPlace(sess.Binding)
+	return SessionView{Location: loc, Network: nw,
+		ID: sess.ID, Current: sess.ID == current, AuthMethod: sess.AuthMethod, IP: sess.IP, UserAgent: sess.UserAgent,
+		CreatedAt: sess.CreatedAt.UTC().Format(f), LastSeenAt: last.UTC().Format(f), ExpiresAt: sess.ExpiresAt.UTC().Format(f),
+		StaySignedIn: sess.StaySignedIn,
+	}
+}

@@ -102,7 +102,7 @@ type Config struct {
 
 // Overrides are the command-line flags; nil means the flag was not given.
 type Overrides struct {
-	Listen, JWTSecret, MFASecretKey *string
+	Listen, PublicURL, JWTSecret, MFASecretKey *string
 }
 
 // LoadResult is what Load found.
@@ -171,6 +171,11 @@ func Load(path string, getenv func(string) string, o Overrides, allowCreate bool
 		if !allowCreate {
 			return nil, fmt.Errorf("configuration file %s does not exist; run `gatehouse serve` once to create it, or pass --config", path)
 		}
+		if db := existingDatabase(getenv); db != "" {
+			return nil, fmt.Errorf("configuration file %s does not exist, but a database does at %s: it belongs to another configuration, "+
+				"whose mfa_secret_key encrypts its TOTP secrets, so a new file with new secrets would break them; "+
+				"pass --config with that configuration's path, or move the database away to start afresh", path, db)
+		}
 		res.Created, err = create(path)
 		if err != nil {
 			return nil, err
@@ -192,6 +197,7 @@ func Load(path string, getenv func(string) string, o Overrides, allowCreate bool
 	}
 	c.applyDefaults()
 	applyFlags(c, o, src)
+	c.followListen(src)
 	if c.Auth.JWTSecret == "" {
 		// Seed 002: without a configured secret, one is made per start. The file exists (a
 		// missing one was just written with persistent secrets), so this is a deliberate choice
@@ -391,6 +397,10 @@ func applyFlags(c *Config, o Overrides, src sources) {
 		c.Server.Listen = *o.Listen
 		src["server.listen"] = "flag --listen"
 	}
+	if o.PublicURL != nil {
+		c.Server.PublicURL = *o.PublicURL
+		src["server.public_url"] = "flag --public-url"
+	}
 	if o.JWTSecret != nil {
 		c.Auth.JWTSecret = *o.JWTSecret
 		src["auth.jwt_secret"] = "flag --jwt-secret"
@@ -557,6 +567,9 @@ func parsePrefix(s string) (netip.Prefix, error) {
 
 func (c *Config) warnings() []string {
 	var w []string
+	if m := c.PublicURLMismatch(); m != "" {
+		w = append(w, m)
+	}
 	if c.PublicURL != nil && c.PublicURL.Scheme == "http" && !isLocalHost(c.PublicURL.Hostname()) {
 		w = append(w, fmt.Sprintf("server.public_url %s uses plain http on a non-local host; serve gatehouse over https so session cookies can be Secure", c.PublicURL.Redacted()))
 	}
@@ -575,4 +588,73 @@ func isLocalHost(h string) bool {
 	}
 	a, err := netip.ParseAddr(h)
 	return err == nil && a.IsLoopback()
+}
+
+// existingDatabase names the SQLite file the configuration would use when the configuration file
+// is missing (the default path, or the environment's), if that file exists: a mistyped --config
+// must not create new secrets beside a database made with others.
+func existingDatabase(getenv func(string) string) string {
+	c := &Config{}
+	if err := applyEnv(c, getenv, sources{}); err != nil {
+		return ""
+	}
+	c.applyDefaults()
+	if c.Database.Driver != "sqlite" {
+		return ""
+	}
+	p := strings.TrimPrefix(c.Database.DSN, "file:")
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+		if abs, err := filepath.Abs(p); err == nil {
+			return abs
+		}
+		return p
+	}
+	return ""
+}
+
+// followListen keeps the generated public_url pointing at this server when only the listen
+// address was changed: with "serve --listen 127.0.0.1:18101" and the untouched default
+// http://localhost:8080, every link and redirect would lead to a dead address. A public_url
+// given by flag or environment, or any other value, is the operator's and is left alone.
+func (c *Config) followListen(src sources) {
+	if c.Server.PublicURL != DefaultPublicURL || c.Server.Listen == DefaultListen {
+		return
+	}
+	if s := src.of("server.public_url"); s != "default" && s != "file" {
+		return
+	}
+	host, port, err := net.SplitHostPort(c.Server.Listen)
+	if err != nil || port == "" || port == "0" {
+		return
+	}
+	if a, err := netip.ParseAddr(host); host == "" || (err == nil && (a.IsUnspecified() || a.IsLoopback())) {
+		host = "localhost"
+	}
+	c.Server.PublicURL = "http://" + net.JoinHostPort(host, port)
+	src["server.public_url"] = "server.listen (the default public_url follows the listen address)"
+}
+
+// PublicURLMismatch says why server.public_url cannot reach this server when it names this
+// machine (localhost or a loopback address) on another port than server.listen; "" when they
+// agree or a proxy may sit between them. Shown at start and to administrators in the console.
+func (c *Config) PublicURLMismatch() string {
+	if c.PublicURL == nil || !isLocalHost(c.PublicURL.Hostname()) {
+		return ""
+	}
+	_, lport, err := net.SplitHostPort(c.Server.Listen)
+	if err != nil || lport == "0" {
+		return ""
+	}
+	pport := c.PublicURL.Port()
+	if pport == "" {
+		pport = map[string]string{"http": "80", "https": "443"}[c.PublicURL.Scheme]
+	}
+	if pport == lport {
+		return ""
+	}
+	return fmt.Sprintf("server.public_url %s names this machine on port %s, but gatehouse listens on %s: links, redirects and passkeys will lead to an address it does not answer; set server.public_url (or --public-url) to the address people open",
+		c.PublicURL.Redacted(), pport, c.Server.Listen)
 }

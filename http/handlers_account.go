@@ -12,7 +12,7 @@ type list[T any] struct {
 }
 
 func (s *Server) accountSessions(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	items, err := s.auth.Account.Sessions(r.Context(), p.User.ID, p.SessionID)
+	items, err := s.auth.Account.Sessions(r.Context(), p)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

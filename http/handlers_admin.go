@@ -43,7 +43,7 @@ func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request, p *auth.
 		writeError(w, r, s.log, gatehouse.FieldError("query", "query is too long"))
 		return
 	}
-	users, more, err := s.auth.Admin.ListUsers(r.Context(), q, pg, perPage)
+	users, more, err := s.auth.Admin.ListUsers(r.Context(), p, q, pg, perPage)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -79,7 +79,7 @@ func (s *Server) adminGetUser(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	id, err := pathID(r)
 	if err == nil {
 		var u *gatehouse.User
-		if u, err = s.auth.Admin.UserByID(r.Context(), id); err == nil {
+		if u, err = s.auth.Admin.UserByID(r.Context(), p, id); err == nil {
 			writeJSON(w, http.StatusOK, u)
 			return
 		}
@@ -149,14 +149,11 @@ func (s *Server) adminResetPassword(w http.ResponseWriter, r *http.Request, p *a
 
 func (s *Server) adminUserSessions(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	id, err := pathID(r)
-	if err == nil {
-		_, err = s.auth.Admin.UserByID(r.Context(), id)
-	}
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	items, err := s.auth.Account.Sessions(r.Context(), id, p.SessionID)
+	items, err := s.auth.Admin.UserSessions(r.Context(), p, id)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -180,8 +177,7 @@ type settingsResponse struct {
 	Warnings []string `json:"warnings,omitempty"`
 }
 
-func (s *Server) settingsBody() settingsResponse {
-	st := s.auth.Core.Settings()
+func (s *Server) settingsBody(st *gatehouse.Settings) settingsResponse {
 	def := s.auth.Core.CookieSecureDefault()
 	resp := settingsResponse{Settings: st.Public(def), Schema: gatehouse.SettingDefs(def), Secrets: map[string]bool{}}
 	for _, d := range resp.Schema {
@@ -194,7 +190,12 @@ func (s *Server) settingsBody() settingsResponse {
 }
 
 func (s *Server) adminSettings(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	writeJSON(w, http.StatusOK, s.settingsBody())
+	st, err := s.auth.Admin.Settings(p)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.settingsBody(st))
 }
 
 func (s *Server) adminPatchSettings(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -207,7 +208,7 @@ func (s *Server) adminPatchSettings(w http.ResponseWriter, r *http.Request, p *a
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.settingsBody())
+	writeJSON(w, http.StatusOK, s.settingsBody(s.auth.Core.Settings()))
 }
 
 func (s *Server) adminEvents(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -225,7 +226,7 @@ func (s *Server) adminEvents(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		}
 		f.UserID = &id
 	}
-	events, more, err := s.auth.Admin.Events(r.Context(), f)
+	events, more, err := s.auth.Admin.Events(r.Context(), p, f)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

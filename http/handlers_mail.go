@@ -147,7 +147,7 @@ func (s *Server) adminMailTest(w http.ResponseWriter, r *http.Request, p *auth.P
 		writeError(w, r, s.log, err)
 		return
 	}
-	resp, err := s.auth.Mail.SendTestMail(r.Context(), p, req.To, s.meta(r))
+	resp, err := s.auth.Admin.SendTestMail(r.Context(), p, req.To, s.meta(r))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -161,7 +161,7 @@ func (s *Server) adminMailOutbox(w http.ResponseWriter, r *http.Request, p *auth
 		writeError(w, r, s.log, err)
 		return
 	}
-	items, more, err := s.auth.Mail.Outbox(r.Context(), r.URL.Query().Get("status"), pg, perPage)
+	items, more, err := s.auth.Admin.Outbox(r.Context(), p, r.URL.Query().Get("status"), pg, perPage)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -181,7 +181,7 @@ func (s *Server) adminMailRetry(w http.ResponseWriter, r *http.Request, p *auth.
 		writeError(w, r, s.log, gatehouse.Errorf(gatehouse.ENotFound, "no such mail"))
 		return
 	}
-	if err := s.auth.Mail.RetryMail(r.Context(), p, id, s.meta(r)); err != nil {
+	if err := s.auth.Admin.RetryMail(r.Context(), p, id, s.meta(r)); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
@@ -194,7 +194,7 @@ func (s *Server) adminPendingUsers(w http.ResponseWriter, r *http.Request, p *au
 		writeError(w, r, s.log, err)
 		return
 	}
-	users, more, err := s.auth.Mail.PendingUsers(r.Context(), pg, perPage)
+	users, more, err := s.auth.Admin.PendingUsers(r.Context(), p, pg, perPage)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -211,7 +211,7 @@ func (s *Server) adminResendActivation(w http.ResponseWriter, r *http.Request, p
 		writeError(w, r, s.log, err)
 		return
 	}
-	if err := s.auth.Mail.AdminResendActivation(r.Context(), p, id, s.meta(r)); err != nil {
+	if err := s.auth.Admin.AdminResendActivation(r.Context(), p, id, s.meta(r)); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}

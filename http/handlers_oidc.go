@@ -58,7 +58,7 @@ func (b providerBody) input() auth.ProviderInput {
 }
 
 func (s *Server) adminListProviders(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	ps, err := s.auth.Providers.ListProviders(r.Context())
+	ps, err := s.auth.Providers.ListProviders(r.Context(), p)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -81,7 +81,7 @@ func (s *Server) adminCreateProvider(w http.ResponseWriter, r *http.Request, p *
 }
 
 func (s *Server) adminGetProvider(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	v, err := s.auth.Providers.GetProvider(r.Context(), r.PathValue("id"))
+	v, err := s.auth.Providers.GetProvider(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

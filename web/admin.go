@@ -72,7 +72,7 @@ func (p *pages) usersView(r *http.Request, pr *auth.Principal) (*view, error) {
 		q = q[:254]
 	}
 	page := pageNum(r)
-	users, more, err := p.auth.Admin.ListUsers(r.Context(), q, page, perPage)
+	users, more, err := p.auth.Admin.ListUsers(r.Context(), pr, q, page, perPage)
 	if err != nil {
 		return nil, err
 	}
@@ -124,11 +124,11 @@ func (p *pages) userView(r *http.Request, pr *auth.Principal) (*view, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := p.auth.Admin.UserByID(r.Context(), id)
+	u, err := p.auth.Admin.UserByID(r.Context(), pr, id)
 	if err != nil {
 		return nil, err
 	}
-	ss, err := p.auth.Account.Sessions(r.Context(), u.ID, pr.SessionID)
+	ss, err := p.auth.Admin.UserSessions(r.Context(), pr, u.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -306,9 +306,14 @@ func (p *pages) settingsGroups(form url.Values, group string) []settingsGroup {
 }
 
 func (p *pages) adminSettings(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+	st, err := p.auth.Admin.Settings(pr)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
 	v := adminView("System settings", "settings", pr)
 	v.Data = p.settingsGroups(nil, "")
-	if p.auth.Core.Settings().AllowRegistration && !p.auth.Core.MailConfigured() {
+	if st.AllowRegistration && !p.auth.Core.MailConfigured() {
 		v.Error = "Public registration is on, but mail delivery is not configured: new accounts cannot receive their activation mail."
 	}
 	if g := r.URL.Query().Get("saved"); g != "" {
@@ -406,7 +411,7 @@ func (p *pages) adminEvents(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 	d := &eventsData{User: q.Get("user"), Kind: f.Kind, Kinds: append(eventKinds[:len(eventKinds):len(eventKinds)], passkeyEventKinds...)}
 	v.Data = d
 	if d.User = strings.TrimSpace(d.User); d.User != "" {
-		id, err := p.eventUser(r, d.User)
+		id, err := p.eventUser(r, pr, d.User)
 		if err != nil {
 			p.fail(w, r, err)
 			return
@@ -418,7 +423,7 @@ func (p *pages) adminEvents(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 		}
 		f.UserID = &id
 	}
-	events, more, err := p.auth.Admin.Events(r.Context(), f)
+	events, more, err := p.auth.Admin.Events(r.Context(), pr, f)
 	if err != nil {
 		p.fail(w, r, err)
 		return
@@ -433,7 +438,7 @@ func (p *pages) adminEvents(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 		if _, seen := d.Names[*e.UserID]; seen {
 			continue
 		}
-		u, err := p.auth.Admin.UserByID(r.Context(), *e.UserID)
+		u, err := p.auth.Admin.UserByID(r.Context(), pr, *e.UserID)
 		switch {
 		case err == nil:
 			d.Names[*e.UserID] = u.Username
@@ -449,7 +454,7 @@ func (p *pages) adminEvents(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 
 // eventUser reads the events filter's user: a number (which also finds a deleted user's events)
 // or an exact username. It returns 0 when nobody matches.
-func (p *pages) eventUser(r *http.Request, in string) (int64, error) {
+func (p *pages) eventUser(r *http.Request, pr *auth.Principal, in string) (int64, error) {
 	if id, err := strconv.ParseInt(in, 10, 64); err == nil {
 		if id < 1 {
 			return 0, nil
@@ -459,7 +464,7 @@ func (p *pages) eventUser(r *http.Request, in string) (int64, error) {
 	if len(in) > 254 {
 		return 0, nil
 	}
-	users, _, err := p.auth.Admin.ListUsers(r.Context(), in, 1, perPage)
+	users, _, err := p.auth.Admin.ListUsers(r.Context(), pr, in, 1, perPage)
 	if err != nil {
 		return 0, err
 	}

@@ -278,11 +278,11 @@ var mailNotices = map[string]string{
 }
 
 func (p *pages) mailView(r *http.Request, pr *auth.Principal) (*view, error) {
-	outbox, _, err := p.auth.Mail.Outbox(r.Context(), "", 1, perPage)
+	outbox, _, err := p.auth.Admin.Outbox(r.Context(), pr, "", 1, perPage)
 	if err != nil {
 		return nil, err
 	}
-	pending, _, err := p.auth.Mail.PendingUsers(r.Context(), 1, perPage)
+	pending, _, err := p.auth.Admin.PendingUsers(r.Context(), pr, 1, perPage)
 	if err != nil {
 		return nil, err
 	}
@@ -308,7 +308,7 @@ func (p *pages) adminMail(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 
 // adminMailTest sends at once and shows the server's own answer, success or not.
 func (p *pages) adminMailTest(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
-	resp, err := p.auth.Mail.SendTestMail(r.Context(), pr, r.PostForm.Get("to"), p.kit.Meta(r))
+	resp, err := p.auth.Admin.SendTestMail(r.Context(), pr, r.PostForm.Get("to"), p.kit.Meta(r))
 	if gatehouse.ErrorCode(err) == gatehouse.EInternal {
 		p.fail(w, r, err)
 		return
@@ -335,7 +335,7 @@ func (p *pages) adminMailRetry(w http.ResponseWriter, r *http.Request, pr *auth.
 		p.fail(w, r, gatehouse.Errorf(gatehouse.ENotFound, "no such mail"))
 		return
 	}
-	if err := p.auth.Mail.RetryMail(r.Context(), pr, id, p.kit.Meta(r)); err != nil {
+	if err := p.auth.Admin.RetryMail(r.Context(), pr, id, p.kit.Meta(r)); err != nil {
 		p.fail(w, r, err)
 		return
 	}
@@ -348,7 +348,7 @@ func (p *pages) adminResendActivation(w http.ResponseWriter, r *http.Request, pr
 		p.fail(w, r, err)
 		return
 	}
-	if err := p.auth.Mail.AdminResendActivation(r.Context(), pr, id, p.kit.Meta(r)); err != nil {
+	if err := p.auth.Admin.AdminResendActivation(r.Context(), pr, id, p.kit.Meta(r)); err != nil {
 		if c := gatehouse.ErrorCode(err); c == gatehouse.ERateLimited || c == gatehouse.EConflict {
 			v, verr := p.mailView(r, pr)
 			if verr != nil {

@@ -115,12 +115,12 @@ type providersData struct {
 }
 
 func (p *pages) providersView(r *http.Request, pr *auth.Principal) (*view, error) {
-	ps, err := p.auth.Providers.ListProviders(r.Context())
+	ps, err := p.auth.Providers.ListProviders(r.Context(), pr)
 	if err != nil {
 		return nil, err
 	}
 	return &view{Title: "External authentication", Nav: "providers", User: pr.User, Admin: true,
-		Data: &providersData{Providers: ps, RedirectBase: redirectHint(p.auth.Providers.RedirectURI(""))}, Errors: map[string]string{}, Form: map[string]string{"scopes": strings.Join(auth.DefaultScopes, " ")}}, nil
+		Data: &providersData{Providers: ps, RedirectBase: redirectHint(p.auth.Core.RedirectURI(""))}, Errors: map[string]string{}, Form: map[string]string{"scopes": strings.Join(auth.DefaultScopes, " ")}}, nil
 }
 
 func (p *pages) adminProviders(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
@@ -178,7 +178,7 @@ func (p *pages) adminCreateProvider(w http.ResponseWriter, r *http.Request, pr *
 }
 
 func (p *pages) providerView(r *http.Request, pr *auth.Principal) (*view, error) {
-	pv, err := p.auth.Providers.GetProvider(r.Context(), r.PathValue("id"))
+	pv, err := p.auth.Providers.GetProvider(r.Context(), pr, r.PathValue("id"))
 	if err != nil {
 		return nil, err
 	}

@@ -24,7 +24,7 @@ var securityNotices = map[string]string{
 }
 
 func (p *pages) securityView(r *http.Request, pr *auth.Principal) (*view, error) {
-	ss, err := p.auth.Account.Sessions(r.Context(), pr.User.ID, pr.SessionID)
+	ss, err := p.auth.Account.Sessions(r.Context(), pr)
 	if err != nil {
 		return nil, err
 	}

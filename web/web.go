@@ -33,12 +33,15 @@ type Deps struct {
 	Auth      *auth.App
 	PublicURL *url.URL
 	Logger    *slog.Logger
+	// AdminNotices are configuration problems found at start (a public URL that cannot reach
+	// this server): every page shows them to administrators until the configuration is fixed.
+	AdminNotices []string
 }
 
 // Pages returns the function http.Deps.Pages expects: it registers every page on the mux.
 func Pages(d Deps) func(*http.ServeMux, ghttp.PageKit) error {
 	return func(mux *http.ServeMux, kit ghttp.PageKit) error {
-		p := &pages{auth: d.Auth, public: d.PublicURL, log: d.Logger, kit: kit, base: strings.TrimSuffix(d.PublicURL.Path, "/")}
+		p := &pages{auth: d.Auth, public: d.PublicURL, log: d.Logger, kit: kit, base: strings.TrimSuffix(d.PublicURL.Path, "/"), adminNotices: d.AdminNotices}
 		if p.log == nil {
 			p.log = slog.New(slog.DiscardHandler)
 		}
@@ -57,6 +60,8 @@ type pages struct {
 	kit    ghttp.PageKit
 	base   string // the public URL's path, so links work behind a path prefix
 	tmpl   map[string]*template.Template
+
+	adminNotices []string
 }
 
 // pageNames are the templates under templates/, each rendered inside layout.html.
@@ -177,10 +182,15 @@ type view struct {
 	Errors map[string]string // messages next to fields, by field name
 	Form   map[string]string // values to show again after an error
 	Data   any
+	// Banners are the start-up configuration problems, shown to administrators only.
+	Banners []string
 }
 
 func (p *pages) render(w http.ResponseWriter, status int, name string, v *view) {
 	v.Base = p.base
+	if v.Admin {
+		v.Banners = p.adminNotices
+	}
 	if v.Errors == nil {
 		v.Errors = map[string]string{}
 	}

@@ -42,8 +42,9 @@ const geoReloadEvery = 5 * time.Second
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	cfgPath := fs.String("config", "gatehouse.toml", "configuration file (written with fresh secrets if missing)")
-	var listen, jwtSecret, mfaKey stringFlag
+	var listen, publicURL, jwtSecret, mfaKey stringFlag
 	fs.Var(&listen, "listen", "address to listen on, e.g. 127.0.0.1:8080 (overrides server.listen)")
+	fs.Var(&publicURL, "public-url", "the address people open, e.g. https://auth.example.com (overrides server.public_url)")
 	fs.Var(&jwtSecret, "jwt-secret", "access token signing secret (overrides auth.jwt_secret)")
 	fs.Var(&mfaKey, "mfa-secret-key", "MFA secret encryption key (overrides auth.mfa_secret_key)")
 	if err := cliFlags(fs, args, stderr); err != nil {
@@ -51,7 +52,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel(getenv("GATEHOUSE_LOG_LEVEL"))}))
 
-	res, err := config.Load(*cfgPath, getenv, config.Overrides{Listen: listen.val, JWTSecret: jwtSecret.val, MFASecretKey: mfaKey.val}, true)
+	res, err := config.Load(*cfgPath, getenv, config.Overrides{Listen: listen.val, PublicURL: publicURL.val, JWTSecret: jwtSecret.val, MFASecretKey: mfaKey.val}, true)
 	if err != nil {
 		return err
 	}
@@ -106,7 +107,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	srv, err := ghttp.NewServer(ghttp.Deps{
 		Auth: svc, Logger: log, Metrics: metrics, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, CookieDomain: cfg.Server.CookieDomain,
-		Ready: store.Ping, Detail: lim.Detail, Pages: web.Pages(web.Deps{Auth: svc, PublicURL: cfg.PublicURL, Logger: log}),
+		Ready: store.Ping, Detail: lim.Detail, Pages: web.Pages(web.Deps{Auth: svc, PublicURL: cfg.PublicURL, Logger: log, AdminNotices: adminNotices(cfg)}),
 	})
 	if err != nil {
 		return err
@@ -232,4 +233,12 @@ func logLevel(s string) slog.Level {
 		return slog.LevelInfo
 	}
 	return l
+}
+
+// adminNotices are the configuration problems administrators see on every page.
+func adminNotices(cfg *config.Config) []string {
+	if m := cfg.PublicURLMismatch(); m != "" {
+		return []string{m}
+	}
+	return nil
 }
