@@ -24,6 +24,9 @@ const (
 	EventAdminUserUpdated   = "admin.user_updated"
 	EventAdminUserDeleted   = "admin.user_deleted"
 	EventSettingsChanged    = "settings.changed"
+	// EventSecretRotated is written once when a start finds a new auth.jwt_secret: data
+	// sessions_ended, links_revoked.
+	EventSecretRotated = "auth.secret_rotated"
 )
 
 // Event is one row of the audit trail. Data never holds a secret.
@@ -77,6 +80,7 @@ type Store interface {
 	MailStore
 	ExternalStore
 	ExternalVerifyStore
+	SecretStore
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error

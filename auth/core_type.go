@@ -123,6 +123,11 @@ func NewCore(ctx context.Context, d Deps) (*Core, error) {
 		return nil, err
 	}
 	s.warnBindingWithoutDB()
+	if d.CheckSecret {
+		if err := s.checkSecret(ctx); err != nil {
+			return nil, err
+		}
+	}
 	// Everything already in the feed is applied before the first request is served, so a token
 	// revoked before a restart stays revoked after it.
 	if err := s.PollChanges(ctx); err != nil {

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -268,4 +269,27 @@ func (s *Core) sessionView(sess *gatehouse.Session, current string) SessionView 
 		CreatedAt: sess.CreatedAt.UTC().Format(f), LastSeenAt: last.UTC().Format(f), ExpiresAt: sess.ExpiresAt.UTC().Format(f),
 		StaySignedIn: sess.StaySignedIn,
 	}
+}
+
+// checkSecret signs everyone out when auth.jwt_secret changed since the last start (seed 000:
+// "all current login sessions become invalid… everyone must log in again"; seed 002: "all active
+// tokens previously issued can be invalidated by changing this JWT Secret"). Access tokens die
+// with the old key anyway; this ends every session (reason secret_rotated, so cookies and refresh
+// tokens stop working too) and deletes every unused mailed link, in one transaction, and records
+// one event. It runs before the first change-feed poll, so this instance starts with the
+// revocations applied; others pick them up from the feed. Of several instances that start with
+// the same new secret only the first does it.
+func (s *Core) checkSecret(ctx context.Context) error {
+	now := s.clock.Now()
+	r, err := s.store.RotateSecret(ctx, s.tokens.Fingerprint(), gatehouse.ReasonSecretRotated, now)
+	if err != nil {
+		return fmt.Errorf("checking the auth.jwt_secret fingerprint: %w", err)
+	}
+	if !r.Rotated {
+		return nil
+	}
+	s.log.Warn("auth.jwt_secret changed since the last start: every session was ended and every mailed link revoked; everyone signs in again",
+		"sessions_ended", r.Sessions, "links_revoked", r.Links)
+	s.event(ctx, gatehouse.EventSecretRotated, 0, "", ClientMeta{}, map[string]any{"sessions_ended": r.Sessions, "links_revoked": r.Links})
+	return nil
 }

@@ -89,6 +89,8 @@ func service(ctx context.Context, cfg *config.Config, store gatehouse.Store, iss
 	svc, err := auth.New(ctx, auth.Deps{
 		Store: store, Hasher: hasher, Tokens: issuer, Limiter: lim.Limiter, Clock: clock, Logger: log, Observer: obs,
 		CookieSecureDefault: !cfg.Auth.BootstrapInsecureCookies, MFASecretKey: cfg.Auth.MFASecretKey, OIDC: rp, PublicURL: cfg.PublicURL, GeoIP: gdb,
+		// Only the server checks the secret: the users commands sign no tokens (issuer nil).
+		CheckSecret: issuer != nil,
 	})
 	if err != nil {
 		lim.close()

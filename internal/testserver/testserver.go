@@ -225,7 +225,7 @@ func New(t testing.TB, o Options) *Env {
 		t.Fatal(err)
 	}
 	svc, err := auth.New(context.Background(), auth.Deps{Store: store, Hasher: hasher, Tokens: issuer, Limiter: limiter,
-		Clock: o.Clock, Logger: log, Observer: metrics, CookieSecureDefault: false, PublicURL: e.Public, MFASecretKey: o.MFASecretKey, OIDC: rp, GeoIP: o.GeoIP})
+		Clock: o.Clock, Logger: log, Observer: metrics, CookieSecureDefault: false, PublicURL: e.Public, MFASecretKey: o.MFASecretKey, OIDC: rp, GeoIP: o.GeoIP, CheckSecret: true})
 	if err != nil {
 		t.Fatalf("starting the auth service: %v", err)
 	}
