@@ -36,7 +36,9 @@ func TestNewJWTSecretSignsEveryoneOut(t *testing.T) {
 		var wg sync.WaitGroup
 		envs := make([]*testserver.Env, 2)
 		for i := range envs {
-			wg.Go(func() { envs[i] = testserver.New(t, testserver.Options{Backend: backend, DSN: m.DSN, Clock: clock, Secret: newSecret}) })
+			wg.Go(func() {
+				envs[i] = testserver.New(t, testserver.Options{Backend: backend, DSN: m.DSN, Clock: clock, Secret: newSecret})
+			})
 		}
 		wg.Wait()
 		e := envs[0]
