@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/http"
+	"time"
 	"strconv"
 
 	"github.com/gatehouse/gatehouse"
@@ -35,12 +36,19 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
+	if res.Tokens != nil {
+		// No activation needed: signed in at once (seed 004), like POST /api/auth/login.
+		s.setCookie(w, res.Tokens)
+		writeJSON(w, http.StatusCreated, registeredResponse{Status: "active", tokenResponse: tokenResponse{User: res.Tokens.User,
+			AccessToken: res.Tokens.AccessToken, RefreshToken: res.Tokens.RefreshToken, TokenType: "Bearer", ExpiresIn: int64(res.Tokens.ExpiresIn / time.Second)}})
+		return
+	}
 	status := "active"
 	if res.ActivationRequired {
 		status = "activation_required"
 	}
-	// 202 on every accepted registration, also when the address was already in use (see
-	// auth.Register): the answer must not tell the two apart.
+	// 202 on every registration that needs activation, also when the address was already in use
+	// (see auth.Register): the answer must not tell the two apart.
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": status})
 }
 
@@ -216,4 +224,11 @@ func (s *Server) adminResendActivation(w http.ResponseWriter, r *http.Request, p
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "sent"})
+}
+
+// registeredResponse is a registration that signed in: the tokens of POST /api/auth/login and
+// the account's status.
+type registeredResponse struct {
+	Status string `json:"status"`
+	tokenResponse
 }

@@ -155,11 +155,37 @@ func TestRegistrationActivationSignIn(t *testing.T) {
 }
 
 func TestRegistrationWithoutActivation(t *testing.T) {
-	m := newMailEnv(t, testserver.Options{})
+	m := newMailEnv(t, testserver.Options{Web: true})
 	m.admin.Do("PATCH", "/api/admin/settings", map[string]any{"auth_register_activation_enabled": false})
-	r := m.Client().Do("POST", "/api/auth/register", map[string]string{"username": "eve", "email": "eve@example.com", "password": "eve password 12"})
-	if r.Status != 202 || r.Str("status") != "active" {
+	// Seed 004: no activation needed, so registration signs in: tokens and the cookie, as
+	// POST /api/auth/login answers.
+	c := m.Client()
+	r := c.Do("POST", "/api/auth/register", map[string]string{"username": "eve", "email": "eve@example.com", "password": "eve password 12"})
+	if r.Status != 201 || r.Str("status") != "active" || r.Str("access_token") == "" || r.Str("refresh_token") == "" || r.Str("token_type") != "Bearer" {
 		t.Fatalf("register: %d %s", r.Status, r.Body)
+	}
+	if !strings.Contains(r.Header.Get("Set-Cookie"), "gatehouse_session=") {
+		t.Fatalf("no session cookie: %q", r.Header.Get("Set-Cookie"))
+	}
+	if me := c.Do("GET", "/api/auth/me", nil); me.Status != 200 || me.JSON["user"].(map[string]any)["username"] != "eve" {
+		t.Fatalf("me by cookie after registration: %d %s", me.Status, me.Body)
+	}
+	if me := m.Bearer(r.Str("access_token")).Do("GET", "/api/auth/me", nil); me.Status != 200 {
+		t.Fatalf("me by bearer after registration: %d", me.Status)
+	}
+	ev := hasEvent(t, m.admin, gatehouse.EventLoginSucceeded)
+	if ev["data"].(map[string]any)["method"] != "password" {
+		t.Fatalf("login.succeeded: %v", ev)
+	}
+	// The page: registration lands signed in on the security settings.
+	b := m.Client()
+	b.HTTP.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	pr := b.Form("/register", url.Values{"username": {"finn"}, "email": {"finn@example.com"}, "password": {"finn password 1"}, "password_confirm": {"finn password 1"}}, "Origin", m.URL)
+	if pr.Status != http.StatusSeeOther || pr.Header.Get("Location") != "/settings/security?done=registered" {
+		t.Fatalf("register page: %d %q %s", pr.Status, pr.Header.Get("Location"), pr.Body)
+	}
+	if page := b.Do("GET", "/settings/security?done=registered", nil, "Accept", "text/html"); page.Status != 200 || !strings.Contains(string(page.Body), "you are signed in") {
+		t.Fatalf("security page after registration: %d", page.Status)
 	}
 	_, login := m.Login("eve", "eve password 12")
 	if u := login.JSON["user"].(map[string]any); u["email_verified"] != false {

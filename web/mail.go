@@ -75,6 +75,12 @@ func (p *pages) registerSubmit(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		res, err = p.auth.Mail.Register(r.Context(), auth.RegisterRequest{Username: f.Get("username"), Email: f.Get("email"), Password: f.Get("password")}, p.kit.Meta(r))
 	}
+	if err == nil && res.Tokens != nil {
+		// No activation needed: signed in at once (seed 004), onward to set up security.
+		p.kit.SetSession(w, res.Tokens)
+		p.redirect(w, r, "/settings/security?done=registered")
+		return
+	}
 	if err == nil {
 		step := "active"
 		if res.ActivationRequired {

@@ -15,12 +15,13 @@ type securityData struct {
 }
 
 var securityNotices = map[string]string{
-	"password": "Your password is changed. Your other sessions have ended.",
-	"revoked":  "The session has ended.",
-	"others":   "All your other sessions have ended.",
-	"mfa_off":  "Multi-factor authentication is off.",
-	"recovery": "You signed in with a recovery code, which is now used up. Regenerate your codes or set up the authenticator again if it is lost.",
-	"email":    "We sent a confirmation link to the new address. Your address changes when you open it.",
+	"registered": "Welcome! Your account is created and you are signed in. Consider adding a passkey or an authenticator app below.",
+	"password":   "Your password is changed. Your other sessions have ended.",
+	"revoked":    "The session has ended.",
+	"others":     "All your other sessions have ended.",
+	"mfa_off":    "Multi-factor authentication is off.",
+	"recovery":   "You signed in with a recovery code, which is now used up. Regenerate your codes or set up the authenticator again if it is lost.",
+	"email":      "We sent a confirmation link to the new address. Your address changes when you open it.",
 }
 
 func (p *pages) securityView(r *http.Request, pr *auth.Principal) (*view, error) {
