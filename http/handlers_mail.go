@@ -2,8 +2,8 @@ package http
 
 import (
 	"net/http"
-	"time"
 	"strconv"
+	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
