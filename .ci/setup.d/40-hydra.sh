@@ -1,4 +1,4 @@
-# Ory Hydra, the real OpenID Provider the external-login tests (http/hydra_test.go, internal/hydratest) sign in
+# Ory Hydra, the real OpenID Provider the external-login tests (internal/hydratest) sign in
 # against. Built from the Go module proxy once and cached: `go install` refuses Hydra's replace
 # directive, so the module source is copied out of the module cache, the replace dropped and the
 # binary built with -mod=mod (about five minutes on two cores). Sourced by .ci/run; also usable

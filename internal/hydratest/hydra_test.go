@@ -1,8 +1,11 @@
-package http_test
+package hydratest_test
 
 import (
+	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -19,8 +22,8 @@ import (
 func TestHydra(t *testing.T) {
 	h := hydratest.Start(t)
 	e := testserver.New(t, testserver.Options{Backend: "postgres", Clock: testserver.NewClockAtNow(), Web: true})
-	admin, _ := e.Setup("admin", "admin@example.com", adminPW)
-	x := &extEnv{e: e, admin: admin}
+	admin, _ := e.Setup("admin", "admin@example.com", "correct horse battery")
+	x := &env{e: e}
 	addProvider := func(id, method string, extra map[string]any) {
 		t.Helper()
 		cid, secret := h.Client(t, e.URL+"/api/auth/oidc/"+id+"/callback", method)
@@ -201,3 +204,61 @@ func userIDByName(t *testing.T, admin *testserver.Client, username string) int64
 	t.Fatalf("no user %q: %s", username, r.Body)
 	return 0
 }
+
+// env and browser: a cookie jar that follows redirects through gatehouse's external sign-in
+// endpoints and the provider, and stops at the first answer that leaves them.
+type env struct{ e *testserver.Env }
+
+type browser struct{ *testserver.Client }
+
+func (x *env) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	b := &browser{Client: &testserver.Client{E: x.e, Header: http.Header{}}}
+	gh, _ := url.Parse(x.e.URL)
+	b.HTTP = &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if req.URL.Host == gh.Host && !strings.HasPrefix(req.URL.Path, "/api/auth/oidc/") {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	return b
+}
+
+// get loads a page as a browser does (Accept: text/html) and returns status, Location and body.
+func (b *browser) get(t *testing.T, u string) (int, string, string) {
+	t.Helper()
+	if strings.HasPrefix(u, "/") {
+		u = b.E.URL + u
+	}
+	req, _ := http.NewRequest("GET", u, nil)
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	resp, err := b.HTTP.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Location"), string(body)
+}
+
+func (b *browser) me(t *testing.T) (string, string) {
+	t.Helper()
+	r := b.Do("GET", "/api/auth/me", nil)
+	if r.Status != http.StatusOK {
+		return "", ""
+	}
+	u := r.JSON["user"].(map[string]any)
+	return u["username"].(string), u["email"].(string)
+}
+
+func eventsOf(t *testing.T, admin *testserver.Client, kind string) []map[string]any {
+	t.Helper()
+	r := admin.Do("GET", "/api/admin/events?kind="+kind, nil)
+	var out []map[string]any
+	for _, it := range r.JSON["items"].([]any) {
+		out = append(out, it.(map[string]any))
+	}
+	return out
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
