@@ -29,6 +29,67 @@ const (
 	EventSecretRotated = "auth.secret_rotated"
 )
 
+// MFA event kinds (CONTRACT.md names EventMFAEnabled, EventMFADisabled, EventMFAReset).
+const (
+	EventMFAEnabled          = "mfa.enabled"
+	EventMFADisabled         = "mfa.disabled"
+	EventMFAReset            = "mfa.reset"
+	EventMFARecoveryCodeUsed = "mfa.recovery_code_used"
+	EventMFARecoveryCodesNew = "mfa.recovery_codes_regenerated"
+)
+
+// Event kinds of passkeys (CONTRACT.md names passkey.added and passkey.removed).
+const (
+	EventPasskeyAdded   = "passkey.added"
+	EventPasskeyRemoved = "passkey.removed"
+	EventPasskeyRenamed = "passkey.renamed"
+	// EventPasskeyCloneWarning: an assertion came with a signature counter that did not increase
+	// although the authenticator keeps one, so two copies of the key may exist. The sign-in is
+	// refused.
+	EventPasskeyCloneWarning = "passkey.clone_warning"
+)
+
+// Events of re-authentication: a confirmed password or code, and a refused one (login.failed
+// with data.during "reauth" is recorded too, so failed guesses show next to failed sign-ins).
+const (
+	EventReauthenticated = "session.reauthenticated"
+)
+
+// Event kinds of the mail flows (CONTRACT.md names user.registered, user.activated, password.reset).
+const (
+	EventUserRegistered     = "user.registered"
+	EventUserActivated      = "user.activated"
+	EventEmailChangeRequest = "email.change_requested"
+	EventEmailChanged       = "email.changed"
+	EventPasswordResetAsked = "password.reset_requested"
+)
+
+// Event kinds of external sign-in (docs/external-login.md).
+const (
+	EventLoginExternal       = "login.external"        // an external identity signed in (then login.succeeded)
+	EventLoginExternalFailed = "login.external_failed" // data.provider, data.reason, data.provider_error
+	EventIdentityBound       = "identity.bound"        // data.provider, data.subject, data.how (auto_bind, auto_create, link)
+	EventIdentityUnbound     = "identity.unbound"      // data.provider, data.subject
+	EventUserCreatedExternal = "user.created_external" // auto-create: a local user made for an external identity
+	EventProviderCreated     = "admin.provider_created"
+	EventProviderUpdated     = "admin.provider_updated"
+	EventProviderDeleted     = "admin.provider_deleted"
+)
+
+// Event kinds of the verification mail.
+const (
+	EventIdentityVerifySent = "identity.verification_sent" // data.provider, data.subject
+	EventIdentityVerifyUsed = "identity.verification_used" // data.provider, data.subject (then identity.bound, how email_verification)
+)
+
+// Admin event kinds of the mail console.
+const (
+	EventMailTestSent        = "admin.mail_test_sent"
+	EventMailRetried         = "admin.mail_retried"
+	EventActivationResentBy  = "admin.activation_resent"
+	EventRegistrationDupMail = "user.registration_duplicate"
+)
+
 // Event is one row of the audit trail. Data never holds a secret.
 type Event struct {
 	ID        int64          `json:"id"`

@@ -5,18 +5,6 @@ import (
 	"time"
 )
 
-// Event kinds of external sign-in (docs/external-login.md).
-const (
-	EventLoginExternal       = "login.external"        // an external identity signed in (then login.succeeded)
-	EventLoginExternalFailed = "login.external_failed" // data.provider, data.reason, data.provider_error
-	EventIdentityBound       = "identity.bound"        // data.provider, data.subject, data.how (auto_bind, auto_create, link)
-	EventIdentityUnbound     = "identity.unbound"      // data.provider, data.subject
-	EventUserCreatedExternal = "user.created_external" // auto-create: a local user made for an external identity
-	EventProviderCreated     = "admin.provider_created"
-	EventProviderUpdated     = "admin.provider_updated"
-	EventProviderDeleted     = "admin.provider_deleted"
-)
-
 // OIDCProvider is an external OpenID Connect provider. The client secret is stored only sealed
 // (AES-GCM under a key derived from auth.mfa_secret_key) and never leaves the server.
 type OIDCProvider struct {

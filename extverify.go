@@ -13,12 +13,6 @@ import (
 // Its OneTimeToken.Data holds the identity to bind (JSON, written and read by auth).
 const TokenExternalVerify = "external_verify"
 
-// Event kinds of the verification mail.
-const (
-	EventIdentityVerifySent = "identity.verification_sent" // data.provider, data.subject
-	EventIdentityVerifyUsed = "identity.verification_used" // data.provider, data.subject (then identity.bound, how email_verification)
-)
-
 // ExternalPending is an external identity that matched no account, kept server-side for a short
 // while so that the browser that brought it can ask for the verification mail. Only the hash of
 // the browser's cookie is stored.

@@ -30,7 +30,25 @@ const (
 	EInternal           = "internal"             // 500: details logged, never shown
 	EProvider           = "provider_error"       // 502: an external sign-in provider failed or answered wrongly
 	ENotLinked          = "identity_not_linked"  // 403: an external identity matches no local account
+	EStoreUnavailable   = "store_unavailable"    // 503: the database did not take a change; the message says what was done anyway
 )
+
+// Error codes of the mail flows (statuses in http/errors.go).
+const (
+	EAccountPending = "account_pending"      // 403, only ever said after a correct password
+	EMailFailed     = "mail_delivery_failed" // 502: the SMTP server refused or could not be reached
+)
+
+// EMFAUnavailable: the stored TOTP secret cannot be decrypted, almost always because
+// [auth] mfa_secret_key changed. It is said only after a correct password.
+const EMFAUnavailable = "mfa_unavailable"
+
+// EReauthRequired (403) refuses a change that turns a session into lasting access (adding a
+// passkey, setting up an authenticator, linking an external identity, deleting a passkey) when the
+// session has not authenticated recently: a stolen cookie or an unlocked device alone must not
+// be enough. The client asks the user to confirm it is them (POST /api/account/reauth) and tries
+// again.
+const EReauthRequired = "reauthentication_required"
 
 // Error is the one error type that crosses package boundaries with a code a client may see.
 // Anything that is not an *Error is internal: its text is logged and the client sees EInternal.

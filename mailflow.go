@@ -5,21 +5,6 @@ import (
 	"time"
 )
 
-// Error codes of the mail flows (statuses in http/errors.go).
-const (
-	EAccountPending = "account_pending"      // 403, only ever said after a correct password
-	EMailFailed     = "mail_delivery_failed" // 502: the SMTP server refused or could not be reached
-)
-
-// Event kinds of the mail flows (CONTRACT.md names user.registered, user.activated, password.reset).
-const (
-	EventUserRegistered     = "user.registered"
-	EventUserActivated      = "user.activated"
-	EventEmailChangeRequest = "email.change_requested"
-	EventEmailChanged       = "email.changed"
-	EventPasswordResetAsked = "password.reset_requested"
-)
-
 // One-time link kinds. Each kind has its own TTL setting and its own cooldown.
 const (
 	TokenActivation    = "activation"

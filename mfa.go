@@ -5,19 +5,6 @@ import (
 	"time"
 )
 
-// EMFAUnavailable: the stored TOTP secret cannot be decrypted, almost always because
-// [auth] mfa_secret_key changed. It is said only after a correct password.
-const EMFAUnavailable = "mfa_unavailable"
-
-// MFA event kinds (CONTRACT.md names EventMFAEnabled, EventMFADisabled, EventMFAReset).
-const (
-	EventMFAEnabled          = "mfa.enabled"
-	EventMFADisabled         = "mfa.disabled"
-	EventMFAReset            = "mfa.reset"
-	EventMFARecoveryCodeUsed = "mfa.recovery_code_used"
-	EventMFARecoveryCodesNew = "mfa.recovery_codes_regenerated"
-)
-
 // TOTP is a user's authenticator. Secret is sealed (AES-GCM under a key derived from
 // mfa_secret_key); the store never sees it in the clear. A row that is not Confirmed is a setup
 // in progress and does not protect sign-in.

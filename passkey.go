@@ -5,17 +5,6 @@ import (
 	"time"
 )
 
-// Event kinds of passkeys (CONTRACT.md names passkey.added and passkey.removed).
-const (
-	EventPasskeyAdded   = "passkey.added"
-	EventPasskeyRemoved = "passkey.removed"
-	EventPasskeyRenamed = "passkey.renamed"
-	// EventPasskeyCloneWarning: an assertion came with a signature counter that did not increase
-	// although the authenticator keeps one, so two copies of the key may exist. The sign-in is
-	// refused.
-	EventPasskeyCloneWarning = "passkey.clone_warning"
-)
-
 // Kinds of WebAuthn ceremonies.
 const (
 	CeremonyRegister = "register"

@@ -32,14 +32,16 @@ func (s *Account) RevokeOwnSession(ctx context.Context, p *Principal, sid string
 		}
 		return gatehouse.Errorf(gatehouse.ENotFound, "no such session")
 	}
-	if s.core.endSession(ctx, sid, p.User.ID, gatehouse.ReasonUser, meta, map[string]any{"by_session": p.SessionID}) {
+	ended, err := s.core.endSession(ctx, sid, p.User.ID, gatehouse.ReasonUser, meta, map[string]any{"by_session": p.SessionID})
+	if ended {
 		s.core.event(ctx, gatehouse.EventSessionRevoked, p.User.ID, sid, meta, map[string]any{"reason": gatehouse.ReasonUser, "by_user_id": p.User.ID})
 	}
-	return nil
+	return err
 }
 
-// SignOutOthers ends every session of the principal but the current one.
-func (s *Account) SignOutOthers(ctx context.Context, p *Principal, meta ClientMeta) int {
+// SignOutOthers ends every session of the principal but the current one. EStoreUnavailable when
+// some revocations are only queued.
+func (s *Account) SignOutOthers(ctx context.Context, p *Principal, meta ClientMeta) (int, error) {
 	return s.core.EndUserSessions(ctx, p.User.ID, p.SessionID, gatehouse.ReasonSignOutOthers, meta, nil)
 }
 
@@ -82,9 +84,9 @@ func (s *Account) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if _, err := s.store.UpdateUser(ctx, u.ID, gatehouse.UserUpdate{PasswordHash: &h}); err != nil {
 		return err
 	}
-	ended := s.core.EndUserSessions(ctx, u.ID, p.SessionID, gatehouse.ReasonPasswordChanged, meta, nil)
+	ended, err := s.core.EndUserSessions(ctx, u.ID, p.SessionID, gatehouse.ReasonPasswordChanged, meta, nil)
 	s.core.event(ctx, gatehouse.EventPasswordChanged, u.ID, p.SessionID, meta, map[string]any{"other_sessions_ended": ended})
-	return nil
+	return err
 }
 
 // Sessions lists the principal's own active sessions, marking the current one.

@@ -46,9 +46,9 @@ func (s *Admin) AdminResetMFA(ctx context.Context, admin *Principal, id int64, m
 	if !was {
 		return 0, gatehouse.Errorf(gatehouse.EConflict, "multi-factor authentication is not on for this user")
 	}
-	ended := s.core.EndUserSessions(ctx, id, "", gatehouse.ReasonMFAReset, meta, map[string]any{"by_user_id": admin.User.ID})
+	ended, err := s.core.EndUserSessions(ctx, id, "", gatehouse.ReasonMFAReset, meta, map[string]any{"by_user_id": admin.User.ID})
 	s.core.userEvent(ctx, gatehouse.EventMFAReset, admin, id, meta, map[string]any{"sessions_ended": ended})
-	return ended, nil
+	return ended, err
 }
 
 // AdminPasskeys lists a user's passkeys for an administrator (ENotFound for an unknown user).
@@ -149,10 +149,14 @@ func (s *Admin) UpdateUser(ctx context.Context, admin *Principal, id int64, p Us
 		return nil, err
 	}
 	s.core.users.drop(id)
+	var endErr error
 	if u.Disabled && p.Disabled != nil {
-		changes["sessions_ended"] = s.core.EndUserSessions(ctx, id, "", gatehouse.ReasonUserDisabled, meta, map[string]any{"by_user_id": admin.User.ID})
+		changes["sessions_ended"], endErr = s.core.EndUserSessions(ctx, id, "", gatehouse.ReasonUserDisabled, meta, map[string]any{"by_user_id": admin.User.ID})
 	}
 	s.core.userEvent(ctx, gatehouse.EventAdminUserUpdated, admin, id, meta, changes)
+	if endErr != nil {
+		return nil, endErr
+	}
 	return u, nil
 }
 
@@ -185,7 +189,7 @@ func (s *Admin) ResetPassword(ctx context.Context, admin *Principal, id int64, p
 }
 
 // resetPassword is ResetPassword after the permission check; admin is nil for the CLI.
-func (s *Admin) resetPassword(ctx context.Context, admin *Principal, id int64, pw string, meta ClientMeta) error {
+func (s *Admin) resetPassword(ctx context.Context, admin *Principal, id int64, pw string, meta ClientMeta) (err error) {
 	if err := s.core.policy().check(pw); err != nil {
 		return err
 	}
@@ -203,7 +207,12 @@ func (s *Admin) resetPassword(ctx context.Context, admin *Principal, id int64, p
 	if admin != nil {
 		by = admin.User.ID
 	}
-	ended := s.core.EndUserSessions(ctx, id, "", gatehouse.ReasonPasswordReset, meta, map[string]any{"by_user_id": by})
+	ended, endErr := s.core.EndUserSessions(ctx, id, "", gatehouse.ReasonPasswordReset, meta, map[string]any{"by_user_id": by})
+	defer func() {
+		if endErr != nil && err == nil {
+			err = endErr
+		}
+	}()
 	data := map[string]any{"target_user_id": id, "sessions_ended": ended}
 	if admin != nil {
 		s.core.event(ctx, gatehouse.EventPasswordReset, admin.User.ID, admin.SessionID, meta, data)
@@ -226,10 +235,11 @@ func (s *Admin) AdminRevokeSession(ctx context.Context, admin *Principal, sid st
 	if !sess.Active(s.clock.Now()) {
 		return gatehouse.Errorf(gatehouse.ENotFound, "no such active session")
 	}
-	if s.core.endSession(ctx, sid, sess.UserID, gatehouse.ReasonAdmin, meta, map[string]any{"by_user_id": admin.User.ID}) {
+	ended, err := s.core.endSession(ctx, sid, sess.UserID, gatehouse.ReasonAdmin, meta, map[string]any{"by_user_id": admin.User.ID})
+	if ended {
 		s.core.event(ctx, gatehouse.EventSessionRevoked, admin.User.ID, admin.SessionID, meta, map[string]any{"reason": gatehouse.ReasonAdmin, "target_user_id": sess.UserID, "target_session_id": sid})
 	}
-	return nil
+	return err
 }
 
 // PatchSettings validates every value and saves all or nothing.

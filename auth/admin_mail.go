@@ -19,7 +19,7 @@ func (s *Admin) SendTestMail(ctx context.Context, admin *Principal, to string, m
 		}
 		data["error"] = err.Error()
 	}
-	s.core.event(ctx, EventMailTestSent, admin.User.ID, admin.SessionID, meta, data)
+	s.core.event(ctx, gatehouse.EventMailTestSent, admin.User.ID, admin.SessionID, meta, data)
 	return resp, err
 }
 
@@ -48,7 +48,7 @@ func (s *Admin) RetryMail(ctx context.Context, admin *Principal, id int64, meta 
 		return err
 	}
 	s.core.mail.Wake()
-	s.core.event(ctx, EventMailRetried, admin.User.ID, admin.SessionID, meta, map[string]any{"mail_id": id})
+	s.core.event(ctx, gatehouse.EventMailRetried, admin.User.ID, admin.SessionID, meta, map[string]any{"mail_id": id})
 	return nil
 }
 
@@ -79,6 +79,6 @@ func (s *Admin) AdminResendActivation(ctx context.Context, admin *Principal, id 
 	if err := s.activation.sendActivation(ctx, u); err != nil {
 		return err
 	}
-	s.core.userEvent(ctx, EventActivationResentBy, admin, id, meta, nil)
+	s.core.userEvent(ctx, gatehouse.EventActivationResentBy, admin, id, meta, nil)
 	return nil
 }

@@ -78,6 +78,24 @@ func (c *sessionCache) drop(sid string) {
 	c.bound.drop(sid)
 }
 
+// dropUser drops every cached session of userID but except, calling revoke for each first.
+func (c *sessionCache) dropUser(userID int64, except string, revoke func(sid string, exp time.Time)) {
+	c.mu.Lock()
+	var sids []string
+	for h, e := range c.byHash {
+		if e.userID == userID && e.id != except {
+			revoke(e.id, e.expiresAt)
+			delete(c.byHash, h)
+			delete(c.byID, e.id)
+			sids = append(sids, e.id)
+		}
+	}
+	c.mu.Unlock()
+	for _, sid := range sids {
+		c.bound.drop(sid)
+	}
+}
+
 func (c *sessionCache) len() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
@@ -232,7 +250,7 @@ func (s *Core) AuthenticateCookie(ctx context.Context, tok string, client func()
 	}
 	if !now.Before(e.expiresAt) {
 		s.sessions.drop(e.id)
-		s.endSession(ctx, e.id, e.userID, gatehouse.ReasonMaxLifetime, ClientMeta{}, nil)
+		_, _ = s.endSession(ctx, e.id, e.userID, gatehouse.ReasonMaxLifetime, ClientMeta{}, nil) // a failed write is queued
 		return nil, errUnauthorized
 	}
 	if idle := s.Settings().IdleTimeout; now.Sub(time.Unix(0, e.lastSeen.Load())) > idle {
@@ -241,7 +259,7 @@ func (s *Core) AuthenticateCookie(ctx context.Context, tok string, client func()
 		sess, err := s.store.SessionByID(ctx, e.id)
 		if err != nil || !sess.Active(now) || now.Sub(sess.LastSeenAt) > idle {
 			s.sessions.drop(e.id)
-			s.endSession(ctx, e.id, e.userID, gatehouse.ReasonIdleTimeout, ClientMeta{}, nil)
+			_, _ = s.endSession(ctx, e.id, e.userID, gatehouse.ReasonIdleTimeout, ClientMeta{}, nil)
 			return nil, errUnauthorized
 		}
 		e.lastSeen.Store(sess.LastSeenAt.UnixNano())

@@ -271,7 +271,7 @@ func (s *Core) checkBinding(ctx context.Context, sid string, userID int64, clien
 		"http_request":  map[string]any{"path": meta.Path, "method": meta.Method, "user_agent": meta.UserAgent},
 	}
 	s.sessions.drop(sid)
-	s.endSession(ctx, sid, userID, gatehouse.ReasonBindingBroken, meta, data)
+	_, _ = s.endSession(ctx, sid, userID, gatehouse.ReasonBindingBroken, meta, data) // refused here either way; a failed write is queued
 	return errBindingBroken
 }
 

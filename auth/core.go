@@ -62,6 +62,12 @@ func (s *Core) throttledEvent(ctx context.Context, kind string, meta ClientMeta,
 	}
 }
 
+// RecordEvent records an audit event for a service outside this package (the same as event).
+// Event kinds are constants in the root package's event.go.
+func (s *Core) RecordEvent(ctx context.Context, kind string, userID int64, sid string, meta ClientMeta, data map[string]any) {
+	s.event(ctx, kind, userID, sid, meta, data)
+}
+
 // event records an audit event; failures are logged, never returned, so that auditing cannot
 // turn a sign-in into an error after the fact.
 func (s *Core) event(ctx context.Context, kind string, userID int64, sid string, meta ClientMeta, data map[string]any) {

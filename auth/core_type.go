@@ -44,6 +44,7 @@ type Core struct {
 	hasUsers            atomic.Bool // once true it stays true: the last admin cannot be deleted
 
 	revoked  *token.Revocations
+	pending  *revokeQueue // revocations the store has not taken yet (revokequeue.go)
 	sessions *sessionCache
 	users    *userCache
 	// bearerSeen: session id -> *atomic.Int64 of the last recorded use by an access token.
@@ -107,6 +108,7 @@ func NewCore(ctx context.Context, d Deps) (*Core, error) {
 		clock: d.Clock, log: d.Logger, obs: d.Observer, public: d.PublicURL, geo: d.GeoIP,
 		cookieSecureDefault: d.CookieSecureDefault,
 		revoked:             token.NewRevocations(),
+		pending:             newRevokeQueue(),
 		sessions:            newSessionCache(),
 		users:               newUserCache(),
 	}

@@ -87,6 +87,8 @@ func (s *Core) Run(ctx context.Context, notify <-chan struct{}) {
 	feed := time.NewTicker(feedInterval)
 	flush := time.NewTicker(flushInterval)
 	janitor := time.NewTicker(janitorInterval)
+	retry := time.NewTicker(revokeRetryInterval)
+	defer retry.Stop()
 	defer feed.Stop()
 	defer flush.Stop()
 	defer janitor.Stop()
@@ -94,6 +96,7 @@ func (s *Core) Run(ctx context.Context, notify <-chan struct{}) {
 		select {
 		case <-ctx.Done():
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			s.RetryRevocations(fctx)
 			if err := s.FlushLastSeen(fctx); err != nil {
 				s.log.Error("flushing last-seen times failed", "err", err)
 			}
@@ -107,6 +110,8 @@ func (s *Core) Run(ctx context.Context, notify <-chan struct{}) {
 			if err := s.FlushLastSeen(ctx); err != nil {
 				s.log.Error("flushing last-seen times failed", "err", err)
 			}
+		case <-retry.C:
+			s.RetryRevocations(ctx)
 		case <-janitor.C:
 			if err := s.Cleanup(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("cleanup failed", "err", err)

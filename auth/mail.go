@@ -9,14 +9,6 @@ import (
 	"github.com/gatehouse/gatehouse/token"
 )
 
-// Admin event kinds of the mail console.
-const (
-	EventMailTestSent        = "admin.mail_test_sent"
-	EventMailRetried         = "admin.mail_retried"
-	EventActivationResentBy  = "admin.activation_resent"
-	EventRegistrationDupMail = "user.registration_duplicate"
-)
-
 // errBadLink is the one answer for an unknown, used or expired link: which of the three it was
 // is nobody's business.
 func errBadLink(what string) error {

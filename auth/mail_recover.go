@@ -132,10 +132,11 @@ func (s *Mail) ResetPasswordWithLink(ctx context.Context, tok, pw string, meta C
 		s.core.event(ctx, gatehouse.EventUserActivated, u.ID, "", meta, map[string]any{"username": u.Username, "via": "password_reset"})
 	}
 	// Whoever was locked out by failed sign-ins has just proved they own the account.
-	if err := s.core.limits.limiter.Reset(ctx, "acct:"+strconv.FormatInt(u.ID, 10)); err != nil {
+	if err := s.core.limiter.Reset(ctx, "acct:"+strconv.FormatInt(u.ID, 10)); err != nil {
 		s.log.Warn("resetting the account rate limit failed", "err", err)
 	}
-	data["sessions_ended"] = s.core.EndUserSessions(ctx, u.ID, "", gatehouse.ReasonPasswordReset, meta, map[string]any{"via": "mail"})
+	ended, err := s.core.EndUserSessions(ctx, u.ID, "", gatehouse.ReasonPasswordReset, meta, map[string]any{"via": "mail"})
+	data["sessions_ended"] = ended
 	s.core.event(ctx, gatehouse.EventPasswordReset, u.ID, "", meta, data)
-	return nil
+	return err
 }

@@ -92,7 +92,7 @@ func (s *Mail) addressTaken(ctx context.Context, u *gatehouse.User, res *Registe
 	if err != nil && !gatehouse.IsCode(err, gatehouse.ERateLimited) {
 		return nil, err
 	}
-	s.core.event(ctx, EventRegistrationDupMail, owner.ID, "", meta, map[string]any{"attempted_username": u.Username})
+	s.core.event(ctx, gatehouse.EventRegistrationDupMail, owner.ID, "", meta, map[string]any{"attempted_username": u.Username})
 	return res, nil
 }
 

@@ -76,7 +76,8 @@ func (s *Core) startSession(ctx context.Context, u *gatehouse.User, method strin
 	s.obs.SignIn("succeeded")
 	s.event(ctx, gatehouse.EventLoginSucceeded, u.ID, sess.ID, meta, map[string]any{"method": method, "stay_signed_in": stay})
 	if st.TerminateOthers {
-		s.EndUserSessions(ctx, u.ID, sess.ID, gatehouse.ReasonTerminatedByNewLogin, meta, nil)
+		// A failure is queued; the new session itself is fine.
+		_, _ = s.EndUserSessions(ctx, u.ID, sess.ID, gatehouse.ReasonTerminatedByNewLogin, meta, nil)
 	}
 	return &Tokens{User: u, Session: sess, CookieToken: cookieTok, AccessToken: access, RefreshToken: refreshTok,
 		ExpiresIn: accessExp.Sub(now), CookieMaxAge: cookieAge}, nil
@@ -142,7 +143,7 @@ func (s *Core) Refresh(ctx context.Context, refreshTok string, meta ClientMeta) 
 	}
 	if rt.UsedAt != nil && now.Sub(*rt.UsedAt) > RefreshGrace {
 		s.event(ctx, gatehouse.EventTokenReuseDetected, sess.UserID, sess.ID, meta, map[string]any{"first_used_at": rt.UsedAt.UTC()})
-		s.endSession(ctx, sess.ID, sess.UserID, gatehouse.ReasonRefreshReuse, meta, nil)
+		_, _ = s.endSession(ctx, sess.ID, sess.UserID, gatehouse.ReasonRefreshReuse, meta, nil) // a failed write is queued
 		return nil, gatehouse.Errorf(gatehouse.ETokenReuse, "this refresh token was already used; the session has been ended")
 	}
 	if !sess.Active(now) || s.revoked.Revoked(sess.ID) {
@@ -150,7 +151,7 @@ func (s *Core) Refresh(ctx context.Context, refreshTok string, meta ClientMeta) 
 	}
 	st := s.Settings()
 	if now.Sub(sess.LastSeenAt) > st.IdleTimeout && now.Sub(s.lastSeenLocal(sess)) > st.IdleTimeout {
-		s.endSession(ctx, sess.ID, sess.UserID, gatehouse.ReasonIdleTimeout, meta, nil)
+		_, _ = s.endSession(ctx, sess.ID, sess.UserID, gatehouse.ReasonIdleTimeout, meta, nil)
 		return nil, invalid
 	}
 	if err := s.checkBinding(ctx, sess.ID, sess.UserID, func() ClientMeta { return meta }, func() (*gatehouse.Session, error) { return sess, nil }); err != nil {
@@ -195,53 +196,82 @@ func (s *Core) lastSeenLocal(sess *gatehouse.Session) time.Time {
 
 // Logout ends the principal's session.
 func (s *Core) Logout(ctx context.Context, p *Principal, meta ClientMeta) error {
-	s.endSession(ctx, p.SessionID, p.User.ID, gatehouse.ReasonUser, meta, nil)
-	return nil
+	_, err := s.endSession(ctx, p.SessionID, p.User.ID, gatehouse.ReasonUser, meta, nil)
+	return err
 }
 
-// endSession is the one place a session ends (DESIGN.md section 1): it writes the revocation
-// (which the store also appends to the change feed), updates this instance's caches at once and
-// records a logout event with the reason. by is the acting user when it is not the owner.
-func (s *Core) endSession(ctx context.Context, sid string, userID int64, reason string, meta ClientMeta, extra map[string]any) bool {
+// endSession is the one place a session ends (DESIGN.md section 1): this instance refuses the
+// session at once, whatever the store says; then the revocation is written (the store also
+// appends it to the change feed, which carries it to other instances) and a logout event records
+// the reason. ended is false when the session was already over. When the store does not take the
+// write, the revocation is queued for RetryRevocations and the error is EStoreUnavailable: the
+// caller must not report success.
+func (s *Core) endSession(ctx context.Context, sid string, userID int64, reason string, meta ClientMeta, extra map[string]any) (ended bool, err error) {
+	return s.revoke(ctx, pendingRevocation{sid: sid, userID: userID, reason: reason, meta: meta, extra: extra}, false)
+}
+
+func (s *Core) revoke(ctx context.Context, p pendingRevocation, retry bool) (bool, error) {
 	ctx = context.WithoutCancel(ctx)
 	now := s.clock.Now()
-	ok, err := s.store.RevokeSession(ctx, sid, reason, now)
+	// The expiry is a safe upper bound for any access token issued for the session.
+	s.revoked.Add(p.sid, now.Add(s.Settings().AccessTokenTTL+24*time.Hour))
+	s.sessions.drop(p.sid)
+	ok, err := s.store.RevokeSession(ctx, p.sid, p.reason, now)
 	if err != nil {
-		if !gatehouse.IsCode(err, gatehouse.ENotFound) {
-			s.log.Error("revoking a session failed", "session_id", sid, "err", err)
+		if gatehouse.IsCode(err, gatehouse.ENotFound) {
+			return false, nil
 		}
-		return false
+		if !retry {
+			s.log.Error("writing a revocation failed; the session is refused here and the revocation is queued", "session_id", p.sid, "err", err)
+		}
+		s.pending.add(p)
+		return false, errRevocationPending()
 	}
-	// Until the feed row comes back, this instance already refuses the session; the expiry is a
-	// safe upper bound for any access token issued for it.
-	s.revoked.Add(sid, now.Add(s.Settings().AccessTokenTTL+24*time.Hour))
-	s.sessions.drop(sid)
 	if !ok {
-		return false
+		return false, nil
 	}
-	s.obs.Revoked(reason)
-	data := map[string]any{"reason": reason}
-	for k, v := range extra {
+	s.obs.Revoked(p.reason)
+	data := map[string]any{"reason": p.reason}
+	for k, v := range p.extra {
 		data[k] = v
 	}
-	s.event(ctx, gatehouse.EventLogout, userID, sid, meta, data)
-	return true
+	s.event(ctx, gatehouse.EventLogout, p.userID, p.sid, p.meta, data)
+	return true, nil
 }
 
-// EndUserSessions ends every active session of the user except `except`, returning how many ended.
-func (s *Core) EndUserSessions(ctx context.Context, userID int64, except, reason string, meta ClientMeta, extra map[string]any) int {
-	sessions, err := s.store.ListSessions(ctx, userID, s.clock.Now())
+// EndUserSessions ends every active session of the user except `except`, returning how many
+// ended. EStoreUnavailable when a revocation (or the list) could not be written or read: the
+// sessions this instance knows of are refused here and the rest is queued.
+func (s *Core) EndUserSessions(ctx context.Context, userID int64, except, reason string, meta ClientMeta, extra map[string]any) (int, error) {
+	return s.endUserSessions(ctx, pendingRevocation{userID: userID, except: except, reason: reason, meta: meta, extra: extra}, false)
+}
+
+func (s *Core) endUserSessions(ctx context.Context, p pendingRevocation, retry bool) (int, error) {
+	sessions, err := s.store.ListSessions(ctx, p.userID, s.clock.Now())
 	if err != nil {
-		s.log.Error("listing sessions to end failed", "user_id", userID, "err", err)
-		return 0
+		if !retry {
+			s.log.Error("listing sessions to end failed; queued", "user_id", p.userID, "err", err)
+		}
+		s.sessions.dropUser(p.userID, p.except, func(sid string, exp time.Time) { s.revoked.Add(sid, exp) })
+		s.pending.add(p)
+		return 0, errRevocationPending()
 	}
 	n := 0
+	var failed error
 	for _, sess := range sessions {
-		if sess.ID != except && s.endSession(ctx, sess.ID, userID, reason, meta, extra) {
+		if sess.ID == p.except {
+			continue
+		}
+		one := p
+		one.sid = sess.ID
+		ended, err := s.revoke(ctx, one, retry)
+		if err != nil {
+			failed = err
+		} else if ended {
 			n++
 		}
 	}
-	return n
+	return n, failed
 }
 
 // sessionViews lists a user's active sessions, marking `current`.
@@ -255,14 +285,13 @@ func (s *Core) sessionViews(ctx context.Context, userID int64, current string) (
 		if s.revoked.Revoked(sess.ID) {
 			continue
 		}
-		out = append(out, s.sessionView(sess, current))
+		out = append(out, sessionView(sess, current, s.lastSeenLocal(sess)))
 	}
 	return out, nil
 }
 
-func (s *Core) sessionView(sess *gatehouse.Session, current string) SessionView {
+func sessionView(sess *gatehouse.Session, current string, last time.Time) SessionView {
 	const f = "2006-01-02T15:04:05Z07:00"
-	last := s.lastSeenLocal(sess)
 	loc, nw := sessionPlace(sess.Binding)
 	return SessionView{Location: loc, Network: nw,
 		ID: sess.ID, Current: sess.ID == current, AuthMethod: sess.AuthMethod, IP: sess.IP, UserAgent: sess.UserAgent,

@@ -120,7 +120,7 @@ func IsAuthError(err error) bool {
 
 // pendingSignIn answers a correct password for an account that is not activated yet.
 func (s *SignIn) pendingSignIn(ctx context.Context, u *gatehouse.User, login string, meta ClientMeta) error {
-	s.core.limits.obs.SignIn("account_pending")
+	s.core.obs.SignIn("account_pending")
 	s.core.event(ctx, gatehouse.EventLoginFailed, u.ID, "", meta, map[string]any{"login": login, "reason": "account_pending"})
 	return errAccountPending
 }
@@ -188,7 +188,7 @@ func (s *SignIn) Login(ctx context.Context, req LoginRequest, meta ClientMeta) (
 	// A full hashing queue answers 503 now, for known and unknown logins alike, instead of
 	// after a database lookup: under a flood every refused attempt stays as cheap as possible.
 	if s.core.hasher.Saturated() {
-		s.core.limits.obs.SignIn("busy")
+		s.core.obs.SignIn("busy")
 		return nil, password.Busy()
 	}
 	u, err := s.store.UserByLogin(ctx, login)
@@ -204,61 +204,58 @@ func (s *SignIn) Login(ctx context.Context, req LoginRequest, meta ClientMeta) (
 	if err := s.limitAccount(ctx, acct, st, meta, login); err != nil {
 		return nil, err
 	}
-	if u == nil {
-		if err := s.core.hasher.VerifyDummy(ctx, req.Password); err != nil {
-			return nil, err
-		}
-		s.core.limits.charge(ctx, ipKey, st.LoginBurst, st.LoginRefill)
-		s.core.limits.obs.SignIn("invalid_credentials")
-		s.core.event(ctx, gatehouse.EventLoginFailed, 0, "", meta, map[string]any{"login": login, "reason": "invalid_credentials"})
-		return nil, errInvalidCredentials
-	}
-	if u.PasswordHash == "" {
-		// An account made by external sign-in has no password: the same answer, after the same
-		// work, as a wrong password.
-		if err := s.core.hasher.VerifyDummy(ctx, req.Password); err != nil {
-			return nil, err
-		}
-		s.core.limits.charge(ctx, ipKey, st.LoginBurst, st.LoginRefill)
-		s.core.limits.obs.SignIn("invalid_credentials")
-		s.core.event(ctx, gatehouse.EventLoginFailed, u.ID, "", meta, map[string]any{"login": login, "reason": "no_password"})
-		return nil, errInvalidCredentials
-	}
-	ok, rehash, err := s.core.hasher.Verify(ctx, req.Password, u.PasswordHash)
-	if err != nil && !gatehouse.IsCode(err, gatehouse.EBusy) && ctx.Err() == nil {
-		// A stored hash that cannot be read (an account without a password, a damaged row) is a
-		// wrong password, after the same work, not a 500 that would single the account out.
-		s.log.Warn("a stored password hash cannot be verified; treating the sign-in as failed", "user_id", u.ID, "err", err)
-		if err := s.core.hasher.VerifyDummy(ctx, req.Password); err != nil {
-			return nil, err
-		}
-		ok, err = false, nil
-	}
+	ok, rehash, reason, err := s.checkPassword(ctx, u, req.Password)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
+		var id int64
+		if u != nil {
+			id = u.ID
+		}
 		s.core.limits.charge(ctx, ipKey, st.LoginBurst, st.LoginRefill)
-		s.core.limits.obs.SignIn("invalid_credentials")
-		s.core.event(ctx, gatehouse.EventLoginFailed, u.ID, "", meta, map[string]any{"login": login, "reason": "invalid_credentials"})
+		s.core.obs.SignIn("invalid_credentials")
+		s.core.event(ctx, gatehouse.EventLoginFailed, id, "", meta, map[string]any{"login": login, "reason": reason})
 		return nil, errInvalidCredentials
 	}
 	// Only now, after a correct password, may the answer say anything about the account.
 	if u.Disabled {
-		s.core.limits.obs.SignIn("account_disabled")
+		s.core.obs.SignIn("account_disabled")
 		s.core.event(ctx, gatehouse.EventLoginFailed, u.ID, "", meta, map[string]any{"login": login, "reason": "account_disabled"})
 		return nil, gatehouse.Errorf(gatehouse.EAccountDisabled, "this account is disabled; ask an administrator")
 	}
 	if u.Pending {
 		return nil, s.pendingSignIn(ctx, u, login, meta)
 	}
-	if err := s.core.limits.limiter.Reset(ctx, acct); err != nil {
+	if err := s.core.limiter.Reset(ctx, acct); err != nil {
 		s.log.Warn("resetting the account rate limit failed", "err", err)
 	}
 	if rehash {
 		s.rehash(ctx, u, req.Password)
 	}
 	return s.signInOrChallenge(ctx, u, gatehouse.AuthPassword, req.StaySignedIn, meta)
+}
+
+// checkPassword verifies pw for u (nil: an unknown login) with the same hashing work in every
+// case, so timing tells nothing; reason names the failure for the event only.
+func (s *SignIn) checkPassword(ctx context.Context, u *gatehouse.User, pw string) (ok, rehash bool, reason string, err error) {
+	if u == nil || u.PasswordHash == "" {
+		// An account made by external sign-in has no password: the same answer, after the same
+		// work, as a wrong password.
+		reason = "invalid_credentials"
+		if u != nil {
+			reason = "no_password"
+		}
+		return false, false, reason, s.core.hasher.VerifyDummy(ctx, pw)
+	}
+	ok, rehash, err = s.core.hasher.Verify(ctx, pw, u.PasswordHash)
+	if err != nil && !gatehouse.IsCode(err, gatehouse.EBusy) && ctx.Err() == nil {
+		// A stored hash that cannot be read (an account without a password, a damaged row) is a
+		// wrong password, after the same work, not a 500 that would single the account out.
+		s.log.Warn("a stored password hash cannot be verified; treating the sign-in as failed", "user_id", u.ID, "err", err)
+		return false, false, "invalid_credentials", s.core.hasher.VerifyDummy(ctx, pw)
+	}
+	return ok, rehash, "invalid_credentials", err
 }
 
 // limitAccount applies the account bucket: ten times the per-address burst, the same refill,

@@ -214,7 +214,7 @@ func (s *SignIn) touchIdentity(ctx context.Context, i *gatehouse.ExternalIdentit
 
 func (s *SignIn) signInExternal(ctx context.Context, p *gatehouse.OIDCProvider, f *gatehouse.OIDCFlow, c *oidc.Claims, meta ClientMeta) (*ExternalResult, error) {
 	refuseDisabled := func(u *gatehouse.User) error {
-		s.core.limits.obs.SignIn("account_disabled")
+		s.core.obs.SignIn("account_disabled")
 		s.core.event(ctx, gatehouse.EventLoginExternalFailed, u.ID, "", meta, map[string]any{"provider": p.ID, "reason": "account_disabled"})
 		return gatehouse.Errorf(gatehouse.EAccountDisabled, "this account is disabled; ask an administrator")
 	}

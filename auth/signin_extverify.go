@@ -211,33 +211,9 @@ func (s *SignIn) ConfirmExternalVerification(ctx context.Context, tok string, me
 	if !ok {
 		return nil, errBadLink("verification")
 	}
-	now := s.clock.Now()
-	t, err := s.store.PeekToken(ctx, h, gatehouse.TokenExternalVerify, now)
-	if gatehouse.IsCode(err, gatehouse.ENotFound) {
-		return nil, errBadLink("verification")
-	}
+	d, u, err := s.openVerifyLink(ctx, h, meta)
 	if err != nil {
 		return nil, err
-	}
-	var d externalVerifyData
-	if err := json.Unmarshal([]byte(t.Data), &d); err != nil || d.Provider == "" || d.Subject == "" {
-		return nil, errBadLink("verification")
-	}
-	u, err := s.store.UserByID(ctx, t.UserID)
-	if gatehouse.IsCode(err, gatehouse.ENotFound) {
-		return nil, errBadLink("verification")
-	}
-	if err != nil {
-		return nil, err
-	}
-	if u.Disabled {
-		s.core.event(ctx, gatehouse.EventLoginExternalFailed, u.ID, "", meta, map[string]any{"provider": d.Provider, "reason": "account_disabled"})
-		return nil, gatehouse.Errorf(gatehouse.EAccountDisabled, "this account is disabled; ask an administrator")
-	}
-	// The link proves the address it was sent to; if the account's address changed since, it
-	// proves nothing about the account.
-	if t.Email != u.Email {
-		return nil, errBadLink("verification")
 	}
 	p, err := s.store.ProviderByID(ctx, d.Provider)
 	if err != nil || !p.Enabled {
@@ -281,7 +257,8 @@ func (s *SignIn) ConfirmExternalVerification(ctx context.Context, tok string, me
 		if u, err = s.store.UserByID(ctx, u.ID); err != nil {
 			return nil, err
 		}
-		data["sessions_ended"] = s.core.EndUserSessions(ctx, u.ID, "", gatehouse.ReasonPasswordReset, meta, map[string]any{"via": "external_verify"})
+		// A revocation the store did not take is queued; the sign-in goes on.
+		data["sessions_ended"], _ = s.core.EndUserSessions(ctx, u.ID, "", gatehouse.ReasonPasswordReset, meta, map[string]any{"via": "external_verify"})
 		if wasPending {
 			s.core.event(ctx, gatehouse.EventUserActivated, u.ID, "", meta, map[string]any{"username": u.Username, "via": "external_verify"})
 		}
@@ -293,4 +270,37 @@ func (s *SignIn) ConfirmExternalVerification(ctx context.Context, tok string, me
 		}
 	}
 	return s.finishExternal(ctx, u, p, c, &gatehouse.OIDCFlow{RD: d.RD}, "email_verification", meta)
+}
+
+// openVerifyLink reads a verification link without using it: the identity it would
+// link and the account it was sent for. A disabled account, or one whose address changed since,
+// is refused.
+func (s *SignIn) openVerifyLink(ctx context.Context, h []byte, meta ClientMeta) (d externalVerifyData, u *gatehouse.User, err error) {
+	t, err := s.store.PeekToken(ctx, h, gatehouse.TokenExternalVerify, s.clock.Now())
+	if gatehouse.IsCode(err, gatehouse.ENotFound) {
+		return d, nil, errBadLink("verification")
+	}
+	if err != nil {
+		return d, nil, err
+	}
+	if err := json.Unmarshal([]byte(t.Data), &d); err != nil || d.Provider == "" || d.Subject == "" {
+		return d, nil, errBadLink("verification")
+	}
+	u, err = s.store.UserByID(ctx, t.UserID)
+	if gatehouse.IsCode(err, gatehouse.ENotFound) {
+		return d, nil, errBadLink("verification")
+	}
+	if err != nil {
+		return d, nil, err
+	}
+	if u.Disabled {
+		s.core.event(ctx, gatehouse.EventLoginExternalFailed, u.ID, "", meta, map[string]any{"provider": d.Provider, "reason": "account_disabled"})
+		return d, nil, gatehouse.Errorf(gatehouse.EAccountDisabled, "this account is disabled; ask an administrator")
+	}
+	// The link proves the address it was sent to; if the account's address changed since, it
+	// proves nothing about the account.
+	if t.Email != u.Email {
+		return d, nil, errBadLink("verification")
+	}
+	return d, u, nil
 }

@@ -20,7 +20,7 @@ func (s *SignIn) beginMFA(ctx context.Context, u *gatehouse.User, stay bool, met
 		return nil, err
 	}
 	methods := []string{MethodTOTP, MethodRecoveryCode}
-	s.core.limits.obs.SignIn("mfa_required")
+	s.core.obs.SignIn("mfa_required")
 	s.core.event(ctx, gatehouse.EventLoginMFARequired, u.ID, "", meta, map[string]any{"methods": methods})
 	return &Tokens{User: u, MFA: &MFAPending{Token: tok, Methods: methods, ExpiresIn: st.MFAChallengeTTL}}, nil
 }
@@ -87,24 +87,7 @@ func (s *SignIn) LoginMFA(ctx context.Context, req MFALoginRequest, meta ClientM
 		return nil, err
 	}
 	if !ok {
-		s.core.limits.obs.SignIn("mfa_failed")
-		reason := "wrong_code"
-		if replayed {
-			reason = "replayed_code"
-		}
-		s.core.event(ctx, gatehouse.EventMFAFailed, u.ID, "", meta, map[string]any{"method": method, "reason": reason, "attempt": c.Attempts})
-		if c.Attempts >= st.MFAMaxAttempts {
-			_, _ = s.store.DeleteMFAChallenge(ctx, c.TokenHash)
-			return nil, gatehouse.Errorf(gatehouse.EUnauthorized, "the code is wrong and no attempts are left; sign in again with your password")
-		}
-		n := st.MFAMaxAttempts - c.Attempts
-		what := "the code is wrong"
-		if replayed {
-			what = "this code was already used; wait for the next one"
-		} else if method == gatehouse.AuthRecoveryCode {
-			what = "the recovery code is wrong or was already used"
-		}
-		return nil, &gatehouse.Error{Code: gatehouse.EInvalidCredentials, Field: field, Message: what + "; " + plural(n, "attempt") + " left"}
+		return nil, s.wrongSecondFactor(ctx, st, u.ID, c, method, field, replayed, meta)
 	}
 	// Of two completions racing on one challenge only the one that removes it signs in.
 	if gone, err := s.store.DeleteMFAChallenge(ctx, c.TokenHash); err != nil {
@@ -112,7 +95,7 @@ func (s *SignIn) LoginMFA(ctx context.Context, req MFALoginRequest, meta ClientM
 	} else if !gone {
 		return nil, errChallengeDead
 	}
-	if err := s.core.limits.limiter.Reset(ctx, "mfa:"+strconv.FormatInt(u.ID, 10)); err != nil {
+	if err := s.core.limiter.Reset(ctx, "mfa:"+strconv.FormatInt(u.ID, 10)); err != nil {
 		s.log.Warn("resetting the MFA rate limit failed", "err", err)
 	}
 	s.core.event(ctx, gatehouse.EventMFASucceeded, u.ID, "", meta, map[string]any{"method": method})
@@ -127,4 +110,27 @@ func (s *SignIn) LoginMFA(ctx context.Context, req MFALoginRequest, meta ClientM
 	}
 	t.RecoveryCodesLeft = &left
 	return t, nil
+}
+
+// wrongSecondFactor records a wrong code for a challenge and answers how many attempts are left;
+// the last wrong attempt ends the challenge.
+func (s *SignIn) wrongSecondFactor(ctx context.Context, st *gatehouse.Settings, userID int64, c *gatehouse.MFAChallenge, method, field string, replayed bool, meta ClientMeta) error {
+	s.core.obs.SignIn("mfa_failed")
+	reason := "wrong_code"
+	if replayed {
+		reason = "replayed_code"
+	}
+	s.core.event(ctx, gatehouse.EventMFAFailed, userID, "", meta, map[string]any{"method": method, "reason": reason, "attempt": c.Attempts})
+	if c.Attempts >= st.MFAMaxAttempts {
+		_, _ = s.store.DeleteMFAChallenge(ctx, c.TokenHash)
+		return gatehouse.Errorf(gatehouse.EUnauthorized, "the code is wrong and no attempts are left; sign in again with your password")
+	}
+	n := st.MFAMaxAttempts - c.Attempts
+	what := "the code is wrong"
+	if replayed {
+		what = "this code was already used; wait for the next one"
+	} else if method == gatehouse.AuthRecoveryCode {
+		what = "the recovery code is wrong or was already used"
+	}
+	return &gatehouse.Error{Code: gatehouse.EInvalidCredentials, Field: field, Message: what + "; " + plural(n, "attempt") + " left"}
 }

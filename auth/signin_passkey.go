@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/passkey"
+	"github.com/go-webauthn/webauthn/webauthn"
 )
 
 // BeginPasskeyLogin starts a passkey sign-in. No account is named: the browser offers the
@@ -76,29 +77,16 @@ func (s *SignIn) FinishPasskeyLogin(ctx context.Context, ceremony string, creden
 		if user != nil {
 			uid = user.ID
 		}
-		s.core.limits.obs.SignIn("invalid_credentials")
+		s.core.obs.SignIn("invalid_credentials")
 		s.core.event(ctx, gatehouse.EventLoginFailed, uid, "", meta, map[string]any{"method": gatehouse.AuthPasskey, "reason": "passkey_refused", "detail": passkey.Describe(err)})
 		return nil, errPasskeyRefused
 	}
-	var pk *gatehouse.Passkey
-	for _, p := range stored {
-		if bytes.Equal(p.CredentialID, cred.ID) {
-			pk = p
-		}
-	}
-	if pk == nil {
-		return nil, errPasskeyRefused
-	}
-	if cred.Authenticator.CloneWarning {
-		// go-webauthn only flags this; accepting it would let a cloned key sign in.
-		s.core.limits.obs.SignIn("invalid_credentials")
-		data := map[string]any{"passkey_id": pk.ID, "name": pk.Name, "stored_sign_count": pk.SignCount}
-		s.core.event(ctx, gatehouse.EventPasskeyCloneWarning, user.ID, "", meta, data)
-		s.core.event(ctx, gatehouse.EventLoginFailed, user.ID, "", meta, map[string]any{"method": gatehouse.AuthPasskey, "reason": "sign_count_not_increased", "passkey_id": pk.ID})
-		return nil, errPasskeyRefused
+	pk, err := s.matchPasskey(ctx, user, stored, cred, meta)
+	if err != nil {
+		return nil, err
 	}
 	if user.Disabled {
-		s.core.limits.obs.SignIn("account_disabled")
+		s.core.obs.SignIn("account_disabled")
 		s.core.event(ctx, gatehouse.EventLoginFailed, user.ID, "", meta, map[string]any{"method": gatehouse.AuthPasskey, "reason": "account_disabled"})
 		return nil, gatehouse.Errorf(gatehouse.EAccountDisabled, "this account is disabled; ask an administrator")
 	}
@@ -112,4 +100,26 @@ func (s *SignIn) FinishPasskeyLogin(ctx context.Context, ceremony string, creden
 		return nil, err
 	}
 	return s.core.startSession(ctx, user, gatehouse.AuthPasskey, stay, meta)
+}
+
+// matchPasskey finds the stored passkey a verified assertion used, refusing one whose signature
+// counter says it may have been cloned.
+func (s *SignIn) matchPasskey(ctx context.Context, user *gatehouse.User, stored []*gatehouse.Passkey, cred *webauthn.Credential, meta ClientMeta) (pk *gatehouse.Passkey, err error) {
+	for _, p := range stored {
+		if bytes.Equal(p.CredentialID, cred.ID) {
+			pk = p
+		}
+	}
+	if pk == nil {
+		return nil, errPasskeyRefused
+	}
+	if cred.Authenticator.CloneWarning {
+		// go-webauthn only flags this; accepting it would let a cloned key sign in.
+		s.core.obs.SignIn("invalid_credentials")
+		data := map[string]any{"passkey_id": pk.ID, "name": pk.Name, "stored_sign_count": pk.SignCount}
+		s.core.event(ctx, gatehouse.EventPasskeyCloneWarning, user.ID, "", meta, data)
+		s.core.event(ctx, gatehouse.EventLoginFailed, user.ID, "", meta, map[string]any{"method": gatehouse.AuthPasskey, "reason": "sign_count_not_increased", "passkey_id": pk.ID})
+		return nil, errPasskeyRefused
+	}
+	return pk, nil
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,28 +34,70 @@ func chromiumPath(t *testing.T) string {
 	return p
 }
 
-// browser starts a headless Chromium with a fresh profile; it closes when the test ends.
+// chrome is the one headless Chromium of this test binary, started by the first test that needs
+// it. Starting a browser costs about a second; each test instead opens its own browser context
+// in it (a fresh profile: own cookies, storage and authenticators), so tests run in parallel.
+type chrome struct {
+	once   sync.Once
+	dir    string
+	ctx    context.Context
+	cancel context.CancelFunc
+	err    error
+}
+
+func (c *chrome) start(path, dir string) (context.Context, error) {
+	c.once.Do(func() {
+		opts := []chromedp.ExecAllocatorOption{
+			chromedp.ExecPath(path),
+			chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.Flag("disable-quic", true),
+			// Tabs of parallel tests must not be throttled for being in the background.
+			chromedp.Flag("disable-background-timer-throttling", true),
+			chromedp.Flag("disable-renderer-backgrounding", true),
+			chromedp.Flag("disable-backgrounding-occluded-windows", true),
+			chromedp.UserDataDir(dir),
+			chromedp.WindowSize(1280, 900),
+		}
+		actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancelC := chromedp.NewContext(actx)
+		c.ctx, c.cancel = ctx, func() { cancelC(); cancelA() }
+		// The first call starts the browser; it must not carry a timeout, or the timeout would
+		// stop the whole browser (chromedp's rule).
+		c.err = chromedp.Do(ctx)
+	})
+	return c.ctx, c.err
+}
+
+var shared chrome
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "gatehouse-e2e-chromium-")
+	if err != nil {
+		panic(err)
+	}
+	shared.dir = dir
+	// -test.parallel stays at its default, one per CPU: pages are CPU work for Chromium, and
+	// more tabs at once only make each slower on a busy machine.
+	code := m.Run()
+	if shared.cancel != nil {
+		shared.cancel()
+	}
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// browser opens a fresh browser profile (a new browser context) in the shared Chromium; it
+// closes when the test ends.
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath(t)),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelC := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelC(); cancelA() })
-	// The first call starts the browser; it must not carry a timeout, or the timeout would stop
-	// the whole browser (chromedp's rule). Later calls get one each.
-	if err := chromedp.Do(ctx); err != nil {
+	root, err := shared.start(chromiumPath(t), shared.dir)
+	if err != nil {
 		t.Fatalf("starting chromium: %v", err)
 	}
-	return ctx
+	return another(t, root)
 }
 
 // run runs steps with a timeout, failing the test on the first error.
@@ -131,6 +174,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 }
 
 func TestBrowserFirstRunSignInSignOut(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{Web: true})
 	ctx := browser(t)
 
@@ -219,6 +263,7 @@ func TestBrowserFirstRunSignInSignOut(t *testing.T) {
 }
 
 func TestBrowserAdminConsole(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{Web: true})
 	api, _ := e.Setup("alice", "alice@example.com", pw)
 	ctx := browser(t)
@@ -331,6 +376,7 @@ func TestBrowserAdminConsole(t *testing.T) {
 }
 
 func TestBrowserNonAdminGets403(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{Web: true})
 	admin, _ := e.Setup("alice", "alice@example.com", pw)
 	e.CreateUser(admin, "bob", "bob@example.com", pw, "user")
@@ -358,7 +404,12 @@ func another(t *testing.T, ctx context.Context) context.Context {
 	t.Helper()
 	c, cancel := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
-	if err := chromedp.Do(c); err != nil {
+	// Pages in tabs that are not in front still behave as focused (autofocus, focus moves),
+	// as each would in its own window.
+	if err := chromedp.Do(c, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
+		return err
+	})); err != nil {
 		t.Fatal(err)
 	}
 	return c
@@ -377,6 +428,7 @@ func signIn(t *testing.T, ctx context.Context, base, login, password string) {
 }
 
 func TestBrowserSessionsEndAcrossBrowsers(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{Web: true})
 	admin, _ := e.Setup("alice", "alice@example.com", pw)
 	e.CreateUser(admin, "bob", "bob@example.com", pw, "user")
@@ -430,6 +482,7 @@ func TestBrowserSessionsEndAcrossBrowsers(t *testing.T) {
 func ctx0(ctx context.Context) context.Context { return ctx }
 
 func TestBrowserOpenRedirectAndRateLimit(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{Web: true})
 	e.Setup("alice", "alice@example.com", pw)
 	ctx := browser(t)

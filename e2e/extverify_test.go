@@ -15,6 +15,7 @@ import (
 // verification mail from the "not linked" page; the link, opened in another browser (the mailbox
 // is the proof), links the identity and signs in.
 func TestBrowserExternalVerifyByMail(t *testing.T) {
+	t.Parallel()
 	smtp := smtptest.Start(t)
 	e := testserver.New(t, testserver.Options{Web: true, MailLoop: true, Clock: testserver.NewClockAtNow()})
 	admin, _ := e.Setup("alice", "alice@example.com", pw)

@@ -83,6 +83,7 @@ func checkPage(t *testing.T, ctx context.Context, base string, p pageCheck, labe
 // no page scrolls sideways, empty states and first columns stay visible, and axe-core finds no
 // serious or critical accessibility violation.
 func TestBrowserPagesFitAndAreAccessible(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{Web: true})
 	admin, _ := e.Setup("alice", "alice@example.com", pw)
 	bob := e.CreateUser(admin, "bob", "bob@example.com", pw, "user")

@@ -45,6 +45,7 @@ func mailLink(t *testing.T, smtp *smtptest.Server, addr, path string, n int) str
 }
 
 func TestBrowserRegistrationActivationSignIn(t *testing.T) {
+	t.Parallel()
 	e, smtp := mailServer(t)
 	ctx := browser(t)
 	run(t, ctx,
@@ -101,6 +102,7 @@ func TestBrowserRegistrationActivationSignIn(t *testing.T) {
 }
 
 func TestBrowserPasswordRecovery(t *testing.T) {
+	t.Parallel()
 	e, smtp := mailServer(t)
 	admin, _ := e.Login("alice", pw)
 	e.CreateUser(admin, "sam", "sam@example.com", "sam password 12", "user")

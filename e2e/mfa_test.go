@@ -16,6 +16,7 @@ import (
 // codes as an authenticator app would), signs out, signs in with a code, then with a recovery
 // code.
 func TestBrowserMFA(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{Web: true})
 	e.Setup("alice", "alice@example.com", pw)
 	ctx := browser(t)

@@ -15,6 +15,7 @@ import (
 // Two instances behind a load balancer share one PostgreSQL: a logout on one must be honoured by
 // the other within about a second, although the other has the token's session cached.
 func TestLogoutHonouredAcrossInstances(t *testing.T) {
+	t.Parallel()
 	dsn := testdb.PostgresDSN(t)
 	a := testserver.New(t, testserver.Options{Backend: "postgres", DSN: dsn, Follow: true})
 	b := testserver.New(t, testserver.Options{Backend: "postgres", DSN: dsn, Follow: true})

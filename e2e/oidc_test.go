@@ -14,6 +14,7 @@ import (
 // provider on loopback: the administrator adds the provider in the console, a user clicks its
 // button on the login page, goes through the provider and comes back signed in.
 func TestBrowserExternalSignIn(t *testing.T) {
+	t.Parallel()
 	// The provider signs tokens with the real time; gatehouse checks them with its clock.
 	e := testserver.New(t, testserver.Options{Web: true, Clock: testserver.NewClockAtNow()})
 	admin, _ := e.Setup("alice", "alice@example.com", pw)

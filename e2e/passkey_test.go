@@ -83,6 +83,7 @@ func eventsOf(t *testing.T, e *testserver.Env, kind string) []*gatehouse.Event {
 }
 
 func TestBrowserPasskeys(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{Web: true, Localhost: true})
 	if !strings.HasPrefix(e.URL, "http://localhost:") {
 		t.Fatalf("test server at %s, want localhost", e.URL)

@@ -13,6 +13,7 @@ import (
 // The passkey script meets reauthentication_required: it shows the page's "Confirm it's you"
 // form; after the password the passkey can be added.
 func TestBrowserPasskeyAddAsksToConfirm(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{Web: true, Localhost: true})
 	e.Setup("alice", "alice@example.com", pw)
 	ctx := browser(t)

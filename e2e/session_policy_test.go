@@ -32,6 +32,7 @@ func sessionCookie(t *testing.T, ctx context.Context, base string) *network.Cook
 // "Stay signed in" in a real browser: offered only with an offset, and choosing it gives a
 // persistent cookie lasting the offset (the duration is zero), not choosing it a session cookie.
 func TestBrowserStaySignedIn(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{Web: true})
 	admin, _ := e.Setup("alice", "alice@example.com", pw)
 	e.CreateUser(admin, "bob", "bob@example.com", pw, "user")

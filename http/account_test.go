@@ -9,6 +9,7 @@ import (
 )
 
 func TestPasswordChangeEndsOtherSessions(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend})
 		e.Setup("alice", "alice@example.com", adminPW)
@@ -51,6 +52,7 @@ func TestPasswordChangeEndsOtherSessions(t *testing.T) {
 }
 
 func TestRevokeOwnSessions(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{})
 	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
 	bob := e.CreateUser(admin, "bob", "bob@example.com", "bob password 1", "user")
@@ -81,6 +83,7 @@ func TestRevokeOwnSessions(t *testing.T) {
 }
 
 func TestIdleTimeoutAndMaxLifetime(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend})
 		admin, _ := e.Setup("alice", "alice@example.com", adminPW)
@@ -115,6 +118,7 @@ func TestIdleTimeoutAndMaxLifetime(t *testing.T) {
 }
 
 func TestCrossOriginCookieRequestsRefused(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{})
 	admin, r := e.Setup("alice", "alice@example.com", adminPW)
 	// A cross-site form or fetch carrying the cookie is refused...

@@ -13,6 +13,7 @@ import (
 )
 
 func TestAdminUsers(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend})
 		admin, _ := e.Setup("alice", "alice@example.com", adminPW)
@@ -132,6 +133,7 @@ func eventKinds(t *testing.T, admin *testserver.Client) string {
 }
 
 func TestLastAdmin(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend})
 		admin, r := e.Setup("alice", "alice@example.com", adminPW)
@@ -162,6 +164,7 @@ func TestLastAdmin(t *testing.T) {
 }
 
 func TestSettingsPatchIsAtomic(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend})
 		admin, _ := e.Setup("alice", "alice@example.com", adminPW)
@@ -219,6 +222,7 @@ func TestSettingsPatchIsAtomic(t *testing.T) {
 }
 
 func TestLoginRateLimits(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{})
 	e.Setup("alice", "alice@example.com", adminPW)
 	c := e.Client()
@@ -258,6 +262,7 @@ func TestLoginRateLimits(t *testing.T) {
 }
 
 func TestAccountRateLimitHoldsAcrossIPs(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{})
 	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
 	c := e.Client()
@@ -292,6 +297,7 @@ func TestAccountRateLimitHoldsAcrossIPs(t *testing.T) {
 }
 
 func TestUntrustedPeerForwardedForIgnored(t *testing.T) {
+	t.Parallel()
 	// Only 10.0.0.0/8 is trusted: the loopback test client is a direct, untrusted peer, so its
 	// X-Forwarded-For is ignored and every attempt counts against 127.0.0.1.
 	e := testserver.New(t, testserver.Options{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
@@ -312,6 +318,7 @@ func TestUntrustedPeerForwardedForIgnored(t *testing.T) {
 // A sign-in flood larger than the hashing pool gets 503 server_busy with Retry-After at once,
 // for unknown and known accounts alike, instead of queueing without bound.
 func TestSignInFloodGetsBusy(t *testing.T) {
+	t.Parallel()
 	p := password.DefaultParams()
 	e := testserver.New(t, testserver.Options{Params: &p, Workers: 1, Queue: 1})
 	e.Setup("alice", "alice@example.com", adminPW)
@@ -352,6 +359,7 @@ func TestSignInFloodGetsBusy(t *testing.T) {
 // Only failed attempts spend an address's budget: an office behind one NAT address can sign
 // everyone in, and guessing from it is still limited.
 func TestSuccessfulSignInsDoNotSpendTheAddressBudget(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{})
 	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
 	for i := range 15 {

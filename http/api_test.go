@@ -22,6 +22,7 @@ func forEachBackend(t *testing.T, f func(t *testing.T, backend string)) {
 }
 
 func TestSetupRace(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend})
 		if r := e.Client().Do("GET", "/api/auth/state", nil); r.JSON["setup_required"] != true {
@@ -62,6 +63,7 @@ func TestSetupRace(t *testing.T) {
 }
 
 func TestLoginMeRefreshLogout(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend})
 		e.Setup("alice", "Alice@Example.com", adminPW)
@@ -145,6 +147,7 @@ func adminEvents(t *testing.T, e *testserver.Env, kind string) []map[string]any 
 }
 
 func TestWrongPasswordAndUnknownUserLookAlike(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{})
 	e.Setup("alice", "alice@example.com", adminPW)
 	c := e.Client()
@@ -159,6 +162,7 @@ func TestWrongPasswordAndUnknownUserLookAlike(t *testing.T) {
 }
 
 func TestRefreshReuseRevokesSession(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend})
 		e.Setup("alice", "alice@example.com", adminPW)
@@ -205,6 +209,7 @@ func TestRefreshReuseRevokesSession(t *testing.T) {
 }
 
 func TestRevocationSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		clock := testserver.NewClock()
 		e := testserver.New(t, testserver.Options{Backend: backend, Clock: clock})
@@ -229,6 +234,7 @@ func TestRevocationSurvivesRestart(t *testing.T) {
 }
 
 func TestDisabledUserRefusedAtOnce(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend})
 		admin, _ := e.Setup("alice", "alice@example.com", adminPW)
@@ -265,6 +271,7 @@ func TestDisabledUserRefusedAtOnce(t *testing.T) {
 }
 
 func TestVerifyForwardAuth(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{PublicURL: "https://auth.example.com"})
 	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
 	r := admin.Do("GET", "/api/auth/verify", nil)
@@ -304,6 +311,7 @@ func TestVerifyForwardAuth(t *testing.T) {
 }
 
 func TestBadInputChangesNothing(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{})
 	c := e.Client()
 	cases := []struct {
@@ -352,6 +360,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 }
 
 func TestHealthReadyMetrics(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{})
 	c := e.Client()
 	if r := c.Do("GET", "/healthz", nil); r.Status != 200 {
@@ -376,6 +385,7 @@ func TestHealthReadyMetrics(t *testing.T) {
 // Whatever a client sends as User-Agent or login, a request leaves a trace and gets a 4xx, never
 // a 500: PostgreSQL refuses invalid UTF-8 and NUL in text columns.
 func TestHostileTextIsStored(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend})
 		admin, _ := e.Setup("alice", "alice@example.com", adminPW)
@@ -407,6 +417,7 @@ func TestHostileTextIsStored(t *testing.T) {
 
 // IPv6 clients are limited per /64: one subscriber's prefix is one bucket.
 func TestLoginRateLimitIPv6Prefix(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{})
 	e.Setup("alice", "alice@example.com", adminPW)
 	c := e.Client()
@@ -424,6 +435,7 @@ func TestLoginRateLimitIPv6Prefix(t *testing.T) {
 // The current password asked by a password change is guarded like a sign-in: a stolen session
 // cannot guess it at hashing speed.
 func TestPasswordChangeGuessesLimited(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{})
 	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
 	for i := range 11 {
@@ -436,6 +448,7 @@ func TestPasswordChangeGuessesLimited(t *testing.T) {
 
 // HSTS is sent when the public URL is HTTPS, and only then.
 func TestHSTSOnlyForHTTPS(t *testing.T) {
+	t.Parallel()
 	plain := testserver.New(t, testserver.Options{})
 	if h := plain.Client().Do("GET", "/healthz", nil).Header.Get("Strict-Transport-Security"); h != "" {
 		t.Fatalf("HSTS on a plain-HTTP public URL: %q", h)
@@ -449,13 +462,15 @@ func TestHSTSOnlyForHTTPS(t *testing.T) {
 // With server.cookie_domain the session cookie is set and cleared for the parent domain, so apps
 // on sibling subdomains behind forward auth receive it.
 func TestCookieDomain(t *testing.T) {
-	e := testserver.New(t, testserver.Options{CookieDomain: "example.com"})
+	t.Parallel()
+	// The configuration refuses a cookie domain the public URL's host is not under.
+	e := testserver.New(t, testserver.Options{PublicURL: "http://auth.example.com", CookieDomain: "example.com"})
 	c, r := e.Setup("alice", "alice@example.com", adminPW)
 	set := r.Header.Get("Set-Cookie")
 	if !strings.Contains(set, "gatehouse_session=") || !strings.Contains(set, "Domain=example.com") {
 		t.Fatalf("session cookie: %q", set)
 	}
-	r = c.Do("POST", "/api/auth/logout", nil, "Origin", e.URL)
+	r = c.Do("POST", "/api/auth/logout", nil, "Origin", e.Public.String())
 	if clear := r.Header.Get("Set-Cookie"); r.Status != 204 || !strings.Contains(clear, "Domain=example.com") || !strings.Contains(clear, "Max-Age=0") {
 		t.Fatalf("logout: %d, cookie %q", r.Status, clear)
 	}
@@ -470,6 +485,7 @@ func TestCookieDomain(t *testing.T) {
 // Forward auth's 200 goes to the proxy only; its other answers may reach a browser (a proxy
 // passes a 401 on, a 302 is followed) and carry the security headers like every page.
 func TestVerifySecurityHeaders(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{})
 	_, r := e.Setup("alice", "alice@example.com", adminPW)
 	ok := e.Bearer(r.Str("access_token")).Do("GET", "/api/auth/verify", nil)

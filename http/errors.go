@@ -41,7 +41,7 @@ func statusOf(code string) int {
 		return http.StatusUnsupportedMediaType
 	case gatehouse.ERateLimited:
 		return http.StatusTooManyRequests
-	case gatehouse.EBusy:
+	case gatehouse.EBusy, gatehouse.EStoreUnavailable:
 		return http.StatusServiceUnavailable
 	case gatehouse.EMFAUnavailable:
 		// Not temporary: the stored secret cannot be decrypted (or no key is configured) until

@@ -110,6 +110,7 @@ func (v *verifyEnv) mailedToken(t *testing.T, addr string, n int) string {
 }
 
 func TestExternalVerifyByMail(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		v := newVerifyEnv(t, backend)
 		carol := v.e.CreateUser(v.admin, "carol", "carol@example.com", "carol password 1", "user")
@@ -182,6 +183,7 @@ func TestExternalVerifyByMail(t *testing.T) {
 }
 
 func TestExternalVerifyAnswersAlike(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		v := newVerifyEnv(t, backend)
 		v.e.CreateUser(v.admin, "carol", "carol@example.com", "carol password 1", "user")
@@ -247,6 +249,7 @@ func TestExternalVerifyAnswersAlike(t *testing.T) {
 }
 
 func TestExternalVerifyRefusals(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		v := newVerifyEnv(t, backend)
 		dan := v.e.CreateUser(v.admin, "dan", "dan@example.com", "dan password 12", "user")
@@ -295,6 +298,7 @@ func TestExternalVerifyRefusals(t *testing.T) {
 // victim's address (pre-hijacking). The mail goes to that address, so its owner proves it; the
 // password the registrant chose is removed and their sessions end.
 func TestExternalVerifyTakesBackAnUnprovedAccount(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		v := newVerifyEnv(t, backend)
 		v.admin.Do("PATCH", "/api/admin/settings", map[string]any{"auth_allow_user_registration": true, "auth_register_activation_enabled": false})
@@ -359,6 +363,7 @@ func TestExternalVerifyTakesBackAnUnprovedAccount(t *testing.T) {
 
 // The link signs in through the same finish as every sign-in: an account with MFA gets its step.
 func TestExternalVerifyEntersMFA(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		v := newVerifyEnv(t, backend)
 		v.e.CreateUser(v.admin, "carol", "carol@example.com", "carol password 1", "user")

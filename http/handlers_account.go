@@ -3,6 +3,7 @@ package http
 import (
 	"net/http"
 
+	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
 )
 
@@ -21,18 +22,23 @@ func (s *Server) accountSessions(w http.ResponseWriter, r *http.Request, p *auth
 }
 
 func (s *Server) accountRevokeSession(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	if err := s.auth.Account.RevokeOwnSession(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
+	err := s.auth.Account.RevokeOwnSession(r.Context(), p, r.PathValue("id"), s.meta(r))
+	if r.PathValue("id") == p.SessionID && (err == nil || gatehouse.IsCode(err, gatehouse.EStoreUnavailable)) {
+		s.clearCookie(w)
+	}
+	if err != nil {
 		writeError(w, r, s.log, err)
 		return
-	}
-	if r.PathValue("id") == p.SessionID {
-		s.clearCookie(w)
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) accountSignOutOthers(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	n := s.auth.Account.SignOutOthers(r.Context(), p, s.meta(r))
+	n, err := s.auth.Account.SignOutOthers(r.Context(), p, s.meta(r))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]int{"ended": n})
 }
 

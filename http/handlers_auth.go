@@ -177,10 +177,15 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
 	s.signedIn(w, http.StatusOK, t)
 }
 
-// logout ends the session behind the credential, if any, and always clears the cookie.
+// logout ends the session behind the credential, if any, and always clears the cookie: even when
+// the database did not take the revocation (503 store_unavailable), this instance refuses the
+// session already and the revocation is queued.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if p, err := s.authenticate(r); err == nil {
 		if err := s.auth.Core.Logout(r.Context(), p, s.meta(r)); err != nil {
+			if gatehouse.IsCode(err, gatehouse.EStoreUnavailable) {
+				s.clearCookie(w)
+			}
 			writeError(w, r, s.log, err)
 			return
 		}

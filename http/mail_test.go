@@ -94,6 +94,7 @@ func hasEvent(t *testing.T, admin *testserver.Client, kind string) map[string]an
 }
 
 func TestRegistrationActivationSignIn(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		m := newMailEnv(t, testserver.Options{Backend: backend})
 		c := m.Client()
@@ -155,6 +156,7 @@ func TestRegistrationActivationSignIn(t *testing.T) {
 }
 
 func TestRegistrationWithoutActivation(t *testing.T) {
+	t.Parallel()
 	m := newMailEnv(t, testserver.Options{Web: true})
 	m.admin.Do("PATCH", "/api/admin/settings", map[string]any{"auth_register_activation_enabled": false})
 	// Seed 004: no activation needed, so registration signs in: tokens and the cookie, as
@@ -197,6 +199,7 @@ func TestRegistrationWithoutActivation(t *testing.T) {
 }
 
 func TestRegistrationSwitchAndFirstAdmin(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{})
 	reg := map[string]string{"username": "zed", "email": "zed@example.com", "password": "zed password 12"}
 	// No account yet: registration cannot create the first account, setup must.
@@ -234,6 +237,7 @@ func TestRegistrationSwitchAndFirstAdmin(t *testing.T) {
 }
 
 func TestRegistrationDoesNotRevealAddresses(t *testing.T) {
+	t.Parallel()
 	m := newMailEnv(t, testserver.Options{})
 	m.CreateUser(m.admin, "owner", "owner@example.com", "owner password 1", "user")
 	fresh := m.Client().Do("POST", "/api/auth/register", map[string]string{"username": "newcomer", "email": "newcomer@example.com", "password": "a password 123"})
@@ -277,6 +281,7 @@ func TestRegistrationDoesNotRevealAddresses(t *testing.T) {
 }
 
 func TestActivationResendCooldownAndExpiry(t *testing.T) {
+	t.Parallel()
 	m := newMailEnv(t, testserver.Options{})
 	c := m.Client()
 	c.Do("POST", "/api/auth/register", map[string]string{"username": "finn", "email": "finn@example.com", "password": "finn password 1"})
@@ -332,6 +337,7 @@ func TestActivationResendCooldownAndExpiry(t *testing.T) {
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func TestRecoveryEndToEnd(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		m := newMailEnv(t, testserver.Options{Backend: backend})
 		m.CreateUser(m.admin, "gus", "gus@example.com", "gus password 1", "user")
@@ -402,6 +408,7 @@ func TestRecoveryEndToEnd(t *testing.T) {
 }
 
 func TestRecoveryOnlyForActiveAccounts(t *testing.T) {
+	t.Parallel()
 	m := newMailEnv(t, testserver.Options{})
 	id := m.CreateUser(m.admin, "hal", "hal@example.com", "hal password 1", "user")
 	m.admin.Do("PATCH", "/api/admin/users/"+itoa(id), map[string]any{"disabled": true})
@@ -416,6 +423,7 @@ func TestRecoveryOnlyForActiveAccounts(t *testing.T) {
 }
 
 func TestRecoveryTakesBackASquattedAddress(t *testing.T) {
+	t.Parallel()
 	m := newMailEnv(t, testserver.Options{})
 	// Someone registers another person's address first, with a password they know.
 	m.Client().Do("POST", "/api/auth/register", map[string]string{"username": "squatter", "email": "vic@example.com", "password": "squatter pass 1"})
@@ -444,6 +452,7 @@ func TestRecoveryTakesBackASquattedAddress(t *testing.T) {
 }
 
 func TestLinksIgnoreTheHostHeader(t *testing.T) {
+	t.Parallel()
 	m := newMailEnv(t, testserver.Options{PublicURL: "https://auth.example.test/gate"})
 	m.CreateUser(m.admin, "ivy", "ivy@example.com", "ivy password 1", "user")
 	// Go's client takes the Host header from req.Host, not from req.Header.
@@ -472,6 +481,7 @@ func TestLinksIgnoreTheHostHeader(t *testing.T) {
 }
 
 func TestOutageLosesNoMail(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		m := newMailEnv(t, testserver.Options{Backend: backend})
 		m.CreateUser(m.admin, "jo", "jo@example.com", "jo password 12", "user")
@@ -520,6 +530,7 @@ func TestOutageLosesNoMail(t *testing.T) {
 }
 
 func TestEmailChange(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		m := newMailEnv(t, testserver.Options{Backend: backend})
 		m.CreateUser(m.admin, "kim", "kim@example.com", "kim password 1", "user")
@@ -576,6 +587,7 @@ func TestEmailChange(t *testing.T) {
 }
 
 func TestAdminMailTest(t *testing.T) {
+	t.Parallel()
 	m := newMailEnv(t, testserver.Options{})
 	m.admin.Do("PATCH", "/api/admin/settings", map[string]any{"mail_smtp_password": "s3cret-pass"})
 	if r := m.admin.Do("GET", "/api/admin/settings", nil); strings.Contains(string(r.Body), "s3cret-pass") {
@@ -612,6 +624,7 @@ func TestAdminMailTest(t *testing.T) {
 // A user locked out by guesses at their account gets back in by proving the mailbox: the reset
 // clears the account's sign-in budget.
 func TestRecoveryClearsTheAccountLockout(t *testing.T) {
+	t.Parallel()
 	m := newMailEnv(t, testserver.Options{})
 	m.CreateUser(m.admin, "hal", "hal@example.com", "hal password 1", "user")
 	c := m.Client()
@@ -636,6 +649,7 @@ func TestRecoveryClearsTheAccountLockout(t *testing.T) {
 // account works at once) and adds a passkey of their own. When the address's owner recovers the
 // account by mail, the squatter's ways in are gone, not just their password.
 func TestRecoveryRemovesASquattersPasskey(t *testing.T) {
+	t.Parallel()
 	m := newMailEnv(t, testserver.Options{Localhost: true})
 	if r := m.admin.Do("PATCH", "/api/admin/settings", map[string]any{"auth_register_activation_enabled": false}); r.Status != 200 && r.Status != 204 {
 		t.Fatalf("activation off: %d %s", r.Status, r.Body)
@@ -671,6 +685,7 @@ func TestRecoveryRemovesASquattersPasskey(t *testing.T) {
 // A reset link mailed to the old address dies when the address changes, by the user's confirmed
 // change or by an administrator: the old mailbox is what is no longer trusted.
 func TestEmailChangeKillsLinksToTheOldAddress(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		m := newMailEnv(t, testserver.Options{Backend: backend})
 		id := m.CreateUser(m.admin, "kim", "kim@example.com", "kim password 1", "user")

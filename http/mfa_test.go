@@ -83,6 +83,7 @@ func events(t *testing.T, admin *testserver.Client, kind string) []map[string]an
 }
 
 func TestMFASignInWithCodeAndRecoveryCode(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend})
 		admin, _ := e.Setup("alice", "alice@example.com", adminPW)
@@ -216,6 +217,7 @@ func atoi(s string) int {
 }
 
 func TestMFAClockSkew(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{})
 	c, _ := e.Setup("alice", "alice@example.com", adminPW)
 	secret, _ := enroll(t, e, c)
@@ -245,6 +247,7 @@ func TestMFAClockSkew(t *testing.T) {
 }
 
 func TestMFAAttemptLimitAndExpiry(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend})
 		admin, _ := e.Setup("alice", "alice@example.com", adminPW)
@@ -302,6 +305,7 @@ func passwordStep2(t *testing.T, c *testserver.Client, login string, ttl int) st
 
 // Racing completions of one challenge, each with a valid code: exactly one session.
 func TestMFAConcurrentCompletion(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{})
 	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
 	secret, codes := enroll(t, e, admin)
@@ -330,6 +334,7 @@ func TestMFAConcurrentCompletion(t *testing.T) {
 }
 
 func TestMFARegenerateAndDisable(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend})
 		admin, _ := e.Setup("alice", "alice@example.com", adminPW)
@@ -389,6 +394,7 @@ func TestMFARegenerateAndDisable(t *testing.T) {
 }
 
 func TestAdminResetMFA(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend})
 		admin, _ := e.Setup("alice", "alice@example.com", adminPW)
@@ -460,6 +466,7 @@ func TestAdminResetMFA(t *testing.T) {
 // A changed mfa_secret_key: the TOTP step fails with a clear code and message and a log line that
 // names the cause; recovery codes still work; nothing crashes.
 func TestMFAChangedSecretKey(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend})
 		admin, _ := e.Setup("alice", "alice@example.com", adminPW)
@@ -509,6 +516,7 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 // Guesses are limited per user across challenges: opening challenge after challenge with the
 // right password does not give an attacker more than the bucket.
 func TestMFAGuessesLimitedAcrossChallenges(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{})
 	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
 	enroll(t, e, admin)
@@ -545,6 +553,7 @@ func (failingLimiter) Reset(context.Context, string) error {
 // With the limiter down, passwords still work (the hashing pool bounds guessing) but codes are
 // not checked: nothing else would slow guessing a six-digit code.
 func TestMFAFailsClosedWithoutTheLimiter(t *testing.T) {
+	t.Parallel()
 	first := testserver.New(t, testserver.Options{})
 	admin, _ := first.Setup("alice", "alice@example.com", adminPW)
 	secret, _ := enroll(t, first, admin)

@@ -117,6 +117,7 @@ func eventsOf(t *testing.T, admin *testserver.Client, kind string) []map[string]
 }
 
 func TestExternalProvidersAdmin(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		x := newExtEnv(t, backend, nil)
 		r := x.admin.Do("GET", "/api/admin/providers", nil)
@@ -240,6 +241,7 @@ func TestExternalProvidersAdmin(t *testing.T) {
 }
 
 func TestExternalAutoCreateThenBoundSignIn(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		x := newExtEnv(t, backend, map[string]any{"auto_create_users": true, "allowed_email_domains": []string{"corp.example", "@Corp.Example"}})
 		x.e.CreateUser(x.admin, "jane", "other-jane@example.com", "jane password 1", "user")
@@ -341,6 +343,7 @@ func TestExternalAutoCreateThenBoundSignIn(t *testing.T) {
 }
 
 func TestExternalAutoBind(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		x := newExtEnv(t, backend, map[string]any{"auto_bind_verified_email": true})
 		carol := x.e.CreateUser(x.admin, "carol", "carol@example.com", "carol password 1", "user")
@@ -418,6 +421,7 @@ func TestExternalAutoBind(t *testing.T) {
 }
 
 func TestExternalRefusals(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		x := newExtEnv(t, backend, map[string]any{"auto_bind_verified_email": true})
 		x.e.CreateUser(x.admin, "frank", "frank@example.com", "frank password 1", "user")
@@ -536,6 +540,7 @@ func TestExternalRefusals(t *testing.T) {
 }
 
 func TestExternalSecretKeyChanged(t *testing.T) {
+	t.Parallel()
 	x := newExtEnv(t, "sqlite", nil)
 	// The same database served with another auth.mfa_secret_key.
 	e2 := testserver.New(t, testserver.Options{DSN: x.e.DSN, Clock: testserver.NewClockAtNow(), MFASecretKey: "another-mfa-key-0123456789abcdefgh"})
@@ -548,6 +553,7 @@ func TestExternalSecretKeyChanged(t *testing.T) {
 }
 
 func TestExternalLinkFromSettings(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		x := newExtEnv(t, backend, nil)
 		x.e.CreateUser(x.admin, "gina", "gina@example.com", "gina password 1", "user")
@@ -633,6 +639,7 @@ func TestExternalLinkFromSettings(t *testing.T) {
 }
 
 func TestExternalAdminPages(t *testing.T) {
+	t.Parallel()
 	x := newExtEnv(t, "sqlite", nil)
 	b := x.browser()
 	b.Do("POST", "/api/auth/login", map[string]string{"login": "admin", "password": adminPW})
@@ -685,6 +692,7 @@ func TestExternalAdminPages(t *testing.T) {
 }
 
 func TestExternalStartRateLimited(t *testing.T) {
+	t.Parallel()
 	x := newExtEnvWith(t, testserver.Options{Localhost: true}, nil)
 	b := x.browser()
 	b.HTTP.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -748,6 +756,7 @@ func TestExternalStartRateLimited(t *testing.T) {
 // An account with MFA enters the code step after an external sign-in too (seed 000): no session
 // until the code, the challenge reaching the login page in a cookie, not in the address.
 func TestExternalSignInEntersMFA(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		x := newExtEnv(t, backend, map[string]any{"auto_bind_verified_email": true})
 		x.e.CreateUser(x.admin, "carol", "carol@example.com", "carol password 1", "user")
@@ -805,6 +814,7 @@ func mustURL(t *testing.T, s string) *url.URL {
 // A passkey is a way to sign in: an account made by external sign-in (no password) may unlink
 // its identity once it has one.
 func TestExternalUnlinkWithPasskey(t *testing.T) {
+	t.Parallel()
 	x := newExtEnvWith(t, testserver.Options{Localhost: true}, map[string]any{"auto_create_users": true})
 	if r := x.admin.Do("PATCH", "/api/admin/settings", map[string]any{"auth_allow_user_registration": true}); r.Status != 200 {
 		t.Fatalf("open registration: %d %s", r.Status, r.Body)
@@ -829,6 +839,7 @@ func TestExternalUnlinkWithPasskey(t *testing.T) {
 // Callbacks and MFA steps with made-up states or tokens cost an attacker nothing: they are
 // recorded at most once a minute per address, and a provider id that cannot exist not at all.
 func TestUnauthenticatedFailuresDoNotFloodTheEventLog(t *testing.T) {
+	t.Parallel()
 	x := newExtEnv(t, "sqlite", nil)
 	c := x.e.Client()
 	for i := range 20 {
@@ -848,6 +859,7 @@ func TestUnauthenticatedFailuresDoNotFloodTheEventLog(t *testing.T) {
 // identities bound through the old one, so a user of the new issuer with the same subject cannot
 // sign in to somebody else's account.
 func TestExternalIssuerChangeUnlinks(t *testing.T) {
+	t.Parallel()
 	x := newExtEnv(t, "sqlite", map[string]any{"auto_bind_verified_email": true})
 	x.e.CreateUser(x.admin, "carol", "carol@example.com", "carol password 1", "user")
 	x.op.Queue(oidctest.User{Subject: "42", Email: "carol@example.com", EmailVerified: true})
@@ -877,6 +889,7 @@ func TestExternalIssuerChangeUnlinks(t *testing.T) {
 // Discovery does not follow redirects: an issuer that answers with one (to an internal address,
 // or from https down to http) is refused, not fetched.
 func TestExternalIssuerRedirectRefused(t *testing.T) {
+	t.Parallel()
 	x := newExtEnv(t, "sqlite", nil)
 	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, x.op.Issuer()+r.URL.Path, http.StatusFound)
@@ -891,6 +904,7 @@ func TestExternalIssuerRedirectRefused(t *testing.T) {
 
 // Auto-bind never hands an identity an administrator's account: the admin links it himself.
 func TestExternalAutoBindSkipsAdministrators(t *testing.T) {
+	t.Parallel()
 	x := newExtEnv(t, "sqlite", map[string]any{"auto_bind_verified_email": true})
 	x.op.Queue(oidctest.User{Subject: "sub-admin", Email: "admin@example.com", EmailVerified: true})
 	b := x.browser()

@@ -59,6 +59,7 @@ func storedPasskeys(t *testing.T, e *testserver.Env, uid int64) []*gatehouse.Pas
 }
 
 func TestPasskeyRegisterAndSignIn(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend, Localhost: true})
 		alice, setup := e.Setup("alice", "alice@example.com", adminPW)
@@ -189,6 +190,7 @@ func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }
 // TestPasskeySignInRefusals drives the ceremony with a software authenticator that gets one
 // thing wrong at a time; each answer is refused and signs nobody in.
 func TestPasskeySignInRefusals(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{Localhost: true})
 	alice, setup := e.Setup("alice", "alice@example.com", adminPW)
 	uid := int64(setup.JSON["user"].(map[string]any)["id"].(float64))
@@ -271,6 +273,7 @@ func TestPasskeySignInRefusals(t *testing.T) {
 // TestPasskeyCounterRegression: an authenticator that keeps a signature counter and reports one
 // that did not increase may be a clone; go-webauthn only flags it, gatehouse refuses it.
 func TestPasskeyCounterRegression(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend, Localhost: true})
 		alice, setup := e.Setup("alice", "alice@example.com", adminPW)
@@ -323,6 +326,7 @@ func TestPasskeyCounterRegression(t *testing.T) {
 }
 
 func TestPasskeyRegistrationRefusals(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{Localhost: true})
 	alice, _ := e.Setup("alice", "alice@example.com", adminPW)
 	e.CreateUser(alice, "bob", "bob@example.com", "bob password 1", "user")
@@ -378,6 +382,7 @@ func TestPasskeyRegistrationRefusals(t *testing.T) {
 }
 
 func TestPasskeyAdmin(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{Localhost: true})
 	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
 	bobID := e.CreateUser(admin, "bob", "bob@example.com", "bob password 1", "user")
@@ -425,6 +430,7 @@ func TestPasskeyAdmin(t *testing.T) {
 // TestPasskeysOffOnIPAddress: the default test server's public URL is http://127.0.0.1:PORT, and
 // an IP address cannot be a WebAuthn relying party ID.
 func TestPasskeysOffOnIPAddress(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{Web: true})
 	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
 	if r := e.Client().Do("GET", "/api/auth/state", nil); r.JSON["passkey_enabled"] != false {

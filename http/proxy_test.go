@@ -50,6 +50,7 @@ func serveFrom(e *testserver.Env, peer, method, path, body string, hdr ...string
 // proxy: rotating X-Forwarded-For does not give it a fresh per-address budget, the audit trail
 // records its real address, and the ignored header is logged once, not per request.
 func TestDefaultProxiesLoopbackOnly(t *testing.T) {
+	t.Parallel()
 	var logs syncBuffer
 	e := testserver.New(t, testserver.Options{TrustedProxies: config.Default().TrustedProxies,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})

@@ -65,6 +65,7 @@ func randomClient() string {
 // outage is logged once and shown on /readyz and /metrics, and when Redis answers again the
 // limits are shared again without a restart.
 func TestRateLimitsHoldWhenRedisFails(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []faultnet.Mode{faultnet.Down, faultnet.Hang} {
 		name := map[faultnet.Mode]string{faultnet.Down: "down", faultnet.Hang: "hung"}[mode]
 		t.Run(name, func(t *testing.T) {
@@ -114,6 +115,7 @@ func TestRateLimitsHoldWhenRedisFails(t *testing.T) {
 // A hung Redis costs one short timeout per retry interval, not one per check: while it stays
 // hung, the checks are answered from memory without waiting.
 func TestHungRedisNotWaitedOnPerRequest(t *testing.T) {
+	t.Parallel()
 	e := newOutageEnv(t)
 	e.proxy.SetMode(faultnet.Hang)
 	ctx := context.Background()

@@ -39,6 +39,7 @@ func userID(r *testserver.Response) int64 {
 // must confirm the password first, and then may again. Confirming with a TOTP code works once MFA
 // is on; a recovery code does not.
 func TestReauthForPasskeyAndTOTP(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend, Localhost: true})
 		alice, setup := e.Setup("alice", "alice@example.com", adminPW)
@@ -116,6 +117,7 @@ func TestReauthForPasskeyAndTOTP(t *testing.T) {
 // Someone holding only an old session (a stolen cookie, or its refresh token) can neither add a
 // passkey nor set up TOTP: refreshing tokens is not signing in.
 func TestReauthStolenSession(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend, Localhost: true})
 		e.Setup("alice", "alice@example.com", adminPW)
@@ -152,6 +154,7 @@ func TestReauthStolenSession(t *testing.T) {
 // An unfinished setup the owner left behind can be neither seen nor finished by a session that
 // could not have started it.
 func TestReauthPendingTOTPSetup(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{})
 	alice, _ := e.Setup("alice", "alice@example.com", adminPW)
 	r := alice.Do("POST", "/api/account/mfa/totp/setup", nil)
@@ -169,6 +172,7 @@ func TestReauthPendingTOTPSetup(t *testing.T) {
 // Re-authentication shares the per-user budget of password checks: the eleventh guess is 429,
 // and every wrong one is in the event log.
 func TestReauthGuessesLimited(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{})
 	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
 	e.Clock.Advance(11 * time.Minute)
@@ -195,6 +199,7 @@ func TestReauthGuessesLimited(t *testing.T) {
 }
 
 func TestReauthBadInput(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{})
 	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
 	e.Clock.Advance(11 * time.Minute)
@@ -221,6 +226,7 @@ func TestReauthBadInput(t *testing.T) {
 
 // The re-authentication is kept in the database: another instance honours it at once.
 func TestReauthAcrossInstances(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend})
 		e.Setup("alice", "alice@example.com", adminPW)
@@ -240,6 +246,7 @@ func TestReauthAcrossInstances(t *testing.T) {
 
 // A passkey that is the account's last way to sign in cannot be deleted.
 func TestPasskeyDeleteKeepsLastWayIn(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{Localhost: true})
 	alice, setup := e.Setup("alice", "alice@example.com", adminPW)
 	uid := userID(setup)
@@ -278,6 +285,7 @@ func TestPasskeyDeleteKeepsLastWayIn(t *testing.T) {
 // Linking an external identity from the security page needs a recent authentication; the
 // "Confirm it's you" form then continues to the provider, and the link completes.
 func TestExternalLinkNeedsRecentAuth(t *testing.T) {
+	t.Parallel()
 	x := newExtEnv(t, "sqlite", nil)
 	x.e.CreateUser(x.admin, "gina", "gina@example.com", "gina password 1", "user")
 	b := x.browser()
@@ -311,6 +319,7 @@ func TestExternalLinkNeedsRecentAuth(t *testing.T) {
 // A passkey assertion confirms it is the user too, but only with one of the user's own passkeys,
 // and only through a ceremony started for that.
 func TestReauthWithPasskey(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend, Localhost: true})
 		alice, _ := e.Setup("alice", "alice@example.com", adminPW)
@@ -363,6 +372,7 @@ func TestReauthWithPasskey(t *testing.T) {
 // With MFA on, the password alone does not re-authenticate: a stolen cookie plus a phished
 // password must not be enough to add a way in that skips the second factor.
 func TestReauthWithMFANeedsTheCode(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{})
 	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
 	secret, _ := enroll(t, e, admin)

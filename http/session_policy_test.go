@@ -71,6 +71,7 @@ func logoutEvent(t *testing.T, e *testserver.Env, sid string) *gatehouse.Event {
 }
 
 func TestSessionDurationAndStaySignedIn(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend})
 		admin, _ := e.Setup("alice", "alice@example.com", adminPW)
@@ -205,6 +206,7 @@ func sessionIDOf(t *testing.T, e *testserver.Env, reason string) string {
 }
 
 func TestTerminateOtherSessions(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend})
 		admin, _ := e.Setup("alice", "alice@example.com", adminPW)
@@ -302,6 +304,7 @@ func newGeoEnv(t testing.TB, backend string, web bool) *geoEnv {
 }
 
 func TestSessionBindingLevels(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		network, geoip string
 		from, to       string
@@ -384,6 +387,7 @@ func TestSessionBindingLevels(t *testing.T) {
 }
 
 func TestSessionBindingEveryCredential(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := newGeoEnv(t, backend, false)
 		patchSettings(t, e.admin, map[string]any{"auth_session_network_binding": "asn"})
@@ -438,6 +442,7 @@ func TestSessionBindingEveryCredential(t *testing.T) {
 }
 
 func TestSessionBindingLogoutEvent(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := newGeoEnv(t, backend, false)
 		patchSettings(t, e.admin, map[string]any{"auth_session_network_binding": "asn_network", "auth_session_geoip_binding": "continent_country_city"})
@@ -498,6 +503,7 @@ func TestSessionBindingLogoutEvent(t *testing.T) {
 }
 
 func TestSessionBindingReload(t *testing.T) {
+	t.Parallel()
 	e := newGeoEnv(t, "sqlite", false)
 	patchSettings(t, e.admin, map[string]any{"auth_session_geoip_binding": "continent_country"})
 	c, _ := loginFrom(t, e.Env, "5.4.0.1", nil) // Kassel, DE
@@ -522,6 +528,7 @@ func TestSessionBindingReload(t *testing.T) {
 }
 
 func TestSessionBindingNeedsDatabase(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend})
 		admin, _ := e.Setup("alice", "alice@example.com", adminPW)
@@ -561,6 +568,7 @@ func TestSessionBindingNeedsDatabase(t *testing.T) {
 }
 
 func TestSessionListShowsPlace(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := newGeoEnv(t, backend, true)
 		// Recorded whatever the binding settings (here: none), so the list can show it.
@@ -655,6 +663,7 @@ func BenchmarkVerifyBinding(b *testing.B) {
 // "Terminate other sessions" holds for every way in: the second factor and passkeys finish
 // through the same session start as a password.
 func TestTerminateOthersForMFAAndPasskeys(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{Localhost: true})
 	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
 	e.CreateUser(admin, "bob", "bob@example.com", userPW, "user")

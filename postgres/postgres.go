@@ -28,6 +28,9 @@ const (
 	lockUsers      = 0x67680003
 )
 
+// MigrationsTable records the applied migrations.
+const MigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)`
+
 // notifyChannel is the LISTEN/NOTIFY channel that wakes followers of the change feed.
 const notifyChannel = "gatehouse_changes"
 
@@ -78,17 +81,23 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
 	}
-	ms, err := sqlstore.LoadMigrations(migrations, "migrations")
+	ms, err := Migrations()
 	if err != nil {
 		_ = db.Close()
 		return nil, err
 	}
-	if err := sqlstore.Migrate(ctx, db, ms, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)`,
+	if err := sqlstore.Migrate(ctx, db, ms, MigrationsTable,
 		fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", lockMigrations), func() any { return time.Now().UTC() }); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
 	return &DB{Store: sqlstore.New(db, db, dialect()), db: db, dsn: dsn}, nil
+}
+
+// Migrations returns the schema steps Open applies, in order. Tests build each fresh schema from
+// them in one transaction instead of migrating it step by step under the migration lock.
+func Migrations() ([]sqlstore.Migration, error) {
+	return sqlstore.LoadMigrations(migrations, "migrations")
 }
 
 // Ping implements gatehouse.Store.

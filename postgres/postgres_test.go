@@ -25,12 +25,14 @@ func open(t *testing.T, dsn string) *postgres.DB {
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) gatehouse.Store { return open(t, testdb.PostgresDSN(t)) })
 }
 
 // Two instances starting at once on an empty database must not both run the migrations.
 func TestConcurrentOpenMigratesOnce(t *testing.T) {
-	dsn := testdb.PostgresDSN(t)
+	t.Parallel()
+	dsn := testdb.PostgresEmptyDSN(t)
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
 	for i := range errs {
@@ -51,7 +53,8 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 }
 
 func TestRefusesNewerSchema(t *testing.T) {
-	dsn := testdb.PostgresDSN(t)
+	t.Parallel()
+	dsn := testdb.PostgresEmptyDSN(t)
 	open(t, dsn)
 	raw, err := sql.Open("pgx", dsn)
 	if err != nil {
@@ -68,6 +71,7 @@ func TestRefusesNewerSchema(t *testing.T) {
 
 // A revocation on one instance wakes a listener on another at once.
 func TestListenChanges(t *testing.T) {
+	t.Parallel()
 	dsn := testdb.PostgresDSN(t)
 	a, b := open(t, dsn), open(t, dsn)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -95,6 +99,7 @@ func TestListenChanges(t *testing.T) {
 }
 
 func TestBadDSN(t *testing.T) {
+	t.Parallel()
 	if _, err := postgres.Open(context.Background(), "postgres://%zz"); err == nil || !strings.Contains(err.Error(), "database.dsn") {
 		t.Fatalf("err = %v, want one naming database.dsn", err)
 	}

@@ -14,6 +14,7 @@ import (
 )
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) gatehouse.Store {
 		db, err := sqlite.Open(context.Background(), testdb.SQLitePath(t))
 		if err != nil {
@@ -25,6 +26,7 @@ func TestConformance(t *testing.T) {
 }
 
 func TestOpenCreatesDirectoryAndPrivateFile(t *testing.T) {
+	t.Parallel()
 	path := t.TempDir() + "/nested/dir/gatehouse.db"
 	db, err := sqlite.Open(context.Background(), path)
 	if err != nil {
@@ -56,6 +58,7 @@ func TestOpenCreatesDirectoryAndPrivateFile(t *testing.T) {
 }
 
 func TestRefusesNewerSchema(t *testing.T) {
+	t.Parallel()
 	path := testdb.SQLitePath(t)
 	db, err := sqlite.Open(context.Background(), path)
 	if err != nil {
@@ -77,6 +80,7 @@ func TestRefusesNewerSchema(t *testing.T) {
 }
 
 func TestOpenEmptyPath(t *testing.T) {
+	t.Parallel()
 	if _, err := sqlite.Open(context.Background(), ""); err == nil || !strings.Contains(err.Error(), "database.dsn") {
 		t.Fatalf("err = %v, want one naming database.dsn", err)
 	}

@@ -24,7 +24,7 @@ func runExternal(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 		{"External/Flows", testFlows},
 		{"External/FlowTakeRace", testFlowTakeRace},
 	} {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
+		t.Run(tc.name, func(t *testing.T) { t.Parallel(); tc.fn(t, open(t)) })
 	}
 }
 

@@ -10,8 +10,8 @@ import (
 // runExternalVerify is the conformance suite of gatehouse.ExternalVerifyStore and of the data a
 // one-time link carries.
 func runExternalVerify(t *testing.T, open func(t *testing.T) gatehouse.Store) {
-	t.Run("ExternalVerify/Pending", func(t *testing.T) { testExternalPending(t, open(t)) })
-	t.Run("ExternalVerify/TokenData", func(t *testing.T) { testTokenData(t, open(t)) })
+	t.Run("ExternalVerify/Pending", func(t *testing.T) { t.Parallel(); testExternalPending(t, open(t)) })
+	t.Run("ExternalVerify/TokenData", func(t *testing.T) { t.Parallel(); testTokenData(t, open(t)) })
 }
 
 func testExternalPending(t *testing.T, s gatehouse.Store) {

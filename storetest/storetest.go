@@ -24,7 +24,8 @@ import (
 var base = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
 // Run runs the whole suite. open must return a fresh, empty, migrated store for each call; it is
-// called once per subtest with that subtest's t, so it may register cleanups.
+// called once per subtest with that subtest's t, so it may register cleanups. Subtests run in
+// parallel, each on its own store.
 func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 	tests := []struct {
 		name string
@@ -65,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 	runExternalVerify(t, open)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			s := open(t)
 			if s == nil {
 				t.Fatal("open returned a nil store")
@@ -75,6 +77,7 @@ func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 	// The first-admin race needs an empty store per round; several rounds make an unsafe
 	// implementation far more likely to lose.
 	t.Run("Users/FirstAdminRace", func(t *testing.T) {
+		t.Parallel()
 		for round := range raceRounds {
 			t.Run(fmt.Sprint("round", round), func(t *testing.T) {
 				s := open(t)

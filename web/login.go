@@ -162,6 +162,9 @@ func (p *pages) logoutPage(w http.ResponseWriter, r *http.Request) {
 func (p *pages) logoutSubmit(w http.ResponseWriter, r *http.Request) {
 	if pr, err := p.kit.Principal(r); err == nil {
 		if err := p.auth.Core.Logout(r.Context(), pr, p.kit.Meta(r)); err != nil {
+			if gatehouse.IsCode(err, gatehouse.EStoreUnavailable) {
+				p.kit.ClearSession(w)
+			}
 			p.fail(w, r, err)
 			return
 		}

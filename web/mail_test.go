@@ -68,6 +68,7 @@ func (m *mailSite) openLink(c *testserver.Client, msg *smtptest.Message, path st
 }
 
 func TestRegisterAndActivatePages(t *testing.T) {
+	t.Parallel()
 	m := newMailSite(t, true)
 	c := m.Client()
 	if body := string(c.Do("GET", "/login", nil).Body); !strings.Contains(body, `href="/register"`) || !strings.Contains(body, `href="/recover"`) {
@@ -108,6 +109,7 @@ func TestRegisterAndActivatePages(t *testing.T) {
 }
 
 func TestRegisterPageWhenClosed(t *testing.T) {
+	t.Parallel()
 	m := newMailSite(t, false)
 	if r := m.Client().Do("GET", "/register", nil); r.Status != 404 || !strings.Contains(string(r.Body), "Registration is closed") {
 		t.Fatalf("closed: %d %s", r.Status, r.Body)
@@ -119,6 +121,7 @@ func TestRegisterPageWhenClosed(t *testing.T) {
 }
 
 func TestRecoverPages(t *testing.T) {
+	t.Parallel()
 	m := newMailSite(t, true)
 	m.CreateUser(m.admin, "omar", "omar@example.com", "omar password 1", "user")
 	c := m.Client()
@@ -151,6 +154,7 @@ func TestRecoverPages(t *testing.T) {
 }
 
 func TestEmailChangePages(t *testing.T) {
+	t.Parallel()
 	m := newMailSite(t, true)
 	m.CreateUser(m.admin, "pia", "pia@example.com", "pia password 1", "user")
 	c := m.Client()
@@ -184,6 +188,7 @@ func TestEmailChangePages(t *testing.T) {
 }
 
 func TestAdminMailConsole(t *testing.T) {
+	t.Parallel()
 	m := newMailSite(t, false)
 	// Turning registration on without mail asks for confirmation first.
 	r := m.admin.Form("/admin/settings", url.Values{"group": {"user_management"}, "auth_allow_user_registration": {"1"}, "auth_register_activation_enabled": {"1"},

@@ -34,6 +34,7 @@ func nowCode(t *testing.T, e *testserver.Env, secret string) string {
 
 // The whole MFA journey through plain HTML forms, as a browser without JavaScript.
 func TestMFAPagesWithoutJavaScript(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{Web: true})
 	c := e.Client()
 	if r := c.Form("/login/setup", url.Values{"username": {"alice"}, "email": {"alice@example.com"}, "password": {adminPW}, "password_confirm": {adminPW}}); r.Status != 303 {
@@ -158,6 +159,7 @@ func TestMFAPagesWithoutJavaScript(t *testing.T) {
 }
 
 func TestAdminResetMFAPage(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{Web: true})
 	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
 	id := e.CreateUser(admin, "bob", "bob@example.com", adminPW, "user")

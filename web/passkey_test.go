@@ -24,6 +24,7 @@ func addPasskey(t *testing.T, e *testserver.Env, uid int64, name string) *gateho
 }
 
 func TestPasskeyForms(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{Web: true, Localhost: true})
 	admin, setup := e.Setup("alice", "alice@example.com", adminPW)
 	aliceID := int64(setup.JSON["user"].(map[string]any)["id"].(float64))

@@ -14,6 +14,7 @@ import (
 // Without JavaScript: a form refused for want of a recent authentication shows "Confirm it's you";
 // confirming the password carries the refused action out.
 func TestReauthPagesWithoutJavaScript(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{Web: true, Localhost: true})
 	c := e.Client()
 	if r := c.Form("/login/setup", url.Values{"username": {"alice"}, "email": {"alice@example.com"}, "password": {adminPW}, "password_confirm": {adminPW}}); r.Status != 303 {

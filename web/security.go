@@ -109,6 +109,9 @@ func (p *pages) securityRevoke(w http.ResponseWriter, r *http.Request, pr *auth.
 }
 
 func (p *pages) securitySignOutOthers(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
-	p.auth.Account.SignOutOthers(r.Context(), pr, p.kit.Meta(r))
+	if _, err := p.auth.Account.SignOutOthers(r.Context(), pr, p.kit.Meta(r)); err != nil {
+		p.fail(w, r, err)
+		return
+	}
 	p.redirect(w, r, "/settings/security?done=others")
 }

@@ -12,6 +12,7 @@ import (
 // Without a GeoIP database the binding settings are refused on the page, next to the field,
 // with a message that says which database to configure.
 func TestAdminSettingsBindingNeedsDatabase(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{Web: true})
 	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
 	form := url.Values{"group": {"sessions"}, "auth_session_idle_timeout_secs": {"43200"}, "auth_session_max_lifetime_secs": {"1209600"},

@@ -23,6 +23,7 @@ func uxAdmin(t *testing.T) (*testserver.Env, *testserver.Client) {
 }
 
 func TestUnknownPageIsStyled404(t *testing.T) {
+	t.Parallel()
 	e, admin := uxAdmin(t)
 	for _, c := range []*testserver.Client{admin, e.Client()} {
 		r := c.Do("GET", "/nope", nil)
@@ -50,6 +51,7 @@ func TestUnknownPageIsStyled404(t *testing.T) {
 }
 
 func TestGETOnFormPathGoesBackToItsPage(t *testing.T) {
+	t.Parallel()
 	e, admin := uxAdmin(t)
 	for path, want := range map[string]string{
 		"/settings/security/mfa/confirm":         "/settings/security",
@@ -99,6 +101,7 @@ func TestGETOnFormPathGoesBackToItsPage(t *testing.T) {
 }
 
 func TestCrossOriginRefusalSaysItPlainly(t *testing.T) {
+	t.Parallel()
 	e, admin := uxAdmin(t)
 	// An old browser sends Origin but no Sec-Fetch-Site: Go's reason mentions both headers.
 	r := admin.Form("/settings/security/sign-out-others", url.Values{}, "Origin", "https://evil.example")
@@ -114,6 +117,7 @@ func TestCrossOriginRefusalSaysItPlainly(t *testing.T) {
 }
 
 func TestProviderRedirectHintShowsIDPlaceholder(t *testing.T) {
+	t.Parallel()
 	_, admin := uxAdmin(t)
 	body := string(admin.Do("GET", "/admin/providers", nil).Body)
 	if !strings.Contains(body, "/api/auth/oidc/{id}/callback</code>") || strings.Contains(body, "%7Bid%7D") {
@@ -122,6 +126,7 @@ func TestProviderRedirectHintShowsIDPlaceholder(t *testing.T) {
 }
 
 func TestMailPageWithoutSMTPHost(t *testing.T) {
+	t.Parallel()
 	_, admin := uxAdmin(t)
 	body := string(admin.Do("GET", "/admin/mail", nil).Body)
 	// Said once, and the test button waits for a configuration.
@@ -142,6 +147,7 @@ func TestMailPageWithoutSMTPHost(t *testing.T) {
 }
 
 func TestEventsShowUsernames(t *testing.T) {
+	t.Parallel()
 	e, admin := uxAdmin(t)
 	bob := e.CreateUser(admin, "bob", "bob@example.com", adminPW, "user")
 	carol := e.CreateUser(admin, "carol", "carol@example.com", adminPW, "user")
@@ -173,6 +179,7 @@ func TestEventsShowUsernames(t *testing.T) {
 }
 
 func TestReplayedCodeSaysWaitForTheNext(t *testing.T) {
+	t.Parallel()
 	e, c := uxAdmin(t)
 	if r := c.Form("/settings/security/mfa/setup", nil); r.Status != 303 {
 		t.Fatalf("setup: %d", r.Status)
@@ -202,6 +209,7 @@ func TestReplayedCodeSaysWaitForTheNext(t *testing.T) {
 }
 
 func TestExternalIdentitiesHiddenWithoutProviders(t *testing.T) {
+	t.Parallel()
 	_, admin := uxAdmin(t)
 	body := string(admin.Do("GET", "/settings/security", nil).Body)
 	if strings.Contains(body, "External identities") || strings.Contains(body, "No external identity is linked") {
@@ -210,6 +218,7 @@ func TestExternalIdentitiesHiddenWithoutProviders(t *testing.T) {
 }
 
 func TestGETOnFormPathNeverLeavesTheSite(t *testing.T) {
+	t.Parallel()
 	_, admin := uxAdmin(t)
 	for _, path := range []string{"/admin/users/%2F%2Fevil.example/mfa/reset", "/admin/users/%2Fevil.example/sessions/x/revoke", "/settings/security/sessions/%5C%5Cevil.example/revoke"} {
 		r := admin.Do("GET", path, nil)

@@ -13,6 +13,7 @@ const adminPW = "correct horse battery"
 // These tests post forms the way a browser without JavaScript does; e2e/ drives real Chromium.
 
 func TestLoginPageFollowsState(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{Web: true})
 	c := e.Client()
 	r := c.Do("GET", "/login", nil)
@@ -61,6 +62,7 @@ func TestLoginPageFollowsState(t *testing.T) {
 }
 
 func TestLoginFormErrorsAndRedirects(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{Web: true})
 	e.Setup("alice", "alice@example.com", adminPW)
 	c := e.Client()
@@ -97,6 +99,7 @@ func TestLoginFormErrorsAndRedirects(t *testing.T) {
 }
 
 func TestPagesRefuseCrossSiteForms(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{Web: true})
 	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
 	r := admin.Form("/admin/users", url.Values{"username": {"bob"}, "email": {"bob@example.com"}, "password": {adminPW}, "role": {"admin"}}, "Sec-Fetch-Site", "cross-site")
@@ -129,6 +132,7 @@ func TestPagesRefuseCrossSiteForms(t *testing.T) {
 }
 
 func TestAdminPagesOnlyForAdmins(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{Web: true})
 	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
 	e.CreateUser(admin, "bob", "bob@example.com", adminPW, "user")
@@ -152,6 +156,7 @@ func TestAdminPagesOnlyForAdmins(t *testing.T) {
 }
 
 func TestAdminSettingsFormNamesTheBadKey(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{Web: true})
 	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
 	r := admin.Form("/admin/settings", url.Values{"group": {"tokens"}, "auth_access_token_ttl_secs": {"600"}, "auth_refresh_token_ttl_secs": {"banana"},
@@ -183,6 +188,7 @@ func TestAdminSettingsFormNamesTheBadKey(t *testing.T) {
 }
 
 func TestAdminUserLifecycleByForms(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{Web: true})
 	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
 	r := admin.Form("/admin/users", url.Values{"username": {"bob"}, "email": {"bob@example.com"}, "password": {adminPW}, "role": {"user"}})
@@ -225,6 +231,7 @@ func TestAdminUserLifecycleByForms(t *testing.T) {
 }
 
 func TestSecurityPageChangePasswordAndSessions(t *testing.T) {
+	t.Parallel()
 	e := testserver.New(t, testserver.Options{Web: true})
 	a1, _ := e.Setup("alice", "alice@example.com", adminPW)
 	a2, _ := e.Login("alice", adminPW)

@@ -16,10 +16,8 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/config"
 	"github.com/gatehouse/gatehouse/geo"
-	ghttp "github.com/gatehouse/gatehouse/http"
+	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/password"
-	"github.com/gatehouse/gatehouse/token"
-	"github.com/gatehouse/gatehouse/web"
 )
 
 // stringFlag records whether a flag was given, so an unset flag never overrides the environment.
@@ -64,39 +62,29 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Warn(w)
 	}
 
-	store, err := openStore(ctx, cfg)
+	store, err := app.OpenStore(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("opening the %s database: %w", cfg.Database.Driver, err)
 	}
 	defer store.Close()
 
-	clock := gatehouse.SystemClock{}
-	issuer, err := token.NewIssuer(cfg.Auth.JWTSecret, clock)
-	if err != nil {
-		return fmt.Errorf("auth.jwt_secret: %w", err)
-	}
 	hasher := password.NewHasher(password.DefaultParams(), 0, 0)
 	if limit, ok := memoryLimit(getenv, hasher); ok {
 		debug.SetMemoryLimit(limit)
 	}
-	metrics := ghttp.NewMetrics(hasher.Stats, nil, nil, nil)
 	// GeoIP databases for session binding; a configured file that cannot be read stops the start.
 	gdb, err := geo.Open(cfg.GeoIP.CityDB, cfg.GeoIP.ASNDB, log)
 	if err != nil {
 		return err
 	}
-	svc, lim, err := service(ctx, cfg, store, issuer, log, metrics, hasher, gdb)
+	a, err := app.New(ctx, cfg, app.Parts{Store: store, Hasher: hasher, Logger: log, GeoIP: gdb})
 	if err != nil {
 		return err
 	}
-	defer lim.close()
-	if fb := lim.fallback; fb != nil {
-		metrics.WatchLimiter(func() bool { shared, _ := fb.Status(); return shared }, fb.Fallbacks)
-	}
-	metrics.Bind(svc.Core.Revocations().Len, svc.Core.CachedSessions, activeSessionsGauge(store, clock))
+	defer a.Close()
 
 	if cfg.Dev.SeedAdmin {
-		seeded, err := svc.Admin.SeedDevAdmin(ctx)
+		seeded, err := a.Auth.Admin.SeedDevAdmin(ctx)
 		if err != nil {
 			return fmt.Errorf("seeding the development administrator: %w", err)
 		}
@@ -105,19 +93,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 
-	srv, err := ghttp.NewServer(ghttp.Deps{
-		Auth: svc, Logger: log, Metrics: metrics, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, CookieDomain: cfg.Server.CookieDomain,
-		Ready: store.Ping, Detail: lim.Detail, Pages: web.Pages(web.Deps{Auth: svc, PublicURL: cfg.PublicURL, Logger: log, AdminNotices: adminNotices(cfg)}),
-	})
-	if err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Server.Listen, err)
 	}
 	hs := &http.Server{
-		Handler:           srv,
+		Handler:           a.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -129,8 +110,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	notify := listenChanges(bg, store, log, &wg)
-	wg.Go(func() { svc.Core.Run(bg, notify) })
-	wg.Go(func() { svc.Core.Mail().Run(bg) })
+	wg.Go(func() { a.Run(bg, notify) })
 	wg.Go(func() { gdb.Run(bg, geoReloadEvery) })
 
 	log.Info("gatehouse is listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL.String(), "database", cfg.Database.Driver, "version", version())
@@ -188,32 +168,6 @@ func listenChanges(ctx context.Context, store gatehouse.Store, log *slog.Logger,
 	return ch
 }
 
-// activeSessionsGauge counts live sessions for /metrics, at most every 15 s.
-func activeSessionsGauge(store gatehouse.Store, clock gatehouse.Clock) func() float64 {
-	counter, ok := store.(interface {
-		CountActiveSessions(ctx context.Context, now time.Time) (int, error)
-	})
-	if !ok {
-		return func() float64 { return -1 }
-	}
-	var mu sync.Mutex
-	var last time.Time
-	var val float64
-	return func() float64 {
-		mu.Lock()
-		defer mu.Unlock()
-		if now := clock.Now(); now.Sub(last) > 15*time.Second {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			n, err := counter.CountActiveSessions(ctx, now)
-			cancel()
-			if err == nil {
-				val, last = float64(n), now
-			}
-		}
-		return val
-	}
-}
-
 // memoryLimit is the Go runtime's soft memory limit for serve, unless GOMEMLIMIT sets one: every
 // hashing worker's Argon2 memory plus 48 MiB for everything else. Every hash allocates its whole
 // memory afresh; without a limit the collector lets the heap grow to twice what is live, and a
@@ -233,12 +187,4 @@ func logLevel(s string) slog.Level {
 		return slog.LevelInfo
 	}
 	return l
-}
-
-// adminNotices are the configuration problems administrators see on every page.
-func adminNotices(cfg *config.Config) []string {
-	if m := cfg.PublicURLMismatch(); m != "" {
-		return []string{m}
-	}
-	return nil
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/config"
-	"github.com/gatehouse/gatehouse/password"
+	"github.com/gatehouse/gatehouse/internal/app"
 )
 
 // openForCLI loads the configuration and opens the store and service. Like serve, it writes a
@@ -26,16 +26,16 @@ func openForCLI(ctx context.Context, path string, getenv func(string) string, st
 		log.Warn("wrote a new configuration file with fresh secrets; keep it safe and back it up", "path", res.Config.Path)
 	}
 	return func(f func(svcT) error) error {
-		store, err := openStore(ctx, res.Config)
+		store, err := app.OpenStore(ctx, res.Config)
 		if err != nil {
 			return err
 		}
 		defer store.Close()
-		svc, lim, err := service(ctx, res.Config, store, nil, log, nil, password.NewHasher(password.DefaultParams(), 1, 1), nil)
+		svc, closeLimiter, err := app.ServiceForCLI(ctx, res.Config, store, log)
 		if err != nil {
 			return err
 		}
-		defer lim.close()
+		defer closeLimiter()
 		return f(svc)
 	}, nil
 }

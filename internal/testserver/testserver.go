@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -15,23 +16,23 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/config"
 	"github.com/gatehouse/gatehouse/geo"
 	ghttp "github.com/gatehouse/gatehouse/http"
+	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/testdb"
-	"github.com/gatehouse/gatehouse/oidc"
 	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/postgres"
-	"github.com/gatehouse/gatehouse/ratelimit"
 	"github.com/gatehouse/gatehouse/sqlite"
-	"github.com/gatehouse/gatehouse/token"
-	"github.com/gatehouse/gatehouse/web"
 )
 
 // Clock is a clock tests move by hand.
@@ -112,6 +113,8 @@ type Options struct {
 	Workers, Queue int
 	Hasher         auth.Hasher
 	Limiter        auth.Limiter
+	// WrapStore, when set, wraps the store the server uses (failure injection).
+	WrapStore func(gatehouse.Store) gatehouse.Store
 	// Detail is /readyz's detail (serve reports the rate limiter's state there).
 	Detail         func() map[string]string
 	TrustedProxies []netip.Prefix
@@ -178,8 +181,10 @@ func New(t testing.TB, o Options) *Env {
 		o.MFASecretKey = MFASecretKey
 	}
 	store := OpenStore(t, o.Backend, o.DSN)
+	if o.WrapStore != nil {
+		store = o.WrapStore(store)
+	}
 	var hasher auth.Hasher = o.Hasher
-	var stats = func() (int, int) { return 0, 0 }
 	if hasher == nil {
 		p := FastParams()
 		if o.Params != nil {
@@ -192,23 +197,13 @@ func New(t testing.TB, o Options) *Env {
 		if workers == 0 && queue == 0 {
 			workers, queue = 4, 16
 		}
-		h := password.NewHasher(p, workers, queue)
-		hasher, stats = h, h.Stats
-	}
-	limiter := o.Limiter
-	if limiter == nil {
-		limiter = ratelimit.NewMemory(o.Clock.Now)
-	}
-	issuer, err := token.NewIssuer(o.Secret, o.Clock)
-	if err != nil {
-		t.Fatal(err)
+		hasher = password.NewHasher(p, workers, queue)
 	}
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	metrics := ghttp.NewMetrics(stats, nil, nil, nil)
-	e := &Env{T: t, Backend: o.Backend, DSN: o.DSN, Store: store, Clock: o.Clock, Metrics: metrics}
+	e := &Env{T: t, Backend: o.Backend, DSN: o.DSN, Store: store, Clock: o.Clock}
 	// The public URL must be known before the service and the server start, so listen first.
 	ts := httptest.NewUnstartedServer(nil)
 	e.URL = "http://" + ts.Listener.Addr().String()
@@ -219,31 +214,20 @@ func New(t testing.TB, o Options) *Env {
 	if pub == "" {
 		pub = e.URL
 	}
-	e.Public, _ = url.Parse(pub)
-	rp, err := oidc.New(o.MFASecretKey, nil, o.Clock.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := auth.New(context.Background(), auth.Deps{Store: store, Hasher: hasher, Tokens: issuer, Limiter: limiter,
-		Clock: o.Clock, Logger: log, Observer: metrics, CookieSecureDefault: false, PublicURL: e.Public, MFASecretKey: o.MFASecretKey, OIDC: rp, GeoIP: o.GeoIP, CheckSecret: true})
-	if err != nil {
-		t.Fatalf("starting the auth service: %v", err)
-	}
-	metrics.Bind(svc.Core.Revocations().Len, svc.Core.CachedSessions, nil)
-	e.Auth = svc
 	trusted := o.TrustedProxies
 	if trusted == nil {
 		trusted = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	}
-	var pages func(*http.ServeMux, ghttp.PageKit) error
-	if o.Web {
-		pages = web.Pages(web.Deps{Auth: svc, PublicURL: e.Public, Logger: log})
-	}
-	srv, err := ghttp.NewServer(ghttp.Deps{Auth: svc, Logger: log, Metrics: metrics, PublicURL: e.Public, TrustedProxies: trusted, CookieDomain: o.CookieDomain, Ready: store.Ping, Detail: o.Detail, Pages: pages})
+	cfg := loadConfig(t, o, ts.Listener.Addr().String(), pub, trusted)
+	a, err := app.New(context.Background(), cfg, app.Parts{Store: store, Clock: o.Clock, Hasher: hasher, Limiter: o.Limiter, Detail: o.Detail, Logger: log, GeoIP: o.GeoIP, WithoutPages: !o.Web})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("starting gatehouse: %v", err)
 	}
-	ts.Config.Handler = srv
+	t.Cleanup(a.Close)
+	e.Public = cfg.PublicURL
+	svc := a.Auth
+	e.Auth, e.Metrics = svc, a.Metrics
+	ts.Config.Handler = a.Handler
 	ts.Start()
 	if o.Follow {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -260,6 +244,40 @@ func New(t testing.TB, o Options) *Env {
 	e.Server = ts
 	t.Cleanup(ts.Close)
 	return e
+}
+
+// loadConfig writes the test server's gatehouse.toml and loads it as serve does, so the derived
+// settings (public URL, trusted proxies, cookie domain) come from the same rules.
+func loadConfig(t testing.TB, o Options, listen, pub string, trusted []netip.Prefix) *config.Config {
+	t.Helper()
+	var proxies []string
+	for _, p := range trusted {
+		proxies = append(proxies, strconv.Quote(p.String()))
+	}
+	toml := fmt.Sprintf(`[server]
+listen = %s
+public_url = %s
+trusted_proxies = [%s]
+cookie_domain = %s
+
+[database]
+driver = %s
+dsn = %s
+
+[auth]
+jwt_secret = %s
+mfa_secret_key = %s
+bootstrap_insecure_cookies = true
+`, strconv.Quote(listen), strconv.Quote(pub), strings.Join(proxies, ", "), strconv.Quote(o.CookieDomain), strconv.Quote(o.Backend), strconv.Quote(o.DSN), strconv.Quote(o.Secret), strconv.Quote(o.MFASecretKey))
+	path := filepath.Join(t.TempDir(), "gatehouse.toml")
+	if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := config.Load(path, func(string) string { return "" }, config.Overrides{}, false)
+	if err != nil {
+		t.Fatalf("test configuration: %v", err)
+	}
+	return res.Config
 }
 
 // Client is an HTTP client with its own cookie jar (one browser).
