@@ -57,7 +57,8 @@ func Start(t testing.TB) *Hydra {
 		testdb.Unavailable(t, "hydra", "no hydra binary on PATH (build it with .ci/setup.d/40-hydra.sh)")
 	}
 	dsn := newDatabase(t)
-	h := &Hydra{t: t, client: &http.Client{Timeout: 10 * time.Second}, users: map[string]*User{}}
+	// Generous: on a busy machine Hydra's first answers can take a while.
+	h := &Hydra{t: t, client: &http.Client{Timeout: 60 * time.Second}, users: map[string]*User{}}
 	app := httptest.NewServer(http.HandlerFunc(h.serveApp))
 	t.Cleanup(app.Close)
 
@@ -158,18 +159,23 @@ func freePort(t testing.TB) int {
 
 func (h *Hydra) waitReady(t testing.TB) {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(3 * time.Minute)
 	for time.Now().Before(deadline) {
-		resp, err := h.client.Get(h.admin + "/health/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
+		if h.ready(h.admin+"/health/ready") && h.ready(h.Issuer+"/health/ready") {
+			return
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Fatal("hydra did not become ready within 90 s")
+	t.Fatal("hydra did not become ready within 3 minutes")
+}
+
+func (h *Hydra) ready(u string) bool {
+	resp, err := h.client.Get(u)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // Client registers an OAuth client for the authorization code flow with this redirect URI and
