@@ -2,11 +2,14 @@ package auth_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"net/url"
 	"testing"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
+	ghttp "github.com/gatehouse/gatehouse/http"
 	"github.com/gatehouse/gatehouse/internal/testserver"
 	"github.com/gatehouse/gatehouse/oidc"
 	"github.com/gatehouse/gatehouse/password"
@@ -21,41 +24,66 @@ const testPW = "correct horse battery"
 type app struct {
 	*auth.App
 	t     *testing.T
+	dsn   string
 	Store gatehouse.Store
 	Clock *testserver.Clock
 	Meta  auth.ClientMeta
+	// tokens are the sign-in answers of setup and user, by username; admin is setup's principal.
+	tokens map[string]*auth.Tokens
+	admin  *auth.Principal
 }
 
 func newApp(t *testing.T) *app {
 	t.Helper()
-	store := testserver.OpenStore(t, "sqlite", testserver.NewDSN(t, "sqlite"))
-	clock := testserver.NewClock()
-	issuer, err := token.NewIssuer(testserver.Secret, clock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rp, err := oidc.New(testserver.MFASecretKey, nil, clock.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	public, _ := url.Parse("https://gatehouse.example.com")
-	a, err := auth.New(context.Background(), auth.Deps{Store: store, Hasher: password.NewHasher(testserver.FastParams(), 2, 8),
-		Tokens: issuer, Limiter: ratelimit.NewMemory(clock.Now), Clock: clock, PublicURL: public,
-		MFASecretKey: testserver.MFASecretKey, OIDC: rp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &app{App: a, t: t, Store: store, Clock: clock, Meta: auth.ClientMeta{IP: "192.0.2.1", UserAgent: "test"}}
+	dsn := testserver.NewDSN(t, "sqlite")
+	a := &app{t: t, dsn: dsn, Store: testserver.OpenStore(t, "sqlite", dsn), Clock: testserver.NewClock(),
+		Meta: auth.ClientMeta{IP: "192.0.2.1", UserAgent: "test"}, tokens: map[string]*auth.Tokens{}}
+	a.App = a.build(a.Store)
+	return a
 }
 
-// setup creates the first administrator and returns a principal for them.
+// sibling is a second instance on the same database and clock, as behind a load balancer.
+func (a *app) sibling() *app {
+	a.t.Helper()
+	b := *a
+	b.Store = testserver.OpenStore(a.t, "sqlite", a.dsn)
+	b.App = a.build(b.Store)
+	return &b
+}
+
+func (a *app) build(store gatehouse.Store) *auth.App {
+	a.t.Helper()
+	issuer, err := token.NewIssuer(testserver.Secret, a.Clock)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	rp, err := oidc.New(testserver.MFASecretKey, nil, a.Clock.Now)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	public, _ := url.Parse("https://gatehouse.example.com")
+	app, err := auth.New(context.Background(), auth.Deps{Store: store, Hasher: password.NewHasher(testserver.FastParams(), 2, 8),
+		Tokens: issuer, Limiter: ratelimit.NewMemory(a.Clock.Now), Clock: a.Clock, PublicURL: public,
+		MFASecretKey: testserver.MFASecretKey, OIDC: rp, Links: ghttp.NewLinks(public)})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return app
+}
+
+// client is the request's client for the request check.
+func (a *app) client() auth.ClientMeta { return a.Meta }
+
+// setup creates the first administrator, alice, and returns a principal for her.
 func (a *app) setup() *auth.Principal {
 	a.t.Helper()
 	tok, err := a.SignIn.SetupAdmin(context.Background(), auth.SetupRequest{Username: "alice", Email: "alice@example.com", Password: testPW}, a.Meta)
 	if err != nil {
 		a.t.Fatalf("setup: %v", err)
 	}
-	return a.bearer(tok)
+	a.tokens["alice"] = tok
+	a.admin = a.bearer(tok)
+	return a.admin
 }
 
 // user creates a normal account (through the admin use case) and signs it in.
@@ -69,16 +97,36 @@ func (a *app) user(admin *auth.Principal, name string) *auth.Principal {
 	if err != nil {
 		a.t.Fatalf("login %s: %v", name, err)
 	}
+	a.tokens[name] = tok
 	return a.bearer(tok)
 }
 
 func (a *app) bearer(tok *auth.Tokens) *auth.Principal {
 	a.t.Helper()
-	p, err := a.Core.AuthenticateBearer(context.Background(), tok.AccessToken, func() auth.ClientMeta { return a.Meta })
+	p, err := a.Core.AuthenticateBearer(context.Background(), tok.AccessToken, a.client)
 	if err != nil {
 		a.t.Fatalf("bearer: %v", err)
 	}
 	return p
+}
+
+// configureMail turns mail delivery on (nothing is delivered: no outbox loop runs).
+func (a *app) configureMail() {
+	a.t.Helper()
+	patch := map[string]json.RawMessage{"mail_smtp_host": json.RawMessage(`"127.0.0.1"`), "mail_from": json.RawMessage(`"Gate <gate@example.com>"`)}
+	if err := a.Admin.PatchSettings(context.Background(), a.admin, patch, a.Meta); err != nil {
+		a.t.Fatalf("mail settings: %v", err)
+	}
+}
+
+// events counts the recorded events of a kind.
+func (a *app) events(kind string) int {
+	a.t.Helper()
+	es, _, err := a.Store.ListEvents(context.Background(), gatehouse.EventFilter{Kind: kind, Limit: 100})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return len(es)
 }
 
 // code is the error code of err ("" for nil).
@@ -88,3 +136,5 @@ func code(err error) string {
 	}
 	return gatehouse.ErrorCode(err)
 }
+
+func asError(err error, target **gatehouse.Error) bool { return errors.As(err, target) }

@@ -2,20 +2,13 @@ package auth
 
 import (
 	"context"
-	"net/url"
-	"strings"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/oidc"
 )
 
 // RedirectURI is the callback address to register at the provider.
-func (s *providerDir) RedirectURI(providerID string) string {
-	if s.public == nil {
-		return "/api/auth/oidc/" + providerID + "/callback"
-	}
-	return strings.TrimSuffix(s.public.String(), "/") + "/api/auth/oidc/" + url.PathEscape(providerID) + "/callback"
-}
+func (s *providerDir) RedirectURI(providerID string) string { return s.links.OIDCCallback(providerID) }
 
 func (s *providerDir) needRP() error {
 	if s.rp == nil {

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/url"
 	"sync"
@@ -30,6 +31,7 @@ type Core struct {
 	obs     Observer
 	mail    *mail.Outbox
 	public  *url.URL
+	links   Links
 	geo     *geo.DB
 
 	// Shared kits: each groups what several feature services need from one area.
@@ -89,6 +91,7 @@ type providerDir struct {
 	store  gatehouse.Store
 	log    *slog.Logger
 	public *url.URL
+	links  Links
 }
 
 // NewCore builds the Core, creates missing runtime settings with their defaults, loads them and
@@ -103,9 +106,12 @@ func NewCore(ctx context.Context, d Deps) (*Core, error) {
 	if d.Observer == nil {
 		d.Observer = nopObserver{}
 	}
+	if d.Links == nil {
+		return nil, errors.New("auth.Deps.Links is required (http.NewLinks)")
+	}
 	s := &Core{
 		store: d.Store, hasher: d.Hasher, tokens: d.Tokens, limiter: d.Limiter,
-		clock: d.Clock, log: d.Logger, obs: d.Observer, public: d.PublicURL, geo: d.GeoIP,
+		clock: d.Clock, log: d.Logger, obs: d.Observer, public: d.PublicURL, links: d.Links, geo: d.GeoIP,
 		cookieSecureDefault: d.CookieSecureDefault,
 		revoked:             token.NewRevocations(),
 		pending:             newRevokeQueue(),
@@ -116,7 +122,7 @@ func NewCore(ctx context.Context, d Deps) (*Core, error) {
 	s.limits = &rateLimits{core: s, limiter: d.Limiter, log: d.Logger, obs: d.Observer}
 	s.mfa = &mfaKit{core: s, mfaBox: newMFABox(d.MFASecretKey), store: d.Store, clock: d.Clock, log: d.Logger}
 	s.passkeys = &passkeyKit{pk: newPasskeys(d.PublicURL), store: d.Store, clock: d.Clock}
-	s.providers = &providerDir{core: s, rp: d.OIDC, store: d.Store, log: d.Logger, public: d.PublicURL}
+	s.providers = &providerDir{core: s, rp: d.OIDC, store: d.Store, log: d.Logger, public: d.PublicURL, links: d.Links}
 	s.mail = mail.New(mail.Deps{Store: d.Store, Settings: s.Settings, Clock: d.Clock, Logger: d.Logger, PublicURL: d.PublicURL})
 	if err := s.store.InitSettings(ctx, gatehouse.SettingDefaults(d.CookieSecureDefault)); err != nil {
 		return nil, err

@@ -45,10 +45,10 @@ func humanDuration(d time.Duration) string {
 
 // issueLink stores a fresh one-time link of kind for u and queues the mails it builds, all in one
 // transaction, unless the cooldown refuses it (ERateLimited). build gets the absolute link.
-func (s *Mail) issueLink(ctx context.Context, u *gatehouse.User, kind, path, email string, ttl, cooldown time.Duration,
+func (s *Mail) issueLink(ctx context.Context, u *gatehouse.User, kind string, linkTo func(tok string) (string, error), email string, ttl, cooldown time.Duration,
 	build func(link string) ([]*gatehouse.OutboxMail, error)) error {
 	tok, h := token.Opaque()
-	link, err := s.core.mail.Link(path, tok)
+	link, err := linkTo(tok)
 	if err != nil {
 		return err
 	}

@@ -46,7 +46,7 @@ func (s *Mail) RequestEmailChange(ctx context.Context, p *Principal, newEmail, p
 		return err
 	}
 	st := s.core.Settings()
-	err = s.issueLink(ctx, u, gatehouse.TokenEmailChange, "/settings/email/confirm", newEmail, st.ContactChangeTTL, st.VerificationCooldown,
+	err = s.issueLink(ctx, u, gatehouse.TokenEmailChange, s.core.links.EmailChange, newEmail, st.ContactChangeTTL, st.VerificationCooldown,
 		func(link string) ([]*gatehouse.OutboxMail, error) {
 			confirm, err := s.core.mail.Compose(mail.KindEmailChangeConfirm, newEmail, mail.Data{Username: u.Username, Link: link, ExpiresIn: humanDuration(st.ContactChangeTTL)})
 			if err != nil {

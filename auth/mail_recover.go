@@ -41,7 +41,7 @@ func (s *Mail) ForgotPassword(ctx context.Context, email string, meta ClientMeta
 		return nil
 	}
 	st := s.core.Settings()
-	err = s.issueLink(ctx, u, gatehouse.TokenPasswordReset, "/recover/reset", u.Email, st.PasswordResetTTL, st.ResetRequestCooldown,
+	err = s.issueLink(ctx, u, gatehouse.TokenPasswordReset, s.core.links.PasswordReset, u.Email, st.PasswordResetTTL, st.ResetRequestCooldown,
 		func(link string) ([]*gatehouse.OutboxMail, error) {
 			m, err := s.core.mail.Compose(mail.KindPasswordReset, u.Email, mail.Data{Username: u.Username, Link: link, ExpiresIn: humanDuration(st.PasswordResetTTL)})
 			return []*gatehouse.OutboxMail{m}, err

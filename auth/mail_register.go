@@ -84,7 +84,7 @@ func (s *Mail) addressTaken(ctx context.Context, u *gatehouse.User, res *Registe
 	}
 	// The notice goes through a one-time "link" of its own kind only to get the same atomic
 	// cooldown as every other mail: repeated attempts cannot flood the owner's mailbox.
-	err = s.issueLink(ctx, owner, "registration_notice", "/login", owner.Email, s.core.Settings().VerificationCooldown, s.core.Settings().VerificationCooldown,
+	err = s.issueLink(ctx, owner, "registration_notice", s.core.links.RegistrationNotice, owner.Email, s.core.Settings().VerificationCooldown, s.core.Settings().VerificationCooldown,
 		func(string) ([]*gatehouse.OutboxMail, error) {
 			m, err := s.core.mail.Compose(mail.KindAlreadyRegistered, owner.Email, mail.Data{Username: owner.Username})
 			return []*gatehouse.OutboxMail{m}, err
@@ -103,7 +103,7 @@ func (s *Mail) activationMail(u *gatehouse.User, link string) (*gatehouse.Outbox
 // createPending inserts a pending account with its activation link and mail in one transaction.
 func (s *Mail) createPending(ctx context.Context, u *gatehouse.User) error {
 	tok, h := opaque()
-	link, err := s.core.mail.Link("/activate", tok)
+	link, err := s.core.links.Activation(tok)
 	if err != nil {
 		return err
 	}
@@ -124,7 +124,7 @@ func (s *Mail) createPending(ctx context.Context, u *gatehouse.User) error {
 // subject to auth_contact_verification_resend_cooldown_secs.
 func (s *Mail) sendActivation(ctx context.Context, u *gatehouse.User) error {
 	st := s.core.Settings()
-	return s.issueLink(ctx, u, gatehouse.TokenActivation, "/activate", u.Email, st.ActivationTTL, st.VerificationCooldown,
+	return s.issueLink(ctx, u, gatehouse.TokenActivation, s.core.links.Activation, u.Email, st.ActivationTTL, st.VerificationCooldown,
 		func(link string) ([]*gatehouse.OutboxMail, error) {
 			m, err := s.activationMail(u, link)
 			return []*gatehouse.OutboxMail{m}, err

@@ -62,6 +62,8 @@ type Deps struct {
 	// PublicURL is server.public_url: the WebAuthn relying party ID and origin, every link in
 	// mail and the OIDC redirect URIs come from it, never from a request.
 	PublicURL *url.URL
+	// Links builds every address auth hands out (mail links, OIDC callbacks); required.
+	Links Links
 	// GeoIP answers session-binding lookups ([geoip]); nil when no database is configured.
 	GeoIP *geo.DB
 	// CheckSecret makes NewCore compare the fingerprint of Tokens' secret with the one recorded

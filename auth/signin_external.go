@@ -175,7 +175,7 @@ func (s *SignIn) linkIdentity(ctx context.Context, p *gatehouse.OIDCProvider, f 
 		s.core.event(ctx, gatehouse.EventLoginExternalFailed, f.LinkUserID, "", meta, map[string]any{"provider": p.ID, "reason": "link_session_changed"})
 		return nil, gatehouse.Errorf(gatehouse.EUnauthorized, "you are no longer signed in as the account that started linking; sign in and start again from Settings → Security")
 	}
-	done := &ExternalResult{Linked: true, RD: "/settings/security?done=linked"}
+	done := &ExternalResult{Linked: true, RD: s.core.links.IdentityLinked()}
 	id, err := s.store.IdentityBySubject(ctx, p.ID, c.Subject)
 	switch {
 	case err == nil && id.UserID == pr.User.ID:

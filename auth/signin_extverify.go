@@ -128,7 +128,7 @@ func (s *SignIn) SendExternalVerification(ctx context.Context, browserToken stri
 	// The link is built before the address is looked up, so that a server that cannot build
 	// links (no public_url) fails alike for every address instead of only for known ones.
 	tok, h := token.Opaque()
-	link, err := s.core.mail.Link("/login/external/verify", tok)
+	link, err := s.core.links.ExternalVerify(tok)
 	if err != nil {
 		return nil, err
 	}

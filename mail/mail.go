@@ -124,20 +124,6 @@ func New(d Deps) *Outbox {
 // Configured reports whether enough is set to send mail: a host and a sender.
 func Configured(st *gatehouse.Settings) bool { return st.SMTPHost != "" && st.MailFrom != "" }
 
-// Link is the absolute address of a page under server.public_url carrying a one-time token. It
-// never looks at a request: links must not follow a Host header an attacker chose.
-func (o *Outbox) Link(path, tok string) (string, error) {
-	if o.public == nil || o.public.Host == "" {
-		return "", fmt.Errorf("server.public_url is not set: cannot build links for mail")
-	}
-	u := *o.public
-	u.Path = strings.TrimSuffix(u.Path, "/") + path
-	u.RawPath = ""
-	u.RawQuery = url.Values{"token": {tok}}.Encode()
-	u.Fragment = ""
-	return u.String(), nil
-}
-
 // Compose renders a message of kind for to.
 func (o *Outbox) Compose(kind, to string, d Data) (*gatehouse.OutboxMail, error) {
 	tt, ok := o.text[kind]

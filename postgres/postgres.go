@@ -21,7 +21,10 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Lock keys for pg_advisory_xact_lock. Arbitrary but fixed: "gh" + a number.
+// Lock keys for pg_advisory_xact_lock. Arbitrary but fixed: "gh" + a number. Each lock is taken
+// together with a hash of the current schema (the two-key form), because a schema is one
+// gatehouse database: instances sharing a schema exclude each other, and several gatehouse
+// databases in one PostgreSQL database (tests, tenants) do not wait for each other.
 const (
 	lockMigrations = 0x67680001
 	lockChanges    = 0x67680002
@@ -48,8 +51,8 @@ func dialect() sqlstore.Dialect {
 		ForUpdate: " FOR UPDATE",
 		// Checks over the whole users table (is there any user, is there another admin) cannot
 		// be protected by row locks, so those transactions take one advisory lock.
-		LockUsers:     fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", lockUsers),
-		LockChanges:   fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", lockChanges),
+		LockUsers:     fmt.Sprintf("SELECT pg_advisory_xact_lock(%d, hashtext(current_schema()))", lockUsers),
+		LockChanges:   fmt.Sprintf("SELECT pg_advisory_xact_lock(%d, hashtext(current_schema()))", lockChanges),
 		NotifyChanges: fmt.Sprintf("SELECT pg_notify('%s', '')", notifyChannel),
 		UniqueField: func(err error) string {
 			var pe *pgconn.PgError
@@ -87,7 +90,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		return nil, err
 	}
 	if err := sqlstore.Migrate(ctx, db, ms, MigrationsTable,
-		fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", lockMigrations), func() any { return time.Now().UTC() }); err != nil {
+		fmt.Sprintf("SELECT pg_advisory_xact_lock(%d, hashtext(current_schema()))", lockMigrations), func() any { return time.Now().UTC() }); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
