@@ -106,6 +106,8 @@ type Event struct {
 type EventFilter struct {
 	UserID *int64
 	Kind   string
+	// Kinds, when set, matches any of these kinds (and Kind too, when both are set).
+	Kinds  []string
 	Offset int
 	Limit  int
 }
@@ -142,6 +144,7 @@ type Store interface {
 	ExternalStore
 	ExternalVerifyStore
 	SecretStore
+	StatsStore
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error

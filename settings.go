@@ -1,8 +1,6 @@
 package gatehouse
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -213,10 +211,16 @@ func (s *Settings) Public(cookieSecure bool) map[string]any {
 	return out
 }
 
-// ValidateSettingsPatch checks every value of a PATCH against its definition and the current
+// SettingsPatch is a change of runtime settings, each value typed like its setting: bool for
+// TypeBool, int64 for TypeInt, string for every other type. A value of another Go type (a float,
+// nil, a string for a number) is refused by ValidateSettingsPatch, naming the setting; so the
+// transports pass on what they were given and never convert it to another type themselves.
+type SettingsPatch map[string]any
+
+// ValidateSettingsPatch checks every value of a patch against its definition and the current
 // snapshot and returns the normalized text values to store. Any error names the key; on error
 // nothing is to be saved.
-func ValidateSettingsPatch(patch map[string]json.RawMessage, cur *Settings, cookieSecure bool) (map[string]string, error) {
+func ValidateSettingsPatch(patch SettingsPatch, cur *Settings, cookieSecure bool) (map[string]string, error) {
 	if len(patch) == 0 {
 		return nil, Errorf(EInvalid, "no settings given")
 	}
@@ -235,7 +239,7 @@ func ValidateSettingsPatch(patch map[string]json.RawMessage, cur *Settings, cook
 		if !ok {
 			return nil, &Error{Code: EInvalid, Field: k, Message: fmt.Sprintf("unknown setting %q", k)}
 		}
-		text, err := d.fromJSON(patch[k])
+		text, err := d.fromValue(patch[k])
 		if err == nil {
 			text, err = d.normalize(text)
 		}
@@ -273,32 +277,24 @@ func errMessage(err error) string {
 	return err.Error()
 }
 
-// fromJSON turns a JSON value of the setting's type into text.
-func (d SettingDef) fromJSON(v json.RawMessage) (string, error) {
+// fromValue turns a value of the setting's type into text.
+func (d SettingDef) fromValue(v any) (string, error) {
 	switch d.Type {
 	case TypeBool:
-		var b bool
-		if err := json.Unmarshal(v, &b); err != nil {
+		b, ok := v.(bool)
+		if !ok {
 			return "", Errorf(EInvalid, "must be true or false")
 		}
 		return strconv.FormatBool(b), nil
 	case TypeInt:
-		// Decode into any with UseNumber: unmarshalling into json.Number directly would also
-		// accept the string "600", and the API promises JSON types.
-		dec := json.NewDecoder(bytes.NewReader(v))
-		dec.UseNumber()
-		var x any
-		if err := dec.Decode(&x); err != nil {
-			return "", Errorf(EInvalid, "must be a whole number")
-		}
-		f, ok := x.(json.Number)
+		n, ok := v.(int64)
 		if !ok {
 			return "", Errorf(EInvalid, "must be a whole number")
 		}
-		return f.String(), nil
+		return strconv.FormatInt(n, 10), nil
 	default:
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
+		s, ok := v.(string)
+		if !ok {
 			return "", Errorf(EInvalid, "must be a string")
 		}
 		return s, nil

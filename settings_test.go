@@ -1,7 +1,6 @@
 package gatehouse
 
 import (
-	"encoding/json"
 	"testing"
 	"time"
 )
@@ -54,38 +53,33 @@ func TestStoredInvalidValueFallsBack(t *testing.T) {
 
 func TestValidateSettingsPatch(t *testing.T) {
 	cur, _ := NewSettings(nil, true)
-	raw := func(m map[string]any) map[string]json.RawMessage {
-		out := map[string]json.RawMessage{}
-		for k, v := range m {
-			b, _ := json.Marshal(v)
-			out[k] = b
-		}
-		return out
-	}
-	vals, err := ValidateSettingsPatch(raw(map[string]any{"auth_cookie_secure": false, "auth_access_token_ttl_secs": 60, "auth_stay_signed_in_offset": " days=30 ", "site_name": " Acme "}), cur, true)
+	vals, err := ValidateSettingsPatch((SettingsPatch{"auth_cookie_secure": false, "auth_access_token_ttl_secs": int64(60), "auth_stay_signed_in_offset": " days=30 ", "site_name": " Acme "}), cur, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if vals["auth_cookie_secure"] != "false" || vals["auth_access_token_ttl_secs"] != "60" || vals["auth_stay_signed_in_offset"] != "days=30" || vals["site_name"] != "Acme" {
 		t.Fatalf("normalized: %v", vals)
 	}
-	bad := []map[string]any{
-		{"auth_access_token_ttl_secs": 10},         // below min
-		{"auth_access_token_ttl_secs": 1e9},        // above max
+	bad := []SettingsPatch{
+		{"auth_access_token_ttl_secs": int64(10)},  // below min
+		{"auth_access_token_ttl_secs": int64(1e9)}, // above max
 		{"auth_access_token_ttl_secs": 1.5},        // not whole
 		{"auth_access_token_ttl_secs": "600"},      // a string, not a number
+		{"auth_cookie_secure": "true"},             // a string, not a boolean
+		{"site_name": int64(7)},                    // a number, not a string
+		{"site_name": nil},
 		{"auth_session_network_binding": "planet"}, // not an option
 		{"site_name": "two\nlines"},
-		{"auth_password_max_length": 8, "auth_password_min_length": 9},
+		{"auth_password_max_length": int64(8), "auth_password_min_length": int64(9)},
 		{},
 	}
 	for _, b := range bad {
-		if _, err := ValidateSettingsPatch(raw(b), cur, true); err == nil || !IsCode(err, EInvalid) {
+		if _, err := ValidateSettingsPatch(b, cur, true); err == nil || !IsCode(err, EInvalid) {
 			t.Errorf("%v accepted: %v", b, err)
 		}
 	}
 	// min > max is caught against the stored maximum too.
-	if _, err := ValidateSettingsPatch(raw(map[string]any{"auth_password_min_length": 129}), cur, true); err == nil {
+	if _, err := ValidateSettingsPatch(SettingsPatch{"auth_password_min_length": int64(129)}, cur, true); err == nil {
 		t.Error("min above stored max accepted")
 	}
 }

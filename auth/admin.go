@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"strconv"
 
@@ -243,7 +242,7 @@ func (s *Admin) AdminRevokeSession(ctx context.Context, admin *Principal, sid st
 }
 
 // PatchSettings validates every value and saves all or nothing.
-func (s *Admin) PatchSettings(ctx context.Context, admin *Principal, patch map[string]json.RawMessage, meta ClientMeta) error {
+func (s *Admin) PatchSettings(ctx context.Context, admin *Principal, patch gatehouse.SettingsPatch, meta ClientMeta) error {
 	if err := requireAdmin(admin); err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package auth_test
 
 import (
 	"context"
-	"encoding/json"
 	"reflect"
 	"testing"
 
@@ -60,7 +59,11 @@ func adminUseCases(victim int64, victimSID string) map[string]func(context.Conte
 			return err
 		},
 		"Admin.PatchSettings": func(ctx context.Context, a *app, p *auth.Principal) error {
-			return a.Admin.PatchSettings(ctx, p, map[string]json.RawMessage{"site_name": json.RawMessage(`"` + name + `"`)}, meta)
+			return a.Admin.PatchSettings(ctx, p, gatehouse.SettingsPatch{"site_name": name}, meta)
+		},
+		"Admin.Dashboard": func(ctx context.Context, a *app, p *auth.Principal) error {
+			_, err := a.Admin.Dashboard(ctx, p)
+			return err
 		},
 		"Admin.Events": func(ctx context.Context, a *app, p *auth.Principal) error {
 			_, _, err := a.Admin.Events(ctx, p, gatehouse.EventFilter{Limit: 10})

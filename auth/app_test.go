@@ -2,7 +2,6 @@ package auth_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/url"
 	"testing"
@@ -113,7 +112,7 @@ func (a *app) bearer(tok *auth.Tokens) *auth.Principal {
 // configureMail turns mail delivery on (nothing is delivered: no outbox loop runs).
 func (a *app) configureMail() {
 	a.t.Helper()
-	patch := map[string]json.RawMessage{"mail_smtp_host": json.RawMessage(`"127.0.0.1"`), "mail_from": json.RawMessage(`"Gate <gate@example.com>"`)}
+	patch := gatehouse.SettingsPatch{"mail_smtp_host": "127.0.0.1", "mail_from": "Gate <gate@example.com>"}
 	if err := a.Admin.PatchSettings(context.Background(), a.admin, patch, a.Meta); err != nil {
 		a.t.Fatalf("mail settings: %v", err)
 	}

@@ -268,7 +268,7 @@ func TestBrowserAdminConsole(t *testing.T) {
 	api, _ := e.Setup("alice", "alice@example.com", pw)
 	ctx := browser(t)
 	run(t, ctx,
-		chromedp.Navigate(e.URL+"/admin"),
+		chromedp.Navigate(e.URL+"/admin/users"),
 		chromedp.WaitVisible(chromedp.CSS(`#f-login`)),
 		chromedp.SendKeys(chromedp.CSS(`#f-login`), "alice"),
 		chromedp.SendKeys(chromedp.CSS(`#f-password`), pw),

@@ -90,6 +90,9 @@ func TestBrowserPagesFitAndAreAccessible(t *testing.T) {
 	if r := admin.Do("PATCH", "/api/admin/settings", map[string]any{"auth_allow_user_registration": true}); r.Status != 200 {
 		t.Fatalf("turning registration on: %d %s", r.Status, r.Body)
 	}
+	for range 3 { // refused attempts for the dashboard to show
+		e.Client().Do("POST", "/api/auth/login", map[string]any{"login": "bob", "password": "not the password"})
+	}
 	ctx := browser(t)
 	signIn(t, ctx, e.URL, "alice", pw)
 	anon := another(t, ctx)
@@ -106,6 +109,7 @@ func TestBrowserPagesFitAndAreAccessible(t *testing.T) {
 
 	signedIn := []pageCheck{
 		{"/settings/security", ""},
+		{"/admin", "svg.chart"},
 		{"/admin/users", "table td:first-child"},
 		{"/admin/users?query=nobody-matches-this", "td.empty"},
 		{fmt.Sprintf("/admin/users/%d", bob), ".facts"},
@@ -149,6 +153,10 @@ func TestBrowserPagesFitAndAreAccessible(t *testing.T) {
 	if t.Failed() {
 		return
 	}
+	run(t, ctx, emulate(viewports[1], "light"), chromedp.Navigate(e.URL+"/admin"), chromedp.WaitVisible(chromedp.CSS(`svg.chart`)))
+	screenshot(t, ctx, "admin-dashboard")
+	run(t, ctx, emulate(viewports[0], "dark"), chromedp.Navigate(e.URL+"/admin"), chromedp.WaitVisible(chromedp.CSS(`svg.chart`)))
+	screenshot(t, ctx, "admin-dashboard-phone-dark")
 	// The header stays on one line on a phone: the navigation folds into a menu.
 	run(t, ctx, emulate(viewports[0], "light"), chromedp.Navigate(e.URL+"/admin/users"), chromedp.WaitReady(chromedp.CSS(`main`)))
 	h := get(t, ctx, chromedp.Evaluate[float64](`document.querySelector("header.top").getBoundingClientRect().height`))

@@ -370,8 +370,18 @@ func TestHealthReadyMetrics(t *testing.T) {
 		t.Fatalf("readyz %d", r.Status)
 	}
 	c.Do("POST", "/api/auth/login", map[string]string{"login": "x", "password": "wrong password"})
+	// The request check is answered before the mux: it must still be counted and timed.
+	for range 2 {
+		if r := c.Do("GET", "/api/auth/verify", nil); r.Status != 401 {
+			t.Fatalf("verify without credentials: %d", r.Status)
+		}
+	}
 	r := c.Do("GET", "/metrics", nil)
-	for _, want := range []string{`gatehouse_sign_ins_total{outcome="invalid_credentials"} 1`, "gatehouse_hash_pool_waiting", "gatehouse_revoked_sessions", `gatehouse_http_requests_total{route="POST /api/auth/login",status="4xx"} 1`} {
+	for _, want := range []string{`gatehouse_sign_ins_total{outcome="invalid_credentials"} 1`, "gatehouse_hash_pool_waiting", "gatehouse_revoked_sessions", `gatehouse_http_requests_total{route="POST /api/auth/login",status="4xx"} 1`,
+		`gatehouse_http_request_duration_seconds_count{code="401",route="POST /api/auth/login"} 1`,
+		`gatehouse_http_requests_total{route="/api/auth/verify",status="4xx"} 2`,
+		`gatehouse_http_request_duration_seconds_count{code="401",route="/api/auth/verify"} 2`,
+		`gatehouse_http_request_duration_seconds_bucket{code="200",route="GET /readyz",le="5"} 1`} {
 		if !strings.Contains(string(r.Body), want) {
 			t.Errorf("metrics lack %q", want)
 		}

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -204,7 +205,7 @@ func (s *Server) adminPatchSettings(w http.ResponseWriter, r *http.Request, p *a
 		writeError(w, r, s.log, err)
 		return
 	}
-	if err := s.auth.Admin.PatchSettings(r.Context(), p, patch, s.meta(r)); err != nil {
+	if err := s.auth.Admin.PatchSettings(r.Context(), p, settingsPatch(patch), s.meta(r)); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
@@ -235,4 +236,28 @@ func (s *Server) adminEvents(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		events = []*gatehouse.Event{}
 	}
 	writeJSON(w, http.StatusOK, list[*gatehouse.Event]{Items: events, NextPage: nextPage(pg, more)})
+}
+
+// settingsPatch types the JSON values of a settings change as gatehouse.SettingsPatch wants them:
+// true and false, whole numbers, strings. Anything else (null, 1.5, "600" for a number, an
+// object) is passed on as it is, and the validation refuses it naming the setting: the API
+// promises JSON types and converts nothing.
+func settingsPatch(raw map[string]json.RawMessage) gatehouse.SettingsPatch {
+	out := gatehouse.SettingsPatch{}
+	for k, v := range raw {
+		dec := json.NewDecoder(bytes.NewReader(v))
+		dec.UseNumber()
+		var x any
+		if err := dec.Decode(&x); err != nil {
+			out[k] = nil
+			continue
+		}
+		if n, ok := x.(json.Number); ok {
+			if i, err := n.Int64(); err == nil {
+				x = i
+			}
+		}
+		out[k] = x
+	}
+	return out
 }

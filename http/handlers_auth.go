@@ -68,11 +68,11 @@ func (s *Server) setCookie(w http.ResponseWriter, t *auth.Tokens) {
 
 // cookiePrincipal authenticates the session cookie alone.
 func (s *Server) cookiePrincipal(r *http.Request) (*auth.Principal, error) {
-	c, err := r.Cookie(CookieName)
-	if err != nil {
+	c, ok := sessionCookie(r)
+	if !ok {
 		return nil, gatehouse.Errorf(gatehouse.EUnauthorized, "not signed in")
 	}
-	return s.auth.Core.AuthenticateCookie(r.Context(), c.Value, func() auth.ClientMeta { return s.meta(r) })
+	return s.auth.Core.AuthenticateCookie(r.Context(), c, func() auth.ClientMeta { return s.meta(r) })
 }
 
 func (s *Server) signedIn(w http.ResponseWriter, status int, t *auth.Tokens) {
@@ -203,11 +203,7 @@ func (s *Server) authenticate(r *http.Request) (*auth.Principal, error) {
 		}
 		return s.auth.Core.AuthenticateBearer(r.Context(), strings.TrimSpace(tok), func() auth.ClientMeta { return s.meta(r) })
 	}
-	c, err := r.Cookie(CookieName)
-	if err != nil {
-		return nil, gatehouse.Errorf(gatehouse.EUnauthorized, "not signed in")
-	}
-	return s.auth.Core.AuthenticateCookie(r.Context(), c.Value, func() auth.ClientMeta { return s.meta(r) })
+	return s.cookiePrincipal(r)
 }
 
 // user wraps a handler that needs a signed-in user.

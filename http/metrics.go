@@ -2,6 +2,9 @@ package http
 
 import (
 	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -16,6 +19,7 @@ type Metrics struct {
 	active      func() float64
 
 	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
 	signIns  *prometheus.CounterVec
 	revoked  *prometheus.CounterVec
 }
@@ -26,9 +30,13 @@ func NewMetrics(poolStats func() (running, waiting int), revocations, cached fun
 	m := &Metrics{reg: prometheus.NewRegistry()}
 	m.Bind(revocations, cached, activeSessions)
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_http_requests_total", Help: "HTTP requests by route and status class."}, []string{"route", "status"})
+	// Buckets from 100 µs: a request check answers in well under a millisecond, a sign-in in
+	// tens of milliseconds (one Argon2id hash), a flood's refused sign-ins anywhere between.
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gatehouse_http_request_duration_seconds", Help: "Time from the handler's start to its return, by route and status code.",
+		Buckets: []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}}, []string{"route", "code"})
 	m.signIns = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_sign_ins_total", Help: "Sign-in attempts by outcome."}, []string{"outcome"})
 	m.revoked = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_sessions_ended_total", Help: "Sessions ended, by reason."}, []string{"reason"})
-	m.reg.MustRegister(m.requests, m.signIns, m.revoked,
+	m.reg.MustRegister(m.requests, m.latency, m.signIns, m.revoked,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_hash_pool_running", Help: "Password hashes being computed."}, func() float64 { r, _ := poolStats(); return float64(r) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_hash_pool_waiting", Help: "Password hashes waiting for a worker."}, func() float64 { _, w := poolStats(); return float64(w) }),
@@ -62,21 +70,38 @@ func (m *Metrics) Revoked(reason string) { m.revoked.WithLabelValues(reason).Inc
 
 func (m *Metrics) handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
 
-// routeCounters are one route's counters, resolved once so the hot path does no label lookups.
-type routeCounters [6]prometheus.Counter
-
-func (m *Metrics) forRoute(route string) *routeCounters {
-	var rc routeCounters
-	for i, class := range []string{"1xx", "1xx", "2xx", "3xx", "4xx", "5xx"} {
-		rc[i] = m.requests.WithLabelValues(route, class)
-	}
-	return &rc
+// routeMetrics are one route's request counters (by status class) and latency histograms (by
+// status code), resolved once so that the hot path does no label lookup and allocates nothing:
+// the class counters when the route is registered, each code's histogram the first time the
+// route answers with it.
+type routeMetrics struct {
+	route   string
+	latency *prometheus.HistogramVec
+	class   [6]prometheus.Counter
+	codes   [500]atomic.Pointer[observer] // status 100-599
 }
 
-func (rc *routeCounters) observe(status int) {
-	i := status / 100
-	if i < 1 || i > 5 {
-		i = 5
+type observer struct{ prometheus.Observer }
+
+func (m *Metrics) forRoute(route string) *routeMetrics {
+	rm := &routeMetrics{route: route, latency: m.latency}
+	for i, class := range []string{"1xx", "1xx", "2xx", "3xx", "4xx", "5xx"} {
+		rm.class[i] = m.requests.WithLabelValues(route, class)
 	}
-	rc[i].Inc()
+	return rm
+}
+
+// observe counts one answer with status that took d.
+func (rm *routeMetrics) observe(status int, d time.Duration) {
+	if status < 100 || status > 599 {
+		status = 500 // net/http refuses such codes; count it as the failure it is
+	}
+	rm.class[status/100].Inc()
+	slot := &rm.codes[status-100]
+	o := slot.Load()
+	if o == nil {
+		slot.CompareAndSwap(nil, &observer{rm.latency.WithLabelValues(rm.route, strconv.Itoa(status))})
+		o = slot.Load()
+	}
+	o.Observe(d.Seconds())
 }

@@ -22,7 +22,9 @@ func (s *Server) routes() {
 	s.handle("POST /api/auth/logout", s.logout)
 	s.handle("GET /api/auth/me", s.user(s.me))
 	// Forward auth answers any method: some proxies forward the original one.
-	s.handle(verifyPath, s.verify)
+	// ServeHTTP answers it before the mux; registered too, so the mux knows the pattern.
+	s.verifyH = s.wrap(verifyPath, s.verify)
+	s.mux.Handle(verifyPath, s.verifyH)
 	s.handle("POST /api/auth/register", s.register)
 	s.handle("POST /api/auth/activate", s.activate)
 	s.handle("POST /api/auth/activate/resend", s.resendActivation)
@@ -56,6 +58,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/admin/settings", s.admin(s.adminSettings))
 	s.handle("PATCH /api/admin/settings", s.admin(s.adminPatchSettings))
 	s.handle("GET /api/admin/events", s.admin(s.adminEvents))
+	s.handle("GET /api/admin/dashboard", s.admin(s.adminDashboard))
 	s.passkeyRoutes()
 	s.handle("GET /api/admin/users/pending", s.admin(s.adminPendingUsers))
 	s.handle("POST /api/admin/users/{id}/activation", s.admin(s.adminResendActivation))

@@ -2,6 +2,10 @@ package password
 
 import (
 	"context"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
 	"runtime"
 	"sync"
 	"time"
@@ -39,8 +43,47 @@ func NewHasher(p Params, workers, queue int) *Hasher {
 
 // DefaultWorkers is one hashing worker per core but one: a sign-in flood can then take all but
 // one core, and the request checks of every signed-in user keep the last (measured by the
-// flood case of bench/load: with every core hashing, request-check p99 rose 80-fold).
-func DefaultWorkers() int { return max(1, runtime.GOMAXPROCS(0)-1) }
+// flood case of bench/load: with every core hashing, request-check p99 rose 80-fold). Cores
+// are GOMAXPROCS or the container's CPU quota, whichever is smaller: GOMAXPROCS may be set by
+// hand above the quota, and hashes beyond the quota only queue in the kernel.
+func DefaultWorkers() int { return max(1, CPUs()-1) }
+
+// CPUs is the number of cores this process may use: GOMAXPROCS, lowered to the cgroup CPU quota
+// rounded up when one is set.
+func CPUs() int {
+	n := runtime.GOMAXPROCS(0)
+	if q := cgroupCPUs(os.DirFS("/")); q > 0 && q < n {
+		n = q
+	}
+	return n
+}
+
+// cgroupCPUs reads the CPU quota of cgroup v2 (cpu.max: "quota period" or "max period") or v1
+// (cpu.cfs_quota_us, -1 when unlimited), rounded up; 0 means no quota or none readable.
+func cgroupCPUs(fsys fs.FS) int {
+	var quota, period float64
+	if b, err := fs.ReadFile(fsys, "sys/fs/cgroup/cpu.max"); err == nil {
+		if _, err := fmt.Sscan(string(b), &quota, &period); err != nil {
+			return 0 // "max": no quota, and Sscan stops there
+		}
+	} else {
+		q, err1 := fs.ReadFile(fsys, "sys/fs/cgroup/cpu/cpu.cfs_quota_us")
+		p, err2 := fs.ReadFile(fsys, "sys/fs/cgroup/cpu/cpu.cfs_period_us")
+		if err1 != nil || err2 != nil {
+			return 0
+		}
+		if _, err := fmt.Sscan(string(q), &quota); err != nil {
+			return 0
+		}
+		if _, err := fmt.Sscan(string(p), &period); err != nil {
+			return 0
+		}
+	}
+	if quota <= 0 || period <= 0 {
+		return 0
+	}
+	return int(math.Ceil(quota / period))
+}
 
 // Size reports how many hashes may run at once and how many callers may wait besides.
 func (h *Hasher) Size() (workers, queue int) { return cap(h.workers), cap(h.queue) - cap(h.workers) }
@@ -94,8 +137,27 @@ func (h *Hasher) do(ctx context.Context, fn func()) error {
 		h.running--
 		h.mu.Unlock()
 	}()
-	fn()
+	runLowPriority(fn)
 	return nil
+}
+
+// runLowPriority runs fn on an OS thread of its own at a lower scheduling priority (nice
+// HashNice on Linux), so that when the machine's cores are all busy the kernel gives them to
+// the request checks and the rest of the server before a sign-in's hash: a flood of sign-ins
+// then slows sign-ins, not everyone's requests. Argon2id offers no point to yield between its
+// passes (golang.org/x/crypto/argon2 runs them in one call); the lower priority is how the hash
+// yields. The goroutine ends still locked to its thread, so the runtime discards the thread
+// and its priority with it instead of handing a lowered thread to other goroutines; making a
+// thread costs tens of microseconds against a hash's tens of milliseconds.
+func runLowPriority(fn func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		lowerThreadPriority()
+		fn()
+	}()
+	<-done
 }
 
 // Hash hashes pw on the pool.

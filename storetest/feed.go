@@ -139,7 +139,7 @@ func testEvents(t *testing.T, s gatehouse.Store) {
 	add(gatehouse.EventLoginFailed, &a.ID, map[string]any{"reason": "bad password"})
 	add(gatehouse.EventLoginFailed, nil, map[string]any{"login": "nobody"})
 	add(gatehouse.EventLoginFailed, &b.ID, nil)
-	add(gatehouse.EventLogout, &b.ID, map[string]any{"reason": gatehouse.ReasonUser})
+	out := add(gatehouse.EventLogout, &b.ID, map[string]any{"reason": gatehouse.ReasonUser})
 	add(gatehouse.EventLoginFailed, &a.ID, nil)
 	anon := add(gatehouse.EventLoginRateLimited, nil, nil)
 
@@ -160,6 +160,7 @@ func testEvents(t *testing.T, s gatehouse.Store) {
 		{"kind", gatehouse.EventFilter{Kind: gatehouse.EventLoginFailed, Limit: 50}, reversed(failed)},
 		{"user and kind", gatehouse.EventFilter{UserID: &a.ID, Kind: gatehouse.EventLoginFailed, Limit: 50}, reversed(failedA)},
 		{"unknown kind", gatehouse.EventFilter{Kind: "no.such.kind", Limit: 50}, []int64{}},
+		{"kinds", gatehouse.EventFilter{Kinds: []string{gatehouse.EventLogout, gatehouse.EventLoginRateLimited, "no.such.kind"}, Limit: 50}, []int64{anon.ID, out.ID}},
 		{"unknown user", gatehouse.EventFilter{UserID: ptr(a.ID + b.ID + 1000), Limit: 50}, []int64{}},
 	}
 	for _, c := range cases {

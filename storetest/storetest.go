@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 		{"Changes/Feed", testChangeFeed},
 		{"Events", testEvents},
 		{"Events/Paging", testEventPaging},
+		{"Stats", testStats},
 		{"Settings", testSettings},
 		{"MFA/TOTP", testMFATOTP},
 		{"MFA/RecoveryCodes", testMFARecoveryCodes},

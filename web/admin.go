@@ -1,7 +1,7 @@
 package web
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -322,36 +322,33 @@ func (p *pages) adminSettings(w http.ResponseWriter, r *http.Request, pr *auth.P
 	p.render(w, http.StatusOK, "admin_settings", v)
 }
 
-// adminSettingsSubmit saves one group. Values are typed from the form the way the JSON API
-// expects them; a value that is not a number is passed on as text so the validation names the
-// setting that is wrong. Nothing is saved unless every value is valid.
+// adminSettingsSubmit saves one group. Values are typed from the form (a checkbox is a bool, a
+// number field an int64); a value that is not a number is passed on as text so the validation
+// names the setting that is wrong. Nothing is saved unless every value is valid.
 func (p *pages) adminSettingsSubmit(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
 	group := r.PostForm.Get("group")
-	patch := map[string]json.RawMessage{}
+	patch := gatehouse.SettingsPatch{}
 	for _, d := range gatehouse.SettingDefs(p.auth.Core.CookieSecureDefault()) {
 		if d.Group != group {
 			continue
 		}
 		val := r.PostForm.Get(d.Key)
-		var raw []byte
 		switch d.Type {
 		case gatehouse.TypeBool:
-			raw, _ = json.Marshal(val != "")
+			patch[d.Key] = val != ""
 		case gatehouse.TypeInt:
 			if n, err := strconv.ParseInt(strings.TrimSpace(val), 10, 64); err == nil {
-				raw, _ = json.Marshal(n)
+				patch[d.Key] = n
 			} else {
-				raw, _ = json.Marshal(val)
+				patch[d.Key] = val // refused as "must be a whole number", naming the setting
 			}
 		case gatehouse.TypeSecret:
-			if val == "" {
-				continue // empty keeps the stored secret
+			if val != "" { // empty keeps the stored secret
+				patch[d.Key] = val
 			}
-			raw, _ = json.Marshal(val)
 		default:
-			raw, _ = json.Marshal(val)
+			patch[d.Key] = val
 		}
-		patch[d.Key] = raw
 	}
 	if len(patch) == 0 {
 		p.errorPage(w, r, http.StatusBadRequest, "No settings were sent.")
@@ -429,25 +426,9 @@ func (p *pages) adminEvents(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 		return
 	}
 	d.Events, d.Pager = events, newPager(r, p.base, page, more)
-	// At most one page of distinct users, each read once.
-	d.Names = map[int64]string{}
-	for _, e := range events {
-		if e.UserID == nil {
-			continue
-		}
-		if _, seen := d.Names[*e.UserID]; seen {
-			continue
-		}
-		u, err := p.auth.Admin.UserByID(r.Context(), pr, *e.UserID)
-		switch {
-		case err == nil:
-			d.Names[*e.UserID] = u.Username
-		case gatehouse.IsCode(err, gatehouse.ENotFound):
-			d.Names[*e.UserID] = ""
-		default:
-			p.fail(w, r, err)
-			return
-		}
+	if d.Names, err = p.eventUserNames(r.Context(), pr, events); err != nil {
+		p.fail(w, r, err)
+		return
 	}
 	p.render(w, http.StatusOK, "admin_events", v)
 }
@@ -474,6 +455,30 @@ func (p *pages) eventUser(r *http.Request, pr *auth.Principal, in string) (int64
 		}
 	}
 	return 0, nil
+}
+
+// eventUserNames reads the usernames of the users events name, each once ("" for a deleted
+// user): at most one page of distinct users.
+func (p *pages) eventUserNames(ctx context.Context, pr *auth.Principal, events []*gatehouse.Event) (map[int64]string, error) {
+	names := map[int64]string{}
+	for _, e := range events {
+		if e.UserID == nil {
+			continue
+		}
+		if _, seen := names[*e.UserID]; seen {
+			continue
+		}
+		u, err := p.auth.Admin.UserByID(ctx, pr, *e.UserID)
+		switch {
+		case err == nil:
+			names[*e.UserID] = u.Username
+		case gatehouse.IsCode(err, gatehouse.ENotFound):
+			names[*e.UserID] = ""
+		default:
+			return nil, err
+		}
+	}
+	return names, nil
 }
 
 // Name is the username of the user with id, or "" for a deleted user.

@@ -66,7 +66,7 @@ type pages struct {
 
 // pageNames are the templates under templates/, each rendered inside layout.html.
 var pageNames = []string{"login", "logout", "security", "admin_users", "admin_user", "admin_delete", "admin_settings", "admin_events", "error",
-	"register", "activate", "recover", "recover_reset", "email_confirm", "admin_mail"}
+	"register", "activate", "recover", "recover_reset", "email_confirm", "admin_mail", "admin_dashboard"}
 
 func (p *pages) parse() error {
 	p.tmpl = map[string]*template.Template{}
@@ -120,9 +120,7 @@ func (p *pages) routes(mux *http.ServeMux) {
 	mux.Handle("POST /settings/security/mfa/recovery-codes", p.page(p.user(p.mfaRecoveryCodes)))
 	mux.Handle("POST /settings/security/mfa/disable", p.page(p.user(p.mfaDisable)))
 
-	mux.Handle("GET /admin", p.page(p.admin(func(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
-		p.redirect(w, r, "/admin/users")
-	})))
+	mux.Handle("GET /admin", p.page(p.admin(p.adminDashboard)))
 	mux.Handle("GET /admin/users", p.page(p.admin(p.adminUsers)))
 	mux.Handle("POST /admin/users", p.page(p.admin(p.adminCreateUser)))
 	mux.Handle("GET /admin/users/{id}", p.page(p.admin(p.adminUser)))

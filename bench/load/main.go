@@ -55,12 +55,19 @@ func main() {
 	flood := flag.Int("flood", 200, "concurrent sign-ins in the flood case")
 	scale := flag.Int("scale", 0, "users and sessions for the scale case (0 skips it; the issue's figure is 1000000)")
 	pgDSN := flag.String("postgres", os.Getenv("GATEHOUSE_TEST_POSTGRES_DSN"), "PostgreSQL DSN for the scale case (empty: SQLite only)")
+	var o options
+	flag.IntVar(&o.wrkRounds, "wrk-rounds", 3, "rounds of wrk -t1 -c32 against the bare handler, Bearer and cookie (0 skips; skipped without wrk)")
+	flag.DurationVar(&o.wrkDuration, "wrk-duration", 8*time.Second, "each wrk run's -d")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "the server writes its CPU profile here (serve --cpuprofile); with -check-only it covers the request check alone")
+	flag.StringVar(&o.serverProcs, "server-gomaxprocs", "", "GOMAXPROCS for the server process only (experiments)")
+	flag.DurationVar(&o.mixedDuration, "mixed", 10*time.Second, "verify-only and the 80/15/5 mix, in all (0 skips)")
+	flag.StringVar(&o.redisURL, "redis", os.Getenv("GATEHOUSE_TEST_REDIS_URL"), "Redis URL for counting Redis commands per operation (empty: the in-memory limiter)")
 	flag.Parse()
 	if *baseline != "" {
 		serveBaseline(*baseline)
 		return
 	}
-	if err := run(*dur, max(1, *rounds), *conns, *flood, *scale, *pgDSN, *checkOnly); err != nil {
+	if err := run(*dur, max(1, *rounds), *conns, *flood, *scale, *pgDSN, *checkOnly, o); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
@@ -102,7 +109,15 @@ func (r *report) print(title string) {
 	r.rows = nil
 }
 
-func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, checkOnly bool) error {
+// options are the cases added after run's first signature.
+type options struct {
+	wrkRounds                  int
+	wrkDuration, mixedDuration time.Duration
+	cpuProfile, serverProcs    string
+	redisURL                   string
+}
+
+func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, checkOnly bool, o options) error {
 	dir, err := os.MkdirTemp("", "gatehouse-load-")
 	if err != nil {
 		return err
@@ -129,7 +144,23 @@ func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, check
 	r.add("idle memory (RSS)", mib(gh.rss()), "< 40 MiB")
 	r.print("Start-up")
 
-	// Request check against the baseline.
+	// Request check against the baseline, on a server of its own (profiled when asked).
+	gh.stop()
+	var args, env []string
+	if o.cpuProfile != "" {
+		abs, err := filepath.Abs(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		args = append(args, "--cpuprofile", abs)
+	}
+	if o.serverProcs != "" {
+		env = append(env, "GOMAXPROCS="+o.serverProcs)
+	}
+	gh, err = startGatehouseWith(bin, filepath.Join(dir, "main"), "sqlite", "", args, env)
+	if err != nil {
+		return err
+	}
 	base, err := startBaseline(dir)
 	if err != nil {
 		gh.stop()
@@ -146,21 +177,29 @@ func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, check
 	// runs falls on all of them alike instead of on whichever case ran at the time.
 	var bareR, bearerR, ckR []result
 	for range rounds {
-		bareR = append(bareR, load(base.url+"/api/auth/verify", nil, conns, dur/time.Duration(rounds)))
-		bearerR = append(bearerR, load(verify, http.Header{"Authorization": {"Bearer " + access}}, conns, dur/time.Duration(rounds)))
-		ckR = append(ckR, load(verify, http.Header{"Cookie": {"gatehouse_session=" + cookie}}, conns, dur/time.Duration(rounds)))
+		bareR = append(bareR, base.timed(func() result { return load(base.url+"/api/auth/verify", nil, conns, dur/time.Duration(rounds)) }))
+		bearerR = append(bearerR, gh.timed(func() result {
+			return load(verify, http.Header{"Authorization": {"Bearer " + access}}, conns, dur/time.Duration(rounds))
+		}))
+		ckR = append(ckR, gh.timed(func() result {
+			return load(verify, http.Header{"Cookie": {"gatehouse_session=" + cookie}}, conns, dur/time.Duration(rounds))
+		}))
 	}
 	bare, bearer, ck := merge(bareR), merge(bearerR), merge(ckR)
-	r.add("case", "req/s", "p50", "p99", "errors", "req/s vs bare", "p99 vs bare")
+	r.add("case", "req/s", "p50", "p99", "errors", "req/s vs bare", "p99 vs bare", "server CPU per request", "CPU vs bare")
 	for _, c := range []struct {
 		name string
 		res  result
 	}{{"bare net/http handler", bare}, {"verify, Bearer token", bearer}, {"verify, session cookie", ck}} {
 		r.add(c.name, fmt.Sprintf("%.0f", c.res.rps), us(c.res.p50), us(c.res.p99), strconv.Itoa(c.res.errors),
-			fmt.Sprintf("%.2f", c.res.rps/bare.rps), fmt.Sprintf("%.2f", float64(c.res.p99)/float64(bare.p99)))
+			fmt.Sprintf("%.2f", c.res.rps/bare.rps), fmt.Sprintf("%.2f", float64(c.res.p99)/float64(bare.p99)),
+			fmt.Sprintf("%.1f µs", c.res.cpuPerReq()), fmt.Sprintf("%.2f", c.res.cpuPerReq()/bare.cpuPerReq()))
 	}
 	r.print("Request check (target: req/s ratio >= 0.9, p99 ratio <= 1.5)")
 	fmt.Printf("\nserver peak memory (VmHWM) after the request check: %s\n", mib(gh.peak()))
+	if o.wrkRounds > 0 {
+		wrkRounds(&r, base, gh, access, cookie, o.wrkRounds, o.wrkDuration)
+	}
 	if checkOnly {
 		gh.stop()
 		return nil
@@ -195,6 +234,10 @@ func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, check
 	r.add("server overhead beyond the hash (median of 31 paired differences)", ms(median(diffs))+" (target < 5 ms; go test -bench SignInOverhead ./http/ measures it without the hash)")
 	r.print("Sign-in")
 
+	if o.mixedDuration > 0 {
+		mixedCase(&r, gh, access, cookie, conns, rounds, o.mixedDuration)
+	}
+
 	// Flood: 200 concurrent sign-ins while request checks run.
 	probeConns := 4
 	quiet := load(verify, http.Header{"Authorization": {"Bearer " + access}}, probeConns, 3*time.Second)
@@ -216,6 +259,9 @@ func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, check
 	r.add("control: request-check p99 during an equal flood of GET /healthz", us(ctl.probe.p99), fmt.Sprintf("ratio %.2f to quiet", float64(ctl.probe.p99)/float64(quiet.p99)))
 	r.print(fmt.Sprintf("Flood of %d concurrent sign-ins", flood))
 	gh.stop()
+	if err := countsCase(&r, bin, dir, o.redisURL); err != nil {
+		return err
+	}
 
 	if scale > 0 {
 		backends := []string{"sqlite"}
@@ -282,7 +328,39 @@ func (p *proc) status(field string) uint64 {
 	return 0
 }
 
-func (p *proc) rss() uint64  { return p.status("VmRSS") }
+func (p *proc) rss() uint64 { return p.status("VmRSS") }
+
+// cpuTime is the process's user + system CPU time so far (/proc/PID/stat, in clock ticks of
+// 10 ms, the USER_HZ of Linux on every architecture Go supports).
+func (p *proc) cpuTime() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
+// timed runs a load case and records the process's CPU time during it.
+func (p *proc) timed(fn func() result) result {
+	c0 := p.cpuTime()
+	res := fn()
+	res.cpu = p.cpuTime() - c0
+	return res
+}
+
+func (r result) cpuPerReq() float64 {
+	if len(r.lats) == 0 {
+		return 0
+	}
+	return float64(r.cpu) / float64(time.Microsecond) / float64(len(r.lats))
+}
 func (p *proc) peak() uint64 { return p.status("VmHWM") }
 
 func freeAddr() (string, error) {
@@ -311,6 +389,11 @@ func startBaseline(dir string) (*proc, error) {
 
 // startGatehouse runs `gatehouse serve` in dir; it writes its own config with fresh secrets.
 func startGatehouse(bin, dir, driver, dsn string) (*proc, error) {
+	return startGatehouseWith(bin, dir, driver, dsn, nil, nil)
+}
+
+// startGatehouseWith is startGatehouse with more serve flags and environment.
+func startGatehouseWith(bin, dir, driver, dsn string, args, env []string) (*proc, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -321,7 +404,7 @@ func startGatehouse(bin, dir, driver, dsn string) (*proc, error) {
 	if dsn == "" {
 		dsn = filepath.Join(dir, "gatehouse.db")
 	}
-	cmd := exec.Command(bin, "serve", "--config", filepath.Join(dir, "gatehouse.toml"), "--listen", addr)
+	cmd := exec.Command(bin, append([]string{"serve", "--config", filepath.Join(dir, "gatehouse.toml"), "--listen", addr}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(),
 		"GATEHOUSE_LOG_LEVEL=error",
@@ -330,6 +413,7 @@ func startGatehouse(bin, dir, driver, dsn string) (*proc, error) {
 		"GATEHOUSE__DATABASE__DSN="+dsn,
 		"GATEHOUSE__AUTH__BOOTSTRAP_INSECURE_COOKIES=true",
 	)
+	cmd.Env = append(cmd.Env, env...)
 	logf, err := os.Create(filepath.Join(dir, "server.log"))
 	if err != nil {
 		return nil, err
@@ -402,6 +486,9 @@ func (p *proc) login(login, pw, ip string) (int, map[string]any, error) {
 }
 
 type result struct {
+	// cpu is the server process's CPU time (user + system) during the case: on a machine shared
+	// with other work, CPU per request moves far less than requests per second do.
+	cpu      time.Duration
 	rps      float64
 	p50, p99 time.Duration
 	errors   int
@@ -416,6 +503,7 @@ func merge(rs []result) result {
 		m.lats = append(m.lats, r.lats...)
 		m.elapsed += r.elapsed
 		m.errors += r.errors
+		m.cpu += r.cpu
 	}
 	slices.Sort(m.lats)
 	if len(m.lats) > 0 {

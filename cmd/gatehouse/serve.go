@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"runtime/debug"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -45,8 +47,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.Var(&publicURL, "public-url", "the address people open, e.g. https://auth.example.com (overrides server.public_url)")
 	fs.Var(&jwtSecret, "jwt-secret", "access token signing secret (overrides auth.jwt_secret)")
 	fs.Var(&mfaKey, "mfa-secret-key", "MFA secret encryption key (overrides auth.mfa_secret_key)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file from start until shutdown (bench/README.md)")
 	if err := cliFlags(fs, args, stderr); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel(getenv("GATEHOUSE_LOG_LEVEL"))}))
 
@@ -187,4 +197,18 @@ func logLevel(s string) slog.Level {
 		return slog.LevelInfo
 	}
 	return l
+}
+
+// startCPUProfile profiles the whole process until stop: how bench/README.md finds where the
+// request check's time goes under a real load generator, without a debug listener in production.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -20,6 +21,7 @@ import (
 	"github.com/gatehouse/gatehouse/config"
 	"github.com/gatehouse/gatehouse/geo"
 	ghttp "github.com/gatehouse/gatehouse/http"
+	"github.com/gatehouse/gatehouse/internal/sqlstore"
 	"github.com/gatehouse/gatehouse/oidc"
 	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/postgres"
@@ -102,6 +104,7 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 	if fb := lim.fallback; fb != nil {
 		metrics.WatchLimiter(func() bool { shared, _ := fb.Status(); return shared }, fb.Fallbacks)
 	}
+	watchCounts(metrics, p.Store, lim)
 	metrics.Bind(svc.Core.Revocations().Len, svc.Core.CachedSessions, activeSessionsGauge(p.Store, p.Clock))
 	var pages func(*http.ServeMux, ghttp.PageKit) error
 	if !p.WithoutPages {
@@ -195,6 +198,8 @@ type limiter struct {
 	fallback *ratelimit.Fallback
 	detail   func() map[string]string
 	close    func()
+	// redisCommands counts what is sent to Redis (nil without [redis] url).
+	redisCommands *atomic.Uint64
 }
 
 // newLimiter picks Redis when [redis] url is set, so several instances share one budget, with
@@ -213,6 +218,8 @@ func newLimiter(cfg *config.Config, clock gatehouse.Clock, log *slog.Logger) (*l
 	}
 	ratelimit.TuneClient(opts)
 	c := redis.NewClient(opts)
+	cc := &commandCounter{}
+	c.AddHook(cc)
 	fb := ratelimit.NewFallback(ratelimit.NewRedis(c), mem, clock.Now, log)
 	detail := func() map[string]string {
 		if shared, since := fb.Status(); !shared {
@@ -220,7 +227,40 @@ func newLimiter(cfg *config.Config, clock gatehouse.Clock, log *slog.Logger) (*l
 		}
 		return map[string]string{"rate_limits": "shared (Redis)"}
 	}
-	return &limiter{Limiter: fb, fallback: fb, detail: detail, close: func() { _ = c.Close() }}, nil
+	return &limiter{Limiter: fb, fallback: fb, detail: detail, close: func() { _ = c.Close() }, redisCommands: &cc.n}, nil
+}
+
+// commandCounter counts Redis commands (a pipeline counts each command; a rate-limit script is
+// one).
+type commandCounter struct{ n atomic.Uint64 }
+
+func (c *commandCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *commandCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (c *commandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.n.Add(uint64(len(cmds)))
+		return next(ctx, cmds)
+	}
+}
+
+// watchCounts exports the store's statement counts and the Redis commands, when there are any.
+func watchCounts(m *ghttp.Metrics, store gatehouse.Store, lim *limiter) {
+	if c, ok := store.(interface{ Counts() sqlstore.Counts }); ok {
+		m.WatchStore(func() (uint64, uint64, uint64) {
+			n := c.Counts()
+			return n.Reads, n.Writes, n.Transactions
+		})
+	}
+	if lim.redisCommands != nil {
+		m.WatchRedis(lim.redisCommands.Load)
+	}
 }
 
 // Run runs the background work until ctx ends: following the change feed (woken early by

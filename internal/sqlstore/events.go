@@ -45,6 +45,14 @@ func (s *Store) ListEvents(ctx context.Context, f gatehouse.EventFilter) ([]*gat
 		args = append(args, f.Kind)
 		where = append(where, fmt.Sprintf("kind = $%d", len(args)))
 	}
+	if len(f.Kinds) > 0 {
+		marks := make([]string, len(f.Kinds))
+		for i, k := range f.Kinds {
+			args = append(args, k)
+			marks[i] = fmt.Sprintf("$%d", len(args))
+		}
+		where = append(where, "kind IN ("+strings.Join(marks, ", ")+")")
+	}
 	q := `SELECT id, time, kind, user_id, session_id, ip, user_agent, data FROM events`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

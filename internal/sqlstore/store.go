@@ -8,6 +8,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -62,14 +63,52 @@ func Norm(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 // Store implements gatehouse.Store except Ping and Close, which belong to the backends because
 // they own the connections.
 type Store struct {
-	w   *sql.DB // writes and every transaction
-	r   *sql.DB // plain reads; may be w
+	w   counted // writes and every transaction
+	r   counted // plain reads; may share w's pool
 	d   Dialect
 	now func() time.Time
+
+	reads, writes, txs atomic.Uint64
 }
 
 // New returns a Store writing through w and reading through r (which may be w).
-func New(w, r *sql.DB, d Dialect) *Store { return &Store{w: w, r: r, d: d, now: time.Now} }
+func New(w, r *sql.DB, d Dialect) *Store {
+	s := &Store{d: d, now: time.Now}
+	s.w, s.r = counted{w, &s.writes}, counted{r, &s.reads}
+	return s
+}
+
+// Counts are the statements the store has sent: Reads and Writes outside transactions (by the
+// pool they went through, so a write that reads back with RETURNING is a write), and
+// Transactions, each of which is several statements in one round of locking. They are how
+// bench/README.md counts the database work of one sign-in and one request check.
+type Counts struct{ Reads, Writes, Transactions uint64 }
+
+// Counts reports the statements sent so far.
+func (s *Store) Counts() Counts {
+	return Counts{Reads: s.reads.Load(), Writes: s.writes.Load(), Transactions: s.txs.Load()}
+}
+
+// counted is a connection pool that counts the statements sent through it.
+type counted struct {
+	*sql.DB
+	n *atomic.Uint64
+}
+
+func (c counted) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	c.n.Add(1)
+	return c.DB.ExecContext(ctx, query, args...)
+}
+
+func (c counted) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	c.n.Add(1)
+	return c.DB.QueryContext(ctx, query, args...)
+}
+
+func (c counted) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	c.n.Add(1)
+	return c.DB.QueryRowContext(ctx, query, args...)
+}
 
 // SetClock replaces the clock that stamps created_at and updated_at (tests).
 func (s *Store) SetClock(now func() time.Time) { s.now = now }
@@ -87,6 +126,7 @@ type rowScanner interface {
 
 // tx runs fn in a write transaction, committing when fn returns nil.
 func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	s.txs.Add(1)
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
@@ -164,7 +204,7 @@ func pageBounds(offset, limit int) (int, int) {
 func notFound(what string) error { return gatehouse.Errorf(gatehouse.ENotFound, "%s not found", what) }
 
 // all runs a query and scans every row with scan.
-func all[T any](ctx context.Context, db *sql.DB, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+func all[T any](ctx context.Context, db querier, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -183,7 +223,7 @@ func all[T any](ctx context.Context, db *sql.DB, scan func(rowScanner) (T, error
 
 // page runs a query that asks for limit+1 rows (a LIMIT of limit+1) and returns at most limit of
 // them, scanned, with whether there were more: how every paged list here knows its next page.
-func page[T any](ctx context.Context, db *sql.DB, limit int, scan func(rowScanner) (T, error), query string, args ...any) ([]T, bool, error) {
+func page[T any](ctx context.Context, db querier, limit int, scan func(rowScanner) (T, error), query string, args ...any) ([]T, bool, error) {
 	out, err := all(ctx, db, scan, query, args...)
 	if err != nil {
 		return nil, false, err

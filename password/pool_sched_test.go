@@ -1,0 +1,74 @@
+package password
+
+import (
+	"context"
+	"runtime"
+	"testing"
+	"testing/fstest"
+)
+
+// A hash runs on a thread of lower priority, and the caller's thread keeps its own: otherwise a
+// lowered thread would go back to the runtime and serve request checks at nice 10.
+func TestHashRunsAtLowerPriority(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("hashing threads are reniced on Linux only")
+	}
+	h := NewHasher(fast, 1, 1)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	before, err := threadNice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inside int
+	var ierr error
+	if err := h.do(context.Background(), func() { inside, ierr = threadNice() }); err != nil {
+		t.Fatal(err)
+	}
+	if ierr != nil {
+		t.Fatal(ierr)
+	}
+	if want := min(19, before+HashNice); inside != want {
+		t.Errorf("hashing thread runs at nice %d, want %d (caller at %d)", inside, want, before)
+	}
+	after, _ := threadNice()
+	if after != before {
+		t.Errorf("caller's thread went from nice %d to %d", before, after)
+	}
+	// The pool still hashes and verifies.
+	phc, err := h.Hash(context.Background(), "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _, err := h.Verify(context.Background(), "pw", phc); !ok || err != nil {
+		t.Fatalf("verify on the pool: %v %v", ok, err)
+	}
+}
+
+func TestCgroupCPUs(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		files map[string]string
+		want  int
+	}{
+		{"v2 1.5 cores", map[string]string{"sys/fs/cgroup/cpu.max": "150000 100000\n"}, 2},
+		{"v2 one core", map[string]string{"sys/fs/cgroup/cpu.max": "100000 100000\n"}, 1},
+		{"v2 half a core", map[string]string{"sys/fs/cgroup/cpu.max": "50000 100000\n"}, 1},
+		{"v2 unlimited", map[string]string{"sys/fs/cgroup/cpu.max": "max 100000\n"}, 0},
+		{"v2 garbage", map[string]string{"sys/fs/cgroup/cpu.max": "\n"}, 0},
+		{"v1 4 cores", map[string]string{"sys/fs/cgroup/cpu/cpu.cfs_quota_us": "400000\n", "sys/fs/cgroup/cpu/cpu.cfs_period_us": "100000\n"}, 4},
+		{"v1 unlimited", map[string]string{"sys/fs/cgroup/cpu/cpu.cfs_quota_us": "-1\n", "sys/fs/cgroup/cpu/cpu.cfs_period_us": "100000\n"}, 0},
+		{"none", map[string]string{}, 0},
+	} {
+		fsys := fstest.MapFS{}
+		for k, v := range c.files {
+			fsys[k] = &fstest.MapFile{Data: []byte(v)}
+		}
+		if got := cgroupCPUs(fsys); got != c.want {
+			t.Errorf("%s: %d CPUs, want %d", c.name, got, c.want)
+		}
+	}
+	if n := CPUs(); n < 1 || n > runtime.GOMAXPROCS(0) {
+		t.Errorf("CPUs() = %d with GOMAXPROCS %d", n, runtime.GOMAXPROCS(0))
+	}
+}

@@ -1,0 +1,21 @@
+package password
+
+import "syscall"
+
+// HashNice is how much lower than the server's own threads a hashing thread runs (nice 10: the
+// kernel's weight for it is about a tenth of a normal thread's when both want a core).
+const HashNice = 10
+
+// lowerThreadPriority renices the calling thread only: on Linux, setpriority with a thread id
+// applies to that thread, not the process. Lowering needs no privilege; if it fails anyway
+// (a seccomp filter), the hash runs at normal priority, as it did before.
+func lowerThreadPriority() {
+	_ = syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), HashNice)
+}
+
+// threadNice reports the calling thread's nice value (for tests).
+func threadNice() (int, error) {
+	// The raw syscall returns 20 - nice so that it is never negative (man 2 getpriority).
+	p, err := syscall.Getpriority(syscall.PRIO_PROCESS, syscall.Gettid())
+	return 20 - p, err
+}

@@ -1,0 +1,13 @@
+//go:build !linux
+
+package password
+
+import "errors"
+
+// HashNice is the lowered priority of hashing threads on Linux; elsewhere hashes run at normal
+// priority.
+const HashNice = 0
+
+func lowerThreadPriority() {}
+
+func threadNice() (int, error) { return 0, errors.New("thread priorities are only lowered on Linux") }
