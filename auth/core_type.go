@@ -127,6 +127,9 @@ func NewCore(ctx context.Context, d Deps) (*Core, error) {
 	if err := s.store.InitSettings(ctx, gatehouse.SettingDefaults(d.CookieSecureDefault)); err != nil {
 		return nil, err
 	}
+	if err := s.mail.LoadTemplates(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.reloadSettings(ctx); err != nil {
 		return nil, err
 	}

@@ -232,3 +232,58 @@ type registeredResponse struct {
 	Status string `json:"status"`
 	tokenResponse
 }
+
+func (s *Server) adminMailTemplates(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	items, err := s.auth.Admin.MailTemplates(r.Context(), p)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list[*auth.MailTemplateView]{Items: items})
+}
+
+func (s *Server) adminMailTemplate(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	v, err := s.auth.Admin.MailTemplate(r.Context(), p, r.PathValue("kind"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) adminSaveMailTemplate(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	var t mail.Template
+	if err := decode(w, r, &t); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	v, err := s.auth.Admin.SaveMailTemplate(r.Context(), p, r.PathValue("kind"), t, s.meta(r))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) adminResetMailTemplate(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	v, err := s.auth.Admin.ResetMailTemplate(r.Context(), p, r.PathValue("kind"), s.meta(r))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) adminPreviewMailTemplate(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	var t mail.Template
+	if err := decode(w, r, &t); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	out, err := s.auth.Admin.PreviewMailTemplate(r.Context(), p, r.PathValue("kind"), t)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -249,3 +249,43 @@ func TestAdminMailConsole(t *testing.T) {
 		t.Fatal("the resent activation mail was not delivered")
 	}
 }
+
+// The mail template editor: the built-in template shown, a preview with sample data, a refused
+// template kept as typed with the reason next to its part, save, and reset.
+func TestAdminMailTemplatePages(t *testing.T) {
+	t.Parallel()
+	m := newMailSite(t, false)
+	if body := string(m.admin.Do("GET", "/admin/mail", nil).Body); !strings.Contains(body, `/admin/mail/templates/activation"`) {
+		t.Fatal("the mail page does not list the templates")
+	}
+	r := m.admin.Do("GET", "/admin/mail/templates/activation", nil)
+	if r.Status != 200 || !strings.Contains(string(r.Body), "The built-in template.") || !strings.Contains(string(r.Body), "must both keep") {
+		t.Fatalf("editor: %d %s", r.Status, r.Body)
+	}
+	form := url.Values{"subject": {"Welcome to {{.SiteName}}"}, "text": {"Hello {{.Username}}, activate: {{.Link}}"}, "html": {`<p><a href="{{.Link}}">Activate</a></p>`}, "action": {"preview"}}
+	r = m.admin.Form("/admin/mail/templates/activation", form)
+	if r.Status != 200 || !strings.Contains(string(r.Body), `id="preview-text">Hello alice, activate: `) || !strings.Contains(string(r.Body), "not saved yet") {
+		t.Fatalf("preview: %d %s", r.Status, r.Body)
+	}
+	bad := url.Values{"subject": form["subject"], "text": {"Hello {{.Username}}"}, "html": form["html"], "action": {"save"}}
+	r = m.admin.Form("/admin/mail/templates/activation", bad)
+	if r.Status != 400 || !strings.Contains(string(r.Body), `id="e-text"`) || !strings.Contains(string(r.Body), "must contain the link") || !strings.Contains(string(r.Body), ">Hello {{.Username}}</textarea>") {
+		t.Fatalf("refused save: %d %s", r.Status, r.Body)
+	}
+	form.Set("action", "save")
+	if r = m.admin.Form("/admin/mail/templates/activation", form); r.Status != 303 || !strings.HasSuffix(r.Header.Get("Location"), "/admin/mail/templates/activation?done=saved") {
+		t.Fatalf("save: %d %s", r.Status, r.Body)
+	}
+	if body := string(m.admin.Do("GET", "/admin/mail/templates/activation", nil).Body); !strings.Contains(body, "Edited (saved") || !strings.Contains(body, "Welcome to {{.SiteName}}") {
+		t.Fatal("the saved template is not shown")
+	}
+	if r = m.admin.Form("/admin/mail/templates/activation/reset", url.Values{}); r.Status != 303 {
+		t.Fatalf("reset: %d %s", r.Status, r.Body)
+	}
+	if body := string(m.admin.Do("GET", "/admin/mail/templates/activation", nil).Body); !strings.Contains(body, "The built-in template.") {
+		t.Fatal("reset did not go back to the built-in template")
+	}
+	if r := m.admin.Do("GET", "/admin/mail/templates/nope", nil); r.Status != 404 {
+		t.Fatalf("unknown kind: %d", r.Status)
+	}
+}
