@@ -84,7 +84,7 @@ const (
 
 // Admin event kinds of the mail console.
 const (
-	EventMailTestSent        = "admin.mail_test_sent"
+	EventMailTestSent = "admin.mail_test_sent"
 	// EventMailTemplateChanged: data kind, reset (true when set back to the built-in one).
 	EventMailTemplateChanged = "admin.mail_template_changed"
 	EventMailRetried         = "admin.mail_retried"

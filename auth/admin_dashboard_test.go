@@ -13,7 +13,7 @@ import (
 func TestDashboardCountsSignInsPerHour(t *testing.T) {
 	a := newApp(t)
 	ctx := context.Background()
-	admin := a.setup() // one sign-in, now
+	admin := a.setup()   // one sign-in, now
 	a.user(admin, "bob") // a user created by the admin and one sign-in
 	a.Clock.Advance(2 * time.Hour)
 	for _, ip := range []string{"198.51.100.7", "198.51.100.7", "203.0.113.9"} {

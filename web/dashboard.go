@@ -11,7 +11,7 @@ import (
 // chartBar is one hour of the sign-in chart, drawn server-side so the page needs no script.
 type chartBar struct {
 	X, SignInY, SignInH, FailY, FailH float64
-	Label                            string // read by assistive technology as the bar's title
+	Label                             string // read by assistive technology as the bar's title
 }
 
 // chartDay is one row of the chart's table fallback (one per day, oldest first).
