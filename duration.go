@@ -58,3 +58,25 @@ func ParseDuration(s string) (time.Duration, error) {
 	}
 	return time.Duration(total), nil
 }
+
+// formatUnits are the units FormatDuration writes, largest first.
+var formatUnits = []struct {
+	key  string
+	unit time.Duration
+}{{"weeks", 7 * 24 * time.Hour}, {"days", 24 * time.Hour}, {"hours", time.Hour}, {"minutes", time.Minute}, {"seconds", time.Second}}
+
+// FormatDuration writes d in the `hours=1,minutes=30` syntax, largest units first, whole units
+// only (below a second is dropped); ParseDuration reads it back. Zero is "seconds=0".
+func FormatDuration(d time.Duration) string {
+	var parts []string
+	for _, u := range formatUnits {
+		if n := d / u.unit; n > 0 {
+			parts = append(parts, u.key+"="+strconv.FormatInt(int64(n), 10))
+			d -= n * u.unit
+		}
+	}
+	if len(parts) == 0 {
+		return "seconds=0"
+	}
+	return strings.Join(parts, ",")
+}

@@ -68,3 +68,27 @@ func FuzzParseDuration(f *testing.F) {
 		}
 	})
 }
+
+func TestFormatDurationReadsBack(t *testing.T) {
+	cases := map[time.Duration]string{
+		0:                                "seconds=0",
+		90 * time.Second:                 "minutes=1,seconds=30",
+		12 * time.Hour:                   "hours=12",
+		14 * 24 * time.Hour:              "weeks=2",
+		(24 + 1) * time.Hour:             "days=1,hours=1",
+		365 * 24 * time.Hour:             "weeks=52,days=1",
+		time.Hour + 500*time.Millisecond: "hours=1",
+	}
+	for d, want := range cases {
+		if got := FormatDuration(d); got != want {
+			t.Errorf("FormatDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+	for s := int64(0); s < 3*86400; s += 3607 {
+		d := time.Duration(s) * time.Second
+		back, err := ParseDuration(FormatDuration(d))
+		if err != nil || back != d {
+			t.Fatalf("%v -> %q -> %v, %v", d, FormatDuration(d), back, err)
+		}
+	}
+}

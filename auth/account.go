@@ -2,24 +2,25 @@ package auth
 
 import (
 	"context"
+	"time"
 
 	"github.com/gatehouse/gatehouse"
 )
 
 // SessionView is a session as the owner or an administrator sees it.
 type SessionView struct {
-	ID           string `json:"id"`
-	Current      bool   `json:"current"`
-	AuthMethod   string `json:"auth_method"`
-	IP           string `json:"ip"`
-	UserAgent    string `json:"user_agent"`
-	CreatedAt    string `json:"created_at"`
-	LastSeenAt   string `json:"last_seen_at"`
-	ExpiresAt    string `json:"expires_at"`
-	StaySignedIn bool   `json:"stay_signed_in"`
+	ID           string
+	Current      bool
+	AuthMethod   string
+	IP           string
+	UserAgent    string
+	CreatedAt    time.Time
+	LastSeenAt   time.Time
+	ExpiresAt    time.Time
+	StaySignedIn bool
 	// Location and Network are where the session signed in from, when a GeoIP database knew.
-	Location *SessionLocation `json:"location,omitempty"`
-	Network  *SessionNetwork  `json:"network,omitempty"`
+	Location *SessionLocation
+	Network  *SessionNetwork
 }
 
 // RevokeOwnSession ends one of the principal's own sessions. Another user's session id is

@@ -6,9 +6,9 @@ import (
 	"github.com/gatehouse/gatehouse"
 )
 
-// Identities lists the user's external identities.
-func (s *Account) Identities(ctx context.Context, userID int64) ([]IdentityView, error) {
-	ids, err := s.store.ListIdentities(ctx, userID)
+// Identities lists the principal's own external identities.
+func (s *Account) Identities(ctx context.Context, p *Principal) ([]IdentityView, error) {
+	ids, err := s.store.ListIdentities(ctx, p.User.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -21,13 +21,9 @@ func (s *Account) Identities(ctx context.Context, userID int64) ([]IdentityView,
 	out := make([]IdentityView, 0, len(ids))
 	for _, i := range ids {
 		v := IdentityView{ID: i.ID, Provider: i.ProviderID, ProviderName: names[i.ProviderID], Subject: i.Subject, Email: i.Email,
-			BoundAt: i.BoundAt.UTC().Format(timeFormat)}
+			BoundAt: i.BoundAt, LastUsedAt: i.LastUsedAt}
 		if v.ProviderName == "" {
 			v.ProviderName = i.ProviderID
-		}
-		if i.LastUsedAt != nil {
-			t := i.LastUsedAt.UTC().Format(timeFormat)
-			v.LastUsedAt = &t
 		}
 		out = append(out, v)
 	}

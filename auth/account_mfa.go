@@ -33,8 +33,8 @@ type MFAPending struct {
 // TOTPSetup is an authenticator being set up: the secret for manual entry and the otpauth URI
 // (which the pages render as a QR code).
 type TOTPSetup struct {
-	Secret string `json:"secret"`
-	URL    string `json:"otpauth_url"`
+	Secret string
+	URL    string
 }
 
 // MFAStatus is what the security page shows.

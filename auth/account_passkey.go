@@ -36,12 +36,12 @@ const (
 
 // PasskeyView is a passkey as its owner and administrators see it.
 type PasskeyView struct {
-	ID             int64      `json:"id"`
-	Name           string     `json:"name"`
-	CreatedAt      time.Time  `json:"created_at"`
-	LastUsedAt     *time.Time `json:"last_used_at"`
-	BackupEligible bool       `json:"backup_eligible"`
-	BackupState    bool       `json:"backup_state"`
+	ID             int64
+	Name           string
+	CreatedAt      time.Time
+	LastUsedAt     *time.Time
+	BackupEligible bool
+	BackupState    bool
 }
 
 func passkeyView(p *gatehouse.Passkey) PasskeyView {
@@ -52,8 +52,8 @@ func passkeyView(p *gatehouse.Passkey) PasskeyView {
 // PasskeyChallenge starts a ceremony: Ceremony is the id to send back with the result,
 // PublicKey the options for navigator.credentials.create() or get().
 type PasskeyChallenge struct {
-	Ceremony  string          `json:"ceremony"`
-	PublicKey json.RawMessage `json:"publicKey"`
+	Ceremony  string
+	PublicKey json.RawMessage
 }
 
 var errCeremony = &gatehouse.Error{Code: gatehouse.EInvalid, Field: "ceremony",
@@ -77,9 +77,9 @@ func checkPasskeyName(name string) (string, error) {
 
 var errPasskeyRefused = gatehouse.Errorf(gatehouse.EInvalidCredentials, "the passkey was not accepted")
 
-// Passkeys lists a user's passkeys, oldest first.
-func (s *Account) Passkeys(ctx context.Context, userID int64) ([]PasskeyView, error) {
-	return s.core.passkeys.list(ctx, userID)
+// Passkeys lists the principal's own passkeys, oldest first.
+func (s *Account) Passkeys(ctx context.Context, p *Principal) ([]PasskeyView, error) {
+	return s.core.passkeys.list(ctx, p.User.ID)
 }
 
 // BeginPasskeyRegistration starts adding a passkey to the principal's account.

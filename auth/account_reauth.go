@@ -16,12 +16,12 @@ import (
 
 // ReauthStatus is whether the principal's session may make such changes now.
 type ReauthStatus struct {
-	Recent bool      `json:"recently_authenticated"`
-	Until  time.Time `json:"until"`
+	Recent bool
+	Until  time.Time
 	// Methods are how this account can confirm it is the user: "password" when it has one, "totp"
 	// when MFA is on (both POST /api/account/reauth), "passkey" when it has a passkey and passkeys
 	// are on (POST /api/account/reauth/passkey/begin and finish).
-	Methods []string `json:"methods"`
+	Methods []string
 }
 
 // errReauthRequired is what a change refused for want of a recent authentication says.

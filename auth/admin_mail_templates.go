@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/mail"
@@ -57,7 +58,7 @@ func (s *Admin) templateView(kind string, stored *gatehouse.MailTemplate) *MailT
 	if stored != nil {
 		v.Customized = true
 		v.Template = mail.Template{Subject: stored.Subject, Text: stored.Text, HTML: stored.HTML}
-		v.UpdatedAt = stored.UpdatedAt.UTC().Format(timeFormat)
+		v.UpdatedAt = stored.UpdatedAt.UTC().Format(time.RFC3339)
 	}
 	return v
 }

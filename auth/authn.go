@@ -186,6 +186,9 @@ func (s *Core) AuthenticateBearer(ctx context.Context, tok string, client func()
 	if err != nil {
 		return nil, errUnauthorized
 	}
+	if err := s.checkOwner(ctx, c.SID, uid); err != nil {
+		return nil, err
+	}
 	if err := s.checkBinding(ctx, c.SID, uid, client, func() (*gatehouse.Session, error) { return s.store.SessionByID(ctx, c.SID) }); err != nil {
 		return nil, err
 	}
@@ -195,6 +198,32 @@ func (s *Core) AuthenticateBearer(ctx context.Context, tok string, client func()
 	}
 	s.noteSeen(c.SID, nil)
 	return &Principal{User: u, SessionID: c.SID}, nil
+}
+
+// checkOwner refuses an access token whose session belongs to another user than its subject.
+// Only a leaked signing key could make one, but then it would let a token for one account ride on
+// any live session id. The owner is read from the store once per session and instance, then
+// remembered (sessions never change owner), so the common path stays a map lookup.
+func (s *Core) checkOwner(ctx context.Context, sid string, uid int64) error {
+	if v, ok := s.sidOwner.Load(sid); ok {
+		if v.(int64) != uid {
+			return errUnauthorized
+		}
+		return nil
+	}
+	sess, err := s.store.SessionByID(ctx, sid)
+	if gatehouse.IsCode(err, gatehouse.ENotFound) {
+		return errUnauthorized
+	}
+	if err != nil {
+		return err
+	}
+	s.sidOwner.Store(sid, sess.UserID)
+	if sess.UserID != uid {
+		s.log.Warn("an access token names a session of another user; is auth.jwt_secret leaked?", "session_id", sid, "token_user_id", uid)
+		return errUnauthorized
+	}
+	return nil
 }
 
 // noteSeen records activity at most every touchEvery per session.

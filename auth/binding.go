@@ -162,14 +162,14 @@ func valueMap(v any) map[string]any {
 
 // SessionLocation and SessionNetwork are where a session signed in from, for the session list.
 type SessionLocation struct {
-	City      string `json:"city,omitempty"`
-	Country   string `json:"country,omitempty"`
-	Continent string `json:"continent,omitempty"`
+	City      string
+	Country   string
+	Continent string
 }
 
 type SessionNetwork struct {
-	ASN   uint   `json:"asn"`
-	ASOrg string `json:"as_org,omitempty"`
+	ASN   uint
+	ASOrg string
 }
 
 // sessionPlace reads the recorded binding data for display.

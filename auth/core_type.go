@@ -51,6 +51,8 @@ type Core struct {
 	users    *userCache
 	// bearerSeen: session id -> *atomic.Int64 of the last recorded use by an access token.
 	bearerSeen sync.Map
+	// sidOwner: session id -> owner's user id (int64), for checkOwner; pruned with bearerSeen.
+	sidOwner sync.Map
 
 	feedMu     sync.Mutex // one feed poll at a time
 	lastChange int64
@@ -66,6 +68,9 @@ type rateLimits struct {
 	limiter Limiter
 	log     *slog.Logger
 	obs     Observer
+
+	mu       sync.Mutex
+	inflight map[string]int // attempts between reserve and release, by bucket key
 }
 
 // mfaKit opens sealed TOTP secrets and checks codes, for sign-in, re-authentication and account.

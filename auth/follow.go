@@ -78,6 +78,12 @@ func (s *Core) Cleanup(ctx context.Context) error {
 		}
 		return true
 	})
+	s.sidOwner.Range(func(k, _ any) bool {
+		if _, ok := s.bearerSeen.Load(k); !ok {
+			s.sidOwner.Delete(k)
+		}
+		return true
+	})
 	return nil
 }
 

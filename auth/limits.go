@@ -99,15 +99,35 @@ func (s *rateLimits) limit(ctx context.Context, key string, burst int, every tim
 	return s.refusal(ctx, key, every, ok, retry, err, meta, login)
 }
 
-// peekLimit is limit without taking a token: for budgets that only some outcomes spend (see
-// charge).
-func (s *rateLimits) peekLimit(ctx context.Context, key string, burst int, every time.Duration, meta ClientMeta) error {
-	ok, retry, err := s.limiter.Peek(ctx, key, burst, every)
-	return s.refusal(ctx, key, every, ok, retry, err, meta, "")
+// reserve is limit without taking a token, for budgets that only some outcomes spend (see
+// charge): it checks that the bucket holds a token for this attempt and for every attempt of this
+// instance already in flight on the same key, and holds a place until release. So a concurrent
+// burst is refused before hashing instead of overshooting the budget once the failures are
+// charged. Call charge (if the attempt counts) before release.
+func (s *rateLimits) reserve(ctx context.Context, key string, burst int, every time.Duration, meta ClientMeta) (release func(), err error) {
+	s.mu.Lock()
+	if s.inflight == nil {
+		s.inflight = map[string]int{}
+	}
+	s.inflight[key]++
+	need := s.inflight[key]
+	s.mu.Unlock()
+	release = func() {
+		s.mu.Lock()
+		if s.inflight[key]--; s.inflight[key] <= 0 {
+			delete(s.inflight, key)
+		}
+		s.mu.Unlock()
+	}
+	ok, retry, err := s.limiter.Peek(ctx, key, need, burst, every)
+	if err := s.refusal(ctx, key, every, ok, retry, err, meta, ""); err != nil {
+		release()
+		return nil, err
+	}
+	return release, nil
 }
 
-// charge spends a token of key's bucket after an attempt that counts (a failed sign-in). A
-// concurrent burst can overshoot by the attempts in flight, which the hashing pool bounds.
+// charge spends a token of key's bucket after an attempt that counts (a failed sign-in).
 func (s *rateLimits) charge(ctx context.Context, key string, burst int, every time.Duration) {
 	if _, _, err := s.limiter.Allow(ctx, key, burst, every); err != nil {
 		s.log.Error("rate limiter failed", "err", err)

@@ -23,20 +23,20 @@ var providerIDPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
 // ProviderView is a provider as the admin API shows it: never the client secret.
 type ProviderView struct {
-	ID                    string   `json:"id"`
-	Name                  string   `json:"name"`
-	Issuer                string   `json:"issuer"`
-	ClientID              string   `json:"client_id"`
-	ClientSecretSet       bool     `json:"client_secret_set"`
-	Scopes                []string `json:"scopes"`
-	AutoBindVerifiedEmail bool     `json:"auto_bind_verified_email"`
-	AutoCreateUsers       bool     `json:"auto_create_users"`
-	AllowedEmailDomains   []string `json:"allowed_email_domains"`
-	TokenAuthMethod       string   `json:"token_auth_method"`
-	Enabled               bool     `json:"enabled"`
-	RedirectURI           string   `json:"redirect_uri"`
-	CreatedAt             string   `json:"created_at"`
-	UpdatedAt             string   `json:"updated_at"`
+	ID                    string
+	Name                  string
+	Issuer                string
+	ClientID              string
+	ClientSecretSet       bool
+	Scopes                []string
+	AutoBindVerifiedEmail bool
+	AutoCreateUsers       bool
+	AllowedEmailDomains   []string
+	TokenAuthMethod       string
+	Enabled               bool
+	RedirectURI           string
+	CreatedAt             time.Time
+	UpdatedAt             time.Time
 }
 
 // ProviderInput creates (every field but ID required, nil booleans false except Enabled) or
@@ -54,8 +54,6 @@ type ProviderInput struct {
 	TokenAuthMethod       *string
 	Enabled               *bool
 }
-
-const timeFormat = "2006-01-02T15:04:05Z07:00"
 
 // slugify turns a display name into a provider id candidate.
 func slugify(name string) string {
@@ -307,28 +305,20 @@ func usernameBase(s string) string {
 
 // IdentityView is an external identity as its owner sees it.
 type IdentityView struct {
-	ID           int64   `json:"id"`
-	Provider     string  `json:"provider"`
-	ProviderName string  `json:"provider_name"`
-	Subject      string  `json:"subject"`
-	Email        string  `json:"email"`
-	BoundAt      string  `json:"bound_at"`
-	LastUsedAt   *string `json:"last_used_at"`
-}
-
-// LastUsed is LastUsedAt or "" (for pages).
-func (v IdentityView) LastUsed() string {
-	if v.LastUsedAt == nil {
-		return ""
-	}
-	return *v.LastUsedAt
+	ID           int64
+	Provider     string
+	ProviderName string
+	Subject      string
+	Email        string
+	BoundAt      time.Time
+	LastUsedAt   *time.Time
 }
 
 func (s *Providers) providerView(p *gatehouse.OIDCProvider) *ProviderView {
 	return &ProviderView{ID: p.ID, Name: p.Name, Issuer: p.Issuer, ClientID: p.ClientID, ClientSecretSet: len(p.ClientSecretSealed) > 0,
 		Scopes: p.Scopes, AutoBindVerifiedEmail: p.AutoBindVerifiedEmail, AutoCreateUsers: p.AutoCreateUsers, Enabled: p.Enabled,
 		AllowedEmailDomains: nonNil(p.AllowedEmailDomains), TokenAuthMethod: authMethod(p.TokenAuthMethod),
-		RedirectURI: s.core.providers.RedirectURI(p.ID), CreatedAt: p.CreatedAt.UTC().Format(timeFormat), UpdatedAt: p.UpdatedAt.UTC().Format(timeFormat)}
+		RedirectURI: s.core.providers.RedirectURI(p.ID), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 }
 
 // ListProviders lists every provider for the admin.

@@ -27,8 +27,8 @@ type Hasher interface {
 // Limiter is a token-bucket rate limiter keyed by string (package ratelimit).
 type Limiter interface {
 	Allow(ctx context.Context, key string, burst int, every time.Duration) (bool, time.Duration, error)
-	// Peek reports whether a token is there without taking it.
-	Peek(ctx context.Context, key string, burst int, every time.Duration) (bool, time.Duration, error)
+	// Peek reports whether need tokens are there without taking any.
+	Peek(ctx context.Context, key string, need, burst int, every time.Duration) (bool, time.Duration, error)
 	Reset(ctx context.Context, key string) error
 }
 

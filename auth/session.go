@@ -291,12 +291,10 @@ func (s *Core) sessionViews(ctx context.Context, userID int64, current string) (
 }
 
 func sessionView(sess *gatehouse.Session, current string, last time.Time) SessionView {
-	const f = "2006-01-02T15:04:05Z07:00"
 	loc, nw := sessionPlace(sess.Binding)
 	return SessionView{Location: loc, Network: nw,
 		ID: sess.ID, Current: sess.ID == current, AuthMethod: sess.AuthMethod, IP: sess.IP, UserAgent: sess.UserAgent,
-		CreatedAt: sess.CreatedAt.UTC().Format(f), LastSeenAt: last.UTC().Format(f), ExpiresAt: sess.ExpiresAt.UTC().Format(f),
-		StaySignedIn: sess.StaySignedIn,
+		CreatedAt: sess.CreatedAt, LastSeenAt: last, ExpiresAt: sess.ExpiresAt, StaySignedIn: sess.StaySignedIn,
 	}
 }
 

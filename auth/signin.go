@@ -44,17 +44,17 @@ type LoginRequest struct {
 
 // State is what the login page needs to choose its flow.
 type State struct {
-	SetupRequired       bool       `json:"setup_required"`
-	RegistrationOpen    bool       `json:"registration_open"`
-	PasskeyEnabled      bool       `json:"passkey_enabled"`
-	Providers           []Provider `json:"providers"`
-	StaySignedInOffered bool       `json:"stay_signed_in_offered"`
+	SetupRequired       bool
+	RegistrationOpen    bool
+	PasskeyEnabled      bool
+	Providers           []Provider
+	StaySignedInOffered bool
 }
 
 // Provider is an external sign-in entry on the login page.
 type Provider struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
+	ID   string
+	Name string
 }
 
 var errSetupDone = gatehouse.Errorf(gatehouse.ESetupDone, "setup is already complete: an account exists")
@@ -166,13 +166,25 @@ func (s *SignIn) SetupAdmin(ctx context.Context, req SetupRequest, meta ClientMe
 // Login signs in with a username or email and a password. Every wrong login or password gives the
 // same EInvalidCredentials after the same amount of hashing work.
 func (s *SignIn) Login(ctx context.Context, req LoginRequest, meta ClientMeta) (*Tokens, error) {
+	t, err := s.login(ctx, req, meta)
+	// Every 503 of a sign-in is "busy" in the metrics, wherever the pool refused it (before the
+	// lookup, or at the hash itself when the queue filled in between).
+	if gatehouse.IsCode(err, gatehouse.EBusy) {
+		s.core.limits.obs.SignIn("busy")
+	}
+	return t, err
+}
+
+func (s *SignIn) login(ctx context.Context, req LoginRequest, meta ClientMeta) (*Tokens, error) {
 	st := s.core.Settings()
 	// The address's budget is spent by failed attempts only (charged below), so an office behind
 	// one NAT address can sign everyone in; it is checked before anything else.
 	ipKey := "ip:" + ipBucket(meta.IP)
-	if err := s.core.limits.peekLimit(ctx, ipKey, st.LoginBurst, st.LoginRefill, meta); err != nil {
+	release, err := s.core.limits.reserve(ctx, ipKey, st.LoginBurst, st.LoginRefill, meta)
+	if err != nil {
 		return nil, err
 	}
+	defer release()
 	login := gatehouse.NormalizeLogin(req.Login)
 	if login == "" || len(login) > 254 || !printable(login) {
 		return nil, gatehouse.FieldError("login", "enter a username or email")
@@ -188,7 +200,6 @@ func (s *SignIn) Login(ctx context.Context, req LoginRequest, meta ClientMeta) (
 	// A full hashing queue answers 503 now, for known and unknown logins alike, instead of
 	// after a database lookup: under a flood every refused attempt stays as cheap as possible.
 	if s.core.hasher.Saturated() {
-		s.core.obs.SignIn("busy")
 		return nil, password.Busy()
 	}
 	u, err := s.store.UserByLogin(ctx, login)

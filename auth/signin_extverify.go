@@ -65,8 +65,8 @@ var errPendingUnknown = gatehouse.Errorf(gatehouse.EInvalid, "this external sign
 // VerifySent is the answer to a request for the verification mail. It is the same whether or not
 // a mail was sent.
 type VerifySent struct {
-	MaskedEmail string `json:"email"`
-	Provider    string `json:"provider"`
+	MaskedEmail string
+	Provider    string
 }
 
 // VerifyLinkInfo is what the confirm page shows before anything is linked: which provider account

@@ -46,6 +46,9 @@ type Server struct {
 	// CookieDomain widens the session cookie to a parent domain, so apps on sibling subdomains
 	// behind forward auth receive it; empty keeps it to the public URL's host.
 	CookieDomain string `toml:"cookie_domain"`
+	// MetricsToken is the bearer token /metrics asks of scrapers that are not a direct loopback
+	// peer; empty means /metrics answers loopback only.
+	MetricsToken string `toml:"metrics_token"`
 }
 
 // Database is the [database] section.
@@ -329,6 +332,7 @@ func fields(c *Config) []field {
 		{key: "server.public_url", str: &c.Server.PublicURL},
 		{key: "server.trusted_proxies", list: &c.Server.TrustedProxies},
 		{key: "server.cookie_domain", str: &c.Server.CookieDomain},
+		{key: "server.metrics_token", str: &c.Server.MetricsToken, secret: true},
 		{key: "database.driver", str: &c.Database.Driver},
 		{key: "database.dsn", str: &c.Database.DSN, secret: true},
 		{key: "auth.jwt_secret", str: &c.Auth.JWTSecret, secret: true},
@@ -480,6 +484,9 @@ func (c *Config) validate(src sources) error {
 	}
 	checkSecret("auth.jwt_secret", c.Auth.JWTSecret)
 	checkSecret("auth.mfa_secret_key", c.Auth.MFASecretKey)
+	if t := c.Server.MetricsToken; t != "" && len(t) < 16 {
+		bad("server.metrics_token", "must be at least 16 characters (it has %d), or empty for loopback-only metrics", len(t))
+	}
 
 	if len(errs) > 0 {
 		return errors.New(strings.Join(errs, "; "))

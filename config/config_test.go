@@ -243,6 +243,7 @@ func TestEnvironmentCoversEveryKey(t *testing.T) {
 		"GATEHOUSE__SERVER__PUBLIC_URL":                "https://auth.example.com/",
 		"GATEHOUSE__SERVER__TRUSTED_PROXIES":           " 10.1.0.0/16, 192.0.2.7 ,,",
 		"GATEHOUSE__SERVER__COOKIE_DOMAIN":             ".Example.com",
+		"GATEHOUSE__SERVER__METRICS_TOKEN":             "scrape-token-from-env-0123",
 		"GATEHOUSE__DATABASE__DRIVER":                  "postgres",
 		"GATEHOUSE__DATABASE__DSN":                     "postgres://u:p@db/gh",
 		"GATEHOUSE__AUTH__MFA_SECRET_KEY":              "mfa-from-env-0123456789abcdefghijklm",
@@ -274,7 +275,10 @@ func TestEnvironmentCoversEveryKey(t *testing.T) {
 	if c.Server.CookieDomain != "example.com" {
 		t.Errorf("cookie_domain %q", c.Server.CookieDomain)
 	}
-	if len(EnvVars()) != 13 {
+	if c.Server.MetricsToken != "scrape-token-from-env-0123" {
+		t.Errorf("metrics_token %q", c.Server.MetricsToken)
+	}
+	if len(EnvVars()) != 14 {
 		t.Errorf("EnvVars has %d entries", len(EnvVars()))
 	}
 	joined := strings.Join(res.Warnings, "\n")

@@ -31,6 +31,9 @@ trusted_proxies = []
 # Widen the session cookie to a parent domain (e.g. "example.com") when the apps behind forward
 # auth live on other subdomains than gatehouse. Empty = only the public URL's host.
 cookie_domain = ""
+# Bearer token a Prometheus scraper sends to /metrics (at least 16 characters). Empty = /metrics
+# answers only direct connections from loopback (no forwarding headers); everyone else gets 401.
+metrics_token = ""
 
 [database]
 # "sqlite" (embedded, the default) or "postgres" (several instances can share one database).

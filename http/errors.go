@@ -69,6 +69,13 @@ type errorDetail struct {
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	var e *gatehouse.Error
 	if !errors.As(err, &e) {
+		if r.Context().Err() != nil {
+			// The client went away (closed the connection, gave up waiting): nothing is wrong
+			// with the server, and nobody reads the answer.
+			log.Info("request ended early: the client went away", "method", r.Method, "path", r.URL.Path)
+			w.WriteHeader(499)
+			return
+		}
 		log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 		e = &gatehouse.Error{Code: gatehouse.EInternal, Message: "internal error; the server log has details"}
 	}

@@ -18,7 +18,7 @@ func (s *Server) accountSessions(w http.ResponseWriter, r *http.Request, p *auth
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list[auth.SessionView]{Items: items})
+	writeJSON(w, http.StatusOK, sessionsView(items))
 }
 
 func (s *Server) accountRevokeSession(w http.ResponseWriter, r *http.Request, p *auth.Principal) {

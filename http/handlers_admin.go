@@ -159,7 +159,7 @@ func (s *Server) adminUserSessions(w http.ResponseWriter, r *http.Request, p *au
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list[auth.SessionView]{Items: items})
+	writeJSON(w, http.StatusOK, sessionsView(items))
 }
 
 func (s *Server) adminRevokeSession(w http.ResponseWriter, r *http.Request, p *auth.Principal) {

@@ -40,7 +40,7 @@ func (s *Server) state(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	writeJSON(w, http.StatusOK, stateView(st))
 }
 
 // tokenResponse is the answer to every completed sign-in or refresh.

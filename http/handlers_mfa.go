@@ -60,7 +60,7 @@ func (s *Server) accountTOTPSetup(w http.ResponseWriter, r *http.Request, p *aut
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, setup)
+	writeJSON(w, http.StatusOK, totpSetupJSON{Secret: setup.Secret, URL: setup.URL})
 }
 
 func (s *Server) accountTOTPConfirm(w http.ResponseWriter, r *http.Request, p *auth.Principal) {

@@ -63,7 +63,7 @@ func (s *Server) adminListProviders(w http.ResponseWriter, r *http.Request, p *a
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list[*auth.ProviderView]{Items: ps})
+	writeJSON(w, http.StatusOK, providersView(ps))
 }
 
 func (s *Server) adminCreateProvider(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -77,7 +77,7 @@ func (s *Server) adminCreateProvider(w http.ResponseWriter, r *http.Request, p *
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, v)
+	writeJSON(w, http.StatusCreated, providerView(v))
 }
 
 func (s *Server) adminGetProvider(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -86,7 +86,7 @@ func (s *Server) adminGetProvider(w http.ResponseWriter, r *http.Request, p *aut
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	writeJSON(w, http.StatusOK, providerView(v))
 }
 
 func (s *Server) adminUpdateProvider(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -100,7 +100,7 @@ func (s *Server) adminUpdateProvider(w http.ResponseWriter, r *http.Request, p *
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	writeJSON(w, http.StatusOK, providerView(v))
 }
 
 func (s *Server) adminDeleteProvider(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -112,12 +112,12 @@ func (s *Server) adminDeleteProvider(w http.ResponseWriter, r *http.Request, p *
 }
 
 func (s *Server) accountIdentities(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	ids, err := s.auth.Account.Identities(r.Context(), p.User.ID)
+	ids, err := s.auth.Account.Identities(r.Context(), p)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list[auth.IdentityView]{Items: ids})
+	writeJSON(w, http.StatusOK, identitiesView(ids))
 }
 
 func (s *Server) accountUnlinkIdentity(w http.ResponseWriter, r *http.Request, p *auth.Principal) {

@@ -44,7 +44,7 @@ func (s *Server) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, challengeView(c))
 }
 
 func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
@@ -66,12 +66,12 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) accountPasskeys(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	items, err := s.auth.Account.Passkeys(r.Context(), p.User.ID)
+	items, err := s.auth.Account.Passkeys(r.Context(), p)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list[auth.PasskeyView]{Items: items})
+	writeJSON(w, http.StatusOK, passkeysView(items))
 }
 
 func (s *Server) accountPasskeyBegin(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -85,7 +85,7 @@ func (s *Server) accountPasskeyBegin(w http.ResponseWriter, r *http.Request, p *
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, challengeView(c))
 }
 
 func (s *Server) accountPasskeyFinish(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -103,7 +103,7 @@ func (s *Server) accountPasskeyFinish(w http.ResponseWriter, r *http.Request, p 
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, v)
+	writeJSON(w, http.StatusCreated, passkeyView(v))
 }
 
 func passkeyID(r *http.Request, name string) (int64, error) {
@@ -132,7 +132,7 @@ func (s *Server) accountPasskeyRename(w http.ResponseWriter, r *http.Request, p 
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	writeJSON(w, http.StatusOK, passkeyView(v))
 }
 
 func (s *Server) accountPasskeyDelete(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -158,7 +158,7 @@ func (s *Server) adminUserPasskeys(w http.ResponseWriter, r *http.Request, p *au
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list[auth.PasskeyView]{Items: items})
+	writeJSON(w, http.StatusOK, passkeysView(items))
 }
 
 func (s *Server) adminDeletePasskey(w http.ResponseWriter, r *http.Request, p *auth.Principal) {

@@ -15,7 +15,7 @@ func (s *Server) accountReauthState(w http.ResponseWriter, r *http.Request, p *a
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	writeJSON(w, http.StatusOK, reauthView(st))
 }
 
 // accountReauth confirms it is the user ({"password"} or, with MFA on, {"code"}) and renews the
@@ -31,7 +31,7 @@ func (s *Server) accountReauth(w http.ResponseWriter, r *http.Request, p *auth.P
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	writeJSON(w, http.StatusOK, reauthView(st))
 }
 
 // accountReauthPasskeyBegin starts a passkey assertion that confirms it is the user.
@@ -46,7 +46,7 @@ func (s *Server) accountReauthPasskeyBegin(w http.ResponseWriter, r *http.Reques
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, challengeView(c))
 }
 
 // accountReauthPasskeyFinish takes the assertion and renews the session's recent authentication.
@@ -64,5 +64,5 @@ func (s *Server) accountReauthPasskeyFinish(w http.ResponseWriter, r *http.Reque
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	writeJSON(w, http.StatusOK, reauthView(st))
 }

@@ -543,7 +543,7 @@ type failingLimiter struct{}
 func (failingLimiter) Allow(context.Context, string, int, time.Duration) (bool, time.Duration, error) {
 	return false, 0, errors.New("redis: connection refused")
 }
-func (failingLimiter) Peek(context.Context, string, int, time.Duration) (bool, time.Duration, error) {
+func (failingLimiter) Peek(context.Context, string, int, int, time.Duration) (bool, time.Duration, error) {
 	return false, 0, errors.New("redis: connection refused")
 }
 func (failingLimiter) Reset(context.Context, string) error {

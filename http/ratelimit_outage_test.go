@@ -94,8 +94,17 @@ func TestRateLimitsHoldWhenRedisFails(t *testing.T) {
 			// Redis is back: after the retry interval the next check goes to Redis, where this
 			// address has no failures yet, so the limit is the shared one again.
 			e.proxy.SetMode(faultnet.Pass)
-			e.Clock.Advance(2 * ratelimit.RetryEvery)
-			if r := c.Do("POST", "/api/auth/login", map[string]string{"login": "n", "password": "guess"}, "X-Forwarded-For", ip); r.Status != 401 {
+			// The first try may still miss: a connection the outage left broken, or a round trip
+			// past ratelimit.Timeout on a busy machine (it failed so in full runs at load 60 on
+			// 2 cores). A few retry intervals must do; a limiter that never goes back to Redis
+			// still fails here.
+			for try := 0; try < 5; try++ {
+				e.Clock.Advance(2 * ratelimit.RetryEvery)
+				if r = c.Do("POST", "/api/auth/login", map[string]string{"login": "n", "password": "guess"}, "X-Forwarded-For", ip); r.Status == 401 {
+					break
+				}
+			}
+			if r.Status != 401 {
 				t.Fatalf("after recovery: %d %s", r.Status, r.Body)
 			}
 			if r := c.Do("GET", "/readyz", nil); !strings.Contains(string(r.Body), `"rate_limits":"shared"`) {

@@ -11,7 +11,7 @@ func (s *Server) routes() {
 	s.handle("GET /healthz", s.healthz)
 	s.handle("GET /readyz", s.readyz)
 	if s.metrics != nil {
-		s.mux.Handle("GET /metrics", s.metrics.handler())
+		s.mux.Handle("GET /metrics", s.metricsGuard(s.metrics.handler()))
 	}
 
 	s.handle("GET /api/auth/state", s.state)

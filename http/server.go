@@ -32,6 +32,9 @@ type Deps struct {
 	CookieDomain string
 	// Ready reports whether the store is reachable (readiness).
 	Ready func(ctx context.Context) error
+	// MetricsToken is server.metrics_token: the bearer token /metrics asks of anyone but a direct
+	// loopback peer ("" = loopback only).
+	MetricsToken string
 	// Detail, when set, adds the state of parts that can run degraded without making the
 	// instance unready (rate limits counted locally while Redis fails) to /readyz.
 	Detail func() map[string]string
@@ -67,6 +70,7 @@ type Server struct {
 	cookieDomain string
 	ready        func(ctx context.Context) error
 	detail       func() map[string]string
+	metricsToken string
 	csrf         *http.CrossOriginProtection
 	mux          *http.ServeMux
 	// verifyH is the request check with its metrics, answered before the mux (ServeHTTP).
@@ -99,7 +103,7 @@ func securityHeaders(public *url.URL) []headerValue {
 
 // NewServer builds the handler with every route of routes.go.
 func NewServer(d Deps) (*Server, error) {
-	s := &Server{auth: d.Auth, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, cookieDomain: d.CookieDomain, ready: d.Ready, detail: d.Detail, mux: http.NewServeMux(), secHeaders: securityHeaders(d.PublicURL)}
+	s := &Server{auth: d.Auth, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, cookieDomain: d.CookieDomain, ready: d.Ready, detail: d.Detail, metricsToken: d.MetricsToken, mux: http.NewServeMux(), secHeaders: securityHeaders(d.PublicURL)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

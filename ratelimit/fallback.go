@@ -58,16 +58,16 @@ func (f *Fallback) Allow(ctx context.Context, key string, burst int, every time.
 }
 
 // Peek implements the limiter with Redis, or memory during an outage.
-func (f *Fallback) Peek(ctx context.Context, key string, burst int, every time.Duration) (bool, time.Duration, error) {
+func (f *Fallback) Peek(ctx context.Context, key string, need, burst int, every time.Duration) (bool, time.Duration, error) {
 	if f.useShared() {
 		c, cancel := context.WithTimeout(ctx, Timeout)
-		ok, retry, err := f.shared.Peek(c, key, burst, every)
+		ok, retry, err := f.shared.Peek(c, key, need, burst, every)
 		cancel()
 		if f.result(ctx, err) {
 			return ok, retry, nil
 		}
 	}
-	return f.local.Peek(ctx, key, burst, every)
+	return f.local.Peek(ctx, key, need, burst, every)
 }
 
 // Reset forgets key in both places: a bucket filled during an outage must not outlive it.

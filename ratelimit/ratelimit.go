@@ -71,20 +71,24 @@ func (m *Memory) Allow(_ context.Context, key string, burst int, every time.Dura
 	return true, 0, nil
 }
 
-// Peek reports whether key's bucket holds a token, without taking it, and if not how long
-// until one is back. Callers that charge only some outcomes (failed sign-ins) peek first and
-// Allow afterwards.
-func (m *Memory) Peek(_ context.Context, key string, burst int, every time.Duration) (bool, time.Duration, error) {
+// Peek reports whether key's bucket holds need tokens, without taking them, and if not how long
+// until one more is back. Callers that charge only some outcomes (failed sign-ins) peek first,
+// with need counting their own attempts in flight, and Allow afterwards.
+func (m *Memory) Peek(_ context.Context, key string, need, burst int, every time.Duration) (bool, time.Duration, error) {
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	b := m.buckets[key]
-	if b == nil || b.lim.Burst() != burst || b.lim.Limit() != rate.Every(every) {
+	tokens := float64(burst)
+	if b != nil && b.lim.Burst() == burst && b.lim.Limit() == rate.Every(every) {
+		tokens = b.lim.TokensAt(now)
+	}
+	if tokens >= float64(need) {
 		return true, 0, nil
 	}
-	tokens := b.lim.TokensAt(now)
 	if tokens >= 1 {
-		return true, 0, nil
+		// Enough for one, but the others in flight may take them: back in at most one period.
+		return false, every, nil
 	}
 	return false, time.Duration((1 - tokens) * float64(every)), nil
 }
@@ -119,13 +123,19 @@ func (m *Memory) sweep(now time.Time) {
 }
 
 // makeRoom runs when the map is full: a sweep of idle buckets, then, if the map is still more
-// than nine tenths full, dropping buckets at random (map order) down to nine tenths.
+// than nine tenths full, dropping buckets at random (map order) down to nine tenths. A bucket
+// that is refusing (less than one token) is never dropped: that would hand an attacker a fresh
+// budget for the very key being limited. If every bucket is refusing, the map grows past the
+// bound; each of those buckets cost an attacker a whole burst, and the sweep drops them once full.
 func (m *Memory) makeRoom(now time.Time) {
 	m.lastSweep = time.Time{}
 	m.sweep(now)
-	for k := range m.buckets {
+	for k, b := range m.buckets {
 		if len(m.buckets) <= m.max*9/10 {
 			break
+		}
+		if b.lim.TokensAt(now) < 1 {
+			continue
 		}
 		delete(m.buckets, k)
 	}
@@ -157,12 +167,12 @@ func (r *Redis) Allow(ctx context.Context, key string, burst int, every time.Dur
 }
 
 // Peek is Memory.Peek with the state in Redis: a request of cost zero reads the bucket.
-func (r *Redis) Peek(ctx context.Context, key string, burst int, every time.Duration) (bool, time.Duration, error) {
+func (r *Redis) Peek(ctx context.Context, key string, need, burst int, every time.Duration) (bool, time.Duration, error) {
 	res, err := r.lim.AllowN(ctx, keyPrefix+key, redis_rate.Limit{Rate: 1, Period: every, Burst: burst}, 0)
 	if err != nil {
 		return false, 0, err
 	}
-	if res.Remaining >= 1 {
+	if res.Remaining >= need {
 		return true, 0, nil
 	}
 	// Remaining is whole tokens; the wait for the next one is at most one period.

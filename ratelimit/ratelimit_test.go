@@ -141,7 +141,7 @@ func TestMemoryBounded(t *testing.T) {
 
 type limiter interface {
 	Allow(ctx context.Context, key string, burst int, every time.Duration) (bool, time.Duration, error)
-	Peek(ctx context.Context, key string, burst int, every time.Duration) (bool, time.Duration, error)
+	Peek(ctx context.Context, key string, need, burst int, every time.Duration) (bool, time.Duration, error)
 }
 
 // checkPeek: Peek never takes a token, and says no with a wait once the bucket is empty.
@@ -150,7 +150,7 @@ func checkPeek(t *testing.T, l limiter, key string) {
 	ctx := context.Background()
 	for i := range 3 {
 		for range 5 {
-			if ok, _, err := l.Peek(ctx, key, 3, time.Minute); err != nil || !ok {
+			if ok, _, err := l.Peek(ctx, key, 1, 3, time.Minute); err != nil || !ok {
 				t.Fatalf("peek with %d of 3 tokens taken: %v %v", i, ok, err)
 			}
 		}
@@ -158,7 +158,7 @@ func checkPeek(t *testing.T, l limiter, key string) {
 			t.Fatalf("allow %d of 3 refused after peeks", i+1)
 		}
 	}
-	ok, retry, err := l.Peek(ctx, key, 3, time.Minute)
+	ok, retry, err := l.Peek(ctx, key, 1, 3, time.Minute)
 	if err != nil || ok || retry <= 0 || retry > time.Minute {
 		t.Fatalf("peek at an empty bucket: ok=%v retry=%v err=%v", ok, retry, err)
 	}
@@ -182,4 +182,28 @@ func TestRedisPeek(t *testing.T) {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	checkPeek(t, NewRedis(c), "peek-test-"+hex.EncodeToString(b[:]))
+}
+
+// Making room never drops a bucket that is refusing: an attacker filling the map with fresh keys
+// must not win back the budget of the key being limited.
+func TestMemoryEvictionKeepsRefusingBuckets(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
+	m := NewMemory(clk.Now)
+	m.max = 100
+	ctx := context.Background()
+	for range 3 {
+		_, _, _ = m.Allow(ctx, "victim", 3, time.Hour)
+	}
+	if ok, _, _ := m.Allow(ctx, "victim", 3, time.Hour); ok {
+		t.Fatal("the 4th attempt was allowed")
+	}
+	for i := range 5000 {
+		_, _, _ = m.Allow(ctx, fmt.Sprintf("flood-%d", i), 3, time.Hour)
+		if ok, _, _ := m.Peek(ctx, "victim", 1, 3, time.Hour); ok {
+			t.Fatalf("after %d flood keys the refusing bucket was dropped", i+1)
+		}
+	}
+	if m.Len() > 100 {
+		t.Fatalf("%d buckets held; the bound is 100 while the flood's buckets can be dropped", m.Len())
+	}
 }

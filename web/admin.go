@@ -2,11 +2,13 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
@@ -264,6 +266,54 @@ type settingField struct {
 	Value   string
 	Checked bool
 	IsSet   bool // for write-only secrets
+	// Duration fields are stored in seconds but shown and entered in the hours=12 syntax.
+	Duration bool
+	Bounds   string // "(8–128)", "(minutes=1 – days=30)"; "" when unbounded
+}
+
+// isDurationSetting reports a setting kept in seconds (the API's *_secs keys), which the page
+// shows in the same key=value syntax as the session duration.
+func isDurationSetting(d gatehouse.SettingDef) bool {
+	return d.Type == gatehouse.TypeInt && strings.HasSuffix(d.Key, "_secs")
+}
+
+// errText is an error's message without its code.
+func errText(err error) string {
+	var e *gatehouse.Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return err.Error()
+}
+
+func secs(n int64) string { return gatehouse.FormatDuration(time.Duration(n) * time.Second) }
+
+// pageLabel is the label the page shows: a duration's unit is in its syntax, not its name.
+func pageLabel(d gatehouse.SettingDef) string {
+	if isDurationSetting(d) {
+		l := strings.TrimSuffix(strings.TrimSuffix(d.Label, " (seconds)"), " in seconds")
+		if rest, ok := strings.CutPrefix(l, "Seconds per "); ok {
+			l = "Time per " + rest
+		}
+		return l
+	}
+	return d.Label
+}
+
+// parseSettingSeconds reads a duration field: the key=value syntax, or a whole number of seconds.
+func parseSettingSeconds(val string) (int64, error) {
+	val = strings.TrimSpace(val)
+	if n, err := strconv.ParseInt(val, 10, 64); err == nil {
+		return n, nil
+	}
+	d, err := gatehouse.ParseDuration(val)
+	if err != nil {
+		return 0, err
+	}
+	if d%time.Second != 0 {
+		return 0, gatehouse.Errorf(gatehouse.EInvalid, "use whole seconds")
+	}
+	return int64(d / time.Second), nil
 }
 
 var groupTitles = []struct{ key, title, help string }{
@@ -285,13 +335,25 @@ func (p *pages) settingsGroups(form url.Values, group string) []settingsGroup {
 			if d.Group != g.key {
 				continue
 			}
-			f := settingField{SettingDef: d}
+			f := settingField{SettingDef: d, Duration: isDurationSetting(d)}
+			f.Label = pageLabel(d)
 			f.Help += p.auth.Core.SettingNote(d.Key)
+			switch {
+			case f.Duration:
+				f.Bounds = "(" + secs(d.Min) + " – " + secs(d.Max) + ")"
+			case d.Max != 0:
+				f.Bounds = fmt.Sprintf("(%d–%d)", d.Min, d.Max)
+			}
 			if d.Type == gatehouse.TypeSecret {
 				f.IsSet = st.Raw(d.Key) != ""
 			} else {
 				f.Value = fmt.Sprint(vals[d.Key])
 				f.Checked = vals[d.Key] == true
+			}
+			if n, ok := vals[d.Key].(int64); ok && f.Duration {
+				f.Value = secs(n)
+			} else if n, ok := vals[d.Key].(int); ok && f.Duration {
+				f.Value = secs(int64(n))
 			}
 			// After a refused save, show what was typed in the group that was sent.
 			if group == g.key && d.Type != gatehouse.TypeSecret {
@@ -328,6 +390,7 @@ func (p *pages) adminSettings(w http.ResponseWriter, r *http.Request, pr *auth.P
 func (p *pages) adminSettingsSubmit(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
 	group := r.PostForm.Get("group")
 	patch := gatehouse.SettingsPatch{}
+	fieldErr := map[string]string{} // durations the page reads itself, refused before saving
 	for _, d := range gatehouse.SettingDefs(p.auth.Core.CookieSecureDefault()) {
 		if d.Group != group {
 			continue
@@ -337,7 +400,15 @@ func (p *pages) adminSettingsSubmit(w http.ResponseWriter, r *http.Request, pr *
 		case gatehouse.TypeBool:
 			patch[d.Key] = val != ""
 		case gatehouse.TypeInt:
-			if n, err := strconv.ParseInt(strings.TrimSpace(val), 10, 64); err == nil {
+			if isDurationSetting(d) {
+				n, err := parseSettingSeconds(val)
+				if err != nil {
+					fieldErr[d.Key] = pageLabel(d) + ": " + errText(err)
+				} else if n < d.Min || n > d.Max {
+					fieldErr[d.Key] = fmt.Sprintf("%s must be between %s and %s.", pageLabel(d), secs(d.Min), secs(d.Max))
+				}
+				patch[d.Key] = n
+			} else if n, err := strconv.ParseInt(strings.TrimSpace(val), 10, 64); err == nil {
 				patch[d.Key] = n
 			} else {
 				patch[d.Key] = val // refused as "must be a whole number", naming the setting
@@ -352,6 +423,13 @@ func (p *pages) adminSettingsSubmit(w http.ResponseWriter, r *http.Request, pr *
 	}
 	if len(patch) == 0 {
 		p.errorPage(w, r, http.StatusBadRequest, "No settings were sent.")
+		return
+	}
+	if len(fieldErr) > 0 {
+		v := adminView("System settings", "settings", pr)
+		v.Data = p.settingsGroups(r.PostForm, group)
+		v.Errors = fieldErr
+		p.render(w, http.StatusBadRequest, "admin_settings", v)
 		return
 	}
 	if group == gatehouse.GroupUsers && r.PostForm.Get("auth_allow_user_registration") != "" && !p.auth.Core.Settings().AllowRegistration &&
@@ -374,6 +452,15 @@ func (p *pages) adminSettingsSubmit(w http.ResponseWriter, r *http.Request, pr *
 	v := adminView("System settings", "settings", pr)
 	v.Data = p.settingsGroups(r.PostForm, group)
 	fieldErrors(err, v)
+	// The core names the setting by its key ("auth_password_min_length: must be ..."); the page
+	// names it by its label, beside the field.
+	for k, msg := range v.Errors {
+		for _, d := range gatehouse.SettingDefs(p.auth.Core.CookieSecureDefault()) {
+			if d.Key == k {
+				v.Errors[k] = pageLabel(d) + ": " + strings.TrimPrefix(msg, k+": ")
+			}
+		}
+	}
 	p.render(w, ghttpStatus(err), "admin_settings", v)
 }
 

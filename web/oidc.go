@@ -35,7 +35,7 @@ type externalData struct {
 }
 
 func (p *pages) externalData(r *http.Request, pr *auth.Principal) (*externalData, error) {
-	ids, err := p.auth.Account.Identities(r.Context(), pr.User.ID)
+	ids, err := p.auth.Account.Identities(r.Context(), pr)
 	if err != nil {
 		return nil, err
 	}

@@ -38,10 +38,17 @@ func (p *pages) passkeyFuncs() template.FuncMap {
 			on, why := p.auth.Core.PasskeyStatus()
 			return passkeyStatus{Enabled: on, Reason: why}
 		},
-		"passkeys": func(userID int64) ([]auth.PasskeyView, error) {
+		// The viewer is the signed-in user the page is rendered for (view.User): their own
+		// passkeys, or, on the admin pages, another user's through the admin use case.
+		"passkeys": func(viewer *gatehouse.User) ([]auth.PasskeyView, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			return p.auth.Account.Passkeys(ctx, userID)
+			return p.auth.Account.Passkeys(ctx, &auth.Principal{User: viewer})
+		},
+		"userPasskeys": func(viewer *gatehouse.User, userID int64) ([]auth.PasskeyView, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return p.auth.Admin.AdminPasskeys(ctx, &auth.Principal{User: viewer}, userID)
 		},
 	}
 }

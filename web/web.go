@@ -220,6 +220,11 @@ func (p *pages) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := gatehouse.ErrorCode(err)
 	var e *gatehouse.Error
 	if code == gatehouse.EInternal || !errors.As(err, &e) {
+		if r.Context().Err() != nil {
+			// The browser went away; nothing is wrong with the server.
+			p.log.Info("page ended early: the client went away", "path", r.URL.Path)
+			return
+		}
 		p.log.Error("page failed", "path", r.URL.Path, "err", err)
 		p.errorPage(w, r, http.StatusInternalServerError, "Something went wrong; the server log has details.")
 		return

@@ -111,7 +111,7 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 		pages = web.Pages(web.Deps{Auth: svc, PublicURL: cfg.PublicURL, Logger: p.Logger, AdminNotices: adminNotices(cfg)})
 	}
 	srv, err := ghttp.NewServer(ghttp.Deps{
-		Auth: svc, Logger: p.Logger, Metrics: metrics, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, CookieDomain: cfg.Server.CookieDomain,
+		Auth: svc, Logger: p.Logger, Metrics: metrics, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, CookieDomain: cfg.Server.CookieDomain, MetricsToken: cfg.Server.MetricsToken,
 		Ready: p.Store.Ping, Detail: lim.detail, Pages: pages,
 	})
 	if err != nil {

@@ -113,6 +113,8 @@ type Options struct {
 	Workers, Queue int
 	Hasher         auth.Hasher
 	Limiter        auth.Limiter
+	// MetricsToken is server.metrics_token.
+	MetricsToken string
 	// WrapStore, when set, wraps the store the server uses (failure injection).
 	WrapStore func(gatehouse.Store) gatehouse.Store
 	// Detail is /readyz's detail (serve reports the rate limiter's state there).
@@ -259,6 +261,7 @@ listen = %s
 public_url = %s
 trusted_proxies = [%s]
 cookie_domain = %s
+metrics_token = %s
 
 [database]
 driver = %s
@@ -268,7 +271,7 @@ dsn = %s
 jwt_secret = %s
 mfa_secret_key = %s
 bootstrap_insecure_cookies = true
-`, strconv.Quote(listen), strconv.Quote(pub), strings.Join(proxies, ", "), strconv.Quote(o.CookieDomain), strconv.Quote(o.Backend), strconv.Quote(o.DSN), strconv.Quote(o.Secret), strconv.Quote(o.MFASecretKey))
+`, strconv.Quote(listen), strconv.Quote(pub), strings.Join(proxies, ", "), strconv.Quote(o.CookieDomain), strconv.Quote(o.MetricsToken), strconv.Quote(o.Backend), strconv.Quote(o.DSN), strconv.Quote(o.Secret), strconv.Quote(o.MFASecretKey))
 	path := filepath.Join(t.TempDir(), "gatehouse.toml")
 	if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
 		t.Fatal(err)
