@@ -99,7 +99,17 @@ func Start(t testing.TB) *Hydra {
 	var disc struct {
 		Issuer string `json:"issuer"`
 	}
-	h.call(t, "GET", h.Issuer+"/.well-known/openid-configuration", nil, &disc)
+	// The first discovery makes Hydra generate its signing keys, which on a busy machine can
+	// outlast a request: ask again until it answers.
+	var err2 error
+	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); time.Sleep(time.Second) {
+		if err2 = h.do("GET", h.Issuer+"/.well-known/openid-configuration", nil, &disc); err2 == nil {
+			break
+		}
+	}
+	if err2 != nil {
+		t.Fatal(err2)
+	}
 	h.Issuer = disc.Issuer
 	return h
 }
