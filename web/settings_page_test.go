@@ -17,7 +17,8 @@ func TestAdminSettingsDurationsInHumanSyntax(t *testing.T) {
 	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
 	page := html.UnescapeString(string(admin.Do("GET", "/admin/settings", nil).Body))
 	for _, want := range []string{`name="auth_session_idle_timeout_secs" value="hours=12"`, `name="auth_session_max_lifetime_secs" value="weeks=2"`,
-		`name="auth_access_token_ttl_secs" value="minutes=15"`, "(minutes=1 – weeks=52,days=1)", ">Idle timeout</label>", ">Time per regained attempt</label>"} {
+		`name="auth_access_token_ttl_secs" value="minutes=15"`, "(minutes=1 – weeks=52,days=1)", ">Idle timeout</label>", ">Time per regained attempt</label>",
+		`<nav class="toc card" aria-label="Setting groups">`, `<a href="#sessions">Sessions</a>`, "<summary>API key</summary><code>auth_session_idle_timeout_secs</code>"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("settings page lacks %q", want)
 		}
