@@ -167,4 +167,18 @@ func TestBrowserPagesFitAndAreAccessible(t *testing.T) {
 	if strings.TrimSpace(text(t, ctx, "header.top .menu summary")) == "" {
 		t.Errorf("the phone header has no menu button")
 	}
+	// Lists of sessions end without a stray divider.
+	run(t, ctx, emulate(viewports[1], "light"), chromedp.Navigate(e.URL+"/settings/security"), chromedp.WaitVisible(chromedp.CSS(`.sessions`)))
+	if b := get(t, ctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector(".sessions li:last-child")).borderBottomStyle`)); b != "none" {
+		t.Errorf("the last session has a divider under it (%s)", b)
+	}
+	// The signed-out notice is as wide as the sign-in card under it, on both screens.
+	run(t, ctx, chromedp.Click(chromedp.CSS(`.signout.wide button`)), chromedp.WaitVisible(chromedp.CSS(`.notice`)))
+	for _, vp := range viewports {
+		run(t, ctx, emulate(vp, "light"))
+		w := get(t, ctx, chromedp.Evaluate[[]float64](`[document.querySelector(".notice").getBoundingClientRect().width, document.querySelector(".card.narrow").getBoundingClientRect().width]`))
+		if w[0] > w[1]+1 {
+			t.Errorf("%s: the signed-out notice is %.0f px wide, the card %.0f px", vp.name, w[0], w[1])
+		}
+	}
 }
