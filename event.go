@@ -5,6 +5,16 @@ import (
 	"time"
 )
 
+// Event kinds of the OpenID Provider (docs/oidc-provider.md).
+const (
+	EventOIDCAuthorized     = "oidc.authorized"
+	EventOIDCTokenIssued    = "oidc.token_issued"
+	EventOIDCConsentRevoked = "oidc.consent_revoked"
+	EventOIDCFailed         = "oidc.failed"
+	EventOIDCClientChanged  = "oidc.client_changed"
+	EventOIDCKeysRotated    = "oidc.keys_rotated"
+)
+
 // Event kinds (CONTRACT.md). Add freely, never rename.
 const (
 	EventSetupAdminCreated  = "setup.admin_created"
@@ -146,6 +156,7 @@ type Store interface {
 	ExternalStore
 	ExternalVerifyStore
 	SecretStore
+	OPStore
 	StatsStore
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error

@@ -93,6 +93,8 @@ type SessionStore interface {
 	// ConsumeRefreshToken marks the token used and returns it as it was before this call (UsedAt
 	// nil on first use). ENotFound when unknown.
 	ConsumeRefreshToken(ctx context.Context, hash []byte, now time.Time) (*RefreshToken, error)
+	// RefreshTokenUsed reports whether the token with this hash exists and has been used.
+	RefreshTokenUsed(ctx context.Context, hash []byte) (bool, error)
 	// AddRefreshToken stores the next token of a session and raises its AccessExpMax to accessExp.
 	// A token that exists already is left as it is (no error). ENotFound when the session is gone
 	// or revoked.
@@ -118,6 +120,9 @@ const (
 	ChangeSessionRevoked = "session" // Subject: session ID
 	ChangeUser           = "user"    // Subject: user ID; cached copies of the user are stale
 	ChangeSettings       = "settings"
+	// ChangeSessionRefreshed: Subject is a session ID; access tokens issued for it before At are
+	// refused (a refresh replaces them). ExpiresAt is when the last of them expires anyway.
+	ChangeSessionRefreshed = "refreshed"
 )
 
 // Change is one row of the feed. Rows are kept until ExpiresAt: for a revoked session, until the

@@ -51,10 +51,10 @@ func (s *Account) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if current == "" {
 		return gatehouse.FieldError("current_password", "enter your current password")
 	}
-	if err := s.core.policy().checkMax(current); err != nil {
+	if err := s.core.accounts.policy().checkMax(current); err != nil {
 		return gatehouse.FieldError("current_password", "the current password is wrong")
 	}
-	if err := s.core.policy().check(next); err != nil {
+	if err := s.core.accounts.policy().check(next); err != nil {
 		if e, ok := err.(*gatehouse.Error); ok {
 			return &gatehouse.Error{Code: e.Code, Field: "new_password", Message: e.Message}
 		}
@@ -92,5 +92,5 @@ func (s *Account) ChangePassword(ctx context.Context, p *Principal, current, nex
 
 // Sessions lists the principal's own active sessions, marking the current one.
 func (s *Account) Sessions(ctx context.Context, p *Principal) ([]SessionView, error) {
-	return s.core.sessionViews(ctx, p.User.ID, p.SessionID)
+	return s.core.accounts.sessionViews(ctx, p.User.ID, p.SessionID)
 }

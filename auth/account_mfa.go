@@ -146,7 +146,7 @@ func (s *Account) BeginTOTP(ctx context.Context, p *Principal, meta ClientMeta) 
 	if err := s.core.RequireRecentAuth(ctx, p); err != nil {
 		return nil, err
 	}
-	u, err := s.core.freshUser(ctx, p)
+	u, err := s.core.accounts.freshUser(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +182,7 @@ func (s *Account) PendingTOTP(ctx context.Context, p *Principal) (*TOTPSetup, er
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.core.freshUser(ctx, p)
+	u, err := s.core.accounts.freshUser(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +256,7 @@ func (s *Account) reauthenticate(ctx context.Context, u *gatehouse.User, code, p
 		}
 		return nil
 	}
-	if err := s.core.policy().checkMax(pw); err != nil {
+	if err := s.core.accounts.policy().checkMax(pw); err != nil {
 		return &gatehouse.Error{Code: gatehouse.EInvalidCredentials, Field: "password", Message: "the password is wrong"}
 	}
 	ok, _, err := s.core.hasher.Verify(ctx, pw, u.PasswordHash)
@@ -271,7 +271,7 @@ func (s *Account) reauthenticate(ctx context.Context, u *gatehouse.User, code, p
 
 // DisableTOTP turns MFA off after a current code or the password.
 func (s *Account) DisableTOTP(ctx context.Context, p *Principal, code, pw string, meta ClientMeta) error {
-	u, err := s.core.freshUser(ctx, p)
+	u, err := s.core.accounts.freshUser(ctx, p)
 	if err != nil {
 		return err
 	}
@@ -292,7 +292,7 @@ func (s *Account) DisableTOTP(ctx context.Context, p *Principal, code, pw string
 
 // RegenerateRecoveryCodes replaces every recovery code after a current code or the password.
 func (s *Account) RegenerateRecoveryCodes(ctx context.Context, p *Principal, code, pw string, meta ClientMeta) ([]string, error) {
-	u, err := s.core.freshUser(ctx, p)
+	u, err := s.core.accounts.freshUser(ctx, p)
 	if err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ func (s *Account) ReauthState(ctx context.Context, p *Principal) (*ReauthStatus,
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.core.freshUser(ctx, p)
+	u, err := s.core.accounts.freshUser(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func (s *Account) Reauthenticate(ctx context.Context, p *Principal, password, co
 	if err := s.core.limits.reauthLimit(ctx, p.User.ID, meta); err != nil {
 		return nil, err
 	}
-	u, err := s.core.freshUser(ctx, p)
+	u, err := s.core.accounts.freshUser(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func (s *Account) Reauthenticate(ctx context.Context, p *Principal, password, co
 			}
 			return nil, gatehouse.FieldError("password", "%s", msg)
 		}
-		ok := s.core.policy().checkMax(password) == nil
+		ok := s.core.accounts.policy().checkMax(password) == nil
 		if ok {
 			ok, _, err = s.core.hasher.Verify(ctx, password, u.PasswordHash)
 			if err != nil {

@@ -101,7 +101,7 @@ func (s *Admin) CreateUser(ctx context.Context, admin *Principal, req CreateUser
 	if req.Role == "" {
 		req.Role = gatehouse.RoleUser
 	}
-	u, err := s.core.newAccount(ctx, req.Username, req.Email, req.Password, req.Role)
+	u, err := s.core.accounts.newAccount(ctx, req.Username, req.Email, req.Password, req.Role)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +189,7 @@ func (s *Admin) ResetPassword(ctx context.Context, admin *Principal, id int64, p
 
 // resetPassword is ResetPassword after the permission check; admin is nil for the CLI.
 func (s *Admin) resetPassword(ctx context.Context, admin *Principal, id int64, pw string, meta ClientMeta) (err error) {
-	if err := s.core.policy().check(pw); err != nil {
+	if err := s.core.accounts.policy().check(pw); err != nil {
 		return err
 	}
 	if _, err := s.store.UserByID(ctx, id); err != nil {
@@ -283,7 +283,7 @@ func (s *Admin) BootstrapAdmin(ctx context.Context, username, email, pw string) 
 	if err != nil || has {
 		return false, err
 	}
-	u, err := s.core.newAccount(ctx, username, email, pw, gatehouse.RoleAdmin)
+	u, err := s.core.accounts.newAccount(ctx, username, email, pw, gatehouse.RoleAdmin)
 	if err != nil {
 		return false, err
 	}
@@ -355,7 +355,7 @@ func (s *Admin) UserSessions(ctx context.Context, admin *Principal, userID int64
 	if _, err := s.store.UserByID(ctx, userID); err != nil {
 		return nil, err
 	}
-	return s.core.sessionViews(ctx, userID, admin.SessionID)
+	return s.core.accounts.sessionViews(ctx, userID, admin.SessionID)
 }
 
 // Settings returns the runtime settings snapshot for the settings console.

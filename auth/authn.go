@@ -189,6 +189,9 @@ func (s *Core) AuthenticateBearer(ctx context.Context, tok string, client func()
 	if err := s.checkOwner(ctx, c.SID, uid); err != nil {
 		return nil, err
 	}
+	if s.replaced(c) {
+		return nil, errUnauthorized
+	}
 	if err := s.checkBinding(ctx, c.SID, uid, client, func() (*gatehouse.Session, error) { return s.store.SessionByID(ctx, c.SID) }); err != nil {
 		return nil, err
 	}
@@ -310,6 +313,8 @@ func (s *Core) applyChange(ctx context.Context, c gatehouse.Change) {
 	case gatehouse.ChangeSessionRevoked:
 		s.revoked.Add(c.Subject, c.ExpiresAt)
 		s.sessions.drop(c.Subject)
+	case gatehouse.ChangeSessionRefreshed:
+		s.raiseNotBefore(c.Subject, c.At.UnixMilli())
 	case gatehouse.ChangeUser:
 		if id, err := strconv.ParseInt(c.Subject, 10, 64); err == nil {
 			s.users.drop(id)

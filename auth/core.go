@@ -9,11 +9,6 @@ import (
 	"github.com/gatehouse/gatehouse/token"
 )
 
-// freshUser reads the principal's user from the store: MFA state must not come from a cache.
-func (s *Core) freshUser(ctx context.Context, p *Principal) (*gatehouse.User, error) {
-	return s.store.UserByID(ctx, p.User.ID)
-}
-
 func (s *Core) userEvent(ctx context.Context, kind string, admin *Principal, target int64, meta ClientMeta, data map[string]any) {
 	if data == nil {
 		data = map[string]any{}
@@ -93,81 +88,6 @@ func (s *Core) SetupRequired(ctx context.Context) (bool, error) {
 		s.hasUsers.Store(true)
 	}
 	return n == 0, nil
-}
-
-func (s *Core) policy() passwordPolicy {
-	st := s.Settings()
-	return passwordPolicy{min: st.PasswordMinLen, max: st.PasswordMaxLen}
-}
-
-// newAccount validates and normalizes a new account's fields and hashes its password.
-func (s *Core) newAccount(ctx context.Context, username, email, pw string, role gatehouse.Role) (*gatehouse.User, error) {
-	u := &gatehouse.User{
-		Username: gatehouse.NormalizeLogin(username),
-		Email:    gatehouse.NormalizeLogin(email),
-		Role:     role,
-	}
-	if u.Username == "" && u.Email != "" {
-		// An email alone is enough: the username defaults to its local part.
-		u.Username = usernameFromEmail(u.Email)
-	}
-	if err := gatehouse.ValidateUsername(u.Username); err != nil {
-		return nil, err
-	}
-	if err := gatehouse.ValidateEmail(u.Email); err != nil {
-		return nil, err
-	}
-	if !role.Valid() {
-		return nil, gatehouse.FieldError("role", "role must be admin or user")
-	}
-	if err := s.policy().check(pw); err != nil {
-		return nil, err
-	}
-	h, err := s.hasher.Hash(ctx, pw)
-	if err != nil {
-		return nil, err
-	}
-	u.PasswordHash = h
-	return u, nil
-}
-
-// reclaim removes every way to sign in to u that someone other than the address's owner may have
-// set up, except the identity about to be bound (provider, subject): the second factor (it would
-// lock the owner out, or keep a squatter's factor on the account), passkeys and other external
-// identities. The password went with the link's use. What was removed is added to data.
-func (s *Core) reclaim(ctx context.Context, u *gatehouse.User, provider, subject string, data map[string]any) error {
-	mfa, err := s.store.DeleteMFA(ctx, u.ID, s.clock.Now())
-	if err != nil {
-		return err
-	}
-	data["mfa_removed"] = mfa
-	pks, err := s.store.ListPasskeys(ctx, u.ID)
-	if err != nil {
-		return err
-	}
-	for _, pk := range pks {
-		if _, err := s.store.DeletePasskey(ctx, u.ID, pk.ID); err != nil && !gatehouse.IsCode(err, gatehouse.ENotFound) {
-			return err
-		}
-	}
-	data["passkeys_removed"] = len(pks)
-	ids, err := s.store.ListIdentities(ctx, u.ID)
-	if err != nil {
-		return err
-	}
-	removed := 0
-	for _, i := range ids {
-		if i.ProviderID == provider && i.Subject == subject {
-			continue
-		}
-		if err := s.store.DeleteIdentity(ctx, u.ID, i.ID); err != nil && !gatehouse.IsCode(err, gatehouse.ENotFound) {
-			return err
-		}
-		removed++
-	}
-	data["identities_removed"] = removed
-	s.users.drop(u.ID)
-	return nil
 }
 
 // PasskeyStatus reports whether passkeys are available here, and why not.

@@ -35,6 +35,7 @@ type Core struct {
 	geo     *geo.DB
 
 	// Shared kits: each groups what several feature services need from one area.
+	accounts  *accountKit
 	binding   *bindingRules
 	limits    *rateLimits
 	mfa       *mfaKit
@@ -53,6 +54,9 @@ type Core struct {
 	bearerSeen sync.Map
 	// sidOwner: session id -> owner's user id (int64), for checkOwner; pruned with bearerSeen.
 	sidOwner sync.Map
+	// notBefore: session id -> Unix ms of its latest refresh (int64); access tokens issued before
+	// it are refused. Followed across instances through ChangeSessionRefreshed (refresh.go).
+	notBefore sync.Map
 
 	feedMu     sync.Mutex // one feed poll at a time
 	lastChange int64
@@ -123,6 +127,7 @@ func NewCore(ctx context.Context, d Deps) (*Core, error) {
 		sessions:            newSessionCache(),
 		users:               newUserCache(),
 	}
+	s.accounts = &accountKit{core: s, store: d.Store, clock: d.Clock}
 	s.binding = &bindingRules{geo: d.GeoIP}
 	s.limits = &rateLimits{core: s, limiter: d.Limiter, log: d.Logger, obs: d.Observer}
 	s.mfa = &mfaKit{core: s, mfaBox: newMFABox(d.MFASecretKey), store: d.Store, clock: d.Clock, log: d.Logger}

@@ -78,6 +78,14 @@ func (s *Core) Cleanup(ctx context.Context) error {
 		}
 		return true
 	})
+	ttl := s.Settings().AccessTokenTTL
+	s.notBefore.Range(func(k, v any) bool {
+		// Every token issued before it has expired by now.
+		if now.Sub(time.UnixMilli(v.(int64))) > ttl+time.Minute {
+			s.notBefore.Delete(k)
+		}
+		return true
+	})
 	s.sidOwner.Range(func(k, _ any) bool {
 		if _, ok := s.bearerSeen.Load(k); !ok {
 			s.sidOwner.Delete(k)

@@ -19,7 +19,7 @@ func (s *Mail) RequestEmailChange(ctx context.Context, p *Principal, newEmail, p
 	if pw == "" {
 		return gatehouse.FieldError("password", "enter your current password")
 	}
-	if err := s.core.policy().checkMax(pw); err != nil {
+	if err := s.core.accounts.policy().checkMax(pw); err != nil {
 		return &gatehouse.Error{Code: gatehouse.EInvalidCredentials, Field: "password", Message: "the password is wrong"}
 	}
 	u, err := s.store.UserByID(ctx, p.User.ID)

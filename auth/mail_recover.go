@@ -89,7 +89,7 @@ func (s *Mail) ResetPasswordWithLink(ctx context.Context, tok, pw string, meta C
 	if err != nil {
 		return err
 	}
-	if err := s.core.policy().check(pw); err != nil {
+	if err := s.core.accounts.policy().check(pw); err != nil {
 		return err
 	}
 	u, err := s.store.UserByID(ctx, t.UserID)
@@ -124,7 +124,7 @@ func (s *Mail) ResetPasswordWithLink(ctx context.Context, tok, pw string, meta C
 	s.core.users.drop(u.ID)
 	data := map[string]any{"target_user_id": u.ID, "via": "mail", "address_was_unverified": unproved}
 	if unproved {
-		if err := s.core.reclaim(ctx, u, "", "", data); err != nil {
+		if err := s.core.accounts.reclaim(ctx, u, "", "", data); err != nil {
 			return err
 		}
 	}

@@ -43,7 +43,7 @@ func (s *Mail) Register(ctx context.Context, req RegisterRequest, meta ClientMet
 	if err := s.core.limits.mailLimit(ctx, LimitRegister, meta); err != nil {
 		return nil, err
 	}
-	u, err := s.core.newAccount(ctx, req.Username, req.Email, req.Password, gatehouse.RoleUser)
+	u, err := s.core.accounts.newAccount(ctx, req.Username, req.Email, req.Password, gatehouse.RoleUser)
 	if err != nil {
 		return nil, err
 	}

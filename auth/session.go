@@ -141,7 +141,11 @@ func (s *Core) Refresh(ctx context.Context, refreshTok string, meta ClientMeta) 
 		}
 		return nil, err
 	}
-	if rt.UsedAt != nil && now.Sub(*rt.UsedAt) > RefreshGrace {
+	// Expiry is checked at use, not left to the cleanup job.
+	if !now.Before(rt.ExpiresAt) {
+		return nil, invalid
+	}
+	if rt.UsedAt != nil && s.reused(ctx, refreshTok, *rt.UsedAt, now) {
 		s.event(ctx, gatehouse.EventTokenReuseDetected, sess.UserID, sess.ID, meta, map[string]any{"first_used_at": rt.UsedAt.UTC()})
 		_, _ = s.endSession(ctx, sess.ID, sess.UserID, gatehouse.ReasonRefreshReuse, meta, nil) // a failed write is queued
 		return nil, gatehouse.Errorf(gatehouse.ETokenReuse, "this refresh token was already used; the session has been ended")
@@ -178,6 +182,7 @@ func (s *Core) Refresh(ctx context.Context, refreshTok string, meta ClientMeta) 
 	if err != nil {
 		return nil, err
 	}
+	s.replaceAccessTokens(ctx, sess.ID, now, accessExp)
 	s.noteSeen(sess.ID, nil)
 	s.event(ctx, gatehouse.EventTokenRefreshed, u.ID, sess.ID, meta, nil)
 	return &Tokens{User: u, Session: sess, AccessToken: access, RefreshToken: next, ExpiresIn: accessExp.Sub(now)}, nil
@@ -272,22 +277,6 @@ func (s *Core) endUserSessions(ctx context.Context, p pendingRevocation, retry b
 		}
 	}
 	return n, failed
-}
-
-// sessionViews lists a user's active sessions, marking `current`.
-func (s *Core) sessionViews(ctx context.Context, userID int64, current string) ([]SessionView, error) {
-	list, err := s.store.ListSessions(ctx, userID, s.clock.Now())
-	if err != nil {
-		return nil, err
-	}
-	out := make([]SessionView, 0, len(list))
-	for _, sess := range list {
-		if s.revoked.Revoked(sess.ID) {
-			continue
-		}
-		out = append(out, sessionView(sess, current, s.lastSeenLocal(sess)))
-	}
-	return out, nil
 }
 
 func sessionView(sess *gatehouse.Session, current string, last time.Time) SessionView {

@@ -149,7 +149,7 @@ func (s *SignIn) SetupAdmin(ctx context.Context, req SetupRequest, meta ClientMe
 	} else if !setup {
 		return nil, errSetupDone
 	}
-	u, err := s.core.newAccount(ctx, req.Username, req.Email, req.Password, gatehouse.RoleAdmin)
+	u, err := s.core.accounts.newAccount(ctx, req.Username, req.Email, req.Password, gatehouse.RoleAdmin)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +194,7 @@ func (s *SignIn) login(ctx context.Context, req LoginRequest, meta ClientMeta) (
 	}
 	// Over-long passwords are refused before any hashing (Argon2 DoS); no stored password can be
 	// that long, so this tells an attacker nothing about the account.
-	if err := s.core.policy().checkMax(req.Password); err != nil {
+	if err := s.core.accounts.policy().checkMax(req.Password); err != nil {
 		return nil, err
 	}
 	// A full hashing queue answers 503 now, for known and unknown logins alike, instead of

@@ -250,7 +250,7 @@ func (s *SignIn) ConfirmExternalVerification(ctx context.Context, tok string, me
 	s.core.users.drop(u.ID)
 	data := map[string]any{"provider": p.ID, "subject": d.Subject, "address_was_unverified": unproved, "password_removed": use.PasswordHash != nil}
 	if unproved {
-		if err := s.core.reclaim(ctx, u, p.ID, d.Subject, data); err != nil {
+		if err := s.core.accounts.reclaim(ctx, u, p.ID, d.Subject, data); err != nil {
 			return nil, err
 		}
 		// The sign-in below must see the account as it is now, without its second factor.

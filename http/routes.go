@@ -84,6 +84,10 @@ func (s *Server) routes() {
 	s.handle("PATCH /api/admin/providers/{id}", s.admin(s.adminUpdateProvider))
 	s.handle("DELETE /api/admin/providers/{id}", s.admin(s.adminDeleteProvider))
 
+	// gatehouse as an OpenID Provider for apps: handlers_opclients.go (the protocol endpoints
+	// and pages are mounted by the provider itself, see Deps.Provider).
+	s.providerRoutes()
+
 	// Unknown API paths answer JSON, not the mux's plain-text 404.
 	s.handle("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, gatehouse.Errorf(gatehouse.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))

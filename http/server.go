@@ -41,6 +41,8 @@ type Deps struct {
 	// Pages, when set, serves the web pages (login, settings, admin) under the same mux. kit gives
 	// them the cookie, client-address and CSRF rules of the API, so both behave alike.
 	Pages func(mux *http.ServeMux, kit PageKit) error
+	// Provider, when set, is the OpenID Provider for apps (package oidcprovider).
+	Provider OIDCProvider
 }
 
 // PageKit is what the web pages share with the API.
@@ -71,6 +73,7 @@ type Server struct {
 	ready        func(ctx context.Context) error
 	detail       func() map[string]string
 	metricsToken string
+	provider     OIDCProvider
 	csrf         *http.CrossOriginProtection
 	mux          *http.ServeMux
 	// verifyH is the request check with its metrics, answered before the mux (ServeHTTP).
@@ -103,7 +106,7 @@ func securityHeaders(public *url.URL) []headerValue {
 
 // NewServer builds the handler with every route of routes.go.
 func NewServer(d Deps) (*Server, error) {
-	s := &Server{auth: d.Auth, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, cookieDomain: d.CookieDomain, ready: d.Ready, detail: d.Detail, metricsToken: d.MetricsToken, mux: http.NewServeMux(), secHeaders: securityHeaders(d.PublicURL)}
+	s := &Server{auth: d.Auth, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, cookieDomain: d.CookieDomain, ready: d.Ready, detail: d.Detail, metricsToken: d.MetricsToken, provider: d.Provider, mux: http.NewServeMux(), secHeaders: securityHeaders(d.PublicURL)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -115,10 +118,15 @@ func NewServer(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.routes()
+	kit := PageKit{Meta: s.meta, CheckCSRF: s.csrf.Check, Principal: s.cookiePrincipal,
+		SetSession: s.setCookie, ClearSession: s.clearCookie}
 	if d.Pages != nil {
-		kit := PageKit{Meta: s.meta, CheckCSRF: s.csrf.Check, Principal: s.cookiePrincipal,
-			SetSession: s.setCookie, ClearSession: s.clearCookie}
 		if err := d.Pages(s.mux, kit); err != nil {
+			return nil, err
+		}
+	}
+	if d.Provider != nil {
+		if err := d.Provider.Mount(s.mux, kit); err != nil {
 			return nil, err
 		}
 	}

@@ -22,6 +22,20 @@ import (
 type Claims struct {
 	jwt.RegisteredClaims
 	SID string `json:"sid"`
+	// IssuedMs is the issue time in Unix milliseconds: iat has whole seconds, too coarse to tell
+	// the token a refresh replaced from the one it issued in the same second.
+	IssuedMs int64 `json:"iat_ms,omitempty"`
+}
+
+// IssuedAtMs is the issue time in Unix milliseconds (from iat for tokens without iat_ms).
+func (c *Claims) IssuedAtMs() int64 {
+	if c.IssuedMs != 0 {
+		return c.IssuedMs
+	}
+	if c.IssuedAt != nil {
+		return c.IssuedAt.Unix() * 1000
+	}
+	return 0
 }
 
 // UserID returns sub as a user id.
@@ -75,7 +89,8 @@ func (i *Issuer) Issue(userID int64, sid string, exp time.Time) (string, error) 
 			ExpiresAt: jwt.NewNumericDate(exp),
 			ID:        RandomID(),
 		},
-		SID: sid,
+		SID:      sid,
+		IssuedMs: now.UnixMilli(),
 	}
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(i.key)
 }

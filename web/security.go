@@ -11,17 +11,19 @@ type securityData struct {
 	Sessions []auth.SessionView
 	MFA      *mfaData // web/mfa.go
 	External *externalData
-	Reauth   *reauthData // web/reauth.go
+	Reauth   *reauthData            // web/reauth.go
+	Apps     []*gatehouse.OPConsent // web/apps.go
 }
 
 var securityNotices = map[string]string{
-	"registered": "Welcome! Your account is created and you are signed in. Consider adding a passkey or an authenticator app below.",
-	"password":   "Your password is changed. Your other sessions have ended.",
-	"revoked":    "The session has ended.",
-	"others":     "All your other sessions have ended.",
-	"mfa_off":    "Multi-factor authentication is off.",
-	"recovery":   "You signed in with a recovery code, which is now used up. Regenerate your codes or set up the authenticator again if it is lost.",
-	"email":      "We sent a confirmation link to the new address. Your address changes when you open it.",
+	"registered":  "Welcome! Your account is created and you are signed in. Consider adding a passkey or an authenticator app below.",
+	"password":    "Your password is changed. Your other sessions have ended.",
+	"revoked":     "The session has ended.",
+	"others":      "All your other sessions have ended.",
+	"mfa_off":     "Multi-factor authentication is off.",
+	"recovery":    "You signed in with a recovery code, which is now used up. Regenerate your codes or set up the authenticator again if it is lost.",
+	"email":       "We sent a confirmation link to the new address. Your address changes when you open it.",
+	"app_revoked": "The app is removed; it will ask before signing you in again.",
 }
 
 func (p *pages) securityView(r *http.Request, pr *auth.Principal) (*view, error) {
@@ -46,8 +48,12 @@ func (p *pages) securityView(r *http.Request, pr *auth.Principal) (*view, error)
 	if ext != nil && len(ext.Identities) == 0 && len(ext.Linkable) == 0 {
 		ext = nil
 	}
+	apps, err := p.appsOfUser(r, pr)
+	if err != nil {
+		return nil, err
+	}
 	return &view{Title: "Account security", Nav: "security", User: pr.User, Admin: pr.User.Role == gatehouse.RoleAdmin,
-		Data: &securityData{Sessions: ss, MFA: mfa, External: ext, Reauth: ra}, Errors: map[string]string{}, Form: map[string]string{}}, nil
+		Data: &securityData{Sessions: ss, MFA: mfa, External: ext, Reauth: ra, Apps: apps}, Errors: map[string]string{}, Form: map[string]string{}}, nil
 }
 
 func (p *pages) securityPage(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {

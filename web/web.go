@@ -36,12 +36,14 @@ type Deps struct {
 	// AdminNotices are configuration problems found at start (a public URL that cannot reach
 	// this server): every page shows them to administrators until the configuration is fixed.
 	AdminNotices []string
+	// Provider, when set, adds the apps pages of the OpenID Provider (web/apps.go).
+	Provider ghttp.OIDCProvider
 }
 
 // Pages returns the function http.Deps.Pages expects: it registers every page on the mux.
 func Pages(d Deps) func(*http.ServeMux, ghttp.PageKit) error {
 	return func(mux *http.ServeMux, kit ghttp.PageKit) error {
-		p := &pages{auth: d.Auth, public: d.PublicURL, log: d.Logger, kit: kit, base: strings.TrimSuffix(d.PublicURL.Path, "/"), adminNotices: d.AdminNotices}
+		p := &pages{auth: d.Auth, public: d.PublicURL, log: d.Logger, kit: kit, base: strings.TrimSuffix(d.PublicURL.Path, "/"), adminNotices: d.AdminNotices, provider: d.Provider}
 		if p.log == nil {
 			p.log = slog.New(slog.DiscardHandler)
 		}
@@ -62,6 +64,7 @@ type pages struct {
 	tmpl   map[string]*template.Template
 
 	adminNotices []string
+	provider     ghttp.OIDCProvider
 }
 
 // pageNames are the templates under templates/, each rendered inside layout.html.
@@ -80,7 +83,7 @@ func (p *pages) parse() error {
 	for k, f := range p.passkeyFuncs() {
 		funcs[k] = f
 	}
-	for _, n := range append(pageNames, externalPages...) {
+	for _, n := range append(append(pageNames, externalPages...), appPages...) {
 		// part_*.html and partial_*.html define sections that several pages include; mfa_*.html
 		// the MFA steps.
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html", "templates/mfa_*.html", "templates/partial_*.html", "templates/part_*.html")
@@ -136,6 +139,7 @@ func (p *pages) routes(mux *http.ServeMux) {
 	p.passkeyRoutes(mux)
 	p.mailRoutes(mux)
 	p.externalRoutes(mux)
+	p.appRoutes(mux)
 	mux.Handle("/", p.page(p.fallback(mux)))
 }
 
@@ -182,10 +186,13 @@ type view struct {
 	Data   any
 	// Banners are the start-up configuration problems, shown to administrators only.
 	Banners []string
+	// HasApps: the OpenID Provider's apps page exists (web/apps.go).
+	HasApps bool
 }
 
 func (p *pages) render(w http.ResponseWriter, status int, name string, v *view) {
 	v.Base = p.base
+	v.HasApps = p.provider != nil
 	if v.Admin {
 		v.Banners = p.adminNotices
 	}

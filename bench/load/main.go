@@ -197,6 +197,10 @@ func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, check
 	}
 	r.print("Request check (target: req/s ratio >= 0.9, p99 ratio <= 1.5)")
 	fmt.Printf("\nserver peak memory (VmHWM) after the request check: %s\n", mib(gh.peak()))
+	if err := opCases(gh, access, cookie, conns, dur, bearer, &r); err != nil {
+		gh.stop()
+		return err
+	}
 	if o.wrkRounds > 0 {
 		wrkRounds(&r, base, gh, access, cookie, o.wrkRounds, o.wrkDuration)
 	}

@@ -45,6 +45,7 @@ Usage:
   gatehouse serve [--config PATH] [--listen ADDR] [--jwt-secret S] [--mfa-secret-key S]
   gatehouse users bootstrap-admin --email E [--username U] --password-stdin [--config PATH]
   gatehouse users reset-password --user LOGIN --password-stdin [--config PATH]
+  gatehouse oidc rotate-keys [--publish 1h] [--config PATH]
   gatehouse version
 `
 
@@ -69,6 +70,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return resetPassword(ctx, args[2:], getenv, stdin, stdout, stderr)
 		}
 		return usageError{fmt.Sprintf("unknown users subcommand %q (want bootstrap-admin or reset-password)", args[1])}
+	case "oidc":
+		if len(args) < 2 || args[1] != "rotate-keys" {
+			fmt.Fprint(stderr, usage)
+			return usageError{"oidc needs a subcommand: rotate-keys"}
+		}
+		return rotateKeys(ctx, args[2:], getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "gatehouse", version())
 		return nil

@@ -23,6 +23,7 @@ import (
 	ghttp "github.com/gatehouse/gatehouse/http"
 	"github.com/gatehouse/gatehouse/internal/sqlstore"
 	"github.com/gatehouse/gatehouse/oidc"
+	"github.com/gatehouse/gatehouse/oidcprovider"
 	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/postgres"
 	"github.com/gatehouse/gatehouse/ratelimit"
@@ -60,13 +61,21 @@ type Parts struct {
 	Detail func() map[string]string
 	// WithoutPages leaves the web pages out (tests of the API alone); serve always mounts them.
 	WithoutPages bool
+	// WithoutProvider leaves the OpenID Provider out (tests that do not need its keys); serve
+	// always mounts it.
+	WithoutProvider bool
+	// Groups tells the OpenID Provider a user's groups; nil: none known (a client restricted to
+	// groups admits nobody).
+	Groups oidcprovider.Groups
 }
 
 // App is a built gatehouse, ready to serve.
 type App struct {
 	Auth    *auth.App
 	Metrics *ghttp.Metrics
-	Handler http.Handler
+	// Provider is the OpenID Provider (nil with Parts.WithoutProvider).
+	Provider *oidcprovider.Provider
+	Handler  http.Handler
 	// Hasher is the password hasher in use (the pool's size sets serve's memory limit).
 	Hasher auth.Hasher
 	close  func()
@@ -106,19 +115,30 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 	}
 	watchCounts(metrics, p.Store, lim)
 	metrics.Bind(svc.Core.Revocations().Len, svc.Core.CachedSessions, activeSessionsGauge(p.Store, p.Clock))
+	var provider *oidcprovider.Provider
+	var op ghttp.OIDCProvider // stays a nil interface without a provider
+	if !p.WithoutProvider {
+		provider, err = oidcprovider.New(ctx, oidcprovider.Deps{Store: p.Store, Core: oidcprovider.CoreOf(svc), Groups: p.Groups, Clock: p.Clock,
+			Logger: p.Logger, PublicURL: cfg.PublicURL, SealSecret: cfg.Auth.MFASecretKey, TokenSecret: cfg.Auth.JWTSecret})
+		if err != nil {
+			lim.close()
+			return nil, err
+		}
+		op = provider
+	}
 	var pages func(*http.ServeMux, ghttp.PageKit) error
 	if !p.WithoutPages {
-		pages = web.Pages(web.Deps{Auth: svc, PublicURL: cfg.PublicURL, Logger: p.Logger, AdminNotices: adminNotices(cfg)})
+		pages = web.Pages(web.Deps{Auth: svc, PublicURL: cfg.PublicURL, Logger: p.Logger, AdminNotices: adminNotices(cfg), Provider: op})
 	}
 	srv, err := ghttp.NewServer(ghttp.Deps{
 		Auth: svc, Logger: p.Logger, Metrics: metrics, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, CookieDomain: cfg.Server.CookieDomain, MetricsToken: cfg.Server.MetricsToken,
-		Ready: p.Store.Ping, Detail: lim.detail, Pages: pages,
+		Ready: p.Store.Ping, Detail: lim.detail, Pages: pages, Provider: op,
 	})
 	if err != nil {
 		lim.close()
 		return nil, err
 	}
-	return &App{Auth: svc, Metrics: metrics, Handler: srv, Hasher: p.Hasher, close: lim.close}, nil
+	return &App{Auth: svc, Metrics: metrics, Provider: provider, Handler: srv, Hasher: p.Hasher, close: lim.close}, nil
 }
 
 // chooseLimiter is p.Limiter with p.Detail when given, else the configured one.
@@ -264,11 +284,14 @@ func watchCounts(m *ghttp.Metrics, store gatehouse.Store, lim *limiter) {
 }
 
 // Run runs the background work until ctx ends: following the change feed (woken early by
-// notify when the store can say so), and delivering mail.
+// notify when the store can say so), delivering mail, and the provider's janitor.
 func (a *App) Run(ctx context.Context, notify <-chan struct{}) {
 	var wg sync.WaitGroup
 	wg.Go(func() { a.Auth.Core.Run(ctx, notify) })
 	wg.Go(func() { a.Auth.Core.Mail().Run(ctx) })
+	if a.Provider != nil {
+		wg.Go(func() { a.Provider.Run(ctx) })
+	}
 	wg.Wait()
 }
 

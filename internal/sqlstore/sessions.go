@@ -124,6 +124,16 @@ func (s *Store) TouchSessions(ctx context.Context, seen map[string]time.Time) er
 }
 
 // ConsumeRefreshToken implements gatehouse.SessionStore.
+// RefreshTokenUsed implements gatehouse.SessionStore.
+func (s *Store) RefreshTokenUsed(ctx context.Context, hash []byte) (bool, error) {
+	var used bool
+	err := s.r.QueryRowContext(ctx, `SELECT used_at IS NOT NULL FROM refresh_tokens WHERE hash = $1`, hash).Scan(&used)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return used, err
+}
+
 func (s *Store) ConsumeRefreshToken(ctx context.Context, hash []byte, now time.Time) (*gatehouse.RefreshToken, error) {
 	// An unknown token (anyone can send random ones) is answered from a plain read, without the
 	// write transaction, which on SQLite would queue behind every other writer.
@@ -219,6 +229,9 @@ func (s *Store) RevokeSession(ctx context.Context, id, reason string, at time.Ti
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM refresh_tokens WHERE session_id = $1`, id); err != nil {
+			return err
+		}
+		if err := s.revokeOPGrantsOfSession(ctx, tx, id, at); err != nil {
 			return err
 		}
 		// The revocation must outlive every access token issued for the session, and the

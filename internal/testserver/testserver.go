@@ -30,6 +30,7 @@ import (
 	ghttp "github.com/gatehouse/gatehouse/http"
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/testdb"
+	"github.com/gatehouse/gatehouse/oidcprovider"
 	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/postgres"
 	"github.com/gatehouse/gatehouse/sqlite"
@@ -141,6 +142,10 @@ type Options struct {
 	MailLoop bool
 	// GeoIP is the session-binding database ([geoip]); nil means none configured.
 	GeoIP *geo.DB
+	// Provider mounts the OpenID Provider (package oidcprovider), as serve does; Groups is its
+	// group lookup (nil: none).
+	Provider bool
+	Groups   oidcprovider.Groups
 }
 
 // Env is a running gatehouse.
@@ -155,6 +160,8 @@ type Env struct {
 	URL     string
 	Public  *url.URL
 	Metrics *ghttp.Metrics
+	// Provider is the OpenID Provider when Options.Provider is set.
+	Provider *oidcprovider.Provider
 }
 
 // Secret is the default signing secret of test servers; instances sharing it accept each other's
@@ -221,14 +228,15 @@ func New(t testing.TB, o Options) *Env {
 		trusted = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	}
 	cfg := loadConfig(t, o, ts.Listener.Addr().String(), pub, trusted)
-	a, err := app.New(context.Background(), cfg, app.Parts{Store: store, Clock: o.Clock, Hasher: hasher, Limiter: o.Limiter, Detail: o.Detail, Logger: log, GeoIP: o.GeoIP, WithoutPages: !o.Web})
+	a, err := app.New(context.Background(), cfg, app.Parts{Store: store, Clock: o.Clock, Hasher: hasher, Limiter: o.Limiter, Detail: o.Detail, Logger: log, GeoIP: o.GeoIP, WithoutPages: !o.Web,
+		Groups: o.Groups, WithoutProvider: !o.Provider})
 	if err != nil {
 		t.Fatalf("starting gatehouse: %v", err)
 	}
 	t.Cleanup(a.Close)
 	e.Public = cfg.PublicURL
 	svc := a.Auth
-	e.Auth, e.Metrics = svc, a.Metrics
+	e.Auth, e.Metrics, e.Provider = svc, a.Metrics, a.Provider
 	ts.Config.Handler = a.Handler
 	ts.Start()
 	if o.Follow {

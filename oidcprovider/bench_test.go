@@ -1,0 +1,147 @@
+package oidcprovider_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"golang.org/x/oauth2"
+
+	"github.com/gatehouse/gatehouse/internal/testserver"
+)
+
+// Server time of the provider's hot paths, in-process through the whole handler (middleware,
+// routing, the op package, the store), next to the request check in the same run:
+//
+//	go test -run '^$' -bench . -benchmem ./oidcprovider/
+//
+// BenchmarkCodeRoundTrip is one authorization with a signed-in session: authorize -> login step
+// -> callback -> token exchange, four requests.
+
+type benchEnv struct {
+	h      http.Handler
+	cookie *http.Cookie
+	secret string
+	access string
+}
+
+func newBenchEnv(b *testing.B, backend string) *benchEnv {
+	b.Helper()
+	e := testserver.New(b, testserver.Options{Backend: backend, Provider: true, Web: true, Clock: testserver.NewClockAtNow()})
+	admin, r := e.Setup("admin", "admin@example.com", "correct horse battery")
+	be := &benchEnv{h: e.Server.Config.Handler, access: r.Str("access_token")}
+	for _, c := range r.Header.Values("Set-Cookie") {
+		if ck, err := http.ParseSetCookie(c); err == nil && ck.Name == "gatehouse_session" {
+			be.cookie = ck
+		}
+	}
+	r = admin.Do("POST", "/api/admin/oidc/clients", map[string]any{"client_id": "app", "name": "App", "redirect_uris": []string{redirectURI}, "skip_consent": true})
+	if r.Status != http.StatusCreated {
+		b.Fatalf("client: %d %s", r.Status, r.Body)
+	}
+	be.secret = r.Str("client_secret")
+	return be
+}
+
+func (be *benchEnv) do(b *testing.B, req *http.Request, want int) *httptest.ResponseRecorder {
+	req.RemoteAddr = "127.0.0.1:40000"
+	w := httptest.NewRecorder()
+	be.h.ServeHTTP(w, req)
+	if w.Code != want {
+		b.Fatalf("%s %s: %d, want %d: %s", req.Method, req.URL, w.Code, want, w.Body)
+	}
+	return w
+}
+
+func (be *benchEnv) tokenRequest(form url.Values) *http.Request {
+	req := httptest.NewRequest("POST", "/oauth2/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("app", be.secret)
+	return req
+}
+
+// code runs the browser part and returns the code.
+func (be *benchEnv) code(b *testing.B, challenge string) string {
+	q := url.Values{"client_id": {"app"}, "redirect_uri": {redirectURI}, "response_type": {"code"}, "scope": {"openid email profile offline_access"},
+		"state": {"s"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}}
+	loc := "/oauth2/authorize?" + q.Encode()
+	for _, want := range []int{http.StatusFound, http.StatusSeeOther, http.StatusFound} {
+		req := httptest.NewRequest("GET", loc, nil)
+		req.AddCookie(be.cookie)
+		loc = be.do(b, req, want).Header().Get("Location")
+	}
+	u, _ := url.Parse(loc)
+	if u.Query().Get("code") == "" {
+		b.Fatalf("no code: %s", loc)
+	}
+	return u.Query().Get("code")
+}
+
+func (be *benchEnv) exchange(b *testing.B, code, verifier string) map[string]any {
+	w := be.do(b, be.tokenRequest(url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}, "code_verifier": {verifier}}), http.StatusOK)
+	var tok map[string]any
+	_ = json.Unmarshal(w.Body.Bytes(), &tok)
+	return tok
+}
+
+func BenchmarkCodeRoundTrip(b *testing.B) {
+	for _, backend := range testserver.Backends() {
+		b.Run(backend, func(b *testing.B) {
+			be := newBenchEnv(b, backend)
+			verifier := oauth2.GenerateVerifier()
+			challenge := oauth2.S256ChallengeFromVerifier(verifier)
+			b.ReportAllocs()
+			for b.Loop() {
+				be.exchange(b, be.code(b, challenge), verifier)
+			}
+		})
+	}
+}
+
+func BenchmarkRefresh(b *testing.B) {
+	for _, backend := range testserver.Backends() {
+		b.Run(backend, func(b *testing.B) {
+			be := newBenchEnv(b, backend)
+			verifier := oauth2.GenerateVerifier()
+			rt, _ := be.exchange(b, be.code(b, oauth2.S256ChallengeFromVerifier(verifier)), verifier)["refresh_token"].(string)
+			b.ReportAllocs()
+			for b.Loop() {
+				w := be.do(b, be.tokenRequest(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}), http.StatusOK)
+				var tok map[string]any
+				_ = json.Unmarshal(w.Body.Bytes(), &tok)
+				rt, _ = tok["refresh_token"].(string)
+			}
+		})
+	}
+}
+
+func BenchmarkUserinfo(b *testing.B) {
+	for _, backend := range testserver.Backends() {
+		b.Run(backend, func(b *testing.B) {
+			be := newBenchEnv(b, backend)
+			verifier := oauth2.GenerateVerifier()
+			at, _ := be.exchange(b, be.code(b, oauth2.S256ChallengeFromVerifier(verifier)), verifier)["access_token"].(string)
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest("GET", "/oauth2/userinfo", nil)
+				req.Header.Set("Authorization", "Bearer "+at)
+				be.do(b, req, http.StatusOK)
+			}
+		})
+	}
+}
+
+// BenchmarkRequestCheck is the forward-auth check with a Bearer token, for comparison in the
+// same run.
+func BenchmarkRequestCheck(b *testing.B) {
+	be := newBenchEnv(b, "sqlite")
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest("GET", "/api/auth/verify", nil)
+		req.Header.Set("Authorization", "Bearer "+be.access)
+		be.do(b, req, http.StatusOK)
+	}
+}

@@ -1,0 +1,401 @@
+package oidcprovider
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// The sign-in of an authorization request: op redirects to loginPath with the request id; the
+// browser signs in on gatehouse's own login page if it has no session, confirms it is the user
+// when the app asks for a fresh or stronger sign-in, consents, and goes back to op's callback.
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+var pageTmpl = template.Must(template.ParseFS(templateFS, "templates/*.html"))
+
+// pageData is what the provider's pages show.
+type pageData struct {
+	Base    string
+	Title   string
+	App     string
+	ID      string
+	User    string
+	Claims  []string
+	Message string
+	Error   string
+	// Confirm: the app wants a fresh sign-in (Code: with the authenticator).
+	Code bool
+}
+
+func (p *Provider) base() string { return strings.TrimSuffix(p.public.Path, "/") }
+
+func (p *Provider) render(w http.ResponseWriter, status int, name string, d *pageData) {
+	d.Base = p.base()
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if err := pageTmpl.ExecuteTemplate(w, name, d); err != nil {
+		p.log.Error("rendering a provider page failed", "page", name, "err", err)
+	}
+}
+
+// problem shows a page that tells the user what went wrong, for errors that must not go back
+// to the app (an unknown request cannot be trusted with a redirect).
+func (p *Provider) problem(w http.ResponseWriter, status int, title, msg string) {
+	p.render(w, status, "problem.html", &pageData{Title: title, Message: msg})
+}
+
+// flow is one request being signed in.
+type flow struct {
+	req    *authRequest
+	client *client
+	pr     *auth.Principal
+	sess   *gatehouse.Session
+}
+
+// load reads the request of ?id= or the form's id and the browser's session (pr nil when none).
+func (p *Provider) load(w http.ResponseWriter, r *http.Request, id string) (*flow, bool) {
+	req, err := p.authRequest(r.Context(), id)
+	if err != nil {
+		p.problem(w, http.StatusNotFound, "Sign-in link expired", "This sign-in request is unknown or has expired. Go back to the app and start again.")
+		return nil, false
+	}
+	c, err := p.client(r.Context(), req.ClientID)
+	if err != nil {
+		p.problem(w, http.StatusNotFound, "Unknown app", "The app that sent you here is no longer registered.")
+		return nil, false
+	}
+	f := &flow{req: req, client: c}
+	if pr, err := p.kit.Principal(r); err == nil {
+		sess, err := p.store.SessionByID(r.Context(), pr.SessionID)
+		if err != nil {
+			p.problem(w, http.StatusInternalServerError, "Something went wrong", "Try again in a moment.")
+			return nil, false
+		}
+		f.pr, f.sess = pr, sess
+	}
+	return f, true
+}
+
+// toApp sends an OAuth error back to the app's registered redirect URI.
+func (p *Provider) toApp(w http.ResponseWriter, r *http.Request, f *flow, err error) {
+	op.AuthRequestError(w, r, f.req, err, p.op)
+}
+
+func (p *Provider) loginPage(w http.ResponseWriter, r *http.Request) {
+	f, ok := p.load(w, r, r.URL.Query().Get("id"))
+	if !ok {
+		return
+	}
+	p.proceed(w, r, f)
+}
+
+// proceed takes the flow as far as it goes without the user: to the login page, the confirm or
+// consent page, or back to the app.
+func (p *Provider) proceed(w http.ResponseWriter, r *http.Request, f *flow) {
+	ctx := r.Context()
+	if f.pr == nil {
+		if f.req.hasPrompt(oidc.PromptNone) {
+			p.toApp(w, r, f, oidc.ErrLoginRequired())
+			return
+		}
+		http.Redirect(w, r, p.base()+"/login?rd="+url.QueryEscape(p.base()+p.loginURL(f.req.ID)), http.StatusSeeOther)
+		return
+	}
+	ok, err := p.allowed(ctx, f.client, f.pr.User.ID)
+	if err != nil {
+		p.problem(w, http.StatusServiceUnavailable, "Something went wrong", "Try again in a moment.")
+		return
+	}
+	if !ok {
+		p.failure(ctx, f.client.c.ID, f.pr.User.ID, "not_in_allowed_groups", nil)
+		p.render(w, http.StatusForbidden, "denied.html", &pageData{Title: "Not allowed", App: f.client.c.Name, User: f.pr.User.Username})
+		return
+	}
+	sub, err := p.store.OPSubject(ctx, f.pr.User.ID, newSubject())
+	if err != nil {
+		p.problem(w, http.StatusInternalServerError, "Something went wrong", "Try again in a moment.")
+		return
+	}
+	if f.req.HintSubject != "" && f.req.HintSubject != sub {
+		// The app asked for another user (id_token_hint): never answer for this one silently.
+		if f.req.hasPrompt(oidc.PromptNone) {
+			p.toApp(w, r, f, oidc.ErrLoginRequired().WithDescription("another user is signed in"))
+			return
+		}
+	}
+	authTime, amr, acr := signIn(f.sess)
+	if need := p.needsConfirm(f, authTime, acr); need != "" {
+		if f.req.hasPrompt(oidc.PromptNone) {
+			p.toApp(w, r, f, oidc.ErrLoginRequired().WithDescription("%s", need))
+			return
+		}
+		if f.req.wantsTwoFactor() && acr != ACRTwoFactor && !f.pr.User.MFAEnabled {
+			p.failure(ctx, f.client.c.ID, f.pr.User.ID, "second_factor_unavailable", nil)
+			p.toApp(w, r, f, oidc.ErrAccessDenied().WithDescription("the app needs a second factor, and this account has none set up"))
+			return
+		}
+		p.render(w, http.StatusOK, "confirm.html", &pageData{Title: "Confirm it's you", App: f.client.c.Name, ID: f.req.ID,
+			User: f.pr.User.Username, Code: f.pr.User.MFAEnabled, Message: need})
+		return
+	}
+	if consent, err := p.needsConsent(ctx, f); err != nil {
+		p.problem(w, http.StatusInternalServerError, "Something went wrong", "Try again in a moment.")
+		return
+	} else if consent {
+		if f.req.hasPrompt(oidc.PromptNone) {
+			// consent_required (OpenID Connect Core 3.1.2.6) has no constructor in the op package.
+			p.toApp(w, r, f, &oidc.Error{ErrorType: "consent_required", Description: "the user has not allowed this app yet"})
+			return
+		}
+		p.render(w, http.StatusOK, "consent.html", &pageData{Title: "Sign in to " + f.client.c.Name, App: f.client.c.Name,
+			ID: f.req.ID, User: f.pr.User.Username, Claims: claimsOf(f.req.Scopes)})
+		return
+	}
+	p.complete(w, r, f, sub, authTime, amr, acr)
+}
+
+// signIn tells when and how the session last proved it is the user: its sign-in, or a later
+// confirmation (which, with MFA on, took the authenticator).
+func signIn(s *gatehouse.Session) (time.Time, []string, string) {
+	amr, acr := amrOf(s.AuthMethod)
+	at := s.CreatedAt
+	if s.ReauthAt != nil && s.ReauthAt.After(at) {
+		at = *s.ReauthAt
+	}
+	return at, amr, acr
+}
+
+// needsConfirm says why the user must confirm it is them, or "".
+func (p *Provider) needsConfirm(f *flow, authTime time.Time, acr string) string {
+	switch {
+	case f.req.hasPrompt(oidc.PromptLogin) && authTime.Before(f.req.CreatedAt):
+		return f.client.c.Name + " asks you to sign in again."
+	// max_age counts from the request: a sign-in or confirmation after it always satisfies it
+	// (prompt=login arrives here as max_age=0).
+	case f.req.MaxAge != nil && f.req.CreatedAt.Sub(authTime) > time.Duration(*f.req.MaxAge)*time.Second:
+		return f.client.c.Name + " asks for a recent sign-in."
+	case f.req.wantsTwoFactor() && acr != ACRTwoFactor && !reauthedWithCode(f, authTime):
+		return f.client.c.Name + " asks for your second factor."
+	}
+	return ""
+}
+
+// reauthedWithCode: a confirmation by a user with MFA on took the authenticator code
+// (auth.Service.Reauthenticate), so a session confirmed after the request proved two factors.
+func reauthedWithCode(f *flow, authTime time.Time) bool {
+	return f.pr.User.MFAEnabled && f.sess.ReauthAt != nil && !authTime.Before(f.req.CreatedAt)
+}
+
+func (p *Provider) needsConsent(ctx context.Context, f *flow) (bool, error) {
+	if f.client.c.SkipConsent && !f.req.hasPrompt(oidc.PromptConsent) {
+		return false, nil
+	}
+	if f.req.hasPrompt(oidc.PromptConsent) {
+		return true, nil
+	}
+	c, err := p.store.OPConsent(ctx, f.pr.User.ID, f.client.c.ID)
+	if gatehouse.IsCode(err, gatehouse.ENotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, s := range f.req.Scopes {
+		if !slices.Contains(c.Scopes, s) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// complete marks the request signed in and hands it back to op, which issues the code.
+func (p *Provider) complete(w http.ResponseWriter, r *http.Request, f *flow, sub string, authTime time.Time, amr []string, acr string) {
+	f.req.UserID, f.req.SessionID, f.req.Subject = f.pr.User.ID, f.pr.SessionID, sub
+	f.req.AuthTime, f.req.AMR, f.req.ACR, f.req.IsDone = authTime, amr, acr, true
+	if reauthedWithCode(f, authTime) && acr != ACRTwoFactor {
+		f.req.AMR, f.req.ACR = []string{"pwd", "otp", "mfa"}, ACRTwoFactor
+	}
+	if err := p.store.UpdateOPAuthRequest(r.Context(), f.req.ID, f.req.encode()); err != nil {
+		p.problem(w, http.StatusNotFound, "Sign-in link expired", "This sign-in request is unknown or has expired. Go back to the app and start again.")
+		return
+	}
+	p.event(r.Context(), gatehouse.EventOIDCAuthorized, f.pr.User.ID, f.pr.SessionID, map[string]any{"client_id": f.client.c.ID, "scopes": f.req.Scopes, "acr": f.req.ACR})
+	http.Redirect(w, r, p.base()+callbackPath+"?id="+url.QueryEscape(f.req.ID), http.StatusSeeOther)
+}
+
+// loginSubmit takes the consent and confirm forms.
+func (p *Provider) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	if err := p.kit.CheckCSRF(r); err != nil {
+		p.problem(w, http.StatusForbidden, "Request refused", "This form was sent from another site or by an old browser. Go back, reload the page and try again.")
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		p.problem(w, http.StatusBadRequest, "Bad request", "The form could not be read.")
+		return
+	}
+	f, ok := p.load(w, r, r.PostForm.Get("id"))
+	if !ok {
+		return
+	}
+	if f.pr == nil {
+		p.proceed(w, r, f)
+		return
+	}
+	switch r.PostForm.Get("action") {
+	case "allow":
+		c := &gatehouse.OPConsent{UserID: f.pr.User.ID, ClientID: f.client.c.ID, Scopes: f.req.Scopes, GrantedAt: p.clock.Now()}
+		if err := p.store.SaveOPConsent(r.Context(), c); err != nil {
+			p.problem(w, http.StatusInternalServerError, "Something went wrong", "Try again in a moment.")
+			return
+		}
+		// A consent given now answers prompt=consent too.
+		f.req.Prompt = slices.DeleteFunc(f.req.Prompt, func(s string) bool { return s == oidc.PromptConsent })
+		p.proceed(w, r, f)
+	case "deny":
+		p.failure(r.Context(), f.client.c.ID, f.pr.User.ID, "consent_denied", nil)
+		p.toApp(w, r, f, oidc.ErrAccessDenied().WithDescription("the user declined"))
+	case "confirm":
+		p.confirm(w, r, f)
+	default:
+		p.problem(w, http.StatusBadRequest, "Bad request", "The form did not say what to do.")
+	}
+}
+
+func (p *Provider) confirm(w http.ResponseWriter, r *http.Request, f *flow) {
+	_, err := p.core.Reauthenticate(r.Context(), f.pr, r.PostForm.Get("password"), r.PostForm.Get("code"), p.kit.Meta(r))
+	if err != nil {
+		msg := "That did not match. Try again."
+		var e *gatehouse.Error
+		if errors.As(err, &e) && e.Code != gatehouse.EInvalidCredentials && e.Code != gatehouse.EInternal {
+			msg = e.Message
+		}
+		p.render(w, http.StatusUnauthorized, "confirm.html", &pageData{Title: "Confirm it's you", App: f.client.c.Name, ID: f.req.ID,
+			User: f.pr.User.Username, Code: f.pr.User.MFAEnabled, Error: msg})
+		return
+	}
+	sess, err := p.store.SessionByID(r.Context(), f.pr.SessionID)
+	if err != nil {
+		p.problem(w, http.StatusInternalServerError, "Something went wrong", "Try again in a moment.")
+		return
+	}
+	f.sess = sess
+	p.proceed(w, r, f)
+}
+
+// callback lets op issue the code only to the browser whose session completed the request.
+func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
+	req, err := p.authRequest(r.Context(), r.URL.Query().Get("id"))
+	pr, perr := p.kit.Principal(r)
+	if err != nil || perr != nil || !req.IsDone || req.SessionID != pr.SessionID {
+		p.problem(w, http.StatusNotFound, "Sign-in link expired", "This sign-in request is unknown or has expired. Go back to the app and start again.")
+		return
+	}
+	p.op.ServeHTTP(w, r)
+}
+
+// claimsOf names, for the consent page, what each scope lets the app see.
+func claimsOf(scopes []string) []string {
+	var out []string
+	for _, s := range scopes {
+		switch s {
+		case oidc.ScopeProfile:
+			out = append(out, "your name and username")
+		case oidc.ScopeEmail:
+			out = append(out, "your email address")
+		case ScopeGroups:
+			out = append(out, "the groups you are in")
+		case oidc.ScopeOfflineAccess:
+			out = append(out, "access while you are away, until you sign out of gatehouse")
+		}
+	}
+	return append([]string{"that you are signed in, and a stable identifier for you"}, out...)
+}
+
+func newSubject() string { return uuid.NewString() }
+
+type ctxKey struct{}
+
+// endSessionState carries the browser's session into TerminateSessionFromRequest, which the op
+// package calls without the request, and reports back whether the session was ended.
+type endSessionState struct {
+	pr    *auth.Principal
+	meta  auth.ClientMeta
+	ended bool
+}
+
+// endSessionHandler is RP-initiated logout: op checks the id_token_hint and the
+// post_logout_redirect_uri against the client; storage.TerminateSessionFromRequest ends the
+// session. The cookie is cleared when it did.
+func (p *Provider) endSessionHandler(w http.ResponseWriter, r *http.Request) {
+	st := &endSessionState{meta: p.kit.Meta(r)}
+	if pr, err := p.kit.Principal(r); err == nil {
+		st.pr = pr
+	}
+	ctx := context.WithValue(r.Context(), ctxKey{}, st)
+	p.op.ServeHTTP(&clearOnEnd{ResponseWriter: w, st: st, clear: p.kit.ClearSession}, r.WithContext(ctx))
+}
+
+// clearOnEnd clears the session cookie before the redirect is written, once the session ended.
+type clearOnEnd struct {
+	http.ResponseWriter
+	st    *endSessionState
+	clear func(http.ResponseWriter)
+	done  bool
+}
+
+func (c *clearOnEnd) WriteHeader(code int) {
+	if !c.done && c.st.ended {
+		c.clear(c.ResponseWriter)
+	}
+	c.done = true
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *clearOnEnd) Write(b []byte) (int, error) {
+	if !c.done {
+		c.WriteHeader(http.StatusOK)
+	}
+	return c.ResponseWriter.Write(b)
+}
+
+func (c *clearOnEnd) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+func (p *Provider) endSession(ctx context.Context, req *op.EndSessionRequest) (string, error) {
+	st, _ := ctx.Value(ctxKey{}).(*endSessionState)
+	if req.IDTokenHintClaims == nil {
+		// Without a hint anyone could link here: gatehouse's sign-out page asks first.
+		return p.base() + "/logout", nil
+	}
+	if st == nil || st.pr == nil {
+		return req.RedirectURI, nil
+	}
+	sub, err := p.store.OPSubject(ctx, st.pr.User.ID, newSubject())
+	if err != nil {
+		return "", err
+	}
+	if sub != req.UserID {
+		// Another user signed in since: leave their session alone.
+		return req.RedirectURI, nil
+	}
+	if err := p.core.Logout(ctx, st.pr, st.meta); err != nil {
+		return "", err
+	}
+	st.ended = true
+	return req.RedirectURI, nil
+}

@@ -1,0 +1,337 @@
+// Package oidcprovider makes gatehouse an OpenID Provider for apps (docs/oidc-provider.md). The
+// protocol is github.com/zitadel/oidc/v3's certified op package; this package is its storage,
+// its login and consent pages, and the admin use cases for clients and keys. It is a front end
+// of the gatehouse session (DESIGN.md section 8): an authorization uses the signed-in session,
+// and every grant is a row tied to it, so whatever ends the session ends the app's tokens.
+package oidcprovider
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/text/language"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+	ghttp "github.com/gatehouse/gatehouse/http"
+)
+
+// Groups tells which groups a user is in (the access rules' groups). Until groups exist it may
+// be nil: a client restricted to groups then admits nobody, never everybody.
+type Groups interface {
+	UserGroups(ctx context.Context, userID int64) ([]string, error)
+}
+
+// Core is what the provider needs of the gatehouse session core.
+type Core interface {
+	// Revoked reports, from memory, whether a session was revoked on any instance.
+	Revoked(sid string) bool
+	// Logout ends the principal's session (RP-initiated logout).
+	Logout(ctx context.Context, p *auth.Principal, meta auth.ClientMeta) error
+	// Reauthenticate confirms it is the user (password, or a code when MFA is on) in the
+	// current session: prompt=login, max_age and a request for a second factor use it.
+	Reauthenticate(ctx context.Context, p *auth.Principal, password, code string, meta auth.ClientMeta) (*auth.ReauthStatus, error)
+}
+
+// Deps are what the provider needs.
+type Deps struct {
+	Store  gatehouse.Store
+	Core   Core
+	Groups Groups // nil until groups exist
+	Clock  gatehouse.Clock
+	Logger *slog.Logger
+	// PublicURL is the issuer.
+	PublicURL *url.URL
+	// SealSecret is auth.mfa_secret_key: signing keys are sealed under a key derived from it.
+	SealSecret string
+	// TokenSecret is auth.jwt_secret: opaque access tokens are encrypted under a key derived
+	// from it, so changing it ends every app's access token as it ends gatehouse's own.
+	TokenSecret string
+}
+
+// Paths of the provider. Discovery names them; nothing else should rely on them.
+const (
+	pathPrefix    = "/oauth2/"
+	loginPath     = "/oauth2/login"
+	authorizePath = "oauth2/authorize"
+	callbackPath  = "/oauth2/authorize/callback"
+)
+
+// Provider is the OpenID Provider.
+type Provider struct {
+	store  gatehouse.Store
+	core   Core
+	groups Groups
+	clock  gatehouse.Clock
+	log    *slog.Logger
+	public *url.URL
+	keys   *keyRing
+	op     *op.Provider
+	kit    ghttp.PageKit
+
+	failMu   sync.Mutex
+	failSeen map[string]time.Time // client id + reason -> last failure event
+}
+
+// New builds the provider and creates its signing keys on first start.
+func New(ctx context.Context, d Deps) (*Provider, error) {
+	if d.Clock == nil {
+		d.Clock = gatehouse.SystemClock{}
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	keys, err := newKeyRing(d.Store, d.SealSecret, d.Clock, d.Logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := keys.ensure(ctx); err != nil {
+		return nil, err
+	}
+	p := &Provider{store: d.Store, core: d.Core, groups: d.Groups, clock: d.Clock, log: d.Logger, public: d.PublicURL,
+		keys: keys, failSeen: map[string]time.Time{}}
+	key, err := hkdf.Key(sha256.New, []byte(d.TokenSecret), nil, "gatehouse oidc provider access tokens", 32)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &op.Config{
+		CodeMethodS256:           true,
+		AuthMethodPost:           true,
+		GrantTypeRefreshToken:    true,
+		DefaultLogoutRedirectURI: "/login?signed_out=1",
+		SupportedUILocales:       []language.Tag{language.English},
+		SupportedScopes:          []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess, ScopeGroups},
+		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "azp", "at_hash", "c_hash",
+			"name", "preferred_username", "email", "email_verified", "groups"},
+	}
+	copy(cfg.CryptoKey[:], key)
+	issuer := d.PublicURL.String()
+	opts := []op.Option{
+		op.WithCustomAuthEndpoint(op.NewEndpoint(authorizePath)),
+		op.WithCustomTokenEndpoint(op.NewEndpoint("oauth2/token")),
+		op.WithCustomIntrospectionEndpoint(op.NewEndpoint("oauth2/introspect")),
+		op.WithCustomUserinfoEndpoint(op.NewEndpoint("oauth2/userinfo")),
+		op.WithCustomRevocationEndpoint(op.NewEndpoint("oauth2/revoke")),
+		op.WithCustomEndSessionEndpoint(op.NewEndpoint("oauth2/end_session")),
+		op.WithCustomKeysEndpoint(op.NewEndpoint("oauth2/jwks")),
+		op.WithCustomDeviceAuthorizationEndpoint(op.NewEndpoint("oauth2/device_authorization")),
+	}
+	if d.PublicURL.Scheme == "http" {
+		// Trial setups on plain HTTP (and tests); the issuer is still exactly public_url.
+		opts = append(opts, op.WithAllowInsecure())
+	}
+	p.op, err = op.NewProvider(cfg, storage{p}, op.StaticIssuer(issuer), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("starting the OpenID Provider: %w", err)
+	}
+	return p, nil
+}
+
+// Mount registers the protocol endpoints and the provider's pages on mux. kit gives them the
+// session cookie and CSRF rules of the rest of gatehouse.
+func (p *Provider) Mount(mux *http.ServeMux, kit ghttp.PageKit) error {
+	p.kit = kit
+	mux.Handle("GET /.well-known/openid-configuration", p.op)
+	mux.Handle(pathPrefix, p.op)
+	mux.HandleFunc("GET "+loginPath, p.loginPage)
+	mux.HandleFunc("POST "+loginPath, p.loginSubmit)
+	mux.HandleFunc(callbackPath, p.callback)
+	mux.HandleFunc("/oauth2/end_session", p.endSessionHandler)
+	mux.HandleFunc("/oauth2/device_authorization", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "device authorization is not supported", http.StatusNotFound)
+	})
+	return nil
+}
+
+// Run removes expired requests, tokens, grants and keys until ctx ends.
+func (p *Provider) Run(ctx context.Context) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			for {
+				n, err := p.store.DeleteExpiredOP(ctx, p.clock.Now(), 1000)
+				if err != nil {
+					p.log.Error("deleting expired provider rows failed", "err", err)
+				}
+				if err != nil || n == 0 {
+					break
+				}
+			}
+		}
+	}
+}
+
+func (p *Provider) loginURL(id string) string { return loginPath + "?id=" + url.QueryEscape(id) }
+
+func (p *Provider) client(ctx context.Context, id string) (*client, error) {
+	c, err := p.store.OPClientByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &client{c: c, loginURL: p.loginURL}, nil
+}
+
+func (p *Provider) authRequest(ctx context.Context, id string) (*authRequest, error) {
+	row, err := p.store.OPAuthRequestByID(ctx, id, p.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	if row.ExchangedAt != nil {
+		return nil, gatehouse.Errorf(gatehouse.ENotFound, "authorization request already used")
+	}
+	return decodeAuthRequest(row)
+}
+
+// sessionLive reports whether the gatehouse session behind a grant still stands: not revoked on
+// any instance (memory first), not past its absolute end.
+func (p *Provider) sessionLive(ctx context.Context, sid string) bool {
+	if p.core.Revoked(sid) {
+		return false
+	}
+	s, err := p.store.SessionByID(ctx, sid)
+	return err == nil && s.Active(p.clock.Now())
+}
+
+// liveAccessToken returns the grant of an access token that is neither expired nor revoked and
+// whose session stands.
+func (p *Provider) liveAccessToken(ctx context.Context, id string) (*grant, error) {
+	t, row, err := p.store.OPToken(ctx, []byte(id))
+	if err != nil || t.Kind != gatehouse.OPAccessToken || !p.clock.Now().Before(t.ExpiresAt) || !p.sessionLive(ctx, row.SessionID) {
+		return nil, oidc.ErrInvalidRequest().WithDescription("the access token is not active")
+	}
+	return decodeGrant(row)
+}
+
+// userinfo fills the claims of the scopes. sub is a per-user random UUID (op_subjects), never
+// the numeric id, so apps cannot enumerate accounts or tell how many there are.
+func (p *Provider) userinfo(ctx context.Context, info *oidc.UserInfo, subject, clientID string, scopes []string) error {
+	uid, err := p.store.OPUserBySubject(ctx, subject)
+	if err != nil {
+		return err
+	}
+	u, err := p.store.UserByID(ctx, uid)
+	if err != nil {
+		return err
+	}
+	if u.Disabled {
+		return gatehouse.Errorf(gatehouse.EAccountDisabled, "account disabled")
+	}
+	info.Subject = subject
+	for _, s := range scopes {
+		switch s {
+		case oidc.ScopeProfile:
+			info.Name = u.DisplayName()
+			info.PreferredUsername = u.Username
+		case oidc.ScopeEmail:
+			info.Email = u.Email
+			info.EmailVerified = oidc.Bool(u.EmailVerified)
+		case ScopeGroups:
+			groups, err := p.userGroups(ctx, u.ID)
+			if err != nil {
+				return err
+			}
+			info.AppendClaims("groups", groups)
+		}
+	}
+	return nil
+}
+
+func (p *Provider) userGroups(ctx context.Context, uid int64) ([]string, error) {
+	if p.groups == nil {
+		return []string{}, nil
+	}
+	g, err := p.groups.UserGroups(ctx, uid)
+	if g == nil {
+		g = []string{}
+	}
+	return g, err
+}
+
+// allowed reports whether the user may use the client: a client restricted to groups admits
+// only their members, and nobody when group membership cannot be told.
+func (p *Provider) allowed(ctx context.Context, c *client, uid int64) (bool, error) {
+	if len(c.c.AllowedGroups) == 0 {
+		return true, nil
+	}
+	if p.groups == nil {
+		return false, nil
+	}
+	groups, err := p.groups.UserGroups(ctx, uid)
+	if err != nil {
+		return false, err
+	}
+	for _, g := range groups {
+		if slices.Contains(c.c.AllowedGroups, g) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (p *Provider) event(ctx context.Context, kind string, uid int64, sid string, data map[string]any) {
+	e := &gatehouse.Event{Time: p.clock.Now(), Kind: kind, SessionID: sid, Data: data}
+	if uid != 0 {
+		e.UserID = &uid
+	}
+	if err := p.store.AddEvent(context.WithoutCancel(ctx), e); err != nil {
+		p.log.Error("recording event failed", "kind", kind, "err", err)
+	}
+}
+
+// failure records an oidc.failed event naming the client. Failures without a signed-in user (a
+// wrong client secret) are recorded at most once a minute per client and reason: they cost an
+// attacker nothing and must not fill the audit trail.
+func (p *Provider) failure(ctx context.Context, clientID string, uid int64, reason string, extra map[string]any) {
+	if uid == 0 {
+		key := clientID + "|" + reason
+		now := p.clock.Now()
+		p.failMu.Lock()
+		last, seen := p.failSeen[key]
+		if seen && now.Sub(last) < time.Minute {
+			p.failMu.Unlock()
+			return
+		}
+		if len(p.failSeen) > 10000 {
+			clear(p.failSeen)
+		}
+		p.failSeen[key] = now
+		p.failMu.Unlock()
+	}
+	data := map[string]any{"client_id": clientID, "reason": reason}
+	for k, v := range extra {
+		data[k] = v
+	}
+	p.event(ctx, gatehouse.EventOIDCFailed, uid, "", data)
+}
+
+var _ ghttp.OIDCProvider = (*Provider)(nil)
+
+// appCore adapts the auth services to Core: the session core, and the account service's
+// re-authentication.
+type appCore struct {
+	*auth.Core
+	account *auth.Account
+}
+
+func (c appCore) Revoked(sid string) bool { return c.Revocations().Revoked(sid) }
+
+func (c appCore) Reauthenticate(ctx context.Context, p *auth.Principal, password, code string, meta auth.ClientMeta) (*auth.ReauthStatus, error) {
+	return c.account.Reauthenticate(ctx, p, password, code, meta)
+}
+
+// CoreOf is the Core of the auth services.
+func CoreOf(a *auth.App) Core { return appCore{Core: a.Core, account: a.Account} }
