@@ -115,6 +115,12 @@ type LoadResult struct {
 	Created bool
 	// Warnings are problems worth logging that do not stop the server. They never hold secrets.
 	Warnings []string
+	// NoFile is true when the file does not exist and the configuration came from the
+	// environment and flags alone (both secrets were given there, so no file was written).
+	NoFile bool
+	// Sources names where each key's value came from: "file", "environment variable NAME",
+	// "file named by environment variable NAME_FILE" or "flag --NAME"; absent means default.
+	Sources map[string]string
 }
 
 // DefaultTrustedProxies are the ranges trusted when server.trusted_proxies is empty: loopback
@@ -170,6 +176,12 @@ func Load(path string, getenv func(string) string, o Overrides, allowCreate bool
 	}
 	res := &LoadResult{}
 	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) && secretsOutsideFile(getenv, o) {
+		// Both secrets come from the environment or flags (a container, a Kubernetes Secret):
+		// a file of fresh secrets would be overridden anyway, and the filesystem may be
+		// read-only. Run from the environment alone.
+		data, err, res.NoFile = nil, nil, true
+	}
 	if errors.Is(err, os.ErrNotExist) {
 		if !allowCreate {
 			return nil, fmt.Errorf("configuration file %s does not exist; run `gatehouse serve` once to create it, or pass --config", path)
@@ -216,6 +228,7 @@ func Load(path string, getenv func(string) string, o Overrides, allowCreate bool
 		return nil, fmt.Errorf("configuration %s: %w", path, err)
 	}
 
+	res.Sources = src
 	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("configuration file %s holds secrets but is readable by other users (mode %04o); run chmod 600 on it", path, st.Mode().Perm()))
 	}
@@ -358,7 +371,10 @@ func EnvVars() map[string]string {
 func applyEnv(c *Config, getenv func(string) string, src sources) error {
 	for _, f := range fields(c) {
 		name := f.env()
-		v := getenv(name)
+		v, from, err := envValue(name, getenv)
+		if err != nil {
+			return err
+		}
 		if v == "" {
 			continue
 		}
@@ -380,7 +396,7 @@ func applyEnv(c *Config, getenv func(string) string, src sources) error {
 			}
 			*f.flag = b
 		}
-		src[f.key] = "environment variable " + name
+		src[f.key] = from
 	}
 	return nil
 }
