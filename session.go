@@ -30,6 +30,8 @@ const (
 	ReasonBindingBroken        = "session_binding_broken"
 	ReasonTerminatedByNewLogin = "terminated_by_new_login"
 	ReasonSignOutOthers        = "signed_out_elsewhere"
+	// ReasonSecretRotated: auth.jwt_secret changed, which signs everyone out (seeds 000, 002).
+	ReasonSecretRotated = "secret_rotated"
 )
 
 // Session is the one source of truth for a signed-in client (DESIGN.md section 1). The cookie
@@ -100,6 +102,9 @@ type SessionStore interface {
 	// A token that exists already is left as it is (no error). ENotFound when the session is gone
 	// or revoked.
 	AddRefreshToken(ctx context.Context, rt *RefreshToken, accessExp time.Time) error
+	// ExtendAccess raises the session's AccessExpMax to accessExp (an access token was issued
+	// without a refresh token); ENotFound when the session is gone or revoked.
+	ExtendAccess(ctx context.Context, id string, accessExp time.Time) error
 	// RevokeSession marks the session revoked, deletes its refresh tokens and appends a
 	// ChangeSessionRevoked row to the change feed, kept until both the session's last access
 	// token and the session itself would have expired, in one transaction. It reports false when the
@@ -145,4 +150,26 @@ type ChangeStore interface {
 	ChangesSince(ctx context.Context, after int64, now time.Time, limit int) ([]Change, error)
 	// AddChange appends a row (for kinds whose writer is not the store itself).
 	AddChange(ctx context.Context, c *Change) error
+}
+
+// SecretRotation is what RotateSecret did.
+type SecretRotation struct {
+	// First is true when no fingerprint was recorded yet (a new database, or one from before
+	// fingerprints were kept): it is recorded, and nothing else happens.
+	First bool
+	// Rotated is true when another fingerprint was recorded: every session was ended.
+	Rotated bool
+	// Sessions and Links count the sessions ended and the unused mailed links deleted.
+	Sessions, Links int
+}
+
+// SecretStore keeps the fingerprint of auth.jwt_secret, so that changing the secret signs
+// everyone out (seed 000: "all current login sessions become invalid"; seed 002).
+type SecretStore interface {
+	// RotateSecret records fingerprint as the current secret's. When another one was recorded,
+	// in the same transaction it revokes every active session with reason at `at` (with change
+	// feed rows as RevokeSession writes), deletes every refresh token and every unused one-time
+	// link, and reports Rotated. Of several concurrent callers with the same new fingerprint
+	// exactly one reports Rotated.
+	RotateSecret(ctx context.Context, fingerprint, reason string, at time.Time) (*SecretRotation, error)
 }

@@ -147,10 +147,18 @@ func NewCore(ctx context.Context, d Deps) (*Core, error) {
 	if err := s.store.InitSettings(ctx, gatehouse.SettingDefaults(d.CookieSecureDefault)); err != nil {
 		return nil, err
 	}
+	if err := s.mail.LoadTemplates(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.reloadSettings(ctx); err != nil {
 		return nil, err
 	}
 	s.warnBindingWithoutDB()
+	if d.CheckSecret {
+		if err := s.checkSecret(ctx); err != nil {
+			return nil, err
+		}
+	}
 	// Everything already in the feed is applied before the first request is served, so a token
 	// revoked before a restart stays revoked after it.
 	if err := s.PollChanges(ctx); err != nil {

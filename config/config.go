@@ -98,6 +98,9 @@ type Config struct {
 	TrustedProxies []netip.Prefix `toml:"-"`
 	// Path is the absolute path of the file the configuration was loaded from.
 	Path string `toml:"-"`
+	// JWTSecretRandom is true when auth.jwt_secret was set nowhere and a random one was made for
+	// this run (seed 002): every restart then signs everyone out.
+	JWTSecretRandom bool `toml:"-"`
 }
 
 // Overrides are the command-line flags; nil means the flag was not given.
@@ -210,6 +213,17 @@ func Load(path string, getenv func(string) string, o Overrides, allowCreate bool
 	c.applyDefaults()
 	applyFlags(c, o, src)
 	c.followListen(src)
+	if c.Auth.JWTSecret == "" {
+		// Seed 002: without a configured secret, one is made per start. The file exists (a
+		// missing one was just written with persistent secrets), so this is a deliberate choice
+		// of its owner; the warning says what it costs.
+		if c.Auth.JWTSecret, err = NewSecret(); err != nil {
+			return nil, fmt.Errorf("generating a random auth.jwt_secret: %w", err)
+		}
+		c.JWTSecretRandom = true
+		res.Warnings = append(res.Warnings, fmt.Sprintf("auth.jwt_secret is not set (in %s, %s or --jwt-secret): a random secret was made for this run only, so every restart signs everyone out; set it to keep sessions across restarts",
+			path, field{key: "auth.jwt_secret"}.env()))
+	}
 	if err := c.validate(src); err != nil {
 		return nil, fmt.Errorf("configuration %s: %w", path, err)
 	}

@@ -33,6 +33,9 @@ func (p *pages) mailRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/mail", p.page(p.admin(p.adminMail)))
 	mux.Handle("POST /admin/mail/test", p.page(p.admin(p.adminMailTest)))
 	mux.Handle("POST /admin/mail/outbox/{id}/retry", p.page(p.admin(p.adminMailRetry)))
+	mux.Handle("GET /admin/mail/templates/{kind}", p.page(p.admin(p.adminMailTemplate)))
+	mux.Handle("POST /admin/mail/templates/{kind}", p.page(p.admin(p.adminMailTemplateSubmit)))
+	mux.Handle("POST /admin/mail/templates/{kind}/reset", p.page(p.admin(p.adminMailTemplateReset)))
 	mux.Handle("POST /admin/users/{id}/activation", p.page(p.admin(p.adminResendActivation)))
 }
 
@@ -74,6 +77,12 @@ func (p *pages) registerSubmit(w http.ResponseWriter, r *http.Request) {
 	var res *auth.RegisterResult
 	if err == nil {
 		res, err = p.auth.Mail.Register(r.Context(), auth.RegisterRequest{Username: f.Get("username"), Email: f.Get("email"), Password: f.Get("password")}, p.kit.Meta(r))
+	}
+	if err == nil && res.Tokens != nil {
+		// No activation needed: signed in at once (seed 004), onward to set up security.
+		p.kit.SetSession(w, res.Tokens)
+		p.redirect(w, r, "/settings/security?done=registered")
+		return
 	}
 	if err == nil {
 		step := "active"
@@ -264,6 +273,7 @@ func (p *pages) securityEmail(w http.ResponseWriter, r *http.Request, pr *auth.P
 // ---- admin ----
 
 type mailData struct {
+	Templates    []*auth.MailTemplateView
 	Configured   bool
 	Registration bool
 	Host         string
@@ -288,7 +298,11 @@ func (p *pages) mailView(r *http.Request, pr *auth.Principal) (*view, error) {
 	}
 	st := p.auth.Core.Settings()
 	v := adminView("Mail", "mail", pr)
-	v.Data = &mailData{Configured: p.auth.Core.MailConfigured(), Registration: st.AllowRegistration, Outbox: outbox, Pending: pending}
+	templates, err := p.auth.Admin.MailTemplates(r.Context(), pr)
+	if err != nil {
+		return nil, err
+	}
+	v.Data = &mailData{Configured: p.auth.Core.MailConfigured(), Registration: st.AllowRegistration, Outbox: outbox, Pending: pending, Templates: templates}
 	// Without a host there is nothing to send through; ":587 (starttls)" would read as if there were.
 	if st.SMTPHost != "" {
 		v.Data.(*mailData).Host = fmt.Sprintf("%s:%d (%s)", st.SMTPHost, st.SMTPPort, st.SMTPTLS)

@@ -19,6 +19,7 @@ type securityData struct {
 }
 
 var securityNotices = map[string]string{
+	"registered":  "Welcome! Your account is created and you are signed in. Consider adding a passkey or an authenticator app below.",
 	"password":    "Your password is changed. Your other sessions have ended.",
 	"revoked":     "The session has ended.",
 	"others":      "All your other sessions have ended.",

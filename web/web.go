@@ -74,7 +74,7 @@ type pages struct {
 
 // pageNames are the templates under templates/, each rendered inside layout.html.
 var pageNames = []string{"login", "logout", "security", "admin_users", "admin_user", "admin_delete", "admin_settings", "admin_events", "error",
-	"register", "activate", "recover", "recover_reset", "email_confirm", "admin_mail", "admin_dashboard", "stepup"}
+	"register", "activate", "recover", "recover_reset", "email_confirm", "admin_mail", "admin_dashboard", "admin_mail_template", "stepup"}
 
 func (p *pages) parse() error {
 	p.tmpl = map[string]*template.Template{}

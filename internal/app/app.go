@@ -200,6 +200,9 @@ func Service(ctx context.Context, cfg *config.Config, p ServiceParts) (*auth.App
 	d := auth.Deps{
 		Store: p.Store, Hasher: p.Hasher, Tokens: p.Tokens, Limiter: p.Limiter, Clock: p.Clock, Logger: p.Logger,
 		CookieSecureDefault: !cfg.Auth.BootstrapInsecureCookies, MFASecretKey: cfg.Auth.MFASecretKey, OIDC: rp, PublicURL: cfg.PublicURL, Links: ghttp.NewLinks(cfg.PublicURL), GeoIP: p.GeoIP,
+		// Only a server checks the jwt_secret fingerprint (a changed secret signs everyone
+		// out); the CLI commands sign no tokens.
+		CheckSecret: p.Tokens != nil,
 	}
 	// A nil *Metrics must stay a nil interface: the services test for "no observer".
 	if p.Observer != nil {

@@ -190,6 +190,24 @@ func (s *Store) AddRefreshToken(ctx context.Context, rt *gatehouse.RefreshToken,
 	})
 }
 
+// ExtendAccess implements gatehouse.SessionStore. The revocation check and the raise are one
+// statement, so a session revoked meanwhile is not extended (its revocation row was already
+// sized by the old AccessExpMax).
+func (s *Store) ExtendAccess(ctx context.Context, id string, accessExp time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var cur time.Time
+		err := tx.QueryRowContext(ctx, `SELECT access_exp_max FROM sessions WHERE id = $1 AND revoked_at IS NULL`+s.d.ForUpdate, id).Scan(timeDest{&cur})
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("session")
+		}
+		if err != nil || !accessExp.After(cur) {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE sessions SET access_exp_max = $1 WHERE id = $2`, s.d.TimeArg(accessExp), id)
+		return err
+	})
+}
+
 // RevokeSession implements gatehouse.SessionStore.
 func (s *Store) RevokeSession(ctx context.Context, id, reason string, at time.Time) (bool, error) {
 	revoked := false
