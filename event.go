@@ -34,6 +34,9 @@ const (
 	EventAdminUserUpdated   = "admin.user_updated"
 	EventAdminUserDeleted   = "admin.user_deleted"
 	EventSettingsChanged    = "settings.changed"
+	// EventSecretRotated is written once when a start finds a new auth.jwt_secret: data
+	// sessions_ended, links_revoked.
+	EventSecretRotated = "auth.secret_rotated"
 )
 
 // MFA event kinds (CONTRACT.md names EventMFAEnabled, EventMFADisabled, EventMFAReset).
@@ -91,7 +94,9 @@ const (
 
 // Admin event kinds of the mail console.
 const (
-	EventMailTestSent        = "admin.mail_test_sent"
+	EventMailTestSent = "admin.mail_test_sent"
+	// EventMailTemplateChanged: data kind, reset (true when set back to the built-in one).
+	EventMailTemplateChanged = "admin.mail_template_changed"
 	EventMailRetried         = "admin.mail_retried"
 	EventActivationResentBy  = "admin.activation_resent"
 	EventRegistrationDupMail = "user.registration_duplicate"
@@ -150,6 +155,9 @@ type Store interface {
 	MailStore
 	ExternalStore
 	ExternalVerifyStore
+	GroupStore
+	AccessRuleStore
+	SecretStore
 	OPStore
 	StatsStore
 	// Ping checks the database is reachable (readiness).

@@ -18,8 +18,14 @@ type OIDCProvider struct {
 	AutoBindVerifiedEmail bool
 	AutoCreateUsers       bool
 	Enabled               bool
-	CreatedAt             time.Time
-	UpdatedAt             time.Time
+	// TokenAuthMethod is how the client secret reaches the token endpoint: client_secret_basic
+	// (the default) or client_secret_post; it must match the client's registration.
+	TokenAuthMethod string
+	// AllowedEmailDomains, when not empty, limits auto-create and auto-bind to identities whose
+	// email is at one of these domains (lowercase, exact match).
+	AllowedEmailDomains []string
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
 }
 
 // ExternalIdentity binds a provider's subject to a local user.

@@ -97,4 +97,22 @@ type MailStore interface {
 	ListMail(ctx context.Context, status string, offset, limit int) ([]*OutboxMail, bool, error)
 	// PurgeMail deletes sent mail older than before and tokens that expired before it.
 	PurgeMail(ctx context.Context, before time.Time) (int, error)
+
+	// MailTemplates returns the administrator's versions of mail templates, by kind (kinds with
+	// the built-in template are absent).
+	MailTemplates(ctx context.Context) (map[string]*MailTemplate, error)
+	// SaveMailTemplate inserts or replaces the template of t.Kind.
+	SaveMailTemplate(ctx context.Context, t *MailTemplate) error
+	// DeleteMailTemplate goes back to the built-in template of kind; no error when there was none.
+	DeleteMailTemplate(ctx context.Context, kind string) error
+}
+
+// MailTemplate is an administrator's version of one mail (docs/mail.md): Go template sources
+// for the subject, the text part and the body of the HTML part.
+type MailTemplate struct {
+	Kind      string
+	Subject   string
+	Text      string
+	HTML      string
+	UpdatedAt time.Time
 }

@@ -30,6 +30,8 @@ const (
 	ReasonBindingBroken        = "session_binding_broken"
 	ReasonTerminatedByNewLogin = "terminated_by_new_login"
 	ReasonSignOutOthers        = "signed_out_elsewhere"
+	// ReasonSecretRotated: auth.jwt_secret changed, which signs everyone out (seeds 000, 002).
+	ReasonSecretRotated = "secret_rotated"
 )
 
 // Session is the one source of truth for a signed-in client (DESIGN.md section 1). The cookie
@@ -52,7 +54,10 @@ type Session struct {
 	// revocation is kept exactly as long as a token could still be presented.
 	AccessExpMax time.Time
 	// ReauthAt is when the user last confirmed it was them in this session (reauth.go).
-	ReauthAt     *time.Time
+	ReauthAt *time.Time
+	// UpgradedAt is when a second factor was added to a one-factor session (step-up for an access
+	// rule with policy two_factor); AuthMethod then names that factor.
+	UpgradedAt   *time.Time
 	RevokedAt    *time.Time
 	RevokeReason string
 }
@@ -97,11 +102,18 @@ type SessionStore interface {
 	// A token that exists already is left as it is (no error). ENotFound when the session is gone
 	// or revoked.
 	AddRefreshToken(ctx context.Context, rt *RefreshToken, accessExp time.Time) error
+	// ExtendAccess raises the session's AccessExpMax to accessExp (an access token was issued
+	// without a refresh token); ENotFound when the session is gone or revoked.
+	ExtendAccess(ctx context.Context, id string, accessExp time.Time) error
 	// RevokeSession marks the session revoked, deletes its refresh tokens and appends a
 	// ChangeSessionRevoked row to the change feed, kept until both the session's last access
 	// token and the session itself would have expired, in one transaction. It reports false when the
 	// session was already revoked (nothing is written then); ENotFound when unknown.
 	RevokeSession(ctx context.Context, id, reason string, at time.Time) (bool, error)
+	// UpgradeSession records a second factor proven in a live session: AuthMethod becomes method,
+	// UpgradedAt and ReauthAt become at, and a ChangeSessionUpgraded row tells every instance to
+	// re-read the session, in one transaction. ENotFound when unknown or revoked.
+	UpgradeSession(ctx context.Context, id, method string, at time.Time) error
 	// SetSessionReauth records that the user re-authenticated in the session at `at`. ENotFound
 	// when the session is unknown or revoked.
 	SetSessionReauth(ctx context.Context, id string, at time.Time) error
@@ -118,6 +130,7 @@ const (
 	// ChangeSessionRefreshed: Subject is a session ID; access tokens issued for it before At are
 	// refused (a refresh replaces them). ExpiresAt is when the last of them expires anyway.
 	ChangeSessionRefreshed = "refreshed"
+	ChangeSessionUpgraded  = "session_upgraded" // Subject: session ID; re-read it (step-up)
 )
 
 // Change is one row of the feed. Rows are kept until ExpiresAt: for a revoked session, until the
@@ -137,4 +150,26 @@ type ChangeStore interface {
 	ChangesSince(ctx context.Context, after int64, now time.Time, limit int) ([]Change, error)
 	// AddChange appends a row (for kinds whose writer is not the store itself).
 	AddChange(ctx context.Context, c *Change) error
+}
+
+// SecretRotation is what RotateSecret did.
+type SecretRotation struct {
+	// First is true when no fingerprint was recorded yet (a new database, or one from before
+	// fingerprints were kept): it is recorded, and nothing else happens.
+	First bool
+	// Rotated is true when another fingerprint was recorded: every session was ended.
+	Rotated bool
+	// Sessions and Links count the sessions ended and the unused mailed links deleted.
+	Sessions, Links int
+}
+
+// SecretStore keeps the fingerprint of auth.jwt_secret, so that changing the secret signs
+// everyone out (seed 000: "all current login sessions become invalid"; seed 002).
+type SecretStore interface {
+	// RotateSecret records fingerprint as the current secret's. When another one was recorded,
+	// in the same transaction it revokes every active session with reason at `at` (with change
+	// feed rows as RevokeSession writes), deletes every refresh token and every unused one-time
+	// link, and reports Rotated. Of several concurrent callers with the same new fingerprint
+	// exactly one reports Rotated.
+	RotateSecret(ctx context.Context, fingerprint, reason string, at time.Time) (*SecretRotation, error)
 }

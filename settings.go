@@ -15,6 +15,7 @@ const (
 	GroupTokens   = "tokens"
 	GroupMail     = "mail"
 	GroupSite     = "site"
+	GroupAccess   = "access"
 )
 
 // Setting types.
@@ -51,6 +52,7 @@ func SettingDefs(cookieSecure bool) []SettingDef {
 		{Key: "auth_password_max_length", Type: TypeInt, Default: "128", Group: GroupUsers, Label: "Maximum password length", Help: "Characters. Bounds the cost of hashing (Argon2 DoS protection).", Min: 8, Max: 1024},
 		{Key: "auth_login_rate_limit_burst", Type: TypeInt, Default: "10", Group: GroupUsers, Label: "Failed sign-ins per client address", Help: "Failed password sign-ins a client address (an IPv6 client by its /64) may make at once before it is slowed down; each account allows ten times this across all addresses.", Min: 1, Max: 10000},
 		{Key: "auth_login_rate_limit_refill_secs", Type: TypeInt, Default: "90", Group: GroupUsers, Label: "Seconds per regained attempt", Help: "One sign-in attempt comes back after this many seconds.", Min: 1, Max: day},
+		{Key: "auth_expensive_rate_limit_per_min", Type: TypeInt, Default: "60", Group: GroupUsers, Label: "Expensive requests per client address per minute", Help: "Registration, recovery, mail resends, passkey and external sign-in starts: each endpoint allows a client address (an IPv6 client by its /64) this many requests per minute (seed 001). Mail-sending endpoints are also bound by the failed sign-in limits above.", Min: 1, Max: 100000},
 		{Key: "auth_mfa_challenge_ttl_secs", Type: TypeInt, Default: "300", Group: GroupUsers, Label: "MFA challenge lifetime (seconds)", Help: "Time to enter the second factor after a correct password.", Min: 30, Max: 3600},
 		{Key: "auth_mfa_max_attempts", Type: TypeInt, Default: "5", Group: GroupUsers, Label: "MFA attempts per challenge", Help: "Wrong codes allowed before the user must start over.", Min: 1, Max: 20},
 
@@ -63,7 +65,7 @@ func SettingDefs(cookieSecure bool) []SettingDef {
 		{Key: "auth_session_network_binding", Type: TypeEnum, Default: "none", Group: GroupSessions, Label: "Network binding", Help: "End a session used from another network than its sign-in's: asn = same autonomous system; asn_network = same AS and network block; asn_network_ip = same IP address. Needs an ASN database ([geoip] asn_db, GeoLite2-ASN or DB-IP ASN Lite); refused while none is configured.", Options: []string{"none", "asn", "asn_network", "asn_network_ip"}},
 		{Key: "auth_session_geoip_binding", Type: TypeEnum, Default: "none", Group: GroupSessions, Label: "GeoIP binding", Help: "End a session used from another place than its sign-in's: same continent, same country, or same city. Needs a city database ([geoip] city_db, GeoLite2-City or DB-IP City Lite); refused while none is configured.", Options: []string{"none", "continent", "continent_country", "continent_country_city"}},
 
-		{Key: "auth_access_token_ttl_secs", Type: TypeInt, Default: "900", Group: GroupTokens, Label: "Access token lifetime (seconds)", Help: "Bearer tokens for scripts and apps.", Min: 30, Max: day},
+		{Key: "auth_access_token_ttl_secs", Type: TypeInt, Default: "900", Group: GroupTokens, Label: "Access token lifetime (seconds)", Help: "Bearer tokens for scripts and apps. At most 7 days (seed 002); a token stays valid until it expires unless its session is ended.", Min: 30, Max: 7 * day},
 		{Key: "auth_refresh_token_ttl_secs", Type: TypeInt, Default: "1209600", Group: GroupTokens, Label: "Refresh token lifetime (seconds)", Help: "Each refresh token is single use and rotated.", Min: 60, Max: 365 * day},
 		{Key: "auth_register_activation_ttl_secs", Type: TypeInt, Default: "86400", Group: GroupTokens, Label: "Activation link lifetime (seconds)", Min: 60, Max: 30 * day},
 		{Key: "auth_contact_change_ttl_secs", Type: TypeInt, Default: "86400", Group: GroupTokens, Label: "Email change link lifetime (seconds)", Min: 60, Max: 30 * day},
@@ -77,6 +79,8 @@ func SettingDefs(cookieSecure bool) []SettingDef {
 		{Key: "mail_smtp_username", Type: TypeString, Default: "", Group: GroupMail, Label: "SMTP username"},
 		{Key: "mail_smtp_password", Type: TypeSecret, Default: "", Group: GroupMail, Label: "SMTP password", Help: "Write-only: leave empty to keep the current password."},
 		{Key: "mail_from", Type: TypeString, Default: "", Group: GroupMail, Label: "From address", Help: "For example \"Gatehouse <auth@example.com>\"."},
+
+		{Key: "access_default_policy", Type: TypeEnum, Default: "one_factor", Group: GroupAccess, Label: "Default access policy", Help: "What forward auth answers for a request no access rule matches: one_factor = any signed-in user; two_factor = a signed-in user whose session has a second factor; deny = nobody; bypass = everyone, signed in or not.", Options: []string{"one_factor", "two_factor", "deny", "bypass"}},
 
 		{Key: "site_name", Type: TypeString, Default: "gatehouse", Group: GroupSite, Label: "Site name", Help: "Shown on pages and in mail."},
 	}
@@ -107,16 +111,20 @@ type Settings struct {
 	PasswordMinLen       int
 	PasswordMaxLen       int
 	LoginBurst           int
-	LoginRefill          time.Duration
-	MFAChallengeTTL      time.Duration
-	MFAMaxAttempts       int
-	SMTPHost             string
-	SMTPPort             int
-	SMTPTLS              string
-	SMTPUsername         string
-	SMTPPassword         string
-	MailFrom             string
-	SiteName             string
+	// ExpensivePerMinute bounds, per client address and endpoint, the requests that cost the
+	// server work or mail (auth_expensive_rate_limit_per_min).
+	ExpensivePerMinute  int
+	LoginRefill         time.Duration
+	MFAChallengeTTL     time.Duration
+	MFAMaxAttempts      int
+	SMTPHost            string
+	SMTPPort            int
+	SMTPTLS             string
+	SMTPUsername        string
+	SMTPPassword        string
+	MailFrom            string
+	SiteName            string
+	AccessDefaultPolicy string
 }
 
 // Raw returns the stored text value of key.
@@ -173,6 +181,7 @@ func NewSettings(raw map[string]string, cookieSecure bool) (*Settings, []string)
 	s.PasswordMinLen = n("auth_password_min_length")
 	s.PasswordMaxLen = n("auth_password_max_length")
 	s.LoginBurst = n("auth_login_rate_limit_burst")
+	s.ExpensivePerMinute = n("auth_expensive_rate_limit_per_min")
 	s.LoginRefill = secs("auth_login_rate_limit_refill_secs")
 	s.MFAChallengeTTL = secs("auth_mfa_challenge_ttl_secs")
 	s.MFAMaxAttempts = n("auth_mfa_max_attempts")
@@ -183,6 +192,7 @@ func NewSettings(raw map[string]string, cookieSecure bool) (*Settings, []string)
 	s.SMTPPassword = vals["mail_smtp_password"]
 	s.MailFrom = vals["mail_from"]
 	s.SiteName = vals["site_name"]
+	s.AccessDefaultPolicy = vals["access_default_policy"]
 	return s, warnings
 }
 

@@ -32,10 +32,6 @@ func newPasskeys(public *url.URL) passkeys {
 const (
 	maxPasskeyName = 64
 	maxPasskeys    = 50
-	// Sign-in ceremonies can be started by anyone (the login page starts one for autofill on
-	// every load), so their own per-IP bucket is generous but bounded.
-	passkeyBeginBurst = 30
-	passkeyBeginEvery = 2 * time.Second
 )
 
 // PasskeyView is a passkey as its owner and administrators see it.

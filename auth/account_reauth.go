@@ -131,6 +131,12 @@ func (s *Account) markReauth(ctx context.Context, p *Principal, method string, m
 		return nil, err
 	}
 	s.core.event(ctx, gatehouse.EventReauthenticated, p.User.ID, p.SessionID, meta, map[string]any{"method": method})
+	// A second factor proven in a one-factor session is also a step-up (two_factor rules).
+	if (method == gatehouse.AuthTOTP || method == gatehouse.AuthPasskey) && !p.SecondFactor() {
+		if err := s.core.upgradeSession(ctx, p, method, meta); err != nil {
+			return nil, err
+		}
+	}
 	return s.ReauthState(ctx, p)
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/mail"
 )
 
 // adminUseCases calls every admin use case as p. The table is checked against the methods of
@@ -71,6 +72,26 @@ func adminUseCases(victim int64, victimSID string) map[string]func(context.Conte
 		},
 		"Admin.SendTestMail": func(ctx context.Context, a *app, p *auth.Principal) error {
 			_, err := a.Admin.SendTestMail(ctx, p, "someone@example.com", meta)
+			return err
+		},
+		"Admin.MailTemplates": func(ctx context.Context, a *app, p *auth.Principal) error {
+			_, err := a.Admin.MailTemplates(ctx, p)
+			return err
+		},
+		"Admin.MailTemplate": func(ctx context.Context, a *app, p *auth.Principal) error {
+			_, err := a.Admin.MailTemplate(ctx, p, "test")
+			return err
+		},
+		"Admin.PreviewMailTemplate": func(ctx context.Context, a *app, p *auth.Principal) error {
+			_, err := a.Admin.PreviewMailTemplate(ctx, p, "test", mail.Template{Subject: "s", Text: "t", HTML: "<p>h</p>"})
+			return err
+		},
+		"Admin.SaveMailTemplate": func(ctx context.Context, a *app, p *auth.Principal) error {
+			_, err := a.Admin.SaveMailTemplate(ctx, p, "test", mail.Template{Subject: "s", Text: "t", HTML: "<p>h</p>"}, meta)
+			return err
+		},
+		"Admin.ResetMailTemplate": func(ctx context.Context, a *app, p *auth.Principal) error {
+			_, err := a.Admin.ResetMailTemplate(ctx, p, "test", meta)
 			return err
 		},
 		"Admin.Outbox": func(ctx context.Context, a *app, p *auth.Principal) error {

@@ -17,6 +17,19 @@ type Principal struct {
 	SessionID string
 	// ViaCookie is true when the credential was the session cookie (CSRF rules apply).
 	ViaCookie bool
+	// AuthMethod is how the session was authenticated (gatehouse.Auth*), known for cookie
+	// sessions; empty for Bearer tokens, which access rules treat as one factor.
+	AuthMethod string
+}
+
+// SecondFactor reports whether the session's sign-in included a second factor (TOTP, a
+// recovery code or a passkey): what an access rule with policy two_factor asks for.
+func (p *Principal) SecondFactor() bool {
+	switch p.AuthMethod {
+	case gatehouse.AuthTOTP, gatehouse.AuthRecoveryCode, gatehouse.AuthPasskey:
+		return true
+	}
+	return false
 }
 
 // touchEvery bounds how often one session's last-seen time is recorded; idle timeouts are at
@@ -27,6 +40,7 @@ const touchEvery = 30 * time.Second
 type cachedSession struct {
 	id        string
 	userID    int64
+	method    string // AuthMethod
 	expiresAt time.Time
 	lastSeen  atomic.Int64 // unix nanoseconds
 }
@@ -270,7 +284,7 @@ func (s *Core) AuthenticateCookie(ctx context.Context, tok string, client func()
 		if !sess.Active(s.clock.Now()) || s.revoked.Revoked(sess.ID) {
 			return nil, errUnauthorized
 		}
-		e = &cachedSession{id: sess.ID, userID: sess.UserID, expiresAt: sess.ExpiresAt}
+		e = &cachedSession{id: sess.ID, userID: sess.UserID, method: sess.AuthMethod, expiresAt: sess.ExpiresAt}
 		e.lastSeen.Store(sess.LastSeenAt.UnixNano())
 		s.sessions.put(key, e)
 		s.primeBinding(sess)
@@ -304,7 +318,7 @@ func (s *Core) AuthenticateCookie(ctx context.Context, tok string, client func()
 		return nil, err
 	}
 	s.noteSeen(e.id, e)
-	return &Principal{User: u, SessionID: e.id, ViaCookie: true}, nil
+	return &Principal{User: u, SessionID: e.id, ViaCookie: true, AuthMethod: e.method}, nil
 }
 
 // applyChange updates caches for one change-feed row.
@@ -312,6 +326,9 @@ func (s *Core) applyChange(ctx context.Context, c gatehouse.Change) {
 	switch c.Kind {
 	case gatehouse.ChangeSessionRevoked:
 		s.revoked.Add(c.Subject, c.ExpiresAt)
+		s.sessions.drop(c.Subject)
+	case gatehouse.ChangeSessionUpgraded:
+		// Re-read on the next request: its AuthMethod changed (step-up).
 		s.sessions.drop(c.Subject)
 	case gatehouse.ChangeSessionRefreshed:
 		s.raiseNotBefore(c.Subject, c.At.UnixMilli())
@@ -323,5 +340,8 @@ func (s *Core) applyChange(ctx context.Context, c gatehouse.Change) {
 		if err := s.reloadSettings(ctx); err != nil {
 			s.log.Error("reloading settings failed", "err", err)
 		}
+	}
+	for _, f := range s.followers {
+		f(ctx, c)
 	}
 }

@@ -48,5 +48,6 @@ func (s *providerDir) rpConfig(ctx context.Context, p *gatehouse.OIDCProvider, m
 		return oidc.Config{}, gatehouse.Errorf(gatehouse.EProvider,
 			"sign-in with %s is misconfigured on this server (its client secret cannot be decrypted); an administrator must enter the client secret again", p.Name)
 	}
-	return oidc.Config{Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: secret, RedirectURL: s.RedirectURI(p.ID), Scopes: p.Scopes}, nil
+	return oidc.Config{Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: secret, RedirectURL: s.RedirectURI(p.ID), Scopes: p.Scopes,
+		AuthMethod: authMethod(p.TokenAuthMethod)}, nil
 }

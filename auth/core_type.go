@@ -60,6 +60,16 @@ type Core struct {
 
 	feedMu     sync.Mutex // one feed poll at a time
 	lastChange int64
+	// followers are features that keep caches of their own (access rules, groups); each gets
+	// every feed row after the core has applied it.
+	followers []func(context.Context, gatehouse.Change)
+}
+
+// Follow registers f for every change-feed row applied from now on. Call it before Run.
+func (s *Core) Follow(f func(context.Context, gatehouse.Change)) {
+	s.feedMu.Lock()
+	s.followers = append(s.followers, f)
+	s.feedMu.Unlock()
 }
 
 // bindingRules are the pure parts of session binding: GeoIP lookups and the comparison rules.
@@ -137,10 +147,18 @@ func NewCore(ctx context.Context, d Deps) (*Core, error) {
 	if err := s.store.InitSettings(ctx, gatehouse.SettingDefaults(d.CookieSecureDefault)); err != nil {
 		return nil, err
 	}
+	if err := s.mail.LoadTemplates(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.reloadSettings(ctx); err != nil {
 		return nil, err
 	}
 	s.warnBindingWithoutDB()
+	if d.CheckSecret {
+		if err := s.checkSecret(ctx); err != nil {
+			return nil, err
+		}
+	}
 	// Everything already in the feed is applied before the first request is served, so a token
 	// revoked before a restart stays revoked after it.
 	if err := s.PollChanges(ctx); err != nil {

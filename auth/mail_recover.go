@@ -27,7 +27,7 @@ func (s *Mail) ForgotPassword(ctx context.Context, email string, meta ClientMeta
 	if email == "" || len(email) > 254 {
 		return gatehouse.FieldError("email", "enter your email address")
 	}
-	if err := s.core.limits.mailLimit(ctx, meta); err != nil {
+	if err := s.core.limits.mailLimit(ctx, LimitRecover, meta); err != nil {
 		return err
 	}
 	u, err := s.store.UserByLogin(ctx, email)

@@ -16,6 +16,9 @@ type RegisterRequest struct {
 type RegisterResult struct {
 	// ActivationRequired: an activation link was mailed; the account is pending until it is used.
 	ActivationRequired bool
+	// Tokens is the new session when no activation is needed (seed 004: enrollment signs in).
+	// It is nil when the address already had an account (see Register).
+	Tokens *Tokens
 }
 
 var errAccountPending = gatehouse.Errorf(gatehouse.EAccountPending, "this account is not activated yet: open the link in the activation mail, or ask for a new one")
@@ -37,7 +40,7 @@ func (s *Mail) Register(ctx context.Context, req RegisterRequest, meta ClientMet
 	if !st.AllowRegistration {
 		return nil, gatehouse.Errorf(gatehouse.EForbidden, "public registration is closed; ask an administrator for an account")
 	}
-	if err := s.core.limits.mailLimit(ctx, meta); err != nil {
+	if err := s.core.limits.mailLimit(ctx, LimitRegister, meta); err != nil {
 		return nil, err
 	}
 	u, err := s.core.accounts.newAccount(ctx, req.Username, req.Email, req.Password, gatehouse.RoleUser)
@@ -59,6 +62,13 @@ func (s *Mail) Register(ctx context.Context, req RegisterRequest, meta ClientMet
 	}
 	s.core.mail.Wake()
 	s.core.event(ctx, gatehouse.EventUserRegistered, u.ID, "", meta, map[string]any{"username": u.Username, "activation_required": res.ActivationRequired})
+	if !res.ActivationRequired {
+		// Seed 004 signs the new user in right after the account is written. The account exists
+		// whatever happens next, so a failure here is reported as such and the user signs in.
+		if res.Tokens, err = s.core.startSession(ctx, u, gatehouse.AuthPassword, false, meta); err != nil {
+			return nil, err
+		}
+	}
 	return res, nil
 }
 
@@ -148,7 +158,7 @@ func (s *Mail) ResendActivation(ctx context.Context, login string, meta ClientMe
 	if login == "" || len(login) > 254 {
 		return gatehouse.FieldError("login", "enter your username or email")
 	}
-	if err := s.core.limits.mailLimit(ctx, meta); err != nil {
+	if err := s.core.limits.mailLimit(ctx, LimitResend, meta); err != nil {
 		return err
 	}
 	u, err := s.store.UserByLogin(ctx, login)

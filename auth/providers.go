@@ -10,14 +10,11 @@ import (
 	"unicode"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/oidc"
 )
 
 // ExternalFlowTTL is how long a started external sign-in may take to come back.
 const ExternalFlowTTL = 10 * time.Minute
-
-// ExternalStartBurst is how many external sign-ins one client address may start at once; one more
-// may start each second after that.
-const ExternalStartBurst = 60
 
 // DefaultScopes are asked for when a provider is saved without scopes.
 var DefaultScopes = []string{"openid", "email", "profile"}
@@ -34,6 +31,8 @@ type ProviderView struct {
 	Scopes                []string
 	AutoBindVerifiedEmail bool
 	AutoCreateUsers       bool
+	AllowedEmailDomains   []string
+	TokenAuthMethod       string
 	Enabled               bool
 	RedirectURI           string
 	CreatedAt             time.Time
@@ -51,6 +50,8 @@ type ProviderInput struct {
 	Scopes                *[]string
 	AutoBindVerifiedEmail *bool
 	AutoCreateUsers       *bool
+	AllowedEmailDomains   *[]string
+	TokenAuthMethod       *string
 	Enabled               *bool
 }
 
@@ -134,10 +135,79 @@ func applyProvider(p *gatehouse.OIDCProvider, in ProviderInput, create bool) (is
 	if in.AutoCreateUsers != nil {
 		p.AutoCreateUsers = *in.AutoCreateUsers
 	}
+	if in.TokenAuthMethod != nil {
+		p.TokenAuthMethod = strings.TrimSpace(*in.TokenAuthMethod)
+	}
+	if p.TokenAuthMethod == "" {
+		p.TokenAuthMethod = oidc.AuthBasic
+	}
+	if !contains(oidc.AuthMethods, p.TokenAuthMethod) {
+		return false, gatehouse.FieldError("token_auth_method", "token_auth_method must be one of %s (as the client is registered at the provider)", strings.Join(oidc.AuthMethods, ", "))
+	}
+	if in.AllowedEmailDomains != nil {
+		domains, err := emailDomains(*in.AllowedEmailDomains)
+		if err != nil {
+			return false, err
+		}
+		p.AllowedEmailDomains = domains
+	}
 	if in.Enabled != nil {
 		p.Enabled = *in.Enabled
 	}
 	return issuerChanged || create, nil
+}
+
+// emailDomains validates and normalises a list of email domains (lowercase, no "@", no
+// duplicates); entries may also be separated by spaces or commas within one string.
+func emailDomains(in []string) ([]string, error) {
+	var out []string
+	for _, item := range in {
+		for _, d := range strings.FieldsFunc(item, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+			d = strings.ToLower(strings.TrimPrefix(d, "@"))
+			if len(d) > 253 || !domainPattern.MatchString(d) {
+				return nil, gatehouse.FieldError("allowed_email_domains", "%q is not a domain name (e.g. example.com)", d)
+			}
+			if !contains(out, d) {
+				out = append(out, d)
+			}
+		}
+	}
+	if len(out) > 50 {
+		return nil, gatehouse.FieldError("allowed_email_domains", "at most 50 allowed email domains")
+	}
+	return out, nil
+}
+
+var domainPattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// emailDomainAllowed reports whether the provider lets identities with this address be bound or
+// created automatically: every address when the provider has no list. With a list, the provider
+// must also say the address is verified: an address a user merely typed in at the provider
+// proves no membership of the domain.
+func emailDomainAllowed(p *gatehouse.OIDCProvider, email string, verified bool) bool {
+	if len(p.AllowedEmailDomains) == 0 {
+		return true
+	}
+	if !verified {
+		return false
+	}
+	at := strings.LastIndexByte(email, '@')
+	return at >= 0 && contains(p.AllowedEmailDomains, strings.ToLower(email[at+1:]))
+}
+
+// authMethod is the provider's token endpoint auth method, client_secret_basic when unset.
+func authMethod(m string) string {
+	if m == "" {
+		return oidc.AuthBasic
+	}
+	return m
+}
+
+func nonNil(xs []string) []string {
+	if xs == nil {
+		return []string{}
+	}
+	return xs
 }
 
 func contains(xs []string, x string) bool {
@@ -179,6 +249,8 @@ func changedFields(in ProviderInput) []string {
 	add(in.Scopes != nil, "scopes")
 	add(in.AutoBindVerifiedEmail != nil, "auto_bind_verified_email")
 	add(in.AutoCreateUsers != nil, "auto_create_users")
+	add(in.AllowedEmailDomains != nil, "allowed_email_domains")
+	add(in.TokenAuthMethod != nil, "token_auth_method")
 	add(in.Enabled != nil, "enabled")
 	return out
 }
@@ -245,6 +317,7 @@ type IdentityView struct {
 func (s *Providers) providerView(p *gatehouse.OIDCProvider) *ProviderView {
 	return &ProviderView{ID: p.ID, Name: p.Name, Issuer: p.Issuer, ClientID: p.ClientID, ClientSecretSet: len(p.ClientSecretSealed) > 0,
 		Scopes: p.Scopes, AutoBindVerifiedEmail: p.AutoBindVerifiedEmail, AutoCreateUsers: p.AutoCreateUsers, Enabled: p.Enabled,
+		AllowedEmailDomains: nonNil(p.AllowedEmailDomains), TokenAuthMethod: authMethod(p.TokenAuthMethod),
 		RedirectURI: s.core.providers.RedirectURI(p.ID), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 }
 
@@ -279,7 +352,8 @@ func (s *Providers) GetProvider(ctx context.Context, admin *Principal, id string
 // checkIssuer runs discovery so that a mistyped issuer is refused when saved, not at sign-in.
 func (s *Providers) checkIssuer(ctx context.Context, issuer string) error {
 	if err := s.core.providers.rp.Check(ctx, issuer); err != nil {
-		return gatehouse.FieldError("issuer", "OpenID discovery failed for issuer %s (%s/.well-known/openid-configuration): %v", issuer, issuer, errors.Unwrap(err))
+		return gatehouse.FieldError("issuer", "OpenID discovery failed for issuer %s (%s/.well-known/openid-configuration): %v",
+			issuer, strings.TrimSuffix(issuer, "/"), errors.Unwrap(err))
 	}
 	return nil
 }

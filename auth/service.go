@@ -66,6 +66,10 @@ type Deps struct {
 	Links Links
 	// GeoIP answers session-binding lookups ([geoip]); nil when no database is configured.
 	GeoIP *geo.DB
+	// CheckSecret makes NewCore compare the fingerprint of Tokens' secret with the one recorded
+	// in the database, and sign everyone out when it changed (see checkSecret). The server sets
+	// it; CLI commands, which issue no tokens, do not.
+	CheckSecret bool
 }
 
 // ClientMeta describes the client of a request, for events and session records.

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -80,6 +81,42 @@ func (s *Core) startSession(ctx context.Context, u *gatehouse.User, method strin
 	}
 	return &Tokens{User: u, Session: sess, CookieToken: cookieTok, AccessToken: access, RefreshToken: refreshTok,
 		ExpiresIn: accessExp.Sub(now), CookieMaxAge: cookieAge}, nil
+}
+
+// RefreshAccess issues a new access token for the session of the access token p presented
+// (seed 001, RustyFile's shape: POST /api/auth/refresh with the Bearer token and no body). The
+// caller authenticated p from a Bearer token, which applied every session rule (revocation, idle
+// timeout, binding, disabled user); the new token still ends when the session does, so a stolen
+// access token is worth no more than the session it belongs to. No refresh token is issued.
+func (s *Core) RefreshAccess(ctx context.Context, p *Principal, meta ClientMeta) (*Tokens, error) {
+	invalid := gatehouse.Errorf(gatehouse.EUnauthorized, "the access token's session has ended; sign in again")
+	if p == nil || p.ViaCookie || p.SessionID == "" {
+		return nil, gatehouse.Errorf(gatehouse.EUnauthorized, "send a refresh_token, or an access token as \"Authorization: Bearer <access token>\"")
+	}
+	now := s.clock.Now()
+	sess, err := s.store.SessionByID(ctx, p.SessionID)
+	if err != nil {
+		if gatehouse.IsCode(err, gatehouse.ENotFound) {
+			return nil, invalid
+		}
+		return nil, err
+	}
+	if !sess.Active(now) {
+		return nil, invalid
+	}
+	accessExp := minTime(now.Add(s.Settings().AccessTokenTTL), sess.ExpiresAt)
+	if err := s.store.ExtendAccess(ctx, sess.ID, accessExp); err != nil {
+		if gatehouse.IsCode(err, gatehouse.ENotFound) {
+			return nil, invalid
+		}
+		return nil, err
+	}
+	access, err := s.tokens.Issue(p.User.ID, sess.ID, accessExp)
+	if err != nil {
+		return nil, err
+	}
+	s.event(ctx, gatehouse.EventTokenRefreshed, p.User.ID, sess.ID, meta, map[string]any{"via": "access_token"})
+	return &Tokens{User: p.User, Session: sess, AccessToken: access, ExpiresIn: accessExp.Sub(now)}, nil
 }
 
 // Refresh exchanges a refresh token for a new access and refresh token. A token presented again
@@ -248,4 +285,27 @@ func sessionView(sess *gatehouse.Session, current string, last time.Time) Sessio
 		ID: sess.ID, Current: sess.ID == current, AuthMethod: sess.AuthMethod, IP: sess.IP, UserAgent: sess.UserAgent,
 		CreatedAt: sess.CreatedAt, LastSeenAt: last, ExpiresAt: sess.ExpiresAt, StaySignedIn: sess.StaySignedIn,
 	}
+}
+
+// checkSecret signs everyone out when auth.jwt_secret changed since the last start (seed 000:
+// "all current login sessions become invalid… everyone must log in again"; seed 002: "all active
+// tokens previously issued can be invalidated by changing this JWT Secret"). Access tokens die
+// with the old key anyway; this ends every session (reason secret_rotated, so cookies and refresh
+// tokens stop working too) and deletes every unused mailed link, in one transaction, and records
+// one event. It runs before the first change-feed poll, so this instance starts with the
+// revocations applied; others pick them up from the feed. Of several instances that start with
+// the same new secret only the first does it.
+func (s *Core) checkSecret(ctx context.Context) error {
+	now := s.clock.Now()
+	r, err := s.store.RotateSecret(ctx, s.tokens.Fingerprint(), gatehouse.ReasonSecretRotated, now)
+	if err != nil {
+		return fmt.Errorf("checking the auth.jwt_secret fingerprint: %w", err)
+	}
+	if !r.Rotated {
+		return nil
+	}
+	s.log.Warn("auth.jwt_secret changed since the last start: every session was ended and every mailed link revoked; everyone signs in again",
+		"sessions_ended", r.Sessions, "links_revoked", r.Links)
+	s.event(ctx, gatehouse.EventSecretRotated, 0, "", ClientMeta{}, map[string]any{"sessions_ended": r.Sessions, "links_revoked": r.Links})
+	return nil
 }

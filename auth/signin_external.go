@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/oidc"
@@ -35,8 +34,8 @@ func (s *SignIn) StartExternal(ctx context.Context, providerID, rd string, linkU
 	// bucket keeps a flood from filling the table or turning gatehouse against the provider. It
 	// is generous (a whole office behind one address signs in at nine) and separate from the
 	// password buckets.
-	if ok, retry, lerr := s.core.limiter.Allow(ctx, "oidc:"+ipBucket(meta.IP), ExternalStartBurst, time.Second); lerr == nil && !ok {
-		return nil, &gatehouse.Error{Code: gatehouse.ERateLimited, Message: "too many sign-in attempts; try again later", RetryAfter: max(retry, time.Second)}
+	if err := s.core.limits.expensive(ctx, LimitExternalStart, meta); err != nil {
+		return nil, err
 	}
 	cfg, err := s.core.providers.rpConfig(ctx, p, meta)
 	if err != nil {
@@ -89,6 +88,10 @@ func (s *SignIn) externalFailed(ctx context.Context, p *gatehouse.OIDCProvider, 
 			msg = fmt.Sprintf("%s refused to complete the sign-in", p.Name)
 			if oe.ProviderError != "" {
 				msg += " (" + oe.ProviderError + ")"
+			}
+			if strings.HasPrefix(oe.ProviderError, "invalid_client") {
+				// Nearly always a wrong secret or an auth method other than the client's.
+				msg += fmt.Sprintf("; an administrator should check the client secret and that the token auth method (%s) is the one the client is registered with", authMethod(p.TokenAuthMethod))
 			}
 		case "nonce_mismatch":
 			msg = fmt.Sprintf("the answer from %s does not belong to this sign-in (nonce mismatch); start again", p.Name)
@@ -243,7 +246,10 @@ func (s *SignIn) signInExternal(ctx context.Context, p *gatehouse.OIDCProvider, 
 	// Administrators are never bound automatically: a provider that vouches for any address
 	// (a multi-tenant or compromised one) must not be able to hand out the console; they link
 	// from Settings or by the verification mail.
-	if p.AutoBindVerifiedEmail && c.EmailVerified && len(owners) == 1 && owners[0].EmailVerified && owners[0].Role != gatehouse.RoleAdmin {
+	// Both automatic paths honour the provider's allowed email domains: a provider that serves
+	// more than one organisation (Google, Entra multi-tenant) vouches for addresses anywhere.
+	allowed := emailDomainAllowed(p, c.Email, c.EmailVerified)
+	if p.AutoBindVerifiedEmail && allowed && c.EmailVerified && len(owners) == 1 && owners[0].EmailVerified && owners[0].Role != gatehouse.RoleAdmin {
 		u := owners[0]
 		if u.Disabled {
 			return nil, refuseDisabled(u)
@@ -253,12 +259,17 @@ func (s *SignIn) signInExternal(ctx context.Context, p *gatehouse.OIDCProvider, 
 		}
 		return s.finishExternal(ctx, u, p, c, f, "auto_bind", meta)
 	}
-	// 3. Auto-create, only while public registration is open (seed 000: closing registration
-	// also stops external users from creating accounts) and the address is not someone's.
-	if p.AutoCreateUsers && s.core.Settings().AllowRegistration && len(owners) == 0 {
+	// 3. Auto-create: the provider's switch alone decides (seed 000), independent of public
+	// registration, so "only our identity provider's people may join" is possible; the address
+	// must be at an allowed domain and not be someone's already.
+	if p.AutoCreateUsers && len(owners) == 0 {
 		if err := gatehouse.ValidateEmail(c.Email); err != nil {
 			s.core.event(ctx, gatehouse.EventLoginExternalFailed, 0, "", meta, map[string]any{"provider": p.ID, "reason": "no_email", "subject": c.Subject})
 			return nil, gatehouse.Errorf(gatehouse.ENotLinked, "%s did not share a usable email address, so no account can be created; ask an administrator to add the \"email\" scope", p.Name)
+		}
+		if !allowed {
+			s.core.event(ctx, gatehouse.EventLoginExternalFailed, 0, "", meta, map[string]any{"provider": p.ID, "reason": "email_domain_not_allowed", "subject": c.Subject, "email": c.Email})
+			return nil, gatehouse.Errorf(gatehouse.ENotLinked, "%s accounts at this email domain cannot create an account here; ask an administrator", p.Name)
 		}
 		u, err := s.createExternalUser(ctx, p, c, meta)
 		if err != nil {
@@ -298,6 +309,8 @@ func (s *SignIn) createExternalUser(ctx context.Context, p *gatehouse.OIDCProvid
 		err := s.store.CreateUser(ctx, u)
 		if err == nil {
 			s.core.hasUsers.Store(true)
+			// HOOK(default group): once groups exist, a provider's default group is granted to
+			// the created user here, before the user.created_external event.
 			s.core.event(ctx, gatehouse.EventUserCreatedExternal, u.ID, "", meta, map[string]any{"provider": p.ID, "subject": c.Subject, "username": u.Username, "email": u.Email})
 			return u, nil
 		}

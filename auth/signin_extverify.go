@@ -107,7 +107,7 @@ func (s *SignIn) SendExternalVerification(ctx context.Context, browserToken stri
 	if browserToken == "" || len(browserToken) > 128 {
 		return nil, errPendingUnknown
 	}
-	if err := s.core.limits.mailLimit(ctx, meta); err != nil {
+	if err := s.core.limits.mailLimit(ctx, LimitExternalVerify, meta); err != nil {
 		return nil, err
 	}
 	pend, err := s.store.ExternalPendingByHash(ctx, token.Hash(browserToken), s.clock.Now())

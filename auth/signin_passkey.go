@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/passkey"
@@ -17,8 +16,10 @@ func (s *SignIn) BeginPasskeyLogin(ctx context.Context, meta ClientMeta) (*Passk
 	if err := s.core.passkeys.requirePasskeys(); err != nil {
 		return nil, err
 	}
-	if ok, retry, err := s.core.limiter.Allow(ctx, "pkbegin:"+ipBucket(meta.IP), passkeyBeginBurst, passkeyBeginEvery); err == nil && !ok {
-		return nil, &gatehouse.Error{Code: gatehouse.ERateLimited, Message: "too many passkey sign-ins started; try again later", RetryAfter: max(retry, time.Second)}
+	// Anyone can start one (the login page does, for autofill, on every load): the per-address
+	// expensive-request bucket bounds them.
+	if err := s.core.limits.expensive(ctx, LimitPasskeyBegin, meta); err != nil {
+		return nil, err
 	}
 	opts, data, err := s.core.passkeys.pk.rp.BeginLogin()
 	if err != nil {

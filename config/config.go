@@ -98,6 +98,9 @@ type Config struct {
 	TrustedProxies []netip.Prefix `toml:"-"`
 	// Path is the absolute path of the file the configuration was loaded from.
 	Path string `toml:"-"`
+	// JWTSecretRandom is true when auth.jwt_secret was set nowhere and a random one was made for
+	// this run (seed 002): every restart then signs everyone out.
+	JWTSecretRandom bool `toml:"-"`
 }
 
 // Overrides are the command-line flags; nil means the flag was not given.
@@ -112,6 +115,12 @@ type LoadResult struct {
 	Created bool
 	// Warnings are problems worth logging that do not stop the server. They never hold secrets.
 	Warnings []string
+	// NoFile is true when the file does not exist and the configuration came from the
+	// environment and flags alone (both secrets were given there, so no file was written).
+	NoFile bool
+	// Sources names where each key's value came from: "file", "environment variable NAME",
+	// "file named by environment variable NAME_FILE" or "flag --NAME"; absent means default.
+	Sources map[string]string
 }
 
 // DefaultTrustedProxies are the ranges trusted when server.trusted_proxies is empty: loopback
@@ -167,6 +176,12 @@ func Load(path string, getenv func(string) string, o Overrides, allowCreate bool
 	}
 	res := &LoadResult{}
 	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) && secretsOutsideFile(getenv, o) {
+		// Both secrets come from the environment or flags (a container, a Kubernetes Secret):
+		// a file of fresh secrets would be overridden anyway, and the filesystem may be
+		// read-only. Run from the environment alone.
+		data, err, res.NoFile = nil, nil, true
+	}
 	if errors.Is(err, os.ErrNotExist) {
 		if !allowCreate {
 			return nil, fmt.Errorf("configuration file %s does not exist; run `gatehouse serve` once to create it, or pass --config", path)
@@ -198,10 +213,22 @@ func Load(path string, getenv func(string) string, o Overrides, allowCreate bool
 	c.applyDefaults()
 	applyFlags(c, o, src)
 	c.followListen(src)
+	if c.Auth.JWTSecret == "" {
+		// Seed 002: without a configured secret, one is made per start. The file exists (a
+		// missing one was just written with persistent secrets), so this is a deliberate choice
+		// of its owner; the warning says what it costs.
+		if c.Auth.JWTSecret, err = NewSecret(); err != nil {
+			return nil, fmt.Errorf("generating a random auth.jwt_secret: %w", err)
+		}
+		c.JWTSecretRandom = true
+		res.Warnings = append(res.Warnings, fmt.Sprintf("auth.jwt_secret is not set (in %s, %s or --jwt-secret): a random secret was made for this run only, so every restart signs everyone out; set it to keep sessions across restarts",
+			path, field{key: "auth.jwt_secret"}.env()))
+	}
 	if err := c.validate(src); err != nil {
 		return nil, fmt.Errorf("configuration %s: %w", path, err)
 	}
 
+	res.Sources = src
 	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("configuration file %s holds secrets but is readable by other users (mode %04o); run chmod 600 on it", path, st.Mode().Perm()))
 	}
@@ -344,7 +371,10 @@ func EnvVars() map[string]string {
 func applyEnv(c *Config, getenv func(string) string, src sources) error {
 	for _, f := range fields(c) {
 		name := f.env()
-		v := getenv(name)
+		v, from, err := envValue(name, getenv)
+		if err != nil {
+			return err
+		}
 		if v == "" {
 			continue
 		}
@@ -366,7 +396,7 @@ func applyEnv(c *Config, getenv func(string) string, src sources) error {
 			}
 			*f.flag = b
 		}
-		src[f.key] = "environment variable " + name
+		src[f.key] = from
 	}
 	return nil
 }

@@ -351,7 +351,7 @@ func TestSecretsValidated(t *testing.T) {
 		t.Fatal(err)
 	}
 	msg = loadErr(t, p2, nil, Overrides{})
-	if !strings.Contains(msg, "auth.jwt_secret") || !strings.Contains(msg, "auth.mfa_secret_key") || !strings.Contains(msg, "required") {
+	if strings.Contains(msg, "auth.jwt_secret") || !strings.Contains(msg, "auth.mfa_secret_key") || !strings.Contains(msg, "required") {
 		t.Fatalf("missing secrets: %q", msg)
 	}
 	msg = loadErr(t, p2, nil, Overrides{JWTSecret: ptr(secretA), MFASecretKey: ptr("x")})
@@ -508,5 +508,51 @@ func TestCookieDomain(t *testing.T) {
 		if !strings.Contains(msg, "server.cookie_domain") || !strings.Contains(msg, bad.why) {
 			t.Errorf("%s with %s: %q", bad.public, bad.domain, msg)
 		}
+	}
+}
+
+// Seed 002: a file without jwt_secret starts with a random secret, a new one at each start, and
+// a warning; the file is not changed. (A missing file is written with persistent secrets:
+// TestCreatesFile.)
+func TestMissingJWTSecretIsRandomPerStart(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "g.toml")
+	body := []byte("[auth]\nmfa_secret_key = \"" + secretB + "\"\n")
+	if err := os.WriteFile(p, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var secrets []string
+	for range 2 {
+		res, err := Load(p, nil, Overrides{}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := res.Config
+		if len(c.Auth.JWTSecret) < MinSecretLength || !c.JWTSecretRandom {
+			t.Fatalf("random secret: %d characters, random %v", len(c.Auth.JWTSecret), c.JWTSecretRandom)
+		}
+		warned := false
+		for _, w := range res.Warnings {
+			if strings.Contains(w, "auth.jwt_secret is not set") && strings.Contains(w, "every restart signs everyone out") {
+				warned = true
+			}
+			if strings.Contains(w, c.Auth.JWTSecret) {
+				t.Fatal("a warning holds the secret")
+			}
+		}
+		if !warned {
+			t.Fatalf("no warning: %q", res.Warnings)
+		}
+		secrets = append(secrets, c.Auth.JWTSecret)
+	}
+	if secrets[0] == secrets[1] {
+		t.Fatal("two starts got the same random secret")
+	}
+	if b, _ := os.ReadFile(p); string(b) != string(body) {
+		t.Fatalf("the file was changed: %s", b)
+	}
+	// Set anywhere (here by the environment), it is used and nothing is said.
+	res, err := Load(p, env(map[string]string{"GATEHOUSE__AUTH__JWT_SECRET": secretA}), Overrides{}, true)
+	if err != nil || res.Config.Auth.JWTSecret != secretA || res.Config.JWTSecretRandom || len(res.Warnings) != 0 {
+		t.Fatalf("configured secret: %v %v %q", err, res.Config.JWTSecretRandom, res.Warnings)
 	}
 }

@@ -43,8 +43,8 @@ driver = "sqlite"
 dsn = "data/gatehouse.db"
 
 [auth]
-# Signs access tokens. Changing it invalidates every access token at once (scripts must refresh);
-# browser sessions, refresh tokens and links in mail keep working. At least 32 characters.
+# Signs access tokens. Changing it signs everyone out at the next start: every session, refresh
+# token, access token and mailed link stops working. At least 32 characters.
 jwt_secret = "%s"
 # Encrypts stored TOTP secrets and external providers' client secrets. Keep it: if it changes,
 # existing MFA enrollments and provider secrets cannot be decrypted any more. At least 32

@@ -118,6 +118,7 @@ func TestBrowserPagesFitAndAreAccessible(t *testing.T) {
 		{"/admin/events", "table.events td:first-child"},
 		{"/admin/events?kind=no.such.kind", "td.empty"},
 		{"/admin/mail", "td.empty"},
+		{"/admin/mail/templates/activation", "textarea"},
 		{"/admin/providers", "td.empty"},
 		{"/admin/providers/new", ""},
 		{"/logout", ""},

@@ -67,8 +67,8 @@ func TestAdminUsers(t *testing.T) {
 		if r := user.Do("GET", "/api/admin/users", nil); r.Status != 200 {
 			t.Fatalf("promoted user: %d", r.Status)
 		}
-		if r := user.Do("GET", "/api/auth/verify", nil); r.Header.Get("Remote-Groups") != "admin" {
-			t.Fatalf("groups after promotion: %q", r.Header.Get("Remote-Groups"))
+		if r := user.Do("GET", "/api/auth/me", nil); r.JSON["user"].(map[string]any)["role"] != "admin" {
+			t.Fatalf("role after promotion: %s", r.Body)
 		}
 
 		// Admin password reset ends the user's sessions.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/access"
 	"github.com/gatehouse/gatehouse/internal/testserver"
 )
 
@@ -188,5 +190,97 @@ func BenchmarkSignInOverhead(b *testing.B) {
 		if w.Code != http.StatusOK {
 			b.Fatalf("status %d: %s", w.Code, w.Body)
 		}
+	}
+}
+
+// hundredRules is the bench case of bench/README.md: 100 rules mixing domains, paths, methods
+// and groups, where only the last matches app99.example.com for a member of g99.
+func hundredRules(b testing.TB, e *testserver.Env, admin access.Actor, userID int64) {
+	b.Helper()
+	ctx := context.Background()
+	rules := make([]gatehouse.AccessRule, 0, 100)
+	for i := range 100 {
+		if _, err := e.Access.CreateGroup(ctx, admin, fmt.Sprintf("g%d", i), ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range 99 {
+		r := gatehouse.AccessRule{Domains: []string{fmt.Sprintf("app%d.example.com", i), fmt.Sprintf("*.svc%d.example.org", i)}, Policy: "one_factor"}
+		switch i % 4 {
+		case 0:
+			r.Paths = []string{fmt.Sprintf("^/api/v%d/", i)}
+		case 1:
+			r.Subjects = []string{fmt.Sprintf("group:g%d", i)}
+		case 2:
+			r.Methods = []string{"POST", "PUT"}
+			r.Policy = "deny"
+		case 3:
+			r.Domains = []string{"*.example.com"}
+			r.Paths = []string{fmt.Sprintf("^/team%d(/.*)?$", i)}
+			r.Policy = "two_factor"
+		}
+		rules = append(rules, r)
+	}
+	rules = append(rules, gatehouse.AccessRule{Domains: []string{"app99.example.com"}, Paths: []string{"^/api/"}, Subjects: []string{"group:g99"}, Policy: "one_factor"})
+	if _, err := e.Access.ReplaceRules(ctx, admin, rules); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := e.Access.AddMember(ctx, admin, 100, userID); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func rulesEnv(b testing.TB) (h http.Handler, cookie string) {
+	b.Helper()
+	e := testserver.New(b, testserver.Options{Clock: testserver.NewClockAtNow()})
+	_, r := e.Setup("alice", "alice@example.com", adminPW)
+	for _, c := range r.Header.Values("Set-Cookie") {
+		if v, ok := cookieValue(c, "gatehouse_session"); ok {
+			cookie = v
+		}
+	}
+	uid := int64(r.JSON["user"].(map[string]any)["id"].(float64))
+	hundredRules(b, e, access.Actor{UserID: uid, Admin: true}, uid)
+	return e.Server.Config.Handler, cookie
+}
+
+func setRulesRequest(r *http.Request, cookie string) {
+	r.AddCookie(&http.Cookie{Name: "gatehouse_session", Value: cookie})
+	r.Header.Set("X-Forwarded-Proto", "https")
+	r.Header.Set("X-Forwarded-Host", "app99.example.com")
+	r.Header.Set("X-Forwarded-Uri", "/api/v1/items/42?page=2")
+	r.Header.Set("X-Forwarded-Method", "GET")
+}
+
+// BenchmarkVerifyCookie100Rules is BenchmarkVerifyCookie with 100 rules in force, the matching
+// one last.
+func BenchmarkVerifyCookie100Rules(b *testing.B) {
+	h, cookie := rulesEnv(b)
+	runVerify(b, h, func(r *http.Request) { setRulesRequest(r, cookie) })
+}
+
+// TestVerifyRulesAllocateNothing guards the promise of DESIGN.md section 8: judging a request by
+// 100 rules adds no allocation to the request check.
+func TestVerifyRulesAllocateNothing(t *testing.T) {
+	count := func(h http.Handler, set func(*http.Request)) float64 {
+		req := httptest.NewRequest("GET", "/api/auth/verify", nil)
+		req.RemoteAddr = "127.0.0.1:40000"
+		set(req)
+		return testing.AllocsPerRun(200, func() {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if w.Code != http.StatusOK {
+				t.Fatalf("status %d: %s", w.Code, w.Body)
+			}
+		})
+	}
+	h, cookie := rulesEnv(t)
+	with := count(h, func(r *http.Request) { setRulesRequest(r, cookie) })
+	plain, _, plainCookie := benchEnv(t)
+	without := count(plain, func(r *http.Request) {
+		r.AddCookie(&http.Cookie{Name: "gatehouse_session", Value: plainCookie})
+	})
+	if with > without {
+		t.Fatalf("verify allocates %v times per request with 100 rules, %v without: rule matching must allocate nothing", with, without)
 	}
 }

@@ -23,7 +23,7 @@ func statusOf(code string) int {
 	switch code {
 	case gatehouse.EInvalid:
 		return http.StatusBadRequest
-	case gatehouse.EUnauthorized, gatehouse.EInvalidCredentials, gatehouse.ETokenReuse:
+	case gatehouse.EUnauthorized, gatehouse.EInvalidCredentials, gatehouse.ETokenReuse, codeSecondFactor:
 		return http.StatusUnauthorized
 	case gatehouse.EForbidden, gatehouse.EAccountDisabled, gatehouse.EAccountPending, gatehouse.ENotLinked, codeCSRF:
 		return http.StatusForbidden

@@ -44,15 +44,23 @@ func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request, p *auth.
 		writeError(w, r, s.log, gatehouse.FieldError("query", "query is too long"))
 		return
 	}
-	users, more, err := s.auth.Admin.ListUsers(r.Context(), p, q, pg, perPage)
+	var users []*gatehouse.User
+	var more bool
+	if g := r.URL.Query().Get("group"); g != "" && s.access != nil {
+		// ?group=NAME: that group's members, in one page (docs/access-control.md).
+		users, err = s.access.MembersByName(r.Context(), s.actor(r, p), g)
+	} else {
+		users, more, err = s.auth.Admin.ListUsers(r.Context(), p, q, pg, perPage)
+	}
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	if users == nil {
-		users = []*gatehouse.User{}
+	items := make([]any, len(users))
+	for i, u := range users {
+		items[i] = s.viewUser(r, u)
 	}
-	writeJSON(w, http.StatusOK, list[*gatehouse.User]{Items: users, NextPage: nextPage(pg, more)})
+	writeJSON(w, http.StatusOK, list[any]{Items: items, NextPage: nextPage(pg, more)})
 }
 
 func (s *Server) adminCreateUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -81,7 +89,7 @@ func (s *Server) adminGetUser(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	if err == nil {
 		var u *gatehouse.User
 		if u, err = s.auth.Admin.UserByID(r.Context(), p, id); err == nil {
-			writeJSON(w, http.StatusOK, u)
+			writeJSON(w, http.StatusOK, s.viewUser(r, u))
 			return
 		}
 	}
@@ -113,7 +121,7 @@ func (s *Server) adminUpdateUser(w http.ResponseWriter, r *http.Request, p *auth
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, u)
+	writeJSON(w, http.StatusOK, s.viewUser(r, u))
 }
 
 func (s *Server) adminDeleteUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) {

@@ -1,7 +1,9 @@
 package http
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -45,7 +47,7 @@ func (s *Server) state(w http.ResponseWriter, r *http.Request) {
 type tokenResponse struct {
 	User         *gatehouse.User `json:"user"`
 	AccessToken  string          `json:"access_token"`
-	RefreshToken string          `json:"refresh_token"`
+	RefreshToken string          `json:"refresh_token,omitempty"`
 	TokenType    string          `json:"token_type"`
 	ExpiresIn    int64           `json:"expires_in"`
 }
@@ -86,13 +88,22 @@ func (s *Server) setupAdmin(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Login        string `json:"login"`
+		Login string `json:"login"`
+		// Username is RustyFile's name for the same field (seed 001).
+		Username     string `json:"username"`
 		Password     string `json:"password"`
 		StaySignedIn bool   `json:"stay_signed_in"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		writeError(w, r, s.log, err)
 		return
+	}
+	if req.Login != "" && req.Username != "" {
+		writeError(w, r, s.log, gatehouse.FieldError("username", "send either login or username, not both"))
+		return
+	}
+	if req.Login == "" {
+		req.Login = req.Username
 	}
 	t, err := s.auth.SignIn.Login(r.Context(), auth.LoginRequest{Login: req.Login, Password: req.Password, StaySignedIn: req.StaySignedIn}, s.meta(r))
 	if err != nil {
@@ -106,7 +117,33 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	s.signedIn(w, http.StatusOK, t)
 }
 
+// refresh takes a refresh token in the body; or, with no body, a Bearer access token (seed 001,
+// RustyFile's shape), answered with a new access token for the same session and no refresh token.
+// The second form sets no cookie: it is for scripts and apps.
 func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		writeError(w, r, s.log, decodeError(err))
+		return
+	}
+	if len(bytes.TrimSpace(body)) == 0 && r.Header.Get("Authorization") == "" {
+		writeError(w, r, s.log, gatehouse.Errorf(gatehouse.EInvalid, "send {\"refresh_token\": ...} as JSON, or no body and the access token as \"Authorization: Bearer <access token>\""))
+		return
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		p, err := s.authenticate(r)
+		var t *auth.Tokens
+		if err == nil {
+			t, err = s.auth.Core.RefreshAccess(r.Context(), p, s.meta(r))
+		}
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, tokenResponse{User: t.User, AccessToken: t.AccessToken, TokenType: "Bearer", ExpiresIn: int64(t.ExpiresIn / time.Second)})
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	var req struct {
 		RefreshToken string `json:"refresh_token"`
 	}
@@ -179,5 +216,5 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	if p.ViaCookie {
 		via = "cookie"
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user": p.User, "session": map[string]any{"id": p.SessionID, "via": via}})
+	writeJSON(w, http.StatusOK, map[string]any{"user": s.viewUser(r, p.User), "session": map[string]any{"id": p.SessionID, "via": via}})
 }

@@ -3,9 +3,11 @@ package http
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/mail"
 )
 
 // Mail flows: registration and activation, password recovery, email change, and the admin's
@@ -26,12 +28,19 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
+	if res.Tokens != nil {
+		// No activation needed: signed in at once (seed 004), like POST /api/auth/login.
+		s.cookies.SetSession(w, res.Tokens)
+		writeJSON(w, http.StatusCreated, registeredResponse{Status: "active", tokenResponse: tokenResponse{User: res.Tokens.User,
+			AccessToken: res.Tokens.AccessToken, RefreshToken: res.Tokens.RefreshToken, TokenType: "Bearer", ExpiresIn: int64(res.Tokens.ExpiresIn / time.Second)}})
+		return
+	}
 	status := "active"
 	if res.ActivationRequired {
 		status = "activation_required"
 	}
-	// 202 on every accepted registration, also when the address was already in use (see
-	// auth.Register): the answer must not tell the two apart.
+	// 202 on every registration that needs activation, also when the address was already in use
+	// (see auth.Register): the answer must not tell the two apart.
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": status})
 }
 
@@ -207,4 +216,66 @@ func (s *Server) adminResendActivation(w http.ResponseWriter, r *http.Request, p
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "sent"})
+}
+
+// registeredResponse is a registration that signed in: the tokens of POST /api/auth/login and
+// the account's status.
+type registeredResponse struct {
+	Status string `json:"status"`
+	tokenResponse
+}
+
+func (s *Server) adminMailTemplates(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	items, err := s.auth.Admin.MailTemplates(r.Context(), p)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list[*auth.MailTemplateView]{Items: items})
+}
+
+func (s *Server) adminMailTemplate(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	v, err := s.auth.Admin.MailTemplate(r.Context(), p, r.PathValue("kind"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) adminSaveMailTemplate(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	var t mail.Template
+	if err := decode(w, r, &t); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	v, err := s.auth.Admin.SaveMailTemplate(r.Context(), p, r.PathValue("kind"), t, s.meta(r))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) adminResetMailTemplate(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	v, err := s.auth.Admin.ResetMailTemplate(r.Context(), p, r.PathValue("kind"), s.meta(r))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) adminPreviewMailTemplate(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	var t mail.Template
+	if err := decode(w, r, &t); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	out, err := s.auth.Admin.PreviewMailTemplate(r.Context(), p, r.PathValue("kind"), t)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
 }

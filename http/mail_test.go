@@ -157,11 +157,37 @@ func TestRegistrationActivationSignIn(t *testing.T) {
 
 func TestRegistrationWithoutActivation(t *testing.T) {
 	t.Parallel()
-	m := newMailEnv(t, testserver.Options{})
+	m := newMailEnv(t, testserver.Options{Web: true})
 	m.admin.Do("PATCH", "/api/admin/settings", map[string]any{"auth_register_activation_enabled": false})
-	r := m.Client().Do("POST", "/api/auth/register", map[string]string{"username": "eve", "email": "eve@example.com", "password": "eve password 12"})
-	if r.Status != 202 || r.Str("status") != "active" {
+	// Seed 004: no activation needed, so registration signs in: tokens and the cookie, as
+	// POST /api/auth/login answers.
+	c := m.Client()
+	r := c.Do("POST", "/api/auth/register", map[string]string{"username": "eve", "email": "eve@example.com", "password": "eve password 12"})
+	if r.Status != 201 || r.Str("status") != "active" || r.Str("access_token") == "" || r.Str("refresh_token") == "" || r.Str("token_type") != "Bearer" {
 		t.Fatalf("register: %d %s", r.Status, r.Body)
+	}
+	if !strings.Contains(r.Header.Get("Set-Cookie"), "gatehouse_session=") {
+		t.Fatalf("no session cookie: %q", r.Header.Get("Set-Cookie"))
+	}
+	if me := c.Do("GET", "/api/auth/me", nil); me.Status != 200 || me.JSON["user"].(map[string]any)["username"] != "eve" {
+		t.Fatalf("me by cookie after registration: %d %s", me.Status, me.Body)
+	}
+	if me := m.Bearer(r.Str("access_token")).Do("GET", "/api/auth/me", nil); me.Status != 200 {
+		t.Fatalf("me by bearer after registration: %d", me.Status)
+	}
+	ev := hasEvent(t, m.admin, gatehouse.EventLoginSucceeded)
+	if ev["data"].(map[string]any)["method"] != "password" {
+		t.Fatalf("login.succeeded: %v", ev)
+	}
+	// The page: registration lands signed in on the security settings.
+	b := m.Client()
+	b.HTTP.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	pr := b.Form("/register", url.Values{"username": {"finn"}, "email": {"finn@example.com"}, "password": {"finn password 1"}, "password_confirm": {"finn password 1"}}, "Origin", m.URL)
+	if pr.Status != http.StatusSeeOther || pr.Header.Get("Location") != "/settings/security?done=registered" {
+		t.Fatalf("register page: %d %q %s", pr.Status, pr.Header.Get("Location"), pr.Body)
+	}
+	if page := b.Do("GET", "/settings/security?done=registered", nil, "Accept", "text/html"); page.Status != 200 || !strings.Contains(string(page.Body), "you are signed in") {
+		t.Fatalf("security page after registration: %d", page.Status)
 	}
 	_, login := m.Login("eve", "eve password 12")
 	if u := login.JSON["user"].(map[string]any); u["email_verified"] != false {
@@ -693,4 +719,116 @@ func TestEmailChangeKillsLinksToTheOldAddress(t *testing.T) {
 			t.Fatalf("a reset link to the old address after an admin change: %d %s", r.Status, r.Body)
 		}
 	})
+}
+
+// Seed 000 lists the mail templates under Mail Delivery: an administrator edits subject, text and
+// HTML of each mail, previews it with sample data, is refused a template that does not parse or
+// drops the link, and can go back to the default. Real mail then uses the edited template.
+func TestMailTemplates(t *testing.T) {
+	t.Parallel()
+	m := newMailEnv(t, testserver.Options{})
+	r := m.admin.Do("GET", "/api/admin/mail/templates", nil)
+	items := r.JSON["items"].([]any)
+	kinds := map[string]map[string]any{}
+	for _, it := range items {
+		v := it.(map[string]any)
+		kinds[v["kind"].(string)] = v
+	}
+	for _, k := range []string{"activation", "password_reset", "email_change_confirm", "email_change_notice", "external_verify", "test"} {
+		if kinds[k] == nil || kinds[k]["customized"] != false {
+			t.Fatalf("template %s: %v", k, kinds[k])
+		}
+	}
+	def := kinds["password_reset"]["default"].(map[string]any)
+	if !strings.Contains(def["text"].(string), "{{.Link}}") || kinds["password_reset"]["needs_link"] != true {
+		t.Fatalf("default source: %v", def)
+	}
+	// The unchanged default previews as the real mail looks.
+	p := m.admin.Do("POST", "/api/admin/mail/templates/password_reset/preview", def)
+	if p.Status != 200 || !strings.Contains(p.Str("text"), "SAMPLE-TOKEN") || !strings.Contains(p.Str("html"), "SAMPLE-TOKEN") || p.Str("subject") == "" {
+		t.Fatalf("preview of the default: %d %s", p.Status, p.Body)
+	}
+	edited := map[string]string{"subject": "Reset for {{.Username}} at {{.SiteName}}",
+		"text": "Hi {{.Username}}! Reset here: {{.Link}} (valid {{.ExpiresIn}})", "html": `<p>Hi {{.Username}}, <a href="{{.Link}}">reset</a></p>`}
+	with := func(k, v string) map[string]string {
+		c := map[string]string{}
+		for a, b := range edited {
+			c[a] = b
+		}
+		c[k] = v
+		return c
+	}
+	for _, bad := range []struct {
+		body  map[string]string
+		field string
+		says  string
+	}{
+		{with("text", "Reset: {{.Link"), "text", "does not parse"},
+		{with("html", "<p>{{if .Link}}</p>"), "html", "does not parse"},
+		{with("text", "Reset: {{.Nmae}} {{.Link}}"), "text", "Nmae"},
+		{with("text", "Reset your password somewhere"), "text", "must contain the link"},
+		{with("html", "<p>no link</p>"), "html", "must contain the link"},
+		{with("subject", "two\nlines"), "subject", "one line"},
+		{with("subject", ""), "subject", "must not be empty"},
+	} {
+		for _, how := range []string{"POST preview", "PUT"} {
+			path := "/api/admin/mail/templates/password_reset"
+			method := "PUT"
+			if how == "POST preview" {
+				method, path = "POST", path+"/preview"
+			}
+			r := m.admin.Do(method, path, bad.body)
+			if r.Status != 400 || r.Field() != bad.field || !strings.Contains(string(r.Body), bad.says) {
+				t.Errorf("%s %v: %d %s, want 400 naming %s (%s)", how, bad.body, r.Status, r.Body, bad.field, bad.says)
+			}
+		}
+	}
+	if r := m.admin.Do("GET", "/api/admin/mail/templates/password_reset", nil); r.JSON["customized"] != false {
+		t.Fatalf("a refused template was saved: %s", r.Body)
+	}
+	if r := m.admin.Do("PUT", "/api/admin/mail/templates/nope", edited); r.Status != 404 {
+		t.Fatalf("unknown kind: %d", r.Status)
+	}
+	// The notice mail has no link to keep.
+	if r := m.admin.Do("POST", "/api/admin/mail/templates/email_change_notice/preview", with("text", "Your address changed.")); r.Status != 200 {
+		t.Fatalf("notice without link: %d %s", r.Status, r.Body)
+	}
+	// Saved: real mail uses it.
+	if r := m.admin.Do("PUT", "/api/admin/mail/templates/password_reset", edited); r.Status != 200 || r.JSON["customized"] != true {
+		t.Fatalf("save: %d %s", r.Status, r.Body)
+	}
+	m.CreateUser(m.admin, "gus", "gus@example.com", "gus password 1", "user")
+	m.Client().Do("POST", "/api/auth/password/forgot", map[string]string{"email": "gus@example.com"})
+	m.deliver()
+	msg := m.only("gus@example.com", 1)[0]
+	if msg.Subject != "Reset for gus at Example Gate" || !strings.HasPrefix(msg.Text, "Hi gus! Reset here: ") {
+		t.Fatalf("edited mail: %q\n%s", msg.Subject, msg.Text)
+	}
+	tok := m.linkToken(msg, "/recover/reset")
+	if r := m.Client().Do("POST", "/api/auth/password/reset", map[string]string{"token": tok, "password": "gus new password"}); r.Status != 204 {
+		t.Fatalf("the edited mail's link: %d %s", r.Status, r.Body)
+	}
+	// A user's name is escaped in the HTML part.
+	if !strings.Contains(msg.HTML, "Hi gus,") {
+		t.Fatalf("HTML part: %s", msg.HTML)
+	}
+	// Reset: the default again.
+	if r := m.admin.Do("DELETE", "/api/admin/mail/templates/password_reset", nil); r.Status != 200 || r.JSON["customized"] != false {
+		t.Fatalf("reset: %d %s", r.Status, r.Body)
+	}
+	m.Clock.Advance(time.Hour)
+	m.Client().Do("POST", "/api/auth/password/forgot", map[string]string{"email": "gus@example.com"})
+	m.deliver()
+	if msg := m.only("gus@example.com", 2)[1]; strings.HasPrefix(msg.Subject, "Reset for") {
+		t.Fatalf("after reset: %q", msg.Subject)
+	}
+	ev := hasEvent(t, m.admin, gatehouse.EventMailTemplateChanged)
+	if d := ev["data"].(map[string]any); d["kind"] != "password_reset" || d["reset"] != true {
+		t.Fatalf("event: %v", ev)
+	}
+	// Users cannot.
+	u, _ := m.Login("gus", "gus new password")
+	if r := u.Do("GET", "/api/admin/mail/templates", nil); r.Status != 403 {
+		t.Fatalf("user: %d", r.Status)
+	}
 }

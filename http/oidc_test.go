@@ -1,6 +1,7 @@
 package http_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -12,7 +13,6 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/oidctest"
 	"github.com/gatehouse/gatehouse/internal/testserver"
 	"github.com/gatehouse/gatehouse/internal/webauthntest"
@@ -164,6 +164,10 @@ func TestExternalProvidersAdmin(t *testing.T) {
 			{with("client_id", ""), "client_id"},
 			{with("client_secret", nil), "client_secret"},
 			{with("scopes", "openid"), "scopes"},
+			{with("token_auth_method", "private_key_jwt"), "token_auth_method"},
+			{with("token_auth_method", "none"), "token_auth_method"},
+			{with("allowed_email_domains", []string{"not a domain"}), "allowed_email_domains"},
+			{with("allowed_email_domains", []string{"user@example.com"}), "allowed_email_domains"},
 			{with("surprise", true), "surprise"},
 		}
 		for _, c := range bad {
@@ -180,8 +184,17 @@ func TestExternalProvidersAdmin(t *testing.T) {
 		}
 		// Discovery failures name the issuer.
 		r = x.admin.Do("POST", "/api/admin/providers", with("issuer", "http://127.0.0.1:1/unreachable"))
-		if r.Status != 400 || r.Field() != "issuer" || !strings.Contains(r.Str("error"), "") {
+		if r.Status != 400 || r.Field() != "issuer" || !strings.Contains(string(r.Body), "(http://127.0.0.1:1/unreachable/.well-known/openid-configuration)") {
 			t.Fatalf("unreachable issuer: %d %s", r.Status, r.Body)
+		}
+		// An issuer with a trailing slash: the discovery address is named without a double slash.
+		r = x.admin.Do("POST", "/api/admin/providers", with("issuer", "http://127.0.0.1:1/realms/x/"))
+		if r.Status != 400 || !strings.Contains(string(r.Body), "(http://127.0.0.1:1/realms/x/.well-known/openid-configuration)") || strings.Contains(string(r.Body), "//.well-known") {
+			t.Fatalf("trailing slash issuer: %d %s", r.Status, r.Body)
+		}
+		// The token auth method defaults to client_secret_basic and can be changed.
+		if r := x.admin.Do("GET", "/api/admin/providers/test-op", nil); r.Str("token_auth_method") != "client_secret_basic" {
+			t.Fatalf("default auth method: %s", r.Body)
 		}
 
 		// The id comes from the name when absent.
@@ -230,20 +243,28 @@ func TestExternalProvidersAdmin(t *testing.T) {
 func TestExternalAutoCreateThenBoundSignIn(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
-		x := newExtEnv(t, backend, map[string]any{"auto_create_users": true})
+		x := newExtEnv(t, backend, map[string]any{"auto_create_users": true, "allowed_email_domains": []string{"corp.example", "@Corp.Example"}})
 		x.e.CreateUser(x.admin, "jane", "other-jane@example.com", "jane password 1", "user")
-		// Registration closed: no account is created.
+		if r := x.admin.Do("GET", "/api/admin/providers/test-op", nil); fmt.Sprint(r.JSON["allowed_email_domains"]) != "[corp.example]" {
+			t.Fatalf("domains normalised: %s", r.Body)
+		}
+		// Public registration is closed: auto-create is the provider's switch alone (seed 000),
+		// but only for verified addresses at an allowed domain.
+		for _, u := range []oidctest.User{
+			{Subject: "sub-mallory", Email: "mallory@elsewhere.example", EmailVerified: true},
+			{Subject: "sub-mallory", Email: "mallory@corp.example", EmailVerified: false},
+		} {
+			x.op.Queue(u)
+			st, _, body := x.browser().signIn(t, "")
+			if st != http.StatusForbidden || !strings.Contains(body, "email domain") {
+				t.Fatalf("%+v: %d %s", u, st, body)
+			}
+		}
+		if r := x.admin.Do("GET", "/api/admin/users?query=mallory", nil); len(r.JSON["items"].([]any)) != 0 {
+			t.Fatalf("an account was created outside the allowed domains: %s", r.Body)
+		}
 		x.op.Queue(oidctest.User{Subject: "sub-jane", Email: "jane@corp.example", PreferredUsername: "Jane", EmailVerified: true})
 		b := x.browser()
-		st, _, body := b.signIn(t, "")
-		if st != http.StatusForbidden || !strings.Contains(body, "not linked") {
-			t.Fatalf("registration closed: %d %s", st, body)
-		}
-		if r := x.admin.Do("PATCH", "/api/admin/settings", map[string]any{"auth_allow_user_registration": true}); r.Status != 200 && r.Status != 204 {
-			t.Fatalf("open registration: %d %s", r.Status, r.Body)
-		}
-		x.op.Queue(oidctest.User{Subject: "sub-jane", Email: "jane@corp.example", PreferredUsername: "Jane", EmailVerified: true})
-		b = x.browser()
 		st, loc, body := b.signIn(t, x.e.URL+"/after?x=1")
 		if st != http.StatusSeeOther || loc != x.e.URL+"/after?x=1" {
 			t.Fatalf("first sign-in: %d %q %s", st, loc, body)
@@ -672,10 +693,10 @@ func TestExternalAdminPages(t *testing.T) {
 
 func TestExternalStartRateLimited(t *testing.T) {
 	t.Parallel()
-	x := newExtEnv(t, "sqlite", nil)
+	x := newExtEnvWith(t, testserver.Options{Localhost: true}, nil)
 	b := x.browser()
 	b.HTTP.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	for i := range auth.ExternalStartBurst {
+	for i := range 60 { // auth_expensive_rate_limit_per_min's default (seed 001)
 		r := b.Do("GET", "/api/auth/oidc/test-op/start", nil)
 		if r.Status != http.StatusSeeOther {
 			t.Fatalf("start %d: %d %s", i, r.Status, r.Body)
@@ -707,6 +728,29 @@ func TestExternalStartRateLimited(t *testing.T) {
 		t.Fatalf("after a while: %d", r.Status)
 	}
 	x.e.Login("admin", adminPW)
+	// One setting for every expensive endpoint, each with a bucket of its own per address.
+	if r := x.admin.Do("PATCH", "/api/admin/settings", map[string]any{"auth_expensive_rate_limit_per_min": 3}); r.Status != 200 {
+		t.Fatalf("setting: %d %s", r.Status, r.Body)
+	}
+	for i := range 4 {
+		r := x.e.Client().Do("POST", "/api/auth/password/forgot", map[string]string{"email": "nobody" + itoa(int64(i)) + "@example.com"})
+		if want := map[bool]int{true: 429, false: 202}[i == 3]; r.Status != want {
+			t.Fatalf("forgot %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	for i := range 4 {
+		r := x.e.Client().Do("POST", "/api/auth/passkey/begin", map[string]any{})
+		if i == 3 && (r.Status != 429 || r.Header.Get("Retry-After") == "") || i < 3 && r.Status == 429 {
+			t.Fatalf("passkey begin %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	x.e.Clock.Advance(20 * time.Second)
+	if r := x.e.Client().Do("POST", "/api/auth/password/forgot", map[string]string{"email": "later@example.com"}); r.Status != 202 {
+		t.Fatalf("forgot after 20 s: %d %s", r.Status, r.Body)
+	}
+	if r := x.admin.Do("PATCH", "/api/admin/settings", map[string]any{"auth_expensive_rate_limit_per_min": 0}); r.Status != 400 || r.Field() != "auth_expensive_rate_limit_per_min" {
+		t.Fatalf("0 per minute: %d %s", r.Status, r.Body)
+	}
 }
 
 // An account with MFA enters the code step after an external sign-in too (seed 000): no session
@@ -869,5 +913,43 @@ func TestExternalAutoBindSkipsAdministrators(t *testing.T) {
 	}
 	if name, _ := b.me(t); name != "" {
 		t.Fatalf("signed in as %q", name)
+	}
+}
+
+// The token endpoint auth method is the provider's setting, never guessed from discovery (which
+// lists every method the provider supports, while a client is registered for one), and claims
+// the ID token leaves out are taken from UserInfo.
+func TestExternalTokenAuthMethodAndUserInfo(t *testing.T) {
+	x := newExtEnv(t, "sqlite", map[string]any{"auto_create_users": true, "token_auth_method": "client_secret_basic"})
+	kim := oidctest.User{Subject: "sub-kim", Email: "kim@example.com", PreferredUsername: "kim", Name: "Kim Lee", EmailVerified: true, UserInfoOnly: true}
+	x.op.RegisterAuthMethod(oidctest.AuthPost)
+	x.op.Queue(kim)
+	st, _, body := x.browser().signIn(t, "")
+	if st != http.StatusBadGateway || !strings.Contains(body, "invalid_client") || !strings.Contains(body, "token auth method (client_secret_basic)") {
+		t.Fatalf("basic against a post client: %d %s", st, body)
+	}
+	if ev := eventsOf(t, x.admin, gatehouse.EventLoginExternalFailed); len(ev) == 0 || !strings.Contains(fmt.Sprint(ev[0]), "invalid_client") {
+		t.Fatalf("failure event: %v", ev)
+	}
+	if r := x.admin.Do("PATCH", "/api/admin/providers/test-op", map[string]any{"token_auth_method": "client_secret_post"}); r.Status != 200 || r.Str("token_auth_method") != "client_secret_post" {
+		t.Fatalf("switch to post: %d %s", r.Status, r.Body)
+	}
+	x.op.Queue(kim)
+	b := x.browser()
+	if st, _, body := b.signIn(t, ""); st != http.StatusSeeOther {
+		t.Fatalf("post against a post client: %d %s", st, body)
+	}
+	// The ID token had only the subject: email, its verified flag, username and name came from UserInfo.
+	r := b.Do("GET", "/api/auth/me", nil)
+	u := r.JSON["user"].(map[string]any)
+	if u["username"] != "kim" || u["email"] != "kim@example.com" || u["name"] != "Kim Lee" || u["email_verified"] != true {
+		t.Fatalf("user from UserInfo claims: %s", r.Body)
+	}
+	// And back to basic against a basic client.
+	x.op.RegisterAuthMethod(oidctest.AuthBasic)
+	x.admin.Do("PATCH", "/api/admin/providers/test-op", map[string]any{"token_auth_method": "client_secret_basic"})
+	x.op.Queue(kim)
+	if st, _, body := x.browser().signIn(t, ""); st != http.StatusSeeOther {
+		t.Fatalf("basic against a basic client: %d %s", st, body)
 	}
 }

@@ -63,6 +63,11 @@ func (s *Server) routes() {
 	s.handle("GET /api/admin/users/pending", s.admin(s.adminPendingUsers))
 	s.handle("POST /api/admin/users/{id}/activation", s.admin(s.adminResendActivation))
 	s.handle("POST /api/admin/mail/test", s.admin(s.adminMailTest))
+	s.handle("GET /api/admin/mail/templates", s.admin(s.adminMailTemplates))
+	s.handle("GET /api/admin/mail/templates/{kind}", s.admin(s.adminMailTemplate))
+	s.handle("PUT /api/admin/mail/templates/{kind}", s.admin(s.adminSaveMailTemplate))
+	s.handle("DELETE /api/admin/mail/templates/{kind}", s.admin(s.adminResetMailTemplate))
+	s.handle("POST /api/admin/mail/templates/{kind}/preview", s.admin(s.adminPreviewMailTemplate))
 	s.handle("GET /api/admin/mail/outbox", s.admin(s.adminMailOutbox))
 	s.handle("POST /api/admin/mail/outbox/{id}/retry", s.admin(s.adminMailRetry))
 
@@ -78,6 +83,9 @@ func (s *Server) routes() {
 	s.handle("GET /api/admin/providers/{id}", s.admin(s.adminGetProvider))
 	s.handle("PATCH /api/admin/providers/{id}", s.admin(s.adminUpdateProvider))
 	s.handle("DELETE /api/admin/providers/{id}", s.admin(s.adminDeleteProvider))
+
+	// Groups and access rules: handlers_access.go.
+	s.accessRoutes()
 
 	// gatehouse as an OpenID Provider for apps: handlers_opclients.go (the protocol endpoints
 	// and pages are mounted by the provider itself, see Deps.Provider).

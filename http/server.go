@@ -15,12 +15,15 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/access"
 	"github.com/gatehouse/gatehouse/auth"
 )
 
 // Deps are what the HTTP layer needs.
 type Deps struct {
-	Auth           *auth.App
+	Auth *auth.App
+	// Access keeps groups and access rules; nil leaves forward auth as "any signed-in user".
+	Access         *access.Service
 	Logger         *slog.Logger
 	Metrics        *Metrics
 	PublicURL      *url.URL
@@ -57,6 +60,7 @@ type PageKit struct {
 // Server is gatehouse's HTTP handler.
 type Server struct {
 	auth    *auth.App
+	access  *access.Service
 	log     *slog.Logger
 	metrics *Metrics
 	public  *url.URL
@@ -101,7 +105,7 @@ func securityHeaders(public *url.URL) []headerValue {
 
 // NewServer builds the handler with every route of routes.go.
 func NewServer(d Deps) (*Server, error) {
-	s := &Server{auth: d.Auth, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, ready: d.Ready, detail: d.Detail, metricsToken: d.MetricsToken, provider: d.Provider, mux: http.NewServeMux(), secHeaders: securityHeaders(d.PublicURL)}
+	s := &Server{auth: d.Auth, access: d.Access, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, ready: d.Ready, detail: d.Detail, metricsToken: d.MetricsToken, provider: d.Provider, mux: http.NewServeMux(), secHeaders: securityHeaders(d.PublicURL)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

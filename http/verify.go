@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/access"
+	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/redirect"
 )
 
@@ -13,15 +15,58 @@ import (
 const verifyPath = "/api/auth/verify"
 
 // verify is forward auth for reverse proxies (Traefik forwardAuth, Caddy forward_auth, nginx
-// auth_request): 200 with Remote-* headers when signed in; otherwise 401, or a 302 to the login
-// page when the original request wants HTML. It never touches the database on a cache hit.
+// auth_request). It learns the original request from the proxy's headers and judges it by the
+// access rules (docs/access-control.md): 200 with Remote-* headers when allowed; 200 without
+// them for bypass; 401 (or a 302 to the login page for a browser) when a sign-in or a second
+// factor is missing; 403 when signed in but not allowed. It never touches the database on a
+// cache hit and allocates nothing for the rule match.
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
+	if s.access == nil {
+		s.verifyAnyUser(w, r)
+		return
+	}
+	var req access.Request
+	if err := s.originalRequest(r, &req); err != nil {
+		s.setSecurityHeaders(w)
+		writeError(w, r, s.log, err)
+		return
+	}
+	// Anonymous first: bypass needs no credential check, and a deny that names no subject
+	// answers the same for everyone.
+	d := s.access.Decide(&req, nil)
+	if d.Policy == access.Bypass && !d.NeedUser {
+		bypass(w)
+		return
+	}
 	p, err := s.authenticate(r)
-	if err == nil {
+	if err != nil {
+		if d.Policy == access.Deny && !d.NeedUser {
+			s.denied(w, r, d, nil)
+			return
+		}
+		s.notSignedIn(w, r, err, false)
+		return
+	}
+	gs, err := s.access.Groups(r.Context(), p.User.ID)
+	if err != nil {
+		s.setSecurityHeaders(w)
+		writeError(w, r, s.log, err)
+		return
+	}
+	sub := access.Subject{Username: p.User.Username, Groups: gs.Names}
+	d = s.access.Decide(&req, &sub)
+	switch {
+	case d.Policy == access.Bypass:
+		bypass(w)
+	case d.Policy == access.Deny:
+		s.denied(w, r, d, p)
+	case d.Policy == access.TwoFactor && !p.SecondFactor():
+		s.notSignedIn(w, r, gatehouse.Errorf(codeSecondFactor, "this address needs a sign-in with a second factor (TOTP, a recovery code or a passkey)"), true)
+	default:
 		// One backing array for the five values: one allocation instead of five on the path
 		// that answers every request of the protected apps. Each slice has cap 1, so nothing
 		// appended to one header can overwrite the next.
-		v := [...]string{p.User.Username, p.User.Email, p.User.DisplayName(), string(p.User.Role), "no-store"}
+		v := [...]string{p.User.Username, p.User.Email, p.User.DisplayName(), gs.Header, "no-store"}
 		vals := v[:]
 		h := w.Header()
 		h["Remote-User"] = vals[0:1:1]
@@ -30,8 +75,75 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		h["Remote-Groups"] = vals[3:4:4]
 		h["Cache-Control"] = vals[4:5:5]
 		w.WriteHeader(http.StatusOK)
-		return
 	}
+}
+
+// Values shared by every bypass answer; each has length equal to capacity, so nothing can be
+// appended into them.
+var (
+	noStore = []string{"no-store"}
+	empty   = []string{""}
+)
+
+// bypass answers 200 with the Remote-* headers present but empty: no user. They are sent
+// rather than left out because Caddy 2.6's forward_auth copy_headers, given a header the answer
+// lacks, passes its placeholder text ("{http.reverse_proxy.header.Remote-User}") to the app.
+func bypass(w http.ResponseWriter) {
+	h := w.Header()
+	h["Remote-User"] = empty
+	h["Remote-Email"] = empty
+	h["Remote-Name"] = empty
+	h["Remote-Groups"] = empty
+	h["Cache-Control"] = noStore
+	w.WriteHeader(http.StatusOK)
+}
+
+// codeSecondFactor is the 401 of a two_factor rule for a session without a second factor.
+const codeSecondFactor = "second_factor_required"
+
+// originalRequest fills req from X-Original-URL, or X-Forwarded-Host/-Uri, with the method from
+// X-Forwarded-Method (X-Original-Method), and the client address through trusted proxies when
+// a rule looks at networks. Without either header, only a server without rules answers (the
+// behaviour before rules existed); with rules, a proxy that does not say what was asked for is
+// a configuration error, and guessing would let requests skip rules meant for them.
+func (s *Server) originalRequest(r *http.Request, req *access.Request) error {
+	// Without rules nothing depends on the address: a server that has none answers as it did
+	// before rules existed, whatever the proxy sends.
+	rules := s.access.Matcher().Len() > 0
+	var uri string
+	// The canonical form of the name, looked up directly: Header.Get would canonicalize
+	// "X-Original-URL" into a new string on every request.
+	if o := headerValue1(r.Header, "X-Original-Url"); o != "" {
+		host, u, ok := access.SplitURL(o)
+		if !ok && rules {
+			return gatehouse.FieldError("X-Original-URL", "X-Original-URL must be an absolute http(s) URL")
+		}
+		req.Host, uri = host, u
+	} else if h := r.Header.Get("X-Forwarded-Host"); h != "" {
+		req.Host, uri = h, r.Header.Get("X-Forwarded-Uri")
+	} else if rules {
+		return gatehouse.Errorf(gatehouse.EInvalid, "the proxy did not say which address was requested: send X-Original-URL, or X-Forwarded-Host and X-Forwarded-Uri (docs/reverse-proxy.md)")
+	}
+	path, ok := access.CleanPath(uri)
+	if !ok && rules {
+		return gatehouse.FieldError("X-Forwarded-Uri", "the requested path is not a valid URL path")
+	}
+	req.Path = path
+	req.Method = r.Header.Get("X-Forwarded-Method")
+	if req.Method == "" {
+		if req.Method = r.Header.Get("X-Original-Method"); req.Method == "" {
+			req.Method = r.Method
+		}
+	}
+	if s.access.Matcher().UsesNetworks() {
+		req.IP, _ = clientIP(r, s.trusted)
+	}
+	return nil
+}
+
+// notSignedIn answers a missing sign-in (or second factor, stepUp): 401, or for a browser a 302
+// to the login page, which comes back to the original URL.
+func (s *Server) notSignedIn(w http.ResponseWriter, r *http.Request, err error, stepUp bool) {
 	// Past this point the answer may reach a browser (a proxy passes a 401 on, a 302 is
 	// followed): it gets the security headers ServeHTTP leaves off verify's 200.
 	s.setSecurityHeaders(w)
@@ -40,22 +152,65 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if wantsHTML(r) {
-		http.Redirect(w, r, s.loginURL(originalURL(r)), http.StatusFound)
+		http.Redirect(w, r, s.loginURL(originalURL(r), stepUp), http.StatusFound)
 		return
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
 	writeError(w, r, s.log, err)
 }
 
+// denied answers 403: a page naming the account for a browser (with a way to switch), JSON for
+// anything else; and records access.denied, rate-limited.
+func (s *Server) denied(w http.ResponseWriter, r *http.Request, d access.Decision, p *auth.Principal) {
+	s.setSecurityHeaders(w)
+	m := s.meta(r)
+	orig := originalURL(r)
+	var u *gatehouse.User
+	sid := ""
+	if p != nil {
+		u, sid = p.User, p.SessionID
+	}
+	s.access.Denied(r.Context(), d, orig, u, sid, m.IP, m.UserAgent)
+	if wantsHTML(r) {
+		s.deniedPage(w, u, orig)
+		return
+	}
+	writeError(w, r, s.log, gatehouse.Errorf(gatehouse.EForbidden, "you may not open this address"))
+}
+
+// verifyAnyUser is verify without the access service: any signed-in user passes.
+func (s *Server) verifyAnyUser(w http.ResponseWriter, r *http.Request) {
+	p, err := s.authenticate(r)
+	if err != nil {
+		s.notSignedIn(w, r, err, false)
+		return
+	}
+	v := [...]string{p.User.Username, p.User.Email, p.User.DisplayName(), "", "no-store"}
+	vals := v[:]
+	h := w.Header()
+	h["Remote-User"] = vals[0:1:1]
+	h["Remote-Email"] = vals[1:2:2]
+	h["Remote-Name"] = vals[2:3:3]
+	h["Remote-Groups"] = vals[3:4:4]
+	h["Cache-Control"] = vals[4:5:5]
+	w.WriteHeader(http.StatusOK)
+}
+
 func auth401(err error) bool { return statusOf(gatehouse.ErrorCode(err)) == http.StatusUnauthorized }
 
-// loginURL is the login page on the public URL, with rd only when rd is on the public site.
-func (s *Server) loginURL(rd string) string {
+// loginURL is the login page on the public URL, with rd only when rd is on the public site;
+// stepUp asks the page for the second-factor step of the current session.
+func (s *Server) loginURL(rd string, stepUp bool) string {
 	u := *s.public
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/login"
+	q := url.Values{}
 	if safe, ok := redirect.Safe(s.public, rd); ok {
-		u.RawQuery = url.Values{"rd": {safe}}.Encode()
+		q.Set("rd", safe)
 	}
+	if stepUp {
+		q.Set("step_up", "1")
+	}
+	u.RawQuery = q.Encode()
 	return u.String()
 }
 
@@ -78,4 +233,13 @@ func originalURL(r *http.Request) string {
 
 func wantsHTML(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// headerValue1 is the first value of an already canonical header name, without Get's
+// canonicalization.
+func headerValue1(h http.Header, canonical string) string {
+	if v := h[canonical]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }

@@ -142,6 +142,8 @@ type providerJSON struct {
 	Scopes                []string `json:"scopes"`
 	AutoBindVerifiedEmail bool     `json:"auto_bind_verified_email"`
 	AutoCreateUsers       bool     `json:"auto_create_users"`
+	AllowedEmailDomains   []string `json:"allowed_email_domains"`
+	TokenAuthMethod       string   `json:"token_auth_method"`
 	Enabled               bool     `json:"enabled"`
 	RedirectURI           string   `json:"redirect_uri"`
 	CreatedAt             string   `json:"created_at"`
@@ -151,7 +153,7 @@ type providerJSON struct {
 func providerView(v *auth.ProviderView) providerJSON {
 	return providerJSON{ID: v.ID, Name: v.Name, Issuer: v.Issuer, ClientID: v.ClientID, ClientSecretSet: v.ClientSecretSet,
 		Scopes: v.Scopes, AutoBindVerifiedEmail: v.AutoBindVerifiedEmail, AutoCreateUsers: v.AutoCreateUsers, Enabled: v.Enabled,
-		RedirectURI: v.RedirectURI, CreatedAt: stamp(v.CreatedAt), UpdatedAt: stamp(v.UpdatedAt)}
+		AllowedEmailDomains: v.AllowedEmailDomains, TokenAuthMethod: v.TokenAuthMethod, RedirectURI: v.RedirectURI, CreatedAt: stamp(v.CreatedAt), UpdatedAt: stamp(v.UpdatedAt)}
 }
 
 func providersView(in []*auth.ProviderView) list[providerJSON] {

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/template"
 	"time"
 
@@ -100,6 +101,10 @@ type Outbox struct {
 	text     map[string]*template.Template
 	html     map[string]*htmltemplate.Template
 	wake     chan struct{}
+	// defaults are the built-in sources; overrides the administrators' templates
+	// (LoadTemplates), swapped whole.
+	defaults  map[string]Template
+	overrides atomic.Pointer[map[string]*compiled]
 
 	tickMu    sync.Mutex // one delivery round at a time per instance
 	lastPurge time.Time
@@ -119,6 +124,8 @@ func New(d Deps) *Outbox {
 		o.text[k] = template.Must(template.ParseFS(templateFS, "templates/"+k+".txt"))
 		o.html[k] = htmltemplate.Must(htmltemplate.ParseFS(templateFS, "templates/layout.html", "templates/"+k+".html"))
 	}
+	// Before any execution: html/template rewrites the trees when it first escapes them.
+	o.defaults = defaultSources(o.text, o.html)
 	return o
 }
 
@@ -136,6 +143,15 @@ func (o *Outbox) Compose(kind, to string, d Data) (*gatehouse.OutboxMail, error)
 		d.PublicURL = o.public.String()
 	}
 	d.To = to
+	if c := o.templateFor(kind); c != nil {
+		subj, text, html, err := c.render(d)
+		if err == nil {
+			return &gatehouse.OutboxMail{Kind: kind, To: to, Subject: subj, Text: text, HTML: html, CreatedAt: o.clock.Now()}, nil
+		}
+		// Checked with sample data when saved; real data should render too. If it does not,
+		// the built-in template still gets the mail out.
+		o.log.Error("an edited mail template failed; the built-in one is used", "kind", kind, "err", err)
+	}
 	var subj, text, html bytes.Buffer
 	if err := tt.ExecuteTemplate(&subj, "subject", d); err != nil {
 		return nil, err
@@ -189,6 +205,10 @@ func (o *Outbox) Run(ctx context.Context) {
 func (o *Outbox) Tick(ctx context.Context) (int, error) {
 	o.tickMu.Lock()
 	defer o.tickMu.Unlock()
+	// Templates another instance's administrator edited arrive with the next round.
+	if err := o.LoadTemplates(ctx); err != nil {
+		o.log.Warn("reloading mail templates failed; the previous ones stay in use", "err", err)
+	}
 	now := o.clock.Now()
 	if now.Sub(o.lastPurge) > time.Hour {
 		if _, err := o.store.PurgeMail(ctx, now.Add(-keepSent)); err != nil {

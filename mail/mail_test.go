@@ -217,3 +217,33 @@ func TestTLSModes(t *testing.T) {
 		t.Fatal("no mail over implicit TLS")
 	}
 }
+
+// The console shows the built-in templates as editable sources; saved unchanged, they must
+// render exactly the mail the built-in templates render.
+func TestDefaultSourcesRenderTheBuiltInMail(t *testing.T) {
+	o, db, _ := setup(t, smtptest.Start(t), "none")
+	d := mail.Data{Username: "alice", Link: "https://auth.example.com/gate/x?token=abc", ExpiresIn: "1 hour", NewEmail: "n@example.com", Provider: "Corp"}
+	for _, k := range mail.Kinds() {
+		want, err := o.Compose(k, "a@example.com", d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		def, _ := o.Default(k)
+		if _, err := o.Check(k, def); err != nil {
+			t.Fatalf("%s: the default fails its own check: %v", k, err)
+		}
+		if err := db.SaveMailTemplate(context.Background(), &gatehouse.MailTemplate{Kind: k, Subject: def.Subject, Text: def.Text, HTML: def.HTML}); err != nil {
+			t.Fatal(err)
+		}
+		if err := o.LoadTemplates(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		got, err := o.Compose(k, "a@example.com", d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Subject != want.Subject || got.Text != want.Text || got.HTML != want.HTML {
+			t.Fatalf("%s: the default source renders differently:\n%q\n%q\n%s\n%s", k, got.Subject, want.Subject, got.Text, want.Text)
+		}
+	}
+}

@@ -31,10 +31,26 @@ const sealVersion = 1
 // ErrUnseal means a client secret could not be decrypted: auth.mfa_secret_key changed.
 var ErrUnseal = errors.New("the client secret cannot be decrypted: auth.mfa_secret_key has changed since it was saved; enter the client secret again")
 
+// Token endpoint authentication methods (OpenID Connect Core 9): how the client secret reaches
+// the provider's token endpoint.
+const (
+	// AuthBasic sends the client id and secret in an HTTP Basic Authorization header. RFC 6749
+	// 2.3.1 makes it the method every server must support, and it is the default of Hydra,
+	// Keycloak, authentik and most others.
+	AuthBasic = "client_secret_basic"
+	// AuthPost sends them as form fields in the request body.
+	AuthPost = "client_secret_post"
+)
+
+// AuthMethods are the token endpoint auth methods gatehouse can use, the default first.
+var AuthMethods = []string{AuthBasic, AuthPost}
+
 // Config is one provider as the relying party needs it.
 type Config struct {
 	Issuer, ClientID, ClientSecret, RedirectURL string
 	Scopes                                      []string
+	// AuthMethod is AuthBasic or AuthPost; "" means AuthBasic.
+	AuthMethod string
 }
 
 // Claims are the ID token claims gatehouse uses.
@@ -148,18 +164,15 @@ func (rp *RelyingParty) Check(ctx context.Context, issuer string) error {
 	return err
 }
 
-// oauth2Config builds the oauth2 configuration with an explicit AuthStyle: AutoDetect would
-// retry a refused exchange with the other style, sending the secret twice and hiding the real
-// error. client_secret_post is used when the provider lists it, else client_secret_basic (the
-// OpenID default when the document lists nothing).
+// oauth2Config builds the oauth2 configuration with the provider's configured auth method as an
+// explicit AuthStyle. It is never guessed from discovery: a provider lists every method it
+// supports, but each client is registered for one, and sending another fails
+// (invalid_client). AutoDetect is not used either: it retries a refused exchange with the other
+// style, sending the secret twice and hiding the real error.
 func (rp *RelyingParty) oauth2Config(p *gooidc.Provider, c Config) *oauth2.Config {
-	var meta struct {
-		Methods []string `json:"token_endpoint_auth_methods_supported"`
-	}
-	_ = p.Claims(&meta)
 	ep := p.Endpoint()
 	ep.AuthStyle = oauth2.AuthStyleInHeader
-	if slices.Contains(meta.Methods, "client_secret_post") {
+	if c.AuthMethod == AuthPost {
 		ep.AuthStyle = oauth2.AuthStyleInParams
 	}
 	scopes := c.Scopes
@@ -212,20 +225,67 @@ func (rp *RelyingParty) Exchange(ctx context.Context, c Config, code, verifier, 
 	if idt.Nonce == "" || idt.Nonce != nonce {
 		return nil, &Error{Reason: "nonce_mismatch", Err: errors.New("the ID token's nonce is not the one sent with this sign-in")}
 	}
-	var cl struct {
-		Email             string          `json:"email"`
-		EmailVerified     json.RawMessage `json:"email_verified"`
-		PreferredUsername string          `json:"preferred_username"`
-		Name              string          `json:"name"`
-	}
+	var cl rawClaims
 	if err := idt.Claims(&cl); err != nil {
 		return nil, &Error{Reason: "id_token_invalid", Err: err}
 	}
 	if idt.Subject == "" {
 		return nil, &Error{Reason: "id_token_invalid", Err: errors.New("the ID token has no subject")}
 	}
-	return &Claims{Subject: idt.Subject, Email: cl.Email, EmailVerified: truthy(cl.EmailVerified),
-		PreferredUsername: cl.PreferredUsername, Name: cl.Name}, nil
+	out := cl.claims(idt.Subject)
+	if (out.Email == "" || out.Name == "") && p.UserInfoEndpoint() != "" {
+		// Without an email the sign-in cannot match or create an account, so a failed UserInfo
+		// request fails it; a missing name alone is not worth refusing a valid ID token for.
+		// A UserInfo answer about another subject is always refused.
+		var oe *Error
+		if err := rp.fillFromUserInfo(ctx, p, tok, out); err != nil && (out.Email == "" || errors.As(err, &oe) && oe.Reason == "userinfo_invalid") {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// rawClaims are the claims gatehouse reads, as the ID token or UserInfo carries them.
+type rawClaims struct {
+	Email             string          `json:"email"`
+	EmailVerified     json.RawMessage `json:"email_verified"`
+	PreferredUsername string          `json:"preferred_username"`
+	Name              string          `json:"name"`
+}
+
+func (cl rawClaims) claims(subject string) *Claims {
+	return &Claims{Subject: subject, Email: cl.Email, EmailVerified: truthy(cl.EmailVerified),
+		PreferredUsername: cl.PreferredUsername, Name: cl.Name}
+}
+
+// fillFromUserInfo completes claims the ID token left out from the UserInfo endpoint: many
+// providers (Hydra, Keycloak with some mappers, Entra, Pocket ID) put email and name only there
+// unless configured otherwise. Claims the ID token has are kept; the email and its verified flag
+// are taken together, never one from each source. UserInfo's subject must be the ID token's
+// (OpenID Connect Core 5.3.2), or the answer is refused: it could belong to someone else.
+func (rp *RelyingParty) fillFromUserInfo(ctx context.Context, p *gooidc.Provider, tok *oauth2.Token, c *Claims) error {
+	ui, err := p.UserInfo(rp.ctx(ctx), oauth2.StaticTokenSource(tok))
+	if err != nil {
+		return &Error{Reason: "userinfo_failed", Err: err}
+	}
+	if ui.Subject != c.Subject {
+		return &Error{Reason: "userinfo_invalid", Err: fmt.Errorf("the UserInfo answer is for subject %q, not the ID token's %q", ui.Subject, c.Subject)}
+	}
+	var cl rawClaims
+	if err := ui.Claims(&cl); err != nil {
+		return &Error{Reason: "userinfo_invalid", Err: err}
+	}
+	u := cl.claims(ui.Subject)
+	if c.Email == "" {
+		c.Email, c.EmailVerified = u.Email, u.EmailVerified
+	}
+	if c.Name == "" {
+		c.Name = u.Name
+	}
+	if c.PreferredUsername == "" {
+		c.PreferredUsername = u.PreferredUsername
+	}
+	return nil
 }
 
 // truthy reads email_verified, which some providers send as the string "true".

@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -30,7 +31,8 @@ func runExternal(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 func mkProvider(t *testing.T, s gatehouse.Store, id string) *gatehouse.OIDCProvider {
 	t.Helper()
 	p := &gatehouse.OIDCProvider{ID: id, Name: "Provider " + id, Issuer: "https://" + id + ".example", ClientID: "client-" + id,
-		ClientSecretSealed: []byte{1, 2, 3, 0, 255}, Scopes: []string{"openid", "email"}, AutoBindVerifiedEmail: true, Enabled: true}
+		ClientSecretSealed: []byte{1, 2, 3, 0, 255}, Scopes: []string{"openid", "email"}, AutoBindVerifiedEmail: true, Enabled: true,
+		TokenAuthMethod: "client_secret_basic"}
 	must(t, s.CreateProvider(ctx(), p), "CreateProvider "+id)
 	return p
 }
@@ -39,7 +41,8 @@ func sameProvider(t *testing.T, got, want *gatehouse.OIDCProvider, what string) 
 	t.Helper()
 	if got.ID != want.ID || got.Name != want.Name || got.Issuer != want.Issuer || got.ClientID != want.ClientID ||
 		!bytes.Equal(got.ClientSecretSealed, want.ClientSecretSealed) || !reflect.DeepEqual(got.Scopes, want.Scopes) ||
-		got.AutoBindVerifiedEmail != want.AutoBindVerifiedEmail || got.AutoCreateUsers != want.AutoCreateUsers || got.Enabled != want.Enabled {
+		got.AutoBindVerifiedEmail != want.AutoBindVerifiedEmail || got.AutoCreateUsers != want.AutoCreateUsers || got.Enabled != want.Enabled ||
+		got.TokenAuthMethod != want.TokenAuthMethod || !slices.Equal(got.AllowedEmailDomains, want.AllowedEmailDomains) {
 		t.Fatalf("%s: got %+v, want %+v", what, got, want)
 	}
 }
@@ -70,6 +73,7 @@ func testProviders(t *testing.T, s gatehouse.Store) {
 
 	b.Name, b.Issuer, b.ClientID, b.ClientSecretSealed = "Renamed", "https://new.example", "new-client", []byte("sealed2")
 	b.Scopes, b.AutoBindVerifiedEmail, b.AutoCreateUsers, b.Enabled = []string{"openid"}, false, true, false
+	b.TokenAuthMethod, b.AllowedEmailDomains = "client_secret_post", []string{"example.com", "example.org"}
 	must(t, s.UpdateProvider(ctx(), b), "UpdateProvider")
 	got, err = s.ProviderByID(ctx(), "bravo")
 	must(t, err, "ProviderByID after update")

@@ -13,6 +13,7 @@ var reauthTests = []struct {
 	fn   func(t *testing.T, s gatehouse.Store)
 }{
 	{"Sessions/Reauth", testSessionReauth},
+	{"Sessions/Upgrade", testSessionUpgrade},
 }
 
 func testSessionReauth(t *testing.T, s gatehouse.Store) {
@@ -69,4 +70,29 @@ func testSessionReauth(t *testing.T, s gatehouse.Store) {
 	if other.ReauthAt != nil {
 		t.Fatalf("a revoked session got ReauthAt %v", other.ReauthAt)
 	}
+}
+
+// testSessionUpgrade covers step-up (SessionStore.UpgradeSession).
+func testSessionUpgrade(t *testing.T, s gatehouse.Store) {
+	u := mkUser(t, s, "alice", gatehouse.RoleUser)
+	mkSession(t, s, "sess-up", u.ID, base, base.Add(24*time.Hour), nil)
+	if got, _ := s.SessionByID(ctx(), "sess-up"); got.UpgradedAt != nil || got.AuthMethod != gatehouse.AuthPassword {
+		t.Fatalf("a new session: %+v", got)
+	}
+	at := base.Add(10 * time.Minute)
+	must(t, s.UpgradeSession(ctx(), "sess-up", gatehouse.AuthTOTP, at), "UpgradeSession")
+	got, err := s.SessionByTokenHash(ctx(), hash("cookie-sess-up"))
+	must(t, err, "SessionByTokenHash")
+	if got.AuthMethod != gatehouse.AuthTOTP || got.UpgradedAt == nil || !got.UpgradedAt.Equal(at) || got.ReauthAt == nil || !got.ReauthAt.Equal(at) {
+		t.Fatalf("after UpgradeSession: method %q upgraded %v reauth %v", got.AuthMethod, got.UpgradedAt, got.ReauthAt)
+	}
+	cs, err := s.ChangesSince(ctx(), 0, base, 100)
+	must(t, err, "ChangesSince")
+	if len(cs) == 0 || cs[len(cs)-1].Kind != gatehouse.ChangeSessionUpgraded || cs[len(cs)-1].Subject != "sess-up" {
+		t.Fatalf("feed after UpgradeSession: %+v", cs)
+	}
+	wantCode(t, s.UpgradeSession(ctx(), "nope", gatehouse.AuthTOTP, at), gatehouse.ENotFound, "UpgradeSession of an unknown session")
+	_, err = s.RevokeSession(ctx(), "sess-up", gatehouse.ReasonUser, at)
+	must(t, err, "RevokeSession")
+	wantCode(t, s.UpgradeSession(ctx(), "sess-up", gatehouse.AuthPasskey, at), gatehouse.ENotFound, "UpgradeSession of a revoked session")
 }

@@ -260,6 +260,13 @@ func testRefreshTokens(t *testing.T, s gatehouse.Store) {
 	if !got.AccessExpMax.Equal(t1.Add(15 * time.Minute)) {
 		t.Fatalf("AccessExpMax after a lower accessExp = %v, want still %v", got.AccessExpMax, t1.Add(15*time.Minute))
 	}
+	// ExtendAccess raises it too, never lowers it, and refuses an unknown session.
+	must(t, s.ExtendAccess(ctx(), x.ID, t1.Add(20*time.Minute)), "ExtendAccess")
+	must(t, s.ExtendAccess(ctx(), x.ID, t1), "ExtendAccess lower")
+	if got, _ := s.SessionByID(ctx(), x.ID); !got.AccessExpMax.Equal(t1.Add(20 * time.Minute)) {
+		t.Fatalf("AccessExpMax after ExtendAccess = %v", got.AccessExpMax)
+	}
+	wantCode(t, s.ExtendAccess(ctx(), "nope", t1), gatehouse.ENotFound, "ExtendAccess unknown")
 	for _, rt := range []*gatehouse.RefreshToken{rt2, rt3} {
 		old, err := s.ConsumeRefreshToken(ctx(), rt.Hash, t1.Add(time.Minute))
 		must(t, err, "ConsumeRefreshToken of an added token")
@@ -350,6 +357,7 @@ func testRevokeSession(t *testing.T, s gatehouse.Store) {
 	if got.Active(at) {
 		t.Fatal("revoked session reports Active")
 	}
+	wantCode(t, s.ExtendAccess(ctx(), x.ID, at.Add(time.Hour)), gatehouse.ENotFound, "ExtendAccess of a revoked session")
 	byHash, err := s.SessionByTokenHash(ctx(), x.TokenHash)
 	must(t, err, "SessionByTokenHash of a revoked session")
 	if byHash.RevokedAt == nil {

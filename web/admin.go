@@ -55,6 +55,9 @@ type usersData struct {
 	Query string
 	Users []*gatehouse.User
 	Pager pager
+	// Group filters by group name; Groups are the names to choose from.
+	Group  string
+	Groups []string
 }
 
 var userNotices = map[string]string{
@@ -74,12 +77,39 @@ func (p *pages) usersView(r *http.Request, pr *auth.Principal) (*view, error) {
 		q = q[:254]
 	}
 	page := pageNum(r)
+	group := strings.TrimSpace(r.URL.Query().Get("group"))
+	v := adminView("Users", "users", pr)
+	d := &usersData{Query: q, Group: group}
+	if p.access != nil {
+		gs, err := p.access.ListGroups(r.Context(), actorOf(pr, p.kit.Meta(r)))
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range gs {
+			d.Groups = append(d.Groups, g.Name)
+		}
+	}
+	if group != "" && p.access != nil {
+		// A group's members: one page, narrowed by the search text.
+		members, err := p.access.MembersByName(r.Context(), actorOf(pr, p.kit.Meta(r)), group)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range members {
+			if q == "" || strings.Contains(u.Username, strings.ToLower(q)) || strings.Contains(u.Email, strings.ToLower(q)) {
+				d.Users = append(d.Users, u)
+			}
+		}
+		d.Pager = newPager(r, p.base, 1, false)
+		v.Data = d
+		return v, nil
+	}
 	users, more, err := p.auth.Admin.ListUsers(r.Context(), pr, q, page, perPage)
 	if err != nil {
 		return nil, err
 	}
-	v := adminView("Users", "users", pr)
-	v.Data = &usersData{Query: q, Users: users, Pager: newPager(r, p.base, page, more)}
+	d.Users, d.Pager = users, newPager(r, p.base, page, more)
+	v.Data = d
 	return v, nil
 }
 
@@ -119,6 +149,9 @@ type userData struct {
 	Target   *gatehouse.User
 	Self     bool
 	Sessions []auth.SessionView
+	// Groups are the user's group names, when GroupsOn.
+	Groups   []string
+	GroupsOn bool
 }
 
 func (p *pages) userView(r *http.Request, pr *auth.Principal) (*view, error) {
@@ -135,7 +168,14 @@ func (p *pages) userView(r *http.Request, pr *auth.Principal) (*view, error) {
 		return nil, err
 	}
 	v := adminView(u.Username, "users", pr)
-	v.Data = &userData{Target: u, Self: u.ID == pr.User.ID, Sessions: ss}
+	d := &userData{Target: u, Self: u.ID == pr.User.ID, Sessions: ss}
+	if p.access != nil {
+		d.GroupsOn = true
+		if d.Groups, err = p.access.UserGroups(r.Context(), u.ID); err != nil {
+			return nil, err
+		}
+	}
+	v.Data = d
 	return v, nil
 }
 
@@ -321,6 +361,7 @@ var groupTitles = []struct{ key, title, help string }{
 	{gatehouse.GroupSessions, "Sessions", "How long a sign-in lasts and what ends it."},
 	{gatehouse.GroupTokens, "Tokens", "Lifetimes of access tokens, refresh tokens and one-time links."},
 	{gatehouse.GroupMail, "Mail delivery", "The SMTP server gatehouse sends activation and recovery mail through."},
+	{gatehouse.GroupAccess, "Access", "What forward auth answers when no access rule matches."},
 	{gatehouse.GroupSite, "Site", "How gatehouse names itself on pages and in mail."},
 }
 

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/gatehouse/gatehouse"
@@ -41,8 +42,12 @@ func (p *pages) afterSignIn(rd string) string {
 
 func (p *pages) loginPage(w http.ResponseWriter, r *http.Request) {
 	rd := r.URL.Query().Get("rd")
-	// Already signed in: go on at once.
-	if _, err := p.kit.Principal(r); err == nil {
+	// Already signed in: go on at once, unless forward auth asked for a second factor.
+	if pr, err := p.kit.Principal(r); err == nil {
+		if r.URL.Query().Get("step_up") == "1" {
+			p.stepUpPage(w, r, pr, rd)
+			return
+		}
 		http.Redirect(w, r, p.afterSignIn(rd), http.StatusSeeOther)
 		return
 	}
@@ -150,13 +155,23 @@ func (p *pages) setupSubmit(w http.ResponseWriter, r *http.Request) {
 	p.render(w, ghttpStatus(err), "login", v)
 }
 
+// logoutPage asks before signing out. With rd (the access-denied page's "sign in as someone
+// else"), the login page that follows returns there.
 func (p *pages) logoutPage(w http.ResponseWriter, r *http.Request) {
+	rd := p.safeRD(r.URL.Query().Get("rd"))
 	pr, err := p.kit.Principal(r)
 	if err != nil {
-		p.redirect(w, r, "/login")
+		p.redirect(w, r, loginWithRD(rd))
 		return
 	}
-	p.render(w, http.StatusOK, "logout", &view{Title: "Sign out", User: pr.User, Admin: pr.User.Role == gatehouse.RoleAdmin})
+	p.render(w, http.StatusOK, "logout", &view{Title: "Sign out", User: pr.User, Admin: pr.User.Role == gatehouse.RoleAdmin, Form: map[string]string{"rd": rd}})
+}
+
+func loginWithRD(rd string) string {
+	if rd == "" {
+		return "/login?signed_out=1"
+	}
+	return "/login?" + url.Values{"signed_out": {"1"}, "rd": {rd}}.Encode()
 }
 
 func (p *pages) logoutSubmit(w http.ResponseWriter, r *http.Request) {
@@ -170,5 +185,5 @@ func (p *pages) logoutSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.kit.Cookies.ClearSession(w)
-	p.redirect(w, r, "/login?signed_out=1")
+	p.redirect(w, r, loginWithRD(p.safeRD(r.PostFormValue("rd"))))
 }

@@ -55,6 +55,12 @@ func (p *pages) registerSubmit(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		res, err = p.auth.Mail.Register(r.Context(), auth.RegisterRequest{Username: f.Get("username"), Email: f.Get("email"), Password: f.Get("password")}, p.kit.Meta(r))
 	}
+	if err == nil && res.Tokens != nil {
+		// No activation needed: signed in at once (seed 004), onward to set up security.
+		p.kit.Cookies.SetSession(w, res.Tokens)
+		p.redirect(w, r, "/settings/security?done=registered")
+		return
+	}
 	if err == nil {
 		step := "active"
 		if res.ActivationRequired {
@@ -244,6 +250,7 @@ func (p *pages) securityEmail(w http.ResponseWriter, r *http.Request, pr *auth.P
 // ---- admin ----
 
 type mailData struct {
+	Templates    []*auth.MailTemplateView
 	Configured   bool
 	Registration bool
 	Host         string
@@ -268,7 +275,11 @@ func (p *pages) mailView(r *http.Request, pr *auth.Principal) (*view, error) {
 	}
 	st := p.auth.Core.Settings()
 	v := adminView("Mail", "mail", pr)
-	v.Data = &mailData{Configured: p.auth.Core.MailConfigured(), Registration: st.AllowRegistration, Outbox: outbox, Pending: pending}
+	templates, err := p.auth.Admin.MailTemplates(r.Context(), pr)
+	if err != nil {
+		return nil, err
+	}
+	v.Data = &mailData{Configured: p.auth.Core.MailConfigured(), Registration: st.AllowRegistration, Outbox: outbox, Pending: pending, Templates: templates}
 	// Without a host there is nothing to send through; ":587 (starttls)" would read as if there were.
 	if st.SMTPHost != "" {
 		v.Data.(*mailData).Host = fmt.Sprintf("%s:%d (%s)", st.SMTPHost, st.SMTPPort, st.SMTPTLS)

@@ -192,7 +192,7 @@ func TestAdminMailConsole(t *testing.T) {
 	m := newMailSite(t, false)
 	// Turning registration on without mail asks for confirmation first.
 	r := m.admin.Form("/admin/settings", url.Values{"group": {"user_management"}, "auth_allow_user_registration": {"1"}, "auth_register_activation_enabled": {"1"},
-		"auth_password_min_length": {"8"}, "auth_password_max_length": {"128"}, "auth_login_rate_limit_burst": {"10"}, "auth_login_rate_limit_refill_secs": {"90"},
+		"auth_password_min_length": {"8"}, "auth_password_max_length": {"128"}, "auth_login_rate_limit_burst": {"10"}, "auth_login_rate_limit_refill_secs": {"90"}, "auth_expensive_rate_limit_per_min": {"60"},
 		"auth_mfa_challenge_ttl_secs": {"300"}, "auth_mfa_max_attempts": {"5"}})
 	if r.Status != 409 || !strings.Contains(string(r.Body), "Mail delivery is not configured") || !strings.Contains(string(r.Body), `name="confirm_no_mail"`) {
 		t.Fatalf("enabling registration without mail: %d %s", r.Status, r.Body)
@@ -201,7 +201,7 @@ func TestAdminMailConsole(t *testing.T) {
 		t.Fatal("registration was enabled without confirmation")
 	}
 	form := url.Values{"group": {"user_management"}, "auth_allow_user_registration": {"1"}, "auth_register_activation_enabled": {"1"},
-		"auth_password_min_length": {"8"}, "auth_password_max_length": {"128"}, "auth_login_rate_limit_burst": {"10"}, "auth_login_rate_limit_refill_secs": {"90"},
+		"auth_password_min_length": {"8"}, "auth_password_max_length": {"128"}, "auth_login_rate_limit_burst": {"10"}, "auth_login_rate_limit_refill_secs": {"90"}, "auth_expensive_rate_limit_per_min": {"60"},
 		"auth_mfa_challenge_ttl_secs": {"300"}, "auth_mfa_max_attempts": {"5"}, "confirm_no_mail": {"1"}}
 	if r := m.admin.Form("/admin/settings", form); r.Status != 303 || !m.Auth.Core.Settings().AllowRegistration {
 		t.Fatalf("confirmed: %d %s", r.Status, r.Body)
@@ -247,5 +247,45 @@ func TestAdminMailConsole(t *testing.T) {
 	m.deliver()
 	if len(m.smtp.To("quin@example.com")) != 2 {
 		t.Fatal("the resent activation mail was not delivered")
+	}
+}
+
+// The mail template editor: the built-in template shown, a preview with sample data, a refused
+// template kept as typed with the reason next to its part, save, and reset.
+func TestAdminMailTemplatePages(t *testing.T) {
+	t.Parallel()
+	m := newMailSite(t, false)
+	if body := string(m.admin.Do("GET", "/admin/mail", nil).Body); !strings.Contains(body, `/admin/mail/templates/activation"`) {
+		t.Fatal("the mail page does not list the templates")
+	}
+	r := m.admin.Do("GET", "/admin/mail/templates/activation", nil)
+	if r.Status != 200 || !strings.Contains(string(r.Body), "The built-in template.") || !strings.Contains(string(r.Body), "must both keep") {
+		t.Fatalf("editor: %d %s", r.Status, r.Body)
+	}
+	form := url.Values{"subject": {"Welcome to {{.SiteName}}"}, "text": {"Hello {{.Username}}, activate: {{.Link}}"}, "html": {`<p><a href="{{.Link}}">Activate</a></p>`}, "action": {"preview"}}
+	r = m.admin.Form("/admin/mail/templates/activation", form)
+	if r.Status != 200 || !strings.Contains(string(r.Body), `id="preview-text">Hello alice, activate: `) || !strings.Contains(string(r.Body), "not saved yet") {
+		t.Fatalf("preview: %d %s", r.Status, r.Body)
+	}
+	bad := url.Values{"subject": form["subject"], "text": {"Hello {{.Username}}"}, "html": form["html"], "action": {"save"}}
+	r = m.admin.Form("/admin/mail/templates/activation", bad)
+	if r.Status != 400 || !strings.Contains(string(r.Body), `id="e-text"`) || !strings.Contains(string(r.Body), "must contain the link") || !strings.Contains(string(r.Body), ">Hello {{.Username}}</textarea>") {
+		t.Fatalf("refused save: %d %s", r.Status, r.Body)
+	}
+	form.Set("action", "save")
+	if r = m.admin.Form("/admin/mail/templates/activation", form); r.Status != 303 || !strings.HasSuffix(r.Header.Get("Location"), "/admin/mail/templates/activation?done=saved") {
+		t.Fatalf("save: %d %s", r.Status, r.Body)
+	}
+	if body := string(m.admin.Do("GET", "/admin/mail/templates/activation", nil).Body); !strings.Contains(body, "Edited (saved") || !strings.Contains(body, "Welcome to {{.SiteName}}") {
+		t.Fatal("the saved template is not shown")
+	}
+	if r = m.admin.Form("/admin/mail/templates/activation/reset", url.Values{}); r.Status != 303 {
+		t.Fatalf("reset: %d %s", r.Status, r.Body)
+	}
+	if body := string(m.admin.Do("GET", "/admin/mail/templates/activation", nil).Body); !strings.Contains(body, "The built-in template.") {
+		t.Fatal("reset did not go back to the built-in template")
+	}
+	if r := m.admin.Do("GET", "/admin/mail/templates/nope", nil); r.Status != 404 {
+		t.Fatalf("unknown kind: %d", r.Status)
 	}
 }

@@ -125,8 +125,10 @@ func providerForm(r *http.Request, create bool) auth.ProviderInput {
 	str := func(k string) *string { v := f.Get(k); return &v }
 	boolean := func(k string) *bool { v := f.Get(k) != ""; return &v }
 	scopes := strings.Fields(f.Get("scopes"))
+	domains := []string{f.Get("allowed_email_domains")}
 	in := auth.ProviderInput{Name: str("name"), Issuer: str("issuer"), ClientID: str("client_id"), ClientSecret: str("client_secret"),
-		Scopes: &scopes, AutoBindVerifiedEmail: boolean("auto_bind_verified_email"), AutoCreateUsers: boolean("auto_create_users"), Enabled: boolean("enabled")}
+		Scopes: &scopes, AutoBindVerifiedEmail: boolean("auto_bind_verified_email"), AutoCreateUsers: boolean("auto_create_users"), Enabled: boolean("enabled"),
+		TokenAuthMethod: str("token_auth_method"), AllowedEmailDomains: &domains}
 	if create && strings.TrimSpace(f.Get("id")) != "" {
 		in.ID = str("id")
 	}
@@ -134,7 +136,8 @@ func providerForm(r *http.Request, create bool) auth.ProviderInput {
 }
 
 func keepForm(r *http.Request, v *view) {
-	for _, k := range []string{"id", "name", "issuer", "client_id", "scopes", "auto_bind_verified_email", "auto_create_users", "enabled"} {
+	for _, k := range []string{"id", "name", "issuer", "client_id", "scopes", "auto_bind_verified_email", "auto_create_users", "enabled",
+		"token_auth_method", "allowed_email_domains"} {
 		v.Form[k] = r.PostForm.Get(k)
 	}
 }
@@ -164,7 +167,8 @@ func (p *pages) providerView(r *http.Request, pr *auth.Principal) (*view, error)
 	if err != nil {
 		return nil, err
 	}
-	f := map[string]string{"name": pv.Name, "issuer": pv.Issuer, "client_id": pv.ClientID, "scopes": strings.Join(pv.Scopes, " ")}
+	f := map[string]string{"name": pv.Name, "issuer": pv.Issuer, "client_id": pv.ClientID, "scopes": strings.Join(pv.Scopes, " "),
+		"token_auth_method": pv.TokenAuthMethod, "allowed_email_domains": strings.Join(pv.AllowedEmailDomains, " ")}
 	for k, on := range map[string]bool{"auto_bind_verified_email": pv.AutoBindVerifiedEmail, "auto_create_users": pv.AutoCreateUsers, "enabled": pv.Enabled} {
 		if on {
 			f[k] = "1"

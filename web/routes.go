@@ -48,6 +48,8 @@ func (p *pages) routes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/settings", p.page(p.admin(p.adminSettingsSubmit)))
 	mux.Handle("GET /admin/events", p.page(p.admin(p.adminEvents)))
 	p.reauthRoutes(mux)
+	p.stepUpRoutes(mux)
+	p.accessRoutes(mux)
 	p.passkeyRoutes(mux)
 	p.mailRoutes(mux)
 	p.externalRoutes(mux)
@@ -72,6 +74,9 @@ func (p *pages) mailRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/mail", p.page(p.admin(p.adminMail)))
 	mux.Handle("POST /admin/mail/test", p.page(p.admin(p.adminMailTest)))
 	mux.Handle("POST /admin/mail/outbox/{id}/retry", p.page(p.admin(p.adminMailRetry)))
+	mux.Handle("GET /admin/mail/templates/{kind}", p.page(p.admin(p.adminMailTemplate)))
+	mux.Handle("POST /admin/mail/templates/{kind}", p.page(p.admin(p.adminMailTemplateSubmit)))
+	mux.Handle("POST /admin/mail/templates/{kind}/reset", p.page(p.admin(p.adminMailTemplateReset)))
 	mux.Handle("POST /admin/users/{id}/activation", p.page(p.admin(p.adminResendActivation)))
 }
 

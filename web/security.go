@@ -13,9 +13,13 @@ type securityData struct {
 	External *externalData
 	Reauth   *reauthData            // web/reauth.go
 	Apps     []*gatehouse.OPConsent // web/apps.go
+	// Groups are the user's groups, shown read-only when GroupsOn.
+	Groups   []string
+	GroupsOn bool
 }
 
 var securityNotices = map[string]string{
+	"registered":  "Welcome! Your account is created and you are signed in. Consider adding a passkey or an authenticator app below.",
 	"password":    "Your password is changed. Your other sessions have ended.",
 	"revoked":     "The session has ended.",
 	"others":      "All your other sessions have ended.",
@@ -51,8 +55,15 @@ func (p *pages) securityView(r *http.Request, pr *auth.Principal) (*view, error)
 	if err != nil {
 		return nil, err
 	}
+	d := &securityData{Sessions: ss, MFA: mfa, External: ext, Reauth: ra, Apps: apps}
+	if p.access != nil {
+		d.GroupsOn = true
+		if d.Groups, err = p.access.UserGroups(r.Context(), pr.User.ID); err != nil {
+			return nil, err
+		}
+	}
 	return &view{Title: "Account security", Nav: "security", User: pr.User, Admin: pr.User.Role == gatehouse.RoleAdmin,
-		Data: &securityData{Sessions: ss, MFA: mfa, External: ext, Reauth: ra, Apps: apps}, Errors: map[string]string{}, Form: map[string]string{}}, nil
+		Data: d, Errors: map[string]string{}, Form: map[string]string{}}, nil
 }
 
 func (p *pages) securityPage(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {

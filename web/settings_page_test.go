@@ -53,7 +53,7 @@ func TestAdminSettingsDurationsInHumanSyntax(t *testing.T) {
 	// A plain number still counts as seconds, and other settings' refusals are named by label.
 	r := admin.Form("/admin/settings", url.Values{"group": {"user_management"}, "auth_register_activation_enabled": {"1"},
 		"auth_password_min_length": {"5"}, "auth_password_max_length": {"128"}, "auth_login_rate_limit_burst": {"10"},
-		"auth_login_rate_limit_refill_secs": {"90"}, "auth_mfa_challenge_ttl_secs": {"minutes=5"}, "auth_mfa_max_attempts": {"5"}})
+		"auth_login_rate_limit_refill_secs": {"90"}, "auth_expensive_rate_limit_per_min": {"60"}, "auth_mfa_challenge_ttl_secs": {"minutes=5"}, "auth_mfa_max_attempts": {"5"}})
 	body := html.UnescapeString(string(r.Body))
 	if r.Status != 400 || !strings.Contains(body, "Minimum password length: must be between 8 and 128") || strings.Contains(body, "auth_password_min_length: must") {
 		t.Fatalf("min length 5: %d %s", r.Status, body)

@@ -12,10 +12,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/access"
 	"github.com/gatehouse/gatehouse/auth"
 	ghttp "github.com/gatehouse/gatehouse/http"
 	"github.com/gatehouse/gatehouse/redirect"
@@ -29,7 +31,9 @@ var staticFS embed.FS
 
 // Deps are what the pages need.
 type Deps struct {
-	Auth      *auth.App
+	Auth *auth.App
+	// Access keeps groups and access rules; nil leaves their pages out.
+	Access    *access.Service
 	PublicURL *url.URL
 	Logger    *slog.Logger
 	// AdminNotices are configuration problems found at start (a public URL that cannot reach
@@ -42,7 +46,7 @@ type Deps struct {
 // Pages returns the function http.Deps.Pages expects: it registers every page on the mux.
 func Pages(d Deps) func(*http.ServeMux, ghttp.PageKit) error {
 	return func(mux *http.ServeMux, kit ghttp.PageKit) error {
-		p := &pages{auth: d.Auth, public: d.PublicURL, log: d.Logger, kit: kit, base: strings.TrimSuffix(d.PublicURL.Path, "/"), adminNotices: d.AdminNotices, provider: d.Provider}
+		p := &pages{auth: d.Auth, access: d.Access, public: d.PublicURL, log: d.Logger, kit: kit, base: strings.TrimSuffix(d.PublicURL.Path, "/"), adminNotices: d.AdminNotices, provider: d.Provider}
 		if p.log == nil {
 			p.log = slog.New(slog.DiscardHandler)
 		}
@@ -56,6 +60,7 @@ func Pages(d Deps) func(*http.ServeMux, ghttp.PageKit) error {
 
 type pages struct {
 	auth   *auth.App
+	access *access.Service
 	public *url.URL
 	log    *slog.Logger
 	kit    ghttp.PageKit
@@ -68,7 +73,7 @@ type pages struct {
 
 // pageNames are the templates under templates/, each rendered inside layout.html.
 var pageNames = []string{"login", "logout", "security", "admin_users", "admin_user", "admin_delete", "admin_settings", "admin_events", "error",
-	"register", "activate", "recover", "recover_reset", "email_confirm", "admin_mail", "admin_dashboard"}
+	"register", "activate", "recover", "recover_reset", "email_confirm", "admin_mail", "admin_dashboard", "admin_mail_template", "stepup"}
 
 func (p *pages) parse() error {
 	p.tmpl = map[string]*template.Template{}
@@ -82,7 +87,10 @@ func (p *pages) parse() error {
 	for k, f := range p.passkeyFuncs() {
 		funcs[k] = f
 	}
-	for _, n := range append(append(pageNames, externalPages...), appPages...) {
+	for k, f := range accessFuncs() {
+		funcs[k] = f
+	}
+	for _, n := range slices.Concat(pageNames, externalPages, appPages, accessPages) {
 		// part_*.html and partial_*.html define sections that several pages include; mfa_*.html
 		// the MFA steps.
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html", "templates/mfa_*.html", "templates/partial_*.html", "templates/part_*.html")

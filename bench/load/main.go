@@ -196,6 +196,10 @@ func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, check
 			fmt.Sprintf("%.1f µs", c.res.cpuPerReq()), fmt.Sprintf("%.2f", c.res.cpuPerReq()/bare.cpuPerReq()))
 	}
 	r.print("Request check (target: req/s ratio >= 0.9, p99 ratio <= 1.5)")
+	if err := rulesCase(gh, base, &r, access, cookie, conns, rounds, dur); err != nil {
+		gh.stop()
+		return err
+	}
 	fmt.Printf("\nserver peak memory (VmHWM) after the request check: %s\n", mib(gh.peak()))
 	if err := opCases(gh, access, cookie, conns, dur, bearer, &r); err != nil {
 		gh.stop()
@@ -857,4 +861,88 @@ func ratio(a, b time.Duration) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.2f", float64(a)/float64(b))
+}
+
+// rulesCase measures the request check judged by 100 access rules (mixed domains, paths, methods
+// and groups) of which only the last matches, for a user in one of 100 groups, against the bare
+// baseline in the same rounds. The rules are removed again afterwards: the later cases send no
+// original URL, which a server with rules refuses.
+func rulesCase(gh, base *proc, r *report, access, cookie string, conns, rounds int, dur time.Duration) error {
+	auth := http.Header{"Authorization": {"Bearer " + access}}
+	rules := make([]map[string]any, 0, 100)
+	var g99 any
+	for i := range 100 {
+		st, m, _, err := gh.send("POST", "/api/admin/groups", map[string]string{"name": fmt.Sprintf("g%d", i)}, auth)
+		if err != nil || st != 201 {
+			return fmt.Errorf("creating group g%d: %d %v %v", i, st, m, err)
+		}
+		g99 = m["id"]
+	}
+	_, me, _, err := gh.send("GET", "/api/auth/me", nil, auth)
+	if err != nil {
+		return err
+	}
+	uid := me["user"].(map[string]any)["id"]
+	for i := range 99 {
+		rule := map[string]any{"domains": []string{fmt.Sprintf("app%d.example.com", i), fmt.Sprintf("*.svc%d.example.org", i)}, "policy": "one_factor"}
+		switch i % 4 {
+		case 0:
+			rule["paths"] = []string{fmt.Sprintf("^/api/v%d/", i)}
+		case 1:
+			rule["subjects"] = []string{fmt.Sprintf("group:g%d", i)}
+		case 2:
+			rule["methods"], rule["policy"] = []string{"POST", "PUT"}, "deny"
+		case 3:
+			rule["domains"], rule["paths"], rule["policy"] = []string{"*.example.com"}, []string{fmt.Sprintf("^/team%d(/.*)?$", i)}, "two_factor"
+		}
+		rules = append(rules, rule)
+	}
+	rules = append(rules, map[string]any{"domains": []string{"app99.example.com"}, "paths": []string{"^/api/"}, "subjects": []string{"group:g99"}, "policy": "one_factor"})
+	if st, m, _, err := gh.send("PUT", "/api/admin/access-rules", map[string]any{"rules": rules}, auth); err != nil || st != 200 {
+		return fmt.Errorf("saving the rules: %d %v %v", st, m, err)
+	}
+	if st, m, _, err := gh.send("PUT", fmt.Sprintf("/api/admin/groups/%v/members/%v", g99, uid), nil, auth); err != nil || st != 200 {
+		return fmt.Errorf("joining g99: %d %v %v", st, m, err)
+	}
+	hdr := http.Header{"Cookie": {"gatehouse_session=" + cookie}, "X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"app99.example.com"},
+		"X-Forwarded-Uri": {"/api/v1/items/42?page=2"}, "X-Forwarded-Method": {"GET"}}
+	var bareR, rulesR []result
+	for range rounds {
+		bareR = append(bareR, load(base.url+"/api/auth/verify", nil, conns, dur/time.Duration(rounds)))
+		rulesR = append(rulesR, load(gh.url+"/api/auth/verify", hdr, conns, dur/time.Duration(rounds)))
+	}
+	bare, ru := merge(bareR), merge(rulesR)
+	r.add("case", "req/s", "p50", "p99", "errors", "req/s vs bare", "p99 vs bare")
+	r.add("bare net/http handler", fmt.Sprintf("%.0f", bare.rps), us(bare.p50), us(bare.p99), strconv.Itoa(bare.errors), "1.00", "1.00")
+	r.add("verify, session cookie, 100 rules, the last matching", fmt.Sprintf("%.0f", ru.rps), us(ru.p50), us(ru.p99), strconv.Itoa(ru.errors),
+		fmt.Sprintf("%.2f", ru.rps/bare.rps), fmt.Sprintf("%.2f", float64(ru.p99)/float64(bare.p99)))
+	r.print("Request check with 100 access rules (target: req/s ratio >= 0.85, p99 ratio <= 1.5)")
+	if st, m, _, err := gh.send("PUT", "/api/admin/access-rules", map[string]any{"rules": []any{}}, auth); err != nil || st != 200 {
+		return fmt.Errorf("removing the rules: %d %v %v", st, m, err)
+	}
+	return nil
+}
+
+// send is post with any method; a nil body sends none.
+func (p *proc) send(method, path string, body any, hdr http.Header) (int, map[string]any, http.Header, error) {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, p.url+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m, resp.Header, nil
 }

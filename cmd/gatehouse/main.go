@@ -13,7 +13,14 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	args := os.Args[1:]
+	var err error
+	if len(args) >= 2 && args[0] == "config" && args[1] == "check" {
+		// Only config check needs the whole environment (to find misspelt GATEHOUSE__ names).
+		err = configCheck(ctx, args[2:], os.Getenv, os.Environ(), os.Stdout, os.Stderr)
+	} else {
+		err = run(ctx, args, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	}
 	stop()
 	if err != nil && !errors.Is(err, errHelpShown) {
 		fmt.Fprintln(os.Stderr, "gatehouse: "+err.Error())
@@ -45,7 +52,12 @@ Usage:
   gatehouse serve [--config PATH] [--listen ADDR] [--jwt-secret S] [--mfa-secret-key S]
   gatehouse users bootstrap-admin --email E [--username U] --password-stdin [--config PATH]
   gatehouse users reset-password --user LOGIN --password-stdin [--config PATH]
+  gatehouse rules export [--config PATH] > rules.toml
+  gatehouse rules import FILE [--config PATH]      (FILE "-" reads standard input)
   gatehouse oidc rotate-keys [--publish 1h] [--config PATH]
+  gatehouse backup --out FILE [--force] [--config PATH]
+  gatehouse config check [--config PATH]
+  gatehouse healthcheck [--url URL] [--config PATH]
   gatehouse version
 `
 
@@ -70,6 +82,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return resetPassword(ctx, args[2:], getenv, stdin, stdout, stderr)
 		}
 		return usageError{fmt.Sprintf("unknown users subcommand %q (want bootstrap-admin or reset-password)", args[1])}
+	case "rules":
+		return rulesCommand(ctx, args[1:], getenv, stdin, stdout, stderr)
 	case "oidc":
 		if len(args) < 2 || args[1] != "rotate-keys" {
 			fmt.Fprint(stderr, usage)
@@ -77,8 +91,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 		return rotateKeys(ctx, args[2:], getenv, stdout, stderr)
 	case "version", "--version", "-v":
-		fmt.Fprintln(stdout, "gatehouse", version())
+		fmt.Fprintln(stdout, versionLine())
 		return nil
+	case "backup":
+		return backup(ctx, args[1:], getenv, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, args[1:], getenv, stdout, stderr)
+	case "config":
+		if len(args) < 2 || args[1] != "check" {
+			return usageError{"config needs a subcommand: check"}
+		}
+		return configCheck(ctx, args[2:], getenv, nil, stdout, stderr)
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -45,14 +45,15 @@ func bootstrapAdmin(ctx context.Context, args []string, getenv func(string) stri
 	cfgPath := fs.String("config", "gatehouse.toml", "configuration file")
 	email := fs.String("email", "", "the administrator's email (required)")
 	username := fs.String("username", "", "the administrator's username (default: the email's local part)")
-	stdinPw := fs.Bool("password-stdin", false, "read the password from standard input (required)")
+	stdinPw := fs.Bool("password-stdin", false, "read the password from standard input")
+	pwFile := fs.String("password-file", "", "read the password from this file (a mounted Kubernetes or Docker secret)")
 	if err := cliFlags(fs, args, stderr); err != nil {
 		return err
 	}
-	if *email == "" || !*stdinPw {
-		return usageError{"users bootstrap-admin needs --email and --password-stdin"}
+	if *email == "" || *stdinPw == (*pwFile != "") {
+		return usageError{"users bootstrap-admin needs --email and one of --password-stdin or --password-file"}
 	}
-	pw, err := readPasswordStdin(stdin)
+	pw, err := readPassword(*pwFile, stdin)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/access"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/config"
 	"github.com/gatehouse/gatehouse/geo"
@@ -71,7 +72,9 @@ type Parts struct {
 
 // App is a built gatehouse, ready to serve.
 type App struct {
-	Auth    *auth.App
+	Auth *auth.App
+	// Access keeps groups and access rules (forward auth's decisions).
+	Access  *access.Service
 	Metrics *ghttp.Metrics
 	// Provider is the OpenID Provider (nil with Parts.WithoutProvider).
 	Provider *oidcprovider.Provider
@@ -115,6 +118,18 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 	}
 	watchCounts(metrics, p.Store, lim)
 	metrics.Bind(svc.Core.Revocations().Len, svc.Core.CachedSessions, activeSessionsGauge(p.Store, p.Clock))
+	// Groups and access rules: their own service; the core's feed follower keeps its caches
+	// current. Its limiter only throttles access.denied events, so it stays per instance.
+	acc, err := access.New(ctx, access.Deps{Store: p.Store, Limiter: ratelimit.NewMemory(p.Clock.Now), Clock: p.Clock, Logger: p.Logger, Settings: svc.Core.Settings})
+	if err != nil {
+		lim.close()
+		return nil, fmt.Errorf("loading access rules: %w", err)
+	}
+	svc.Core.Follow(acc.Apply)
+	if p.Groups == nil {
+		// The OpenID Provider's groups claim and allowed_groups read the same cached groups.
+		p.Groups = acc
+	}
 	var provider *oidcprovider.Provider
 	var op ghttp.OIDCProvider // stays a nil interface without a provider
 	if !p.WithoutProvider {
@@ -128,17 +143,17 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 	}
 	var pages func(*http.ServeMux, ghttp.PageKit) error
 	if !p.WithoutPages {
-		pages = web.Pages(web.Deps{Auth: svc, PublicURL: cfg.PublicURL, Logger: p.Logger, AdminNotices: adminNotices(cfg), Provider: op})
+		pages = web.Pages(web.Deps{Auth: svc, Access: acc, PublicURL: cfg.PublicURL, Logger: p.Logger, AdminNotices: adminNotices(cfg), Provider: op})
 	}
 	srv, err := ghttp.NewServer(ghttp.Deps{
-		Auth: svc, Logger: p.Logger, Metrics: metrics, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, CookieDomain: cfg.Server.CookieDomain, MetricsToken: cfg.Server.MetricsToken,
+		Auth: svc, Access: acc, Logger: p.Logger, Metrics: metrics, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, CookieDomain: cfg.Server.CookieDomain, MetricsToken: cfg.Server.MetricsToken,
 		Ready: p.Store.Ping, Detail: lim.detail, Pages: pages, Provider: op,
 	})
 	if err != nil {
 		lim.close()
 		return nil, err
 	}
-	return &App{Auth: svc, Metrics: metrics, Provider: provider, Handler: srv, Hasher: p.Hasher, close: lim.close}, nil
+	return &App{Auth: svc, Access: acc, Metrics: metrics, Provider: provider, Handler: srv, Hasher: p.Hasher, close: lim.close}, nil
 }
 
 // chooseLimiter is p.Limiter with p.Detail when given, else the configured one.
@@ -185,6 +200,9 @@ func Service(ctx context.Context, cfg *config.Config, p ServiceParts) (*auth.App
 	d := auth.Deps{
 		Store: p.Store, Hasher: p.Hasher, Tokens: p.Tokens, Limiter: p.Limiter, Clock: p.Clock, Logger: p.Logger,
 		CookieSecureDefault: !cfg.Auth.BootstrapInsecureCookies, MFASecretKey: cfg.Auth.MFASecretKey, OIDC: rp, PublicURL: cfg.PublicURL, Links: ghttp.NewLinks(cfg.PublicURL), GeoIP: p.GeoIP,
+		// Only a server checks the jwt_secret fingerprint (a changed secret signs everyone
+		// out); the CLI commands sign no tokens.
+		CheckSecret: p.Tokens != nil,
 	}
 	// A nil *Metrics must stay a nil interface: the services test for "no observer".
 	if p.Observer != nil {

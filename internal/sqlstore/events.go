@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -103,7 +105,10 @@ func (s *Store) Settings(ctx context.Context) (map[string]string, error) {
 func (s *Store) InitSettings(ctx context.Context, defaults map[string]string) error {
 	now := s.d.TimeArg(s.now())
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		for k, v := range defaults {
+		// In key order: two instances starting together insert the same rows, and in map order
+		// (random) each could wait on a row the other holds: a deadlock on PostgreSQL.
+		for _, k := range slices.Sorted(maps.Keys(defaults)) {
+			v := defaults[k]
 			if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING`, k, v, now); err != nil {
 				return fmt.Errorf("initialise setting %s: %w", k, err)
 			}
@@ -115,7 +120,8 @@ func (s *Store) InitSettings(ctx context.Context, defaults map[string]string) er
 // UpdateSettings implements gatehouse.SettingStore.
 func (s *Store) UpdateSettings(ctx context.Context, values map[string]string, at time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		for k, v := range values {
+		for _, k := range slices.Sorted(maps.Keys(values)) { // key order: see InitSettings
+			v := values[k]
 			if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
 				ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, k, v, s.d.TimeArg(at)); err != nil {
 				return fmt.Errorf("update setting %s: %w", k, err)

@@ -10,16 +10,18 @@ import (
 	"github.com/gatehouse/gatehouse"
 )
 
-const providerCols = `id, name, issuer, client_id, client_secret_sealed, scopes, auto_bind_verified_email, auto_create_users, enabled, created_at, updated_at`
+const providerCols = `id, name, issuer, client_id, client_secret_sealed, scopes, auto_bind_verified_email, auto_create_users, enabled, created_at, updated_at,
+	token_auth_method, allowed_email_domains`
 
 func scanProvider(r rowScanner) (*gatehouse.OIDCProvider, error) {
 	var p gatehouse.OIDCProvider
-	var scopes string
+	var scopes, domains string
 	if err := r.Scan(&p.ID, &p.Name, &p.Issuer, &p.ClientID, &p.ClientSecretSealed, &scopes, &p.AutoBindVerifiedEmail,
-		&p.AutoCreateUsers, &p.Enabled, timeDest{&p.CreatedAt}, timeDest{&p.UpdatedAt}); err != nil {
+		&p.AutoCreateUsers, &p.Enabled, timeDest{&p.CreatedAt}, timeDest{&p.UpdatedAt}, &p.TokenAuthMethod, &domains); err != nil {
 		return nil, err
 	}
 	p.Scopes = strings.Fields(scopes)
+	p.AllowedEmailDomains = strings.Fields(domains)
 	return &p, nil
 }
 
@@ -28,9 +30,9 @@ func scanProvider(r rowScanner) (*gatehouse.OIDCProvider, error) {
 func (s *Store) CreateProvider(ctx context.Context, p *gatehouse.OIDCProvider) error {
 	now := s.now()
 	res, err := s.w.ExecContext(ctx, `INSERT INTO oidc_providers (`+providerCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (id) DO NOTHING`,
 		p.ID, p.Name, p.Issuer, p.ClientID, p.ClientSecretSealed, strings.Join(p.Scopes, " "), p.AutoBindVerifiedEmail,
-		p.AutoCreateUsers, p.Enabled, s.d.TimeArg(now), s.d.TimeArg(now))
+		p.AutoCreateUsers, p.Enabled, s.d.TimeArg(now), s.d.TimeArg(now), p.TokenAuthMethod, strings.Join(p.AllowedEmailDomains, " "))
 	if err != nil {
 		return err
 	}
@@ -61,9 +63,10 @@ func (s *Store) ListProviders(ctx context.Context) ([]*gatehouse.OIDCProvider, e
 func (s *Store) UpdateProvider(ctx context.Context, p *gatehouse.OIDCProvider) error {
 	now := s.now()
 	res, err := s.w.ExecContext(ctx, `UPDATE oidc_providers SET name = $2, issuer = $3, client_id = $4, client_secret_sealed = $5,
-		scopes = $6, auto_bind_verified_email = $7, auto_create_users = $8, enabled = $9, updated_at = $10 WHERE id = $1`,
+		scopes = $6, auto_bind_verified_email = $7, auto_create_users = $8, enabled = $9, updated_at = $10,
+		token_auth_method = $11, allowed_email_domains = $12 WHERE id = $1`,
 		p.ID, p.Name, p.Issuer, p.ClientID, p.ClientSecretSealed, strings.Join(p.Scopes, " "), p.AutoBindVerifiedEmail,
-		p.AutoCreateUsers, p.Enabled, s.d.TimeArg(now))
+		p.AutoCreateUsers, p.Enabled, s.d.TimeArg(now), p.TokenAuthMethod, strings.Join(p.AllowedEmailDomains, " "))
 	if err != nil {
 		return err
 	}

@@ -11,14 +11,14 @@ import (
 	"github.com/gatehouse/gatehouse"
 )
 
-const sessionCols = `id, user_id, token_hash, auth_method, ip, user_agent, created_at, last_seen_at, expires_at, stay_signed_in, binding, access_exp_max, revoked_at, revoke_reason, reauth_at`
+const sessionCols = `id, user_id, token_hash, auth_method, ip, user_agent, created_at, last_seen_at, expires_at, stay_signed_in, binding, access_exp_max, revoked_at, revoke_reason, reauth_at, upgraded_at`
 
 func scanSession(r rowScanner) (*gatehouse.Session, error) {
 	var x gatehouse.Session
 	var binding sql.NullString
 	if err := r.Scan(&x.ID, &x.UserID, &x.TokenHash, &x.AuthMethod, &x.IP, &x.UserAgent, timeDest{&x.CreatedAt},
 		timeDest{&x.LastSeenAt}, timeDest{&x.ExpiresAt}, &x.StaySignedIn, &binding, timeDest{&x.AccessExpMax},
-		nullTimeDest{&x.RevokedAt}, &x.RevokeReason, nullTimeDest{&x.ReauthAt}); err != nil {
+		nullTimeDest{&x.RevokedAt}, &x.RevokeReason, nullTimeDest{&x.ReauthAt}, nullTimeDest{&x.UpgradedAt}); err != nil {
 		return nil, err
 	}
 	if binding.Valid && binding.String != "" {
@@ -47,10 +47,10 @@ func (s *Store) CreateSession(ctx context.Context, x *gatehouse.Session, rt *gat
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		_, err = tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 			x.ID, x.UserID, x.TokenHash, x.AuthMethod, x.IP, x.UserAgent, s.d.TimeArg(x.CreatedAt), s.d.TimeArg(x.LastSeenAt),
 			s.d.TimeArg(x.ExpiresAt), x.StaySignedIn, bindingArg(x.Binding), s.d.TimeArg(x.AccessExpMax),
-			s.d.nullTimeArg(x.RevokedAt), x.RevokeReason, s.d.nullTimeArg(x.ReauthAt))
+			s.d.nullTimeArg(x.RevokedAt), x.RevokeReason, s.d.nullTimeArg(x.ReauthAt), s.d.nullTimeArg(x.UpgradedAt))
 		if err != nil {
 			return fmt.Errorf("insert session: %w", err)
 		}
@@ -186,6 +186,24 @@ func (s *Store) AddRefreshToken(ctx context.Context, rt *gatehouse.RefreshToken,
 		// forks into two live branches.
 		_, err = tx.ExecContext(ctx, `INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, NULL) ON CONFLICT (hash) DO NOTHING`,
 			rt.Hash, rt.SessionID, s.d.TimeArg(rt.CreatedAt), s.d.TimeArg(rt.ExpiresAt))
+		return err
+	})
+}
+
+// ExtendAccess implements gatehouse.SessionStore. The revocation check and the raise are one
+// statement, so a session revoked meanwhile is not extended (its revocation row was already
+// sized by the old AccessExpMax).
+func (s *Store) ExtendAccess(ctx context.Context, id string, accessExp time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var cur time.Time
+		err := tx.QueryRowContext(ctx, `SELECT access_exp_max FROM sessions WHERE id = $1 AND revoked_at IS NULL`+s.d.ForUpdate, id).Scan(timeDest{&cur})
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("session")
+		}
+		if err != nil || !accessExp.After(cur) {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE sessions SET access_exp_max = $1 WHERE id = $2`, s.d.TimeArg(accessExp), id)
 		return err
 	})
 }

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/access"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/config"
 	"github.com/gatehouse/gatehouse/geo"
@@ -155,6 +156,7 @@ type Env struct {
 	DSN     string
 	Store   gatehouse.Store
 	Auth    *auth.App
+	Access  *access.Service
 	Clock   *Clock
 	Server  *httptest.Server
 	URL     string
@@ -236,7 +238,7 @@ func New(t testing.TB, o Options) *Env {
 	t.Cleanup(a.Close)
 	e.Public = cfg.PublicURL
 	svc := a.Auth
-	e.Auth, e.Metrics, e.Provider = svc, a.Metrics, a.Provider
+	e.Auth, e.Access, e.Metrics, e.Provider = svc, a.Access, a.Metrics, a.Provider
 	ts.Config.Handler = a.Handler
 	ts.Start()
 	if o.Follow {
