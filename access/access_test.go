@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/accesstest"
 )
 
 func mustCompile(t testing.TB, rules []gatehouse.AccessRule, def Policy) *Matcher {
@@ -184,7 +185,7 @@ func TestCleanPath(t *testing.T) {
 
 // TestMatchAllocatesNothing guards the promise the request check relies on.
 func TestMatchAllocatesNothing(t *testing.T) {
-	m := mustCompile(t, hundredRules(), OneFactor)
+	m := mustCompile(t, accesstest.HundredRules(), OneFactor)
 	req := &Request{Host: "app99.example.com:443", Path: "/api/v1/items/42", Method: "GET", IP: netip.MustParseAddr("10.0.0.1")}
 	sub := &Subject{Username: "alice", Groups: []string{"g1", "g99"}}
 	allocs := testing.AllocsPerRun(200, func() {
@@ -203,32 +204,8 @@ func TestMatchAllocatesNothing(t *testing.T) {
 	}
 }
 
-// hundredRules is the bench case: 100 rules mixing domains, paths, methods and groups, where
-// only the last matches app99.example.com for a member of g99.
-func hundredRules() []gatehouse.AccessRule {
-	rules := make([]gatehouse.AccessRule, 0, 100)
-	for i := range 99 {
-		r := gatehouse.AccessRule{Domains: []string{fmt.Sprintf("app%d.example.com", i), fmt.Sprintf("*.svc%d.example.org", i)}, Policy: "one_factor"}
-		switch i % 4 {
-		case 0:
-			r.Paths = []string{fmt.Sprintf("^/api/v%d/", i)}
-		case 1:
-			r.Subjects = []string{fmt.Sprintf("group:g%d", i)}
-		case 2:
-			r.Methods = []string{"POST", "PUT"}
-			r.Policy = "deny"
-		case 3:
-			r.Domains = []string{"*.example.com"}
-			r.Paths = []string{fmt.Sprintf("^/team%d(/.*)?$", i)}
-			r.Policy = "two_factor"
-		}
-		rules = append(rules, r)
-	}
-	return append(rules, gatehouse.AccessRule{Domains: []string{"app99.example.com"}, Paths: []string{"^/api/"}, Subjects: []string{"group:g99"}, Policy: "one_factor"})
-}
-
 func BenchmarkMatch100RulesLastMatches(b *testing.B) {
-	m := mustCompile(b, hundredRules(), OneFactor)
+	m := mustCompile(b, accesstest.HundredRules(), OneFactor)
 	req := &Request{Host: "app99.example.com", Path: "/api/v1/items/42", Method: "GET", IP: netip.MustParseAddr("10.0.0.1")}
 	sub := &Subject{Username: "alice", Groups: []string{"g1", "g99"}}
 	b.ReportAllocs()
@@ -280,7 +257,7 @@ func TestHostIndexAgreesWithLinearScan(t *testing.T) {
 		"example.com", "other.org", "app3.example.com", "app98.example.com", "x.svc7.example.org", "svc7.example.org", "APP5.example.com:80"}
 	paths := []string{"/", "/healthz", "/edit/x", "/api/v4/x", "/team3/", "/api/v1"}
 	subs := []*Subject{nil, {Username: "alice"}, {Username: "carol", Groups: []string{"admins", "g1", "g5", "g99"}}}
-	for _, rules := range [][]gatehouse.AccessRule{sample, hundredRules()} {
+	for _, rules := range [][]gatehouse.AccessRule{sample, accesstest.HundredRules()} {
 		m := mustCompile(t, rules, OneFactor)
 		for _, h := range hosts {
 			for _, p := range paths {

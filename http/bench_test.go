@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/access"
+	"github.com/gatehouse/gatehouse/internal/accesstest"
 	"github.com/gatehouse/gatehouse/internal/testserver"
 )
 
@@ -193,36 +193,17 @@ func BenchmarkSignInOverhead(b *testing.B) {
 	}
 }
 
-// hundredRules is the bench case of bench/README.md: 100 rules mixing domains, paths, methods
-// and groups, where only the last matches app99.example.com for a member of g99.
+// hundredRules installs the bench case of bench/README.md (accesstest.HundredRules) with its
+// groups g0..g99, and puts the user in g99, whom only the last rule admits.
 func hundredRules(b testing.TB, e *testserver.Env, admin access.Actor, userID int64) {
 	b.Helper()
 	ctx := context.Background()
-	rules := make([]gatehouse.AccessRule, 0, 100)
 	for i := range 100 {
 		if _, err := e.Access.CreateGroup(ctx, admin, fmt.Sprintf("g%d", i), ""); err != nil {
 			b.Fatal(err)
 		}
 	}
-	for i := range 99 {
-		r := gatehouse.AccessRule{Domains: []string{fmt.Sprintf("app%d.example.com", i), fmt.Sprintf("*.svc%d.example.org", i)}, Policy: "one_factor"}
-		switch i % 4 {
-		case 0:
-			r.Paths = []string{fmt.Sprintf("^/api/v%d/", i)}
-		case 1:
-			r.Subjects = []string{fmt.Sprintf("group:g%d", i)}
-		case 2:
-			r.Methods = []string{"POST", "PUT"}
-			r.Policy = "deny"
-		case 3:
-			r.Domains = []string{"*.example.com"}
-			r.Paths = []string{fmt.Sprintf("^/team%d(/.*)?$", i)}
-			r.Policy = "two_factor"
-		}
-		rules = append(rules, r)
-	}
-	rules = append(rules, gatehouse.AccessRule{Domains: []string{"app99.example.com"}, Paths: []string{"^/api/"}, Subjects: []string{"group:g99"}, Policy: "one_factor"})
-	if _, err := e.Access.ReplaceRules(ctx, admin, rules); err != nil {
+	if _, err := e.Access.ReplaceRules(ctx, admin, accesstest.HundredRules()); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := e.Access.AddMember(ctx, admin, 100, userID); err != nil {

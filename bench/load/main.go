@@ -11,6 +11,8 @@
 package main
 
 import (
+	"github.com/gatehouse/gatehouse/internal/accesstest"
+
 	"bufio"
 	"bytes"
 	"context"
@@ -869,7 +871,6 @@ func ratio(a, b time.Duration) string {
 // original URL, which a server with rules refuses.
 func rulesCase(gh, base *proc, r *report, access, cookie string, conns, rounds int, dur time.Duration) error {
 	auth := http.Header{"Authorization": {"Bearer " + access}}
-	rules := make([]map[string]any, 0, 100)
 	var g99 any
 	for i := range 100 {
 		st, m, _, err := gh.send("POST", "/api/admin/groups", map[string]string{"name": fmt.Sprintf("g%d", i)}, auth)
@@ -883,22 +884,7 @@ func rulesCase(gh, base *proc, r *report, access, cookie string, conns, rounds i
 		return err
 	}
 	uid := me["user"].(map[string]any)["id"]
-	for i := range 99 {
-		rule := map[string]any{"domains": []string{fmt.Sprintf("app%d.example.com", i), fmt.Sprintf("*.svc%d.example.org", i)}, "policy": "one_factor"}
-		switch i % 4 {
-		case 0:
-			rule["paths"] = []string{fmt.Sprintf("^/api/v%d/", i)}
-		case 1:
-			rule["subjects"] = []string{fmt.Sprintf("group:g%d", i)}
-		case 2:
-			rule["methods"], rule["policy"] = []string{"POST", "PUT"}, "deny"
-		case 3:
-			rule["domains"], rule["paths"], rule["policy"] = []string{"*.example.com"}, []string{fmt.Sprintf("^/team%d(/.*)?$", i)}, "two_factor"
-		}
-		rules = append(rules, rule)
-	}
-	rules = append(rules, map[string]any{"domains": []string{"app99.example.com"}, "paths": []string{"^/api/"}, "subjects": []string{"group:g99"}, "policy": "one_factor"})
-	if st, m, _, err := gh.send("PUT", "/api/admin/access-rules", map[string]any{"rules": rules}, auth); err != nil || st != 200 {
+	if st, m, _, err := gh.send("PUT", "/api/admin/access-rules", map[string]any{"rules": accesstest.HundredRules()}, auth); err != nil || st != 200 {
 		return fmt.Errorf("saving the rules: %d %v %v", st, m, err)
 	}
 	if st, m, _, err := gh.send("PUT", fmt.Sprintf("/api/admin/groups/%v/members/%v", g99, uid), nil, auth); err != nil || st != 200 {
