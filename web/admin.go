@@ -391,10 +391,8 @@ func (p *pages) settingsGroups(form url.Values, group string) []settingsGroup {
 				f.Value = fmt.Sprint(vals[d.Key])
 				f.Checked = vals[d.Key] == true
 			}
-			if n, ok := vals[d.Key].(int64); ok && f.Duration {
+			if n, ok := vals[d.Key].(int64); ok && f.Duration { // Public types every int setting as int64
 				f.Value = secs(n)
-			} else if n, ok := vals[d.Key].(int); ok && f.Duration {
-				f.Value = secs(int64(n))
 			}
 			// After a refused save, show what was typed in the group that was sent.
 			if group == g.key && d.Type != gatehouse.TypeSecret {
