@@ -36,6 +36,9 @@ type User struct {
 
 	// Pending is true for a publicly registered account until its activation link is used.
 	Pending bool `json:"pending"`
+	// Language is the account's preferred language ("en", "de"; "" for none chosen): its mail
+	// is written in it, and its pages when the browser has not chosen another.
+	Language string `json:"language"`
 }
 
 // DisplayName is Name, or the username when no name is set.

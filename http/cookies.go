@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/i18n"
 )
 
 // Every cookie gatehouse sets, for the API and the pages alike. All are HttpOnly and
@@ -26,6 +27,8 @@ const (
 	// that brought it, so that only this browser can ask for the verification mail. Like the
 	// sign-in binding cookie it is only sent to the external sign-in endpoints.
 	ExternalPendingCookie = "gatehouse_oidc_pending"
+	// LanguageCookie is the browser's choice of language for the pages (web/lang.go).
+	LanguageCookie = i18n.CookieName
 )
 
 // Cookies writes gatehouse's cookies with their attributes.
@@ -80,6 +83,11 @@ func (c Cookies) SetPending(w http.ResponseWriter, value string) {
 // would keep it.
 func (c Cookies) SetMFA(w http.ResponseWriter, token string, ttl time.Duration) {
 	c.write(w, MFACookie, token, c.base+"/login", "", int(ttl/time.Second))
+}
+
+// SetLanguage remembers the pages' language for a year, on every path under the public URL.
+func (c Cookies) SetLanguage(w http.ResponseWriter, code string) {
+	c.write(w, LanguageCookie, code, c.base+"/", "", 365*24*3600)
 }
 
 // ClearMFA removes the challenge cookie once it is spent.

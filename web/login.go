@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"net/url"
-	"strconv"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
@@ -97,7 +96,7 @@ func (p *pages) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		var e *gatehouse.Error
 		msg := "Too many sign-in attempts. Wait a moment and try again."
 		if asError(err, &e) && e.RetryAfter > 0 {
-			msg = "Too many sign-in attempts. Try again in " + strconv.Itoa(ghttp.RetryAfterSeconds(e.RetryAfter)) + " seconds."
+			msg = p.tr(w, "Too many sign-in attempts. Try again in %d seconds.", ghttp.RetryAfterSeconds(e.RetryAfter))
 		}
 		ghttp.SetRetryAfter(w, err)
 		v.Error = msg

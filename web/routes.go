@@ -23,6 +23,7 @@ func (p *pages) routes(mux *http.ServeMux) {
 	mux.Handle("POST /login/setup", p.page(p.setupSubmit))
 	mux.Handle("POST /login/mfa", p.page(p.loginMFASubmit))
 	mux.Handle("GET /logout", p.page(p.logoutPage))
+	mux.Handle("POST /language", p.page(p.languageSubmit))
 	mux.Handle("POST /logout", p.page(p.logoutSubmit))
 
 	mux.Handle("GET /settings/security", p.page(p.user(p.securityPage)))

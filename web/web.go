@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse/gatehouse/access"
 	"github.com/gatehouse/gatehouse/auth"
 	ghttp "github.com/gatehouse/gatehouse/http"
+	"github.com/gatehouse/gatehouse/i18n"
 	"github.com/gatehouse/gatehouse/redirect"
 )
 
@@ -41,6 +42,8 @@ type Deps struct {
 	AdminNotices []string
 	// Provider, when set, adds the apps pages of the OpenID Provider (web/apps.go).
 	Provider ghttp.OIDCProvider
+	// Catalog translates every page (built once by internal/app; nil builds one here).
+	Catalog *i18n.Catalog
 }
 
 // Pages returns the function http.Deps.Pages expects: it registers every page on the mux.
@@ -49,6 +52,13 @@ func Pages(d Deps) func(*http.ServeMux, ghttp.PageKit) error {
 		p := &pages{auth: d.Auth, access: d.Access, public: d.PublicURL, log: d.Logger, kit: kit, base: strings.TrimSuffix(d.PublicURL.Path, "/"), adminNotices: d.AdminNotices, provider: d.Provider}
 		if p.log == nil {
 			p.log = slog.New(slog.DiscardHandler)
+		}
+		if p.cat = d.Catalog; p.cat == nil {
+			cat, err := i18n.New()
+			if err != nil {
+				return err
+			}
+			p.cat = cat
 		}
 		if err := p.parse(); err != nil {
 			return err
@@ -65,7 +75,9 @@ type pages struct {
 	log    *slog.Logger
 	kit    ghttp.PageKit
 	base   string // the public URL's path, so links work behind a path prefix
-	tmpl   map[string]*template.Template
+	// tmpl are the parsed pages by language code, then by name.
+	tmpl map[string]map[string]*template.Template
+	cat  *i18n.Catalog
 
 	adminNotices []string
 	provider     ghttp.OIDCProvider
@@ -76,8 +88,23 @@ var pageNames = []string{"login", "logout", "security", "admin_users", "admin_us
 	"register", "activate", "recover", "recover_reset", "email_confirm", "admin_mail", "admin_dashboard", "admin_mail_template", "stepup"}
 
 func (p *pages) parse() error {
-	p.tmpl = map[string]*template.Template{}
+	p.tmpl = map[string]map[string]*template.Template{}
+	for _, code := range p.cat.Codes() {
+		byName, err := p.parseLang(p.cat.Printer(code))
+		if err != nil {
+			return err
+		}
+		p.tmpl[code] = byName
+	}
+	return nil
+}
+
+// parseLang parses every page with pr's "t": {{t "Sign in"}}, {{t "Signed in as %s" .Name}}.
+func (p *pages) parseLang(pr *i18n.Printer) (map[string]*template.Template, error) {
+	out := map[string]*template.Template{}
 	funcs := template.FuncMap{
+		"t":      pr.T,
+		"lang":   pr.Code,
 		"time":   formatTime,
 		"device": Device,
 		"fieldID": func(k string) string {
@@ -95,11 +122,11 @@ func (p *pages) parse() error {
 		// the MFA steps.
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html", "templates/mfa_*.html", "templates/partial_*.html", "templates/part_*.html")
 		if err != nil {
-			return err
+			return nil, err
 		}
-		p.tmpl[n] = t
+		out[n] = t
 	}
-	return nil
+	return out, nil
 }
 
 // csp allows only gatehouse's own stylesheet, script and images: no inline script or style.
@@ -110,7 +137,8 @@ const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 
 // page sets the headers every page needs and refuses cross-origin unsafe requests.
 func (p *pages) page(h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w := p.withLang(rw, r)
 		hdr := w.Header()
 		hdr.Set("Content-Security-Policy", csp)
 		hdr.Set("Cache-Control", "no-store")
@@ -123,7 +151,7 @@ func (p *pages) page(h http.HandlerFunc) http.Handler {
 			// Forms are small; a huge body is refused before parsing.
 			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 			if err := r.ParseForm(); err != nil {
-				p.errorPage(w, r, http.StatusBadRequest, "The form could not be read: "+err.Error())
+				p.errorPage(w, r, http.StatusBadRequest, p.tr(w, "The form could not be read: %s", err.Error()))
 				return
 			}
 		}
@@ -147,6 +175,11 @@ type view struct {
 	Banners []string
 	// HasApps: the OpenID Provider's apps page exists (web/apps.go).
 	HasApps bool
+	// Lang is the page's language code; Langs the switch's buttons; Path where the switch
+	// comes back to.
+	Lang  string
+	Langs []langOption
+	Path  string
 }
 
 func (p *pages) render(w http.ResponseWriter, status int, name string, v *view) {
@@ -161,8 +194,14 @@ func (p *pages) render(w http.ResponseWriter, status int, name string, v *view) 
 	if v.Form == nil {
 		v.Form = map[string]string{}
 	}
+	pr := p.printer(w, v)
+	localize(pr, v)
+	v.Lang, v.Langs = pr.Code(), p.langOptions(pr.Code())
+	if lw, ok := w.(*langWriter); ok && lw.r.Method == http.MethodGet {
+		v.Path = p.base + lw.r.URL.RequestURI()
+	}
 	var buf bytes.Buffer
-	if err := p.tmpl[name].Execute(&buf, v); err != nil {
+	if err := p.tmpl[pr.Code()][name].Execute(&buf, v); err != nil {
 		p.log.Error("rendering a page failed", "page", name, "err", err)
 		http.Error(w, "internal error; the server log has details", http.StatusInternalServerError)
 		return

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/access"
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/i18n"
 	"github.com/gatehouse/gatehouse/config"
 	"github.com/gatehouse/gatehouse/geo"
 	ghttp "github.com/gatehouse/gatehouse/http"
@@ -93,6 +94,11 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 		p.Logger = slog.New(slog.DiscardHandler)
 	}
 	stats := func() (int, int) { return 0, 0 }
+	// The one message catalog of the pages and the mail, built once.
+	cat, err := i18n.New()
+	if err != nil {
+		return nil, err
+	}
 	if p.Hasher == nil {
 		p.Hasher = password.NewHasher(password.DefaultParams(), 0, 0)
 	}
@@ -143,7 +149,7 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 	}
 	var pages func(*http.ServeMux, ghttp.PageKit) error
 	if !p.WithoutPages {
-		pages = web.Pages(web.Deps{Auth: svc, Access: acc, PublicURL: cfg.PublicURL, Logger: p.Logger, AdminNotices: adminNotices(cfg), Provider: op})
+		pages = web.Pages(web.Deps{Catalog: cat, Auth: svc, Access: acc, PublicURL: cfg.PublicURL, Logger: p.Logger, AdminNotices: adminNotices(cfg), Provider: op})
 	}
 	srv, err := ghttp.NewServer(ghttp.Deps{
 		Auth: svc, Access: acc, Logger: p.Logger, Metrics: metrics, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, CookieDomain: cfg.Server.CookieDomain, MetricsToken: cfg.Server.MetricsToken,

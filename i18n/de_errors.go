@@ -1,0 +1,5 @@
+package i18n
+
+func deErrors() map[string]string {
+	return map[string]string{}
+}
