@@ -55,7 +55,7 @@ func TestPrinter(t *testing.T) {
 		"Wrong username, email or password.":                  "Benutzername, E-Mail oder Passwort ist falsch.",
 		"The form could not be read: unexpected EOF":          "Das Formular konnte nicht gelesen werden: unexpected EOF",
 		"Too many sign-in attempts. Try again in 12 seconds.": "Zu viele Anmeldeversuche. Versuchen Sie es in 12 Sekunden erneut.",
-		"nothing we know":                                     "nothing we know",
+		"nothing we know": "nothing we know",
 	} {
 		if got := de.Localize(in); got != want {
 			t.Errorf("Localize(%q) = %q, want %q", in, got, want)
