@@ -30,10 +30,12 @@ const (
 	EventTokenReuseDetected = "token.reuse_detected"
 	EventPasswordChanged    = "password.changed"
 	EventPasswordReset      = "password.reset"
-	EventAdminUserCreated   = "admin.user_created"
-	EventAdminUserUpdated   = "admin.user_updated"
-	EventAdminUserDeleted   = "admin.user_deleted"
-	EventSettingsChanged    = "settings.changed"
+	// EventUserLanguageChanged: a user saved a preferred language (data: language).
+	EventUserLanguageChanged = "user.language_changed"
+	EventAdminUserCreated    = "admin.user_created"
+	EventAdminUserUpdated    = "admin.user_updated"
+	EventAdminUserDeleted    = "admin.user_deleted"
+	EventSettingsChanged     = "settings.changed"
 	// EventSecretRotated is written once when a start finds a new auth.jwt_secret: data
 	// sessions_ended, links_revoked.
 	EventSecretRotated = "auth.secret_rotated"

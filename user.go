@@ -94,6 +94,8 @@ type UserUpdate struct {
 	Role         *Role
 	Disabled     *bool
 	PasswordHash *string
+	// Language is the preferred language code ("" clears it); the caller checks it is offered.
+	Language *string
 }
 
 // UserFilter selects users for listing. Query matches username, email or name, case-insensitively.

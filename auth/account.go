@@ -94,3 +94,24 @@ func (s *Account) ChangePassword(ctx context.Context, p *Principal, current, nex
 func (s *Account) Sessions(ctx context.Context, p *Principal) ([]SessionView, error) {
 	return s.core.accounts.sessionViews(ctx, p.User.ID, p.SessionID)
 }
+
+// language is the preference to store for pref, a language code or an Accept-Language header
+// (mail.Outbox.Language): "" when nothing offered matches.
+func (s *Core) language(pref string) string { return s.mail.Language(pref) }
+
+// SetLanguage saves the account's preferred language: its mail is written in it, and its pages
+// when the browser has not chosen one. "" clears the preference; a language not offered is
+// refused (EInvalid, field "language").
+func (s *Account) SetLanguage(ctx context.Context, p *Principal, code string, meta ClientMeta) (*gatehouse.User, error) {
+	if code != "" && s.core.language(code) != code {
+		return nil, gatehouse.FieldError("language", "this language is not offered")
+	}
+	u, err := s.store.UpdateUser(ctx, p.User.ID, gatehouse.UserUpdate{Language: &code})
+	if err != nil {
+		return nil, err
+	}
+	// This instance sees the change at once; others through the change feed.
+	s.core.users.drop(u.ID)
+	s.core.event(ctx, gatehouse.EventUserLanguageChanged, u.ID, p.SessionID, meta, map[string]any{"language": code})
+	return u, nil
+}

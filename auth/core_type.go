@@ -143,7 +143,7 @@ func NewCore(ctx context.Context, d Deps) (*Core, error) {
 	s.mfa = &mfaKit{core: s, mfaBox: newMFABox(d.MFASecretKey), store: d.Store, clock: d.Clock, log: d.Logger}
 	s.passkeys = &passkeyKit{pk: newPasskeys(d.PublicURL), store: d.Store, clock: d.Clock}
 	s.providers = &providerDir{core: s, rp: d.OIDC, store: d.Store, log: d.Logger, public: d.PublicURL, links: d.Links}
-	s.mail = mail.New(mail.Deps{Store: d.Store, Settings: s.Settings, Clock: d.Clock, Logger: d.Logger, PublicURL: d.PublicURL})
+	s.mail = mail.New(mail.Deps{Store: d.Store, Settings: s.Settings, Clock: d.Clock, Logger: d.Logger, PublicURL: d.PublicURL, Catalog: d.Catalog})
 	if err := s.store.InitSettings(ctx, gatehouse.SettingDefaults(d.CookieSecureDefault)); err != nil {
 		return nil, err
 	}

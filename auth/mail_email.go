@@ -48,11 +48,11 @@ func (s *Mail) RequestEmailChange(ctx context.Context, p *Principal, newEmail, p
 	st := s.core.Settings()
 	err = s.issueLink(ctx, u, gatehouse.TokenEmailChange, s.core.links.EmailChange, newEmail, st.ContactChangeTTL, st.VerificationCooldown,
 		func(link string) ([]*gatehouse.OutboxMail, error) {
-			confirm, err := s.core.mail.Compose(mail.KindEmailChangeConfirm, newEmail, mail.Data{Username: u.Username, Link: link, ExpiresIn: humanDuration(st.ContactChangeTTL)})
+			confirm, err := s.core.mail.Compose(mail.KindEmailChangeConfirm, newEmail, mail.Data{Username: u.Username, Link: link, ExpiresIn: humanDuration(st.ContactChangeTTL), Language: u.Language})
 			if err != nil {
 				return nil, err
 			}
-			notice, err := s.core.mail.Compose(mail.KindEmailChangeNotice, u.Email, mail.Data{Username: u.Username, NewEmail: newEmail})
+			notice, err := s.core.mail.Compose(mail.KindEmailChangeNotice, u.Email, mail.Data{Username: u.Username, NewEmail: newEmail, Language: u.Language})
 			return []*gatehouse.OutboxMail{confirm, notice}, err
 		})
 	if err != nil {

@@ -43,7 +43,7 @@ func (s *Mail) ForgotPassword(ctx context.Context, email string, meta ClientMeta
 	st := s.core.Settings()
 	err = s.issueLink(ctx, u, gatehouse.TokenPasswordReset, s.core.links.PasswordReset, u.Email, st.PasswordResetTTL, st.ResetRequestCooldown,
 		func(link string) ([]*gatehouse.OutboxMail, error) {
-			m, err := s.core.mail.Compose(mail.KindPasswordReset, u.Email, mail.Data{Username: u.Username, Link: link, ExpiresIn: humanDuration(st.PasswordResetTTL)})
+			m, err := s.core.mail.Compose(mail.KindPasswordReset, u.Email, mail.Data{Username: u.Username, Link: link, ExpiresIn: humanDuration(st.PasswordResetTTL), Language: u.Language})
 			return []*gatehouse.OutboxMail{m}, err
 		})
 	if gatehouse.IsCode(err, gatehouse.ERateLimited) {

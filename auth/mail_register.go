@@ -10,6 +10,10 @@ import (
 // RegisterRequest is a public registration.
 type RegisterRequest struct {
 	Username, Email, Password string
+	// Language is the request's language (the page's, or the API's Accept-Language): the new
+	// account's preference, so its activation mail and later mail are in it. "" or a language
+	// not offered leaves no preference (English mail).
+	Language string
 }
 
 // RegisterResult says what the new user must do next.
@@ -47,6 +51,7 @@ func (s *Mail) Register(ctx context.Context, req RegisterRequest, meta ClientMet
 	if err != nil {
 		return nil, err
 	}
+	u.Language = s.core.language(req.Language)
 	res := &RegisterResult{ActivationRequired: st.ActivationEnabled}
 	if st.ActivationEnabled {
 		err = s.createPending(ctx, u)
@@ -86,7 +91,7 @@ func (s *Mail) addressTaken(ctx context.Context, u *gatehouse.User, res *Registe
 	// cooldown as every other mail: repeated attempts cannot flood the owner's mailbox.
 	err = s.issueLink(ctx, owner, "registration_notice", s.core.links.RegistrationNotice, owner.Email, s.core.Settings().VerificationCooldown, s.core.Settings().VerificationCooldown,
 		func(string) ([]*gatehouse.OutboxMail, error) {
-			m, err := s.core.mail.Compose(mail.KindAlreadyRegistered, owner.Email, mail.Data{Username: owner.Username})
+			m, err := s.core.mail.Compose(mail.KindAlreadyRegistered, owner.Email, mail.Data{Username: owner.Username, Language: owner.Language})
 			return []*gatehouse.OutboxMail{m}, err
 		})
 	if err != nil && !gatehouse.IsCode(err, gatehouse.ERateLimited) {
@@ -97,7 +102,7 @@ func (s *Mail) addressTaken(ctx context.Context, u *gatehouse.User, res *Registe
 }
 
 func (s *Mail) activationMail(u *gatehouse.User, link string) (*gatehouse.OutboxMail, error) {
-	return s.core.mail.Compose(mail.KindActivation, u.Email, mail.Data{Username: u.Username, Link: link, ExpiresIn: humanDuration(s.core.Settings().ActivationTTL)})
+	return s.core.mail.Compose(mail.KindActivation, u.Email, mail.Data{Username: u.Username, Link: link, ExpiresIn: humanDuration(s.core.Settings().ActivationTTL), Language: u.Language})
 }
 
 // createPending inserts a pending account with its activation link and mail in one transaction.

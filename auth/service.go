@@ -5,6 +5,7 @@ package auth
 
 import (
 	"context"
+	"github.com/gatehouse/gatehouse/i18n"
 	"log/slog"
 	"net/url"
 	"time"
@@ -70,6 +71,8 @@ type Deps struct {
 	// in the database, and sign everyone out when it changed (see checkSecret). The server sets
 	// it; CLI commands, which issue no tokens, do not.
 	CheckSecret bool
+	// Catalog translates the mail (package i18n); nil builds one.
+	Catalog *i18n.Catalog
 }
 
 // ClientMeta describes the client of a request, for events and session records.

@@ -33,6 +33,8 @@ type Tokens struct {
 // SetupRequest is the first administrator.
 type SetupRequest struct {
 	Username, Email, Password string
+	// Language is the request's language ("de"): the account's preference from the start.
+	Language string
 }
 
 // LoginRequest is a password sign-in; Login is a username or an email.
@@ -155,6 +157,7 @@ func (s *SignIn) SetupAdmin(ctx context.Context, req SetupRequest, meta ClientMe
 	}
 	// The first administrator's address is taken as verified: nobody else could have set it.
 	u.EmailVerified = true
+	u.Language = s.core.language(req.Language)
 	if err := s.store.CreateFirstAdmin(ctx, u); err != nil {
 		return nil, err
 	}

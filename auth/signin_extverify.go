@@ -145,7 +145,7 @@ func (s *SignIn) SendExternalVerification(ctx context.Context, browserToken stri
 		return nil, err
 	}
 	st := s.core.Settings()
-	m, err := s.core.mail.Compose(mail.KindExternalVerify, u.Email, mail.Data{Username: u.Username, Link: link, ExpiresIn: humanDuration(st.ContactChangeTTL), Provider: p.Name})
+	m, err := s.core.mail.Compose(mail.KindExternalVerify, u.Email, mail.Data{Username: u.Username, Link: link, ExpiresIn: humanDuration(st.ContactChangeTTL), Provider: p.Name, Language: u.Language})
 	if err != nil {
 		return nil, err
 	}

@@ -42,6 +42,27 @@ func (s *Server) accountSignOutOthers(w http.ResponseWriter, r *http.Request, p 
 	writeJSON(w, http.StatusOK, map[string]int{"ended": n})
 }
 
+// accountLanguage saves the preferred language: {"language": "de"}, or "" for none.
+func (s *Server) accountLanguage(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	var req struct {
+		Language *string `json:"language"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if req.Language == nil {
+		writeError(w, r, s.log, gatehouse.FieldError("language", "language is required (\"\" clears it)"))
+		return
+	}
+	u, err := s.auth.Account.SetLanguage(r.Context(), p, *req.Language, s.meta(r))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.viewUser(r, u))
+}
+
 func (s *Server) accountPassword(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	var req struct {
 		CurrentPassword string `json:"current_password"`

@@ -78,7 +78,7 @@ func (s *Server) setupAdmin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	t, err := s.auth.SignIn.SetupAdmin(r.Context(), auth.SetupRequest{Username: req.Username, Email: req.Email, Password: req.Password}, s.meta(r))
+	t, err := s.auth.SignIn.SetupAdmin(r.Context(), auth.SetupRequest{Username: req.Username, Email: req.Email, Password: req.Password, Language: r.Header.Get("Accept-Language")}, s.meta(r))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

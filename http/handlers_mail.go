@@ -18,12 +18,17 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		Username string `json:"username"`
 		Email    string `json:"email"`
 		Password string `json:"password"`
+		Language string `json:"language"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	res, err := s.auth.Mail.Register(r.Context(), auth.RegisterRequest{Username: req.Username, Email: req.Email, Password: req.Password}, s.meta(r))
+	// The account's language: the one asked for, else the request's Accept-Language.
+	if req.Language == "" {
+		req.Language = r.Header.Get("Accept-Language")
+	}
+	res, err := s.auth.Mail.Register(r.Context(), auth.RegisterRequest{Username: req.Username, Email: req.Email, Password: req.Password, Language: req.Language}, s.meta(r))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

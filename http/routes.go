@@ -35,6 +35,7 @@ func (s *Server) routes() {
 	s.handle("DELETE /api/account/sessions/{id}", s.user(s.accountRevokeSession))
 	s.handle("POST /api/account/sessions/sign-out-others", s.user(s.accountSignOutOthers))
 	s.handle("POST /api/account/password", s.user(s.accountPassword))
+	s.handle("PUT /api/account/language", s.user(s.accountLanguage))
 	s.handle("GET /api/account/reauth", s.user(s.accountReauthState))
 	s.handle("POST /api/account/reauth", s.user(s.accountReauth))
 	s.handle("POST /api/account/reauth/passkey/begin", s.user(s.accountReauthPasskeyBegin))

@@ -23,6 +23,7 @@ import (
 	gomail "github.com/wneessen/go-mail"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/i18n"
 )
 
 //go:embed templates/*
@@ -54,6 +55,10 @@ type Data struct {
 	NewEmail  string
 	// Provider is the display name of an external provider (external_verify).
 	Provider string
+	// Language is the recipient's language code (the account's preference; "" or one not
+	// offered is English). Compose writes the mail in it and sets it to the code used, so a
+	// template may branch on {{.Language}}.
+	Language string
 }
 
 // Retry policy: the first retry after 30 s, doubling up to an hour, giving up after maxAttempts
@@ -85,6 +90,8 @@ type Deps struct {
 	Clock     gatehouse.Clock
 	Logger    *slog.Logger
 	PublicURL *url.URL
+	// Catalog translates the mail ({{t "..."}} in the templates); nil builds one.
+	Catalog *i18n.Catalog
 	// RootCAs, when set, replaces the system roots for verifying the SMTP server's certificate
 	// (tests with a self-signed server). Verification itself is never turned off.
 	RootCAs *x509.CertPool
@@ -98,9 +105,11 @@ type Outbox struct {
 	log      *slog.Logger
 	public   *url.URL
 	rootCAs  *x509.CertPool
-	text     map[string]*template.Template
-	html     map[string]*htmltemplate.Template
-	wake     chan struct{}
+	cat      *i18n.Catalog
+	// text and html are the built-in templates by language code, then by kind.
+	text map[string]map[string]*template.Template
+	html map[string]map[string]*htmltemplate.Template
+	wake chan struct{}
 	// defaults are the built-in sources; overrides the administrators' templates
 	// (LoadTemplates), swapped whole.
 	defaults  map[string]Template
@@ -118,15 +127,44 @@ func New(d Deps) *Outbox {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	o := &Outbox{store: d.Store, settings: d.Settings, clock: d.Clock, log: d.Logger, public: d.PublicURL, rootCAs: d.RootCAs,
-		text: map[string]*template.Template{}, html: map[string]*htmltemplate.Template{}, wake: make(chan struct{}, 1)}
-	for _, k := range kinds {
-		o.text[k] = template.Must(template.ParseFS(templateFS, "templates/"+k+".txt"))
-		o.html[k] = htmltemplate.Must(htmltemplate.ParseFS(templateFS, "templates/layout.html", "templates/"+k+".html"))
+	if d.Catalog == nil {
+		cat, err := i18n.New()
+		if err != nil {
+			panic(err) // the embedded translations are broken: a build error too
+		}
+		d.Catalog = cat
+	}
+	o := &Outbox{store: d.Store, settings: d.Settings, clock: d.Clock, log: d.Logger, public: d.PublicURL, rootCAs: d.RootCAs, cat: d.Catalog,
+		text: map[string]map[string]*template.Template{}, html: map[string]map[string]*htmltemplate.Template{}, wake: make(chan struct{}, 1)}
+	for _, code := range o.cat.Codes() {
+		o.text[code], o.html[code] = map[string]*template.Template{}, map[string]*htmltemplate.Template{}
+		fm := funcs(o.cat.Printer(code))
+		for _, k := range kinds {
+			o.text[code][k] = template.Must(template.New(k + ".txt").Funcs(fm).ParseFS(templateFS, "templates/"+k+".txt"))
+			o.html[code][k] = htmltemplate.Must(htmltemplate.New("layout.html").Funcs(fm).ParseFS(templateFS, "templates/layout.html", "templates/"+k+".html"))
+		}
 	}
 	// Before any execution: html/template rewrites the trees when it first escapes them.
-	o.defaults = defaultSources(o.text, o.html)
+	o.defaults = defaultSources(o.text[i18n.Default], o.html[i18n.Default])
 	return o
+}
+
+// funcs are the templates' functions in pr's language: {{t "Hello %s," .Username}}.
+func funcs(pr *i18n.Printer) map[string]any {
+	return map[string]any{"t": pr.T}
+}
+
+// Language is the language mail is written in for pref, a language code ("de") or an
+// Accept-Language header: a code offered as it is, else the header's best match other than
+// English, else "" (no preference, which is English).
+func (o *Outbox) Language(pref string) string {
+	if o.cat.Supported(pref) {
+		return pref
+	}
+	if m := o.cat.Match(pref); m != i18n.Default {
+		return m
+	}
+	return ""
 }
 
 // Configured reports whether enough is set to send mail: a host and a sender.
@@ -134,7 +172,9 @@ func Configured(st *gatehouse.Settings) bool { return st.MailConfigured() }
 
 // Compose renders a message of kind for to.
 func (o *Outbox) Compose(kind, to string, d Data) (*gatehouse.OutboxMail, error) {
-	tt, ok := o.text[kind]
+	pr := o.cat.Printer(d.Language)
+	d.Language = pr.Code()
+	tt, ok := o.text[d.Language][kind]
 	if !ok {
 		return nil, fmt.Errorf("unknown mail kind %q", kind)
 	}
@@ -143,7 +183,9 @@ func (o *Outbox) Compose(kind, to string, d Data) (*gatehouse.OutboxMail, error)
 		d.PublicURL = o.public.String()
 	}
 	d.To = to
-	if c := o.templateFor(kind); c != nil {
+	// "24 hours" from package auth, in the recipient's words.
+	d.ExpiresIn = pr.Localize(d.ExpiresIn)
+	if c := o.templateFor(kind, d.Language); c != nil {
 		subj, text, html, err := c.render(d)
 		if err == nil {
 			return &gatehouse.OutboxMail{Kind: kind, To: to, Subject: subj, Text: text, HTML: html, CreatedAt: o.clock.Now()}, nil
@@ -159,7 +201,7 @@ func (o *Outbox) Compose(kind, to string, d Data) (*gatehouse.OutboxMail, error)
 	if err := tt.ExecuteTemplate(&text, "text", d); err != nil {
 		return nil, err
 	}
-	if err := o.html[kind].ExecuteTemplate(&html, "layout.html", d); err != nil {
+	if err := o.html[d.Language][kind].ExecuteTemplate(&html, "layout.html", d); err != nil {
 		return nil, err
 	}
 	return &gatehouse.OutboxMail{Kind: kind, To: to, Subject: strings.TrimSpace(subj.String()),

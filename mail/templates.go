@@ -9,12 +9,15 @@ import (
 	"text/template"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/i18n"
 )
 
 // Template is the editable source of one kind of mail: Go templates (text/template for the
 // subject and the text part, html/template for the body of the HTML part, which the built-in
 // layout wraps). Their data is Data: {{.SiteName}}, {{.PublicURL}}, {{.Username}}, {{.To}},
-// {{.Link}}, {{.ExpiresIn}}, {{.NewEmail}}, {{.Provider}}.
+// {{.Link}}, {{.ExpiresIn}}, {{.NewEmail}}, {{.Provider}}, {{.Language}}; {{t "text %s" arg}}
+// translates through the catalog. An edited template replaces the built-in one for every
+// language: it is compiled once per language, so its {{t}} phrases follow the recipient.
 type Template struct {
 	Subject string `json:"subject"`
 	Text    string `json:"text"`
@@ -43,8 +46,9 @@ func (o *Outbox) Default(kind string) (Template, bool) {
 	return t, ok
 }
 
-// compile parses t for kind. A parse error names the part ("subject", "text" or "html").
-func compile(kind string, t Template) (*compiled, error) {
+// compile parses t for kind in pr's language. A parse error names the part ("subject", "text"
+// or "html").
+func compile(kind string, t Template, pr *i18n.Printer) (*compiled, error) {
 	if strings.ContainsAny(t.Subject, "\r\n") {
 		return nil, gatehouse.FieldError("subject", "the subject must be one line")
 	}
@@ -56,15 +60,16 @@ func compile(kind string, t Template) (*compiled, error) {
 			return nil, gatehouse.FieldError(p.field, "the %s is longer than %d bytes", p.field, MaxTemplateSize)
 		}
 	}
-	subj, err := template.New(kind + ".subject").Parse(`{{define "subject"}}` + t.Subject + `{{end}}`)
+	fm := funcs(pr)
+	subj, err := template.New(kind + ".subject").Funcs(fm).Parse(`{{define "subject"}}` + t.Subject + `{{end}}`)
 	if err != nil {
 		return nil, gatehouse.FieldError("subject", "the subject does not parse: %v", err)
 	}
-	text, err := template.New(kind + ".text").Parse(`{{define "text"}}` + t.Text + `{{end}}`)
+	text, err := template.New(kind + ".text").Funcs(fm).Parse(`{{define "text"}}` + t.Text + `{{end}}`)
 	if err != nil {
 		return nil, gatehouse.FieldError("text", "the text part does not parse: %v", err)
 	}
-	html, err := htmltemplate.ParseFS(templateFS, "templates/layout.html")
+	html, err := htmltemplate.New("layout.html").Funcs(fm).ParseFS(templateFS, "templates/layout.html")
 	if err == nil {
 		_, err = html.New("body").Parse(t.HTML)
 	}
@@ -99,7 +104,7 @@ type Rendered struct {
 // sample is the data previews and checks render with; the link is what a real one looks like.
 func (o *Outbox) sample(kind string) Data {
 	d := Data{SiteName: o.settings().SiteName, Username: "alice", To: "alice@example.com", ExpiresIn: "24 hours",
-		NewEmail: "alice.new@example.com", Provider: "Example SSO"}
+		NewEmail: "alice.new@example.com", Provider: "Example SSO", Language: i18n.Default}
 	if o.public != nil {
 		d.PublicURL = o.public.String()
 	}
@@ -119,14 +124,23 @@ func (o *Outbox) Check(kind string, t Template) (*Rendered, error) {
 	if _, ok := o.defaults[kind]; !ok {
 		return nil, gatehouse.Errorf(gatehouse.ENotFound, "there is no mail template %q", kind)
 	}
-	c, err := compile(kind, t)
-	if err != nil {
-		return nil, err
-	}
+	// Every language must compile and render: the preview shows English.
+	var subj, text, html string
 	d := o.sample(kind)
-	subj, text, html, err := c.render(d)
-	if err != nil {
-		return nil, err
+	for _, code := range o.cat.Codes() {
+		c, err := compile(kind, t, o.cat.Printer(code))
+		if err != nil {
+			return nil, err
+		}
+		dl := d
+		dl.Language = code
+		s, tx, h, err := c.render(dl)
+		if err != nil {
+			return nil, err
+		}
+		if code == i18n.Default {
+			subj, text, html = s, tx, h
+		}
 	}
 	if subj == "" {
 		return nil, gatehouse.FieldError("subject", "the subject renders empty")
@@ -155,21 +169,24 @@ func (o *Outbox) LoadTemplates(ctx context.Context) error {
 		if _, ok := o.defaults[kind]; !ok {
 			continue
 		}
-		c, err := compile(kind, Template{Subject: t.Subject, Text: t.Text, HTML: t.HTML})
-		if err != nil {
-			o.log.Error("a stored mail template does not compile; the built-in one is used", "kind", kind, "err", err)
-			continue
+		for _, code := range o.cat.Codes() {
+			c, err := compile(kind, Template{Subject: t.Subject, Text: t.Text, HTML: t.HTML}, o.cat.Printer(code))
+			if err != nil {
+				o.log.Error("a stored mail template does not compile; the built-in one is used", "kind", kind, "err", err)
+				break
+			}
+			over[kind+"/"+code] = c
 		}
-		over[kind] = c
 	}
 	o.overrides.Store(&over)
 	return nil
 }
 
-// templateFor is the administrator's template of kind when there is one, else nil.
-func (o *Outbox) templateFor(kind string) *compiled {
+// templateFor is the administrator's template of kind in language code when there is one,
+// else nil.
+func (o *Outbox) templateFor(kind, code string) *compiled {
 	if m := o.overrides.Load(); m != nil {
-		return (*m)[kind]
+		return (*m)[kind+"/"+code]
 	}
 	return nil
 }

@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 		{"Users/List", testListUsers},
 		{"Users/Search", testSearchUsers},
 		{"Users/Update", testUpdateUser},
+		{"Users/Language", testUserLanguage},
 		{"Users/Delete", testDeleteUser},
 		{"Users/CountAndHasAdmin", testCountAndHasAdmin},
 		{"Users/LastAdmin", testLastAdmin},
@@ -158,7 +159,7 @@ func sameUser(t *testing.T, got, want *gatehouse.User, what string) {
 	}
 	if got.ID != want.ID || got.Username != want.Username || got.Email != want.Email || got.Name != want.Name ||
 		got.Role != want.Role || got.Disabled != want.Disabled || got.EmailVerified != want.EmailVerified ||
-		got.MFAEnabled != want.MFAEnabled || got.PasswordHash != want.PasswordHash {
+		got.MFAEnabled != want.MFAEnabled || got.PasswordHash != want.PasswordHash || got.Language != want.Language {
 		t.Fatalf("%s:\n got %+v\nwant %+v", what, *got, *want)
 	}
 	if !got.CreatedAt.Equal(want.CreatedAt) || !got.UpdatedAt.Equal(want.UpdatedAt) {
@@ -457,6 +458,41 @@ func testUpdateUser(t *testing.T, s gatehouse.Store) {
 
 	_, err = s.UpdateUser(ctx(), a.ID+b.ID+1000, gatehouse.UserUpdate{Name: ptr("x")})
 	wantCode(t, err, gatehouse.ENotFound, "UpdateUser unknown")
+}
+
+// testUserLanguage: the preferred language is stored at creation, changed alone by an update
+// (an update of other fields keeps it), cleared with "", and read by every lookup.
+func testUserLanguage(t *testing.T, s gatehouse.Store) {
+	u := &gatehouse.User{Username: "greta", Email: "greta@example.com", Role: gatehouse.RoleUser, PasswordHash: "h", Language: "de"}
+	must(t, s.CreateUser(ctx(), u), "CreateUser with a language")
+	byID, err := s.UserByID(ctx(), u.ID)
+	must(t, err, "UserByID")
+	byLogin, err := s.UserByLogin(ctx(), "greta@example.com")
+	must(t, err, "UserByLogin")
+	list, _, err := s.ListUsers(ctx(), gatehouse.UserFilter{Query: "greta"})
+	must(t, err, "ListUsers")
+	if byID.Language != "de" || byLogin.Language != "de" || len(list) != 1 || list[0].Language != "de" {
+		t.Fatalf("language after create: %q %q %+v", byID.Language, byLogin.Language, list)
+	}
+	got, err := s.UpdateUser(ctx(), u.ID, gatehouse.UserUpdate{Name: ptr("Greta")})
+	must(t, err, "UpdateUser name")
+	if got.Language != "de" {
+		t.Fatalf("an update of the name lost the language: %q", got.Language)
+	}
+	got, err = s.UpdateUser(ctx(), u.ID, gatehouse.UserUpdate{Language: ptr("en")})
+	must(t, err, "UpdateUser language")
+	stored, err := s.UserByID(ctx(), u.ID)
+	must(t, err, "UserByID")
+	if got.Language != "en" || stored.Language != "en" || stored.Name != "Greta" {
+		t.Fatalf("language after update: %q stored %+v", got.Language, *stored)
+	}
+	_, err = s.UpdateUser(ctx(), u.ID, gatehouse.UserUpdate{Language: ptr("")})
+	must(t, err, "UpdateUser clear language")
+	stored, err = s.UserByID(ctx(), u.ID)
+	must(t, err, "UserByID")
+	if stored.Language != "" {
+		t.Fatalf("cleared language: %q", stored.Language)
+	}
 }
 
 func testDeleteUser(t *testing.T, s gatehouse.Store) {

@@ -521,7 +521,7 @@ var eventKinds = []string{
 	gatehouse.EventAdminUserCreated, gatehouse.EventAdminUserUpdated, gatehouse.EventAdminUserDeleted,
 	gatehouse.EventSettingsChanged,
 	gatehouse.EventUserRegistered, gatehouse.EventUserActivated, gatehouse.EventPasswordResetAsked,
-	gatehouse.EventEmailChangeRequest, gatehouse.EventEmailChanged,
+	gatehouse.EventEmailChangeRequest, gatehouse.EventEmailChanged, gatehouse.EventUserLanguageChanged,
 }
 
 func (p *pages) adminEvents(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {

@@ -124,6 +124,19 @@ func goKeys(t *testing.T) map[string]string {
 				keys[s] = fset.Position(e.Pos()).String()
 			}
 		}
+		// The notices shown after a redirect (?done=...) are maps named *Notices.
+		ast.Inspect(af, func(n ast.Node) bool {
+			if vs, ok := n.(*ast.ValueSpec); ok && len(vs.Names) == 1 && strings.HasSuffix(strings.ToLower(vs.Names[0].Name), "notices") && len(vs.Values) == 1 {
+				if cl, ok := vs.Values[0].(*ast.CompositeLit); ok {
+					for _, e := range cl.Elts {
+						if kv, ok := e.(*ast.KeyValueExpr); ok {
+							add(kv.Value)
+						}
+					}
+				}
+			}
+			return true
+		})
 		ast.Inspect(af, func(n ast.Node) bool {
 			switch n := n.(type) {
 			case *ast.KeyValueExpr:
@@ -153,7 +166,14 @@ func goKeys(t *testing.T) map[string]string {
 						add(n.Args[len(n.Args)-1])
 					case "tr":
 						add(n.Args[1])
+					case "FieldError", "Errorf":
+						if len(n.Args) > 1 {
+							add(n.Args[1])
+						}
 					}
+				}
+				if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "flowView" {
+					add(n.Args[0])
 				}
 			}
 			return true

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/i18n"
 )
 
@@ -103,4 +104,24 @@ func (p *pages) languageSubmit(w http.ResponseWriter, r *http.Request) {
 		back = p.base + "/"
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+// lang is the language code of the request behind w (cookie, else Accept-Language): a new
+// account's preference at registration.
+func (p *pages) lang(w http.ResponseWriter) string {
+	return p.printer(w, nil).Code()
+}
+
+// securityLanguage saves the account's language (the security page's "Language" section) and
+// switches this browser to it at once.
+func (p *pages) securityLanguage(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+	code := r.PostForm.Get("language")
+	if _, err := p.auth.Account.SetLanguage(r.Context(), pr, code, p.kit.Meta(r)); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	if code != "" {
+		p.kit.Cookies.SetLanguage(w, code)
+	}
+	p.redirect(w, r, "/settings/security?done=language#language")
 }

@@ -88,3 +88,72 @@ func TestLanguageSwitch(t *testing.T) {
 		t.Fatalf("cross-site switch: %d", r.Status)
 	}
 }
+
+// TestMailInTheUsersLanguage, over a real SMTP server on loopback: a German browser registers
+// and gets its activation mail in German (the request's language at registration); a user who
+// saved German on the security page gets German mail even when an English browser asks for it;
+// a user with no preference gets English.
+func TestMailInTheUsersLanguage(t *testing.T) {
+	t.Parallel()
+	m := newMailSite(t, true)
+	de := m.Client()
+	de.Header.Set("Accept-Language", "de-DE,de;q=0.9")
+	r := de.Form("/register", url.Values{"username": {"greta"}, "email": {"greta@example.com"}, "password": {"greta password 1"}, "password_confirm": {"greta password 1"}})
+	if r.Status != 200 || !strings.Contains(string(r.Body), "Sehen Sie in Ihr Postfach") {
+		t.Fatalf("German registration: %d %s", r.Status, r.Body)
+	}
+	m.deliver()
+	act := m.smtp.To("greta@example.com")
+	if len(act) != 1 {
+		t.Fatalf("%d activation mails", len(act))
+	}
+	if !strings.HasPrefix(act[0].Subject, "Aktivieren Sie Ihr ") || !strings.Contains(act[0].Text, "Hallo greta,") || !strings.Contains(act[0].Text, "innerhalb von 1 Tag") && !strings.Contains(act[0].Text, "Stunden") ||
+		!strings.Contains(act[0].HTML, `<html lang="de">`) || !strings.Contains(act[0].HTML, "Mein Konto aktivieren") || strings.Contains(act[0].Text, "Hello") {
+		t.Fatalf("the activation mail is not German:\n%s\n%s\n%s", act[0].Subject, act[0].Text, act[0].HTML)
+	}
+
+	// omar saves German on his security page; his reset, asked for by an English browser, is German.
+	m.CreateUser(m.admin, "omar", "omar@example.com", "omar password 1", "user")
+	omar, _ := m.Login("omar", "omar password 1")
+	body := string(omar.Do("GET", "/settings/security", nil).Body)
+	if !strings.Contains(body, `action="/settings/security/language"`) || !strings.Contains(body, `<option value="" selected>`) {
+		t.Fatalf("no language preference on the security page: %s", body)
+	}
+	r = omar.Form("/settings/security/language", url.Values{"language": {"de"}})
+	if r.Status != 303 || !strings.Contains(r.Header.Get("Set-Cookie"), "gatehouse_lang=de") {
+		t.Fatalf("saving the language: %d %v", r.Status, r.Header)
+	}
+	body = string(omar.Do("GET", "/settings/security?done=language", nil).Body)
+	if !strings.Contains(body, `<option value="de" lang="de" selected>`) || !strings.Contains(body, "Ihre Sprache ist gespeichert.") {
+		t.Fatalf("after saving: %s", body)
+	}
+	if r := omar.Form("/settings/security/language", url.Values{"language": {"tlh"}}); r.Status != 400 {
+		t.Fatalf("a language not offered: %d", r.Status)
+	}
+	en := m.Client()
+	en.Header.Set("Accept-Language", "en")
+	if r := en.Form("/recover", url.Values{"email": {"omar@example.com"}}); r.Status != 200 || !strings.Contains(string(r.Body), "Check your mail") {
+		t.Fatalf("recover: %d", r.Status)
+	}
+	m.CreateUser(m.admin, "ada", "ada@example.com", "ada password 12", "user")
+	if r := de.Form("/recover", url.Values{"email": {"ada@example.com"}}); r.Status != 200 {
+		t.Fatalf("recover: %d", r.Status)
+	}
+	m.deliver()
+	reset := m.smtp.To("omar@example.com")
+	if len(reset) != 1 || !strings.HasPrefix(reset[0].Subject, "Setzen Sie Ihr ") || !strings.Contains(reset[0].Text, "Hallo omar,") || !strings.Contains(reset[0].HTML, "Neues Passwort wählen") {
+		t.Fatalf("omar's reset mail is not German: %+v", reset)
+	}
+	// ada chose nothing: English, whatever the browser that asked.
+	ada := m.smtp.To("ada@example.com")
+	if len(ada) != 1 || !strings.HasPrefix(ada[0].Subject, "Reset your ") || !strings.Contains(ada[0].Text, "Hello ada,") {
+		t.Fatalf("ada's reset mail is not English: %+v", ada)
+	}
+	// The API shows and changes the preference.
+	if r := omar.Do("PUT", "/api/account/language", map[string]any{"language": ""}); r.Status != 200 || !strings.Contains(string(r.Body), `"language":""`) {
+		t.Fatalf("clearing by API: %d %s", r.Status, r.Body)
+	}
+	if r := omar.Do("PUT", "/api/account/language", map[string]any{"language": "fr"}); r.Status != 400 || !strings.Contains(string(r.Body), `"field":"language"`) {
+		t.Fatalf("a language not offered by API: %d %s", r.Status, r.Body)
+	}
+}

@@ -118,7 +118,7 @@ func (p *pages) loginSubmit(w http.ResponseWriter, r *http.Request) {
 
 func (p *pages) setupSubmit(w http.ResponseWriter, r *http.Request) {
 	rd := r.PostForm.Get("rd")
-	req := auth.SetupRequest{Username: r.PostForm.Get("username"), Email: r.PostForm.Get("email"), Password: r.PostForm.Get("password")}
+	req := auth.SetupRequest{Username: r.PostForm.Get("username"), Email: r.PostForm.Get("email"), Password: r.PostForm.Get("password"), Language: p.lang(w)}
 	if r.PostForm.Get("password") != r.PostForm.Get("password_confirm") {
 		v, err := p.loginView(r, rd)
 		if err != nil {

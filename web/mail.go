@@ -53,7 +53,7 @@ func (p *pages) registerSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	var res *auth.RegisterResult
 	if err == nil {
-		res, err = p.auth.Mail.Register(r.Context(), auth.RegisterRequest{Username: f.Get("username"), Email: f.Get("email"), Password: f.Get("password")}, p.kit.Meta(r))
+		res, err = p.auth.Mail.Register(r.Context(), auth.RegisterRequest{Username: f.Get("username"), Email: f.Get("email"), Password: f.Get("password"), Language: p.lang(w)}, p.kit.Meta(r))
 	}
 	if err == nil && res.Tokens != nil {
 		// No activation needed: signed in at once (seed 004), onward to set up security.

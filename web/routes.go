@@ -30,6 +30,7 @@ func (p *pages) routes(mux *http.ServeMux) {
 	mux.Handle("POST /settings/security/password", p.page(p.user(p.securityPassword)))
 	mux.Handle("POST /settings/security/sessions/{id}/revoke", p.page(p.user(p.securityRevoke)))
 	mux.Handle("POST /settings/security/sign-out-others", p.page(p.user(p.securitySignOutOthers)))
+	mux.Handle("POST /settings/security/language", p.page(p.user(p.securityLanguage)))
 	mux.Handle("POST /settings/security/mfa/setup", p.page(p.user(p.mfaSetup)))
 	mux.Handle("GET /settings/security/mfa/qr.png", p.page(p.user(p.mfaQR)))
 	mux.Handle("POST /settings/security/mfa/confirm", p.page(p.user(p.mfaConfirm)))

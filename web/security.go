@@ -27,6 +27,7 @@ var securityNotices = map[string]string{
 	"recovery":    "You signed in with a recovery code, which is now used up. Regenerate your codes or set up the authenticator again if it is lost.",
 	"email":       "We sent a confirmation link to the new address. Your address changes when you open it.",
 	"app_revoked": "The app is removed; it will ask before signing you in again.",
+	"language":    "Your language is saved. Mail to you is written in it from now on.",
 }
 
 func (p *pages) securityView(r *http.Request, pr *auth.Principal) (*view, error) {

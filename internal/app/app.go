@@ -114,7 +114,7 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := Service(ctx, cfg, ServiceParts{Store: p.Store, Tokens: issuer, Clock: p.Clock, Logger: p.Logger, Observer: metrics, Hasher: p.Hasher, Limiter: lim.Limiter, GeoIP: p.GeoIP})
+	svc, err := Service(ctx, cfg, ServiceParts{Store: p.Store, Tokens: issuer, Clock: p.Clock, Logger: p.Logger, Observer: metrics, Hasher: p.Hasher, Limiter: lim.Limiter, GeoIP: p.GeoIP, Catalog: cat})
 	if err != nil {
 		lim.close()
 		return nil, err
@@ -191,6 +191,8 @@ type ServiceParts struct {
 	Hasher   auth.Hasher
 	Limiter  auth.Limiter
 	GeoIP    *geo.DB
+	// Catalog translates mail; nil builds one (the CLI's commands).
+	Catalog *i18n.Catalog
 }
 
 // Service builds the auth services over an open store.
@@ -209,6 +211,7 @@ func Service(ctx context.Context, cfg *config.Config, p ServiceParts) (*auth.App
 		// Only a server checks the jwt_secret fingerprint (a changed secret signs everyone
 		// out); the CLI commands sign no tokens.
 		CheckSecret: p.Tokens != nil,
+		Catalog:     p.Catalog,
 	}
 	// A nil *Metrics must stay a nil interface: the services test for "no observer".
 	if p.Observer != nil {

@@ -16,13 +16,13 @@ import (
 // because its caches start empty.
 const feedTTL = 24 * time.Hour
 
-const userCols = `id, username, email, name, role, disabled, email_verified, mfa_enabled, password_hash, created_at, updated_at, pending`
+const userCols = `id, username, email, name, role, disabled, email_verified, mfa_enabled, password_hash, created_at, updated_at, pending, language`
 
 func scanUser(r rowScanner) (*gatehouse.User, error) {
 	var u gatehouse.User
 	var role string
 	if err := r.Scan(&u.ID, &u.Username, &u.Email, &u.Name, &role, &u.Disabled, &u.EmailVerified, &u.MFAEnabled,
-		&u.PasswordHash, timeDest{&u.CreatedAt}, timeDest{&u.UpdatedAt}, &u.Pending); err != nil {
+		&u.PasswordHash, timeDest{&u.CreatedAt}, timeDest{&u.UpdatedAt}, &u.Pending, &u.Language); err != nil {
 		return nil, err
 	}
 	u.Role = gatehouse.Role(role)
@@ -38,10 +38,10 @@ func (s *Store) conflict(err error) error {
 
 func (s *Store) insertUser(ctx context.Context, q querier, u *gatehouse.User, now time.Time) error {
 	u.CreatedAt, u.UpdatedAt = Norm(now), Norm(now)
-	err := q.QueryRowContext(ctx, `INSERT INTO users (username, email, name, role, disabled, email_verified, mfa_enabled, password_hash, created_at, updated_at, pending)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+	err := q.QueryRowContext(ctx, `INSERT INTO users (username, email, name, role, disabled, email_verified, mfa_enabled, password_hash, created_at, updated_at, pending, language)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
 		u.Username, u.Email, u.Name, string(u.Role), u.Disabled, u.EmailVerified, u.MFAEnabled, u.PasswordHash,
-		s.d.TimeArg(now), s.d.TimeArg(now), u.Pending).Scan(&u.ID)
+		s.d.TimeArg(now), s.d.TimeArg(now), u.Pending, u.Language).Scan(&u.ID)
 	if err != nil {
 		return s.conflict(err)
 	}
@@ -170,10 +170,13 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, upd gatehouse.UserUpda
 		if upd.PasswordHash != nil {
 			u.PasswordHash = *upd.PasswordHash
 		}
+		if upd.Language != nil {
+			u.Language = *upd.Language
+		}
 		now := s.now()
 		u.UpdatedAt = Norm(now)
-		_, err = tx.ExecContext(ctx, `UPDATE users SET username = $1, email = $2, name = $3, role = $4, disabled = $5, password_hash = $6, updated_at = $7 WHERE id = $8`,
-			u.Username, u.Email, u.Name, string(u.Role), u.Disabled, u.PasswordHash, s.d.TimeArg(now), id)
+		_, err = tx.ExecContext(ctx, `UPDATE users SET username = $1, email = $2, name = $3, role = $4, disabled = $5, password_hash = $6, updated_at = $7, language = $8 WHERE id = $9`,
+			u.Username, u.Email, u.Name, string(u.Role), u.Disabled, u.PasswordHash, s.d.TimeArg(now), u.Language, id)
 		if err != nil {
 			return s.conflict(err)
 		}
