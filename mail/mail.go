@@ -140,7 +140,7 @@ func New(d Deps) *Outbox {
 		o.text[code], o.html[code] = map[string]*template.Template{}, map[string]*htmltemplate.Template{}
 		fm := funcs(o.cat.Printer(code))
 		for _, k := range kinds {
-			o.text[code][k] = template.Must(template.New(k + ".txt").Funcs(fm).ParseFS(templateFS, "templates/"+k+".txt"))
+			o.text[code][k] = template.Must(template.New(k+".txt").Funcs(fm).ParseFS(templateFS, "templates/"+k+".txt"))
 			o.html[code][k] = htmltemplate.Must(htmltemplate.New("layout.html").Funcs(fm).ParseFS(templateFS, "templates/layout.html", "templates/"+k+".html"))
 		}
 	}
