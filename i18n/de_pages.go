@@ -145,7 +145,7 @@ func dePages() map[string]string {
 		"IP %s":                         "IP %s",
 		"· signed in %s · last seen %s": "· angemeldet %s · zuletzt gesehen %s",
 		"End session":                   "Sitzung beenden",
-		"End session of %s from %s":     "Sitzung von %s aus %s beenden",
+		"End session of %s from %s":     "Sitzung beenden: %s aus %s",
 		"Sign out everywhere else":      "Überall sonst abmelden",
 		"Preferred language":            "Bevorzugte Sprache",
 		"Not chosen (English mail)":     "Nicht gewählt (E-Mails auf Englisch)",
