@@ -5,7 +5,7 @@ package i18n
 // a page handler or a mail has no German text here.
 func German() map[string]string {
 	out := map[string]string{}
-	for _, part := range []map[string]string{dePages(), deMail(), deErrors()} {
+	for _, part := range []map[string]string{dePages(), deAdmin(), deMail(), deErrors()} {
 		for k, v := range part {
 			out[k] = v
 		}

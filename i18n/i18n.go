@@ -7,6 +7,7 @@ package i18n
 import (
 	"fmt"
 	"net/http"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -155,6 +156,12 @@ func (p *Printer) T(key string, args ...any) string {
 			return t
 		}
 		return key
+	}
+	for i, a := range args {
+		// Templates print what a pointer points to ({{$id}} of an *int64 is "3"); so does T.
+		if v := reflect.ValueOf(a); v.Kind() == reflect.Pointer && !v.IsNil() {
+			args[i] = v.Elem().Interface()
+		}
 	}
 	return p.p.Sprintf(key, args...)
 }

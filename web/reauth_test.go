@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"html"
 	"net/url"
 	"strings"
 	"testing"
@@ -31,7 +32,7 @@ func TestReauthPagesWithoutJavaScript(t *testing.T) {
 
 	e.Clock.Advance(11 * time.Minute)
 	page = string(c.Do("GET", "/settings/security", nil).Body)
-	if strings.Contains(page, `aria-labelledby="h-reauth" hidden`) || !strings.Contains(page, "Confirm it's you") || !strings.Contains(page, `id="f-reauth-password"`) {
+	if strings.Contains(page, `aria-labelledby="h-reauth" hidden`) || !strings.Contains(html.UnescapeString(page), "Confirm it's you") || !strings.Contains(page, `id="f-reauth-password"`) {
 		t.Fatalf("old session: no visible reauth form:\n%s", page)
 	}
 	if strings.Contains(page, `id="f-reauth-code"`) {

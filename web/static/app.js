@@ -1,6 +1,12 @@
 // gatehouse's one script. Every form works without it: it moves keyboard focus to the first field
 // with an error after a refused form, and opens the browser's passkey dialogs, which need a script.
 "use strict";
+// txt is a text in the page's language: the layout writes the script's texts, translated, into
+// the data attributes of #js-text; the English here is only a fallback.
+function txt(key, english) {
+  var el = document.getElementById("js-text");
+  return (el && el.dataset[key]) || english;
+}
 document.addEventListener("DOMContentLoaded", function () {
   var bad = document.querySelector("[aria-invalid=true]");
   if (bad) { bad.focus(); return; }
@@ -17,9 +23,9 @@ document.addEventListener("DOMContentLoaded", function () {
     b.hidden = false;
     b.addEventListener("click", function () {
       navigator.clipboard.writeText(src.textContent.trim()).then(function () {
-        b.textContent = "Copied";
+        b.textContent = txt("copied", "Copied");
       }, function () {
-        b.textContent = "Copying failed: select the codes instead";
+        b.textContent = txt("copyFailed", "Copying failed: select the codes instead");
       });
     });
   });
@@ -49,7 +55,7 @@ document.addEventListener("DOMContentLoaded", function () {
     }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (j) {
         if (!r.ok) {
-          var e = new Error((j.error && j.error.message) || ("The server answered " + r.status + "."));
+          var e = new Error((j.error && j.error.message) || txt("serverAnswered", "The server answered {status}.").replace("{status}", String(r.status)));
           e.code = j.error && j.error.code;
           throw e;
         }
@@ -88,9 +94,9 @@ document.addEventListener("DOMContentLoaded", function () {
     return out;
   }
   function message(e) {
-    if (e && e.name === "NotAllowedError") { return "The passkey dialog was closed or timed out. Try again."; }
-    if (e && e.name === "InvalidStateError") { return "This authenticator already holds a passkey for your account."; }
-    return (e && e.message) || "The passkey did not work. Try again.";
+    if (e && e.name === "NotAllowedError") { return txt("dialogClosed", "The passkey dialog was closed or timed out. Try again."); }
+    if (e && e.name === "InvalidStateError") { return txt("alreadyHeld", "This authenticator already holds a passkey for your account."); }
+    return (e && e.message) || txt("passkeyFailed", "The passkey did not work. Try again.");
   }
   function show(el, text) { el.textContent = text; el.hidden = false; }
   // askReauth shows the security page's "Confirm it's you" form (it is in the page, hidden while
@@ -125,7 +131,7 @@ document.addEventListener("DOMContentLoaded", function () {
         var opts = { publicKey: requestOptions(c.publicKey), signal: ctl.signal };
         if (mediation) { opts.mediation = mediation; }
         return navigator.credentials.get(opts).then(function (cred) {
-          if (!cred) { throw new Error("No passkey was chosen."); }
+          if (!cred) { throw new Error(txt("noPasskey", "No passkey was chosen.")); }
           var stay = document.getElementById("f-stay");
           return postJSON(entry.dataset.finish, { ceremony: c.ceremony, credential: credentialJSON(cred), stay_signed_in: !!(stay && stay.checked) });
         });
@@ -171,7 +177,7 @@ document.addEventListener("DOMContentLoaded", function () {
       var n = name.value.trim();
       if (!n) {
         name.setAttribute("aria-invalid", "true");
-        show(err, "Give the passkey a name, for example MacBook or YubiKey.");
+        show(err, txt("nameIt", "Give the passkey a name, for example MacBook or YubiKey."));
         name.focus();
         return;
       }
@@ -185,7 +191,7 @@ document.addEventListener("DOMContentLoaded", function () {
       }, function (e) {
         btn.disabled = false;
         if (e && e.code === "reauthentication_required" && askReauth("passkeys")) {
-          show(err, "Confirm it's you above, then add the passkey again.");
+          show(err, txt("confirmFirst", "Confirm it's you above, then add the passkey again."));
           return;
         }
         show(err, message(e));
@@ -205,7 +211,7 @@ document.addEventListener("DOMContentLoaded", function () {
       btn.disabled = true;
       postJSON(box.dataset.begin, {}).then(function (c) {
         return navigator.credentials.get({ publicKey: requestOptions(c.publicKey) }).then(function (cred) {
-          if (!cred) { throw new Error("No passkey was chosen."); }
+          if (!cred) { throw new Error(txt("noPasskey", "No passkey was chosen.")); }
           return postJSON(box.dataset.finish, { ceremony: c.ceremony, credential: credentialJSON(cred) });
         });
       }).then(function () {
