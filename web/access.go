@@ -39,14 +39,14 @@ func (p *pages) adminGroups(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 	return p.renderGroups(w, r, pr, http.StatusOK, nil, map[string]string{})
 }
 
-func (p *pages) renderGroups(w http.ResponseWriter, r *http.Request, pr *auth.Principal, status int, err error, form map[string]string) error {
+func (p *pages) renderGroups(w http.ResponseWriter, r *http.Request, pr *auth.Principal, status int, err error, values map[string]string) error {
 	gs, lerr := p.access.ListGroups(r.Context(), actorOf(pr, p.kit.Meta(r)))
 	if lerr != nil {
 		return lerr
 	}
-	v := &view{Title: "Groups", User: pr.User, Admin: true, Nav: "groups", Data: gs, Form: form, Errors: map[string]string{}}
+	v := &view{Title: "Groups", User: pr.User, Admin: true, Nav: "groups", Data: gs, form: form{Form: values}}
 	if err != nil {
-		fieldErrors(err, v)
+		v.refuse(err)
 	}
 	v.Notice = map[string]string{"deleted": "The group is deleted."}[r.URL.Query().Get("done")]
 	p.render(w, status, "admin_groups", v)
@@ -86,8 +86,8 @@ func (p *pages) groupView(r *http.Request, pr *auth.Principal) (*view, error) {
 		}
 		d.Members = append(d.Members, u)
 	}
-	return &view{Title: "Group " + g.Name, User: pr.User, Admin: true, Nav: "groups", Data: d, Errors: map[string]string{},
-		Form: map[string]string{"name": g.Name, "description": g.Description}}, nil
+	return &view{Title: "Group " + g.Name, User: pr.User, Admin: true, Nav: "groups", Data: d,
+		form: form{Form: map[string]string{"name": g.Name, "description": g.Description}}}, nil
 }
 
 var groupNotices = map[string]string{"created": "The group is created.", "saved": "Saved.", "added": "The member is added.", "removed": "The member is removed."}
@@ -136,12 +136,12 @@ func (p *pages) adminGroupAction(w http.ResponseWriter, r *http.Request, pr *aut
 		return verr
 	}
 	if r.PostForm.Get("action") == "save" {
-		v.Form["name"], v.Form["description"] = r.PostForm.Get("name"), r.PostForm.Get("description")
+		v.keep(r, "name", "description")
 	}
 	if r.PostForm.Get("action") == "add" {
-		v.Form["user"] = r.PostForm.Get("user")
+		v.set("user", r.PostForm.Get("user"))
 	}
-	fieldErrors(err, v)
+	v.refuse(err)
 	p.render(w, ghttpStatus(err), "admin_group", v)
 	return nil
 }
@@ -168,7 +168,7 @@ func (p *pages) adminGroupDelete(w http.ResponseWriter, r *http.Request, pr *aut
 		if verr != nil {
 			return err
 		}
-		fieldErrors(err, v)
+		v.refuse(err)
 		p.render(w, ghttpStatus(err), "admin_group_delete", v)
 		return nil
 	}
@@ -206,7 +206,7 @@ func (p *pages) adminAccess(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 }
 
 func (p *pages) accessView(pr *auth.Principal, rules []gatehouse.AccessRule) *view {
-	return &view{Title: "Access rules", User: pr.User, Admin: true, Nav: "access", Errors: map[string]string{}, Form: map[string]string{"policy": "one_factor"},
+	return &view{Title: "Access rules", User: pr.User, Admin: true, Nav: "access", form: form{Form: map[string]string{"policy": "one_factor"}},
 		Data: &accessData{Rules: rules, Default: p.access.DefaultPolicy().String(), Edit: -1}}
 }
 
@@ -252,9 +252,7 @@ func (p *pages) adminAccessAction(w http.ResponseWriter, r *http.Request, pr *au
 	}
 	v := p.accessView(pr, rules)
 	v.Data.(*accessData).Edit = edit
-	for _, k := range []string{"domains", "paths", "methods", "networks", "subjects", "policy"} {
-		v.Form[k] = f.Get(k)
-	}
+	v.keep(r, "domains", "paths", "methods", "networks", "subjects", "policy")
 	// A field error names rules[i].paths[j]: show it next to the form's field.
 	var e *gatehouse.Error
 	if asError(err, &e) && strings.HasPrefix(e.Field, "rules[") {
@@ -262,9 +260,9 @@ func (p *pages) adminAccessAction(w http.ResponseWriter, r *http.Request, pr *au
 		if k := strings.IndexByte(field, '['); k >= 0 {
 			field = field[:k]
 		}
-		v.Errors[field] = e.Message
+		v.fieldError(field, e.Message)
 	} else {
-		fieldErrors(err, v)
+		v.refuse(err)
 	}
 	p.render(w, ghttpStatus(err), "admin_access", v)
 	return nil
@@ -296,17 +294,10 @@ func editRules(rules []gatehouse.AccessRule, action string, i int, form gatehous
 func (p *pages) accessTestBox(w http.ResponseWriter, r *http.Request, pr *auth.Principal, rules []gatehouse.AccessRule) {
 	f := r.PostForm
 	v := p.accessView(pr, rules)
-	for _, k := range []string{"test_url", "test_method", "test_user", "test_ip"} {
-		v.Form[k] = f.Get(k)
-	}
+	v.keep(r, "test_url", "test_method", "test_user", "test_ip")
 	d, u, err := p.access.Explain(r.Context(), actorOf(pr, p.kit.Meta(r)), f.Get("test_url"), f.Get("test_method"), f.Get("test_user"), f.Get("test_ip"))
 	if err != nil {
-		var e *gatehouse.Error
-		if asError(err, &e) && e.Field != "" {
-			v.Errors["test_"+e.Field] = e.Message
-		} else {
-			fieldErrors(err, v)
-		}
+		v.refuseAs("test_", err)
 		p.render(w, ghttpStatus(err), "admin_access", v)
 		return
 	}

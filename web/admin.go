@@ -17,7 +17,7 @@ import (
 const perPage = 25
 
 func adminView(title, nav string, pr *auth.Principal) *view {
-	return &view{Title: title, Nav: nav, User: pr.User, Admin: true, Errors: map[string]string{}, Form: map[string]string{}}
+	return &view{Title: title, Nav: nav, User: pr.User, Admin: true}
 }
 
 // pageNum reads ?page=, defaulting to 1; nonsense counts as 1 rather than an error page.
@@ -139,7 +139,7 @@ func (p *pages) adminCreateUser(w http.ResponseWriter, r *http.Request, pr *auth
 		return verr
 	}
 	v.Form = map[string]string{"username": req.Username, "email": req.Email, "role": string(req.Role)}
-	fieldErrors(err, v)
+	v.refuse(err)
 	p.render(w, ghttpStatus(err), "admin_users", v)
 	return nil
 }
@@ -229,7 +229,7 @@ func (p *pages) adminUserAction(w http.ResponseWriter, r *http.Request, pr *auth
 	if verr != nil {
 		return verr
 	}
-	fieldErrors(err, v)
+	v.refuse(err)
 	if v.Error == "" && len(v.Errors) == 0 {
 		v.Error = "The change was refused."
 	}
@@ -467,7 +467,7 @@ func (p *pages) adminSettingsSubmit(w http.ResponseWriter, r *http.Request, pr *
 		!p.auth.Core.MailConfigured() && r.PostForm.Get("confirm_no_mail") == "" {
 		v := adminView("System settings", "settings", pr)
 		v.Data = p.settingsGroups(r.PostForm, group)
-		v.Errors["auth_allow_user_registration"] = registrationNeedsMail
+		v.fieldError("auth_allow_user_registration", registrationNeedsMail)
 		p.render(w, http.StatusConflict, "admin_settings", v)
 		return nil
 	}
@@ -481,13 +481,13 @@ func (p *pages) adminSettingsSubmit(w http.ResponseWriter, r *http.Request, pr *
 	}
 	v := adminView("System settings", "settings", pr)
 	v.Data = p.settingsGroups(r.PostForm, group)
-	fieldErrors(err, v)
+	v.refuse(err)
 	// The core names the setting by its key ("auth_password_min_length: must be ..."); the page
 	// names it by its label, beside the field.
 	for k, msg := range v.Errors {
 		for _, d := range gatehouse.SettingDefs(p.auth.Core.CookieSecureDefault()) {
 			if d.Key == k {
-				v.Errors[k] = pageLabel(d) + ": " + strings.TrimPrefix(msg, k+": ")
+				v.fieldError(k, pageLabel(d)+": "+strings.TrimPrefix(msg, k+": "))
 			}
 		}
 	}
@@ -531,7 +531,7 @@ func (p *pages) adminEvents(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 			return err
 		}
 		if id < 1 {
-			v.Errors["user"] = "No user has this username or number. A deleted user's events are found by their number."
+			v.fieldError("user", "No user has this username or number. A deleted user's events are found by their number.")
 			p.render(w, http.StatusBadRequest, "admin_events", v)
 			return nil
 		}

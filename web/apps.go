@@ -32,8 +32,7 @@ func (p *pages) appsView(r *http.Request, pr *auth.Principal) (*view, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &view{Title: "Apps", Nav: "apps", User: pr.User, Admin: true, Data: &appsData{Apps: list, Issuer: p.public.String()},
-		Errors: map[string]string{}, Form: map[string]string{}}, nil
+	return &view{Title: "Apps", Nav: "apps", User: pr.User, Admin: true, Data: &appsData{Apps: list, Issuer: p.public.String()}}, nil
 }
 
 var appNotices = map[string]string{"deleted": "The app is deleted; its tokens no longer work.", "keys": "New signing keys are published; they sign in an hour."}
@@ -83,7 +82,7 @@ func (p *pages) adminCreateApp(w http.ResponseWriter, r *http.Request, pr *auth.
 		return verr
 	}
 	if err != nil {
-		fieldErrors(err, v)
+		v.refuse(err)
 		keepForm(r, v)
 		p.render(w, ghttp.StatusOf(gatehouse.ErrorCode(err)), "admin_apps", v)
 		return nil

@@ -15,7 +15,7 @@ import (
 func (p *pages) externalVerifyPage(w http.ResponseWriter, r *http.Request) error {
 	tokenPage(w)
 	tok := r.URL.Query().Get("token")
-	v := &view{Title: "Link your sign-in", Errors: map[string]string{}, Form: map[string]string{}}
+	v := &view{Title: "Link your sign-in"}
 	info, err := p.auth.SignIn.CheckExternalVerification(r.Context(), tok)
 	if err != nil {
 		v.Data = &flowData{Step: "bad_link"}

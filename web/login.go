@@ -28,7 +28,7 @@ func (p *pages) loginView(r *http.Request, rd string) (*view, error) {
 	if st.SetupRequired {
 		title = "Create the first administrator"
 	}
-	return &view{Title: title, Data: &loginData{State: st, RD: rd}, Errors: map[string]string{}, Form: map[string]string{}}, nil
+	return &view{Title: title, Data: &loginData{State: st, RD: rd}}, nil
 }
 
 // afterSignIn is where a browser goes once signed in: rd when it is on the public URL's site,
@@ -83,12 +83,12 @@ func (p *pages) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	if verr != nil {
 		return verr
 	}
-	v.Form["login"] = req.Login
+	v.set("login", req.Login)
 	status := ghttpStatus(err)
 	switch gatehouse.ErrorCode(err) {
 	case gatehouse.EInvalidCredentials:
 		// The same words whether or not the account exists.
-		v.Errors["password"] = "Wrong username, email or password."
+		v.fieldError("password", "Wrong username, email or password.")
 	case gatehouse.ERateLimited, gatehouse.EBusy:
 		var e *gatehouse.Error
 		msg := "Too many sign-in attempts. Wait a moment and try again."
@@ -102,11 +102,11 @@ func (p *pages) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	case gatehouse.EAccountPending:
 		// Said only after a correct password (auth.Login); the page offers a new link.
 		v.Error = "This account is not activated yet. Open the link in the activation mail, or ask for a new one."
-		v.Form["pending"] = "1"
+		v.set("pending", "1")
 	default:
-		fieldErrors(err, v)
+		v.refuse(err)
 		if m, ok := v.Errors["login"]; ok && m == "" {
-			v.Errors["login"] = "Enter your username or email."
+			v.fieldError("login", "Enter your username or email.")
 		}
 	}
 	p.render(w, status, "login", v)
@@ -121,8 +121,8 @@ func (p *pages) setupSubmit(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		v.Form["username"], v.Form["email"] = req.Username, req.Email
-		v.Errors["password_confirm"] = "The two passwords differ."
+		v.keep(r, "username", "email")
+		v.fieldError("password_confirm", "The two passwords differ.")
 		p.render(w, http.StatusBadRequest, "login", v)
 		return nil
 	}
@@ -139,11 +139,11 @@ func (p *pages) setupSubmit(w http.ResponseWriter, r *http.Request) error {
 	if verr != nil {
 		return verr
 	}
-	v.Form["username"], v.Form["email"] = req.Username, req.Email
+	v.keep(r, "username", "email")
 	if gatehouse.ErrorCode(err) == gatehouse.ESetupDone {
 		v.Error = "An administrator already exists. Sign in instead."
 	} else {
-		fieldErrors(err, v)
+		v.refuse(err)
 	}
 	p.render(w, ghttpStatus(err), "login", v)
 	return nil
@@ -158,7 +158,7 @@ func (p *pages) logoutPage(w http.ResponseWriter, r *http.Request) error {
 		p.redirect(w, r, loginWithRD(rd))
 		return nil
 	}
-	p.render(w, http.StatusOK, "logout", &view{Title: "Sign out", User: pr.User, Admin: pr.User.Role == gatehouse.RoleAdmin, Form: map[string]string{"rd": rd}})
+	p.render(w, http.StatusOK, "logout", &view{Title: "Sign out", User: pr.User, Admin: pr.User.Role == gatehouse.RoleAdmin, form: form{Form: map[string]string{"rd": rd}}})
 	return nil
 }
 

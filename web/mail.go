@@ -27,7 +27,7 @@ type flowData struct {
 }
 
 func flowView(title, step string) *view {
-	return &view{Title: title, Data: &flowData{Step: step}, Errors: map[string]string{}, Form: map[string]string{}}
+	return &view{Title: title, Data: &flowData{Step: step}}
 }
 
 func (p *pages) registerPage(w http.ResponseWriter, r *http.Request) error {
@@ -79,7 +79,7 @@ func (p *pages) registerSubmit(w http.ResponseWriter, r *http.Request) error {
 	case gatehouse.EForbidden:
 		v.Data.(*flowData).Step = "closed"
 	}
-	fieldErrors(err, v)
+	v.refuse(err)
 	p.render(w, ghttpStatus(err), "register", v)
 	return nil
 }
@@ -103,9 +103,10 @@ func (p *pages) linkProblem(w http.ResponseWriter, r *http.Request, v *view, err
 	}
 	v.Data.(*flowData).Step = "bad_link"
 	v.Data.(*flowData).Token = ""
-	fieldErrors(err, v)
+	v.refuse(err)
 	if m := v.Errors["token"]; m != "" {
-		v.Error, v.Errors["token"] = m, ""
+		v.Error = m
+		delete(v.Errors, "token")
 	}
 	p.render(w, ghttpStatus(err), page, v)
 	return nil
@@ -131,7 +132,7 @@ func (p *pages) resendSubmit(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		v.Data.(*flowData).Step = "bad_link"
-		fieldErrors(err, v)
+		v.refuse(err)
 		p.render(w, ghttpStatus(err), "activate", v)
 		return nil
 	}
@@ -151,8 +152,8 @@ func (p *pages) recoverSubmit(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		v.Data.(*flowData).Step = "form"
-		v.Form["email"] = r.PostForm.Get("email")
-		fieldErrors(err, v)
+		v.set("email", r.PostForm.Get("email"))
+		v.refuse(err)
 		p.render(w, ghttpStatus(err), "recover", v)
 		return nil
 	}
@@ -193,7 +194,7 @@ func (p *pages) resetSubmit(w http.ResponseWriter, r *http.Request) error {
 		return p.linkProblem(w, r, v, err, "recover_reset")
 	}
 	v.Data.(*flowData).Token = tok
-	fieldErrors(err, v)
+	v.refuse(err)
 	p.render(w, ghttpStatus(err), "recover_reset", v)
 	return nil
 }
@@ -236,12 +237,12 @@ func (p *pages) securityEmail(w http.ResponseWriter, r *http.Request, pr *auth.P
 	if verr != nil {
 		return verr
 	}
-	v.Form["email"] = r.PostForm.Get("email")
+	v.set("email", r.PostForm.Get("email"))
 	var e *gatehouse.Error
 	if asError(err, &e) && e.Field == "password" {
-		v.Errors["email_password"] = e.Message
+		v.fieldError("email_password", e.Message)
 	} else {
-		fieldErrors(err, v)
+		v.refuse(err)
 	}
 	p.render(w, ghttpStatus(err), "security", v)
 	return nil
@@ -307,9 +308,9 @@ func (p *pages) adminMailTest(w http.ResponseWriter, r *http.Request, pr *auth.P
 	if verr != nil {
 		return verr
 	}
-	v.Form["to"] = r.PostForm.Get("to")
+	v.set("to", r.PostForm.Get("to"))
 	if err != nil {
-		fieldErrors(err, v)
+		v.refuse(err)
 		p.render(w, ghttpStatus(err), "admin_mail", v)
 		return nil
 	}
@@ -342,7 +343,7 @@ func (p *pages) adminResendActivation(w http.ResponseWriter, r *http.Request, pr
 			if verr != nil {
 				return verr
 			}
-			fieldErrors(err, v)
+			v.refuse(err)
 			p.render(w, ghttpStatus(err), "admin_mail", v)
 			return nil
 		}

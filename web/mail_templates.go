@@ -68,7 +68,7 @@ func (p *pages) adminMailTemplateSubmit(w http.ResponseWriter, r *http.Request, 
 		if gatehouse.ErrorCode(err) == gatehouse.EInternal {
 			return err
 		}
-		fieldErrors(err, v)
+		v.refuse(err)
 		p.render(w, ghttpStatus(err), "admin_mail_template", v)
 		return nil
 	}

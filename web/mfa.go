@@ -75,17 +75,12 @@ func (p *pages) mfaRender(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 	if verr != nil {
 		return verr
 	}
-	v.Form["mfa_form"] = r.PostForm.Get("form")
+	v.set("mfa_form", r.PostForm.Get("form"))
 	status := http.StatusOK
 	if err != nil {
 		status = ghttpStatus(err)
-		var e *gatehouse.Error
-		if asError(err, &e) && e.Field != "" {
-			// Fields of the MFA forms are prefixed so they never collide with the password form.
-			v.Errors["mfa_"+e.Field] = e.Message
-		} else {
-			v.Error = errMessage(err)
-		}
+		// Fields of the MFA forms are prefixed so they never collide with the password form.
+		v.refuseAs("mfa_", err)
 	}
 	if d, ok := v.Data.(*securityData); ok && d.MFA != nil {
 		d.MFA.Codes = codes
@@ -218,7 +213,7 @@ func (p *pages) loginMFASubmit(w http.ResponseWriter, r *http.Request) error {
 	default:
 		var e *gatehouse.Error
 		if asError(err, &e) && e.Field != "" {
-			v.Errors[e.Field] = upperFirst(e.Message) + "."
+			v.fieldError(e.Field, upperFirst(e.Message)+".")
 		} else {
 			v.Error = upperFirst(errMessage(err)) + "."
 		}

@@ -104,7 +104,7 @@ func (p *pages) providersView(r *http.Request, pr *auth.Principal) (*view, error
 		return nil, err
 	}
 	return &view{Title: "External authentication", Nav: "providers", User: pr.User, Admin: true,
-		Data: &providersData{Providers: ps, RedirectBase: redirectHint(p.auth.Core.RedirectURI(""))}, Errors: map[string]string{}, Form: map[string]string{"scopes": strings.Join(auth.DefaultScopes, " ")}}, nil
+		Data: &providersData{Providers: ps, RedirectBase: redirectHint(p.auth.Core.RedirectURI(""))}, form: form{Form: map[string]string{"scopes": strings.Join(auth.DefaultScopes, " ")}}}, nil
 }
 
 func (p *pages) adminProviders(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
@@ -135,10 +135,8 @@ func providerForm(r *http.Request, create bool) auth.ProviderInput {
 }
 
 func keepForm(r *http.Request, v *view) {
-	for _, k := range []string{"id", "name", "issuer", "client_id", "scopes", "auto_bind_verified_email", "auto_create_users", "enabled",
-		"token_auth_method", "allowed_email_domains"} {
-		v.Form[k] = r.PostForm.Get(k)
-	}
+	v.keep(r, "id", "name", "issuer", "client_id", "scopes", "auto_bind_verified_email", "auto_create_users", "enabled",
+		"token_auth_method", "allowed_email_domains")
 }
 
 func (p *pages) adminCreateProvider(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
@@ -155,7 +153,7 @@ func (p *pages) adminCreateProvider(w http.ResponseWriter, r *http.Request, pr *
 		return verr
 	}
 	keepForm(r, v)
-	fieldErrors(err, v)
+	v.refuse(err)
 	p.render(w, ghttpStatus(err), "admin_providers", v)
 	return nil
 }
@@ -172,7 +170,7 @@ func (p *pages) providerView(r *http.Request, pr *auth.Principal) (*view, error)
 			f[k] = "1"
 		}
 	}
-	return &view{Title: pv.Name, Nav: "providers", User: pr.User, Admin: true, Data: pv, Errors: map[string]string{}, Form: f}, nil
+	return &view{Title: pv.Name, Nav: "providers", User: pr.User, Admin: true, Data: pv, form: form{Form: f}}, nil
 }
 
 func (p *pages) adminProvider(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
@@ -203,7 +201,7 @@ func (p *pages) adminSaveProvider(w http.ResponseWriter, r *http.Request, pr *au
 		return verr
 	}
 	keepForm(r, v)
-	fieldErrors(err, v)
+	v.refuse(err)
 	p.render(w, ghttpStatus(err), "admin_provider", v)
 	return nil
 }

@@ -75,12 +75,7 @@ func (p *pages) renderReauth(w http.ResponseWriter, r *http.Request, pr *auth.Pr
 	status := ghttp.StatusOf(gatehouse.EReauthRequired)
 	if err != nil {
 		status = ghttpStatus(err)
-		var e *gatehouse.Error
-		if asError(err, &e) && e.Field != "" {
-			v.Errors["reauth_"+e.Field] = e.Message
-		} else {
-			v.Error = errMessage(err)
-		}
+		v.refuseAs("reauth_", err)
 	}
 	p.render(w, status, "security", v)
 	return nil

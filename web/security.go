@@ -63,7 +63,7 @@ func (p *pages) securityView(r *http.Request, pr *auth.Principal) (*view, error)
 		}
 	}
 	return &view{Title: "Account security", Nav: "security", User: pr.User, Admin: pr.User.Role == gatehouse.RoleAdmin,
-		Data: d, Errors: map[string]string{}, Form: map[string]string{}}, nil
+		Data: d}, nil
 }
 
 func (p *pages) securityPage(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
@@ -104,7 +104,7 @@ func (p *pages) securityPassword(w http.ResponseWriter, r *http.Request, pr *aut
 	if verr != nil {
 		return verr
 	}
-	fieldErrors(err, v)
+	v.refuse(err)
 	p.render(w, ghttpStatus(err), "security", v)
 	return nil
 }

@@ -48,8 +48,8 @@ func (p *pages) stepUpSubmit(w http.ResponseWriter, r *http.Request, pr *auth.Pr
 	if serr != nil {
 		return serr
 	}
-	v := &view{Title: "Second factor needed", User: pr.User, Data: &stepUpData{RD: p.safeRD(rd), State: st}, Errors: map[string]string{}}
-	fieldErrors(err, v)
+	v := &view{Title: "Second factor needed", User: pr.User, Data: &stepUpData{RD: p.safeRD(rd), State: st}}
+	v.refuse(err)
 	p.render(w, ghttpStatus(err), "stepup", v)
 	return nil
 }

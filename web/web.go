@@ -151,10 +151,9 @@ type view struct {
 	Admin  bool
 	Nav    string
 	Notice string
-	Error  string            // a message for the whole form
-	Errors map[string]string // messages next to fields, by field name
-	Form   map[string]string // values to show again after an error
-	Data   any
+	// form: the values, field messages and form-wide message of the page's form (form.go).
+	form
+	Data any
 	// Banners are the start-up configuration problems, shown to administrators only.
 	Banners []string
 	// HasApps: the OpenID Provider's apps page exists (web/apps.go).
@@ -185,7 +184,7 @@ func (p *pages) render(w http.ResponseWriter, status int, name string, v *view) 
 }
 
 func (p *pages) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	v := &view{Title: http.StatusText(status), Error: msg, Errors: map[string]string{}, Form: map[string]string{}}
+	v := &view{Title: http.StatusText(status), form: form{Error: msg}}
 	if pr, err := p.kit.Principal(r); err == nil {
 		v.User, v.Admin = pr.User, pr.User.Role == gatehouse.RoleAdmin
 	}
@@ -253,20 +252,6 @@ func (p *pages) safeRD(rd string) string {
 		return s
 	}
 	return ""
-}
-
-// fieldErrors splits a coded error into a message next to its field, or a form-wide message.
-func fieldErrors(err error, v *view) {
-	var e *gatehouse.Error
-	if errors.As(err, &e) && e.Field != "" {
-		v.Errors[e.Field] = e.Message
-		return
-	}
-	if errors.As(err, &e) {
-		v.Error = e.Message
-		return
-	}
-	v.Error = "Something went wrong; the server log has details."
 }
 
 func formatTime(t any) string {
