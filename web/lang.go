@@ -91,11 +91,11 @@ func (p *pages) langOptions(current string) []langOption {
 
 // languageSubmit is the switch on every page: it remembers the choice in the gatehouse_lang
 // cookie and goes back to the page it was sent from.
-func (p *pages) languageSubmit(w http.ResponseWriter, r *http.Request) {
+func (p *pages) languageSubmit(w http.ResponseWriter, r *http.Request) error {
 	code := r.PostFormValue("lang")
 	if !p.cat.Supported(code) {
 		p.errorPage(w, r, http.StatusBadRequest, "This language is not offered.")
-		return
+		return nil
 	}
 	p.kit.Cookies.SetLanguage(w, code)
 	back := r.PostFormValue("back")
@@ -104,6 +104,7 @@ func (p *pages) languageSubmit(w http.ResponseWriter, r *http.Request) {
 		back = p.base + "/"
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)
+	return nil
 }
 
 // lang is the language code of the request behind w (cookie, else Accept-Language): a new
@@ -114,14 +115,14 @@ func (p *pages) lang(w http.ResponseWriter) string {
 
 // securityLanguage saves the account's language (the security page's "Language" section) and
 // switches this browser to it at once.
-func (p *pages) securityLanguage(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) securityLanguage(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	code := r.PostForm.Get("language")
 	if _, err := p.auth.Account.SetLanguage(r.Context(), pr, code, p.kit.Meta(r)); err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	if code != "" {
 		p.kit.Cookies.SetLanguage(w, code)
 	}
 	p.redirect(w, r, "/settings/security?done=language#language")
+	return nil
 }
