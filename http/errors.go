@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/http/jsonbody"
 )
 
 // Codes that only the HTTP layer produces.
 const (
-	codeUnsupportedMedia = "unsupported_media_type"
+	codeUnsupportedMedia = jsonbody.CodeUnsupportedMedia
 	codeMethodNotAllowed = "method_not_allowed"
 	codeCSRF             = "csrf_failed"
 )

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/http/jsonbody"
 )
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
@@ -123,7 +124,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
-		writeError(w, r, s.log, decodeError(err))
+		writeError(w, r, s.log, jsonbody.Error(err))
 		return
 	}
 	if len(bytes.TrimSpace(body)) == 0 && r.Header.Get("Authorization") == "" {

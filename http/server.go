@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/access"
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/http/clientip"
 )
 
 // Deps are what the HTTP layer needs.
@@ -255,7 +256,7 @@ func (s *Server) meta(r *http.Request) auth.ClientMeta {
 		ua = ua[:512]
 	}
 	ua = strings.ToValidUTF8(ua, "")
-	ip, untrusted := clientIP(r, s.trusted)
+	ip, untrusted := clientip.Of(r, s.trusted)
 	if untrusted && s.xffWarned.CompareAndSwap(false, true) {
 		s.log.Warn("X-Forwarded-For from a peer that is not a trusted proxy is ignored; if this peer is your reverse proxy, add its address or range to server.trusted_proxies (logged once)", "peer", ip.String())
 	}
