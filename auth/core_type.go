@@ -153,6 +153,7 @@ func NewCore(ctx context.Context, d Deps) (*Core, error) {
 		return nil, err
 	}
 	s.sealStoredSecrets(ctx)
+	s.reportUsernameCollisions(ctx)
 	if err := s.reloadSettings(ctx); err != nil {
 		return nil, err
 	}

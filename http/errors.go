@@ -34,7 +34,7 @@ func statusOf(code string) int {
 		return http.StatusNotFound
 	case codeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
-	case gatehouse.EConflict, gatehouse.ESetupDone, gatehouse.ELastAdmin:
+	case gatehouse.EConflict, gatehouse.ESetupDone, gatehouse.ELastAdmin, gatehouse.EConfusable:
 		return http.StatusConflict
 	case gatehouse.ETooLarge:
 		return http.StatusRequestEntityTooLarge
