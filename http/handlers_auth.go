@@ -25,6 +25,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "reason": "store unreachable", "detail": s.readyDetail()})
 		return
 	}
+	if s.writable != nil {
+		if err := s.writable(ctx); err != nil {
+			s.log.Warn("not ready: the store refuses writes", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "reason": "store not writable", "detail": s.readyDetail()})
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "detail": s.readyDetail()})
 }
 
