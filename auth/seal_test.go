@@ -44,7 +44,7 @@ func TestSMTPPasswordIsSealedAtRest(t *testing.T) {
 	if v := raw["mail_smtp_password"]; strings.Contains(v, "old-clear-pw") {
 		t.Fatalf("the clear-text value was not sealed at start: %q", v)
 	}
-	if err := a.Core.PollChanges(ctx); err != nil {
+	if err := a.Background.PollChanges(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := a.Core.Settings().SMTPPassword; got != "old-clear-pw" {
