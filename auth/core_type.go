@@ -43,6 +43,7 @@ type Core struct {
 	providers *providerDir
 
 	cookieSecureDefault bool
+	settingsBox         *seal.Box // seals write-only settings; nil without mfa_secret_key
 	settings            atomic.Pointer[gatehouse.Settings]
 	hasUsers            atomic.Bool // once true it stays true: the last admin cannot be deleted
 
@@ -122,6 +123,7 @@ func NewCore(ctx context.Context, d Deps) (*Core, error) {
 		store: d.Store, hasher: d.Hasher, tokens: d.Tokens, limiter: d.Limiter,
 		clock: d.Clock, log: d.Logger, obs: d.Observer, public: d.PublicURL, links: d.Links, geo: d.GeoIP,
 		cookieSecureDefault: d.CookieSecureDefault,
+		settingsBox:         newSettingsBox(d.MFASecretKey),
 		revoked:             token.NewRevocations(),
 		pending:             newRevokeQueue(),
 		sessions:            newSessionCache(),
@@ -134,13 +136,15 @@ func NewCore(ctx context.Context, d Deps) (*Core, error) {
 	s.mfa = &mfaKit{core: s, mfaBox: newMFABox(d.MFASecretKey), store: d.Store, clock: d.Clock, log: d.Logger}
 	s.passkeys = &passkeyKit{pk: newPasskeys(d.PublicURL), store: d.Store, clock: d.Clock}
 	s.providers = &providerDir{core: s, rp: d.OIDC, store: d.Store, log: d.Logger, public: d.PublicURL, links: d.Links}
-	s.mail = mail.New(mail.Deps{Store: d.Store, Settings: s.Settings, Clock: d.Clock, Logger: d.Logger, PublicURL: d.PublicURL, Catalog: d.Catalog})
+	s.mail = mail.New(mail.Deps{Store: d.Store, Settings: s.Settings, Clock: d.Clock, Logger: d.Logger, PublicURL: d.PublicURL, SealKey: d.MFASecretKey, Catalog: d.Catalog})
 	if err := s.store.InitSettings(ctx, gatehouse.SettingDefaults(d.CookieSecureDefault)); err != nil {
 		return nil, err
 	}
 	if err := s.mail.LoadTemplates(ctx); err != nil {
 		return nil, err
 	}
+	s.sealStoredSecrets(ctx)
+	s.reportUsernameCollisions(ctx)
 	if err := s.reloadSettings(ctx); err != nil {
 		return nil, err
 	}

@@ -312,8 +312,8 @@ func usernameBase(s string) string {
 			break
 		}
 	}
-	out := strings.TrimRight(b.String(), "._-")
-	if gatehouse.ValidateUsername(out) != nil {
+	out, err := gatehouse.NormalizeUsername(strings.TrimRight(b.String(), "._-"))
+	if err != nil {
 		return ""
 	}
 	return out

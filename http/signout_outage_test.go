@@ -140,3 +140,33 @@ func sessionOf(t *testing.T, e *testserver.Env, access string) string {
 	t.Fatalf("no current session: %s", r.Body)
 	return ""
 }
+
+func (u unwritable) WriteCheck(ctx context.Context) error {
+	if u.broken.Load() {
+		return errDiskFull
+	}
+	return u.Store.WriteCheck(ctx)
+}
+
+// /readyz is 503 while the database answers but refuses writes (disk full), so a balancer stops
+// sending sign-ins to an instance that cannot record them, and 200 again once writes succeed.
+func TestReadyzWhileDatabaseUnwritable(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, backend string) {
+		broken := &atomic.Bool{}
+		e := testserver.New(t, testserver.Options{Backend: backend,
+			WrapStore: func(s gatehouse.Store) gatehouse.Store { return unwritable{s, broken} }})
+		c := e.Client()
+		if r := c.Do("GET", "/readyz", nil); r.Status != 200 {
+			t.Fatalf("readyz with a healthy store: %d %s", r.Status, r.Body)
+		}
+		broken.Store(true)
+		if r := c.Do("GET", "/readyz", nil); r.Status != 503 || r.Str("reason") != "store not writable" {
+			t.Fatalf("readyz with writes failing: %d %s", r.Status, r.Body)
+		}
+		broken.Store(false)
+		if r := c.Do("GET", "/readyz", nil); r.Status != 200 {
+			t.Fatalf("readyz after writes recover: %d %s", r.Status, r.Body)
+		}
+	})
+}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/i18n"
+	"github.com/gatehouse/gatehouse/seal"
 )
 
 //go:embed templates/*
@@ -95,6 +96,9 @@ type Deps struct {
 	// RootCAs, when set, replaces the system roots for verifying the SMTP server's certificate
 	// (tests with a self-signed server). Verification itself is never turned off.
 	RootCAs *x509.CertPool
+	// SealKey is [auth] mfa_secret_key: queued bodies are sealed under a key derived from it
+	// (seal.go). Empty leaves them in clear text.
+	SealKey string
 }
 
 // Outbox composes, queues and delivers mail.
@@ -106,6 +110,7 @@ type Outbox struct {
 	public   *url.URL
 	rootCAs  *x509.CertPool
 	cat      *i18n.Catalog
+	box      *seal.Box // nil: bodies are stored unsealed
 	// text and html are the built-in templates by language code, then by kind.
 	text map[string]map[string]*template.Template
 	html map[string]map[string]*htmltemplate.Template
@@ -135,6 +140,7 @@ func New(d Deps) *Outbox {
 		d.Catalog = cat
 	}
 	o := &Outbox{store: d.Store, settings: d.Settings, clock: d.Clock, log: d.Logger, public: d.PublicURL, rootCAs: d.RootCAs, cat: d.Catalog,
+		box:  newBodyBox(d.SealKey),
 		text: map[string]map[string]*template.Template{}, html: map[string]map[string]*htmltemplate.Template{}, wake: make(chan struct{}, 1)}
 	for _, code := range o.cat.Codes() {
 		o.text[code], o.html[code] = map[string]*template.Template{}, map[string]*htmltemplate.Template{}
@@ -170,8 +176,17 @@ func (o *Outbox) Language(pref string) string {
 // Configured reports whether enough is set to send mail: a host and a sender.
 func Configured(st *gatehouse.Settings) bool { return st.MailConfigured() }
 
-// Compose renders a message of kind for to.
+// Compose renders a message of kind for to, its bodies sealed for the outbox (Bodies opens them).
 func (o *Outbox) Compose(kind, to string, d Data) (*gatehouse.OutboxMail, error) {
+	m, err := o.compose(kind, to, d)
+	if err != nil {
+		return nil, err
+	}
+	sealBodies(o.box, m)
+	return m, nil
+}
+
+func (o *Outbox) compose(kind, to string, d Data) (*gatehouse.OutboxMail, error) {
 	pr := o.cat.Printer(d.Language)
 	d.Language = pr.Code()
 	tt, ok := o.text[d.Language][kind]
@@ -319,6 +334,10 @@ func (o *Outbox) SendTest(ctx context.Context, to string) (string, error) {
 
 // send delivers one message over a fresh SMTP connection.
 func (o *Outbox) send(ctx context.Context, st *gatehouse.Settings, m *gatehouse.OutboxMail) (string, error) {
+	text, html, err := openBodies(o.box, m)
+	if err != nil {
+		return "", err
+	}
 	msg := gomail.NewMsg()
 	if err := msg.From(st.MailFrom); err != nil {
 		return "", fmt.Errorf("mail_from %q is not a valid address: %w", st.MailFrom, err)
@@ -329,9 +348,9 @@ func (o *Outbox) send(ctx context.Context, st *gatehouse.Settings, m *gatehouse.
 	msg.Subject(m.Subject)
 	msg.SetDate()
 	msg.SetMessageID()
-	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
-	if m.HTML != "" {
-		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
+	msg.SetBodyString(gomail.TypeTextPlain, text)
+	if html != "" {
+		msg.AddAlternativeString(gomail.TypeTextHTML, html)
 	}
 	opts := []gomail.Option{gomail.WithPort(st.SMTPPort), gomail.WithTimeout(sendTimeout)}
 	if o.public != nil && o.public.Hostname() != "" {
