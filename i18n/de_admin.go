@@ -3,6 +3,11 @@ package i18n
 // deAdmin are the texts of the admin console and the account page's sections (MFA, passkeys,
 // external identities, apps, confirm it's you).
 func deAdmin() map[string]string {
+	return merge(deAdmin1(), deAdmin2(), deAdmin3(), deAdmin4(), deAdmin5())
+}
+
+// deAdmin1 is part 1 of deAdmin, split to keep each function short.
+func deAdmin1() map[string]string {
 	return map[string]string{
 		// Access rules.
 		"Forward auth checks these in order; the first rule that matches decides. A request no rule matches gets the default policy,": "Forward Auth prüft diese Regeln der Reihe nach; die erste passende entscheidet. Eine Anfrage, auf die keine Regel passt, erhält die Standardrichtlinie",
@@ -76,6 +81,12 @@ func deAdmin() map[string]string {
 		"Refused":                        "Abgelehnt",
 		"How people sign in":             "Wie sich Personen anmelden",
 		"%v of %v":                       "%v von %v",
+	}
+}
+
+// deAdmin2 is part 2 of deAdmin, split to keep each function short.
+func deAdmin2() map[string]string {
+	return map[string]string{
 		"Authenticator app":              "Authenticator-App",
 		"Passkey":                        "Passkey",
 		"External provider":              "Externer Anbieter",
@@ -148,10 +159,16 @@ func deAdmin() map[string]string {
 		"No member yet.":                   "Noch kein Mitglied.",
 		"Add a member (username or email)": "Mitglied hinzufügen (Benutzername oder E-Mail)",
 		"Add member":                       "Mitglied hinzufügen",
-		"Name and description":             "Name und Beschreibung",
-		"Description":                      "Beschreibung",
-		"Save":                             "Speichern",
-		"Delete this group":                "Diese Gruppe löschen",
+	}
+}
+
+// deAdmin3 is part 3 of deAdmin, split to keep each function short.
+func deAdmin3() map[string]string {
+	return map[string]string{
+		"Name and description": "Name und Beschreibung",
+		"Description":          "Beschreibung",
+		"Save":                 "Speichern",
+		"Delete this group":    "Diese Gruppe löschen",
 		"This removes the group %v and its %v memberships; its members stop carrying it in":  "Damit werden die Gruppe %v und ihre %v Mitgliedschaften entfernt; ihre Mitglieder tragen sie nicht mehr in",
 		"at once. It cannot be undone. A group that an access rule names cannot be deleted.": "– sofort. Das lässt sich nicht rückgängig machen. Eine Gruppe, die eine Zugriffsregel nennt, kann nicht gelöscht werden.",
 		"Delete group": "Gruppe löschen",
@@ -217,9 +234,15 @@ func deAdmin() map[string]string {
 		"This removes the provider %v (%v) and unlinks every identity bound through it; its users can no longer sign in with it. It cannot be undone.": "Damit wird der Anbieter %v (%v) entfernt und jede über ihn verknüpfte Identität gelöst; seine Benutzer können sich nicht mehr mit ihm anmelden. Das lässt sich nicht rückgängig machen.",
 		"Delete provider": "Anbieter löschen",
 		"OpenID Connect providers whose accounts can sign in here. Enabled providers get a button on the login page.": "OpenID-Connect-Anbieter, deren Konten sich hier anmelden können. Aktive Anbieter erhalten eine Schaltfläche auf der Anmeldeseite.",
-		"Issuer":           "Aussteller",
-		"enabled":          "aktiv",
-		"disabled":         "inaktiv",
+		"Issuer":   "Aussteller",
+		"enabled":  "aktiv",
+		"disabled": "inaktiv",
+	}
+}
+
+// deAdmin4 is part 4 of deAdmin, split to keep each function short.
+func deAdmin4() map[string]string {
+	return map[string]string{
 		"Disable":          "Deaktivieren",
 		"Enable":           "Aktivieren",
 		"Delete":           "Löschen",
@@ -290,7 +313,12 @@ func deAdmin() map[string]string {
 		"Start over with a new key":             "Mit einem neuen Schlüssel neu beginnen",
 		"Off. With multi-factor authentication, signing in also needs a code from an authenticator app on your phone, so a stolen password alone is not enough.": "Aus. Mit Mehr-Faktor-Authentifizierung braucht die Anmeldung zusätzlich einen Code aus einer Authenticator-App auf Ihrem Telefon, sodass ein gestohlenes Passwort allein nicht genügt.",
 		"Set up authenticator": "Authenticator einrichten",
+	}
+}
 
+// deAdmin5 is part 5 of deAdmin, split to keep each function short.
+func deAdmin5() map[string]string {
+	return map[string]string{
 		// Apps and external identities on the security page.
 		"Apps you signed in to": "Apps, bei denen Sie sich angemeldet haben",
 		"These apps may sign you in through gatehouse without asking again. Removing one signs you out of it.": "Diese Apps dürfen Sie über gatehouse anmelden, ohne erneut zu fragen. Wenn Sie eine entfernen, werden Sie dort abgemeldet.",

@@ -5,6 +5,11 @@ package i18n
 // Printer.Localize. Keys with verbs match finished sentences, so their German keeps the same
 // verbs; the arguments (names, numbers, setting keys) stay as they are.
 func deErrors() map[string]string {
+	return merge(deErrors1(), deErrors2(), deErrors3())
+}
+
+// deErrors1 is part 1 of deErrors, split to keep each function short.
+func deErrors1() map[string]string {
 	return map[string]string{
 		// Durations in settings.
 		"%q is not a domain name (e.g. example.com)": "%q ist kein Domainname (z. B. example.com)",
@@ -78,6 +83,12 @@ func deErrors() map[string]string {
 		"the html must not be empty":                   "der HTML-Teil darf nicht leer sein",
 		"confirm the deletion":                         "bestätigen Sie das Löschen",
 		"confirm your password first: this change needs you to have signed in or confirmed your password in the last %d minutes": "bestätigen Sie zuerst Ihr Passwort: Für diese Änderung müssen Sie sich in den letzten %d Minuten angemeldet oder Ihr Passwort bestätigt haben",
+	}
+}
+
+// deErrors2 is part 2 of deErrors, split to keep each function short.
+func deErrors2() map[string]string {
+	return map[string]string{
 		"could not prepare the dummy hash":     "der Vergleichs-Hash ließ sich nicht vorbereiten",
 		"email is not a valid address":         "die E-Mail-Adresse ist ungültig",
 		"email is required":                    "eine E-Mail-Adresse ist erforderlich",
@@ -126,8 +137,10 @@ func deErrors() map[string]string {
 		"too many requests from your address; try again later":                                                     "zu viele Anfragen von Ihrer Adresse; versuchen Sie es später erneut",
 		"too many requests; try again later":                                                                       "zu viele Anfragen; versuchen Sie es später erneut",
 		"too many sign-in attempts; try again later":                                                               "zu viele Anmeldeversuche; versuchen Sie es später erneut",
-		"unknown action":            "unbekannte Aktion",
-		"unknown action %q":         "unbekannte Aktion %q",
+		"unknown action":    "unbekannte Aktion",
+		"unknown action %q": "unbekannte Aktion %q",
+		"this username looks like an existing username (letters from another script or look-alike characters); choose another": "dieser Benutzername ähnelt einem vorhandenen Benutzernamen (Buchstaben aus einer anderen Schrift oder ähnlich aussehende Zeichen); wählen Sie einen anderen",
+		"username contains characters that are not allowed in usernames (letters, digits, '.', '_' and '-' only)":              "der Benutzername enthält Zeichen, die in Benutzernamen nicht erlaubt sind (nur Buchstaben, Ziffern, '.', '_' und '-')",
 		"username is already taken": "dieser Benutzername ist bereits vergeben",
 		"username is required":      "ein Benutzername ist erforderlich",
 		"username may contain only letters, digits, '.', '_' and '-', and must start with a letter or digit": "der Benutzername darf nur Buchstaben, Ziffern, '.', '_' und '-' enthalten und muss mit einem Buchstaben oder einer Ziffer beginnen",
@@ -137,19 +150,25 @@ func deErrors() map[string]string {
 		"that rule is not there any more: reload the page": "diese Regel gibt es nicht mehr: Laden Sie die Seite neu",
 
 		// Multi-factor authentication.
-		"an authenticator is already set up; turn it off first":                                                              "ein Authenticator ist bereits eingerichtet; schalten Sie ihn zuerst aus",
-		"codes cannot be checked right now; try again in a minute":                                                           "Codes können gerade nicht geprüft werden; versuchen Sie es in einer Minute erneut",
-		"enter a code from your authenticator app, or a recovery code":                                                       "geben Sie einen Code aus Ihrer Authenticator-App oder einen Wiederherstellungscode ein",
-		"enter a current code from your authenticator app, or your password":                                                 "geben Sie einen aktuellen Code aus Ihrer Authenticator-App oder Ihr Passwort ein",
-		"enter the 6-digit code from the authenticator app":                                                                  "geben Sie den 6-stelligen Code aus der Authenticator-App ein",
-		"enter the 6-digit code from your authenticator app, or a recovery code":                                             "geben Sie den 6-stelligen Code aus Ihrer Authenticator-App oder einen Wiederherstellungscode ein",
-		"give either code (from the authenticator app) or recovery_code":                                                     "geben Sie entweder code (aus der Authenticator-App) oder recovery_code an",
-		"give either code (the current authenticator code) or password":                                                      "geben Sie entweder code (den aktuellen Authenticator-Code) oder password an",
-		"mfa_token is required: it comes from the answer to the password step":                                               "mfa_token ist erforderlich: Es kommt aus der Antwort auf den Passwortschritt",
-		"multi-factor authentication is already on":                                                                          "die Mehr-Faktor-Authentifizierung ist bereits an",
-		"multi-factor authentication is already on; turn it off first to set up another authenticator":                       "die Mehr-Faktor-Authentifizierung ist bereits an; schalten Sie sie zuerst aus, um einen anderen Authenticator einzurichten",
-		"multi-factor authentication is not configured on this server: [auth] mfa_secret_key is empty":                       "die Mehr-Faktor-Authentifizierung ist auf diesem Server nicht eingerichtet: [auth] mfa_secret_key ist leer",
-		"multi-factor authentication is not enabled":                                                                         "die Mehr-Faktor-Authentifizierung ist nicht aktiviert",
+		"an authenticator is already set up; turn it off first":                                        "ein Authenticator ist bereits eingerichtet; schalten Sie ihn zuerst aus",
+		"codes cannot be checked right now; try again in a minute":                                     "Codes können gerade nicht geprüft werden; versuchen Sie es in einer Minute erneut",
+		"enter a code from your authenticator app, or a recovery code":                                 "geben Sie einen Code aus Ihrer Authenticator-App oder einen Wiederherstellungscode ein",
+		"enter a current code from your authenticator app, or your password":                           "geben Sie einen aktuellen Code aus Ihrer Authenticator-App oder Ihr Passwort ein",
+		"enter the 6-digit code from the authenticator app":                                            "geben Sie den 6-stelligen Code aus der Authenticator-App ein",
+		"enter the 6-digit code from your authenticator app, or a recovery code":                       "geben Sie den 6-stelligen Code aus Ihrer Authenticator-App oder einen Wiederherstellungscode ein",
+		"give either code (from the authenticator app) or recovery_code":                               "geben Sie entweder code (aus der Authenticator-App) oder recovery_code an",
+		"give either code (the current authenticator code) or password":                                "geben Sie entweder code (den aktuellen Authenticator-Code) oder password an",
+		"mfa_token is required: it comes from the answer to the password step":                         "mfa_token ist erforderlich: Es kommt aus der Antwort auf den Passwortschritt",
+		"multi-factor authentication is already on":                                                    "die Mehr-Faktor-Authentifizierung ist bereits an",
+		"multi-factor authentication is already on; turn it off first to set up another authenticator": "die Mehr-Faktor-Authentifizierung ist bereits an; schalten Sie sie zuerst aus, um einen anderen Authenticator einzurichten",
+		"multi-factor authentication is not configured on this server: [auth] mfa_secret_key is empty": "die Mehr-Faktor-Authentifizierung ist auf diesem Server nicht eingerichtet: [auth] mfa_secret_key ist leer",
+		"multi-factor authentication is not enabled":                                                   "die Mehr-Faktor-Authentifizierung ist nicht aktiviert",
+	}
+}
+
+// deErrors3 is part 3 of deErrors, split to keep each function short.
+func deErrors3() map[string]string {
+	return map[string]string{
 		"multi-factor authentication is not on":                                                                              "die Mehr-Faktor-Authentifizierung ist nicht an",
 		"multi-factor authentication is not on for this user":                                                                "die Mehr-Faktor-Authentifizierung ist für diesen Benutzer nicht an",
 		"multi-factor authentication is off for your account: confirm with your password":                                    "die Mehr-Faktor-Authentifizierung ist für Ihr Konto aus: Bestätigen Sie mit Ihrem Passwort",

@@ -3,6 +3,11 @@ package i18n
 // dePages are the pages' own texts: the layout, sign-in, registration and recovery, account
 // and admin pages. Formal address ("Sie") throughout.
 func dePages() map[string]string {
+	return merge(dePages1(), dePages2(), dePages3())
+}
+
+// dePages1 is part 1 of dePages, split to keep each function short.
+func dePages1() map[string]string {
 	return map[string]string{
 		// Layout and navigation.
 		"%s · gatehouse":          "%s · gatehouse",
@@ -76,9 +81,15 @@ func dePages() map[string]string {
 		"Code from your authenticator app":                              "Code aus Ihrer Authenticator-App",
 		"Use a passkey":                                                 "Einen Passkey verwenden",
 		"Your account has no second factor yet.":                        "Ihr Konto hat noch keinen zweiten Faktor.",
-		"Set up an authenticator app or a passkey":                      "Richten Sie eine Authenticator-App oder einen Passkey",
-		"on your security page, then open the address again.":           "auf Ihrer Sicherheitsseite ein und öffnen Sie dann die Adresse erneut.",
-		"Sign in as someone else":                                       "Als jemand anderes anmelden",
+	}
+}
+
+// dePages2 is part 2 of dePages, split to keep each function short.
+func dePages2() map[string]string {
+	return map[string]string{
+		"Set up an authenticator app or a passkey":            "Richten Sie eine Authenticator-App oder einen Passkey",
+		"on your security page, then open the address again.": "auf Ihrer Sicherheitsseite ein und öffnen Sie dann die Adresse erneut.",
+		"Sign in as someone else":                             "Als jemand anderes anmelden",
 
 		// Registration and activation.
 		"Check your mail": "Sehen Sie in Ihr Postfach",
@@ -148,8 +159,14 @@ func dePages() map[string]string {
 		"End session of %s from %s":     "Sitzung beenden: %s aus %s",
 		"Sign out everywhere else":      "Überall sonst abmelden",
 		"Preferred language":            "Bevorzugte Sprache",
-		"Not chosen (English mail)":     "Nicht gewählt (E-Mails auf Englisch)",
-		"Save language":                 "Sprache speichern",
+	}
+}
+
+// dePages3 is part 3 of dePages, split to keep each function short.
+func dePages3() map[string]string {
+	return map[string]string{
+		"Not chosen (English mail)": "Nicht gewählt (E-Mails auf Englisch)",
+		"Save language":             "Sprache speichern",
 		"The language of your mail, and of these pages unless you pick another with the switch at the foot of the page.":   "Die Sprache Ihrer E-Mails und dieser Seiten, sofern Sie nicht mit der Umschaltung am Seitenende eine andere wählen.",
 		"Your language is saved. Mail to you is written in it from now on.":                                                "Ihre Sprache ist gespeichert. E-Mails an Sie werden ab jetzt in ihr geschrieben.",
 		"Welcome! Your account is created and you are signed in. Consider adding a passkey or an authenticator app below.": "Willkommen! Ihr Konto ist angelegt und Sie sind angemeldet. Fügen Sie unten am besten einen Passkey oder eine Authenticator-App hinzu.",
