@@ -160,6 +160,7 @@ type Store interface {
 	SecretStore
 	OPStore
 	StatsStore
+	BrandingStore
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error

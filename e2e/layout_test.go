@@ -115,6 +115,7 @@ func TestBrowserPagesFitAndAreAccessible(t *testing.T) {
 		{fmt.Sprintf("/admin/users/%d", bob), ".facts"},
 		{fmt.Sprintf("/admin/users/%d/delete", bob), ""},
 		{"/admin/settings", ""},
+		{"/admin/branding", "#f-logo"},
 		{"/admin/events", "table.events td:first-child"},
 		{"/admin/events?kind=no.such.kind", "td.empty"},
 		{"/admin/mail", "td.empty"},
