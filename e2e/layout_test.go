@@ -170,6 +170,7 @@ func TestBrowserPagesFitAndAreAccessible(t *testing.T) {
 	if t.Failed() {
 		return
 	}
+	layoutScreenshots(t, ctx, anon, e.URL)
 	run(t, ctx, emulate(viewports[1], "light"), chromedp.Navigate(e.URL+"/admin"), chromedp.WaitVisible(chromedp.CSS(`svg.chart`)))
 	screenshot(t, ctx, "admin-dashboard")
 	run(t, ctx, emulate(viewports[0], "dark"), chromedp.Navigate(e.URL+"/admin"), chromedp.WaitVisible(chromedp.CSS(`svg.chart`)))
@@ -241,4 +242,29 @@ func checkAccessForms(t *testing.T, ctx context.Context, base, label string, wit
 		_, err := cdp.Call(ctx, tg, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{}})
 		return err
 	}))
+}
+
+// layoutScreenshots takes docs/screenshots of the pages this test fills (GATEHOUSE_SCREENSHOTS=1):
+// My apps, groups and rules, on a desktop and a phone.
+func layoutScreenshots(t *testing.T, ctx, anon context.Context, base string) {
+	t.Helper()
+	for _, s := range []struct {
+		vp     viewport
+		scheme string
+		ctx    context.Context
+		path   string
+		wait   string
+		name   string
+	}{
+		{viewports[1], "light", ctx, "/settings/security", ".app-tile", "security-my-apps"},
+		{viewports[0], "light", ctx, "/settings/security", ".app-tile", "security-my-apps-phone"},
+		{viewports[1], "light", ctx, "/admin/access", "table", "admin-access"},
+		{viewports[0], "dark", ctx, "/admin/access", "table", "admin-access-phone-dark"},
+		{viewports[1], "light", ctx, "/admin/groups/1", "main h1", "admin-group"},
+		{viewports[0], "light", anon, "/login", "#f-login", "login-phone"},
+		{viewports[0], "light", ctx, "/admin/users", "table", "admin-users-phone"},
+	} {
+		run(t, s.ctx, emulate(s.vp, s.scheme), chromedp.Navigate(base+s.path), chromedp.WaitVisible(chromedp.CSS(s.wait)))
+		screenshot(t, s.ctx, s.name)
+	}
 }

@@ -32,12 +32,11 @@ func (s *Server) accessRoutes() {
 
 // accountMyApps lists the apps the user may open (docs/access-control.md, "My apps"):
 // {"apps": [{"name", "url", "policy"}]}.
-func (s *Server) accountMyApps(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) accountMyApps(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	ip, _ := netip.ParseAddr(s.meta(r).IP)
 	apps, err := s.access.AppsFor(r.Context(), p.User, ip)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	type appView struct {
 		Name   string `json:"name"`
@@ -49,6 +48,7 @@ func (s *Server) accountMyApps(w http.ResponseWriter, r *http.Request, p *auth.P
 		out = append(out, appView{Name: a.Name, URL: a.URL, Policy: a.Policy.String()})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"apps": out})
+	return nil
 }
 
 // accountStepUp adds a second factor to the current session: {"code"} or {"recovery_code"}

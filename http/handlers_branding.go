@@ -50,25 +50,24 @@ func (s *Server) brandingBody(r *http.Request) (*brandingBody, error) {
 	return b, nil
 }
 
-func (s *Server) writeBranding(w http.ResponseWriter, r *http.Request) {
+func (s *Server) writeBranding(w http.ResponseWriter, r *http.Request) error {
 	b, err := s.brandingBody(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, b)
+	return nil
 }
 
-func (s *Server) adminBranding(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminBranding(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	if _, err := s.auth.Admin.Settings(p); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
-	s.writeBranding(w, r)
+	return s.writeBranding(w, r)
 }
 
 // adminPutBranding sets the fields given; a field left out keeps its value, "" clears it.
-func (s *Server) adminPutBranding(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminPutBranding(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	var in struct {
 		SiteName    *string `json:"site_name"`
 		AccentColor *string `json:"site_accent_color"`
@@ -76,8 +75,7 @@ func (s *Server) adminPutBranding(w http.ResponseWriter, r *http.Request, p *aut
 		FooterURL   *string `json:"site_footer_url"`
 	}
 	if err := decode(w, r, &in); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	patch := gatehouse.SettingsPatch{}
 	for k, v := range map[string]*string{"site_name": in.SiteName, "site_accent_color": in.AccentColor, "site_footer_label": in.FooterLabel, "site_footer_url": in.FooterURL} {
@@ -86,35 +84,30 @@ func (s *Server) adminPutBranding(w http.ResponseWriter, r *http.Request, p *aut
 		}
 	}
 	if err := s.auth.Admin.PatchSettings(r.Context(), p, patch, s.meta(r)); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
-	s.writeBranding(w, r)
+	return s.writeBranding(w, r)
 }
 
 // adminPutLogo takes the file as the whole body; its type is decided from its content.
-func (s *Server) adminPutLogo(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminPutLogo(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, gatehouse.MaxLogoBytes))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		writeError(w, r, s.log, &gatehouse.Error{Code: gatehouse.ETooLarge, Field: "logo", Message: fmt.Sprintf("the logo must be at most %d KiB", gatehouse.MaxLogoBytes>>10)})
-		return
+		return &gatehouse.Error{Code: gatehouse.ETooLarge, Field: "logo", Message: fmt.Sprintf("the logo must be at most %d KiB", gatehouse.MaxLogoBytes>>10)}
 	}
 	if err != nil {
-		writeError(w, r, s.log, gatehouse.FieldError("logo", "the body could not be read"))
-		return
+		return gatehouse.FieldError("logo", "the body could not be read")
 	}
 	if err := s.auth.Admin.SetLogo(r.Context(), p, data, s.meta(r)); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
-	s.writeBranding(w, r)
+	return s.writeBranding(w, r)
 }
 
-func (s *Server) adminDeleteLogo(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminDeleteLogo(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	if err := s.auth.Admin.DeleteLogo(r.Context(), p, s.meta(r)); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
-	s.writeBranding(w, r)
+	return s.writeBranding(w, r)
 }
