@@ -163,5 +163,8 @@ type Store interface {
 	BrandingStore
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error
+	// WriteCheck writes one small row (server_state "ready_probe") and reports whether the
+	// database takes writes: a full disk or a read-only replica is reachable yet useless.
+	WriteCheck(ctx context.Context) error
 	Close() error
 }

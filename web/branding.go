@@ -118,70 +118,61 @@ func (p *pages) brandingView(pr *auth.Principal) *view {
 	v := adminView("Branding", "branding", pr)
 	v.Data = &brandingData{HasLogo: st.Logo != "", Logo: p.brand().LogoURL, MaxKiB: gatehouse.MaxLogoBytes >> 10}
 	for _, k := range brandingFields {
-		v.Form[k] = st.Raw(k)
+		v.set(k, st.Raw(k))
 	}
 	return v
 }
 
 var brandingNotices = map[string]string{"saved": "Branding saved.", "logo": "The logo is saved.", "logo-deleted": "The logo is removed; pages show the built-in mark."}
 
-func (p *pages) adminBranding(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminBranding(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	v := p.brandingView(pr)
 	v.Notice = brandingNotices[r.URL.Query().Get("done")]
 	p.render(w, http.StatusOK, "admin_branding", v)
+	return nil
 }
 
-func (p *pages) adminBrandingSubmit(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminBrandingSubmit(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	patch := gatehouse.SettingsPatch{}
 	for _, k := range brandingFields {
 		patch[k] = r.PostForm.Get(k)
 	}
 	if err := p.auth.Admin.PatchSettings(r.Context(), pr, patch, p.kit.Meta(r)); err != nil {
 		v := p.brandingView(pr)
-		for _, k := range brandingFields {
-			v.Form[k] = r.PostForm.Get(k)
-		}
-		p.brandingError(w, r, v, err)
-		return
+		v.keep(r, brandingFields...)
+		return p.brandingError(w, v, err)
 	}
 	p.redirect(w, r, "/admin/branding?done=saved")
+	return nil
 }
 
 // brandingError shows a refusal next to its field, without the settings key the API's message
-// starts with.
-func (p *pages) brandingError(w http.ResponseWriter, r *http.Request, v *view, err error) {
+// starts with; an error without a code is returned for page to show.
+func (p *pages) brandingError(w http.ResponseWriter, v *view, err error) error {
 	var e *gatehouse.Error
 	if !errors.As(err, &e) || gatehouse.ErrorCode(err) == gatehouse.EInternal {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	msg := strings.TrimPrefix(e.Message, e.Field+": ")
-	if e.Field != "" {
-		v.Errors[e.Field] = strings.ToUpper(msg[:1]) + msg[1:] + "."
+	if e.Field != "" && msg != "" {
+		v.fieldError(e.Field, strings.ToUpper(msg[:1])+msg[1:]+".")
 	} else {
-		v.Error = msg
+		v.refuse(err)
 	}
-	p.render(w, p.statusOf(e.Code), "admin_branding", v)
+	p.render(w, ghttpStatus(err), "admin_branding", v)
+	return nil
 }
 
-func (p *pages) statusOf(code string) int {
-	if code == gatehouse.ETooLarge {
-		return http.StatusRequestEntityTooLarge
-	}
-	return http.StatusBadRequest
-}
-
-func (p *pages) adminLogoUpload(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
-	v := p.brandingView(pr)
+func (p *pages) adminLogoUpload(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	data, err := readLogoField(r)
 	if err == nil {
 		err = p.auth.Admin.SetLogo(r.Context(), pr, data, p.kit.Meta(r))
 	}
 	if err != nil {
-		p.brandingError(w, r, v, err)
-		return
+		return p.brandingError(w, p.brandingView(pr), err)
 	}
 	p.redirect(w, r, "/admin/branding?done=logo")
+	return nil
 }
 
 // readLogoField reads the "logo" file of a multipart form, one byte past the limit so a file
@@ -217,12 +208,12 @@ func readLogoField(r *http.Request) ([]byte, error) {
 	}
 }
 
-func (p *pages) adminLogoDelete(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminLogoDelete(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	if err := p.auth.Admin.DeleteLogo(r.Context(), pr, p.kit.Meta(r)); err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	p.redirect(w, r, "/admin/branding?done=logo-deleted")
+	return nil
 }
 
 // brandFieldData is one text field of the branding form.
