@@ -15,7 +15,8 @@ import (
 // Template is the editable source of one kind of mail: Go templates (text/template for the
 // subject and the text part, html/template for the body of the HTML part, which the built-in
 // layout wraps). Their data is Data: {{.SiteName}}, {{.PublicURL}}, {{.Username}}, {{.To}},
-// {{.Link}}, {{.ExpiresIn}}, {{.NewEmail}}, {{.Provider}}, {{.Language}}; {{t "text %s" arg}}
+// {{.Link}}, {{.ExpiresIn}}, {{.NewEmail}}, {{.Provider}}, {{.Language}}, the branding
+// ({{.Accent}}, {{.AccentText}}, {{.LogoURL}}, {{.FooterLabel}}, {{.FooterURL}}); {{t "text %s" arg}}
 // translates through the catalog. An edited template replaces the built-in one for every
 // language: it is compiled once per language, so its {{t}} phrases follow the recipient.
 type Template struct {
@@ -103,11 +104,9 @@ type Rendered struct {
 
 // sample is the data previews and checks render with; the link is what a real one looks like.
 func (o *Outbox) sample(kind string) Data {
-	d := Data{SiteName: o.settings().SiteName, Username: "alice", To: "alice@example.com", ExpiresIn: "24 hours",
+	d := Data{Username: "alice", To: "alice@example.com", ExpiresIn: "24 hours",
 		NewEmail: "alice.new@example.com", Provider: "Example SSO", Language: i18n.Default}
-	if o.public != nil {
-		d.PublicURL = o.public.String()
-	}
+	o.brand(&d)
 	base := strings.TrimSuffix(d.PublicURL, "/")
 	if base == "" {
 		base = "https://auth.example.com"
