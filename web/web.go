@@ -108,6 +108,10 @@ func (p *pages) parse() error {
 // redirects.
 const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
 
+// cspMailPreview is csp plus inline style, for the mail template preview only (its sandboxed
+// srcdoc frame inherits the page's policy, and mail HTML carries its style inline).
+const cspMailPreview = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+
 // page sets the headers every page needs and refuses cross-origin unsafe requests.
 func (p *pages) page(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
