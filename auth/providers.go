@@ -38,8 +38,8 @@ type ProviderView struct {
 	TokenAuthMethod string
 	Enabled         bool
 	RedirectURI     string
-	CreatedAt             time.Time
-	UpdatedAt             time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // ProviderInput creates (every field but ID required, nil booleans false except Enabled) or
