@@ -173,7 +173,8 @@ func TestBrowserMailTemplatePreviewRendersHTML(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`button[value="preview"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#preview-frame`)),
 	)
-	deadline := time.Now().Add(10 * time.Second)
+	// A frame paints after its page: poll, with room for a machine busy with other tests.
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		shot := get(t, ctx, chromedp.Screenshot(chromedp.CSS(`#preview-frame`)))
 		n, err := pixelsNear(shot, color.RGBA{0x24, 0x54, 0xd6, 0xff}, 24)
