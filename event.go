@@ -162,5 +162,8 @@ type Store interface {
 	StatsStore
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error
+	// WriteCheck writes one small row (server_state "ready_probe") and reports whether the
+	// database takes writes: a full disk or a read-only replica is reachable yet useless.
+	WriteCheck(ctx context.Context) error
 	Close() error
 }

@@ -22,6 +22,7 @@ const (
 	EConflict           = "conflict"             // 409: duplicate username/email, stale state
 	ESetupDone          = "setup_completed"      // 409: an account already exists
 	ELastAdmin          = "last_admin"           // 409: would leave no active administrator
+	EConfusable         = "username_confusable"  // 409: looks like an existing username (Unicode TR39 skeleton)
 	ETooLarge           = "request_too_large"    // 413
 	ERateLimited        = "rate_limited"         // 429 with Retry-After
 	EBusy               = "server_busy"          // 503 with Retry-After: hashing pool saturated

@@ -100,8 +100,20 @@ type UserFilter struct {
 	Limit  int
 }
 
+// UsernameCollision is an existing account whose username looks like another's (same TR39
+// skeleton): reported at start, never changed automatically.
+type UsernameCollision struct {
+	ID            int64
+	Username      string
+	OtherID       int64
+	OtherUsername string
+}
+
 // UserStore keeps accounts.
 type UserStore interface {
+	// FillUsernameSkeletons gives rows written before skeletons existed theirs and returns the
+	// rows whose skeleton another row already holds (they are left as they are).
+	FillUsernameSkeletons(ctx context.Context) ([]UsernameCollision, error)
 	// CreateUser inserts u and sets its ID and times. EConflict (Field "username" or "email")
 	// when either is taken.
 	CreateUser(ctx context.Context, u *User) error

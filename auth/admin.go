@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strconv"
 
@@ -253,17 +254,14 @@ func (s *Admin) PatchSettings(ctx context.Context, admin *Principal, patch gateh
 	if err := s.core.binding.checkBindingSettings(vals); err != nil {
 		return err
 	}
+	keys := slices.Sorted(maps.Keys(vals)) // for the event, before sealing: names only
+	s.core.sealSecretSettings(vals)
 	if err := s.store.UpdateSettings(ctx, vals, s.clock.Now()); err != nil {
 		return err
 	}
 	if err := s.core.reloadSettings(ctx); err != nil {
 		return err
 	}
-	keys := make([]string, 0, len(vals))
-	for k := range vals {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	s.core.event(ctx, gatehouse.EventSettingsChanged, admin.User.ID, admin.SessionID, meta, map[string]any{"keys": keys})
 	return nil
 }

@@ -40,6 +40,7 @@ func (s *Core) reloadSettings(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.openSecretSettings(raw)
 	st, warnings := gatehouse.NewSettings(raw, s.cookieSecureDefault)
 	for _, w := range warnings {
 		s.log.Warn(w)

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"strings"
 
 	"github.com/gatehouse/gatehouse"
 )
@@ -22,18 +23,19 @@ func (s *accountKit) policy() passwordPolicy {
 
 // newAccount validates and normalizes a new account's fields and hashes its password.
 func (s *accountKit) newAccount(ctx context.Context, username, email, pw string, role gatehouse.Role) (*gatehouse.User, error) {
-	u := &gatehouse.User{
-		Username: gatehouse.NormalizeLogin(username),
-		Email:    gatehouse.NormalizeLogin(email),
-		Role:     role,
-	}
-	if u.Username == "" && u.Email != "" {
+	u := &gatehouse.User{Email: gatehouse.NormalizeLogin(email), Role: role}
+	name := strings.TrimSpace(username)
+	if name == "" && u.Email != "" {
 		// An email alone is enough: the username defaults to its local part.
-		u.Username = usernameFromEmail(u.Email)
+		name = usernameFromEmail(u.Email)
 	}
-	if err := gatehouse.ValidateUsername(u.Username); err != nil {
+	// PRECIS (fullwidth letters folded, case mapped); the store refuses a look-alike of an
+	// existing name by its TR39 skeleton.
+	name, err := gatehouse.NormalizeUsername(name)
+	if err != nil {
 		return nil, err
 	}
+	u.Username = name
 	if err := gatehouse.ValidateEmail(u.Email); err != nil {
 		return nil, err
 	}
@@ -109,4 +111,18 @@ func (s *accountKit) sessionViews(ctx context.Context, userID int64, current str
 		out = append(out, sessionView(sess, current, s.core.lastSeenLocal(sess)))
 	}
 	return out, nil
+}
+
+// reportUsernameCollisions fills the confusable skeletons of accounts written before they existed
+// and logs every pair of existing usernames that look alike. Nothing is renamed or removed: an
+// administrator decides (docs/operations.md). A failure is logged; the next start tries again.
+func (s *Core) reportUsernameCollisions(ctx context.Context) {
+	cs, err := s.store.FillUsernameSkeletons(ctx)
+	if err != nil {
+		s.log.Warn("checking existing usernames for look-alikes failed", "err", err)
+	}
+	for _, c := range cs {
+		s.log.Warn("two existing usernames look alike (same Unicode confusable skeleton); rename or delete one of them",
+			"user_id", c.ID, "username", c.Username, "other_user_id", c.OtherID, "other_username", c.OtherUsername)
+	}
 }

@@ -43,6 +43,7 @@ type Core struct {
 	providers *providerDir
 
 	cookieSecureDefault bool
+	settingsBox         *seal.Box // seals write-only settings; nil without mfa_secret_key
 	settings            atomic.Pointer[gatehouse.Settings]
 	hasUsers            atomic.Bool // once true it stays true: the last admin cannot be deleted
 
@@ -58,18 +59,8 @@ type Core struct {
 	// it are refused. Followed across instances through ChangeSessionRefreshed (refresh.go).
 	notBefore sync.Map
 
-	feedMu     sync.Mutex // one feed poll at a time
-	lastChange int64
-	// followers are features that keep caches of their own (access rules, groups); each gets
-	// every feed row after the core has applied it.
-	followers []func(context.Context, gatehouse.Change)
-}
-
-// Follow registers f for every change-feed row applied from now on. Call it before Run.
-func (s *Core) Follow(f func(context.Context, gatehouse.Change)) {
-	s.feedMu.Lock()
-	s.followers = append(s.followers, f)
-	s.feedMu.Unlock()
+	// bg keeps the caches above current outside requests (follow.go); App.Background.
+	bg *Background
 }
 
 // bindingRules are the pure parts of session binding: GeoIP lookups and the comparison rules.
@@ -132,24 +123,28 @@ func NewCore(ctx context.Context, d Deps) (*Core, error) {
 		store: d.Store, hasher: d.Hasher, tokens: d.Tokens, limiter: d.Limiter,
 		clock: d.Clock, log: d.Logger, obs: d.Observer, public: d.PublicURL, links: d.Links, geo: d.GeoIP,
 		cookieSecureDefault: d.CookieSecureDefault,
+		settingsBox:         newSettingsBox(d.MFASecretKey),
 		revoked:             token.NewRevocations(),
 		pending:             newRevokeQueue(),
 		sessions:            newSessionCache(),
 		users:               newUserCache(),
 	}
+	s.bg = &Background{c: s}
 	s.accounts = &accountKit{core: s, store: d.Store, clock: d.Clock}
 	s.binding = &bindingRules{geo: d.GeoIP}
 	s.limits = &rateLimits{core: s, limiter: d.Limiter, log: d.Logger, obs: d.Observer}
 	s.mfa = &mfaKit{core: s, mfaBox: newMFABox(d.MFASecretKey), store: d.Store, clock: d.Clock, log: d.Logger}
 	s.passkeys = &passkeyKit{pk: newPasskeys(d.PublicURL), store: d.Store, clock: d.Clock}
 	s.providers = &providerDir{core: s, rp: d.OIDC, store: d.Store, log: d.Logger, public: d.PublicURL, links: d.Links}
-	s.mail = mail.New(mail.Deps{Store: d.Store, Settings: s.Settings, Clock: d.Clock, Logger: d.Logger, PublicURL: d.PublicURL})
+	s.mail = mail.New(mail.Deps{Store: d.Store, Settings: s.Settings, Clock: d.Clock, Logger: d.Logger, PublicURL: d.PublicURL, SealKey: d.MFASecretKey})
 	if err := s.store.InitSettings(ctx, gatehouse.SettingDefaults(d.CookieSecureDefault)); err != nil {
 		return nil, err
 	}
 	if err := s.mail.LoadTemplates(ctx); err != nil {
 		return nil, err
 	}
+	s.sealStoredSecrets(ctx)
+	s.reportUsernameCollisions(ctx)
 	if err := s.reloadSettings(ctx); err != nil {
 		return nil, err
 	}
@@ -161,7 +156,7 @@ func NewCore(ctx context.Context, d Deps) (*Core, error) {
 	}
 	// Everything already in the feed is applied before the first request is served, so a token
 	// revoked before a restart stays revoked after it.
-	if err := s.PollChanges(ctx); err != nil {
+	if err := s.bg.PollChanges(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -317,7 +317,7 @@ func (s *SignIn) createExternalUser(ctx context.Context, p *gatehouse.OIDCProvid
 			return u, nil
 		}
 		var e *gatehouse.Error
-		if errors.As(err, &e) && e.Code == gatehouse.EConflict && e.Field == "username" {
+		if errors.As(err, &e) && (e.Code == gatehouse.EConflict && e.Field == "username" || e.Code == gatehouse.EConfusable) {
 			continue
 		}
 		if errors.As(err, &e) && e.Code == gatehouse.EConflict && e.Field == "email" {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/testserver"
+	"github.com/gatehouse/gatehouse/mail"
 	otptotp "github.com/pquerna/otp/totp"
 )
 
@@ -166,7 +168,7 @@ func TestAnotherInstanceSeesARevocationThroughTheFeed(t *testing.T) {
 	if err := a.Core.Logout(ctx, admin, a.Meta); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Core.PollChanges(ctx); err != nil {
+	if err := b.Background.PollChanges(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.Core.AuthenticateBearer(ctx, a.tokens["alice"].AccessToken, a.client); code(err) != gatehouse.EUnauthorized {
@@ -183,9 +185,13 @@ func (a *app) mailedToken() string {
 	if err != nil || len(ms) == 0 {
 		a.t.Fatalf("no mail: %v", err)
 	}
-	m := linkToken.FindStringSubmatch(ms[0].Text)
+	text, _, err := mail.OpenBodies(testserver.MFASecretKey, ms[0])
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	m := linkToken.FindStringSubmatch(text)
 	if m == nil {
-		a.t.Fatalf("no link in %q", ms[0].Text)
+		a.t.Fatalf("no link in %q", text)
 	}
 	return m[1]
 }

@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/http/jsonbody"
 )
 
 // Codes that only the HTTP layer produces.
 const (
-	codeUnsupportedMedia = "unsupported_media_type"
+	codeUnsupportedMedia = jsonbody.CodeUnsupportedMedia
 	codeMethodNotAllowed = "method_not_allowed"
 	codeCSRF             = "csrf_failed"
 )
@@ -33,7 +34,7 @@ func statusOf(code string) int {
 		return http.StatusNotFound
 	case codeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
-	case gatehouse.EConflict, gatehouse.ESetupDone, gatehouse.ELastAdmin:
+	case gatehouse.EConflict, gatehouse.ESetupDone, gatehouse.ELastAdmin, gatehouse.EConfusable:
 		return http.StatusConflict
 	case gatehouse.ETooLarge:
 		return http.StatusRequestEntityTooLarge

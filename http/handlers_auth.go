@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/http/jsonbody"
 )
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
@@ -24,6 +25,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 		s.log.Warn("not ready: store unreachable", "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "reason": "store unreachable", "detail": s.readyDetail()})
 		return nil
+	}
+	if s.writable != nil {
+		if err := s.writable(ctx); err != nil {
+			s.log.Warn("not ready: the store refuses writes", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "reason": "store not writable", "detail": s.readyDetail()})
+			return nil
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "detail": s.readyDetail()})
 	return nil
@@ -122,7 +130,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
-		return decodeError(err)
+		return jsonbody.Error(err)
 	}
 	if len(bytes.TrimSpace(body)) == 0 && r.Header.Get("Authorization") == "" {
 		return gatehouse.Errorf(gatehouse.EInvalid, "send {\"refresh_token\": ...} as JSON, or no body and the access token as \"Authorization: Bearer <access token>\"")

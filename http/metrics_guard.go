@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/http/clientip"
 )
 
 // metricsGuard keeps /metrics from the public: counts of sign-ins, failures and sessions help an
@@ -33,7 +34,7 @@ func (s *Server) metricsAllowed(r *http.Request) bool {
 			return false
 		}
 	}
-	peer := peerAddr(r.RemoteAddr)
+	peer := clientip.Peer(r.RemoteAddr)
 	return peer.IsValid() && peer.IsLoopback()
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/access"
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/http/clientip"
 )
 
 // Deps are what the HTTP layer needs.
@@ -32,6 +33,8 @@ type Deps struct {
 	CookieDomain string
 	// Ready reports whether the store is reachable (readiness).
 	Ready func(ctx context.Context) error
+	// Writable reports whether the store takes writes (a full disk answers pings); nil skips it.
+	Writable func(ctx context.Context) error
 	// MetricsToken is server.metrics_token: the bearer token /metrics asks of anyone but a direct
 	// loopback peer ("" = loopback only).
 	MetricsToken string
@@ -70,6 +73,7 @@ type Server struct {
 	xffWarned    atomic.Bool
 	cookies      Cookies
 	ready        func(ctx context.Context) error
+	writable     func(ctx context.Context) error
 	detail       func() map[string]string
 	metricsToken string
 	provider     OIDCProvider
@@ -105,7 +109,7 @@ func securityHeaders(public *url.URL) []headerValue {
 
 // NewServer builds the handler with every route of routes.go.
 func NewServer(d Deps) (*Server, error) {
-	s := &Server{auth: d.Auth, access: d.Access, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, ready: d.Ready, detail: d.Detail, metricsToken: d.MetricsToken, provider: d.Provider, mux: http.NewServeMux(), secHeaders: securityHeaders(d.PublicURL)}
+	s := &Server{auth: d.Auth, access: d.Access, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, ready: d.Ready, writable: d.Writable, detail: d.Detail, metricsToken: d.MetricsToken, provider: d.Provider, mux: http.NewServeMux(), secHeaders: securityHeaders(d.PublicURL)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -256,7 +260,7 @@ func (s *Server) meta(r *http.Request) auth.ClientMeta {
 		ua = ua[:512]
 	}
 	ua = strings.ToValidUTF8(ua, "")
-	ip, untrusted := clientIP(r, s.trusted)
+	ip, untrusted := clientip.Of(r, s.trusted)
 	if untrusted && s.xffWarned.CompareAndSwap(false, true) {
 		s.log.Warn("X-Forwarded-For from a peer that is not a trusted proxy is ignored; if this peer is your reverse proxy, add its address or range to server.trusted_proxies (logged once)", "peer", ip.String())
 	}

@@ -86,22 +86,22 @@ func TestSignOutWhileDatabaseUnwritable(t *testing.T) {
 		if r := e.Bearer(keepAccess).Do("GET", "/api/auth/me", nil); r.Status != 200 {
 			t.Fatalf("the session that stays: %d", r.Status)
 		}
-		if n := e.Auth.Core.PendingRevocations(); n != 3 {
+		if n := e.Auth.Background.PendingRevocations(); n != 3 {
 			t.Fatalf("%d revocations queued, want 3", n)
 		}
 		// Still failing: the retry keeps them.
-		e.Auth.Core.RetryRevocations(context.Background())
-		if n := e.Auth.Core.PendingRevocations(); n != 3 {
+		e.Auth.Background.RetryRevocations(context.Background())
+		if n := e.Auth.Background.PendingRevocations(); n != 3 {
 			t.Fatalf("after a failed retry %d queued, want 3", n)
 		}
 
 		// The database takes writes again: the queue is written and reaches the other instance.
 		broken.Store(false)
-		e.Auth.Core.RetryRevocations(context.Background())
-		if n := e.Auth.Core.PendingRevocations(); n != 0 {
+		e.Auth.Background.RetryRevocations(context.Background())
+		if n := e.Auth.Background.PendingRevocations(); n != 0 {
 			t.Fatalf("%d revocations still queued after recovery", n)
 		}
-		if err := other.Auth.Core.PollChanges(context.Background()); err != nil {
+		if err := other.Auth.Background.PollChanges(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		for _, a := range []string{logoutAccess, adminAccess, othersAccess} {
@@ -139,4 +139,34 @@ func sessionOf(t *testing.T, e *testserver.Env, access string) string {
 	}
 	t.Fatalf("no current session: %s", r.Body)
 	return ""
+}
+
+func (u unwritable) WriteCheck(ctx context.Context) error {
+	if u.broken.Load() {
+		return errDiskFull
+	}
+	return u.Store.WriteCheck(ctx)
+}
+
+// /readyz is 503 while the database answers but refuses writes (disk full), so a balancer stops
+// sending sign-ins to an instance that cannot record them, and 200 again once writes succeed.
+func TestReadyzWhileDatabaseUnwritable(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, backend string) {
+		broken := &atomic.Bool{}
+		e := testserver.New(t, testserver.Options{Backend: backend,
+			WrapStore: func(s gatehouse.Store) gatehouse.Store { return unwritable{s, broken} }})
+		c := e.Client()
+		if r := c.Do("GET", "/readyz", nil); r.Status != 200 {
+			t.Fatalf("readyz with a healthy store: %d %s", r.Status, r.Body)
+		}
+		broken.Store(true)
+		if r := c.Do("GET", "/readyz", nil); r.Status != 503 || r.Str("reason") != "store not writable" {
+			t.Fatalf("readyz with writes failing: %d %s", r.Status, r.Body)
+		}
+		broken.Store(false)
+		if r := c.Do("GET", "/readyz", nil); r.Status != 200 {
+			t.Fatalf("readyz after writes recover: %d %s", r.Status, r.Body)
+		}
+	})
 }

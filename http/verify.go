@@ -8,6 +8,7 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/access"
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/http/clientip"
 	"github.com/gatehouse/gatehouse/redirect"
 )
 
@@ -132,7 +133,7 @@ func (s *Server) originalRequest(r *http.Request, req *access.Request) error {
 		}
 	}
 	if s.access.Matcher().UsesNetworks() {
-		req.IP, _ = clientIP(r, s.trusted)
+		req.IP, _ = clientip.Of(r, s.trusted)
 	}
 	return nil
 }

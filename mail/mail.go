@@ -23,6 +23,7 @@ import (
 	gomail "github.com/wneessen/go-mail"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/seal"
 )
 
 //go:embed templates/*
@@ -88,6 +89,9 @@ type Deps struct {
 	// RootCAs, when set, replaces the system roots for verifying the SMTP server's certificate
 	// (tests with a self-signed server). Verification itself is never turned off.
 	RootCAs *x509.CertPool
+	// SealKey is [auth] mfa_secret_key: queued bodies are sealed under a key derived from it
+	// (seal.go). Empty leaves them in clear text.
+	SealKey string
 }
 
 // Outbox composes, queues and delivers mail.
@@ -98,6 +102,7 @@ type Outbox struct {
 	log      *slog.Logger
 	public   *url.URL
 	rootCAs  *x509.CertPool
+	box      *seal.Box // nil: bodies are stored unsealed
 	text     map[string]*template.Template
 	html     map[string]*htmltemplate.Template
 	wake     chan struct{}
@@ -119,7 +124,7 @@ func New(d Deps) *Outbox {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	o := &Outbox{store: d.Store, settings: d.Settings, clock: d.Clock, log: d.Logger, public: d.PublicURL, rootCAs: d.RootCAs,
-		text: map[string]*template.Template{}, html: map[string]*htmltemplate.Template{}, wake: make(chan struct{}, 1)}
+		box: newBodyBox(d.SealKey), text: map[string]*template.Template{}, html: map[string]*htmltemplate.Template{}, wake: make(chan struct{}, 1)}
 	for _, k := range kinds {
 		o.text[k] = template.Must(template.ParseFS(templateFS, "templates/"+k+".txt"))
 		o.html[k] = htmltemplate.Must(htmltemplate.ParseFS(templateFS, "templates/layout.html", "templates/"+k+".html"))
@@ -132,8 +137,17 @@ func New(d Deps) *Outbox {
 // Configured reports whether enough is set to send mail: a host and a sender.
 func Configured(st *gatehouse.Settings) bool { return st.MailConfigured() }
 
-// Compose renders a message of kind for to.
+// Compose renders a message of kind for to, its bodies sealed for the outbox (Bodies opens them).
 func (o *Outbox) Compose(kind, to string, d Data) (*gatehouse.OutboxMail, error) {
+	m, err := o.compose(kind, to, d)
+	if err != nil {
+		return nil, err
+	}
+	sealBodies(o.box, m)
+	return m, nil
+}
+
+func (o *Outbox) compose(kind, to string, d Data) (*gatehouse.OutboxMail, error) {
 	tt, ok := o.text[kind]
 	if !ok {
 		return nil, fmt.Errorf("unknown mail kind %q", kind)
@@ -277,6 +291,10 @@ func (o *Outbox) SendTest(ctx context.Context, to string) (string, error) {
 
 // send delivers one message over a fresh SMTP connection.
 func (o *Outbox) send(ctx context.Context, st *gatehouse.Settings, m *gatehouse.OutboxMail) (string, error) {
+	text, html, err := openBodies(o.box, m)
+	if err != nil {
+		return "", err
+	}
 	msg := gomail.NewMsg()
 	if err := msg.From(st.MailFrom); err != nil {
 		return "", fmt.Errorf("mail_from %q is not a valid address: %w", st.MailFrom, err)
@@ -287,9 +305,9 @@ func (o *Outbox) send(ctx context.Context, st *gatehouse.Settings, m *gatehouse.
 	msg.Subject(m.Subject)
 	msg.SetDate()
 	msg.SetMessageID()
-	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
-	if m.HTML != "" {
-		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
+	msg.SetBodyString(gomail.TypeTextPlain, text)
+	if html != "" {
+		msg.AddAlternativeString(gomail.TypeTextHTML, html)
 	}
 	opts := []gomail.Option{gomail.WithPort(st.SMTPPort), gomail.WithTimeout(sendTimeout)}
 	if o.public != nil && o.public.Hostname() != "" {

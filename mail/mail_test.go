@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,13 +17,27 @@ import (
 	"github.com/gatehouse/gatehouse/sqlite"
 )
 
+const testKey = "test-mfa-key-0123456789abcdefghij"
+
 type clock struct{ t time.Time }
 
 func (c *clock) Now() time.Time { return c.t }
 
 func setup(t *testing.T, smtp *smtptest.Server, tls string, roots ...*x509.CertPool) (*mail.Outbox, gatehouse.Store, *clock) {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), testdb.SQLitePath(t))
+	return setupWith(t, smtp, tls, testdb.SQLitePath(t), testKey, roots...)
+}
+
+// setupAt opens the database at path (shared by several outboxes, as by several instances)
+// with the sealing key key.
+func setupAt(t *testing.T, smtp *smtptest.Server, path, key string) (*mail.Outbox, gatehouse.Store, *clock) {
+	t.Helper()
+	return setupWith(t, smtp, "none", path, key)
+}
+
+func setupWith(t *testing.T, smtp *smtptest.Server, tls, path, key string, roots ...*x509.CertPool) (*mail.Outbox, gatehouse.Store, *clock) {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +54,7 @@ func setup(t *testing.T, smtp *smtptest.Server, tls string, roots ...*x509.CertP
 	}
 	pub, _ := url.Parse("https://auth.example.com/gate")
 	c := &clock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
-	d := mail.Deps{Store: db, Settings: func() *gatehouse.Settings { return st }, Clock: c, PublicURL: pub}
+	d := mail.Deps{Store: db, Settings: func() *gatehouse.Settings { return st }, Clock: c, PublicURL: pub, SealKey: key}
 	if len(roots) > 0 {
 		d.RootCAs = roots[0]
 	}
@@ -85,8 +100,12 @@ func TestTemplatesEscapeUserInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(m.HTML, "<script>x") || strings.Contains(m.HTML, "<img src=x>") {
-		t.Fatalf("HTML part is not escaped:\n%s", m.HTML)
+	_, html, err := o.Bodies(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(html, "<script>x") || strings.Contains(html, "<img src=x>") {
+		t.Fatalf("HTML part is not escaped:\n%s", html)
 	}
 }
 
@@ -242,8 +261,81 @@ func TestDefaultSourcesRenderTheBuiltInMail(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Subject != want.Subject || got.Text != want.Text || got.HTML != want.HTML {
-			t.Fatalf("%s: the default source renders differently:\n%q\n%q\n%s\n%s", k, got.Subject, want.Subject, got.Text, want.Text)
+		gotText, gotHTML, err1 := o.Bodies(got)
+		wantText, wantHTML, err2 := o.Bodies(want)
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
 		}
+		if got.Subject != want.Subject || gotText != wantText || gotHTML != wantHTML {
+			t.Fatalf("%s: the default source renders differently:\n%q\n%q\n%s\n%s", k, got.Subject, want.Subject, gotText, wantText)
+		}
+	}
+}
+
+// Issue #15 item 6: a copy of the database taken while mail waits (an SMTP outage) must not
+// hold the live link; the mail still arrives with it; a row queued before sealing still goes
+// out; a key change fails the mail with a message, never sends garbage.
+func TestQueuedBodiesAreSealedAtRest(t *testing.T) {
+	smtp := smtptest.Start(t)
+	path := testdb.SQLitePath(t)
+	o, db, clk0 := setupAt(t, smtp, path, testKey)
+	ctx := context.Background()
+	smtp.Stop()
+	const secret = "tokSEALME0123456789abcdef"
+	link := "https://auth.example.com/gate/recover/reset?token=" + secret
+	m, err := o.Compose(mail.KindPasswordReset, "alice@example.com", mail.Data{Username: "alice", Link: link, ExpiresIn: "1 hour"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Queue(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	legacy := &gatehouse.OutboxMail{Kind: mail.KindTest, To: "old@example.com", Subject: "queued before sealing", Text: "plain old body\n", CreatedAt: clk0.t}
+	if err := db.QueueMail(ctx, legacy); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = o.Tick(ctx) // fails: the server is down
+	for _, f := range []string{path, path + "-wal"} {
+		b, _ := os.ReadFile(f)
+		if strings.Contains(string(b), secret) {
+			t.Fatalf("%s holds the live link in clear text", f)
+		}
+	}
+	list, _, _ := db.ListMail(ctx, "", 0, 10)
+	for _, r := range list {
+		if r.To == "alice@example.com" && (!mail.Sealed(r.Text) || !mail.Sealed(r.HTML)) {
+			t.Fatalf("stored bodies are not sealed: %q", r.Text)
+		}
+	}
+
+	// Another instance with another key cannot open it: the attempt fails with the reason.
+	other, _, clk := setupAt(t, smtp, path, "another-key-0123456789abcdefghijkl")
+	smtp.Restart()
+	clk.t = clk.t.Add(time.Hour)
+	if _, err := other.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := smtp.To("alice@example.com"); len(got) != 0 {
+		t.Fatalf("a mail sealed under another key went out: %q", got[0].Text)
+	}
+	if got := smtp.To("old@example.com"); len(got) != 1 || !strings.Contains(got[0].Text, "plain old body") {
+		t.Fatalf("the unsealed legacy row was not delivered: %+v", got)
+	}
+	list, _, _ = db.ListMail(ctx, "", 0, 10)
+	for _, r := range list {
+		if r.To == "alice@example.com" && !strings.Contains(r.LastError, "mfa_secret_key has changed") {
+			t.Fatalf("last error = %q, want the key change named", r.LastError)
+		}
+	}
+
+	// The right key delivers it with the link.
+	o2, _, clk2 := setupAt(t, smtp, path, testKey)
+	clk2.t = clk.t.Add(2 * time.Hour)
+	if n, err := o2.Tick(ctx); n != 1 || err != nil {
+		t.Fatalf("Tick = %d, %v; want the sealed mail sent", n, err)
+	}
+	got := smtp.To("alice@example.com")
+	if len(got) != 1 || !strings.Contains(got[0].Text, link) || !strings.Contains(got[0].HTML, secret) {
+		t.Fatalf("delivered mail lacks the link: %+v", got)
 	}
 }

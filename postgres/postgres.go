@@ -60,6 +60,8 @@ func dialect() sqlstore.Dialect {
 				return ""
 			}
 			switch {
+			case strings.Contains(pe.ConstraintName, "username_skeleton"):
+				return "username_skeleton"
 			case strings.Contains(pe.ConstraintName, "username"):
 				return "username"
 			case strings.Contains(pe.ConstraintName, "email"):

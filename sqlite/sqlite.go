@@ -38,6 +38,8 @@ func dialect() sqlstore.Dialect {
 			// modernc reports "constraint failed: UNIQUE constraint failed: users.email (2067)".
 			msg := err.Error()
 			switch {
+			case strings.Contains(msg, "UNIQUE constraint failed: users.username_skeleton"):
+				return "username_skeleton"
 			case strings.Contains(msg, "UNIQUE constraint failed: users.username"):
 				return "username"
 			case strings.Contains(msg, "UNIQUE constraint failed: users.email"):

@@ -85,3 +85,51 @@ func TestOpenEmptyPath(t *testing.T) {
 		t.Fatalf("err = %v, want one naming database.dsn", err)
 	}
 }
+
+// Rows from before migration 0023 have no skeleton: the start fills them and reports look-alike
+// pairs without changing either row (issue #15 item 7).
+func TestUsernameSkeletonBackfillReportsCollisions(t *testing.T) {
+	t.Parallel()
+	path := testdb.SQLitePath(t)
+	db, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, name := range []string{"alice", "\u0430lice", "bob"} {
+		if _, err := raw.Exec(`INSERT INTO users (username, email, name, role, disabled, email_verified, mfa_enabled, password_hash, created_at, updated_at, pending)
+			VALUES (?, ?, '', 'user', 0, 1, 0, '', 0, 0, 0)`, name, name+"@example.com"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs, err := db.FillUsernameSkeletons(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 1 || cs[0].Username != "\u0430lice" || cs[0].OtherUsername != "alice" {
+		t.Fatalf("collisions = %+v, want аlice against alice", cs)
+	}
+	if n, _ := db.CountUsers(context.Background()); n != 3 {
+		t.Fatalf("users after the check = %d, want all 3 kept", n)
+	}
+	var nulls int
+	_ = raw.QueryRow(`SELECT COUNT(*) FROM users WHERE username_skeleton IS NULL`).Scan(&nulls)
+	if nulls != 1 {
+		t.Fatalf("rows without a skeleton = %d, want only the colliding one", nulls)
+	}
+	// The colliding row stays editable; a new look-alike is refused.
+	u, _ := db.UserByLogin(context.Background(), "\u0430lice")
+	name := "Still here"
+	if _, err := db.UpdateUser(context.Background(), u.ID, gatehouse.UserUpdate{Name: &name}); err != nil {
+		t.Fatalf("editing a colliding row: %v", err)
+	}
+	err = db.CreateUser(context.Background(), &gatehouse.User{Username: "b\u043eb", Email: "x@example.com", Role: gatehouse.RoleUser})
+	if gatehouse.ErrorCode(err) != gatehouse.EConfusable {
+		t.Fatalf("a look-alike of bob after the backfill: %v", err)
+	}
+}

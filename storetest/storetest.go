@@ -308,6 +308,20 @@ func testCreateConflicts(t *testing.T, s gatehouse.Store) {
 	}
 	// The refused names stay free for later.
 	mkUser(t, s, "other", gatehouse.RoleUser)
+
+	// A look-alike of an existing name (Cyrillic а, dotless ı) is refused by its skeleton, on
+	// create and on rename, in one statement (no check-then-insert race).
+	for _, look := range []string{"\u0430lice", "al\u0131ce"} {
+		err = s.CreateUser(ctx(), &gatehouse.User{Username: look, Email: "look@example.com", Role: gatehouse.RoleUser})
+		wantField(t, err, gatehouse.EConfusable, "username", "CreateUser with a look-alike username")
+	}
+	look := "\u0430lice"
+	o := mkUser(t, s, "olivia", gatehouse.RoleUser)
+	_, err = s.UpdateUser(ctx(), o.ID, gatehouse.UserUpdate{Username: &look})
+	wantField(t, err, gatehouse.EConfusable, "username", "UpdateUser to a look-alike username")
+	if cs, err := s.FillUsernameSkeletons(ctx()); err != nil || len(cs) != 0 {
+		t.Fatalf("FillUsernameSkeletons with every row written by this version = %v, %v", cs, err)
+	}
 }
 
 func testListUsers(t *testing.T, s gatehouse.Store) {

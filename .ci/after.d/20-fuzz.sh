@@ -2,8 +2,8 @@
 # Runs every Go fuzz target for a few seconds (GATEHOUSE_FUZZTIME, default 5s). A crash fails
 # the run and leaves its input under the package's testdata/fuzz/<Target>/: commit that file, so
 # the case runs as an ordinary test from then on, and fix the bug.
-# FuzzClientIP and FuzzDecode (package http) run here only as seed-corpus tests (go test): a fuzz
-# build of package http instruments its test dependencies too (SQLite included), which takes over
+# FuzzClientIP and FuzzDecode live in small packages of their own (http/clientip, http/jsonbody):
+# a fuzz build instruments every test dependency, and package http's (SQLite included) takes over
 # ten minutes on two cores.
 set -euo pipefail
 fuzztime="${GATEHOUSE_FUZZTIME:-5s}"
@@ -13,6 +13,8 @@ targets=(
   "./config:FuzzLoad"
   "./token:FuzzParse"
   "./password:FuzzVerify"
+  "./http/clientip:FuzzClientIP"
+  "./http/jsonbody:FuzzDecode"
 )
 for t in "${targets[@]}"; do
   pkg="${t%%:*}" name="${t##*:}"

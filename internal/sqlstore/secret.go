@@ -103,3 +103,11 @@ func (s *Store) revokeAll(ctx context.Context, tx *sql.Tx, reason string, at tim
 	}
 	return len(live), nil
 }
+
+// WriteCheck implements gatehouse.Store: /readyz asks whether writes succeed, not only whether the
+// database answers (issue #15: a full disk kept instances "ready" while every change failed).
+func (s *Store) WriteCheck(ctx context.Context) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO server_state (key, value, updated_at) VALUES ('ready_probe', 'ok', $1)
+		ON CONFLICT (key) DO UPDATE SET updated_at = excluded.updated_at`, s.d.TimeArg(s.now()))
+	return err
+}

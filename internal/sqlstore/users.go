@@ -30,7 +30,9 @@ func scanUser(r rowScanner) (*gatehouse.User, error) {
 }
 
 func (s *Store) conflict(err error) error {
-	if f := s.d.UniqueField(err); f != "" {
+	if f := s.d.UniqueField(err); f == "username_skeleton" {
+		return gatehouse.ErrConfusable()
+	} else if f != "" {
 		return &gatehouse.Error{Code: gatehouse.EConflict, Field: f, Message: f + " is already taken"}
 	}
 	return err
@@ -38,10 +40,19 @@ func (s *Store) conflict(err error) error {
 
 func (s *Store) insertUser(ctx context.Context, q querier, u *gatehouse.User, now time.Time) error {
 	u.CreatedAt, u.UpdatedAt = Norm(now), Norm(now)
-	err := q.QueryRowContext(ctx, `INSERT INTO users (username, email, name, role, disabled, email_verified, mfa_enabled, password_hash, created_at, updated_at, pending)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+	// The exact name taken is "already taken", not "looks like": ask first, since which unique
+	// index a backend checks first is its own business. The indexes still decide races.
+	var one int
+	switch err := q.QueryRowContext(ctx, `SELECT 1 FROM users WHERE username = $1`, u.Username).Scan(&one); {
+	case err == nil:
+		return &gatehouse.Error{Code: gatehouse.EConflict, Field: "username", Message: "username is already taken"}
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
+	}
+	err := q.QueryRowContext(ctx, `INSERT INTO users (username, email, name, role, disabled, email_verified, mfa_enabled, password_hash, created_at, updated_at, pending, username_skeleton)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
 		u.Username, u.Email, u.Name, string(u.Role), u.Disabled, u.EmailVerified, u.MFAEnabled, u.PasswordHash,
-		s.d.TimeArg(now), s.d.TimeArg(now), u.Pending).Scan(&u.ID)
+		s.d.TimeArg(now), s.d.TimeArg(now), u.Pending, gatehouse.UsernameSkeleton(u.Username)).Scan(&u.ID)
 	if err != nil {
 		return s.conflict(err)
 	}
@@ -147,6 +158,7 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, upd gatehouse.UserUpda
 				return lastAdminErr("demote")
 			}
 		}
+		renamed := upd.Username != nil && *upd.Username != u.Username
 		if upd.Username != nil {
 			u.Username = *upd.Username
 		}
@@ -176,6 +188,13 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, upd gatehouse.UserUpda
 			u.Username, u.Email, u.Name, string(u.Role), u.Disabled, u.PasswordHash, s.d.TimeArg(now), id)
 		if err != nil {
 			return s.conflict(err)
+		}
+		if renamed {
+			// Only a rename writes the skeleton: a row whose old skeleton collides (NULL, see
+			// FillUsernameSkeletons) stays editable in every other field.
+			if _, err := tx.ExecContext(ctx, `UPDATE users SET username_skeleton = $1 WHERE id = $2`, gatehouse.UsernameSkeleton(u.Username), id); err != nil {
+				return s.conflict(err)
+			}
 		}
 		if err := s.addChange(ctx, tx, &gatehouse.Change{Kind: gatehouse.ChangeUser, Subject: fmt.Sprint(id), At: now, ExpiresAt: now.Add(feedTTL)}); err != nil {
 			return err
@@ -231,4 +250,37 @@ func (s *Store) HasAdmin(ctx context.Context) (bool, error) {
 	var n int
 	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE role = 'admin'`).Scan(&n)
 	return n > 0, err
+}
+
+// FillUsernameSkeletons implements gatehouse.UserStore: rows written before usernames had
+// skeletons get theirs; a row whose skeleton another row holds keeps NULL and is reported.
+func (s *Store) FillUsernameSkeletons(ctx context.Context) ([]gatehouse.UsernameCollision, error) {
+	type row struct {
+		id   int64
+		name string
+	}
+	rows, err := all(ctx, s.r, func(r rowScanner) (row, error) {
+		var x row
+		return x, r.Scan(&x.id, &x.name)
+	}, `SELECT id, username FROM users WHERE username_skeleton IS NULL ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	var out []gatehouse.UsernameCollision
+	for _, x := range rows {
+		sk := gatehouse.UsernameSkeleton(x.name)
+		_, err := s.w.ExecContext(ctx, `UPDATE users SET username_skeleton = $1 WHERE id = $2 AND username_skeleton IS NULL`, sk, x.id)
+		if err == nil {
+			continue
+		}
+		if s.d.UniqueField(err) != "username_skeleton" {
+			return out, err
+		}
+		c := gatehouse.UsernameCollision{ID: x.id, Username: x.name}
+		if err := s.r.QueryRowContext(ctx, `SELECT id, username FROM users WHERE username_skeleton = $1`, sk).Scan(&c.OtherID, &c.OtherUsername); err != nil {
+			return out, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }

@@ -1,4 +1,4 @@
-package http
+package clientip
 
 import (
 	"net/http/httptest"
@@ -37,7 +37,7 @@ func TestClientIP(t *testing.T) {
 		for _, v := range c.xff {
 			r.Header.Add("X-Forwarded-For", v)
 		}
-		got, untrusted := clientIP(r, c.trusted)
+		got, untrusted := Of(r, c.trusted)
 		if got.String() != c.want || untrusted != c.untrusted {
 			t.Errorf("%s: got %s (untrusted header %v), want %s (%v)", c.name, got, untrusted, c.want, c.untrusted)
 		}

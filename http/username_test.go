@@ -1,0 +1,46 @@
+package http_test
+
+import (
+	"testing"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/testserver"
+)
+
+// Issue #15 item 7: a look-alike of an existing username cannot be created by an administrator
+// or registered, with a code that says why; a fullwidth spelling is the same name; an account
+// created with "ＡＬＩＣＥ"-style letters is stored as plain ASCII.
+func TestLookAlikeUsernamesAreRefused(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, backend string) {
+		m := newMailEnv(t, testserver.Options{Backend: backend})
+		m.CreateUser(m.admin, "admin2", "admin2@example.com", "admin2 password", "user")
+		cases := []struct{ name, code string }{
+			{"\u0430dmin2", gatehouse.EConfusable},      // Cyrillic а
+			{"\uff41dmin2", gatehouse.EConflict},        // fullwidth ａ: the same name
+			{"ADMIN2", gatehouse.EConflict},             // case
+			{"adm\u0131n2", gatehouse.EConfusable},      // dotless ı
+			{"\u0430\u0501min2", gatehouse.EConfusable}, // two Cyrillic letters
+		}
+		for _, c := range cases {
+			r := m.admin.Do("POST", "/api/admin/users", map[string]string{"username": c.name, "email": "x@example.com", "password": "a good password"})
+			if r.Status != 409 || r.Code() != c.code || r.Field() != "username" {
+				t.Errorf("admin create %q: %d %s, want 409 %s on username", c.name, r.Status, r.Body, c.code)
+			}
+			r = m.Client().Do("POST", "/api/auth/register", map[string]string{"username": c.name, "email": "y@example.com", "password": "a good password"})
+			if r.Status != 409 || r.Code() != c.code {
+				t.Errorf("register %q: %d %s, want 409 %s", c.name, r.Status, r.Body, c.code)
+			}
+		}
+		r := m.admin.Do("POST", "/api/admin/users", map[string]string{"username": "\uff2b\uff49\uff4d", "email": "kim@example.com", "password": "a good password"})
+		if r.Status != 201 && r.Status != 200 {
+			t.Fatalf("fullwidth new name: %d %s", r.Status, r.Body)
+		}
+		if u, _ := r.JSON["user"].(map[string]any); u == nil || u["username"] != "kim" {
+			if r.JSON["username"] != "kim" {
+				t.Fatalf("fullwidth name stored as %s, want kim", r.Body)
+			}
+		}
+		m.Login("kim", "a good password")
+	})
+}
