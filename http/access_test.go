@@ -132,6 +132,23 @@ func TestVerifyWithRules(t *testing.T) {
 	})
 }
 
+// The user in every token answer (sign-in, refresh) carries its groups, like /api/auth/me.
+func TestLoginResponseUserHasGroups(t *testing.T) {
+	e, _, _, _, _, _ := accessEnv(t, testserver.Backends()[0])
+	_, r := e.Login("bob", "bob password 1")
+	if r.Status != 200 || fmt.Sprint(r.JSON["user"].(map[string]any)["groups"]) != "[ops]" {
+		t.Fatalf("login answer: %d %s", r.Status, r.Body)
+	}
+	ref := e.Client().Do("POST", "/api/auth/refresh", map[string]any{"refresh_token": r.Str("refresh_token")})
+	if ref.Status != 200 || fmt.Sprint(ref.JSON["user"].(map[string]any)["groups"]) != "[ops]" {
+		t.Fatalf("refresh answer: %d %s", ref.Status, ref.Body)
+	}
+	_, r = e.Login("carol", "carol password 1")
+	if g, ok := r.JSON["user"].(map[string]any)["groups"].([]any); !ok || len(g) != 0 {
+		t.Fatalf("carol's login answer must carry an empty list: %s", r.Body)
+	}
+}
+
 func TestGroupMembershipAppliesAtOnce(t *testing.T) {
 	e, admin, bob, _, opsID, bobID := accessEnv(t, testserver.Backends()[0])
 	_ = e

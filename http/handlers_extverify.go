@@ -82,7 +82,7 @@ func (s *Server) externalVerifyConfirm(w http.ResponseWriter, r *http.Request) {
 		writeMFARequired(w, res.Tokens.MFA)
 		return
 	}
-	s.signedIn(w, http.StatusOK, res.Tokens)
+	s.signedIn(w, r, http.StatusOK, res.Tokens)
 }
 
 var verifySentPage = template.Must(template.New("sent").Parse(`<!doctype html>

@@ -3,7 +3,6 @@ package http
 import (
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
@@ -31,8 +30,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	if res.Tokens != nil {
 		// No activation needed: signed in at once (seed 004), like POST /api/auth/login.
 		s.cookies.SetSession(w, res.Tokens)
-		writeJSON(w, http.StatusCreated, registeredResponse{Status: "active", tokenResponse: tokenResponse{User: res.Tokens.User,
-			AccessToken: res.Tokens.AccessToken, RefreshToken: res.Tokens.RefreshToken, TokenType: "Bearer", ExpiresIn: int64(res.Tokens.ExpiresIn / time.Second)}})
+		writeJSON(w, http.StatusCreated, registeredResponse{Status: "active", tokenResponse: s.tokens(r, res.Tokens)})
 		return
 	}
 	status := "active"

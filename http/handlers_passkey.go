@@ -45,7 +45,7 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	s.signedIn(w, http.StatusOK, t)
+	s.signedIn(w, r, http.StatusOK, t)
 }
 
 func (s *Server) accountPasskeys(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
