@@ -29,7 +29,8 @@ func (s *Server) accessRoutes() {
 }
 
 // accountStepUp adds a second factor to the current session: {"code"} or {"recovery_code"}
-// -> 204 (docs/access-control.md, Step-up).
+// -> 204 (docs/access-control.md, Step-up). A Bearer client gets 200 with a new access token
+// instead: the one it sent was minted as one factor and stays so (its claims are signed).
 func (s *Server) accountStepUp(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	var req struct {
 		Code         string `json:"code"`
@@ -43,7 +44,18 @@ func (s *Server) accountStepUp(w http.ResponseWriter, r *http.Request, p *auth.P
 		writeError(w, r, s.log, err)
 		return
 	}
-	w.WriteHeader(http.StatusNoContent)
+	if p.ViaCookie {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	t, err := s.auth.Core.RefreshAccess(r.Context(), p, s.meta(r))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	tr := s.tokens(r, t)
+	tr.RefreshToken = ""
+	writeJSON(w, http.StatusOK, tr)
 }
 
 func (s *Server) actor(r *http.Request, p *auth.Principal) access.Actor {
