@@ -27,6 +27,11 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
+	s.registered(w, r, res)
+}
+
+// registered answers a registration (public or through an invitation).
+func (s *Server) registered(w http.ResponseWriter, r *http.Request, res *auth.RegisterResult) {
 	if res.Tokens != nil {
 		// No activation needed: signed in at once (seed 004), like POST /api/auth/login.
 		s.cookies.SetSession(w, res.Tokens)
