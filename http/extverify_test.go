@@ -120,14 +120,14 @@ func TestExternalVerifyByMail(t *testing.T) {
 			t.Fatalf("asking for the mail: %d %s", st, body)
 		}
 		tok := v.mailedToken(t, "carol@example.com", 1)
-		if len(eventsOf(t, v.admin, gatehouse.EventIdentityVerifySent)) != 1 {
+		if len(v.admin.EventsOf(t, gatehouse.EventIdentityVerifySent)) != 1 {
 			t.Fatal("no identity.verification_sent event")
 		}
 
 		// The link is opened in another browser (say, the phone's mail app): the mailbox is the
 		// proof, so it works there. Opening it changes nothing.
 		other := v.browser()
-		st, _, body = other.get(t, "/login/external/verify?token="+url.QueryEscape(tok))
+		st, _, body = other.Page(t, "/login/external/verify?token="+url.QueryEscape(tok))
 		if st != http.StatusOK || !strings.Contains(body, `name="token" value="`+tok+`"`) || !strings.Contains(body, "Link and sign in") ||
 			!strings.Contains(body, "<strong>Test OP</strong> account <strong>carol@example.com</strong> to your account <strong>carol</strong>") {
 			t.Fatalf("link page: %d %s", st, body)
@@ -144,14 +144,14 @@ func TestExternalVerifyByMail(t *testing.T) {
 		if st != http.StatusSeeOther || !strings.HasSuffix(loc, "/admin/events") {
 			t.Fatalf("confirming: %d %q %s", st, loc, body)
 		}
-		if name, _ := other.me(t); name != "carol" {
+		if name, _ := other.Me(t); name != "carol" {
 			t.Fatalf("signed in as %q", name)
 		}
-		ev := eventsOf(t, v.admin, gatehouse.EventIdentityBound)
+		ev := v.admin.EventsOf(t, gatehouse.EventIdentityBound)
 		if len(ev) != 1 || ev[0]["data"].(map[string]any)["how"] != "email_verification" || int64(ev[0]["user_id"].(float64)) != carol {
 			t.Fatalf("identity.bound: %v", ev)
 		}
-		if len(eventsOf(t, v.admin, gatehouse.EventIdentityVerifyUsed)) != 1 {
+		if len(v.admin.EventsOf(t, gatehouse.EventIdentityVerifyUsed)) != 1 {
 			t.Fatal("no identity.verification_used event")
 		}
 		// Carol proved her address with a password she set herself (the admin made the account
@@ -166,7 +166,7 @@ func TestExternalVerifyByMail(t *testing.T) {
 		if st != http.StatusBadRequest || !strings.Contains(body, "invalid, expired or already used") {
 			t.Fatalf("used link: %d %s", st, body)
 		}
-		if name, _ := third.me(t); name != "" {
+		if name, _ := third.Me(t); name != "" {
 			t.Fatalf("a used link signed in as %q", name)
 		}
 
@@ -176,7 +176,7 @@ func TestExternalVerifyByMail(t *testing.T) {
 		if st, _, body := nb.signIn(t, ""); st != http.StatusSeeOther {
 			t.Fatalf("bound sign-in: %d %s", st, body)
 		}
-		if name, _ := nb.me(t); name != "carol" {
+		if name, _ := nb.Me(t); name != "carol" {
 			t.Fatalf("bound sign-in as %q", name)
 		}
 	})
@@ -231,14 +231,14 @@ func TestExternalVerifyAnswersAlike(t *testing.T) {
 		// A link past its TTL is refused.
 		v.e.Clock.Advance(v.e.Auth.Core.Settings().ContactChangeTTL + time.Second)
 		c := v.browser()
-		if st, _, body := c.get(t, "/login/external/verify?token="+url.QueryEscape(second)); st != http.StatusBadRequest || !strings.Contains(body, "invalid, expired or already used") {
+		if st, _, body := c.Page(t, "/login/external/verify?token="+url.QueryEscape(second)); st != http.StatusBadRequest || !strings.Contains(body, "invalid, expired or already used") {
 			t.Fatalf("expired link page: %d %s", st, body)
 		}
 		if r := v.e.Client().Do("POST", "/api/auth/oidc/verify-email/confirm", map[string]string{"token": second}); r.Status != http.StatusBadRequest {
 			t.Fatalf("expired link: %d %s", r.Status, r.Body)
 		}
 		admin, _ := v.e.Login("admin", adminPW) // the first session has expired meanwhile
-		if len(eventsOf(t, admin, gatehouse.EventIdentityBound)) != 0 {
+		if len(admin.EventsOf(t, gatehouse.EventIdentityBound)) != 0 {
 			t.Fatal("an identity was bound")
 		}
 		// The pending identity has expired too (the browser must sign in again).
@@ -279,7 +279,7 @@ func TestExternalVerifyRefusals(t *testing.T) {
 		if st != http.StatusForbidden || !strings.Contains(body, "disabled") {
 			t.Fatalf("disabled user's link: %d %s", st, body)
 		}
-		if len(eventsOf(t, v.admin, gatehouse.EventIdentityBound)) != 0 {
+		if len(v.admin.EventsOf(t, gatehouse.EventIdentityBound)) != 0 {
 			t.Fatal("bound to a disabled user")
 		}
 		// A disabled user gets no mail at all, with the same answer.
@@ -338,7 +338,7 @@ func TestExternalVerifyTakesBackAnUnprovedAccount(t *testing.T) {
 		if r := squatter.Do("GET", "/api/auth/me", nil); r.Status != http.StatusUnauthorized {
 			t.Fatalf("the registrant's session survived: %d", r.Status)
 		}
-		ev := eventsOf(t, v.admin, gatehouse.EventIdentityVerifyUsed)
+		ev := v.admin.EventsOf(t, gatehouse.EventIdentityVerifyUsed)
 		if len(ev) != 1 {
 			t.Fatalf("verification_used: %v", ev)
 		}
@@ -377,7 +377,7 @@ func TestExternalVerifyEntersMFA(t *testing.T) {
 		if st != http.StatusOK || !strings.Contains(body, "Two-step verification") || !strings.Contains(body, `name="mfa_token"`) {
 			t.Fatalf("confirm page with MFA: %d %s", st, body)
 		}
-		if name, _ := page.me(t); name != "" {
+		if name, _ := page.Me(t); name != "" {
 			t.Fatalf("signed in as %q before the second factor", name)
 		}
 		// A later link for the identity, now bound, also ends at the second factor (API form).
@@ -391,7 +391,7 @@ func TestExternalVerifyEntersMFA(t *testing.T) {
 			t.Fatalf("confirm with MFA: %d %s", r.Status, r.Body)
 		}
 		// The identity is bound; the session waits for the code.
-		if len(eventsOf(t, v.admin, gatehouse.EventIdentityBound)) != 1 {
+		if len(v.admin.EventsOf(t, gatehouse.EventIdentityBound)) != 1 {
 			t.Fatal("identity not bound")
 		}
 	})

@@ -158,7 +158,7 @@ func TestEveryBusySignInCounted(t *testing.T) {
 // A client that goes away mid sign-in is not an error of the server: nothing at ERROR level.
 func TestClientDisconnectNotLoggedAsError(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs testserver.SyncBuffer
 	p := password.DefaultParams()
 	e := testserver.New(t, testserver.Options{Params: &p, Workers: 1, Queue: 8, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	e.Setup("alice", "alice@example.com", adminPW)

@@ -2,9 +2,7 @@ package http_test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
@@ -49,42 +47,10 @@ func newExtEnvWith(t *testing.T, o testserver.Options, provider map[string]any) 
 }
 
 // browser is a cookie jar that follows redirects through gatehouse's external sign-in endpoints
-// and the provider, and stops at the first answer that leaves them.
-type browser struct {
-	*testserver.Client
-	hops []string
-}
+// and the provider, and stops at the first answer that leaves them (testserver.ExternalBrowser).
+type browser struct{ *testserver.Client }
 
-func (x *extEnv) browser() *browser {
-	jar, _ := cookiejar.New(nil)
-	b := &browser{Client: &testserver.Client{E: x.e, Header: http.Header{}}}
-	gh, _ := url.Parse(x.e.URL)
-	b.HTTP = &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
-		b.hops = append(b.hops, req.URL.String())
-		if req.URL.Host == gh.Host && !strings.HasPrefix(req.URL.Path, "/api/auth/oidc/") {
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}}
-	return b
-}
-
-// get loads a page as a browser does (Accept: text/html) and returns status, Location and body.
-func (b *browser) get(t *testing.T, u string) (int, string, string) {
-	t.Helper()
-	if strings.HasPrefix(u, "/") {
-		u = b.E.URL + u
-	}
-	req, _ := http.NewRequest("GET", u, nil)
-	req.Header.Set("Accept", "text/html,application/xhtml+xml")
-	resp, err := b.HTTP.Do(req)
-	if err != nil {
-		t.Fatalf("GET %s: %v", u, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header.Get("Location"), string(body)
-}
+func (x *extEnv) browser() *browser { return &browser{Client: x.e.ExternalBrowser()} }
 
 // signIn clicks the provider's button on the login page and follows the flow to its end.
 func (b *browser) signIn(t *testing.T, rd string) (int, string, string) {
@@ -93,27 +59,7 @@ func (b *browser) signIn(t *testing.T, rd string) (int, string, string) {
 	if rd != "" {
 		u += "?rd=" + url.QueryEscape(rd)
 	}
-	return b.get(t, u)
-}
-
-func (b *browser) me(t *testing.T) (string, string) {
-	t.Helper()
-	r := b.Do("GET", "/api/auth/me", nil)
-	if r.Status != http.StatusOK {
-		return "", ""
-	}
-	u := r.JSON["user"].(map[string]any)
-	return u["username"].(string), u["email"].(string)
-}
-
-func eventsOf(t *testing.T, admin *testserver.Client, kind string) []map[string]any {
-	t.Helper()
-	r := admin.Do("GET", "/api/admin/events?kind="+kind, nil)
-	var out []map[string]any
-	for _, it := range r.JSON["items"].([]any) {
-		out = append(out, it.(map[string]any))
-	}
-	return out
+	return b.Page(t, u)
 }
 
 func TestExternalProvidersAdmin(t *testing.T) {
@@ -227,7 +173,7 @@ func TestExternalProvidersAdmin(t *testing.T) {
 			t.Fatalf("delete twice: %d", r.Status)
 		}
 		for _, k := range []string{gatehouse.EventProviderCreated, gatehouse.EventProviderUpdated, gatehouse.EventProviderDeleted} {
-			if len(eventsOf(t, x.admin, k)) == 0 {
+			if len(x.admin.EventsOf(t, k)) == 0 {
 				t.Errorf("no %s event", k)
 			}
 		}
@@ -269,7 +215,7 @@ func TestExternalAutoCreateThenBoundSignIn(t *testing.T) {
 		if st != http.StatusSeeOther || loc != x.e.URL+"/after?x=1" {
 			t.Fatalf("first sign-in: %d %q %s", st, loc, body)
 		}
-		name, email := b.me(t)
+		name, email := b.Me(t)
 		if name != "jane-2" || email != "jane@corp.example" {
 			t.Fatalf("created user: %q %q", name, email)
 		}
@@ -293,7 +239,7 @@ func TestExternalAutoCreateThenBoundSignIn(t *testing.T) {
 		if st != http.StatusSeeOther || loc != "/settings/security" {
 			t.Fatalf("bound sign-in (unsafe rd dropped): %d %q", st, loc)
 		}
-		if name, _ := b2.me(t); name != "jane-2" {
+		if name, _ := b2.Me(t); name != "jane-2" {
 			t.Fatalf("bound sign-in user: %q", name)
 		}
 		if r := x.admin.Do("GET", "/api/admin/users?query=jane", nil); len(r.JSON["items"].([]any)) != 2 {
@@ -308,11 +254,11 @@ func TestExternalAutoCreateThenBoundSignIn(t *testing.T) {
 			t.Fatalf("auth method: %v", ss[0])
 		}
 		for _, k := range []string{gatehouse.EventUserCreatedExternal, gatehouse.EventIdentityBound, gatehouse.EventLoginExternal, gatehouse.EventLoginExternalFailed} {
-			if len(eventsOf(t, x.admin, k)) == 0 {
+			if len(x.admin.EventsOf(t, k)) == 0 {
 				t.Errorf("no %s event", k)
 			}
 		}
-		if n := len(eventsOf(t, x.admin, gatehouse.EventLoginExternal)); n != 2 {
+		if n := len(x.admin.EventsOf(t, gatehouse.EventLoginExternal)); n != 2 {
 			t.Errorf("%d login.external events, want 2", n)
 		}
 		// Unlinking the only way to sign in is refused; nothing changes.
@@ -354,7 +300,7 @@ func TestExternalAutoBind(t *testing.T) {
 		if st != http.StatusForbidden || !strings.Contains(body, "not linked") || !strings.Contains(body, "Settings") {
 			t.Fatalf("unverified email: %d %s", st, body)
 		}
-		if name, _ := b.me(t); name != "" {
+		if name, _ := b.Me(t); name != "" {
 			t.Fatalf("signed in as %q", name)
 		}
 		// JSON clients get the error as JSON.
@@ -370,10 +316,10 @@ func TestExternalAutoBind(t *testing.T) {
 		if st != http.StatusSeeOther || loc != "/settings/security" {
 			t.Fatalf("verified email: %d %q %s", st, loc, body)
 		}
-		if name, _ := b.me(t); name != "carol" {
+		if name, _ := b.Me(t); name != "carol" {
 			t.Fatalf("auto-bind user: %q", name)
 		}
-		ev := eventsOf(t, x.admin, gatehouse.EventIdentityBound)
+		ev := x.admin.EventsOf(t, gatehouse.EventIdentityBound)
 		if len(ev) != 1 || ev[0]["data"].(map[string]any)["how"] != "auto_bind" || int64(ev[0]["user_id"].(float64)) != carol {
 			t.Fatalf("bound event: %v", ev)
 		}
@@ -385,7 +331,7 @@ func TestExternalAutoBind(t *testing.T) {
 		if r := b.Do("DELETE", "/api/account/identities/"+itoa(id), nil); r.Status != 404 {
 			t.Fatalf("unlink twice: %d", r.Status)
 		}
-		if len(eventsOf(t, x.admin, gatehouse.EventIdentityUnbound)) != 1 {
+		if len(x.admin.EventsOf(t, gatehouse.EventIdentityUnbound)) != 1 {
 			t.Fatal("no identity.unbound event")
 		}
 		// Another user cannot unlink carol's identity.
@@ -450,40 +396,40 @@ func TestExternalRefusals(t *testing.T) {
 		q := u.Query()
 		q.Set("state", q.Get("state")+"x")
 		u.RawQuery = q.Encode()
-		if st, _, body := b.get(t, u.String()); st != http.StatusBadRequest || !strings.Contains(body, "start the sign-in again") {
+		if st, _, body := b.Page(t, u.String()); st != http.StatusBadRequest || !strings.Contains(body, "start the sign-in again") {
 			t.Fatalf("tampered state: %d %s", st, body)
 		}
 		// The callback URL completed in another browser (no binding cookie).
 		b = x.browser()
 		cb = stopAtCallback(b)
 		other := x.browser()
-		if st, _, body := other.get(t, cb); st != http.StatusBadRequest || !strings.Contains(body, "another browser") {
+		if st, _, body := other.Page(t, cb); st != http.StatusBadRequest || !strings.Contains(body, "another browser") {
 			t.Fatalf("other browser: %d %s", st, body)
 		}
-		if name, _ := other.me(t); name != "" {
+		if name, _ := other.Me(t); name != "" {
 			t.Fatal("other browser signed in")
 		}
 		// ... and it used the state up: the right browser cannot reuse it either.
-		if st, _, _ := b.get(t, cb); st != http.StatusBadRequest {
+		if st, _, _ := b.Page(t, cb); st != http.StatusBadRequest {
 			t.Fatalf("state reused: %d", st)
 		}
 		// Replay of a completed callback.
 		b = x.browser()
 		cb = stopAtCallback(b)
-		if st, _, _ := b.get(t, cb); st != http.StatusOK { // followed on to the security page
+		if st, _, _ := b.Page(t, cb); st != http.StatusOK { // followed on to the security page
 			t.Fatalf("callback: %d", st)
 		}
-		if name, _ := b.me(t); name != "frank" {
+		if name, _ := b.Me(t); name != "frank" {
 			t.Fatalf("callback signed in %q", name)
 		}
-		if st, _, _ := b.get(t, cb); st != http.StatusBadRequest {
+		if st, _, _ := b.Page(t, cb); st != http.StatusBadRequest {
 			t.Fatalf("replayed callback: %d", st)
 		}
 		// An expired flow.
 		b = x.browser()
 		cb = stopAtCallback(b)
 		x.e.Clock.Advance(11 * 60e9)
-		if st, _, _ := b.get(t, cb); st != http.StatusBadRequest {
+		if st, _, _ := b.Page(t, cb); st != http.StatusBadRequest {
 			t.Fatalf("expired flow: %d", st)
 		}
 		x.e.Clock.Advance(-11 * 60e9)
@@ -503,7 +449,7 @@ func TestExternalRefusals(t *testing.T) {
 			t.Fatalf("provider error: %d %s", st, body)
 		}
 		found := false
-		for _, ev := range eventsOf(t, x.admin, gatehouse.EventLoginExternalFailed) {
+		for _, ev := range x.admin.EventsOf(t, gatehouse.EventLoginExternalFailed) {
 			if d := ev["data"].(map[string]any); d["provider_error"] == "access_denied: the user cancelled" {
 				found = true
 			}
@@ -519,11 +465,11 @@ func TestExternalRefusals(t *testing.T) {
 		}
 		x.op.AnnounceIssuer("")
 		// Nothing above signed anyone in.
-		if n := len(eventsOf(t, x.admin, gatehouse.EventLoginExternal)); n != 1 {
+		if n := len(x.admin.EventsOf(t, gatehouse.EventLoginExternal)); n != 1 {
 			t.Fatalf("%d external sign-ins, want 1", n)
 		}
 		// An unknown or disabled provider.
-		if st, _, _ := x.browser().get(t, "/api/auth/oidc/nope/start"); st != http.StatusNotFound {
+		if st, _, _ := x.browser().Page(t, "/api/auth/oidc/nope/start"); st != http.StatusNotFound {
 			t.Fatalf("unknown provider: %d", st)
 		}
 		// The provider is down: a clear page.
@@ -546,7 +492,7 @@ func TestExternalSecretKeyChanged(t *testing.T) {
 	e2 := testserver.New(t, testserver.Options{DSN: x.e.DSN, Clock: testserver.NewClockAtNow(), MFASecretKey: "another-mfa-key-0123456789abcdefgh"})
 	b := &browser{Client: e2.Client()}
 	b.HTTP.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	st, _, body := b.get(t, "/api/auth/oidc/test-op/start")
+	st, _, body := b.Page(t, "/api/auth/oidc/test-op/start")
 	if st != http.StatusBadGateway || !strings.Contains(body, "client secret cannot be decrypted") {
 		t.Fatalf("changed key: %d %s", st, body)
 	}
@@ -568,7 +514,7 @@ func TestExternalLinkFromSettings(t *testing.T) {
 			t.Fatal(r.Status)
 		}
 		// The security page offers the provider.
-		st, _, body := b.get(t, "/settings/security")
+		st, _, body := b.Page(t, "/settings/security")
 		if st != 200 || !strings.Contains(body, "External identities") || !strings.Contains(body, "Link Test OP") {
 			t.Fatalf("security page: %d %s", st, body)
 		}
@@ -590,11 +536,11 @@ func TestExternalLinkFromSettings(t *testing.T) {
 			return r.Header.Get("Location")
 		}
 		x.op.Queue(oidctest.User{Subject: "sub-gina", Email: "gina@elsewhere.example", EmailVerified: true})
-		st, loc, body := b.get(t, linkStart(b))
+		st, loc, body := b.Page(t, linkStart(b))
 		if st != http.StatusSeeOther || loc != "/settings/security?done=linked" {
 			t.Fatalf("link: %d %q %s", st, loc, body)
 		}
-		if _, _, body := b.get(t, loc); !strings.Contains(body, "The external identity is linked") || !strings.Contains(body, "gina@elsewhere.example") {
+		if _, _, body := b.Page(t, loc); !strings.Contains(body, "The external identity is linked") || !strings.Contains(body, "gina@elsewhere.example") {
 			t.Fatalf("linked page: %s", body)
 		}
 		// Cross-site link start is refused.
@@ -607,21 +553,21 @@ func TestExternalLinkFromSettings(t *testing.T) {
 		if st, _, _ := b2.signIn(t, ""); st != http.StatusSeeOther {
 			t.Fatalf("linked sign-in: %d", st)
 		}
-		if name, _ := b2.me(t); name != "gina" {
+		if name, _ := b2.Me(t); name != "gina" {
 			t.Fatalf("linked sign-in user %q", name)
 		}
 		// Hank cannot link gina's identity.
 		h := x.browser()
 		h.Do("POST", "/api/auth/login", map[string]string{"login": "hank", "password": "hank password 1"})
 		x.op.Queue(oidctest.User{Subject: "sub-gina", Email: "gina@elsewhere.example", EmailVerified: true})
-		if st, _, body := h.get(t, linkStart(h)); st != http.StatusConflict || !strings.Contains(body, "already linked to another") {
+		if st, _, body := h.Page(t, linkStart(h)); st != http.StatusConflict || !strings.Contains(body, "already linked to another") {
 			t.Fatalf("link taken identity: %d %s", st, body)
 		}
 		// A link flow finished after signing out is refused.
 		x.op.Queue(oidctest.User{Subject: "sub-gina-2", Email: "gina2@elsewhere.example", EmailVerified: true})
 		to := linkStart(b)
 		b.Do("POST", "/api/auth/logout", nil)
-		if st, _, body := b.get(t, to); st != http.StatusUnauthorized || !strings.Contains(body, "no longer signed in") {
+		if st, _, body := b.Page(t, to); st != http.StatusUnauthorized || !strings.Contains(body, "no longer signed in") {
 			t.Fatalf("link after sign-out: %d %s", st, body)
 		}
 		// Unlink from the page; gina has a password, so it is allowed.
@@ -643,7 +589,7 @@ func TestExternalAdminPages(t *testing.T) {
 	x := newExtEnv(t, "sqlite", nil)
 	b := x.browser()
 	b.Do("POST", "/api/auth/login", map[string]string{"login": "admin", "password": adminPW})
-	st, _, body := b.get(t, "/admin/providers")
+	st, _, body := b.Page(t, "/admin/providers")
 	if st != 200 || !strings.Contains(body, "Test OP") || !strings.Contains(body, x.e.URL+"/api/auth/oidc/test-op/callback") {
 		t.Fatalf("list page: %d %s", st, body)
 	}
@@ -658,7 +604,7 @@ func TestExternalAdminPages(t *testing.T) {
 	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/admin/providers/corp?done=created" {
 		t.Fatalf("create: %d %s", r.Status, r.Body)
 	}
-	st, _, body = b.get(t, "/admin/providers/corp?done=created")
+	st, _, body = b.Page(t, "/admin/providers/corp?done=created")
 	if st != 200 || !strings.Contains(body, x.e.URL+"/api/auth/oidc/corp/callback") || strings.Contains(body, `value="s"`) {
 		t.Fatalf("edit page: %d %s", st, body)
 	}
@@ -666,7 +612,7 @@ func TestExternalAdminPages(t *testing.T) {
 	if r := b.Form("/admin/providers/corp/enabled", url.Values{"enabled": {"0"}}, "Origin", x.e.URL); r.Status != http.StatusSeeOther {
 		t.Fatalf("disable: %d", r.Status)
 	}
-	if _, _, login := x.browser().get(t, "/login"); strings.Contains(login, "Sign in with Corp") || !strings.Contains(login, "Sign in with Test OP") {
+	if _, _, login := x.browser().Page(t, "/login"); strings.Contains(login, "Sign in with Corp") || !strings.Contains(login, "Sign in with Test OP") {
 		t.Fatalf("login page: %s", login)
 	}
 	// Saving with an empty secret keeps the secret: sign-in still works.
@@ -680,7 +626,7 @@ func TestExternalAdminPages(t *testing.T) {
 		t.Fatalf("sign-in after save without secret: %d %s", st, body)
 	}
 	// Delete asks first.
-	if st, _, body := b.get(t, "/admin/providers/corp/delete"); st != 200 || !strings.Contains(body, "Delete provider") {
+	if st, _, body := b.Page(t, "/admin/providers/corp/delete"); st != 200 || !strings.Contains(body, "Delete provider") {
 		t.Fatalf("delete page: %d", st)
 	}
 	if r := b.Form("/admin/providers/corp/delete", url.Values{"confirm": {"yes"}}, "Origin", x.e.URL); r.Status != http.StatusSeeOther {
@@ -772,10 +718,10 @@ func TestExternalSignInEntersMFA(t *testing.T) {
 		if strings.Contains(loc, "token") {
 			t.Fatalf("the challenge token is in the address: %s", loc)
 		}
-		if name, _ := b.me(t); name != "" {
+		if name, _ := b.Me(t); name != "" {
 			t.Fatalf("signed in as %q before the second factor", name)
 		}
-		st, _, body = b.get(t, loc)
+		st, _, body = b.Page(t, loc)
 		if st != http.StatusOK || !strings.Contains(body, "Two-step verification") || !strings.Contains(body, `name="mfa_token"`) {
 			t.Fatalf("login page after the external step: %d %s", st, body)
 		}
@@ -792,10 +738,10 @@ func TestExternalSignInEntersMFA(t *testing.T) {
 		if r.Status != http.StatusOK {
 			t.Fatalf("second factor: %d %s", r.Status, r.Body)
 		}
-		if name, _ := b.me(t); name != "carol" {
+		if name, _ := b.Me(t); name != "carol" {
 			t.Fatalf("after the code: signed in as %q", name)
 		}
-		ev := eventsOf(t, x.admin, gatehouse.EventLoginExternal)
+		ev := x.admin.EventsOf(t, gatehouse.EventLoginExternal)
 		if len(ev) != 1 || ev[0]["data"].(map[string]any)["mfa_required"] != true {
 			t.Fatalf("login.external events: %v", ev)
 		}
@@ -847,10 +793,10 @@ func TestUnauthenticatedFailuresDoNotFloodTheEventLog(t *testing.T) {
 		c.Do("GET", "/api/auth/oidc/"+strings.Repeat("x", 5000)+"/callback?state=y&code=x", nil)
 		c.Do("POST", "/api/auth/login/mfa", map[string]string{"mfa_token": "made-up-" + strconv.Itoa(i), "code": "123456"})
 	}
-	if n := len(eventsOf(t, x.admin, gatehouse.EventLoginExternalFailed)); n != 1 {
+	if n := len(x.admin.EventsOf(t, gatehouse.EventLoginExternalFailed)); n != 1 {
 		t.Fatalf("%d login.external_failed events for 40 forged callbacks, want 1", n)
 	}
-	if n := len(eventsOf(t, x.admin, gatehouse.EventMFAFailed)); n != 1 {
+	if n := len(x.admin.EventsOf(t, gatehouse.EventMFAFailed)); n != 1 {
 		t.Fatalf("%d mfa.failed events for 20 forged challenges, want 1", n)
 	}
 }
@@ -880,7 +826,7 @@ func TestExternalIssuerChangeUnlinks(t *testing.T) {
 	if st, _, _ := x.browser().signIn(t, ""); st == http.StatusSeeOther {
 		t.Fatal("subject 42 of the new issuer signed in")
 	}
-	ev := eventsOf(t, x.admin, gatehouse.EventProviderUpdated)
+	ev := x.admin.EventsOf(t, gatehouse.EventProviderUpdated)
 	if len(ev) == 0 || ev[0]["data"].(map[string]any)["identities_unlinked"] != float64(1) {
 		t.Fatalf("provider update event: %v", ev)
 	}
@@ -911,7 +857,7 @@ func TestExternalAutoBindSkipsAdministrators(t *testing.T) {
 	if st, _, body := b.signIn(t, ""); st != http.StatusForbidden || !strings.Contains(body, "not linked") {
 		t.Fatalf("auto-bind to the administrator: %d %s", st, body)
 	}
-	if name, _ := b.me(t); name != "" {
+	if name, _ := b.Me(t); name != "" {
 		t.Fatalf("signed in as %q", name)
 	}
 }
@@ -928,7 +874,7 @@ func TestExternalTokenAuthMethodAndUserInfo(t *testing.T) {
 	if st != http.StatusBadGateway || !strings.Contains(body, "invalid_client") || !strings.Contains(body, "token auth method (client_secret_basic)") {
 		t.Fatalf("basic against a post client: %d %s", st, body)
 	}
-	if ev := eventsOf(t, x.admin, gatehouse.EventLoginExternalFailed); len(ev) == 0 || !strings.Contains(fmt.Sprint(ev[0]), "invalid_client") {
+	if ev := x.admin.EventsOf(t, gatehouse.EventLoginExternalFailed); len(ev) == 0 || !strings.Contains(fmt.Sprint(ev[0]), "invalid_client") {
 		t.Fatalf("failure event: %v", ev)
 	}
 	if r := x.admin.Do("PATCH", "/api/admin/providers/test-op", map[string]any{"token_auth_method": "client_secret_post"}); r.Status != 200 || r.Str("token_auth_method") != "client_secret_post" {

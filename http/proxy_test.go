@@ -1,36 +1,16 @@
 package http_test
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/config"
 	"github.com/gatehouse/gatehouse/internal/testserver"
 )
-
-// syncBuffer is a log sink tests read while the server writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // serveFrom sends one request to the server's handler as if it came from peer (a LAN or
 // container address the loopback test client cannot have).
@@ -51,7 +31,7 @@ func serveFrom(e *testserver.Env, peer, method, path, body string, hdr ...string
 // records its real address, and the ignored header is logged once, not per request.
 func TestDefaultProxiesLoopbackOnly(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs testserver.SyncBuffer
 	e := testserver.New(t, testserver.Options{TrustedProxies: config.Default().TrustedProxies,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	admin, _ := e.Setup("alice", "alice@example.com", adminPW)

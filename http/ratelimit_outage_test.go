@@ -22,7 +22,7 @@ import (
 type outageEnv struct {
 	*testserver.Env
 	proxy *faultnet.Proxy
-	logs  *syncBuffer
+	logs  *testserver.SyncBuffer
 	fb    *ratelimit.Fallback
 }
 
@@ -40,7 +40,7 @@ func newOutageEnv(t *testing.T) *outageEnv {
 	c := redis.NewClient(opts)
 	t.Cleanup(func() { _ = c.Close() })
 	clock := testserver.NewClock()
-	logs := &syncBuffer{}
+	logs := &testserver.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	fb := ratelimit.NewFallback(ratelimit.NewRedis(c), ratelimit.NewMemory(clock.Now), clock.Now, log)
 	detail := func() map[string]string {

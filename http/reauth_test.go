@@ -311,7 +311,7 @@ func TestExternalLinkNeedsRecentAuth(t *testing.T) {
 	b.HTTP.CheckRedirect = nil
 	follow := x.browser()
 	follow.HTTP.Jar = b.HTTP.Jar
-	if st, loc, body := follow.get(t, r.Header.Get("Location")); st != http.StatusSeeOther || loc != "/settings/security?done=linked" {
+	if st, loc, body := follow.Page(t, r.Header.Get("Location")); st != http.StatusSeeOther || loc != "/settings/security?done=linked" {
 		t.Fatalf("link: %d %q %s", st, loc, body)
 	}
 }

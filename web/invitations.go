@@ -33,32 +33,31 @@ type invitationsData struct {
 	URL    string
 }
 
-func (p *pages) renderInvitations(w http.ResponseWriter, r *http.Request, pr *auth.Principal, status int, v *view, d *invitationsData) {
+func (p *pages) renderInvitations(w http.ResponseWriter, r *http.Request, pr *auth.Principal, status int, v *view, d *invitationsData) error {
 	items, err := p.auth.Admin.ListInvitations(r.Context(), pr)
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	d.Items = items
 	if p.access != nil {
 		if d.Groups, err = p.access.ListGroups(r.Context(), actorOf(pr, p.kit.Meta(r))); err != nil {
-			p.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	v.Title, v.User, v.Admin, v.Nav, v.Data = "Invitations", pr.User, true, "invitations", d
 	v.Notice = map[string]string{"revoked": "The invitation is revoked: its link no longer works."}[r.URL.Query().Get("done")]
 	p.render(w, status, "admin_invitations", v)
+	return nil
 }
 
-func (p *pages) adminInvitations(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
-	v := &view{Form: map[string]string{"expires_days": "7", "max_uses": "1"}}
-	p.renderInvitations(w, r, pr, http.StatusOK, v, &invitationsData{Chosen: map[string]bool{}})
+func (p *pages) adminInvitations(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	v := &view{form: form{Form: map[string]string{"expires_days": "7", "max_uses": "1"}}}
+	return p.renderInvitations(w, r, pr, http.StatusOK, v, &invitationsData{Chosen: map[string]bool{}})
 }
 
-func (p *pages) adminCreateInvitation(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminCreateInvitation(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	f := r.PostForm
-	v := &view{Form: map[string]string{"email": f.Get("email"), "expires_days": f.Get("expires_days"), "max_uses": f.Get("max_uses")}, Errors: map[string]string{}}
+	v := &view{form: form{Form: map[string]string{"email": f.Get("email"), "expires_days": f.Get("expires_days"), "max_uses": f.Get("max_uses")}, Errors: map[string]string{}}}
 	d := &invitationsData{Chosen: map[string]bool{}}
 	for _, g := range f["group"] {
 		d.Chosen[g] = true
@@ -80,10 +79,9 @@ func (p *pages) adminCreateInvitation(w http.ResponseWriter, r *http.Request, pr
 	}
 	if err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.EInternal {
-			p.fail(w, r, err)
-			return
+			return err
 		}
-		fieldErrors(err, v)
+		v.refuse(err)
 		// The service names API fields; the form has its own.
 		for k, e := range v.Errors {
 			switch {
@@ -93,27 +91,26 @@ func (p *pages) adminCreateInvitation(w http.ResponseWriter, r *http.Request, pr
 				v.Errors["groups"] = e
 			}
 		}
-		p.renderInvitations(w, r, pr, ghttpStatus(err), v, d)
-		return
+		return p.renderInvitations(w, r, pr, ghttpStatus(err), v, d)
 	}
 	// The link is shown on this answer only: the server keeps its hash. No redirect, so a
 	// reload asks the browser to send the form again rather than losing the link silently.
 	v.Notice = "The invitation is made. Copy its link now: it is shown only once."
 	v.Form = map[string]string{"expires_days": "7", "max_uses": "1"}
 	d.Chosen, d.URL = map[string]bool{}, n.URL
-	p.renderInvitations(w, r, pr, http.StatusCreated, v, d)
+	return p.renderInvitations(w, r, pr, http.StatusCreated, v, d)
 }
 
-func (p *pages) adminRevokeInvitation(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminRevokeInvitation(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	id, err := auth.ParseID(r.PathValue("id"))
 	if err == nil {
 		err = p.auth.Admin.RevokeInvitation(r.Context(), pr, id, p.kit.Meta(r))
 	}
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	p.redirect(w, r, "/admin/invitations?done=revoked")
+	return nil
 }
 
 // inviteData is the invitee's page.
@@ -125,36 +122,35 @@ type inviteData struct {
 
 func inviteView(step, tok string, info *auth.InvitationInfo) *view {
 	title := map[string]string{"form": "You are invited", "invalid": "Invitation not valid", "check_mail": "Check your mail"}[step]
-	return &view{Title: title, Data: &inviteData{Step: step, Token: tok, Info: info}, Errors: map[string]string{}, Form: map[string]string{}}
+	return &view{Title: title, Data: &inviteData{Step: step, Token: tok, Info: info}, form: form{Errors: map[string]string{}, Form: map[string]string{}}}
 }
 
-func (p *pages) invitePage(w http.ResponseWriter, r *http.Request) {
+func (p *pages) invitePage(w http.ResponseWriter, r *http.Request) error {
 	tok := r.URL.Query().Get("token")
 	info, err := p.auth.Mail.Invitation(r.Context(), tok)
 	if err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.EInternal {
-			p.fail(w, r, err)
-			return
+			return err
 		}
 		p.render(w, http.StatusNotFound, "invite", inviteView("invalid", "", nil))
-		return
+		return nil
 	}
 	v := inviteView("form", tok, info)
 	v.Form["email"] = info.Email
 	p.render(w, http.StatusOK, "invite", v)
+	return nil
 }
 
-func (p *pages) inviteSubmit(w http.ResponseWriter, r *http.Request) {
+func (p *pages) inviteSubmit(w http.ResponseWriter, r *http.Request) error {
 	f := r.PostForm
 	tok := f.Get("token")
 	info, err := p.auth.Mail.Invitation(r.Context(), tok)
 	if err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.EInternal {
-			p.fail(w, r, err)
-			return
+			return err
 		}
 		p.render(w, http.StatusNotFound, "invite", inviteView("invalid", "", nil))
-		return
+		return nil
 	}
 	v := inviteView("form", tok, info)
 	v.Form = map[string]string{"username": f.Get("username"), "email": f.Get("email")}
@@ -174,15 +170,16 @@ func (p *pages) inviteSubmit(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		p.render(w, http.StatusOK, "invite", inviteView("check_mail", "", nil))
 	case gatehouse.ErrorCode(err) == gatehouse.EInternal:
-		p.fail(w, r, err)
+		return err
 	default:
 		var e *gatehouse.Error
 		if errors.As(err, &e) && e.Field == "token" {
 			// Used up or revoked between the page and the form.
 			p.render(w, http.StatusNotFound, "invite", inviteView("invalid", "", nil))
-			return
+			return nil
 		}
-		fieldErrors(err, v)
+		v.refuse(err)
 		p.render(w, ghttpStatus(err), "invite", v)
 	}
+	return nil
 }

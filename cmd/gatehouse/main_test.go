@@ -17,31 +17,13 @@ import (
 	"github.com/gatehouse/gatehouse/password"
 )
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 // startServe runs `gatehouse serve` in-process and waits for /healthz.
-func startServe(t *testing.T, dir string, vars map[string]string, args ...string) (base string, logs *syncBuffer, stop func() error) {
+func startServe(t *testing.T, dir string, vars map[string]string, args ...string) (base string, logs *testserver.SyncBuffer, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	logs = &syncBuffer{}
+	logs = &testserver.SyncBuffer{}
 	done := make(chan error, 1)
 	full := append([]string{"serve", "--config", filepath.Join(dir, "gatehouse.toml"), "--listen", "127.0.0.1:0"}, args...)
 	go func() { done <- run(ctx, full, env(vars), strings.NewReader(""), &bytes.Buffer{}, logs) }()

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/testdb"
+	"github.com/gatehouse/gatehouse/internal/testserver"
 	_ "modernc.org/sqlite"
 )
 
@@ -322,11 +323,11 @@ func TestTwoProcessesMigratePostgresOnce(t *testing.T) {
 	addrRe := regexp.MustCompile(`addr=(127\.0\.0\.1:\d+)`)
 	type proc struct {
 		cmd  *exec.Cmd
-		logs *syncBuffer
+		logs *testserver.SyncBuffer
 	}
 	var procs []proc
 	for range 2 {
-		logs := &syncBuffer{}
+		logs := &testserver.SyncBuffer{}
 		cmd := exec.Command(bin, "serve", "--config", filepath.Join(dir, "none.toml"), "--listen", "127.0.0.1:0")
 		cmd.Env, cmd.Stdout, cmd.Stderr = envs, logs, logs
 		procs = append(procs, proc{cmd, logs})

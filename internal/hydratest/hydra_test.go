@@ -1,9 +1,7 @@
 package hydratest_test
 
 import (
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"strconv"
 	"strings"
@@ -40,7 +38,7 @@ func TestHydra(t *testing.T) {
 	addProvider("hydra-post", "client_secret_post", nil)
 	signIn := func(b *browser, provider string) (int, string, string) {
 		t.Helper()
-		return b.get(t, "/api/auth/oidc/"+provider+"/start")
+		return b.Page(t, "/api/auth/oidc/"+provider+"/start")
 	}
 
 	t.Run("auto-create", func(t *testing.T) {
@@ -60,10 +58,10 @@ func TestHydra(t *testing.T) {
 		if st, _, body := signIn(b2, "hydra"); st != http.StatusSeeOther {
 			t.Fatalf("second sign-in: %d %s", st, body)
 		}
-		if name, _ := b2.me(t); name != "ann" {
+		if name, _ := b2.Me(t); name != "ann" {
 			t.Fatalf("second sign-in user: %q", name)
 		}
-		if n := len(eventsOf(t, admin, gatehouse.EventUserCreatedExternal)); n != 1 {
+		if n := len(admin.EventsOf(t, gatehouse.EventUserCreatedExternal)); n != 1 {
 			t.Fatalf("%d user.created_external events", n)
 		}
 	})
@@ -75,11 +73,11 @@ func TestHydra(t *testing.T) {
 		if st, _, body := signIn(b, "hydra"); st != http.StatusSeeOther {
 			t.Fatalf("sign-in: %d %s", st, body)
 		}
-		if name, _ := b.me(t); name != "bob" {
+		if name, _ := b.Me(t); name != "bob" {
 			t.Fatalf("signed in as %q", name)
 		}
 		found := false
-		for _, ev := range eventsOf(t, admin, gatehouse.EventIdentityBound) {
+		for _, ev := range admin.EventsOf(t, gatehouse.EventIdentityBound) {
 			if int64(ev["user_id"].(float64)) == bob && ev["data"].(map[string]any)["how"] == "auto_bind" {
 				found = true
 			}
@@ -97,7 +95,7 @@ func TestHydra(t *testing.T) {
 		if st != http.StatusForbidden || !strings.Contains(body, "not linked") {
 			t.Fatalf("unverified email: %d %s", st, body)
 		}
-		if name, _ := b.me(t); name != "" {
+		if name, _ := b.Me(t); name != "" {
 			t.Fatalf("signed in as %q", name)
 		}
 	})
@@ -124,7 +122,7 @@ func TestHydra(t *testing.T) {
 		if st != http.StatusForbidden || !strings.Contains(body, "disabled") {
 			t.Fatalf("disabled user: %d %s", st, body)
 		}
-		if name, _ := b.me(t); name != "" {
+		if name, _ := b.Me(t); name != "" {
 			t.Fatalf("signed in as %q", name)
 		}
 		admin.Do("PATCH", "/api/admin/users/"+itoa(id), map[string]any{"disabled": false})
@@ -144,7 +142,7 @@ func TestHydra(t *testing.T) {
 			t.Fatalf("link start: %d %s", r.Status, r.Body)
 		}
 		h.Queue(hydratest.User{Subject: "sub-dave", Email: "dave@elsewhere.example", EmailVerified: true})
-		st, loc, body := b.get(t, r.Header.Get("Location"))
+		st, loc, body := b.Page(t, r.Header.Get("Location"))
 		if st != http.StatusSeeOther || loc != "/settings/security?done=linked" {
 			t.Fatalf("link: %d %q %s", st, loc, body)
 		}
@@ -154,7 +152,7 @@ func TestHydra(t *testing.T) {
 		if st, _, body := signIn(b2, "hydra-post"); st != http.StatusSeeOther {
 			t.Fatalf("linked sign-in: %d %s", st, body)
 		}
-		if name, _ := b2.me(t); name != "dave" {
+		if name, _ := b2.Me(t); name != "dave" {
 			t.Fatalf("linked sign-in user %q", name)
 		}
 	})
@@ -181,10 +179,10 @@ func TestHydra(t *testing.T) {
 		if st != http.StatusBadGateway || !strings.Contains(body, "did not sign you in") || !strings.Contains(body, "access_denied") {
 			t.Fatalf("provider error: %d %s", st, body)
 		}
-		if name, _ := b.me(t); name != "" {
+		if name, _ := b.Me(t); name != "" {
 			t.Fatalf("signed in as %q", name)
 		}
-		ev := eventsOf(t, admin, gatehouse.EventLoginExternalFailed)
+		ev := admin.EventsOf(t, gatehouse.EventLoginExternalFailed)
 		if len(ev) == 0 || ev[0]["data"].(map[string]any)["reason"] != "provider_error" {
 			t.Fatalf("failure event: %v", ev)
 		}
@@ -211,54 +209,6 @@ type env struct{ e *testserver.Env }
 
 type browser struct{ *testserver.Client }
 
-func (x *env) browser() *browser {
-	jar, _ := cookiejar.New(nil)
-	b := &browser{Client: &testserver.Client{E: x.e, Header: http.Header{}}}
-	gh, _ := url.Parse(x.e.URL)
-	b.HTTP = &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
-		if req.URL.Host == gh.Host && !strings.HasPrefix(req.URL.Path, "/api/auth/oidc/") {
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}}
-	return b
-}
-
-// get loads a page as a browser does (Accept: text/html) and returns status, Location and body.
-func (b *browser) get(t *testing.T, u string) (int, string, string) {
-	t.Helper()
-	if strings.HasPrefix(u, "/") {
-		u = b.E.URL + u
-	}
-	req, _ := http.NewRequest("GET", u, nil)
-	req.Header.Set("Accept", "text/html,application/xhtml+xml")
-	resp, err := b.HTTP.Do(req)
-	if err != nil {
-		t.Fatalf("GET %s: %v", u, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header.Get("Location"), string(body)
-}
-
-func (b *browser) me(t *testing.T) (string, string) {
-	t.Helper()
-	r := b.Do("GET", "/api/auth/me", nil)
-	if r.Status != http.StatusOK {
-		return "", ""
-	}
-	u := r.JSON["user"].(map[string]any)
-	return u["username"].(string), u["email"].(string)
-}
-
-func eventsOf(t *testing.T, admin *testserver.Client, kind string) []map[string]any {
-	t.Helper()
-	r := admin.Do("GET", "/api/admin/events?kind="+kind, nil)
-	var out []map[string]any
-	for _, it := range r.JSON["items"].([]any) {
-		out = append(out, it.(map[string]any))
-	}
-	return out
-}
+func (x *env) browser() *browser { return &browser{Client: x.e.ExternalBrowser()} }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/testdb"
+	"github.com/gatehouse/gatehouse/internal/testserver"
 )
 
 // User is who the login app signs in next. Claims go into Hydra's ID token session; an empty
@@ -75,7 +76,8 @@ func Start(t testing.TB) *Hydra {
 		"SERVE_ADMIN_HOST=127.0.0.1", "SERVE_ADMIN_PORT="+strconv.Itoa(admin),
 		"LOG_LEVEL=warn",
 	)
-	var out bytes.Buffer
+	// Hydra's stdout and stderr share one buffer, written from two goroutines while serving.
+	var out testserver.SyncBuffer
 	mig := exec.Command(bin, "migrate", "sql", "up", "--read-from-env", "--yes")
 	mig.Env, mig.Stdout, mig.Stderr = env, &out, &out
 	if err := mig.Run(); err != nil {
@@ -83,8 +85,7 @@ func Start(t testing.TB) *Hydra {
 	}
 	out.Reset()
 	srv := exec.Command(bin, "serve", "all", "--dev", "--sqa-opt-out")
-	lw := &lockedWriter{w: &out}
-	srv.Env, srv.Stdout, srv.Stderr = env, lw, lw
+	srv.Env, srv.Stdout, srv.Stderr = env, &out, &out
 	if err := srv.Start(); err != nil {
 		t.Fatalf("starting hydra: %v", err)
 	}
@@ -328,16 +329,4 @@ func (h *Hydra) do(method, u string, body, out any) error {
 		return fmt.Errorf("hydra %s %s: %d %s", method, u, resp.StatusCode, b)
 	}
 	return json.Unmarshal(b, out)
-}
-
-// lockedWriter lets Hydra's stdout and stderr share one buffer.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
