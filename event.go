@@ -157,6 +157,7 @@ type Store interface {
 	ExternalVerifyStore
 	GroupStore
 	AccessRuleStore
+	InvitationStore
 	SecretStore
 	OPStore
 	StatsStore

@@ -69,7 +69,7 @@ func (s *Core) startSession(ctx context.Context, u *gatehouse.User, method strin
 		return nil, err
 	}
 	s.primeBinding(sess)
-	access, err := s.tokens.Issue(u.ID, sess.ID, accessExp)
+	access, err := s.tokens.Issue(u.ID, sess.ID, sess.AuthMethod, accessExp)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +111,7 @@ func (s *Core) RefreshAccess(ctx context.Context, p *Principal, meta ClientMeta)
 		}
 		return nil, err
 	}
-	access, err := s.tokens.Issue(p.User.ID, sess.ID, accessExp)
+	access, err := s.tokens.Issue(p.User.ID, sess.ID, sess.AuthMethod, accessExp)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +178,7 @@ func (s *Core) Refresh(ctx context.Context, refreshTok string, meta ClientMeta) 
 		}
 		return nil, err
 	}
-	access, err := s.tokens.Issue(u.ID, sess.ID, accessExp)
+	access, err := s.tokens.Issue(u.ID, sess.ID, sess.AuthMethod, accessExp)
 	if err != nil {
 		return nil, err
 	}

@@ -90,7 +90,7 @@ func (p *pages) parse() error {
 	for k, f := range accessFuncs() {
 		funcs[k] = f
 	}
-	for _, n := range slices.Concat(pageNames, externalPages, appPages, accessPages) {
+	for _, n := range slices.Concat(pageNames, externalPages, appPages, accessPages, invitationPages) {
 		// part_*.html and partial_*.html define sections that several pages include; mfa_*.html
 		// the MFA steps.
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html", "templates/mfa_*.html", "templates/partial_*.html", "templates/part_*.html")
