@@ -34,8 +34,9 @@ type Groups interface {
 
 // Core is what the provider needs of the gatehouse session core.
 type Core interface {
-	// Revoked reports, from memory, whether a session was revoked on any instance.
-	Revoked(sid string) bool
+	// SessionStands reports whether a gatehouse session stands now (not revoked, not past its
+	// absolute end or idle timeout), ending it if a limit has passed.
+	SessionStands(ctx context.Context, sid string) bool
 	// Logout ends the principal's session (RP-initiated logout).
 	Logout(ctx context.Context, p *auth.Principal, meta auth.ClientMeta) error
 	// Reauthenticate confirms it is the user (password, or a code when MFA is on) in the
@@ -197,13 +198,11 @@ func (p *Provider) authRequest(ctx context.Context, id string) (*authRequest, er
 }
 
 // sessionLive reports whether the gatehouse session behind a grant still stands: not revoked on
-// any instance (memory first), not past its absolute end.
+// any instance, not past its absolute end, not idle past the idle timeout. It is asked on every
+// use of a grant (refresh, userinfo, introspection), so the grant ends the moment a limit passes.
+// An app's use of its tokens does not keep the session alive: only the user's own use does.
 func (p *Provider) sessionLive(ctx context.Context, sid string) bool {
-	if p.core.Revoked(sid) {
-		return false
-	}
-	s, err := p.store.SessionByID(ctx, sid)
-	return err == nil && s.Active(p.clock.Now())
+	return p.core.SessionStands(ctx, sid)
 }
 
 // liveAccessToken returns the grant of an access token that is neither expired nor revoked and
@@ -326,8 +325,6 @@ type appCore struct {
 	*auth.Core
 	account *auth.Account
 }
-
-func (c appCore) Revoked(sid string) bool { return c.Revocations().Revoked(sid) }
 
 func (c appCore) Reauthenticate(ctx context.Context, p *auth.Principal, password, code string, meta auth.ClientMeta) (*auth.ReauthStatus, error) {
 	return c.account.Reauthenticate(ctx, p, password, code, meta)
