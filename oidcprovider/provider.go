@@ -40,8 +40,11 @@ type Core interface {
 	// Logout ends the principal's session (RP-initiated logout).
 	Logout(ctx context.Context, p *auth.Principal, meta auth.ClientMeta) error
 	// Reauthenticate confirms it is the user (password, or a code when MFA is on) in the
-	// current session: prompt=login, max_age and a request for a second factor use it.
+	// current session: prompt=login and max_age use it.
 	Reauthenticate(ctx context.Context, p *auth.Principal, password, code string, meta auth.ClientMeta) (*auth.ReauthStatus, error)
+	// StepUpState tells which second factors the user could add to the session (acr_values=2fa
+	// goes through the access rules' step-up page).
+	StepUpState(ctx context.Context, p *auth.Principal) (*auth.StepUpState, error)
 }
 
 // Deps are what the provider needs.
@@ -142,15 +145,16 @@ func New(ctx context.Context, d Deps) (*Provider, error) {
 // session cookie and CSRF rules of the rest of gatehouse.
 func (p *Provider) Mount(mux *http.ServeMux, kit ghttp.PageKit) error {
 	p.kit = kit
-	mux.Handle("GET /.well-known/openid-configuration", p.op)
-	mux.Handle(pathPrefix, p.op)
-	mux.HandleFunc("GET "+loginPath, p.loginPage)
-	mux.HandleFunc("POST "+loginPath, p.loginSubmit)
-	mux.HandleFunc(callbackPath, p.callback)
-	mux.HandleFunc("/oauth2/end_session", p.endSessionHandler)
-	mux.HandleFunc("/oauth2/device_authorization", func(w http.ResponseWriter, r *http.Request) {
+	handle := func(pattern string, h http.Handler) { mux.Handle(pattern, p.withLogger(h)) }
+	handle("GET /.well-known/openid-configuration", p.op)
+	handle(pathPrefix, p.op)
+	handle("GET "+loginPath, http.HandlerFunc(p.loginPage))
+	handle("POST "+loginPath, http.HandlerFunc(p.loginSubmit))
+	handle(callbackPath, http.HandlerFunc(p.callback))
+	handle("/oauth2/end_session", http.HandlerFunc(p.endSessionHandler))
+	handle("/oauth2/device_authorization", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "device authorization is not supported", http.StatusNotFound)
-	})
+	}))
 	return nil
 }
 
@@ -328,6 +332,10 @@ type appCore struct {
 
 func (c appCore) Reauthenticate(ctx context.Context, p *auth.Principal, password, code string, meta auth.ClientMeta) (*auth.ReauthStatus, error) {
 	return c.account.Reauthenticate(ctx, p, password, code, meta)
+}
+
+func (c appCore) StepUpState(ctx context.Context, p *auth.Principal) (*auth.StepUpState, error) {
+	return c.account.StepUpState(ctx, p)
 }
 
 // CoreOf is the Core of the auth services.
