@@ -29,6 +29,10 @@ var templateFS embed.FS
 
 var pageTmpl = template.Must(template.ParseFS(templateFS, "templates/*.html"))
 
+// pageCSP lets the provider's pages load gatehouse's stylesheet and nothing else: no script, no
+// inline style, no frames (web's pages use the same rules).
+const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"
+
 // pageData is what the provider's pages show.
 type pageData struct {
 	Base    string
@@ -47,6 +51,8 @@ func (p *Provider) base() string { return strings.TrimSuffix(p.public.Path, "/")
 
 func (p *Provider) render(w http.ResponseWriter, status int, name string, d *pageData) {
 	d.Base = p.base()
+	// The server's default policy allows nothing; these pages need gatehouse's stylesheet.
+	w.Header().Set("Content-Security-Policy", pageCSP)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
