@@ -77,6 +77,20 @@ func SetRetryAfter(w http.ResponseWriter, err error) {
 	}
 }
 
+// handlerFunc is an API handler. It writes its answer, or returns an error and writes nothing:
+// serve answers the error, so every handler's failures take the one path (statusOf, the JSON
+// body, Retry-After, the log line for errors without a code).
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// serve adapts a handlerFunc to net/http; routes.go registers every handler through it (handle).
+func (s *Server) serve(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			writeError(w, r, s.log, err)
+		}
+	}
+}
+
 // writeError answers err as JSON. Errors without a code are logged and shown as "internal" so no
 // detail (SQL, paths, secrets) reaches a client.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {

@@ -30,20 +30,19 @@ func (s *Server) accessRoutes() {
 
 // accountStepUp adds a second factor to the current session: {"code"} or {"recovery_code"}
 // -> 204 (docs/access-control.md, Step-up).
-func (s *Server) accountStepUp(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) accountStepUp(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	var req struct {
 		Code         string `json:"code"`
 		RecoveryCode string `json:"recovery_code"`
 	}
 	if err := decode(w, r, &req); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if err := s.auth.Account.StepUp(r.Context(), p, req.Code, req.RecoveryCode, s.meta(r)); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 func (s *Server) actor(r *http.Request, p *auth.Principal) access.Actor {
@@ -72,33 +71,32 @@ func (s *Server) viewUser(r *http.Request, u *gatehouse.User) any {
 	return userView{User: u, Groups: g}
 }
 
-func (s *Server) adminListGroups(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminListGroups(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	gs, err := s.access.ListGroups(r.Context(), s.actor(r, p))
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if gs == nil {
 		gs = []*gatehouse.Group{}
 	}
 	writeJSON(w, http.StatusOK, list[*gatehouse.Group]{Items: gs})
+	return nil
 }
 
-func (s *Server) adminCreateGroup(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminCreateGroup(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	var req struct {
 		Name        string `json:"name"`
 		Description string `json:"description"`
 	}
 	if err := decode(w, r, &req); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	g, err := s.access.CreateGroup(r.Context(), s.actor(r, p), req.Name, req.Description)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, g)
+	return nil
 }
 
 // groupView is a group with its members.
@@ -107,113 +105,105 @@ type groupView struct {
 	MemberIDs []int64 `json:"member_ids"`
 }
 
-func (s *Server) adminGetGroup(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminGetGroup(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	id, err := pathID(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	g, members, err := s.access.Group(r.Context(), s.actor(r, p), id)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if members == nil {
 		members = []int64{}
 	}
 	writeJSON(w, http.StatusOK, groupView{Group: g, MemberIDs: members})
+	return nil
 }
 
-func (s *Server) adminUpdateGroup(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminUpdateGroup(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	id, err := pathID(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	var req struct {
 		Name        *string `json:"name"`
 		Description *string `json:"description"`
 	}
 	if err := decode(w, r, &req); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	g, err := s.access.UpdateGroup(r.Context(), s.actor(r, p), id, req.Name, req.Description)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, g)
+	return nil
 }
 
-func (s *Server) adminDeleteGroup(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminDeleteGroup(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	id, err := pathID(r)
 	if err == nil {
 		err = s.access.DeleteGroup(r.Context(), s.actor(r, p), id)
 	}
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) adminGroupMember(add bool) func(http.ResponseWriter, *http.Request, *auth.Principal) {
-	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminGroupMember(add bool) userHandler {
+	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 		gid, err := pathID(r)
 		if err != nil {
-			writeError(w, r, s.log, err)
-			return
+			return err
 		}
 		uid, err := auth.ParseID(r.PathValue("user_id"))
 		if err != nil {
-			writeError(w, r, s.log, err)
-			return
+			return err
 		}
 		change := s.access.RemoveMember
 		if add {
 			change = s.access.AddMember
 		}
 		if _, err := change(r.Context(), s.actor(r, p), gid, uid); err != nil {
-			writeError(w, r, s.log, err)
-			return
+			return err
 		}
 		u, err := s.auth.Admin.UserByID(r.Context(), p, uid)
 		if err != nil {
-			writeError(w, r, s.log, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusOK, s.viewUser(r, u))
+		return nil
 	}
 }
 
-func (s *Server) adminAccessRules(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminAccessRules(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	rules, err := s.access.Rules(r.Context(), s.actor(r, p))
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"rules": emptyLists(rules), "default_policy": s.access.DefaultPolicy().String()})
+	return nil
 }
 
-func (s *Server) adminReplaceAccessRules(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminReplaceAccessRules(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	var req struct {
 		Rules *[]gatehouse.AccessRule `json:"rules"`
 	}
 	if err := decode(w, r, &req); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if req.Rules == nil {
-		writeError(w, r, s.log, gatehouse.FieldError("rules", "rules is required (an empty list removes every rule)"))
-		return
+		return gatehouse.FieldError("rules", "rules is required (an empty list removes every rule)")
 	}
 	rules, err := s.access.ReplaceRules(r.Context(), s.actor(r, p), *req.Rules)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"rules": emptyLists(rules), "default_policy": s.access.DefaultPolicy().String()})
+	return nil
 }
 
 // emptyLists answers [] rather than null for lists a rule leaves empty.
@@ -233,7 +223,7 @@ func emptyLists(rules []gatehouse.AccessRule) []gatehouse.AccessRule {
 
 // adminTestAccess answers "which rule would decide this request, and how" for the console's
 // test box: {"url", "method", "user", "ip"} -> {"rule", "policy", "answer"}.
-func (s *Server) adminTestAccess(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminTestAccess(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	var req struct {
 		URL    string `json:"url"`
 		Method string `json:"method"`
@@ -241,15 +231,14 @@ func (s *Server) adminTestAccess(w http.ResponseWriter, r *http.Request, p *auth
 		IP     string `json:"ip"`
 	}
 	if err := decode(w, r, &req); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	res, err := s.testAccess(r, p, req.URL, req.Method, req.User, req.IP)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, res)
+	return nil
 }
 
 // AccessTest is the outcome of a test request.

@@ -33,16 +33,14 @@ func nextPage(cur int, more bool) *int {
 	return &n
 }
 
-func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	pg, err := page(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	q := r.URL.Query().Get("query")
 	if len(q) > 254 {
-		writeError(w, r, s.log, gatehouse.FieldError("query", "query is too long"))
-		return
+		return gatehouse.FieldError("query", "query is too long")
 	}
 	var users []*gatehouse.User
 	var more bool
@@ -53,17 +51,17 @@ func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request, p *auth.
 		users, more, err = s.auth.Admin.ListUsers(r.Context(), p, q, pg, perPage)
 	}
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	items := make([]any, len(users))
 	for i, u := range users {
 		items[i] = s.viewUser(r, u)
 	}
 	writeJSON(w, http.StatusOK, list[any]{Items: items, NextPage: nextPage(pg, more)})
+	return nil
 }
 
-func (s *Server) adminCreateUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminCreateUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	var req struct {
 		Username string `json:"username"`
 		Email    string `json:"email"`
@@ -71,36 +69,34 @@ func (s *Server) adminCreateUser(w http.ResponseWriter, r *http.Request, p *auth
 		Role     string `json:"role"`
 	}
 	if err := decode(w, r, &req); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	u, err := s.auth.Admin.CreateUser(r.Context(), p, auth.CreateUserRequest{Username: req.Username, Email: req.Email, Password: req.Password, Role: gatehouse.Role(req.Role)}, s.meta(r))
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, u)
+	return nil
 }
 
 func pathID(r *http.Request) (int64, error) { return auth.ParseID(r.PathValue("id")) }
 
-func (s *Server) adminGetUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminGetUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	id, err := pathID(r)
 	if err == nil {
 		var u *gatehouse.User
 		if u, err = s.auth.Admin.UserByID(r.Context(), p, id); err == nil {
 			writeJSON(w, http.StatusOK, s.viewUser(r, u))
-			return
+			return nil
 		}
 	}
-	writeError(w, r, s.log, err)
+	return err
 }
 
-func (s *Server) adminUpdateUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminUpdateUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	id, err := pathID(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	var req struct {
 		Role     *string `json:"role"`
@@ -108,8 +104,7 @@ func (s *Server) adminUpdateUser(w http.ResponseWriter, r *http.Request, p *auth
 		Email    *string `json:"email"`
 	}
 	if err := decode(w, r, &req); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	patch := auth.UserPatch{Disabled: req.Disabled, Email: req.Email}
 	if req.Role != nil {
@@ -118,64 +113,61 @@ func (s *Server) adminUpdateUser(w http.ResponseWriter, r *http.Request, p *auth
 	}
 	u, err := s.auth.Admin.UpdateUser(r.Context(), p, id, patch, s.meta(r))
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, s.viewUser(r, u))
+	return nil
 }
 
-func (s *Server) adminDeleteUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminDeleteUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	id, err := pathID(r)
 	if err == nil {
 		err = s.auth.Admin.DeleteUser(r.Context(), p, id, s.meta(r))
 	}
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) adminResetPassword(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminResetPassword(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	id, err := pathID(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	var req struct {
 		Password string `json:"password"`
 	}
 	if err := decode(w, r, &req); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if err := s.auth.Admin.ResetPassword(r.Context(), p, id, req.Password, s.meta(r)); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) adminUserSessions(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminUserSessions(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	id, err := pathID(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	items, err := s.auth.Admin.UserSessions(r.Context(), p, id)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, sessionsView(items))
+	return nil
 }
 
-func (s *Server) adminRevokeSession(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminRevokeSession(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	if err := s.auth.Admin.AdminRevokeSession(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 type settingsResponse struct {
@@ -198,52 +190,49 @@ func (s *Server) settingsBody(st *gatehouse.Settings) settingsResponse {
 	return resp
 }
 
-func (s *Server) adminSettings(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminSettings(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	st, err := s.auth.Admin.Settings(p)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, s.settingsBody(st))
+	return nil
 }
 
-func (s *Server) adminPatchSettings(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminPatchSettings(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	var patch map[string]json.RawMessage
 	if err := decode(w, r, &patch); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if err := s.auth.Admin.PatchSettings(r.Context(), p, settingsPatch(patch), s.meta(r)); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, s.settingsBody(s.auth.Core.Settings()))
+	return nil
 }
 
-func (s *Server) adminEvents(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminEvents(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	pg, err := page(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	f := gatehouse.EventFilter{Kind: r.URL.Query().Get("kind"), Offset: (pg - 1) * perPage, Limit: perPage}
 	if u := r.URL.Query().Get("user"); u != "" {
 		id, err := strconv.ParseInt(u, 10, 64)
 		if err != nil {
-			writeError(w, r, s.log, gatehouse.FieldError("user", "user must be a user id"))
-			return
+			return gatehouse.FieldError("user", "user must be a user id")
 		}
 		f.UserID = &id
 	}
 	events, more, err := s.auth.Admin.Events(r.Context(), p, f)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if events == nil {
 		events = []*gatehouse.Event{}
 	}
 	writeJSON(w, http.StatusOK, list[*gatehouse.Event]{Items: events, NextPage: nextPage(pg, more)})
+	return nil
 }
 
 // settingsPatch types the JSON values of a settings change as gatehouse.SettingsPatch wants them:

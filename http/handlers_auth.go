@@ -12,19 +12,21 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 )
 
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
 }
 
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.ready(ctx); err != nil {
 		s.log.Warn("not ready: store unreachable", "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "reason": "store unreachable", "detail": s.readyDetail()})
-		return
+		return nil
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "detail": s.readyDetail()})
+	return nil
 }
 
 func (s *Server) readyDetail() map[string]string {
@@ -34,13 +36,13 @@ func (s *Server) readyDetail() map[string]string {
 	return s.detail()
 }
 
-func (s *Server) state(w http.ResponseWriter, r *http.Request) {
+func (s *Server) state(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.auth.SignIn.State(r.Context())
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, stateView(st))
+	return nil
 }
 
 // tokenResponse is the answer to every completed sign-in or refresh.
@@ -68,25 +70,24 @@ func (s *Server) signedIn(w http.ResponseWriter, status int, t *auth.Tokens) {
 		TokenType: "Bearer", ExpiresIn: int64(t.ExpiresIn / time.Second)})
 }
 
-func (s *Server) setupAdmin(w http.ResponseWriter, r *http.Request) {
+func (s *Server) setupAdmin(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Username string `json:"username"`
 		Email    string `json:"email"`
 		Password string `json:"password"`
 	}
 	if err := decode(w, r, &req); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	t, err := s.auth.SignIn.SetupAdmin(r.Context(), auth.SetupRequest{Username: req.Username, Email: req.Email, Password: req.Password}, s.meta(r))
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	s.signedIn(w, http.StatusCreated, t)
+	return nil
 }
 
-func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Login string `json:"login"`
 		// Username is RustyFile's name for the same field (seed 001).
@@ -95,40 +96,36 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		StaySignedIn bool   `json:"stay_signed_in"`
 	}
 	if err := decode(w, r, &req); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if req.Login != "" && req.Username != "" {
-		writeError(w, r, s.log, gatehouse.FieldError("username", "send either login or username, not both"))
-		return
+		return gatehouse.FieldError("username", "send either login or username, not both")
 	}
 	if req.Login == "" {
 		req.Login = req.Username
 	}
 	t, err := s.auth.SignIn.Login(r.Context(), auth.LoginRequest{Login: req.Login, Password: req.Password, StaySignedIn: req.StaySignedIn}, s.meta(r))
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if t.MFA != nil {
 		writeMFARequired(w, t.MFA)
-		return
+		return nil
 	}
 	s.signedIn(w, http.StatusOK, t)
+	return nil
 }
 
 // refresh takes a refresh token in the body; or, with no body, a Bearer access token (seed 001,
 // RustyFile's shape), answered with a new access token for the same session and no refresh token.
 // The second form sets no cookie: it is for scripts and apps.
-func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
+func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
-		writeError(w, r, s.log, decodeError(err))
-		return
+		return decodeError(err)
 	}
 	if len(bytes.TrimSpace(body)) == 0 && r.Header.Get("Authorization") == "" {
-		writeError(w, r, s.log, gatehouse.Errorf(gatehouse.EInvalid, "send {\"refresh_token\": ...} as JSON, or no body and the access token as \"Authorization: Bearer <access token>\""))
-		return
+		return gatehouse.Errorf(gatehouse.EInvalid, "send {\"refresh_token\": ...} as JSON, or no body and the access token as \"Authorization: Bearer <access token>\"")
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		p, err := s.authenticate(r)
@@ -137,43 +134,41 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
 			t, err = s.auth.Core.RefreshAccess(r.Context(), p, s.meta(r))
 		}
 		if err != nil {
-			writeError(w, r, s.log, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusOK, tokenResponse{User: t.User, AccessToken: t.AccessToken, TokenType: "Bearer", ExpiresIn: int64(t.ExpiresIn / time.Second)})
-		return
+		return nil
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	var req struct {
 		RefreshToken string `json:"refresh_token"`
 	}
 	if err := decode(w, r, &req); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	t, err := s.auth.Core.Refresh(r.Context(), req.RefreshToken, s.meta(r))
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	s.signedIn(w, http.StatusOK, t)
+	return nil
 }
 
 // logout ends the session behind the credential, if any, and always clears the cookie: even when
 // the database did not take the revocation (503 store_unavailable), this instance refuses the
 // session already and the revocation is queued.
-func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	if p, err := s.authenticate(r); err == nil {
 		if err := s.auth.Core.Logout(r.Context(), p, s.meta(r)); err != nil {
 			if gatehouse.IsCode(err, gatehouse.EStoreUnavailable) {
 				s.cookies.ClearSession(w)
 			}
-			writeError(w, r, s.log, err)
-			return
+			return err
 		}
 	}
 	s.cookies.ClearSession(w)
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // authenticate finds the principal from a Bearer token, else the session cookie.
@@ -188,33 +183,35 @@ func (s *Server) authenticate(r *http.Request) (*auth.Principal, error) {
 	return s.cookiePrincipal(r)
 }
 
+// userHandler is a handler for a signed-in user; like handlerFunc it returns its error.
+type userHandler func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error
+
 // user wraps a handler that needs a signed-in user.
-func (s *Server) user(h func(http.ResponseWriter, *http.Request, *auth.Principal)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) user(h userHandler) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		p, err := s.authenticate(r)
 		if err != nil {
-			writeError(w, r, s.log, err)
-			return
+			return err
 		}
-		h(w, r, p)
+		return h(w, r, p)
 	}
 }
 
 // admin wraps a handler that needs an administrator.
-func (s *Server) admin(h func(http.ResponseWriter, *http.Request, *auth.Principal)) http.HandlerFunc {
-	return s.user(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) admin(h userHandler) handlerFunc {
+	return s.user(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 		if p.User.Role != gatehouse.RoleAdmin {
-			writeError(w, r, s.log, gatehouse.Errorf(gatehouse.EForbidden, "administrators only"))
-			return
+			return gatehouse.Errorf(gatehouse.EForbidden, "administrators only")
 		}
-		h(w, r, p)
+		return h(w, r, p)
 	})
 }
 
-func (s *Server) me(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) me(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	via := "bearer"
 	if p.ViaCookie {
 		via = "cookie"
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"user": s.viewUser(r, p.User), "session": map[string]any{"id": p.SessionID, "via": via}})
+	return nil
 }

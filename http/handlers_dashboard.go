@@ -31,11 +31,10 @@ type dashboardAddressJSON struct {
 	Count int    `json:"count"`
 }
 
-func (s *Server) adminDashboard(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminDashboard(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	d, err := s.auth.Admin.Dashboard(r.Context(), p)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	out := dashboardJSON{Since: d.Since, SignIns: d.SignIns, Failures: d.Failures, ActiveSessions: d.ActiveSessions,
 		Methods: map[string]int{"users": d.Methods.Users, "password": d.Methods.Password, "totp": d.Methods.TOTP,
@@ -51,4 +50,5 @@ func (s *Server) adminDashboard(w http.ResponseWriter, r *http.Request, p *auth.
 		out.RecentAdmin = []*gatehouse.Event{}
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }

@@ -40,19 +40,18 @@ func notLinkedOffer(err error) *auth.NotLinkedError {
 // request carries no body: the cookie says which identity, and the mail goes to the account that
 // holds the provider's address, never to one the client chose. The answer does not depend on
 // whether a mail was sent. The route is same-origin checked like every unsafe API request.
-func (s *Server) externalVerifySend(w http.ResponseWriter, r *http.Request) {
+func (s *Server) externalVerifySend(w http.ResponseWriter, r *http.Request) error {
 	tok := ""
 	if c, err := r.Cookie(ExternalPendingCookie); err == nil {
 		tok = c.Value
 	}
 	sent, err := s.auth.SignIn.SendExternalVerification(r.Context(), tok, s.meta(r))
 	if err != nil {
-		s.externalError(w, r, err)
-		return
+		return s.externalError(w, r, err)
 	}
 	if !strings.Contains(r.Header.Get("Accept"), "text/html") {
 		writeJSON(w, http.StatusAccepted, map[string]string{"status": "sent", "email": sent.MaskedEmail, "provider": sent.Provider})
-		return
+		return nil
 	}
 	base := strings.TrimSuffix(s.public.Path, "/")
 	h := w.Header()
@@ -61,28 +60,28 @@ func (s *Server) externalVerifySend(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; base-uri 'none'; frame-ancestors 'none'")
 	w.WriteHeader(http.StatusAccepted)
 	_ = verifySentPage.Execute(w, map[string]string{"Base": base, "Email": sent.MaskedEmail, "Provider": sent.Provider})
+	return nil
 }
 
 // externalVerifyConfirm uses a verification link (API clients; browsers use the page at
 // /login/external/verify). It answers like a password login: tokens, or the MFA step.
-func (s *Server) externalVerifyConfirm(w http.ResponseWriter, r *http.Request) {
+func (s *Server) externalVerifyConfirm(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Token string `json:"token"`
 	}
 	if err := decode(w, r, &req); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	res, err := s.auth.SignIn.ConfirmExternalVerification(r.Context(), req.Token, s.meta(r))
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if res.Tokens.MFA != nil {
 		writeMFARequired(w, res.Tokens.MFA)
-		return
+		return nil
 	}
 	s.signedIn(w, http.StatusOK, res.Tokens)
+	return nil
 }
 
 var verifySentPage = template.Must(template.New("sent").Parse(`<!doctype html>

@@ -32,95 +32,93 @@ func (b providerBody) input() auth.ProviderInput {
 		AllowedEmailDomains: b.AllowedEmailDomains, TokenAuthMethod: b.TokenAuthMethod}
 }
 
-func (s *Server) adminListProviders(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminListProviders(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	ps, err := s.auth.Providers.ListProviders(r.Context(), p)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, providersView(ps))
+	return nil
 }
 
-func (s *Server) adminCreateProvider(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminCreateProvider(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	var b providerBody
 	if err := decode(w, r, &b); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	v, err := s.auth.Providers.CreateProvider(r.Context(), p, b.input(), s.meta(r))
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, providerView(v))
+	return nil
 }
 
-func (s *Server) adminGetProvider(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminGetProvider(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	v, err := s.auth.Providers.GetProvider(r.Context(), p, r.PathValue("id"))
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, providerView(v))
+	return nil
 }
 
-func (s *Server) adminUpdateProvider(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminUpdateProvider(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	var b providerBody
 	if err := decode(w, r, &b); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	v, err := s.auth.Providers.UpdateProvider(r.Context(), p, r.PathValue("id"), b.input(), s.meta(r))
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, providerView(v))
+	return nil
 }
 
-func (s *Server) adminDeleteProvider(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminDeleteProvider(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	if err := s.auth.Providers.DeleteProvider(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) accountIdentities(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) accountIdentities(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	ids, err := s.auth.Account.Identities(r.Context(), p)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, identitiesView(ids))
+	return nil
 }
 
-func (s *Server) accountUnlinkIdentity(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) accountUnlinkIdentity(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	id, err := pathID(r)
 	if err == nil {
 		err = s.auth.Account.UnlinkIdentity(r.Context(), p, id, s.meta(r))
 	}
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // externalStart sends the browser to the provider. It is a GET (a link on the login page) and
 // only ever signs in; linking an identity to the signed-in account starts from a same-origin
 // POST on the security page, so another site cannot make a signed-in browser link an identity.
-func (s *Server) externalStart(w http.ResponseWriter, r *http.Request) {
+func (s *Server) externalStart(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.auth.SignIn.StartExternal(r.Context(), r.PathValue("provider"), r.URL.Query().Get("rd"), nil, s.meta(r))
 	if err != nil {
-		s.externalError(w, r, err)
-		return
+		return s.externalError(w, r, err)
 	}
 	s.cookies.SetExternal(w, st.BrowserToken)
 	http.Redirect(w, r, st.RedirectURL, http.StatusSeeOther)
+	return nil
 }
 
-func (s *Server) externalCallback(w http.ResponseWriter, r *http.Request) {
+func (s *Server) externalCallback(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	req := auth.CallbackRequest{ProviderID: r.PathValue("provider"), State: q.Get("state"), Code: q.Get("code"),
 		Error: q.Get("error"), ErrorDescription: q.Get("error_description")}
@@ -137,8 +135,7 @@ func (s *Server) externalCallback(w http.ResponseWriter, r *http.Request) {
 		if nl := notLinkedOffer(err); nl != nil {
 			s.cookies.SetPending(w, nl.Offer.BrowserToken)
 		}
-		s.externalError(w, r, err)
-		return
+		return s.externalError(w, r, err)
 	}
 	base := strings.TrimSuffix(s.public.Path, "/")
 	to := res.RD
@@ -150,7 +147,7 @@ func (s *Server) externalCallback(w http.ResponseWriter, r *http.Request) {
 			q.Set("rd", to)
 		}
 		http.Redirect(w, r, base+"/login?"+q.Encode(), http.StatusSeeOther)
-		return
+		return nil
 	}
 	if res.Tokens != nil {
 		s.cookies.SetSession(w, res.Tokens)
@@ -161,20 +158,20 @@ func (s *Server) externalCallback(w http.ResponseWriter, r *http.Request) {
 		to = base + to
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
+	return nil
 }
 
 // externalError answers a failed external sign-in: a page for browsers, which arrive here by
-// navigation, and the usual JSON error for API clients.
-func (s *Server) externalError(w http.ResponseWriter, r *http.Request, err error) {
+// navigation; for API clients it returns the error, answered as JSON like any other.
+func (s *Server) externalError(w http.ResponseWriter, r *http.Request, err error) error {
 	nl := notLinkedOffer(err)
 	if !strings.Contains(r.Header.Get("Accept"), "text/html") {
 		if nl != nil {
 			writeJSON(w, statusOf(nl.Err.Code), notLinkedBody{Error: errorDetail{Code: nl.Err.Code, Message: nl.Err.Message},
 				Verification: verifyOffer{Email: nl.Offer.MaskedEmail, Endpoint: s.verifyEndpoint()}})
-			return
+			return nil
 		}
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	code := gatehouse.ErrorCode(err)
 	msg := "Something went wrong; the server log has details."
@@ -203,6 +200,7 @@ func (s *Server) externalError(w http.ResponseWriter, r *http.Request, err error
 		d["VerifyEmail"], d["VerifyAction"] = nl.Offer.MaskedEmail, s.verifyEndpoint()
 	}
 	_ = externalErrorPage.Execute(w, d)
+	return nil
 }
 
 // externalErrorPage is self-contained so the API package need not depend on the web pages; it

@@ -70,103 +70,98 @@ func viewClient(c *gatehouse.OPClient, secret string) clientView {
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, ClientSecret: secret}
 }
 
-func (s *Server) adminListClients(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminListClients(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	list, err := s.provider.ListClients(r.Context(), p)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	items := make([]clientView, 0, len(list))
 	for _, c := range list {
 		items = append(items, viewClient(c, ""))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": items, "next_page": nil})
+	return nil
 }
 
-func (s *Server) adminCreateClient(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminCreateClient(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	var in gatehouse.OPClientInput
 	if err := decode(w, r, &in); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	c, secret, err := s.provider.CreateClient(r.Context(), p, in, s.meta(r))
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, viewClient(c, secret))
+	return nil
 }
 
-func (s *Server) adminGetClient(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminGetClient(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	c, err := s.provider.Client(r.Context(), p, r.PathValue("id"))
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, viewClient(c, ""))
+	return nil
 }
 
-func (s *Server) adminUpdateClient(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminUpdateClient(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	var in gatehouse.OPClientInput
 	if err := decode(w, r, &in); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	c, secret, err := s.provider.UpdateClient(r.Context(), p, r.PathValue("id"), in, s.meta(r))
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, viewClient(c, secret))
+	return nil
 }
 
-func (s *Server) adminDeleteClient(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminDeleteClient(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	if err := s.provider.DeleteClient(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) adminRotateClientSecret(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminRotateClientSecret(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	secret, err := s.provider.RotateSecret(r.Context(), p, r.PathValue("id"), s.meta(r))
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"client_id": r.PathValue("id"), "client_secret": secret})
+	return nil
 }
 
-func (s *Server) adminRotateKeys(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) adminRotateKeys(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	var b struct {
 		PublishSecs *int64 `json:"publish_secs"`
 	}
 	if r.ContentLength != 0 {
 		if err := decode(w, r, &b); err != nil {
-			writeError(w, r, s.log, err)
-			return
+			return err
 		}
 	}
 	publish := time.Hour
 	if b.PublishSecs != nil {
 		if *b.PublishSecs < 0 || *b.PublishSecs > 7*24*3600 {
-			writeError(w, r, s.log, gatehouse.FieldError("publish_secs", "must be between 0 and 604800"))
-			return
+			return gatehouse.FieldError("publish_secs", "must be between 0 and 604800")
 		}
 		publish = time.Duration(*b.PublishSecs) * time.Second
 	}
 	if err := s.provider.RotateKeys(r.Context(), p, publish, s.meta(r)); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"rotated": true, "publish_secs": int64(publish / time.Second)})
+	return nil
 }
 
-func (s *Server) accountApps(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) accountApps(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	list, err := s.provider.Consents(r.Context(), p)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	type item struct {
 		ClientID  string    `json:"client_id"`
@@ -179,12 +174,13 @@ func (s *Server) accountApps(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		items = append(items, item{ClientID: c.ClientID, Name: c.ClientName, Scopes: nonNil(c.Scopes), GrantedAt: c.GrantedAt})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": items, "next_page": nil})
+	return nil
 }
 
-func (s *Server) accountRevokeApp(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *Server) accountRevokeApp(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	if err := s.provider.RevokeConsent(r.Context(), p, r.PathValue("client_id"), s.meta(r)); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

@@ -23,7 +23,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/auth/me", s.user(s.me))
 	// Forward auth answers any method: some proxies forward the original one.
 	// ServeHTTP answers it before the mux; registered too, so the mux knows the pattern.
-	s.verifyH = s.wrap(verifyPath, s.verify)
+	s.verifyH = s.wrap(verifyPath, s.serve(s.verify))
 	s.mux.Handle(verifyPath, s.verifyH)
 	s.handle("POST /api/auth/register", s.register)
 	s.handle("POST /api/auth/activate", s.activate)
@@ -92,8 +92,8 @@ func (s *Server) routes() {
 	s.providerRoutes()
 
 	// Unknown API paths answer JSON, not the mux's plain-text 404.
-	s.handle("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, s.log, gatehouse.Errorf(gatehouse.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	s.handle("/api/", func(w http.ResponseWriter, r *http.Request) error {
+		return gatehouse.Errorf(gatehouse.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)
 	})
 }
 

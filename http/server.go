@@ -197,9 +197,10 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// handle registers a route (see wrap).
-func (s *Server) handle(pattern string, h http.HandlerFunc) {
-	s.mux.Handle(pattern, s.wrap(pattern, h))
+// handle registers a route (see wrap); the handler's error becomes the JSON error answer
+// (serve, errors.go).
+func (s *Server) handle(pattern string, h handlerFunc) {
+	s.mux.Handle(pattern, s.wrap(pattern, s.serve(h)))
 }
 
 // wrap adds what every route gets: metrics (requests by status class, latency by status code)

@@ -20,38 +20,33 @@ const verifyPath = "/api/auth/verify"
 // them for bypass; 401 (or a 302 to the login page for a browser) when a sign-in or a second
 // factor is missing; 403 when signed in but not allowed. It never touches the database on a
 // cache hit and allocates nothing for the rule match.
-func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
+func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 	if s.access == nil {
-		s.verifyAnyUser(w, r)
-		return
+		return s.verifyAnyUser(w, r)
 	}
 	var req access.Request
 	if err := s.originalRequest(r, &req); err != nil {
 		s.setSecurityHeaders(w)
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	// Anonymous first: bypass needs no credential check, and a deny that names no subject
 	// answers the same for everyone.
 	d := s.access.Decide(&req, nil)
 	if d.Policy == access.Bypass && !d.NeedUser {
 		bypass(w)
-		return
+		return nil
 	}
 	p, err := s.authenticate(r)
 	if err != nil {
 		if d.Policy == access.Deny && !d.NeedUser {
-			s.denied(w, r, d, nil)
-			return
+			return s.denied(w, r, d, nil)
 		}
-		s.notSignedIn(w, r, err, false)
-		return
+		return s.notSignedIn(w, r, err, false)
 	}
 	gs, err := s.access.Groups(r.Context(), p.User.ID)
 	if err != nil {
 		s.setSecurityHeaders(w)
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	sub := access.Subject{Username: p.User.Username, Groups: gs.Names}
 	d = s.access.Decide(&req, &sub)
@@ -59,9 +54,9 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	case d.Policy == access.Bypass:
 		bypass(w)
 	case d.Policy == access.Deny:
-		s.denied(w, r, d, p)
+		return s.denied(w, r, d, p)
 	case d.Policy == access.TwoFactor && !p.SecondFactor():
-		s.notSignedIn(w, r, gatehouse.Errorf(codeSecondFactor, "this address needs a sign-in with a second factor (TOTP, a recovery code or a passkey)"), true)
+		return s.notSignedIn(w, r, gatehouse.Errorf(codeSecondFactor, "this address needs a sign-in with a second factor (TOTP, a recovery code or a passkey)"), true)
 	default:
 		// One backing array for the five values: one allocation instead of five on the path
 		// that answers every request of the protected apps. Each slice has cap 1, so nothing
@@ -76,6 +71,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		h["Cache-Control"] = vals[4:5:5]
 		w.WriteHeader(http.StatusOK)
 	}
+	return nil
 }
 
 // Values shared by every bypass answer; each has length equal to capacity, so nothing can be
@@ -142,26 +138,26 @@ func (s *Server) originalRequest(r *http.Request, req *access.Request) error {
 }
 
 // notSignedIn answers a missing sign-in (or second factor, stepUp): 401, or for a browser a 302
-// to the login page, which comes back to the original URL.
-func (s *Server) notSignedIn(w http.ResponseWriter, r *http.Request, err error, stepUp bool) {
+// to the login page, which comes back to the original URL. The error it returns is the JSON
+// answer (serve).
+func (s *Server) notSignedIn(w http.ResponseWriter, r *http.Request, err error, stepUp bool) error {
 	// Past this point the answer may reach a browser (a proxy passes a 401 on, a 302 is
 	// followed): it gets the security headers ServeHTTP leaves off verify's 200.
 	s.setSecurityHeaders(w)
 	if !auth401(err) {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if wantsHTML(r) {
 		http.Redirect(w, r, s.loginURL(originalURL(r), stepUp), http.StatusFound)
-		return
+		return nil
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
-	writeError(w, r, s.log, err)
+	return err
 }
 
 // denied answers 403: a page naming the account for a browser (with a way to switch), JSON for
 // anything else; and records access.denied, rate-limited.
-func (s *Server) denied(w http.ResponseWriter, r *http.Request, d access.Decision, p *auth.Principal) {
+func (s *Server) denied(w http.ResponseWriter, r *http.Request, d access.Decision, p *auth.Principal) error {
 	s.setSecurityHeaders(w)
 	m := s.meta(r)
 	orig := originalURL(r)
@@ -173,17 +169,16 @@ func (s *Server) denied(w http.ResponseWriter, r *http.Request, d access.Decisio
 	s.access.Denied(r.Context(), d, orig, u, sid, m.IP, m.UserAgent)
 	if wantsHTML(r) {
 		s.deniedPage(w, u, orig)
-		return
+		return nil
 	}
-	writeError(w, r, s.log, gatehouse.Errorf(gatehouse.EForbidden, "you may not open this address"))
+	return gatehouse.Errorf(gatehouse.EForbidden, "you may not open this address")
 }
 
 // verifyAnyUser is verify without the access service: any signed-in user passes.
-func (s *Server) verifyAnyUser(w http.ResponseWriter, r *http.Request) {
+func (s *Server) verifyAnyUser(w http.ResponseWriter, r *http.Request) error {
 	p, err := s.authenticate(r)
 	if err != nil {
-		s.notSignedIn(w, r, err, false)
-		return
+		return s.notSignedIn(w, r, err, false)
 	}
 	v := [...]string{p.User.Username, p.User.Email, p.User.DisplayName(), "", "no-store"}
 	vals := v[:]
@@ -194,6 +189,7 @@ func (s *Server) verifyAnyUser(w http.ResponseWriter, r *http.Request) {
 	h["Remote-Groups"] = vals[3:4:4]
 	h["Cache-Control"] = vals[4:5:5]
 	w.WriteHeader(http.StatusOK)
+	return nil
 }
 
 func auth401(err error) bool { return statusOf(gatehouse.ErrorCode(err)) == http.StatusUnauthorized }
