@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -326,29 +325,4 @@ func (s *Core) AuthenticateCookie(ctx context.Context, tok string, client func()
 	}
 	s.noteSeen(e.id, e)
 	return &Principal{User: u, SessionID: e.id, ViaCookie: true, AuthMethod: e.method}, nil
-}
-
-// applyChange updates caches for one change-feed row.
-func (s *Core) applyChange(ctx context.Context, c gatehouse.Change) {
-	switch c.Kind {
-	case gatehouse.ChangeSessionRevoked:
-		s.revoked.Add(c.Subject, c.ExpiresAt)
-		s.sessions.drop(c.Subject)
-	case gatehouse.ChangeSessionUpgraded:
-		// Re-read on the next request: its AuthMethod changed (step-up).
-		s.sessions.drop(c.Subject)
-	case gatehouse.ChangeSessionRefreshed:
-		s.raiseNotBefore(c.Subject, c.At.UnixMilli())
-	case gatehouse.ChangeUser:
-		if id, err := strconv.ParseInt(c.Subject, 10, 64); err == nil {
-			s.users.drop(id)
-		}
-	case gatehouse.ChangeSettings:
-		if err := s.reloadSettings(ctx); err != nil {
-			s.log.Error("reloading settings failed", "err", err)
-		}
-	}
-	for _, f := range s.followers {
-		f(ctx, c)
-	}
 }

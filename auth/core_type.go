@@ -58,18 +58,8 @@ type Core struct {
 	// it are refused. Followed across instances through ChangeSessionRefreshed (refresh.go).
 	notBefore sync.Map
 
-	feedMu     sync.Mutex // one feed poll at a time
-	lastChange int64
-	// followers are features that keep caches of their own (access rules, groups); each gets
-	// every feed row after the core has applied it.
-	followers []func(context.Context, gatehouse.Change)
-}
-
-// Follow registers f for every change-feed row applied from now on. Call it before Run.
-func (s *Core) Follow(f func(context.Context, gatehouse.Change)) {
-	s.feedMu.Lock()
-	s.followers = append(s.followers, f)
-	s.feedMu.Unlock()
+	// bg keeps the caches above current outside requests (follow.go); App.Background.
+	bg *Background
 }
 
 // bindingRules are the pure parts of session binding: GeoIP lookups and the comparison rules.
@@ -137,6 +127,7 @@ func NewCore(ctx context.Context, d Deps) (*Core, error) {
 		sessions:            newSessionCache(),
 		users:               newUserCache(),
 	}
+	s.bg = &Background{c: s}
 	s.accounts = &accountKit{core: s, store: d.Store, clock: d.Clock}
 	s.binding = &bindingRules{geo: d.GeoIP}
 	s.limits = &rateLimits{core: s, limiter: d.Limiter, log: d.Logger, obs: d.Observer}
@@ -161,7 +152,7 @@ func NewCore(ctx context.Context, d Deps) (*Core, error) {
 	}
 	// Everything already in the feed is applied before the first request is served, so a token
 	// revoked before a restart stays revoked after it.
-	if err := s.PollChanges(ctx); err != nil {
+	if err := s.bg.PollChanges(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil

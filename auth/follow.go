@@ -2,8 +2,33 @@ package auth
 
 import (
 	"context"
+	"strconv"
+	"sync"
 	"time"
+
+	"github.com/gatehouse/gatehouse"
 )
+
+// Background is the Core's work outside requests: following the change feed (so a sign-out or a
+// settings change on one instance reaches every other), writing last-seen times in batches,
+// retrying revocations the store did not take, and the janitor. It keeps the Core's caches, so
+// it lives beside them in package auth; App.Background is the one handle, and Run its loop.
+type Background struct {
+	c *Core
+
+	feedMu     sync.Mutex // one feed poll at a time
+	lastChange int64
+	// followers are features that keep caches of their own (access rules, groups); each gets
+	// every feed row after the core has applied it.
+	followers []func(context.Context, gatehouse.Change)
+}
+
+// Follow registers f for every change-feed row applied from now on. Call it before Run.
+func (b *Background) Follow(f func(context.Context, gatehouse.Change)) {
+	b.feedMu.Lock()
+	b.followers = append(b.followers, f)
+	b.feedMu.Unlock()
+}
 
 // Background intervals. The feed poll interval is what "a logout on one instance is honoured by
 // every other within about a second" rests on.
@@ -15,17 +40,18 @@ const (
 )
 
 // PollChanges applies every change-feed row newer than the last one applied.
-func (s *Core) PollChanges(ctx context.Context) error {
-	s.feedMu.Lock()
-	defer s.feedMu.Unlock()
+func (b *Background) PollChanges(ctx context.Context) error {
+	s := b.c
+	b.feedMu.Lock()
+	defer b.feedMu.Unlock()
 	for {
-		rows, err := s.store.ChangesSince(ctx, s.lastChange, s.clock.Now(), 1000)
+		rows, err := s.store.ChangesSince(ctx, b.lastChange, s.clock.Now(), 1000)
 		if err != nil {
 			return err
 		}
 		for _, c := range rows {
-			s.applyChange(ctx, c)
-			s.lastChange = c.ID
+			b.applyChange(ctx, c)
+			b.lastChange = c.ID
 		}
 		if len(rows) < 1000 {
 			return nil
@@ -34,7 +60,8 @@ func (s *Core) PollChanges(ctx context.Context) error {
 }
 
 // FlushLastSeen writes the last-seen times gathered since the previous flush in one batch.
-func (s *Core) FlushLastSeen(ctx context.Context) error {
+func (b *Background) FlushLastSeen(ctx context.Context) error {
+	s := b.c
 	d := s.sessions.takeDirty()
 	if len(d) == 0 {
 		return nil
@@ -55,7 +82,8 @@ func (s *Core) FlushLastSeen(ctx context.Context) error {
 
 // Cleanup removes expired sessions, refresh tokens and feed rows in small batches, pausing
 // between them so it never holds the database for long, and prunes in-memory state.
-func (s *Core) Cleanup(ctx context.Context) error {
+func (b *Background) Cleanup(ctx context.Context) error {
+	s := b.c
 	now := s.clock.Now()
 	for {
 		n, err := s.store.DeleteExpired(ctx, now, janitorBatch)
@@ -97,7 +125,8 @@ func (s *Core) Cleanup(ctx context.Context) error {
 
 // Run follows the change feed, flushes last-seen times and cleans up until ctx ends; then it
 // flushes once more. notify, when not nil, wakes the feed poll early (PostgreSQL NOTIFY).
-func (s *Core) Run(ctx context.Context, notify <-chan struct{}) {
+func (b *Background) Run(ctx context.Context, notify <-chan struct{}) {
+	s := b.c
 	feed := time.NewTicker(feedInterval)
 	flush := time.NewTicker(flushInterval)
 	janitor := time.NewTicker(janitorInterval)
@@ -110,32 +139,59 @@ func (s *Core) Run(ctx context.Context, notify <-chan struct{}) {
 		select {
 		case <-ctx.Done():
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			s.RetryRevocations(fctx)
-			if err := s.FlushLastSeen(fctx); err != nil {
+			b.RetryRevocations(fctx)
+			if err := b.FlushLastSeen(fctx); err != nil {
 				s.log.Error("flushing last-seen times failed", "err", err)
 			}
 			cancel()
 			return
 		case <-notify:
-			s.pollLogged(ctx)
+			b.pollLogged(ctx)
 		case <-feed.C:
-			s.pollLogged(ctx)
+			b.pollLogged(ctx)
 		case <-flush.C:
-			if err := s.FlushLastSeen(ctx); err != nil {
+			if err := b.FlushLastSeen(ctx); err != nil {
 				s.log.Error("flushing last-seen times failed", "err", err)
 			}
 		case <-retry.C:
-			s.RetryRevocations(ctx)
+			b.RetryRevocations(ctx)
 		case <-janitor.C:
-			if err := s.Cleanup(ctx); err != nil && ctx.Err() == nil {
+			if err := b.Cleanup(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("cleanup failed", "err", err)
 			}
 		}
 	}
 }
 
-func (s *Core) pollLogged(ctx context.Context) {
-	if err := s.PollChanges(ctx); err != nil && ctx.Err() == nil {
+func (b *Background) pollLogged(ctx context.Context) {
+	s := b.c
+	if err := b.PollChanges(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("following the change feed failed", "err", err)
+	}
+}
+
+// applyChange updates caches for one change-feed row.
+func (b *Background) applyChange(ctx context.Context, c gatehouse.Change) {
+	s := b.c
+	switch c.Kind {
+	case gatehouse.ChangeSessionRevoked:
+		s.revoked.Add(c.Subject, c.ExpiresAt)
+		s.sessions.drop(c.Subject)
+	case gatehouse.ChangeSessionUpgraded:
+		// Re-read on the next request: its AuthMethod changed (step-up).
+		s.sessions.drop(c.Subject)
+	case gatehouse.ChangeSessionRefreshed:
+		s.raiseNotBefore(c.Subject, c.At.UnixMilli())
+	case gatehouse.ChangeUser:
+		if id, err := strconv.ParseInt(c.Subject, 10, 64); err == nil {
+			s.users.drop(id)
+		}
+	case gatehouse.ChangeSettings:
+		if err := s.reloadSettings(ctx); err != nil {
+			s.log.Error("reloading settings failed", "err", err)
+		}
+	}
+	for _, f := range b.followers {
+		f(ctx, c)
 	}
 }

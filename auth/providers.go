@@ -80,14 +80,9 @@ func applyProvider(p *gatehouse.OIDCProvider, in ProviderInput, create bool) (is
 		return false, gatehouse.FieldError("name", "name is required (at most 100 characters)")
 	}
 	if create {
-		id := ""
-		if in.ID != nil {
-			id = strings.TrimSpace(*in.ID)
-		} else {
-			id = slugify(p.Name)
-		}
-		if id == "" || len(id) > 40 || !providerIDPattern.MatchString(id) {
-			return false, gatehouse.FieldError("id", "id must be 1 to 40 lowercase letters, digits and single dashes, e.g. \"google\" or \"company-sso\"")
+		id, err := newProviderID(in, p.Name)
+		if err != nil {
+			return false, err
 		}
 		p.ID = id
 	}
@@ -106,28 +101,8 @@ func applyProvider(p *gatehouse.OIDCProvider, in ProviderInput, create bool) (is
 	if p.ClientID == "" || len(p.ClientID) > 255 {
 		return false, gatehouse.FieldError("client_id", "client_id is required (at most 255 characters)")
 	}
-	if in.Scopes != nil {
-		var scopes []string
-		for _, sc := range *in.Scopes {
-			for _, f := range strings.Fields(sc) {
-				if len(f) > 100 || strings.ContainsAny(f, "\"\\") {
-					return false, gatehouse.FieldError("scopes", "scope %q is not valid", f)
-				}
-				if !contains(scopes, f) {
-					scopes = append(scopes, f)
-				}
-			}
-		}
-		if len(scopes) > 20 {
-			return false, gatehouse.FieldError("scopes", "at most 20 scopes")
-		}
-		p.Scopes = scopes
-	}
-	if len(p.Scopes) == 0 {
-		p.Scopes = append([]string(nil), DefaultScopes...)
-	}
-	if !contains(p.Scopes, "openid") {
-		p.Scopes = append([]string{"openid"}, p.Scopes...)
+	if err := applyScopes(p, in.Scopes); err != nil {
+		return false, err
 	}
 	if in.AutoBindVerifiedEmail != nil {
 		p.AutoBindVerifiedEmail = *in.AutoBindVerifiedEmail
@@ -155,6 +130,47 @@ func applyProvider(p *gatehouse.OIDCProvider, in ProviderInput, create bool) (is
 		p.Enabled = *in.Enabled
 	}
 	return issuerChanged || create, nil
+}
+
+// newProviderID is a new provider's id: the one asked for, or one made from its name.
+func newProviderID(in ProviderInput, name string) (string, error) {
+	id := slugify(name)
+	if in.ID != nil {
+		id = strings.TrimSpace(*in.ID)
+	}
+	if id == "" || len(id) > 40 || !providerIDPattern.MatchString(id) {
+		return "", gatehouse.FieldError("id", "id must be 1 to 40 lowercase letters, digits and single dashes, e.g. \"google\" or \"company-sso\"")
+	}
+	return id, nil
+}
+
+// applyScopes sets the scopes asked for (each entry may hold several, space-separated), or the
+// default ones, always with openid first when it was missing.
+func applyScopes(p *gatehouse.OIDCProvider, in *[]string) error {
+	if in != nil {
+		var scopes []string
+		for _, sc := range *in {
+			for _, f := range strings.Fields(sc) {
+				if len(f) > 100 || strings.ContainsAny(f, "\"\\") {
+					return gatehouse.FieldError("scopes", "scope %q is not valid", f)
+				}
+				if !contains(scopes, f) {
+					scopes = append(scopes, f)
+				}
+			}
+		}
+		if len(scopes) > 20 {
+			return gatehouse.FieldError("scopes", "at most 20 scopes")
+		}
+		p.Scopes = scopes
+	}
+	if len(p.Scopes) == 0 {
+		p.Scopes = append([]string(nil), DefaultScopes...)
+	}
+	if !contains(p.Scopes, "openid") {
+		p.Scopes = append([]string{"openid"}, p.Scopes...)
+	}
+	return nil
 }
 
 // emailDomains validates and normalises a list of email domains (lowercase, no "@", no

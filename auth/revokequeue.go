@@ -66,7 +66,7 @@ func (q *revokeQueue) Len() int {
 }
 
 // PendingRevocations reports how many revocations wait for the store (metrics, tests).
-func (s *Core) PendingRevocations() int { return s.pending.Len() }
+func (b *Background) PendingRevocations() int { return b.c.pending.Len() }
 
 // errRevocationPending is the truthful answer when the store did not take a revocation.
 func errRevocationPending() error {
@@ -75,7 +75,8 @@ func errRevocationPending() error {
 
 // RetryRevocations writes queued revocations; those that fail again stay queued. It logs once
 // per round, not per revocation, so an outage does not flood the log.
-func (s *Core) RetryRevocations(ctx context.Context) {
+func (b *Background) RetryRevocations(ctx context.Context) {
+	s := b.c
 	items := s.pending.take()
 	if len(items) == 0 {
 		return

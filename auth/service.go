@@ -87,16 +87,18 @@ const RefreshGrace = 10 * time.Second
 // App is every service of package auth, built by New over one Core. http/, web/ and cmd/ take it
 // whole; each service only sees the Core and its own Deps.
 type App struct {
-	Core      *Core
-	SignIn    *SignIn
-	Account   *Account
-	Admin     *Admin
-	Mail      *Mail
-	Providers *Providers
+	Core *Core
+	// Background follows the change feed and flushes last-seen times: run its Run.
+	Background *Background
+	SignIn     *SignIn
+	Account    *Account
+	Admin      *Admin
+	Mail       *Mail
+	Providers  *Providers
 }
 
-// New builds the Core (see NewCore) and every feature service over it. Call Core.Run to follow
-// changes and flush last-seen times.
+// New builds the Core (see NewCore) and every feature service over it. Call Background.Run to
+// follow changes and flush last-seen times.
 func New(ctx context.Context, d Deps) (*App, error) {
 	c, err := NewCore(ctx, d)
 	if err != nil {
@@ -104,11 +106,12 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	}
 	m := NewMail(MailDeps{Core: c})
 	return &App{
-		Core:      c,
-		SignIn:    NewSignIn(SignInDeps{Core: c}),
-		Account:   NewAccount(AccountDeps{Core: c}),
-		Admin:     NewAdmin(AdminDeps{Core: c, Activation: m}),
-		Mail:      m,
-		Providers: NewProviders(ProvidersDeps{Core: c}),
+		Core:       c,
+		Background: c.bg,
+		SignIn:     NewSignIn(SignInDeps{Core: c}),
+		Account:    NewAccount(AccountDeps{Core: c}),
+		Admin:      NewAdmin(AdminDeps{Core: c, Activation: m}),
+		Mail:       m,
+		Providers:  NewProviders(ProvidersDeps{Core: c}),
 	}, nil
 }

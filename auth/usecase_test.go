@@ -166,7 +166,7 @@ func TestAnotherInstanceSeesARevocationThroughTheFeed(t *testing.T) {
 	if err := a.Core.Logout(ctx, admin, a.Meta); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Core.PollChanges(ctx); err != nil {
+	if err := b.Background.PollChanges(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.Core.AuthenticateBearer(ctx, a.tokens["alice"].AccessToken, a.client); code(err) != gatehouse.EUnauthorized {

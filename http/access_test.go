@@ -228,7 +228,7 @@ func TestAccessAdminAPI(t *testing.T) {
 		if r := admin.Do("PATCH", "/api/admin/settings", map[string]any{"access_default_policy": "deny"}); r.Status != 200 {
 			t.Fatalf("default deny: %d %s", r.Status, r.Body)
 		}
-		e.Auth.Core.PollChanges(t.Context())
+		e.Auth.Background.PollChanges(t.Context())
 		if r := bob.Do("GET", "/api/auth/verify", nil); r.Status != 403 {
 			t.Fatalf("default deny: %d", r.Status)
 		}

@@ -96,7 +96,7 @@ func TestIdleTimeoutAndMaxLifetime(t *testing.T) {
 			if r := busy.Do("GET", "/api/auth/me", nil); r.Status != 200 {
 				t.Fatalf("active session ended: %d", r.Status)
 			}
-			if err := e.Auth.Core.FlushLastSeen(t.Context()); err != nil {
+			if err := e.Auth.Background.FlushLastSeen(t.Context()); err != nil {
 				t.Fatal(err)
 			}
 		}

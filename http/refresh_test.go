@@ -74,7 +74,7 @@ func TestRefreshReplacesEarlierAccessTokens(t *testing.T) {
 		if r := e.Bearer(old).Do("GET", "/api/auth/me", nil); r.Status != 401 {
 			t.Fatalf("the replaced token on this instance: %d", r.Status)
 		}
-		if err := other.Auth.Core.PollChanges(context.Background()); err != nil {
+		if err := other.Auth.Background.PollChanges(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		if r := other.Bearer(old).Do("GET", "/api/auth/verify", nil); r.Status != 401 {

@@ -31,6 +31,26 @@ func (s *Server) routes() {
 	s.handle("POST /api/auth/password/forgot", s.forgotPassword)
 	s.handle("POST /api/auth/password/reset", s.resetPassword)
 
+	s.accountRoutes()
+	s.adminRoutes()
+	s.externalRoutes()
+	s.passkeyRoutes()
+
+	// Groups and access rules: handlers_access.go.
+	s.accessRoutes()
+
+	// gatehouse as an OpenID Provider for apps: handlers_opclients.go (the protocol endpoints
+	// and pages are mounted by the provider itself, see Deps.Provider).
+	s.providerRoutes()
+
+	// Unknown API paths answer JSON, not the mux's plain-text 404.
+	s.handle("/api/", func(w http.ResponseWriter, r *http.Request) error {
+		return gatehouse.Errorf(gatehouse.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)
+	})
+}
+
+// accountRoutes are the signed-in user's own account.
+func (s *Server) accountRoutes() {
 	s.handle("GET /api/account/sessions", s.user(s.accountSessions))
 	s.handle("DELETE /api/account/sessions/{id}", s.user(s.accountRevokeSession))
 	s.handle("POST /api/account/sessions/sign-out-others", s.user(s.accountSignOutOthers))
@@ -45,7 +65,10 @@ func (s *Server) routes() {
 	s.handle("POST /api/account/mfa/recovery-codes", s.user(s.accountRecoveryCodes))
 	s.handle("POST /api/account/email", s.user(s.accountEmail))
 	s.handle("POST /api/account/email/confirm", s.accountEmailConfirm)
+}
 
+// adminRoutes are the admin console's users, settings, events and mail.
+func (s *Server) adminRoutes() {
 	s.handle("GET /api/admin/users", s.admin(s.adminListUsers))
 	s.handle("POST /api/admin/users", s.admin(s.adminCreateUser))
 	s.handle("GET /api/admin/users/{id}", s.admin(s.adminGetUser))
@@ -59,7 +82,6 @@ func (s *Server) routes() {
 	s.handle("PATCH /api/admin/settings", s.admin(s.adminPatchSettings))
 	s.handle("GET /api/admin/events", s.admin(s.adminEvents))
 	s.handle("GET /api/admin/dashboard", s.admin(s.adminDashboard))
-	s.passkeyRoutes()
 	s.handle("GET /api/admin/users/pending", s.admin(s.adminPendingUsers))
 	s.handle("POST /api/admin/users/{id}/activation", s.admin(s.adminResendActivation))
 	s.handle("POST /api/admin/mail/test", s.admin(s.adminMailTest))
@@ -70,8 +92,11 @@ func (s *Server) routes() {
 	s.handle("POST /api/admin/mail/templates/{kind}/preview", s.admin(s.adminPreviewMailTemplate))
 	s.handle("GET /api/admin/mail/outbox", s.admin(s.adminMailOutbox))
 	s.handle("POST /api/admin/mail/outbox/{id}/retry", s.admin(s.adminMailRetry))
+}
 
-	// External sign-in (OpenID Connect): handlers_oidc.go.
+// externalRoutes are external sign-in (OpenID Connect), the identities it links and the
+// providers it uses: handlers_oidc.go.
+func (s *Server) externalRoutes() {
 	s.handle("GET /api/auth/oidc/{provider}/start", s.externalStart)
 	s.handle("GET /api/auth/oidc/{provider}/callback", s.externalCallback)
 	s.handle("POST /api/auth/oidc/verify-email", s.externalVerifySend)
@@ -83,18 +108,6 @@ func (s *Server) routes() {
 	s.handle("GET /api/admin/providers/{id}", s.admin(s.adminGetProvider))
 	s.handle("PATCH /api/admin/providers/{id}", s.admin(s.adminUpdateProvider))
 	s.handle("DELETE /api/admin/providers/{id}", s.admin(s.adminDeleteProvider))
-
-	// Groups and access rules: handlers_access.go.
-	s.accessRoutes()
-
-	// gatehouse as an OpenID Provider for apps: handlers_opclients.go (the protocol endpoints
-	// and pages are mounted by the provider itself, see Deps.Provider).
-	s.providerRoutes()
-
-	// Unknown API paths answer JSON, not the mux's plain-text 404.
-	s.handle("/api/", func(w http.ResponseWriter, r *http.Request) error {
-		return gatehouse.Errorf(gatehouse.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)
-	})
 }
 
 // passkeyRoutes are the WebAuthn endpoints (CONTRACT.md). Cookie-authenticated POST, PATCH and

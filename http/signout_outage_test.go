@@ -86,22 +86,22 @@ func TestSignOutWhileDatabaseUnwritable(t *testing.T) {
 		if r := e.Bearer(keepAccess).Do("GET", "/api/auth/me", nil); r.Status != 200 {
 			t.Fatalf("the session that stays: %d", r.Status)
 		}
-		if n := e.Auth.Core.PendingRevocations(); n != 3 {
+		if n := e.Auth.Background.PendingRevocations(); n != 3 {
 			t.Fatalf("%d revocations queued, want 3", n)
 		}
 		// Still failing: the retry keeps them.
-		e.Auth.Core.RetryRevocations(context.Background())
-		if n := e.Auth.Core.PendingRevocations(); n != 3 {
+		e.Auth.Background.RetryRevocations(context.Background())
+		if n := e.Auth.Background.PendingRevocations(); n != 3 {
 			t.Fatalf("after a failed retry %d queued, want 3", n)
 		}
 
 		// The database takes writes again: the queue is written and reaches the other instance.
 		broken.Store(false)
-		e.Auth.Core.RetryRevocations(context.Background())
-		if n := e.Auth.Core.PendingRevocations(); n != 0 {
+		e.Auth.Background.RetryRevocations(context.Background())
+		if n := e.Auth.Background.PendingRevocations(); n != 0 {
 			t.Fatalf("%d revocations still queued after recovery", n)
 		}
-		if err := other.Auth.Core.PollChanges(context.Background()); err != nil {
+		if err := other.Auth.Background.PollChanges(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		for _, a := range []string{logoutAccess, adminAccess, othersAccess} {

@@ -35,32 +35,32 @@ func actorOf(pr *auth.Principal, m auth.ClientMeta) access.Actor {
 	return access.Actor{UserID: pr.User.ID, Admin: pr.User.Role == gatehouse.RoleAdmin, SessionID: pr.SessionID, IP: m.IP, UserAgent: m.UserAgent}
 }
 
-func (p *pages) adminGroups(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
-	p.renderGroups(w, r, pr, http.StatusOK, nil, map[string]string{})
+func (p *pages) adminGroups(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	return p.renderGroups(w, r, pr, http.StatusOK, nil, map[string]string{})
 }
 
-func (p *pages) renderGroups(w http.ResponseWriter, r *http.Request, pr *auth.Principal, status int, err error, form map[string]string) {
+func (p *pages) renderGroups(w http.ResponseWriter, r *http.Request, pr *auth.Principal, status int, err error, values map[string]string) error {
 	gs, lerr := p.access.ListGroups(r.Context(), actorOf(pr, p.kit.Meta(r)))
 	if lerr != nil {
-		p.fail(w, r, lerr)
-		return
+		return lerr
 	}
-	v := &view{Title: "Groups", User: pr.User, Admin: true, Nav: "groups", Data: gs, Form: form, Errors: map[string]string{}}
+	v := &view{Title: "Groups", User: pr.User, Admin: true, Nav: "groups", Data: gs, form: form{Form: values}}
 	if err != nil {
-		fieldErrors(err, v)
+		v.refuse(err)
 	}
 	v.Notice = map[string]string{"deleted": "The group is deleted."}[r.URL.Query().Get("done")]
 	p.render(w, status, "admin_groups", v)
+	return nil
 }
 
-func (p *pages) adminCreateGroup(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminCreateGroup(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	name, desc := r.PostForm.Get("name"), r.PostForm.Get("description")
 	g, err := p.access.CreateGroup(r.Context(), actorOf(pr, p.kit.Meta(r)), name, desc)
 	if err != nil {
-		p.renderGroups(w, r, pr, ghttpStatus(err), err, map[string]string{"name": name, "description": desc})
-		return
+		return p.renderGroups(w, r, pr, ghttpStatus(err), err, map[string]string{"name": name, "description": desc})
 	}
 	p.redirect(w, r, "/admin/groups/"+strconv.FormatInt(g.ID, 10)+"?done=created")
+	return nil
 }
 
 // groupData is a group's page: the group, its members, and the other users to add.
@@ -86,28 +86,27 @@ func (p *pages) groupView(r *http.Request, pr *auth.Principal) (*view, error) {
 		}
 		d.Members = append(d.Members, u)
 	}
-	return &view{Title: "Group " + g.Name, User: pr.User, Admin: true, Nav: "groups", Data: d, Errors: map[string]string{},
-		Form: map[string]string{"name": g.Name, "description": g.Description}}, nil
+	return &view{Title: "Group " + g.Name, User: pr.User, Admin: true, Nav: "groups", Data: d,
+		form: form{Form: map[string]string{"name": g.Name, "description": g.Description}}}, nil
 }
 
 var groupNotices = map[string]string{"created": "The group is created.", "saved": "Saved.", "added": "The member is added.", "removed": "The member is removed."}
 
-func (p *pages) adminGroup(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminGroup(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	v, err := p.groupView(r, pr)
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v.Notice = groupNotices[r.URL.Query().Get("done")]
 	p.render(w, http.StatusOK, "admin_group", v)
+	return nil
 }
 
 // adminGroupAction handles the group page's forms; `action` says which.
-func (p *pages) adminGroupAction(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminGroupAction(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	id, err := auth.ParseID(r.PathValue("id"))
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	a := actorOf(pr, p.kit.Meta(r))
 	var done string
@@ -130,33 +129,33 @@ func (p *pages) adminGroupAction(w http.ResponseWriter, r *http.Request, pr *aut
 	}
 	if err == nil {
 		p.redirect(w, r, "/admin/groups/"+strconv.FormatInt(id, 10)+"?done="+done)
-		return
+		return nil
 	}
 	v, verr := p.groupView(r, pr)
 	if verr != nil {
-		p.fail(w, r, verr)
-		return
+		return verr
 	}
 	if r.PostForm.Get("action") == "save" {
-		v.Form["name"], v.Form["description"] = r.PostForm.Get("name"), r.PostForm.Get("description")
+		v.keep(r, "name", "description")
 	}
 	if r.PostForm.Get("action") == "add" {
-		v.Form["user"] = r.PostForm.Get("user")
+		v.set("user", r.PostForm.Get("user"))
 	}
-	fieldErrors(err, v)
+	v.refuse(err)
 	p.render(w, ghttpStatus(err), "admin_group", v)
+	return nil
 }
 
-func (p *pages) adminGroupDeletePage(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminGroupDeletePage(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	v, err := p.groupView(r, pr)
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	p.render(w, http.StatusOK, "admin_group_delete", v)
+	return nil
 }
 
-func (p *pages) adminGroupDelete(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminGroupDelete(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	id, err := auth.ParseID(r.PathValue("id"))
 	if err == nil && r.PostForm.Get("confirm") != "yes" {
 		err = gatehouse.FieldError("confirm", "confirm the deletion")
@@ -167,14 +166,14 @@ func (p *pages) adminGroupDelete(w http.ResponseWriter, r *http.Request, pr *aut
 	if err != nil {
 		v, verr := p.groupView(r, pr)
 		if verr != nil {
-			p.fail(w, r, err)
-			return
+			return err
 		}
-		fieldErrors(err, v)
+		v.refuse(err)
 		p.render(w, ghttpStatus(err), "admin_group_delete", v)
-		return
+		return nil
 	}
 	p.redirect(w, r, "/admin/groups?done=deleted")
+	return nil
 }
 
 // accessData is the rules page: the list, the rule being edited (Edit, -1 for a new one) and
@@ -191,11 +190,10 @@ type accessTest struct {
 	Policy string
 }
 
-func (p *pages) adminAccess(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminAccess(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	rules, err := p.access.Rules(r.Context(), actorOf(pr, p.kit.Meta(r)))
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v := p.accessView(pr, rules)
 	if e, err := strconv.Atoi(r.URL.Query().Get("edit")); err == nil && e >= 0 && e < len(rules) {
@@ -204,10 +202,11 @@ func (p *pages) adminAccess(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 	}
 	v.Notice = map[string]string{"saved": "The rules are saved and in force."}[r.URL.Query().Get("done")]
 	p.render(w, http.StatusOK, "admin_access", v)
+	return nil
 }
 
 func (p *pages) accessView(pr *auth.Principal, rules []gatehouse.AccessRule) *view {
-	return &view{Title: "Access rules", User: pr.User, Admin: true, Nav: "access", Errors: map[string]string{}, Form: map[string]string{"policy": "one_factor"},
+	return &view{Title: "Access rules", User: pr.User, Admin: true, Nav: "access", form: form{Form: map[string]string{"policy": "one_factor"}},
 		Data: &accessData{Rules: rules, Default: p.access.DefaultPolicy().String(), Edit: -1}}
 }
 
@@ -228,18 +227,17 @@ func ruleLines(s string, commas bool) []string {
 }
 
 // adminAccessAction handles the rules page: save (a new or edited rule), up, down, delete, test.
-func (p *pages) adminAccessAction(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminAccessAction(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	a := actorOf(pr, p.kit.Meta(r))
 	rules, err := p.access.Rules(r.Context(), a)
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	f := r.PostForm
 	i, _ := strconv.Atoi(f.Get("index"))
 	if f.Get("action") == "test" {
 		p.accessTestBox(w, r, pr, rules)
-		return
+		return nil
 	}
 	next, edit, err := editRules(rules, f.Get("action"), i, gatehouse.AccessRule{
 		Domains: ruleLines(f.Get("domains"), true), Paths: ruleLines(f.Get("paths"), false), Methods: ruleLines(f.Get("methods"), true),
@@ -250,13 +248,11 @@ func (p *pages) adminAccessAction(w http.ResponseWriter, r *http.Request, pr *au
 	}
 	if err == nil {
 		p.redirect(w, r, "/admin/access?done=saved")
-		return
+		return nil
 	}
 	v := p.accessView(pr, rules)
 	v.Data.(*accessData).Edit = edit
-	for _, k := range []string{"domains", "paths", "methods", "networks", "subjects", "policy"} {
-		v.Form[k] = f.Get(k)
-	}
+	v.keep(r, "domains", "paths", "methods", "networks", "subjects", "policy")
 	// A field error names rules[i].paths[j]: show it next to the form's field.
 	var e *gatehouse.Error
 	if asError(err, &e) && strings.HasPrefix(e.Field, "rules[") {
@@ -264,11 +260,12 @@ func (p *pages) adminAccessAction(w http.ResponseWriter, r *http.Request, pr *au
 		if k := strings.IndexByte(field, '['); k >= 0 {
 			field = field[:k]
 		}
-		v.Errors[field] = e.Message
+		v.fieldError(field, e.Message)
 	} else {
-		fieldErrors(err, v)
+		v.refuse(err)
 	}
 	p.render(w, ghttpStatus(err), "admin_access", v)
+	return nil
 }
 
 // editRules applies one page action to a copy of rules; edit is the rule the form was about
@@ -297,17 +294,10 @@ func editRules(rules []gatehouse.AccessRule, action string, i int, form gatehous
 func (p *pages) accessTestBox(w http.ResponseWriter, r *http.Request, pr *auth.Principal, rules []gatehouse.AccessRule) {
 	f := r.PostForm
 	v := p.accessView(pr, rules)
-	for _, k := range []string{"test_url", "test_method", "test_user", "test_ip"} {
-		v.Form[k] = f.Get(k)
-	}
+	v.keep(r, "test_url", "test_method", "test_user", "test_ip")
 	d, u, err := p.access.Explain(r.Context(), actorOf(pr, p.kit.Meta(r)), f.Get("test_url"), f.Get("test_method"), f.Get("test_user"), f.Get("test_ip"))
 	if err != nil {
-		var e *gatehouse.Error
-		if asError(err, &e) && e.Field != "" {
-			v.Errors["test_"+e.Field] = e.Message
-		} else {
-			fieldErrors(err, v)
-		}
+		v.refuseAs("test_", err)
 		p.render(w, ghttpStatus(err), "admin_access", v)
 		return
 	}

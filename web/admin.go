@@ -17,7 +17,7 @@ import (
 const perPage = 25
 
 func adminView(title, nav string, pr *auth.Principal) *view {
-	return &view{Title: title, Nav: nav, User: pr.User, Admin: true, Errors: map[string]string{}, Form: map[string]string{}}
+	return &view{Title: title, Nav: nav, User: pr.User, Admin: true}
 }
 
 // pageNum reads ?page=, defaulting to 1; nonsense counts as 1 rather than an error page.
@@ -113,36 +113,35 @@ func (p *pages) usersView(r *http.Request, pr *auth.Principal) (*view, error) {
 	return v, nil
 }
 
-func (p *pages) adminUsers(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminUsers(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	v, err := p.usersView(r, pr)
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v.Notice = userNotices[r.URL.Query().Get("done")]
 	p.render(w, http.StatusOK, "admin_users", v)
+	return nil
 }
 
-func (p *pages) adminCreateUser(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminCreateUser(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	f := r.PostForm
 	req := auth.CreateUserRequest{Username: f.Get("username"), Email: f.Get("email"), Password: f.Get("password"), Role: gatehouse.Role(f.Get("role"))}
 	u, err := p.auth.Admin.CreateUser(r.Context(), pr, req, p.kit.Meta(r))
 	if err == nil {
 		p.redirect(w, r, fmt.Sprintf("/admin/users/%d?done=created", u.ID))
-		return
+		return nil
 	}
 	if gatehouse.ErrorCode(err) == gatehouse.EInternal {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v, verr := p.usersView(r, pr)
 	if verr != nil {
-		p.fail(w, r, verr)
-		return
+		return verr
 	}
 	v.Form = map[string]string{"username": req.Username, "email": req.Email, "role": string(req.Role)}
-	fieldErrors(err, v)
+	v.refuse(err)
 	p.render(w, ghttpStatus(err), "admin_users", v)
+	return nil
 }
 
 type userData struct {
@@ -179,25 +178,24 @@ func (p *pages) userView(r *http.Request, pr *auth.Principal) (*view, error) {
 	return v, nil
 }
 
-func (p *pages) adminUser(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminUser(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	v, err := p.userView(r, pr)
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v.Notice = userNotices[r.URL.Query().Get("done")]
 	if n := passkeyNotices[r.URL.Query().Get("done")]; n != "" {
 		v.Notice = n
 	}
 	p.render(w, http.StatusOK, "admin_user", v)
+	return nil
 }
 
 // adminUserAction handles the forms of a user's page; `action` says which one was sent.
-func (p *pages) adminUserAction(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminUserAction(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	id, err := auth.ParseID(r.PathValue("id"))
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	meta := p.kit.Meta(r)
 	var done string
@@ -222,77 +220,73 @@ func (p *pages) adminUserAction(w http.ResponseWriter, r *http.Request, pr *auth
 	}
 	if err == nil {
 		p.redirect(w, r, fmt.Sprintf("/admin/users/%d?done=%s", id, done))
-		return
+		return nil
 	}
 	if c := gatehouse.ErrorCode(err); c == gatehouse.EInternal || c == gatehouse.ENotFound {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v, verr := p.userView(r, pr)
 	if verr != nil {
-		p.fail(w, r, verr)
-		return
+		return verr
 	}
-	fieldErrors(err, v)
+	v.refuse(err)
 	if v.Error == "" && len(v.Errors) == 0 {
 		v.Error = "The change was refused."
 	}
 	p.render(w, ghttpStatus(err), "admin_user", v)
+	return nil
 }
 
-func (p *pages) adminDeletePage(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminDeletePage(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	v, err := p.userView(r, pr)
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v.Title = "Delete " + v.Data.(*userData).Target.Username
 	p.render(w, http.StatusOK, "admin_delete", v)
+	return nil
 }
 
-func (p *pages) adminDeleteSubmit(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminDeleteSubmit(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	id, err := auth.ParseID(r.PathValue("id"))
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	if r.PostForm.Get("confirm") != "yes" {
 		p.redirect(w, r, fmt.Sprintf("/admin/users/%d/delete", id))
-		return
+		return nil
 	}
 	if err := p.auth.Admin.DeleteUser(r.Context(), pr, id, p.kit.Meta(r)); err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.ELastAdmin {
 			v, verr := p.userView(r, pr)
 			if verr != nil {
-				p.fail(w, r, verr)
-				return
+				return verr
 			}
 			v.Error = err.(*gatehouse.Error).Message
 			p.render(w, http.StatusConflict, "admin_delete", v)
-			return
+			return nil
 		}
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	if id == pr.User.ID {
 		p.kit.Cookies.ClearSession(w)
 		p.redirect(w, r, "/login")
-		return
+		return nil
 	}
 	p.redirect(w, r, "/admin/users?done=deleted")
+	return nil
 }
 
-func (p *pages) adminRevokeSession(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminRevokeSession(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	id, err := auth.ParseID(r.PathValue("id"))
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	if err := p.auth.Admin.AdminRevokeSession(r.Context(), pr, r.PathValue("sid"), p.kit.Meta(r)); err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	p.redirect(w, r, fmt.Sprintf("/admin/users/%d?done=revoked", id))
+	return nil
 }
 
 // settingsGroup is one card of the settings page, in seed 000's order.
@@ -406,11 +400,10 @@ func (p *pages) settingsGroups(form url.Values, group string) []settingsGroup {
 	return out
 }
 
-func (p *pages) adminSettings(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminSettings(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	st, err := p.auth.Admin.Settings(pr)
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v := adminView("System settings", "settings", pr)
 	v.Data = p.settingsGroups(nil, "")
@@ -419,12 +412,13 @@ func (p *pages) adminSettings(w http.ResponseWriter, r *http.Request, pr *auth.P
 		v.Notice = "Settings saved."
 	}
 	p.render(w, http.StatusOK, "admin_settings", v)
+	return nil
 }
 
 // adminSettingsSubmit saves one group. Values are typed from the form (a checkbox is a bool, a
 // number field an int64); a value that is not a number is passed on as text so the validation
 // names the setting that is wrong. Nothing is saved unless every value is valid.
-func (p *pages) adminSettingsSubmit(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminSettingsSubmit(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	group := r.PostForm.Get("group")
 	patch := gatehouse.SettingsPatch{}
 	fieldErr := map[string]string{} // durations the page reads itself, refused before saving
@@ -460,45 +454,45 @@ func (p *pages) adminSettingsSubmit(w http.ResponseWriter, r *http.Request, pr *
 	}
 	if len(patch) == 0 {
 		p.errorPage(w, r, http.StatusBadRequest, "No settings were sent.")
-		return
+		return nil
 	}
 	if len(fieldErr) > 0 {
 		v := adminView("System settings", "settings", pr)
 		v.Data = p.settingsGroups(r.PostForm, group)
 		v.Errors = fieldErr
 		p.render(w, http.StatusBadRequest, "admin_settings", v)
-		return
+		return nil
 	}
 	if group == gatehouse.GroupUsers && r.PostForm.Get("auth_allow_user_registration") != "" && !p.auth.Core.Settings().AllowRegistration &&
 		!p.auth.Core.MailConfigured() && r.PostForm.Get("confirm_no_mail") == "" {
 		v := adminView("System settings", "settings", pr)
 		v.Data = p.settingsGroups(r.PostForm, group)
-		v.Errors["auth_allow_user_registration"] = registrationNeedsMail
+		v.fieldError("auth_allow_user_registration", registrationNeedsMail)
 		p.render(w, http.StatusConflict, "admin_settings", v)
-		return
+		return nil
 	}
 	err := p.auth.Admin.PatchSettings(r.Context(), pr, patch, p.kit.Meta(r))
 	if err == nil {
 		p.redirect(w, r, "/admin/settings?saved="+url.QueryEscape(group)+"#"+group)
-		return
+		return nil
 	}
 	if gatehouse.ErrorCode(err) == gatehouse.EInternal {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v := adminView("System settings", "settings", pr)
 	v.Data = p.settingsGroups(r.PostForm, group)
-	fieldErrors(err, v)
+	v.refuse(err)
 	// The core names the setting by its key ("auth_password_min_length: must be ..."); the page
 	// names it by its label, beside the field.
 	for k, msg := range v.Errors {
 		for _, d := range gatehouse.SettingDefs(p.auth.Core.CookieSecureDefault()) {
 			if d.Key == k {
-				v.Errors[k] = pageLabel(d) + ": " + strings.TrimPrefix(msg, k+": ")
+				v.fieldError(k, pageLabel(d)+": "+strings.TrimPrefix(msg, k+": "))
 			}
 		}
 	}
 	p.render(w, ghttpStatus(err), "admin_settings", v)
+	return nil
 }
 
 type eventsData struct {
@@ -524,7 +518,7 @@ var eventKinds = []string{
 	gatehouse.EventEmailChangeRequest, gatehouse.EventEmailChanged,
 }
 
-func (p *pages) adminEvents(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminEvents(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	q := r.URL.Query()
 	page := pageNum(r)
 	f := gatehouse.EventFilter{Kind: q.Get("kind"), Offset: (page - 1) * perPage, Limit: perPage}
@@ -534,27 +528,25 @@ func (p *pages) adminEvents(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 	if d.User = strings.TrimSpace(d.User); d.User != "" {
 		id, err := p.eventUser(r, pr, d.User)
 		if err != nil {
-			p.fail(w, r, err)
-			return
+			return err
 		}
 		if id < 1 {
-			v.Errors["user"] = "No user has this username or number. A deleted user's events are found by their number."
+			v.fieldError("user", "No user has this username or number. A deleted user's events are found by their number.")
 			p.render(w, http.StatusBadRequest, "admin_events", v)
-			return
+			return nil
 		}
 		f.UserID = &id
 	}
 	events, more, err := p.auth.Admin.Events(r.Context(), pr, f)
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	d.Events, d.Pager = events, newPager(r, p.base, page, more)
 	if d.Names, err = p.eventUserNames(r.Context(), pr, events); err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	p.render(w, http.StatusOK, "admin_events", v)
+	return nil
 }
 
 // eventUser reads the events filter's user: a number (which also finds a deleted user's events)

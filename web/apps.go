@@ -32,20 +32,19 @@ func (p *pages) appsView(r *http.Request, pr *auth.Principal) (*view, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &view{Title: "Apps", Nav: "apps", User: pr.User, Admin: true, Data: &appsData{Apps: list, Issuer: p.public.String()},
-		Errors: map[string]string{}, Form: map[string]string{}}, nil
+	return &view{Title: "Apps", Nav: "apps", User: pr.User, Admin: true, Data: &appsData{Apps: list, Issuer: p.public.String()}}, nil
 }
 
 var appNotices = map[string]string{"deleted": "The app is deleted; its tokens no longer work.", "keys": "New signing keys are published; they sign in an hour."}
 
-func (p *pages) adminApps(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminApps(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	v, err := p.appsView(r, pr)
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v.Notice = appNotices[r.URL.Query().Get("done")]
 	p.render(w, http.StatusOK, "admin_apps", v)
+	return nil
 }
 
 // lines splits a textarea into its non-empty lines (URIs, groups).
@@ -73,72 +72,70 @@ func appForm(r *http.Request) gatehouse.OPClientInput {
 	return in
 }
 
-func (p *pages) adminCreateApp(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminCreateApp(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	c, secret, err := p.provider.CreateClient(r.Context(), pr, appForm(r), p.kit.Meta(r))
 	if err != nil && gatehouse.ErrorCode(err) == gatehouse.EInternal {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v, verr := p.appsView(r, pr)
 	if verr != nil {
-		p.fail(w, r, verr)
-		return
+		return verr
 	}
 	if err != nil {
-		fieldErrors(err, v)
+		v.refuse(err)
 		keepForm(r, v)
 		p.render(w, ghttp.StatusOf(gatehouse.ErrorCode(err)), "admin_apps", v)
-		return
+		return nil
 	}
 	d := v.Data.(*appsData)
 	d.Secret, d.SecretFor = secret, c.ID
 	v.Notice = "The app " + c.Name + " is registered."
 	p.render(w, http.StatusOK, "admin_apps", v)
+	return nil
 }
 
-func (p *pages) adminRotateAppSecret(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminRotateAppSecret(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	secret, err := p.provider.RotateSecret(r.Context(), pr, r.PathValue("id"), p.kit.Meta(r))
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v, err := p.appsView(r, pr)
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	d := v.Data.(*appsData)
 	d.Secret, d.SecretFor = secret, r.PathValue("id")
 	v.Notice = "A new secret is made; the old one no longer works."
 	p.render(w, http.StatusOK, "admin_apps", v)
+	return nil
 }
 
-func (p *pages) adminDeleteApp(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminDeleteApp(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	if r.PostForm.Get("confirm") == "" {
 		p.errorPage(w, r, http.StatusBadRequest, "Tick the box to confirm that the app and its sign-ins go.")
-		return
+		return nil
 	}
 	if err := p.provider.DeleteClient(r.Context(), pr, r.PathValue("id"), p.kit.Meta(r)); err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	p.redirect(w, r, "/admin/apps?done=deleted")
+	return nil
 }
 
-func (p *pages) adminRotateKeys(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminRotateKeys(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	if err := p.provider.RotateKeys(r.Context(), pr, keyPublishDelay, p.kit.Meta(r)); err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	p.redirect(w, r, "/admin/apps?done=keys")
+	return nil
 }
 
-func (p *pages) securityRevokeApp(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) securityRevokeApp(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	if err := p.provider.RevokeConsent(r.Context(), pr, r.PathValue("id"), p.kit.Meta(r)); err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	p.redirect(w, r, "/settings/security?done=app_revoked")
+	return nil
 }
 
 // appsOfUser is the security page's "Apps you signed in to" (nil without a provider).

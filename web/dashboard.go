@@ -80,18 +80,17 @@ func buildDashboard(d *auth.Dashboard) *dashboardData {
 	return out
 }
 
-func (p *pages) adminDashboard(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminDashboard(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	d, err := p.auth.Admin.Dashboard(r.Context(), pr)
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v := adminView("Dashboard", "dashboard", pr)
 	data := buildDashboard(d)
 	if data.Names, err = p.eventUserNames(r.Context(), pr, d.RecentAdmin); err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v.Data = data
 	p.render(w, http.StatusOK, "admin_dashboard", v)
+	return nil
 }

@@ -12,18 +12,18 @@ import (
 // GET shows a form with the token hidden, POST binds the identity and signs in. The link works
 // in whichever browser opens it: the mailbox is the proof.
 
-func (p *pages) externalVerifyPage(w http.ResponseWriter, r *http.Request) {
+func (p *pages) externalVerifyPage(w http.ResponseWriter, r *http.Request) error {
 	tokenPage(w)
 	tok := r.URL.Query().Get("token")
-	v := &view{Title: "Link your sign-in", Errors: map[string]string{}, Form: map[string]string{}}
+	v := &view{Title: "Link your sign-in"}
 	info, err := p.auth.SignIn.CheckExternalVerification(r.Context(), tok)
 	if err != nil {
 		v.Data = &flowData{Step: "bad_link"}
-		p.linkProblem(w, r, v, err, "external_verify")
-		return
+		return p.linkProblem(w, r, v, err, "external_verify")
 	}
 	v.Data = &externalVerifyData{flowData: flowData{Step: "confirm", Token: tok}, Info: info}
 	p.render(w, http.StatusOK, "external_verify", v)
+	return nil
 }
 
 // externalVerifyData is the confirm step: the token and what it links.
@@ -32,7 +32,7 @@ type externalVerifyData struct {
 	Info *auth.VerifyLinkInfo
 }
 
-func (p *pages) externalVerifySubmit(w http.ResponseWriter, r *http.Request) {
+func (p *pages) externalVerifySubmit(w http.ResponseWriter, r *http.Request) error {
 	tokenPage(w)
 	v := flowView("Link your sign-in", "bad_link")
 	res, err := p.auth.SignIn.ConfirmExternalVerification(r.Context(), r.PostForm.Get("token"), p.kit.Meta(r))
@@ -41,15 +41,14 @@ func (p *pages) externalVerifySubmit(w http.ResponseWriter, r *http.Request) {
 			// Disabled account, provider gone, identity linked elsewhere: say so plainly.
 			v.Error = capitalize(err.(*gatehouse.Error).Message)
 			p.render(w, ghttpStatus(err), "external_verify", v)
-			return
+			return nil
 		}
-		p.linkProblem(w, r, v, err, "external_verify")
-		return
+		return p.linkProblem(w, r, v, err, "external_verify")
 	}
 	if res.Tokens.MFA != nil {
-		p.showMFAStep(w, r, res.RD, res.Tokens.MFA)
-		return
+		return p.showMFAStep(w, r, res.RD, res.Tokens.MFA)
 	}
 	p.kit.Cookies.SetSession(w, res.Tokens)
 	http.Redirect(w, r, p.afterSignIn(res.RD), http.StatusSeeOther)
+	return nil
 }

@@ -12,7 +12,7 @@ import (
 // Allowed". One place for every route: it asks the mux itself which patterns exist, so a new
 // form needs no entry here. /api/ has its own catch-all (JSON) in package http and never gets
 // here.
-func (p *pages) fallback(mux *http.ServeMux) http.HandlerFunc {
+func (p *pages) fallback(mux *http.ServeMux) pageFunc {
 	// has reports whether a pattern other than this catch-all serves method on path.
 	has := func(method, path string, host string) bool {
 		u, err := url.Parse(path)
@@ -22,7 +22,7 @@ func (p *pages) fallback(mux *http.ServeMux) http.HandlerFunc {
 		_, pattern := mux.Handler(&http.Request{Method: method, URL: u, Host: host})
 		return pattern != "" && pattern != "/"
 	}
-	return func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		// The escaped form, so a segment like %2F stays inside its segment when cut and sent back.
 		path := r.URL.EscapedPath()
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
@@ -38,21 +38,22 @@ func (p *pages) fallback(mux *http.ServeMux) http.HandlerFunc {
 					}
 					if has(http.MethodGet, up, r.Host) {
 						p.redirect(w, r, up)
-						return
+						return nil
 					}
 				}
 				p.redirect(w, r, "/")
-				return
+				return nil
 			}
 			p.errorPage(w, r, http.StatusNotFound, "There is no page at this address. Check it, or start again from the link below.")
-			return
+			return nil
 		}
 		if has(http.MethodGet, path, r.Host) {
 			w.Header().Set("Allow", "GET, HEAD")
 			p.errorPage(w, r, http.StatusMethodNotAllowed, "This page does not take forms. Open it again from the link below.")
-			return
+			return nil
 		}
 		p.errorPage(w, r, http.StatusNotFound, "There is no page at this address. Check it, or start again from the link below.")
+		return nil
 	}
 }
 

@@ -28,7 +28,7 @@ func (p *pages) loginView(r *http.Request, rd string) (*view, error) {
 	if st.SetupRequired {
 		title = "Create the first administrator"
 	}
-	return &view{Title: title, Data: &loginData{State: st, RD: rd}, Errors: map[string]string{}, Form: map[string]string{}}, nil
+	return &view{Title: title, Data: &loginData{State: st, RD: rd}}, nil
 }
 
 // afterSignIn is where a browser goes once signed in: rd when it is on the public URL's site,
@@ -40,59 +40,55 @@ func (p *pages) afterSignIn(rd string) string {
 	return p.base + "/settings/security"
 }
 
-func (p *pages) loginPage(w http.ResponseWriter, r *http.Request) {
+func (p *pages) loginPage(w http.ResponseWriter, r *http.Request) error {
 	rd := r.URL.Query().Get("rd")
 	// Already signed in: go on at once, unless forward auth asked for a second factor.
 	if pr, err := p.kit.Principal(r); err == nil {
 		if r.URL.Query().Get("step_up") == "1" {
-			p.stepUpPage(w, r, pr, rd)
-			return
+			return p.stepUpPage(w, r, pr, rd)
 		}
 		http.Redirect(w, r, p.afterSignIn(rd), http.StatusSeeOther)
-		return
+		return nil
 	}
 	// An external sign-in of an account with MFA lands here with its challenge in a cookie.
 	if r.URL.Query().Get("step") == "mfa" {
 		if c, err := r.Cookie(ghttp.MFACookie); err == nil && c.Value != "" {
-			p.showMFAStep(w, r, rd, &auth.MFAPending{Token: c.Value})
-			return
+			return p.showMFAStep(w, r, rd, &auth.MFAPending{Token: c.Value})
 		}
 	}
 	v, err := p.loginView(r, rd)
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	if r.URL.Query().Get("signed_out") == "1" {
 		v.Notice = "You are signed out."
 	}
 	p.render(w, http.StatusOK, "login", v)
+	return nil
 }
 
-func (p *pages) loginSubmit(w http.ResponseWriter, r *http.Request) {
+func (p *pages) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	rd := r.PostForm.Get("rd")
 	req := auth.LoginRequest{Login: r.PostForm.Get("login"), Password: r.PostForm.Get("password"), StaySignedIn: r.PostForm.Get("stay_signed_in") != ""}
 	t, err := p.auth.SignIn.Login(r.Context(), req, p.kit.Meta(r))
 	if err == nil && t.MFA != nil {
-		p.showMFAStep(w, r, rd, t.MFA)
-		return
+		return p.showMFAStep(w, r, rd, t.MFA)
 	}
 	if err == nil {
 		p.kit.Cookies.SetSession(w, t)
 		http.Redirect(w, r, p.afterSignIn(rd), http.StatusSeeOther)
-		return
+		return nil
 	}
 	v, verr := p.loginView(r, rd)
 	if verr != nil {
-		p.fail(w, r, verr)
-		return
+		return verr
 	}
-	v.Form["login"] = req.Login
+	v.set("login", req.Login)
 	status := ghttpStatus(err)
 	switch gatehouse.ErrorCode(err) {
 	case gatehouse.EInvalidCredentials:
 		// The same words whether or not the account exists.
-		v.Errors["password"] = "Wrong username, email or password."
+		v.fieldError("password", "Wrong username, email or password.")
 	case gatehouse.ERateLimited, gatehouse.EBusy:
 		var e *gatehouse.Error
 		msg := "Too many sign-in attempts. Wait a moment and try again."
@@ -102,69 +98,68 @@ func (p *pages) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		ghttp.SetRetryAfter(w, err)
 		v.Error = msg
 	case gatehouse.EInternal:
-		p.fail(w, r, err)
-		return
+		return err
 	case gatehouse.EAccountPending:
 		// Said only after a correct password (auth.Login); the page offers a new link.
 		v.Error = "This account is not activated yet. Open the link in the activation mail, or ask for a new one."
-		v.Form["pending"] = "1"
+		v.set("pending", "1")
 	default:
-		fieldErrors(err, v)
+		v.refuse(err)
 		if m, ok := v.Errors["login"]; ok && m == "" {
-			v.Errors["login"] = "Enter your username or email."
+			v.fieldError("login", "Enter your username or email.")
 		}
 	}
 	p.render(w, status, "login", v)
+	return nil
 }
 
-func (p *pages) setupSubmit(w http.ResponseWriter, r *http.Request) {
+func (p *pages) setupSubmit(w http.ResponseWriter, r *http.Request) error {
 	rd := r.PostForm.Get("rd")
 	req := auth.SetupRequest{Username: r.PostForm.Get("username"), Email: r.PostForm.Get("email"), Password: r.PostForm.Get("password")}
 	if r.PostForm.Get("password") != r.PostForm.Get("password_confirm") {
 		v, err := p.loginView(r, rd)
 		if err != nil {
-			p.fail(w, r, err)
-			return
+			return err
 		}
-		v.Form["username"], v.Form["email"] = req.Username, req.Email
-		v.Errors["password_confirm"] = "The two passwords differ."
+		v.keep(r, "username", "email")
+		v.fieldError("password_confirm", "The two passwords differ.")
 		p.render(w, http.StatusBadRequest, "login", v)
-		return
+		return nil
 	}
 	t, err := p.auth.SignIn.SetupAdmin(r.Context(), req, p.kit.Meta(r))
 	if err == nil {
 		p.kit.Cookies.SetSession(w, t)
 		http.Redirect(w, r, p.afterSignIn(rd), http.StatusSeeOther)
-		return
+		return nil
 	}
 	if gatehouse.ErrorCode(err) == gatehouse.EInternal {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v, verr := p.loginView(r, rd)
 	if verr != nil {
-		p.fail(w, r, verr)
-		return
+		return verr
 	}
-	v.Form["username"], v.Form["email"] = req.Username, req.Email
+	v.keep(r, "username", "email")
 	if gatehouse.ErrorCode(err) == gatehouse.ESetupDone {
 		v.Error = "An administrator already exists. Sign in instead."
 	} else {
-		fieldErrors(err, v)
+		v.refuse(err)
 	}
 	p.render(w, ghttpStatus(err), "login", v)
+	return nil
 }
 
 // logoutPage asks before signing out. With rd (the access-denied page's "sign in as someone
 // else"), the login page that follows returns there.
-func (p *pages) logoutPage(w http.ResponseWriter, r *http.Request) {
+func (p *pages) logoutPage(w http.ResponseWriter, r *http.Request) error {
 	rd := p.safeRD(r.URL.Query().Get("rd"))
 	pr, err := p.kit.Principal(r)
 	if err != nil {
 		p.redirect(w, r, loginWithRD(rd))
-		return
+		return nil
 	}
-	p.render(w, http.StatusOK, "logout", &view{Title: "Sign out", User: pr.User, Admin: pr.User.Role == gatehouse.RoleAdmin, Form: map[string]string{"rd": rd}})
+	p.render(w, http.StatusOK, "logout", &view{Title: "Sign out", User: pr.User, Admin: pr.User.Role == gatehouse.RoleAdmin, form: form{Form: map[string]string{"rd": rd}}})
+	return nil
 }
 
 func loginWithRD(rd string) string {
@@ -174,16 +169,16 @@ func loginWithRD(rd string) string {
 	return "/login?" + url.Values{"signed_out": {"1"}, "rd": {rd}}.Encode()
 }
 
-func (p *pages) logoutSubmit(w http.ResponseWriter, r *http.Request) {
+func (p *pages) logoutSubmit(w http.ResponseWriter, r *http.Request) error {
 	if pr, err := p.kit.Principal(r); err == nil {
 		if err := p.auth.Core.Logout(r.Context(), pr, p.kit.Meta(r)); err != nil {
 			if gatehouse.IsCode(err, gatehouse.EStoreUnavailable) {
 				p.kit.Cookies.ClearSession(w)
 			}
-			p.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	p.kit.Cookies.ClearSession(w)
 	p.redirect(w, r, loginWithRD(p.safeRD(r.PostFormValue("rd"))))
+	return nil
 }

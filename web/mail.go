@@ -27,23 +27,23 @@ type flowData struct {
 }
 
 func flowView(title, step string) *view {
-	return &view{Title: title, Data: &flowData{Step: step}, Errors: map[string]string{}, Form: map[string]string{}}
+	return &view{Title: title, Data: &flowData{Step: step}}
 }
 
-func (p *pages) registerPage(w http.ResponseWriter, r *http.Request) {
+func (p *pages) registerPage(w http.ResponseWriter, r *http.Request) error {
 	st, err := p.auth.SignIn.State(r.Context())
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	if !st.RegistrationOpen {
 		p.render(w, http.StatusNotFound, "register", flowView("Registration closed", "closed"))
-		return
+		return nil
 	}
 	p.render(w, http.StatusOK, "register", flowView("Create an account", "form"))
+	return nil
 }
 
-func (p *pages) registerSubmit(w http.ResponseWriter, r *http.Request) {
+func (p *pages) registerSubmit(w http.ResponseWriter, r *http.Request) error {
 	f := r.PostForm
 	v := flowView("Create an account", "form")
 	v.Form = map[string]string{"username": f.Get("username"), "email": f.Get("email")}
@@ -59,7 +59,7 @@ func (p *pages) registerSubmit(w http.ResponseWriter, r *http.Request) {
 		// No activation needed: signed in at once (seed 004), onward to set up security.
 		p.kit.Cookies.SetSession(w, res.Tokens)
 		p.redirect(w, r, "/settings/security?done=registered")
-		return
+		return nil
 	}
 	if err == nil {
 		step := "active"
@@ -71,107 +71,109 @@ func (p *pages) registerSubmit(w http.ResponseWriter, r *http.Request) {
 			v.Title = "Account created"
 		}
 		p.render(w, http.StatusOK, "register", v)
-		return
+		return nil
 	}
 	switch gatehouse.ErrorCode(err) {
 	case gatehouse.EInternal:
-		p.fail(w, r, err)
-		return
+		return err
 	case gatehouse.EForbidden:
 		v.Data.(*flowData).Step = "closed"
 	}
-	fieldErrors(err, v)
+	v.refuse(err)
 	p.render(w, ghttpStatus(err), "register", v)
+	return nil
 }
 
-func (p *pages) activatePage(w http.ResponseWriter, r *http.Request) {
+func (p *pages) activatePage(w http.ResponseWriter, r *http.Request) error {
 	tokenPage(w)
 	tok := r.URL.Query().Get("token")
 	v := flowView("Activate your account", "confirm")
 	if err := p.auth.Mail.CheckLink(r.Context(), gatehouse.TokenActivation, tok); err != nil {
-		p.linkProblem(w, r, v, err, "activate")
-		return
+		return p.linkProblem(w, r, v, err, "activate")
 	}
 	v.Data.(*flowData).Token = tok
 	p.render(w, http.StatusOK, "activate", v)
+	return nil
 }
 
 // linkProblem shows why a link cannot be used, with the way to get a new one.
-func (p *pages) linkProblem(w http.ResponseWriter, r *http.Request, v *view, err error, page string) {
+func (p *pages) linkProblem(w http.ResponseWriter, r *http.Request, v *view, err error, page string) error {
 	if gatehouse.ErrorCode(err) == gatehouse.EInternal {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v.Data.(*flowData).Step = "bad_link"
 	v.Data.(*flowData).Token = ""
-	fieldErrors(err, v)
+	v.refuse(err)
 	if m := v.Errors["token"]; m != "" {
-		v.Error, v.Errors["token"] = m, ""
+		v.Error = m
+		delete(v.Errors, "token")
 	}
 	p.render(w, ghttpStatus(err), page, v)
+	return nil
 }
 
-func (p *pages) activateSubmit(w http.ResponseWriter, r *http.Request) {
+func (p *pages) activateSubmit(w http.ResponseWriter, r *http.Request) error {
 	tokenPage(w)
 	v := flowView("Activate your account", "done")
 	u, err := p.auth.Mail.Activate(r.Context(), r.PostForm.Get("token"), p.kit.Meta(r))
 	if err != nil {
-		p.linkProblem(w, r, v, err, "activate")
-		return
+		return p.linkProblem(w, r, v, err, "activate")
 	}
 	v.Title = "Account activated"
 	v.Data.(*flowData).Login = u.Username
 	p.render(w, http.StatusOK, "activate", v)
+	return nil
 }
 
-func (p *pages) resendSubmit(w http.ResponseWriter, r *http.Request) {
+func (p *pages) resendSubmit(w http.ResponseWriter, r *http.Request) error {
 	v := flowView("Activate your account", "resent")
 	if err := p.auth.Mail.ResendActivation(r.Context(), r.PostForm.Get("login"), p.kit.Meta(r)); err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.EInternal {
-			p.fail(w, r, err)
-			return
+			return err
 		}
 		v.Data.(*flowData).Step = "bad_link"
-		fieldErrors(err, v)
+		v.refuse(err)
 		p.render(w, ghttpStatus(err), "activate", v)
-		return
+		return nil
 	}
 	p.render(w, http.StatusOK, "activate", v)
+	return nil
 }
 
-func (p *pages) recoverPage(w http.ResponseWriter, r *http.Request) {
+func (p *pages) recoverPage(w http.ResponseWriter, r *http.Request) error {
 	p.render(w, http.StatusOK, "recover", flowView("Forgot your password?", "form"))
+	return nil
 }
 
-func (p *pages) recoverSubmit(w http.ResponseWriter, r *http.Request) {
+func (p *pages) recoverSubmit(w http.ResponseWriter, r *http.Request) error {
 	v := flowView("Forgot your password?", "sent")
 	if err := p.auth.Mail.ForgotPassword(r.Context(), r.PostForm.Get("email"), p.kit.Meta(r)); err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.EInternal {
-			p.fail(w, r, err)
-			return
+			return err
 		}
 		v.Data.(*flowData).Step = "form"
-		v.Form["email"] = r.PostForm.Get("email")
-		fieldErrors(err, v)
+		v.set("email", r.PostForm.Get("email"))
+		v.refuse(err)
 		p.render(w, ghttpStatus(err), "recover", v)
-		return
+		return nil
 	}
 	p.render(w, http.StatusOK, "recover", v)
+	return nil
 }
 
-func (p *pages) resetPage(w http.ResponseWriter, r *http.Request) {
+func (p *pages) resetPage(w http.ResponseWriter, r *http.Request) error {
 	tokenPage(w)
 	tok := r.URL.Query().Get("token")
 	v := flowView("Choose a new password", "form")
 	if err := p.auth.Mail.CheckLink(r.Context(), gatehouse.TokenPasswordReset, tok); err != nil {
-		p.linkProblem(w, r, v, err, "recover_reset")
-		return
+		return p.linkProblem(w, r, v, err, "recover_reset")
 	}
 	v.Data.(*flowData).Token = tok
 	p.render(w, http.StatusOK, "recover_reset", v)
+	return nil
 }
 
-func (p *pages) resetSubmit(w http.ResponseWriter, r *http.Request) {
+func (p *pages) resetSubmit(w http.ResponseWriter, r *http.Request) error {
 	tokenPage(w)
 	tok := r.PostForm.Get("token")
 	v := flowView("Choose a new password", "form")
@@ -185,66 +187,65 @@ func (p *pages) resetSubmit(w http.ResponseWriter, r *http.Request) {
 		v.Title = "Password changed"
 		v.Data.(*flowData).Step = "done"
 		p.render(w, http.StatusOK, "recover_reset", v)
-		return
+		return nil
 	}
 	var e *gatehouse.Error
 	if asError(err, &e) && e.Field == "token" || gatehouse.ErrorCode(err) != gatehouse.EInvalid {
-		p.linkProblem(w, r, v, err, "recover_reset")
-		return
+		return p.linkProblem(w, r, v, err, "recover_reset")
 	}
 	v.Data.(*flowData).Token = tok
-	fieldErrors(err, v)
+	v.refuse(err)
 	p.render(w, ghttpStatus(err), "recover_reset", v)
+	return nil
 }
 
-func (p *pages) emailConfirmPage(w http.ResponseWriter, r *http.Request) {
+func (p *pages) emailConfirmPage(w http.ResponseWriter, r *http.Request) error {
 	tokenPage(w)
 	tok := r.URL.Query().Get("token")
 	v := flowView("Confirm your new address", "confirm")
 	if err := p.auth.Mail.CheckLink(r.Context(), gatehouse.TokenEmailChange, tok); err != nil {
-		p.linkProblem(w, r, v, err, "email_confirm")
-		return
+		return p.linkProblem(w, r, v, err, "email_confirm")
 	}
 	v.Data.(*flowData).Token = tok
 	p.render(w, http.StatusOK, "email_confirm", v)
+	return nil
 }
 
-func (p *pages) emailConfirmSubmit(w http.ResponseWriter, r *http.Request) {
+func (p *pages) emailConfirmSubmit(w http.ResponseWriter, r *http.Request) error {
 	tokenPage(w)
 	v := flowView("Confirm your new address", "done")
 	u, err := p.auth.Mail.ConfirmEmailChange(r.Context(), r.PostForm.Get("token"), p.kit.Meta(r))
 	if err != nil {
-		p.linkProblem(w, r, v, err, "email_confirm")
-		return
+		return p.linkProblem(w, r, v, err, "email_confirm")
 	}
 	v.Title = "Address changed"
 	v.Data.(*flowData).Login = u.Email
 	p.render(w, http.StatusOK, "email_confirm", v)
+	return nil
 }
 
-func (p *pages) securityEmail(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) securityEmail(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	err := p.auth.Mail.RequestEmailChange(r.Context(), pr, r.PostForm.Get("email"), r.PostForm.Get("email_password"), p.kit.Meta(r))
 	if err == nil {
 		p.redirect(w, r, "/settings/security?done=email")
-		return
+		return nil
 	}
 	if gatehouse.ErrorCode(err) == gatehouse.EInternal {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v, verr := p.securityView(r, pr)
 	if verr != nil {
-		p.fail(w, r, verr)
-		return
+		return verr
 	}
-	v.Form["email"] = r.PostForm.Get("email")
+	v.set("email", r.PostForm.Get("email"))
 	var e *gatehouse.Error
 	if asError(err, &e) && e.Field == "password" {
-		v.Errors["email_password"] = e.Message
+		v.fieldError("email_password", e.Message)
 	} else {
-		fieldErrors(err, v)
+		v.refuse(err)
 	}
 	p.render(w, ghttpStatus(err), "security", v)
+	return nil
 }
 
 // ---- admin ----
@@ -287,73 +288,69 @@ func (p *pages) mailView(r *http.Request, pr *auth.Principal) (*view, error) {
 	return v, nil
 }
 
-func (p *pages) adminMail(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminMail(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	v, err := p.mailView(r, pr)
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v.Notice = mailNotices[r.URL.Query().Get("done")]
 	p.render(w, http.StatusOK, "admin_mail", v)
+	return nil
 }
 
 // adminMailTest sends at once and shows the server's own answer, success or not.
-func (p *pages) adminMailTest(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminMailTest(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	resp, err := p.auth.Admin.SendTestMail(r.Context(), pr, r.PostForm.Get("to"), p.kit.Meta(r))
 	if gatehouse.ErrorCode(err) == gatehouse.EInternal {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v, verr := p.mailView(r, pr)
 	if verr != nil {
-		p.fail(w, r, verr)
-		return
+		return verr
 	}
-	v.Form["to"] = r.PostForm.Get("to")
+	v.set("to", r.PostForm.Get("to"))
 	if err != nil {
-		fieldErrors(err, v)
+		v.refuse(err)
 		p.render(w, ghttpStatus(err), "admin_mail", v)
-		return
+		return nil
 	}
 	v.Data.(*mailData).TestResult = resp
 	v.Notice = "Test mail accepted by the server."
 	p.render(w, http.StatusOK, "admin_mail", v)
+	return nil
 }
 
-func (p *pages) adminMailRetry(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminMailRetry(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id < 1 {
-		p.fail(w, r, gatehouse.Errorf(gatehouse.ENotFound, "no such mail"))
-		return
+		return gatehouse.Errorf(gatehouse.ENotFound, "no such mail")
 	}
 	if err := p.auth.Admin.RetryMail(r.Context(), pr, id, p.kit.Meta(r)); err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	p.redirect(w, r, "/admin/mail?done=retry")
+	return nil
 }
 
-func (p *pages) adminResendActivation(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminResendActivation(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	id, err := auth.ParseID(r.PathValue("id"))
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	if err := p.auth.Admin.AdminResendActivation(r.Context(), pr, id, p.kit.Meta(r)); err != nil {
 		if c := gatehouse.ErrorCode(err); c == gatehouse.ERateLimited || c == gatehouse.EConflict {
 			v, verr := p.mailView(r, pr)
 			if verr != nil {
-				p.fail(w, r, verr)
-				return
+				return verr
 			}
-			fieldErrors(err, v)
+			v.refuse(err)
 			p.render(w, ghttpStatus(err), "admin_mail", v)
-			return
+			return nil
 		}
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	p.redirect(w, r, "/admin/mail?done=activation")
+	return nil
 }
 
 // registrationNeedsMail is the warning of the settings page: registration on (or being turned on)

@@ -30,23 +30,22 @@ func (p *pages) templateView(r *http.Request, pr *auth.Principal) (*view, error)
 	return v, nil
 }
 
-func (p *pages) adminMailTemplate(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminMailTemplate(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	v, err := p.templateView(r, pr)
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v.Notice = templateNotices[r.URL.Query().Get("done")]
 	p.render(w, http.StatusOK, "admin_mail_template", v)
+	return nil
 }
 
 // adminMailTemplateSubmit previews (action=preview) or saves the edited template. Either way a
 // refused template is shown again as typed, with the reason next to the part it concerns.
-func (p *pages) adminMailTemplateSubmit(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminMailTemplateSubmit(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	v, err := p.templateView(r, pr)
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	f := r.PostForm
 	t := mail.Template{Subject: f.Get("subject"), Text: f.Get("text"), HTML: f.Get("html")}
@@ -56,7 +55,7 @@ func (p *pages) adminMailTemplateSubmit(w http.ResponseWriter, r *http.Request, 
 		_, err = p.auth.Admin.SaveMailTemplate(r.Context(), pr, kind, t, p.kit.Meta(r))
 		if err == nil {
 			p.redirect(w, r, "/admin/mail/templates/"+kind+"?done=saved")
-			return
+			return nil
 		}
 	} else {
 		var out *mail.Rendered
@@ -67,21 +66,21 @@ func (p *pages) adminMailTemplateSubmit(w http.ResponseWriter, r *http.Request, 
 	}
 	if err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.EInternal {
-			p.fail(w, r, err)
-			return
+			return err
 		}
-		fieldErrors(err, v)
+		v.refuse(err)
 		p.render(w, ghttpStatus(err), "admin_mail_template", v)
-		return
+		return nil
 	}
 	p.render(w, http.StatusOK, "admin_mail_template", v)
+	return nil
 }
 
-func (p *pages) adminMailTemplateReset(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminMailTemplateReset(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	kind := r.PathValue("kind")
 	if _, err := p.auth.Admin.ResetMailTemplate(r.Context(), pr, kind, p.kit.Meta(r)); err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	p.redirect(w, r, "/admin/mail/templates/"+kind+"?done=reset")
+	return nil
 }

@@ -67,27 +67,20 @@ func errMessage(err error) string {
 
 // mfaRender shows the security page after an MFA form: with fresh recovery codes, or with the
 // error of a refused form.
-func (p *pages) mfaRender(w http.ResponseWriter, r *http.Request, pr *auth.Principal, codes []string, err error) {
+func (p *pages) mfaRender(w http.ResponseWriter, r *http.Request, pr *auth.Principal, codes []string, err error) error {
 	if gatehouse.ErrorCode(err) == gatehouse.EInternal {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v, verr := p.securityView(r, pr)
 	if verr != nil {
-		p.fail(w, r, verr)
-		return
+		return verr
 	}
-	v.Form["mfa_form"] = r.PostForm.Get("form")
+	v.set("mfa_form", r.PostForm.Get("form"))
 	status := http.StatusOK
 	if err != nil {
 		status = ghttpStatus(err)
-		var e *gatehouse.Error
-		if asError(err, &e) && e.Field != "" {
-			// Fields of the MFA forms are prefixed so they never collide with the password form.
-			v.Errors["mfa_"+e.Field] = e.Message
-		} else {
-			v.Error = errMessage(err)
-		}
+		// Fields of the MFA forms are prefixed so they never collide with the password form.
+		v.refuseAs("mfa_", err)
 	}
 	if d, ok := v.Data.(*securityData); ok && d.MFA != nil {
 		d.MFA.Codes = codes
@@ -96,33 +89,34 @@ func (p *pages) mfaRender(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 		}
 	}
 	p.render(w, status, "security", v)
+	return nil
 }
 
 // mfaSetup starts (or restarts) an authenticator setup and shows it.
-func (p *pages) mfaSetup(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) mfaSetup(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	if _, err := p.auth.Account.BeginTOTP(r.Context(), pr, p.kit.Meta(r)); err != nil {
-		if p.askReauth(w, r, pr, err, "mfa_setup") {
-			return
+		if gatehouse.IsCode(err, gatehouse.EReauthRequired) {
+			return p.renderReauth(w, r, pr, "mfa_setup", nil)
 		}
-		p.mfaRender(w, r, pr, nil, err)
-		return
+		return p.mfaRender(w, r, pr, nil, err)
 	}
 	p.redirect(w, r, "/settings/security#mfa")
+	return nil
 }
 
 // mfaQR renders the unfinished setup's otpauth URI as a PNG QR code. A same-origin image keeps
 // the CSP's img-src at 'self'; the secret is never put in a URL.
-func (p *pages) mfaQR(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) mfaQR(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	s, err := p.auth.Account.PendingTOTP(r.Context(), pr)
 	if err != nil {
 		http.Error(w, "no authenticator setup is in progress", ghttpStatus(err))
-		return
+		return nil
 	}
 	png, err := totp.QRCode(s.URL, 240)
 	if err != nil {
 		p.log.Error("rendering a QR code failed", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
+		return nil
 	}
 	w.Header().Set("Content-Type", "image/png")
 	w.Header().Set("Cache-Control", "no-store")
@@ -130,38 +124,37 @@ func (p *pages) mfaQR(w http.ResponseWriter, r *http.Request, pr *auth.Principal
 	w.Header().Set("Cross-Origin-Resource-Policy", "same-origin")
 	w.Header().Set("Content-Length", strconv.Itoa(len(png)))
 	_, _ = w.Write(png)
+	return nil
 }
 
-func (p *pages) mfaConfirm(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) mfaConfirm(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	codes, err := p.auth.Account.ConfirmTOTP(r.Context(), pr, r.PostForm.Get("code"), p.kit.Meta(r))
-	if p.askReauth(w, r, pr, err, "mfa") {
-		return
+	if gatehouse.IsCode(err, gatehouse.EReauthRequired) {
+		return p.renderReauth(w, r, pr, "mfa", nil)
 	}
-	p.mfaRender(w, r, pr, codes, err)
+	return p.mfaRender(w, r, pr, codes, err)
 }
 
 // errNoReauth is said on the page when neither a code nor the password was typed.
 var errNoReauth = gatehouse.FieldError("code", "enter a current code from your authenticator app, or your password")
 
-func (p *pages) mfaRecoveryCodes(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) mfaRecoveryCodes(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	if r.PostForm.Get("code") == "" && r.PostForm.Get("password") == "" {
-		p.mfaRender(w, r, pr, nil, errNoReauth)
-		return
+		return p.mfaRender(w, r, pr, nil, errNoReauth)
 	}
 	codes, err := p.auth.Account.RegenerateRecoveryCodes(r.Context(), pr, r.PostForm.Get("code"), r.PostForm.Get("password"), p.kit.Meta(r))
-	p.mfaRender(w, r, pr, codes, err)
+	return p.mfaRender(w, r, pr, codes, err)
 }
 
-func (p *pages) mfaDisable(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) mfaDisable(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	if r.PostForm.Get("code") == "" && r.PostForm.Get("password") == "" {
-		p.mfaRender(w, r, pr, nil, errNoReauth)
-		return
+		return p.mfaRender(w, r, pr, nil, errNoReauth)
 	}
 	if err := p.auth.Account.DisableTOTP(r.Context(), pr, r.PostForm.Get("code"), r.PostForm.Get("password"), p.kit.Meta(r)); err != nil {
-		p.mfaRender(w, r, pr, nil, err)
-		return
+		return p.mfaRender(w, r, pr, nil, err)
 	}
 	p.redirect(w, r, "/settings/security?done=mfa_off")
+	return nil
 }
 
 // mfaStep is the second step of the login page.
@@ -173,7 +166,7 @@ type mfaStep struct {
 
 // loginMFASubmit finishes a sign-in with a code or a recovery code. The challenge token travels
 // in a hidden field; without a valid one the user starts over at the password step.
-func (p *pages) loginMFASubmit(w http.ResponseWriter, r *http.Request) {
+func (p *pages) loginMFASubmit(w http.ResponseWriter, r *http.Request) error {
 	f := r.PostForm
 	rd := f.Get("rd")
 	req := auth.MFALoginRequest{Token: f.Get("mfa_token"), Code: strings.TrimSpace(f.Get("code")), RecoveryCode: strings.TrimSpace(f.Get("recovery_code"))}
@@ -197,17 +190,15 @@ func (p *pages) loginMFASubmit(w http.ResponseWriter, r *http.Request) {
 			dest = p.base + "/settings/security?done=recovery#mfa"
 		}
 		http.Redirect(w, r, dest, http.StatusSeeOther)
-		return
+		return nil
 	}
 	code := gatehouse.ErrorCode(err)
 	if code == gatehouse.EInternal {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v, verr := p.loginView(r, rd)
 	if verr != nil {
-		p.fail(w, r, verr)
-		return
+		return verr
 	}
 	d := v.Data.(*loginData)
 	switch code {
@@ -215,14 +206,14 @@ func (p *pages) loginMFASubmit(w http.ResponseWriter, r *http.Request) {
 		// The challenge is over (expired, used up, or reset): back to the password step.
 		v.Error = errMessage(err)
 		p.render(w, http.StatusUnauthorized, "login", v)
-		return
+		return nil
 	case gatehouse.ERateLimited:
 		ghttp.SetRetryAfter(w, err)
 		v.Error = "Too many code attempts. Wait a moment and try again."
 	default:
 		var e *gatehouse.Error
 		if asError(err, &e) && e.Field != "" {
-			v.Errors[e.Field] = upperFirst(e.Message) + "."
+			v.fieldError(e.Field, upperFirst(e.Message)+".")
 		} else {
 			v.Error = upperFirst(errMessage(err)) + "."
 		}
@@ -230,18 +221,19 @@ func (p *pages) loginMFASubmit(w http.ResponseWriter, r *http.Request) {
 	v.Title = "Two-step verification"
 	d.MFA = &mfaStep{Token: req.Token, Recovery: req.RecoveryCode != "" || code == gatehouse.EMFAUnavailable}
 	p.render(w, ghttpStatus(err), "login", v)
+	return nil
 }
 
 // showMFAStep renders the login page's second step after a correct password.
-func (p *pages) showMFAStep(w http.ResponseWriter, r *http.Request, rd string, m *auth.MFAPending) {
+func (p *pages) showMFAStep(w http.ResponseWriter, r *http.Request, rd string, m *auth.MFAPending) error {
 	v, err := p.loginView(r, rd)
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v.Title = "Two-step verification"
 	v.Data.(*loginData).MFA = &mfaStep{Token: m.Token}
 	p.render(w, http.StatusOK, "login", v)
+	return nil
 }
 
 func upperFirst(s string) string {
@@ -252,20 +244,20 @@ func upperFirst(s string) string {
 }
 
 // adminResetMFA is the admin user page's "Reset MFA" button.
-func (p *pages) adminResetMFA(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminResetMFA(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	id, err := auth.ParseID(r.PathValue("id"))
 	if err == nil {
 		_, err = p.auth.Admin.AdminResetMFA(r.Context(), pr, id, p.kit.Meta(r))
 	}
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	if id == pr.User.ID {
 		// Resetting one's own MFA ends one's own sessions too.
 		p.kit.Cookies.ClearSession(w)
 		p.redirect(w, r, "/login?signed_out=1")
-		return
+		return nil
 	}
 	p.redirect(w, r, fmt.Sprintf("/admin/users/%d?done=mfa", id))
+	return nil
 }

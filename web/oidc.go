@@ -48,40 +48,39 @@ var externalNotices = map[string]string{
 
 // securityLink starts linking an identity to the signed-in account. It is a POST so that the
 // page's same-origin check applies: another site cannot start a link for a signed-in browser.
-func (p *pages) securityLink(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) securityLink(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	st, err := p.auth.SignIn.StartExternal(r.Context(), r.PathValue("provider"), "", pr, p.kit.Meta(r))
-	if p.askReauth(w, r, pr, err, "link:"+r.PathValue("provider")) {
-		return
+	if gatehouse.IsCode(err, gatehouse.EReauthRequired) {
+		return p.renderReauth(w, r, pr, "link:"+r.PathValue("provider"), nil)
 	}
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	p.kit.Cookies.SetExternal(w, st.BrowserToken)
 	http.Redirect(w, r, st.RedirectURL, http.StatusSeeOther)
+	return nil
 }
 
-func (p *pages) securityUnlink(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) securityUnlink(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	id, err := auth.ParseID(r.PathValue("id"))
 	if err == nil {
 		err = p.auth.Account.UnlinkIdentity(r.Context(), pr, id, p.kit.Meta(r))
 	}
 	if err == nil {
 		p.redirect(w, r, "/settings/security?done=unlinked")
-		return
+		return nil
 	}
 	if gatehouse.ErrorCode(err) == gatehouse.EConflict {
 		// The refusal is shown on the page it came from, with its explanation.
 		v, verr := p.securityView(r, pr)
 		if verr != nil {
-			p.fail(w, r, verr)
-			return
+			return verr
 		}
 		v.Error = capitalize(err.(*gatehouse.Error).Message)
 		p.render(w, http.StatusConflict, "security", v)
-		return
+		return nil
 	}
-	p.fail(w, r, err)
+	return err
 }
 
 func capitalize(s string) string {
@@ -105,17 +104,17 @@ func (p *pages) providersView(r *http.Request, pr *auth.Principal) (*view, error
 		return nil, err
 	}
 	return &view{Title: "External authentication", Nav: "providers", User: pr.User, Admin: true,
-		Data: &providersData{Providers: ps, RedirectBase: redirectHint(p.auth.Core.RedirectURI(""))}, Errors: map[string]string{}, Form: map[string]string{"scopes": strings.Join(auth.DefaultScopes, " ")}}, nil
+		Data: &providersData{Providers: ps, RedirectBase: redirectHint(p.auth.Core.RedirectURI(""))}, form: form{Form: map[string]string{"scopes": strings.Join(auth.DefaultScopes, " ")}}}, nil
 }
 
-func (p *pages) adminProviders(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminProviders(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	v, err := p.providersView(r, pr)
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v.Notice = map[string]string{"deleted": "The provider is deleted.", "saved": "The provider is saved."}[r.URL.Query().Get("done")]
 	p.render(w, http.StatusOK, "admin_providers", v)
+	return nil
 }
 
 // providerForm reads the provider form. Checkboxes are sent only when ticked, so every boolean
@@ -136,30 +135,27 @@ func providerForm(r *http.Request, create bool) auth.ProviderInput {
 }
 
 func keepForm(r *http.Request, v *view) {
-	for _, k := range []string{"id", "name", "issuer", "client_id", "scopes", "auto_bind_verified_email", "auto_create_users", "enabled",
-		"token_auth_method", "allowed_email_domains"} {
-		v.Form[k] = r.PostForm.Get(k)
-	}
+	v.keep(r, "id", "name", "issuer", "client_id", "scopes", "auto_bind_verified_email", "auto_create_users", "enabled",
+		"token_auth_method", "allowed_email_domains")
 }
 
-func (p *pages) adminCreateProvider(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminCreateProvider(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	pv, err := p.auth.Providers.CreateProvider(r.Context(), pr, providerForm(r, true), p.kit.Meta(r))
 	if err == nil {
 		p.redirect(w, r, "/admin/providers/"+pv.ID+"?done=created")
-		return
+		return nil
 	}
 	if gatehouse.ErrorCode(err) == gatehouse.EInternal {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v, verr := p.providersView(r, pr)
 	if verr != nil {
-		p.fail(w, r, verr)
-		return
+		return verr
 	}
 	keepForm(r, v)
-	fieldErrors(err, v)
+	v.refuse(err)
 	p.render(w, ghttpStatus(err), "admin_providers", v)
+	return nil
 }
 
 func (p *pages) providerView(r *http.Request, pr *auth.Principal) (*view, error) {
@@ -174,71 +170,70 @@ func (p *pages) providerView(r *http.Request, pr *auth.Principal) (*view, error)
 			f[k] = "1"
 		}
 	}
-	return &view{Title: pv.Name, Nav: "providers", User: pr.User, Admin: true, Data: pv, Errors: map[string]string{}, Form: f}, nil
+	return &view{Title: pv.Name, Nav: "providers", User: pr.User, Admin: true, Data: pv, form: form{Form: f}}, nil
 }
 
-func (p *pages) adminProvider(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminProvider(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	v, err := p.providerView(r, pr)
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v.Notice = map[string]string{
 		"created": "The provider is saved. Register the redirect URI below at the provider.",
 		"saved":   "The provider is saved.",
 	}[r.URL.Query().Get("done")]
 	p.render(w, http.StatusOK, "admin_provider", v)
+	return nil
 }
 
-func (p *pages) adminSaveProvider(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminSaveProvider(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	id := r.PathValue("id")
 	_, err := p.auth.Providers.UpdateProvider(r.Context(), pr, id, providerForm(r, false), p.kit.Meta(r))
 	if err == nil {
 		p.redirect(w, r, "/admin/providers/"+id+"?done=saved")
-		return
+		return nil
 	}
 	if c := gatehouse.ErrorCode(err); c == gatehouse.EInternal || c == gatehouse.ENotFound {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v, verr := p.providerView(r, pr)
 	if verr != nil {
-		p.fail(w, r, verr)
-		return
+		return verr
 	}
 	keepForm(r, v)
-	fieldErrors(err, v)
+	v.refuse(err)
 	p.render(w, ghttpStatus(err), "admin_provider", v)
+	return nil
 }
 
-func (p *pages) adminToggleProvider(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminToggleProvider(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	on := r.PostForm.Get("enabled") == "1"
 	if _, err := p.auth.Providers.UpdateProvider(r.Context(), pr, r.PathValue("id"), auth.ProviderInput{Enabled: &on}, p.kit.Meta(r)); err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	p.redirect(w, r, "/admin/providers?done=saved")
+	return nil
 }
 
-func (p *pages) adminDeleteProviderPage(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminDeleteProviderPage(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	v, err := p.providerView(r, pr)
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v.Title = "Delete " + v.Data.(*auth.ProviderView).Name
 	p.render(w, http.StatusOK, "admin_provider_delete", v)
+	return nil
 }
 
-func (p *pages) adminDeleteProviderSubmit(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminDeleteProviderSubmit(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	id := r.PathValue("id")
 	if r.PostForm.Get("confirm") != "yes" {
 		p.redirect(w, r, "/admin/providers/"+id+"/delete")
-		return
+		return nil
 	}
 	if err := p.auth.Providers.DeleteProvider(r.Context(), pr, id, p.kit.Meta(r)); err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	p.redirect(w, r, "/admin/providers?done=deleted")
+	return nil
 }

@@ -58,23 +58,21 @@ func pathInt(r *http.Request, name string) (int64, error) {
 	return ghttp.PathID(r, name, "no such passkey")
 }
 
-func (p *pages) passkeyRename(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) passkeyRename(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	id, err := pathInt(r, "id")
 	if err == nil {
 		_, err = p.auth.Account.RenamePasskey(r.Context(), pr, id, r.PostForm.Get("name"), p.kit.Meta(r))
 	}
 	if err == nil {
 		p.redirect(w, r, "/settings/security?done=passkey_renamed#passkeys")
-		return
+		return nil
 	}
 	if gatehouse.ErrorCode(err) != gatehouse.EInvalid {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v, verr := p.securityView(r, pr)
 	if verr != nil {
-		p.fail(w, r, verr)
-		return
+		return verr
 	}
 	var e *gatehouse.Error
 	if asError(err, &e) {
@@ -82,24 +80,25 @@ func (p *pages) passkeyRename(w http.ResponseWriter, r *http.Request, pr *auth.P
 		v.Error = fmt.Sprintf("The passkey was not renamed: %s.", e.Message)
 	}
 	p.render(w, ghttpStatus(err), "security", v)
+	return nil
 }
 
-func (p *pages) passkeyDelete(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) passkeyDelete(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	id, err := pathInt(r, "id")
 	if err == nil {
 		err = p.auth.Account.DeletePasskey(r.Context(), pr, id, p.kit.Meta(r))
 	}
-	if p.askReauth(w, r, pr, err, "passkey_delete:"+r.PathValue("id")) {
-		return
+	if gatehouse.IsCode(err, gatehouse.EReauthRequired) {
+		return p.renderReauth(w, r, pr, "passkey_delete:"+r.PathValue("id"), nil)
 	}
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	p.redirect(w, r, "/settings/security?done=passkey_deleted#passkeys")
+	return nil
 }
 
-func (p *pages) adminPasskeyDelete(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) adminPasskeyDelete(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	uid, err := auth.ParseID(r.PathValue("id"))
 	var id int64
 	if err == nil {
@@ -109,8 +108,8 @@ func (p *pages) adminPasskeyDelete(w http.ResponseWriter, r *http.Request, pr *a
 		err = p.auth.Admin.AdminDeletePasskey(r.Context(), pr, uid, id, p.kit.Meta(r))
 	}
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	p.redirect(w, r, fmt.Sprintf("/admin/users/%d?done=passkey_deleted#passkeys", uid))
+	return nil
 }

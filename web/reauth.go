@@ -62,40 +62,28 @@ func thenLabel(then string) string {
 	return ""
 }
 
-// askReauth answers a form refused with EReauthRequired: the security page again, status 403,
-// with the "Confirm it's you" form that returns to then. It reports whether it answered.
-func (p *pages) askReauth(w http.ResponseWriter, r *http.Request, pr *auth.Principal, err error, then string) bool {
-	if !gatehouse.IsCode(err, gatehouse.EReauthRequired) {
-		return false
-	}
-	p.renderReauth(w, r, pr, then, nil)
-	return true
-}
-
-func (p *pages) renderReauth(w http.ResponseWriter, r *http.Request, pr *auth.Principal, then string, err error) {
+// renderReauth shows the security page again with the "Confirm it's you" form that returns to
+// then: for a form refused with EReauthRequired (err nil, status 403), or for a failed
+// confirmation (err).
+func (p *pages) renderReauth(w http.ResponseWriter, r *http.Request, pr *auth.Principal, then string, err error) error {
 	v, verr := p.securityView(r, pr)
 	if verr != nil {
-		p.fail(w, r, verr)
-		return
+		return verr
 	}
 	d := v.Data.(*securityData)
 	d.Reauth.Prompt, d.Reauth.Then, d.Reauth.ThenLabel = true, then, thenLabel(then)
 	status := ghttp.StatusOf(gatehouse.EReauthRequired)
 	if err != nil {
 		status = ghttpStatus(err)
-		var e *gatehouse.Error
-		if asError(err, &e) && e.Field != "" {
-			v.Errors["reauth_"+e.Field] = e.Message
-		} else {
-			v.Error = errMessage(err)
-		}
+		v.refuseAs("reauth_", err)
 	}
 	p.render(w, status, "security", v)
+	return nil
 }
 
 // securityReauth checks the password (or authenticator code) and carries out the action that was
 // refused, or goes back to the security page.
-func (p *pages) securityReauth(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) securityReauth(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	then := r.PostForm.Get("then")
 	if thenLabel(then) == "" {
 		then = ""
@@ -103,41 +91,40 @@ func (p *pages) securityReauth(w http.ResponseWriter, r *http.Request, pr *auth.
 	_, err := p.auth.Account.Reauthenticate(r.Context(), pr, r.PostForm.Get("password"), r.PostForm.Get("code"), p.kit.Meta(r))
 	if err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.EInternal || gatehouse.ErrorCode(err) == gatehouse.EUnauthorized {
-			p.fail(w, r, err)
-			return
+			return err
 		}
-		p.renderReauth(w, r, pr, then, err)
-		return
+		return p.renderReauth(w, r, pr, then, err)
 	}
-	p.reauthThen(w, r, pr, then)
+	return p.reauthThen(w, r, pr, then)
 }
 
-func (p *pages) securityReauthContinue(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) securityReauthContinue(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	then := r.PostForm.Get("then")
 	if thenLabel(then) == "" {
 		then = ""
 	}
-	p.reauthThen(w, r, pr, then)
+	return p.reauthThen(w, r, pr, then)
 }
 
 // reauthThen carries out a refused action once the user confirmed it is them.
-func (p *pages) reauthThen(w http.ResponseWriter, r *http.Request, pr *auth.Principal, then string) {
+func (p *pages) reauthThen(w http.ResponseWriter, r *http.Request, pr *auth.Principal, then string) error {
 	switch {
 	case then == "mfa_setup":
-		p.mfaSetup(w, r, pr)
+		return p.mfaSetup(w, r, pr)
 	case then == "mfa":
 		p.redirect(w, r, "/settings/security?done=reauth#mfa")
 	case then == "passkeys":
 		p.redirect(w, r, "/settings/security?done=reauth#passkeys")
 	case strings.HasPrefix(then, "link:"):
 		r.SetPathValue("provider", strings.TrimPrefix(then, "link:"))
-		p.securityLink(w, r, pr)
+		return p.securityLink(w, r, pr)
 	case strings.HasPrefix(then, "passkey_delete:"):
 		r.SetPathValue("id", strings.TrimPrefix(then, "passkey_delete:"))
-		p.passkeyDelete(w, r, pr)
+		return p.passkeyDelete(w, r, pr)
 	default:
 		p.redirect(w, r, "/settings/security?done=reauth")
 	}
+	return nil
 }
 
 func reauthNotice() string {

@@ -14,8 +14,9 @@ func (p *pages) routes(mux *http.ServeMux) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		files.ServeHTTP(w, r)
 	}))
-	mux.Handle("GET /{$}", p.page(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /{$}", p.page(func(w http.ResponseWriter, r *http.Request) error {
 		p.redirect(w, r, "/settings/security")
+		return nil
 	}))
 
 	mux.Handle("GET /login", p.page(p.loginPage))

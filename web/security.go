@@ -63,14 +63,13 @@ func (p *pages) securityView(r *http.Request, pr *auth.Principal) (*view, error)
 		}
 	}
 	return &view{Title: "Account security", Nav: "security", User: pr.User, Admin: pr.User.Role == gatehouse.RoleAdmin,
-		Data: d, Errors: map[string]string{}, Form: map[string]string{}}, nil
+		Data: d}, nil
 }
 
-func (p *pages) securityPage(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) securityPage(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	v, err := p.securityView(r, pr)
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v.Notice = securityNotices[r.URL.Query().Get("done")]
 	if n := passkeyNotices[r.URL.Query().Get("done")]; n != "" {
@@ -83,9 +82,10 @@ func (p *pages) securityPage(w http.ResponseWriter, r *http.Request, pr *auth.Pr
 		v.Notice = reauthNotice()
 	}
 	p.render(w, http.StatusOK, "security", v)
+	return nil
 }
 
-func (p *pages) securityPassword(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) securityPassword(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	next := r.PostForm.Get("new_password")
 	var err error
 	if next != r.PostForm.Get("new_password_confirm") {
@@ -95,39 +95,38 @@ func (p *pages) securityPassword(w http.ResponseWriter, r *http.Request, pr *aut
 	}
 	if err == nil {
 		p.redirect(w, r, "/settings/security?done=password")
-		return
+		return nil
 	}
 	if gatehouse.ErrorCode(err) == gatehouse.EInternal {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	v, verr := p.securityView(r, pr)
 	if verr != nil {
-		p.fail(w, r, verr)
-		return
+		return verr
 	}
-	fieldErrors(err, v)
+	v.refuse(err)
 	p.render(w, ghttpStatus(err), "security", v)
+	return nil
 }
 
-func (p *pages) securityRevoke(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) securityRevoke(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	if err := p.auth.Account.RevokeOwnSession(r.Context(), pr, r.PathValue("id"), p.kit.Meta(r)); err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	if r.PathValue("id") == pr.SessionID {
 		// Ending the current session signs this browser out.
 		p.kit.Cookies.ClearSession(w)
 		p.redirect(w, r, "/login?signed_out=1")
-		return
+		return nil
 	}
 	p.redirect(w, r, "/settings/security?done=revoked")
+	return nil
 }
 
-func (p *pages) securitySignOutOthers(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) securitySignOutOthers(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	if _, err := p.auth.Account.SignOutOthers(r.Context(), pr, p.kit.Meta(r)); err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	p.redirect(w, r, "/settings/security?done=others")
+	return nil
 }

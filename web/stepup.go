@@ -24,36 +24,36 @@ func (p *pages) stepUpRoutes(mux *http.ServeMux) {
 
 // stepUpPage shows the second-factor step for the signed-in user, or goes on to rd when the
 // session already has one.
-func (p *pages) stepUpPage(w http.ResponseWriter, r *http.Request, pr *auth.Principal, rd string) {
+func (p *pages) stepUpPage(w http.ResponseWriter, r *http.Request, pr *auth.Principal, rd string) error {
 	st, err := p.auth.Account.StepUpState(r.Context(), pr)
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	if st.Done {
 		http.Redirect(w, r, p.afterSignIn(rd), http.StatusSeeOther)
-		return
+		return nil
 	}
 	p.render(w, http.StatusOK, "stepup", &view{Title: "Second factor needed", User: pr.User, Data: &stepUpData{RD: p.safeRD(rd), State: st}})
+	return nil
 }
 
-func (p *pages) stepUpSubmit(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) stepUpSubmit(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	rd := r.PostForm.Get("rd")
 	err := p.auth.Account.StepUp(r.Context(), pr, r.PostForm.Get("code"), r.PostForm.Get("recovery_code"), p.kit.Meta(r))
 	if err == nil {
 		http.Redirect(w, r, p.afterSignIn(rd), http.StatusSeeOther)
-		return
+		return nil
 	}
 	st, serr := p.auth.Account.StepUpState(r.Context(), pr)
 	if serr != nil {
-		p.fail(w, r, serr)
-		return
+		return serr
 	}
-	v := &view{Title: "Second factor needed", User: pr.User, Data: &stepUpData{RD: p.safeRD(rd), State: st}, Errors: map[string]string{}}
-	fieldErrors(err, v)
+	v := &view{Title: "Second factor needed", User: pr.User, Data: &stepUpData{RD: p.safeRD(rd), State: st}}
+	v.refuse(err)
 	p.render(w, ghttpStatus(err), "stepup", v)
+	return nil
 }
 
-func (p *pages) stepUpContinue(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
-	p.stepUpPage(w, r, pr, r.PostForm.Get("then"))
+func (p *pages) stepUpContinue(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	return p.stepUpPage(w, r, pr, r.PostForm.Get("then"))
 }

@@ -108,8 +108,18 @@ func (p *pages) parse() error {
 // redirects.
 const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
 
-// page sets the headers every page needs and refuses cross-origin unsafe requests.
-func (p *pages) page(h http.HandlerFunc) http.Handler {
+// pageFunc is a page handler. It writes its page (or a redirect), or returns an error and writes
+// nothing: page shows the error through fail, so every page fails the same way (the error's
+// status and message, or a logged "Something went wrong" for errors without a code). Forms
+// that answer a refused submission by showing the form again do so themselves (form.go).
+type pageFunc func(w http.ResponseWriter, r *http.Request) error
+
+// userPageFunc is a pageFunc for a signed-in user (user, admin).
+type userPageFunc func(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error
+
+// page sets the headers every page needs, refuses cross-origin unsafe requests, and shows the
+// handler's error.
+func (p *pages) page(h pageFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hdr := w.Header()
 		hdr.Set("Content-Security-Policy", csp)
@@ -127,7 +137,9 @@ func (p *pages) page(h http.HandlerFunc) http.Handler {
 				return
 			}
 		}
-		h(w, r)
+		if err := h(w, r); err != nil {
+			p.fail(w, r, err)
+		}
 	})
 }
 
@@ -139,10 +151,9 @@ type view struct {
 	Admin  bool
 	Nav    string
 	Notice string
-	Error  string            // a message for the whole form
-	Errors map[string]string // messages next to fields, by field name
-	Form   map[string]string // values to show again after an error
-	Data   any
+	// form: the values, field messages and form-wide message of the page's form (form.go).
+	form
+	Data any
 	// Banners are the start-up configuration problems, shown to administrators only.
 	Banners []string
 	// HasApps: the OpenID Provider's apps page exists (web/apps.go).
@@ -173,7 +184,7 @@ func (p *pages) render(w http.ResponseWriter, status int, name string, v *view) 
 }
 
 func (p *pages) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	v := &view{Title: http.StatusText(status), Error: msg, Errors: map[string]string{}, Form: map[string]string{}}
+	v := &view{Title: http.StatusText(status), form: form{Error: msg}}
 	if pr, err := p.kit.Principal(r); err == nil {
 		v.User, v.Admin = pr.User, pr.User.Role == gatehouse.RoleAdmin
 	}
@@ -204,13 +215,12 @@ func (p *pages) redirect(w http.ResponseWriter, r *http.Request, path string) {
 }
 
 // user requires a signed-in browser; others go to the login page and come back afterwards.
-func (p *pages) user(h func(http.ResponseWriter, *http.Request, *auth.Principal)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (p *pages) user(h userPageFunc) pageFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		pr, err := p.kit.Principal(r)
 		if err != nil {
 			if gatehouse.ErrorCode(err) == gatehouse.EInternal {
-				p.fail(w, r, err)
-				return
+				return err
 			}
 			back := r.URL.Path
 			if r.Method != http.MethodGet {
@@ -219,20 +229,20 @@ func (p *pages) user(h func(http.ResponseWriter, *http.Request, *auth.Principal)
 				back += "?" + r.URL.RawQuery
 			}
 			http.Redirect(w, r, p.base+"/login?"+url.Values{"rd": {p.base + back}}.Encode(), http.StatusSeeOther)
-			return
+			return nil
 		}
-		h(w, r, pr)
+		return h(w, r, pr)
 	}
 }
 
 // admin requires an administrator; other signed-in users get 403.
-func (p *pages) admin(h func(http.ResponseWriter, *http.Request, *auth.Principal)) http.HandlerFunc {
-	return p.user(func(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
+func (p *pages) admin(h userPageFunc) pageFunc {
+	return p.user(func(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 		if pr.User.Role != gatehouse.RoleAdmin {
 			p.errorPage(w, r, http.StatusForbidden, "Only administrators can open the admin console.")
-			return
+			return nil
 		}
-		h(w, r, pr)
+		return h(w, r, pr)
 	})
 }
 
@@ -242,20 +252,6 @@ func (p *pages) safeRD(rd string) string {
 		return s
 	}
 	return ""
-}
-
-// fieldErrors splits a coded error into a message next to its field, or a form-wide message.
-func fieldErrors(err error, v *view) {
-	var e *gatehouse.Error
-	if errors.As(err, &e) && e.Field != "" {
-		v.Errors[e.Field] = e.Message
-		return
-	}
-	if errors.As(err, &e) {
-		v.Error = e.Message
-		return
-	}
-	v.Error = "Something went wrong; the server log has details."
 }
 
 func formatTime(t any) string {

@@ -94,12 +94,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer a.Close()
 
 	if cfg.Dev.SeedAdmin {
-		seeded, err := a.Auth.Admin.SeedDevAdmin(ctx)
-		if err != nil {
-			return fmt.Errorf("seeding the development administrator: %w", err)
-		}
-		if seeded {
-			log.Warn("DEVELOPMENT ONLY: seeded administrator admin@admin.com with password \"admin\"; never enable [dev] seed_admin in production")
+		if err := seedDevAdmin(ctx, a, log); err != nil {
+			return err
 		}
 	}
 
@@ -107,6 +103,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Server.Listen, err)
 	}
+	log.Info("gatehouse is listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL.String(), "database", cfg.Database.Driver, "version", version())
+	return serveUntilDone(ctx, ln, a, store, gdb, log)
+}
+
+// seedDevAdmin creates the development administrator ([dev] seed_admin) when there is no user.
+func seedDevAdmin(ctx context.Context, a *app.App, log *slog.Logger) error {
+	seeded, err := a.Auth.Admin.SeedDevAdmin(ctx)
+	if err != nil {
+		return fmt.Errorf("seeding the development administrator: %w", err)
+	}
+	if seeded {
+		log.Warn("DEVELOPMENT ONLY: seeded administrator admin@admin.com with password \"admin\"; never enable [dev] seed_admin in production")
+	}
+	return nil
+}
+
+// serveUntilDone serves on ln, with the background work (change feed, GeoIP reloads), until ctx
+// ends or serving fails; then it shuts down gracefully.
+func serveUntilDone(ctx context.Context, ln net.Listener, a *app.App, store gatehouse.Store, gdb *geo.DB, log *slog.Logger) error {
 	hs := &http.Server{
 		Handler:           a.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -123,7 +138,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	wg.Go(func() { a.Run(bg, notify) })
 	wg.Go(func() { gdb.Run(bg, geoReloadEvery) })
 
-	log.Info("gatehouse is listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL.String(), "database", cfg.Database.Driver, "version", version())
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 
@@ -137,7 +151,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err = hs.Shutdown(sctx)
+	err := hs.Shutdown(sctx)
 	// Stop background work after the last request, so its final flush sees every last-seen time.
 	stopBG()
 	wg.Wait()

@@ -125,7 +125,7 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 		lim.close()
 		return nil, fmt.Errorf("loading access rules: %w", err)
 	}
-	svc.Core.Follow(acc.Apply)
+	svc.Background.Follow(acc.Apply)
 	if p.Groups == nil {
 		// The OpenID Provider's groups claim and allowed_groups read the same cached groups.
 		p.Groups = acc
@@ -302,7 +302,7 @@ func watchCounts(m *ghttp.Metrics, store gatehouse.Store, lim *limiter) {
 // notify when the store can say so), delivering mail, and the provider's janitor.
 func (a *App) Run(ctx context.Context, notify <-chan struct{}) {
 	var wg sync.WaitGroup
-	wg.Go(func() { a.Auth.Core.Run(ctx, notify) })
+	wg.Go(func() { a.Auth.Background.Run(ctx, notify) })
 	wg.Go(func() { a.Auth.Core.Mail().Run(ctx) })
 	if a.Provider != nil {
 		wg.Go(func() { a.Provider.Run(ctx) })

@@ -244,7 +244,7 @@ func New(t testing.TB, o Options) *Env {
 	if o.Follow {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
-		go func() { svc.Core.Run(ctx, nil); close(done) }()
+		go func() { svc.Background.Run(ctx, nil); close(done) }()
 		t.Cleanup(func() { cancel(); <-done })
 	}
 	if o.MailLoop {
