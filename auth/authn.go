@@ -122,6 +122,13 @@ func (c *sessionCache) markSeen(sid string, now time.Time) {
 	c.dirtyMu.Unlock()
 }
 
+// seen is the last use of sid recorded here and not yet written to the store (zero if none).
+func (c *sessionCache) seen(sid string) time.Time {
+	c.dirtyMu.Lock()
+	defer c.dirtyMu.Unlock()
+	return c.dirty[sid]
+}
+
 func (c *sessionCache) takeDirty() map[string]time.Time {
 	c.dirtyMu.Lock()
 	defer c.dirtyMu.Unlock()
