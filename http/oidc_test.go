@@ -942,7 +942,7 @@ func TestExternalAutoCreateDefaultGroups(t *testing.T) {
 		if me.Status != http.StatusOK || fmt.Sprint(me.JSON["user"].(map[string]any)["groups"]) != "[operations staff]" {
 			t.Fatalf("created user's groups: %d %s", me.Status, me.Body)
 		}
-		ev := eventsOf(t, x.admin, gatehouse.EventUserCreatedExternal)
+		ev := x.admin.EventsOf(t, gatehouse.EventUserCreatedExternal)
 		if len(ev) != 1 || fmt.Sprint(ev[0]["data"].(map[string]any)["groups"]) != "[operations staff]" {
 			t.Fatalf("user.created_external event: %v", ev)
 		}
