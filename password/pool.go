@@ -44,14 +44,14 @@ func NewHasher(p Params, workers, queue int) *Hasher {
 // DefaultWorkers is one hashing worker per core but one: a sign-in flood can then take all but
 // one core, and the request checks of every signed-in user keep the last (measured by the
 // flood case of bench/load: with every core hashing, request-check p99 rose 80-fold). Cores
-// are CPUs(), or GOMAXPROCS when an operator set it lower by hand.
-func DefaultWorkers() int { return max(1, min(CPUs(), runtime.GOMAXPROCS(0))-1) }
+// are GOMAXPROCS or the container's CPU quota, whichever is smaller: GOMAXPROCS may be set by
+// hand above the quota, and hashes beyond the quota only queue in the kernel.
+func DefaultWorkers() int { return max(1, CPUs()-1) }
 
-// CPUs is the number of cores this process may use: the machine's, lowered to the cgroup CPU
-// quota rounded up when one is set (hashes beyond the quota only queue in the kernel). Not
-// GOMAXPROCS: serve raises that above the cores for the hashing workers (cmd/gatehouse).
+// CPUs is the number of cores this process may use: GOMAXPROCS, lowered to the cgroup CPU quota
+// rounded up when one is set.
 func CPUs() int {
-	n := runtime.NumCPU()
+	n := runtime.GOMAXPROCS(0)
 	if q := cgroupCPUs(os.DirFS("/")); q > 0 && q < n {
 		n = q
 	}

@@ -68,7 +68,7 @@ func TestCgroupCPUs(t *testing.T) {
 			t.Errorf("%s: %d CPUs, want %d", c.name, got, c.want)
 		}
 	}
-	if n := CPUs(); n < 1 || n > runtime.NumCPU() {
-		t.Errorf("CPUs() = %d with %d cores", n, runtime.NumCPU())
+	if n := CPUs(); n < 1 || n > runtime.GOMAXPROCS(0) {
+		t.Errorf("CPUs() = %d with GOMAXPROCS %d", n, runtime.GOMAXPROCS(0))
 	}
 }

@@ -239,15 +239,3 @@ func TestMemoryLimit(t *testing.T) {
 		t.Fatal("GOMEMLIMIT set by the operator must win")
 	}
 }
-
-// A hashing worker holds a P while it hashes: serve adds one P per worker, so a flood of
-// sign-ins leaves the request checks a P for every core; GOMAXPROCS set by hand wins.
-func TestHashingProcs(t *testing.T) {
-	h := password.NewHasher(password.DefaultParams(), 3, 0)
-	if n, ok := hashingProcs(env(nil), h); !ok || n != password.CPUs()+3 {
-		t.Fatalf("GOMAXPROCS %d (%v), want %d", n, ok, password.CPUs()+3)
-	}
-	if _, ok := hashingProcs(env(map[string]string{"GOMAXPROCS": "2"}), h); ok {
-		t.Fatal("GOMAXPROCS set by the operator must win")
-	}
-}

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"sync"
@@ -82,10 +81,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	hasher := password.NewHasher(password.DefaultParams(), 0, 0)
 	if limit, ok := memoryLimit(getenv, hasher); ok {
 		debug.SetMemoryLimit(limit)
-	}
-	if procs, ok := hashingProcs(getenv, hasher); ok {
-		runtime.GOMAXPROCS(procs)
-		log.Debug("GOMAXPROCS raised by the hashing workers", "gomaxprocs", procs)
 	}
 	// GeoIP databases for session binding; a configured file that cannot be read stops the start.
 	gdb, err := geo.Open(cfg.GeoIP.CityDB, cfg.GeoIP.ASNDB, log)
@@ -208,21 +203,6 @@ func memoryLimit(getenv func(string) string, h *password.Hasher) (int64, bool) {
 	}
 	workers, _ := h.Size()
 	return int64(workers)*int64(h.Params().Memory)*1024 + 48<<20, true
-}
-
-// hashingProcs is GOMAXPROCS with one more P per hashing worker, unless GOMAXPROCS is set by
-// hand. A hash runs on a thread locked to its goroutine at a lower priority, but while it runs
-// it holds one of the runtime's Ps: with as many Ps as cores, a sign-in flood left the request
-// checks of every signed-in user one P fewer, and they queued behind the hashes inside the
-// runtime, where the thread priority cannot reach. With an extra P per worker, the runtime
-// keeps a P for every core and the kernel, which knows the priorities, shares the cores:
-// the hashes get what the request checks leave (bench/README.md, "Sign-in floods").
-func hashingProcs(getenv func(string) string, h *password.Hasher) (int, bool) {
-	if getenv("GOMAXPROCS") != "" {
-		return 0, false
-	}
-	workers, _ := h.Size()
-	return password.CPUs() + workers, true
 }
 
 func logLevel(s string) slog.Level {
