@@ -74,6 +74,10 @@ type AccessRule struct {
 	Networks []string `json:"networks" toml:"networks,omitempty"`
 	Subjects []string `json:"subjects" toml:"subjects,omitempty"`
 	Policy   string   `json:"policy" toml:"policy"`
+	// Name and URL make the rule an app on its users' "My apps" list (docs/access-control.md):
+	// the display name and the address it opens at. Name alone only labels the rule.
+	Name string `json:"name,omitempty" toml:"name,omitempty"`
+	URL  string `json:"url,omitempty" toml:"url,omitempty"`
 }
 
 // GroupNames returns the group names the rule's subjects name.

@@ -161,6 +161,7 @@ type Store interface {
 	SecretStore
 	OPStore
 	StatsStore
+	BrandingStore
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	// WriteCheck writes one small row (server_state "ready_probe") and reports whether the

@@ -16,6 +16,8 @@ const (
 	GroupMail     = "mail"
 	GroupSite     = "site"
 	GroupAccess   = "access"
+	// GroupBranding is set on its own page (/admin/branding), not the settings page.
+	GroupBranding = "branding"
 )
 
 // Setting types.
@@ -26,6 +28,8 @@ const (
 	TypeEnum     = "enum"
 	TypeDuration = "duration"
 	TypeSecret   = "secret" // write-only: never returned by the API
+	TypeColor    = "color"  // "" or #rrggbb with enough contrast on every page background
+	TypeLink     = "link"   // "" , an https:// address or a path on this site
 )
 
 // SettingDef describes one runtime setting.
@@ -39,6 +43,9 @@ type SettingDef struct {
 	Options []string `json:"options,omitempty"`
 	Min     int64    `json:"min,omitempty"`
 	Max     int64    `json:"max,omitempty"`
+	// Internal settings are written by a use case of their own (site_logo by the logo upload),
+	// never by a settings patch; they are left out of the API's settings and the settings page.
+	Internal bool `json:"-"`
 }
 
 // SettingDefs lists every runtime setting with its default (CONTRACT.md). cookieSecure is the
@@ -83,6 +90,11 @@ func SettingDefs(cookieSecure bool) []SettingDef {
 		{Key: "access_default_policy", Type: TypeEnum, Default: "one_factor", Group: GroupAccess, Label: "Default access policy", Help: "What forward auth answers for a request no access rule matches: one_factor = any signed-in user; two_factor = a signed-in user whose session has a second factor; deny = nobody; bypass = everyone, signed in or not.", Options: []string{"one_factor", "two_factor", "deny", "bypass"}},
 
 		{Key: "site_name", Type: TypeString, Default: "gatehouse", Group: GroupSite, Label: "Site name", Help: "Shown on pages and in mail."},
+
+		{Key: "site_accent_color", Type: TypeColor, Default: "", Group: GroupBranding, Label: "Accent colour", Help: "A hex colour (#2f6fdb) for buttons, focus rings and the mark on every page and in mail. Empty: the built-in blue. It must reach 3:1 contrast on the light and the dark background."},
+		{Key: "site_footer_label", Type: TypeString, Default: "", Group: GroupBranding, Label: "Footer link text", Help: "Shown at the foot of every page and mail, for example \"Help\" or \"Imprint\"."},
+		{Key: "site_footer_url", Type: TypeLink, Default: "", Group: GroupBranding, Label: "Footer link address", Help: "An https:// address or a path on this site (/help)."},
+		{Key: "site_logo", Type: TypeString, Default: "", Group: GroupBranding, Label: "Logo", Internal: true},
 	}
 }
 
@@ -125,6 +137,12 @@ type Settings struct {
 	MailFrom            string
 	SiteName            string
 	AccessDefaultPolicy string
+	// Branding: AccentColor "" for the built-in palette; the footer link is shown when both its
+	// parts are set; Logo is the logo's version ("" when there is none).
+	AccentColor string
+	FooterLabel string
+	FooterURL   string
+	Logo        string
 }
 
 // Raw returns the stored text value of key.
@@ -193,6 +211,10 @@ func NewSettings(raw map[string]string, cookieSecure bool) (*Settings, []string)
 	s.MailFrom = vals["mail_from"]
 	s.SiteName = vals["site_name"]
 	s.AccessDefaultPolicy = vals["access_default_policy"]
+	s.AccentColor = vals["site_accent_color"]
+	s.FooterLabel = vals["site_footer_label"]
+	s.FooterURL = vals["site_footer_url"]
+	s.Logo = vals["site_logo"]
 	return s, warnings
 }
 
@@ -201,6 +223,9 @@ func (s *Settings) Public(cookieSecure bool) map[string]any {
 	out := map[string]any{}
 	for _, d := range SettingDefs(cookieSecure) {
 		v := s.raw[d.Key]
+		if d.Internal {
+			continue
+		}
 		switch d.Type {
 		case TypeSecret:
 			continue
@@ -241,7 +266,7 @@ func ValidateSettingsPatch(patch SettingsPatch, cur *Settings, cookieSecure bool
 	out := map[string]string{}
 	for _, k := range keys {
 		d, ok := defs[k]
-		if !ok {
+		if !ok || d.Internal {
 			return nil, &Error{Code: EInvalid, Field: k, Message: fmt.Sprintf("unknown setting %q", k)}
 		}
 		text, err := d.fromValue(patch[k])
@@ -271,6 +296,14 @@ func ValidateSettingsPatch(patch SettingsPatch, cur *Settings, cookieSecure bool
 			k = "auth_password_max_length"
 		}
 		return nil, &Error{Code: EInvalid, Field: k, Message: fmt.Sprintf("%s: minimum password length (%d) is above the maximum (%d)", k, minL, maxL)}
+	}
+	// A footer link needs both its text and its address.
+	if label, link := merged("site_footer_label"), merged("site_footer_url"); (label == "") != (link == "") {
+		k, other := "site_footer_url", "text"
+		if label == "" {
+			k, other = "site_footer_label", "address"
+		}
+		return nil, &Error{Code: EInvalid, Field: k, Message: fmt.Sprintf("%s: a footer link needs both a text and an address; give this one as well as the %s, or clear both", k, other)}
 	}
 	return out, nil
 }
@@ -334,6 +367,10 @@ func (d SettingDef) normalize(v string) (string, error) {
 			return "", err
 		}
 		return strings.TrimSpace(v), nil
+	case TypeColor:
+		return normalizeColor(v)
+	case TypeLink:
+		return normalizeLink(v)
 	default:
 		if len(v) > 1024 || strings.ContainsAny(v, "\r\n\x00") {
 			return "", Errorf(EInvalid, "must be one line of at most 1024 characters")

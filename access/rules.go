@@ -7,9 +7,12 @@ package access
 import (
 	"fmt"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"regexp/syntax"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse"
 )
@@ -88,6 +91,14 @@ type Matcher struct {
 	nets   bool // some rule has networks
 	// Default answers requests no rule matches (runtime setting access_default_policy).
 	def Policy
+	// apps are the rules with a display name and launch URL, in rule order (Apps).
+	apps []app
+}
+
+// app is a rule's launch address, ready to be matched as a request.
+type app struct {
+	name, url string
+	req       Request
 }
 
 // Len is the number of rules.
@@ -102,7 +113,7 @@ func (m *Matcher) Default() Policy { return m.def }
 
 // WithDefault returns a matcher with the same rules and another default policy.
 func (m *Matcher) WithDefault(p Policy) *Matcher {
-	return &Matcher{rules: m.rules, byHost: m.byHost, other: m.other, nets: m.nets, def: p}
+	return &Matcher{rules: m.rules, byHost: m.byHost, other: m.other, nets: m.nets, def: p, apps: m.apps}
 }
 
 // Normalize validates rules and returns them in canonical form (lower-case domains and names,
@@ -131,8 +142,15 @@ func Compile(rules []gatehouse.AccessRule, def Policy) (*Matcher, error) {
 		return nil, err
 	}
 	m := &Matcher{rules: make([]rule, len(norm)), def: def}
+	seen := map[string]bool{}
 	for i := range norm {
 		m.rules[i] = compileRule(&norm[i])
+		if u := norm[i].URL; u != "" && !seen[u] {
+			seen[u] = true
+			pu, _ := url.Parse(u)
+			p, _ := CleanPath(pu.EscapedPath()) // checked by normalizeApp
+			m.apps = append(m.apps, app{name: norm[i].Name, url: u, req: Request{Host: pu.Host, Path: p, Method: "GET"}})
+		}
 	}
 	m.index()
 	return m, nil
@@ -202,12 +220,43 @@ func normalizeRule(i int, in *gatehouse.AccessRule) (gatehouse.AccessRule, error
 	if r.Subjects, err = each(i, "subjects", in.Subjects, normalizeSubject); err != nil {
 		return r, err
 	}
+	if r.Name, r.URL, err = normalizeApp(i, in.Name, in.URL); err != nil {
+		return r, err
+	}
 	if r.Policy == gatehouse.PolicyBypass && len(r.Subjects) > 0 {
 		// bypass lets a request through without asking who it is from, so a subject could never
 		// be known when it applies: refuse the contradiction instead of guessing.
 		return r, ruleError(i, "subjects", -1, "a bypass rule cannot have subjects: bypass does not sign anyone in")
 	}
 	return r, nil
+}
+
+// MaxAppName bounds a rule's display name.
+const MaxAppName = 64
+
+// normalizeApp checks a rule's display name (one line, at most MaxAppName characters) and
+// launch URL (an absolute http or https address, which needs a name to be listed by).
+func normalizeApp(i int, name, launch string) (string, string, error) {
+	name, launch = strings.TrimSpace(name), strings.TrimSpace(launch)
+	if utf8.RuneCountInString(name) > MaxAppName || strings.ContainsFunc(name, unicode.IsControl) {
+		return "", "", ruleError(i, "name", -1, "the display name must be one line of at most %d characters", MaxAppName)
+	}
+	if launch == "" {
+		return name, "", nil
+	}
+	if name == "" {
+		return "", "", ruleError(i, "name", -1, "a rule with a launch URL needs a display name to list it by")
+	}
+	u, err := url.Parse(launch)
+	if err == nil {
+		if _, ok := CleanPath(u.EscapedPath()); !ok {
+			err = fmt.Errorf("bad path")
+		}
+	}
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || len(launch) > 2048 || strings.ContainsAny(launch, " \t\r\n") {
+		return "", "", ruleError(i, "url", -1, "the launch URL must be an http:// or https:// address such as https://wiki.example.com/")
+	}
+	return name, launch, nil
 }
 
 func each(i int, field string, in []string, f func(string) (string, error)) ([]string, error) {

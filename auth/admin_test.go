@@ -73,6 +73,12 @@ func adminUseCases(victim int64, victimSID string) map[string]func(context.Conte
 		"Admin.PatchSettings": func(ctx context.Context, a *app, p *auth.Principal) error {
 			return a.Admin.PatchSettings(ctx, p, gatehouse.SettingsPatch{"site_name": name}, meta)
 		},
+		"Admin.SetLogo": func(ctx context.Context, a *app, p *auth.Principal) error {
+			return a.Admin.SetLogo(ctx, p, []byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`), meta)
+		},
+		"Admin.DeleteLogo": func(ctx context.Context, a *app, p *auth.Principal) error {
+			return a.Admin.DeleteLogo(ctx, p, meta)
+		},
 		"Admin.Dashboard": func(ctx context.Context, a *app, p *auth.Principal) error {
 			_, err := a.Admin.Dashboard(ctx, p)
 			return err

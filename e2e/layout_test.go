@@ -10,6 +10,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse/gatehouse/internal/oidctest"
@@ -55,11 +56,11 @@ type pageCheck struct {
 func checkPage(t *testing.T, ctx context.Context, base string, p pageCheck, label string, withAxe bool) {
 	t.Helper()
 	run(t, ctx, chromedp.Navigate(base+p.path), chromedp.WaitReady(chromedp.CSS(`main`)))
-	checkHere(t, ctx, p, label, withAxe)
+	checkCurrent(t, ctx, p, label, withAxe)
 }
 
-// checkHere is checkPage for the page the browser is on (one a form answered with).
-func checkHere(t *testing.T, ctx context.Context, p pageCheck, label string, withAxe bool) {
+// checkCurrent is checkPage for the page the browser shows now (after a form was sent).
+func checkCurrent(t *testing.T, ctx context.Context, p pageCheck, label string, withAxe bool) {
 	t.Helper()
 	over := get(t, ctx, chromedp.Evaluate[[]int](`[document.documentElement.scrollWidth, window.innerWidth]`))
 	if over[0] > over[1] {
@@ -93,9 +94,10 @@ func checkHere(t *testing.T, ctx context.Context, p pageCheck, label string, wit
 // serious or critical accessibility violation.
 func TestBrowserPagesFitAndAreAccessible(t *testing.T) {
 	t.Parallel()
-	e := testserver.New(t, testserver.Options{Web: true})
+	e := testserver.New(t, testserver.Options{Web: true, Provider: true})
 	admin, _ := e.Setup("alice", "alice@example.com", pw)
 	bob := e.CreateUser(admin, "bob", "bob@example.com", pw, "user")
+	accessData(t, admin, bob)
 	if r := admin.Do("PATCH", "/api/admin/settings", map[string]any{"auth_allow_user_registration": true}); r.Status != 200 {
 		t.Fatalf("turning registration on: %d %s", r.Status, r.Body)
 	}
@@ -117,13 +119,20 @@ func TestBrowserPagesFitAndAreAccessible(t *testing.T) {
 	}
 
 	signedIn := []pageCheck{
-		{"/settings/security", ""},
+		{"/settings/security", ".app-tile"},
 		{"/admin", "svg.chart"},
 		{"/admin/users", "table td:first-child"},
 		{"/admin/users?query=nobody-matches-this", "td.empty"},
 		{fmt.Sprintf("/admin/users/%d", bob), ".facts"},
 		{fmt.Sprintf("/admin/users/%d/delete", bob), ""},
 		{"/admin/settings", ""},
+		{"/admin/branding", "#f-logo"},
+		{"/admin/groups", "table td:first-child a"},
+		{"/admin/groups/1", ""},
+		{"/admin/groups/1/delete", ""},
+		{"/admin/access", "table td:first-child"},
+		{"/admin/access?edit=1#h-rule", "#f-url"},
+		{"/admin/apps", "td.empty"},
 		{"/admin/events", "table.events td:first-child"},
 		{"/admin/events?kind=no.such.kind", "td.empty"},
 		{"/admin/mail", "td.empty"},
@@ -151,6 +160,7 @@ func TestBrowserPagesFitAndAreAccessible(t *testing.T) {
 			for _, p := range signedOut {
 				checkPage(t, anon, e.URL, p, label, withAxe)
 			}
+			checkAccessForms(t, ctx, e.URL, label, withAxe)
 		}
 	}
 	withProvider()
@@ -163,6 +173,7 @@ func TestBrowserPagesFitAndAreAccessible(t *testing.T) {
 	if t.Failed() {
 		return
 	}
+	layoutScreenshots(t, ctx, anon, e.URL)
 	run(t, ctx, emulate(viewports[1], "light"), chromedp.Navigate(e.URL+"/admin"), chromedp.WaitVisible(chromedp.CSS(`svg.chart`)))
 	screenshot(t, ctx, "admin-dashboard")
 	run(t, ctx, emulate(viewports[0], "dark"), chromedp.Navigate(e.URL+"/admin"), chromedp.WaitVisible(chromedp.CSS(`svg.chart`)))
@@ -223,7 +234,7 @@ func TestBrowserProviderPagesFitAndAreAccessible(t *testing.T) {
 				checkPage(t, ctx, e.URL, pageCheck{"/admin/apps", "td.empty"}, label, withAxe)
 			}
 			register("grafana-"+vp.name+"-"+scheme, "Grafana (monitoring dashboards for the whole household)")
-			checkHere(t, ctx, pageCheck{"", "#client-secret"}, label+" (new secret)", withAxe)
+			checkCurrent(t, ctx, pageCheck{"", "#client-secret"}, label+" (new secret)", withAxe)
 			checkPage(t, ctx, e.URL, pageCheck{"/admin/apps", "table td:first-child"}, label, withAxe)
 			client := "grafana-" + vp.name + "-" + scheme
 			checkPage(t, ctx, e.URL, pageCheck{authorize(client, ""), `button[value="allow"]`}, label+" consent", withAxe)
@@ -259,4 +270,73 @@ func TestBrowserProviderPagesFitAndAreAccessible(t *testing.T) {
 	run(t, ctx, emulate(viewports[1], "dark"), chromedp.Navigate(e.URL+authorize("grafana", "")),
 		chromedp.WaitVisible(chromedp.CSS(`button[value="allow"]`)))
 	screenshot(t, ctx, "oidc-consent-dark")
+}
+
+// accessData makes the access pages show something: a group with bob, rules (one an app on
+// "My apps", one denying app.example.com).
+func accessData(t *testing.T, admin *testserver.Client, bob int64) {
+	t.Helper()
+	if r := admin.Do("POST", "/api/admin/groups", map[string]string{"name": "operations-and-on-call", "description": "Everyone who carries the pager this week"}); r.Status != 201 {
+		t.Fatalf("group: %d %s", r.Status, r.Body)
+	}
+	if r := admin.Do("PUT", fmt.Sprintf("/api/admin/groups/1/members/%d", bob), nil); r.Status != 200 {
+		t.Fatalf("member: %d %s", r.Status, r.Body)
+	}
+	rules := []map[string]any{
+		{"domains": []string{"app.example.com"}, "policy": "deny"},
+		{"domains": []string{"wiki.example.com", "*.wiki.example.com"}, "paths": []string{"^/(admin|settings)(/.*)?$"}, "subjects": []string{"group:operations-and-on-call", "user:alice"},
+			"policy": "two_factor", "name": "Team wiki", "url": "https://wiki.example.com/admin/"},
+		{"domains": []string{"grafana.example.com"}, "policy": "one_factor", "name": "Grafana dashboards for the whole company", "url": "https://grafana.example.com/"},
+	}
+	if r := admin.Do("PUT", "/api/admin/access-rules", map[string]any{"rules": rules}); r.Status != 200 {
+		t.Fatalf("rules: %d %s", r.Status, r.Body)
+	}
+}
+
+// checkAccessForms checks the pages that only a form leads to: the rules page with a refused
+// rule's field error, the test box's answer, and forward auth's 403 page.
+func checkAccessForms(t *testing.T, ctx context.Context, base, label string, withAxe bool) {
+	t.Helper()
+	run(t, ctx, chromedp.Navigate(base+"/admin/access"), chromedp.WaitVisible(chromedp.CSS(`#f-url`)),
+		chromedp.SetValue(chromedp.CSS(`#f-name`), "Broken"), chromedp.SetValue(chromedp.CSS(`#f-url`), "ftp://files.example.com/"),
+		chromedp.Click(chromedp.CSS(`#h-rule + form button.primary`)), chromedp.WaitVisible(chromedp.CSS(`#e-url`)))
+	checkCurrent(t, ctx, pageCheck{"/admin/access (refused rule)", "#e-url"}, label, withAxe)
+	run(t, ctx, chromedp.SetValue(chromedp.CSS(`#f-test-url`), "https://wiki.example.com/admin/x"),
+		chromedp.Click(chromedp.CSS(`#h-test + form button`)), chromedp.WaitVisible(chromedp.CSS(`#test-result`)))
+	checkCurrent(t, ctx, pageCheck{"/admin/access (test box)", "#test-result"}, label, withAxe)
+	// The 403 page comes from forward auth, as a proxy would show it to the browser.
+	run(t, ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"X-Original-URL": "https://app.example.com/reports"}})
+		return err
+	}))
+	checkPage(t, ctx, base, pageCheck{"/api/auth/verify", "main h1"}, label, withAxe)
+	run(t, ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{}})
+		return err
+	}))
+}
+
+// layoutScreenshots takes docs/screenshots of the pages this test fills (GATEHOUSE_SCREENSHOTS=1):
+// My apps, groups and rules, on a desktop and a phone.
+func layoutScreenshots(t *testing.T, ctx, anon context.Context, base string) {
+	t.Helper()
+	for _, s := range []struct {
+		vp     viewport
+		scheme string
+		ctx    context.Context
+		path   string
+		wait   string
+		name   string
+	}{
+		{viewports[1], "light", ctx, "/settings/security", ".app-tile", "security-my-apps"},
+		{viewports[0], "light", ctx, "/settings/security", ".app-tile", "security-my-apps-phone"},
+		{viewports[1], "light", ctx, "/admin/access", "table", "admin-access"},
+		{viewports[0], "dark", ctx, "/admin/access", "table", "admin-access-phone-dark"},
+		{viewports[1], "light", ctx, "/admin/groups/1", "main h1", "admin-group"},
+		{viewports[0], "light", anon, "/login", "#f-login", "login-phone"},
+		{viewports[0], "light", ctx, "/admin/users", "table", "admin-users-phone"},
+	} {
+		run(t, s.ctx, emulate(s.vp, s.scheme), chromedp.Navigate(base+s.path), chromedp.WaitVisible(chromedp.CSS(s.wait)))
+		screenshot(t, s.ctx, s.name)
+	}
 }

@@ -55,6 +55,38 @@ type Data struct {
 	NewEmail  string
 	// Provider is the display name of an external provider (external_verify).
 	Provider string
+	// Branding (set by Compose): the accent colour and the text colour on it, the logo's
+	// address (a PNG logo only: mail programs do not show SVG), the footer link.
+	Accent, AccentText     string
+	LogoURL                string
+	FooterLabel, FooterURL string
+}
+
+// defaultAccent is the mail's button colour when no accent colour is set.
+const defaultAccent = "#2454d6"
+
+// brand fills d's site name, public address and branding from the current settings.
+func (o *Outbox) brand(d *Data) {
+	st := o.settings()
+	d.SiteName = st.SiteName
+	base := ""
+	if o.public != nil {
+		d.PublicURL = o.public.String()
+		base = strings.TrimSuffix(d.PublicURL, "/")
+	}
+	d.Accent, d.AccentText = defaultAccent, "#ffffff"
+	if st.AccentColor != "" {
+		d.Accent, d.AccentText = st.AccentColor, gatehouse.AccentText(st.AccentColor)
+	}
+	if strings.HasPrefix(st.Logo, "png-") && base != "" {
+		d.LogoURL = base + "/branding/logo?v=" + st.Logo
+	}
+	if st.FooterLabel != "" && st.FooterURL != "" {
+		d.FooterLabel, d.FooterURL = st.FooterLabel, st.FooterURL
+		if strings.HasPrefix(st.FooterURL, "/") {
+			d.FooterURL = base + st.FooterURL
+		}
+	}
 }
 
 // Retry policy: the first retry after 30 s, doubling up to an hour, giving up after maxAttempts
@@ -152,10 +184,7 @@ func (o *Outbox) compose(kind, to string, d Data) (*gatehouse.OutboxMail, error)
 	if !ok {
 		return nil, fmt.Errorf("unknown mail kind %q", kind)
 	}
-	d.SiteName = o.settings().SiteName
-	if o.public != nil {
-		d.PublicURL = o.public.String()
-	}
+	o.brand(&d)
 	d.To = to
 	if c := o.templateFor(kind); c != nil {
 		subj, text, html, err := c.render(d)

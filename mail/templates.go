@@ -14,7 +14,8 @@ import (
 // Template is the editable source of one kind of mail: Go templates (text/template for the
 // subject and the text part, html/template for the body of the HTML part, which the built-in
 // layout wraps). Their data is Data: {{.SiteName}}, {{.PublicURL}}, {{.Username}}, {{.To}},
-// {{.Link}}, {{.ExpiresIn}}, {{.NewEmail}}, {{.Provider}}.
+// {{.Link}}, {{.ExpiresIn}}, {{.NewEmail}}, {{.Provider}}, and the branding: {{.Accent}},
+// {{.AccentText}}, {{.LogoURL}}, {{.FooterLabel}}, {{.FooterURL}}.
 type Template struct {
 	Subject string `json:"subject"`
 	Text    string `json:"text"`
@@ -98,11 +99,9 @@ type Rendered struct {
 
 // sample is the data previews and checks render with; the link is what a real one looks like.
 func (o *Outbox) sample(kind string) Data {
-	d := Data{SiteName: o.settings().SiteName, Username: "alice", To: "alice@example.com", ExpiresIn: "24 hours",
+	d := Data{Username: "alice", To: "alice@example.com", ExpiresIn: "24 hours",
 		NewEmail: "alice.new@example.com", Provider: "Example SSO"}
-	if o.public != nil {
-		d.PublicURL = o.public.String()
-	}
+	o.brand(&d)
 	base := strings.TrimSuffix(d.PublicURL, "/")
 	if base == "" {
 		base = "https://auth.example.com"

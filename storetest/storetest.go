@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 		{"Events/Paging", testEventPaging},
 		{"Stats", testStats},
 		{"Settings", testSettings},
+		{"Branding/Logo", testLogo},
 		{"MFA/TOTP", testMFATOTP},
 		{"MFA/RecoveryCodes", testMFARecoveryCodes},
 		{"MFA/Challenges", testMFAChallenges},

@@ -212,7 +212,8 @@ func (p *pages) accessView(pr *auth.Principal, rules []gatehouse.AccessRule) *vi
 
 func ruleForm(r gatehouse.AccessRule) map[string]string {
 	j := func(l []string) string { return strings.Join(l, "\n") }
-	return map[string]string{"domains": j(r.Domains), "paths": j(r.Paths), "methods": j(r.Methods), "networks": j(r.Networks), "subjects": j(r.Subjects), "policy": r.Policy}
+	return map[string]string{"domains": j(r.Domains), "paths": j(r.Paths), "methods": j(r.Methods), "networks": j(r.Networks), "subjects": j(r.Subjects), "policy": r.Policy,
+		"name": r.Name, "url": r.URL}
 }
 
 // ruleLines splits a textarea into entries, one a line (commas also separate, except in paths).
@@ -242,6 +243,7 @@ func (p *pages) adminAccessAction(w http.ResponseWriter, r *http.Request, pr *au
 	next, edit, err := editRules(rules, f.Get("action"), i, gatehouse.AccessRule{
 		Domains: ruleLines(f.Get("domains"), true), Paths: ruleLines(f.Get("paths"), false), Methods: ruleLines(f.Get("methods"), true),
 		Networks: ruleLines(f.Get("networks"), true), Subjects: ruleLines(f.Get("subjects"), true), Policy: f.Get("policy"),
+		Name: f.Get("name"), URL: f.Get("url"),
 	})
 	if err == nil {
 		_, err = p.access.ReplaceRules(r.Context(), a, next)
@@ -252,7 +254,7 @@ func (p *pages) adminAccessAction(w http.ResponseWriter, r *http.Request, pr *au
 	}
 	v := p.accessView(pr, rules)
 	v.Data.(*accessData).Edit = edit
-	v.keep(r, "domains", "paths", "methods", "networks", "subjects", "policy")
+	v.keep(r, "domains", "paths", "methods", "networks", "subjects", "policy", "name", "url")
 	// A field error names rules[i].paths[j]: show it next to the form's field.
 	var e *gatehouse.Error
 	if asError(err, &e) && strings.HasPrefix(e.Field, "rules[") {
@@ -322,7 +324,14 @@ type ruleField struct{ Name, Label, Value, Err string }
 // accessFuncs are the rules page's template helpers.
 func accessFuncs() map[string]any {
 	return map[string]any{
-		"add":      func(a, b int) int { return a + b },
+		"add": func(a, b int) int { return a + b },
+		// initial is an app's first letter, drawn as its tile's icon.
+		"initial": func(name string) string {
+			for _, r := range name {
+				return strings.ToUpper(string(r))
+			}
+			return "?"
+		},
 		"policies": func() []string { return []string{"one_factor", "two_factor", "deny", "bypass"} },
 		"rf": func(v *view, name, label string) ruleField {
 			return ruleField{Name: name, Label: label, Value: v.Form[name], Err: v.Errors[name]}

@@ -56,6 +56,7 @@ func (p *pages) routes(mux *http.ServeMux) {
 	p.mailRoutes(mux)
 	p.externalRoutes(mux)
 	p.appRoutes(mux)
+	p.brandingRoutes(mux)
 	mux.Handle("/", p.page(p.fallback(mux)))
 }
 

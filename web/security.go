@@ -2,8 +2,10 @@ package web
 
 import (
 	"net/http"
+	"net/netip"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/access"
 	"github.com/gatehouse/gatehouse/auth"
 )
 
@@ -16,6 +18,8 @@ type securityData struct {
 	// Groups are the user's groups, shown read-only when GroupsOn.
 	Groups   []string
 	GroupsOn bool
+	// MyApps are the apps the user may open (access rules with a name and launch URL).
+	MyApps []access.App
 }
 
 var securityNotices = map[string]string{
@@ -59,6 +63,10 @@ func (p *pages) securityView(r *http.Request, pr *auth.Principal) (*view, error)
 	if p.access != nil {
 		d.GroupsOn = true
 		if d.Groups, err = p.access.UserGroups(r.Context(), pr.User.ID); err != nil {
+			return nil, err
+		}
+		ip, _ := netip.ParseAddr(p.kit.Meta(r).IP)
+		if d.MyApps, err = p.access.AppsFor(r.Context(), pr.User, ip); err != nil {
 			return nil, err
 		}
 	}

@@ -73,7 +73,7 @@ type pages struct {
 
 // pageNames are the templates under templates/, each rendered inside layout.html.
 var pageNames = []string{"login", "logout", "security", "admin_users", "admin_user", "admin_delete", "admin_settings", "admin_events", "error",
-	"register", "activate", "recover", "recover_reset", "email_confirm", "admin_mail", "admin_dashboard", "admin_mail_template", "stepup"}
+	"register", "activate", "recover", "recover_reset", "email_confirm", "admin_mail", "admin_dashboard", "admin_mail_template", "stepup", "admin_branding"}
 
 func (p *pages) parse() error {
 	p.tmpl = map[string]*template.Template{}
@@ -87,6 +87,7 @@ func (p *pages) parse() error {
 	for k, f := range p.passkeyFuncs() {
 		funcs[k] = f
 	}
+	funcs["brandField"] = brandField
 	for k, f := range accessFuncs() {
 		funcs[k] = f
 	}
@@ -123,7 +124,10 @@ type userPageFunc func(w http.ResponseWriter, r *http.Request, pr *auth.Principa
 
 // page sets the headers every page needs, refuses cross-origin unsafe requests, and shows the
 // handler's error.
-func (p *pages) page(h pageFunc) http.Handler {
+func (p *pages) page(h pageFunc) http.Handler { return p.pageLimit(64<<10, h) }
+
+// pageLimit is page with another bound on the request body (a file upload needs more).
+func (p *pages) pageLimit(limit int64, h pageFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hdr := w.Header()
 		hdr.Set("Content-Security-Policy", csp)
@@ -135,7 +139,7 @@ func (p *pages) page(h pageFunc) http.Handler {
 				return
 			}
 			// Forms are small; a huge body is refused before parsing.
-			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			if err := r.ParseForm(); err != nil {
 				p.errorPage(w, r, http.StatusBadRequest, "The form could not be read: "+err.Error())
 				return
@@ -162,11 +166,14 @@ type view struct {
 	Banners []string
 	// HasApps: the OpenID Provider's apps page exists (web/apps.go).
 	HasApps bool
+	// Brand: the site name, logo, accent colour and footer link (branding.go).
+	Brand brand
 }
 
 func (p *pages) render(w http.ResponseWriter, status int, name string, v *view) {
 	v.Base = p.base
 	v.HasApps = p.provider != nil
+	v.Brand = p.brand()
 	if v.Admin {
 		v.Banners = p.adminNotices
 	}

@@ -112,7 +112,7 @@ func importRules(ctx context.Context, store gatehouse.Store, path string, stdin 
 		if errors.As(err, &se) && len(se.Errors) > 0 {
 			de := se.Errors[0]
 			row, col := de.Position()
-			return fmt.Errorf("%s: line %d, column %d: unknown field %q (known: domains, paths, methods, networks, subjects, policy)", path, row, col, strings.Join(de.Key(), "."))
+			return fmt.Errorf("%s: line %d, column %d: unknown field %q (known: domains, paths, methods, networks, subjects, policy, name, url)", path, row, col, strings.Join(de.Key(), "."))
 		}
 		var de *toml.DecodeError
 		if errors.As(err, &de) {

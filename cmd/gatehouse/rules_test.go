@@ -39,6 +39,8 @@ methods = ["post"]
 networks = ["10.1.2.3/8"]
 subjects = ["user:Root"]
 policy = "two_factor"
+name = "Admin area"
+url = "https://admin.example.com/admin/"
 `)
 	if err := imp(); err != nil || !strings.Contains(out.String(), "2 access rules saved") {
 		t.Fatalf("import: %v %q", err, out.String())
@@ -48,7 +50,8 @@ policy = "two_factor"
 		t.Fatalf("export: %v", err)
 	}
 	exported := out.String()
-	for _, want := range []string{`domains = ['www.example.com']`, `policy = 'bypass'`, `methods = ['POST']`, `networks = ['10.0.0.0/8']`, `subjects = ['user:root']`, `paths = ['^/admin(/.*)?$']`} {
+	for _, want := range []string{`domains = ['www.example.com']`, `policy = 'bypass'`, `methods = ['POST']`, `networks = ['10.0.0.0/8']`, `subjects = ['user:root']`, `paths = ['^/admin(/.*)?$']`,
+		`name = 'Admin area'`, `url = 'https://admin.example.com/admin/'`} {
 		if !strings.Contains(exported, want) {
 			t.Fatalf("export lacks %s:\n%s", want, exported)
 		}
@@ -61,11 +64,12 @@ policy = "two_factor"
 
 	// Bad files: one clear sentence naming the problem, nothing saved.
 	for text, want := range map[string]string{
-		"[[rules]]\npaths = [\"^/admin([\"]\npolicy = \"deny\"\n":       `rule 1: path "^/admin([" is not a valid regular expression`,
-		"[[rules]]\nsubjects = [\"group:ghosts\"]\npolicy = \"deny\"\n": `rule 1: unknown group "ghosts"`,
-		"[[rules]]\ndomain = [\"x.example.com\"]\npolicy = \"deny\"\n":  "domain",
-		"[[rules]]\npolicy = deny\n":                                    "line 2",
-		"[[rules]]\nnetworks = [\"10.0.0.0/33\"]\npolicy = \"deny\"\n":  `rule 1: network "10.0.0.0/33"`,
+		"[[rules]]\npaths = [\"^/admin([\"]\npolicy = \"deny\"\n":                              `rule 1: path "^/admin([" is not a valid regular expression`,
+		"[[rules]]\nsubjects = [\"group:ghosts\"]\npolicy = \"deny\"\n":                        `rule 1: unknown group "ghosts"`,
+		"[[rules]]\ndomain = [\"x.example.com\"]\npolicy = \"deny\"\n":                         "domain",
+		"[[rules]]\npolicy = deny\n":                                                           "line 2",
+		"[[rules]]\nnetworks = [\"10.0.0.0/33\"]\npolicy = \"deny\"\n":                         `rule 1: network "10.0.0.0/33"`,
+		"[[rules]]\nname = \"Wiki\"\nurl = \"javascript:alert(1)\"\npolicy = \"one_factor\"\n": "rule 1: the launch URL must be an http:// or https:// address",
 	} {
 		write(text)
 		err := imp()
