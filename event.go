@@ -159,6 +159,7 @@ type Store interface {
 	ExternalVerifyStore
 	GroupStore
 	AccessRuleStore
+	InvitationStore
 	SecretStore
 	OPStore
 	StatsStore

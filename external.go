@@ -24,8 +24,11 @@ type OIDCProvider struct {
 	// AllowedEmailDomains, when not empty, limits auto-create and auto-bind to identities whose
 	// email is at one of these domains (lowercase, exact match).
 	AllowedEmailDomains []string
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
+	// DefaultGroupIDs are the groups a user created through this provider joins (by id, so a
+	// group's rename keeps them); a group deleted since is skipped.
+	DefaultGroupIDs []int64
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // ExternalIdentity binds a provider's subject to a local user.

@@ -18,6 +18,17 @@ func adminUseCases(victim int64, victimSID string) map[string]func(context.Conte
 	name := "renamed"
 	yes := true
 	return map[string]func(context.Context, *app, *auth.Principal) error{
+		"Admin.CreateInvitation": func(ctx context.Context, a *app, p *auth.Principal) error {
+			_, err := a.Admin.CreateInvitation(ctx, p, auth.InvitationRequest{MaxUses: 5}, meta)
+			return err
+		},
+		"Admin.ListInvitations": func(ctx context.Context, a *app, p *auth.Principal) error {
+			_, err := a.Admin.ListInvitations(ctx, p)
+			return err
+		},
+		"Admin.RevokeInvitation": func(ctx context.Context, a *app, p *auth.Principal) error {
+			return a.Admin.RevokeInvitation(ctx, p, 1, meta)
+		},
 		"Admin.ListUsers": func(ctx context.Context, a *app, p *auth.Principal) error {
 			_, _, err := a.Admin.ListUsers(ctx, p, "", 1, 50)
 			return err

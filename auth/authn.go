@@ -16,8 +16,9 @@ type Principal struct {
 	SessionID string
 	// ViaCookie is true when the credential was the session cookie (CSRF rules apply).
 	ViaCookie bool
-	// AuthMethod is how the session was authenticated (gatehouse.Auth*), known for cookie
-	// sessions; empty for Bearer tokens, which access rules treat as one factor.
+	// AuthMethod is how the session was authenticated (gatehouse.Auth*): for cookies the
+	// session's current method (a step-up changes it), for Bearer tokens the method the token
+	// was minted with (its auth_method claim; a refresh after a step-up carries the new one).
 	AuthMethod string
 }
 
@@ -121,6 +122,13 @@ func (c *sessionCache) markSeen(sid string, now time.Time) {
 	c.dirtyMu.Unlock()
 }
 
+// seen is the last use of sid recorded here and not yet written to the store (zero if none).
+func (c *sessionCache) seen(sid string) time.Time {
+	c.dirtyMu.Lock()
+	defer c.dirtyMu.Unlock()
+	return c.dirty[sid]
+}
+
 func (c *sessionCache) takeDirty() map[string]time.Time {
 	c.dirtyMu.Lock()
 	defer c.dirtyMu.Unlock()
@@ -213,7 +221,7 @@ func (s *Core) AuthenticateBearer(ctx context.Context, tok string, client func()
 		return nil, err
 	}
 	s.noteSeen(c.SID, nil)
-	return &Principal{User: u, SessionID: c.SID}, nil
+	return &Principal{User: u, SessionID: c.SID, AuthMethod: c.AuthMethod}, nil
 }
 
 // checkOwner refuses an access token whose session belongs to another user than its subject.

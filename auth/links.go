@@ -10,6 +10,8 @@ type Links interface {
 	EmailChange(tok string) (string, error)
 	ExternalVerify(tok string) (string, error)
 	RegistrationNotice(tok string) (string, error)
+	// Invitation is the sign-up page of an invitation (shown to the administrator, not mailed).
+	Invitation(tok string) (string, error)
 	// OIDCCallback is a provider's redirect URI.
 	OIDCCallback(providerID string) string
 	// IdentityLinked is where linking an identity from the account's settings returns to.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -32,11 +33,13 @@ type ProviderView struct {
 	AutoBindVerifiedEmail bool
 	AutoCreateUsers       bool
 	AllowedEmailDomains   []string
-	TokenAuthMethod       string
-	Enabled               bool
-	RedirectURI           string
-	CreatedAt             time.Time
-	UpdatedAt             time.Time
+	// DefaultGroups are the names of the groups users created through this provider join.
+	DefaultGroups   []string
+	TokenAuthMethod string
+	Enabled         bool
+	RedirectURI     string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // ProviderInput creates (every field but ID required, nil booleans false except Enabled) or
@@ -51,8 +54,10 @@ type ProviderInput struct {
 	AutoBindVerifiedEmail *bool
 	AutoCreateUsers       *bool
 	AllowedEmailDomains   *[]string
-	TokenAuthMethod       *string
-	Enabled               *bool
+	// DefaultGroups names existing groups (separated by spaces or commas within an entry too).
+	DefaultGroups   *[]string
+	TokenAuthMethod *string
+	Enabled         *bool
 }
 
 // slugify turns a display name into a provider id candidate.
@@ -266,6 +271,7 @@ func changedFields(in ProviderInput) []string {
 	add(in.AutoBindVerifiedEmail != nil, "auto_bind_verified_email")
 	add(in.AutoCreateUsers != nil, "auto_create_users")
 	add(in.AllowedEmailDomains != nil, "allowed_email_domains")
+	add(in.DefaultGroups != nil, "default_groups")
 	add(in.TokenAuthMethod != nil, "token_auth_method")
 	add(in.Enabled != nil, "enabled")
 	return out
@@ -330,8 +336,60 @@ type IdentityView struct {
 	LastUsedAt   *time.Time
 }
 
-func (s *Providers) providerView(p *gatehouse.OIDCProvider) *ProviderView {
-	return &ProviderView{ID: p.ID, Name: p.Name, Issuer: p.Issuer, ClientID: p.ClientID, ClientSecretSet: len(p.ClientSecretSealed) > 0,
+// groupNames maps every group's id to its name, for the default groups' views.
+func (s *Providers) groupNames(ctx context.Context) (map[int64]string, error) {
+	gs, err := s.store.ListGroups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[int64]string, len(gs))
+	for _, g := range gs {
+		names[g.ID] = g.Name
+	}
+	return names, nil
+}
+
+// resolveDefaultGroups turns the names an administrator gave into group ids: each must name an
+// existing group, so a typo is refused when saved rather than silently granting nothing.
+func (s *Providers) resolveDefaultGroups(ctx context.Context, p *gatehouse.OIDCProvider, in ProviderInput) error {
+	if in.DefaultGroups == nil {
+		return nil
+	}
+	names, err := s.groupNames(ctx)
+	if err != nil {
+		return err
+	}
+	byName := make(map[string]int64, len(names))
+	for id, n := range names {
+		byName[n] = id
+	}
+	var ids []int64
+	for _, item := range *in.DefaultGroups {
+		for _, n := range strings.FieldsFunc(item, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+			id, ok := byName[gatehouse.NormalizeGroupName(n)]
+			if !ok {
+				return gatehouse.FieldError("default_groups", "there is no group %q (create it under Groups first)", n)
+			}
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	if len(ids) > 20 {
+		return gatehouse.FieldError("default_groups", "at most 20 default groups")
+	}
+	p.DefaultGroupIDs = ids
+	return nil
+}
+
+func (s *Providers) providerView(p *gatehouse.OIDCProvider, names map[int64]string) *ProviderView {
+	groups := []string{}
+	for _, id := range p.DefaultGroupIDs {
+		if n, ok := names[id]; ok {
+			groups = append(groups, n)
+		}
+	}
+	return &ProviderView{DefaultGroups: groups, ID: p.ID, Name: p.Name, Issuer: p.Issuer, ClientID: p.ClientID, ClientSecretSet: len(p.ClientSecretSealed) > 0,
 		Scopes: p.Scopes, AutoBindVerifiedEmail: p.AutoBindVerifiedEmail, AutoCreateUsers: p.AutoCreateUsers, Enabled: p.Enabled,
 		AllowedEmailDomains: nonNil(p.AllowedEmailDomains), TokenAuthMethod: authMethod(p.TokenAuthMethod),
 		RedirectURI: s.core.providers.RedirectURI(p.ID), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
@@ -346,9 +404,13 @@ func (s *Providers) ListProviders(ctx context.Context, admin *Principal) ([]*Pro
 	if err != nil {
 		return nil, err
 	}
+	names, err := s.groupNames(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]*ProviderView, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, s.providerView(p))
+		out = append(out, s.providerView(p, names))
 	}
 	return out, nil
 }
@@ -362,7 +424,16 @@ func (s *Providers) GetProvider(ctx context.Context, admin *Principal, id string
 	if err != nil {
 		return nil, err
 	}
-	return s.providerView(p), nil
+	return s.view(ctx, p)
+}
+
+// view is p as the admin API shows it, with its default groups' current names.
+func (s *Providers) view(ctx context.Context, p *gatehouse.OIDCProvider) (*ProviderView, error) {
+	names, err := s.groupNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.providerView(p, names), nil
 }
 
 // checkIssuer runs discovery so that a mistyped issuer is refused when saved, not at sign-in.
@@ -393,6 +464,9 @@ func (s *Providers) CreateProvider(ctx context.Context, admin *Principal, in Pro
 	if _, err := applyProvider(p, in, true); err != nil {
 		return nil, err
 	}
+	if err := s.resolveDefaultGroups(ctx, p, in); err != nil {
+		return nil, err
+	}
 	if len(*in.ClientSecret) > 1024 {
 		return nil, gatehouse.FieldError("client_secret", "client_secret is too long")
 	}
@@ -411,7 +485,7 @@ func (s *Providers) CreateProvider(ctx context.Context, admin *Principal, in Pro
 		return nil, err
 	}
 	s.core.event(ctx, gatehouse.EventProviderCreated, admin.User.ID, admin.SessionID, meta, map[string]any{"provider": p.ID, "issuer": p.Issuer, "enabled": p.Enabled})
-	return s.providerView(p), nil
+	return s.view(ctx, p)
 }
 
 // UpdateProvider changes a provider; a new issuer is checked by discovery; an absent or empty
@@ -433,6 +507,9 @@ func (s *Providers) UpdateProvider(ctx context.Context, admin *Principal, id str
 	changed := changedFields(in)
 	issuerChanged, err := applyProvider(p, in, false)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.resolveDefaultGroups(ctx, p, in); err != nil {
 		return nil, err
 	}
 	if in.ClientSecret != nil && *in.ClientSecret != "" {
@@ -462,7 +539,7 @@ func (s *Providers) UpdateProvider(ctx context.Context, admin *Principal, id str
 		data["identities_unlinked"] = n
 	}
 	s.core.event(ctx, gatehouse.EventProviderUpdated, admin.User.ID, admin.SessionID, meta, data)
-	return s.providerView(p), nil
+	return s.view(ctx, p)
 }
 
 // DeleteProvider removes a provider with every identity bound through it.

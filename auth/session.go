@@ -69,7 +69,7 @@ func (s *Core) startSession(ctx context.Context, u *gatehouse.User, method strin
 		return nil, err
 	}
 	s.primeBinding(sess)
-	access, err := s.tokens.Issue(u.ID, sess.ID, accessExp)
+	access, err := s.tokens.Issue(u.ID, sess.ID, sess.AuthMethod, accessExp)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +111,7 @@ func (s *Core) RefreshAccess(ctx context.Context, p *Principal, meta ClientMeta)
 		}
 		return nil, err
 	}
-	access, err := s.tokens.Issue(p.User.ID, sess.ID, accessExp)
+	access, err := s.tokens.Issue(p.User.ID, sess.ID, sess.AuthMethod, accessExp)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +178,7 @@ func (s *Core) Refresh(ctx context.Context, refreshTok string, meta ClientMeta) 
 		}
 		return nil, err
 	}
-	access, err := s.tokens.Issue(u.ID, sess.ID, accessExp)
+	access, err := s.tokens.Issue(u.ID, sess.ID, sess.AuthMethod, accessExp)
 	if err != nil {
 		return nil, err
 	}
@@ -197,6 +197,38 @@ func (s *Core) lastSeenLocal(sess *gatehouse.Session) time.Time {
 		}
 	}
 	return sess.LastSeenAt
+}
+
+// SessionStands reports whether a session stands at this moment: not revoked on any instance,
+// not past its absolute end, and not unused for longer than the idle timeout. A session found
+// past a limit is ended here, as the request check would end it, so what hangs on the session
+// (the OpenID Provider's grants) ends when the limit passes, not when the browser comes back.
+// A store that cannot answer counts as "no": tokens are refused rather than trusted blind.
+func (s *Core) SessionStands(ctx context.Context, sid string) bool {
+	if s.revoked.Revoked(sid) {
+		return false
+	}
+	sess, err := s.store.SessionByID(ctx, sid)
+	if err != nil {
+		return false
+	}
+	now := s.clock.Now()
+	if sess.RevokedAt != nil {
+		return false
+	}
+	if !now.Before(sess.ExpiresAt) {
+		_, _ = s.endSession(ctx, sess.ID, sess.UserID, gatehouse.ReasonMaxLifetime, ClientMeta{}, nil) // a failed write is queued
+		return false
+	}
+	last := s.lastSeenLocal(sess)
+	if t := s.sessions.seen(sid); t.After(last) {
+		last = t
+	}
+	if now.Sub(last) > s.Settings().IdleTimeout {
+		_, _ = s.endSession(ctx, sess.ID, sess.UserID, gatehouse.ReasonIdleTimeout, ClientMeta{}, nil)
+		return false
+	}
+	return true
 }
 
 // Logout ends the principal's session.

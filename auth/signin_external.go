@@ -309,9 +309,11 @@ func (s *SignIn) createExternalUser(ctx context.Context, p *gatehouse.OIDCProvid
 		err := s.store.CreateUser(ctx, u)
 		if err == nil {
 			s.core.hasUsers.Store(true)
-			// HOOK(default group): once groups exist, a provider's default group is granted to
-			// the created user here, before the user.created_external event.
-			s.core.event(ctx, gatehouse.EventUserCreatedExternal, u.ID, "", meta, map[string]any{"provider": p.ID, "subject": c.Subject, "username": u.Username, "email": u.Email})
+			data := map[string]any{"provider": p.ID, "subject": c.Subject, "username": u.Username, "email": u.Email}
+			if len(p.DefaultGroupIDs) > 0 {
+				data["groups"] = s.grantDefaultGroups(ctx, p, u)
+			}
+			s.core.event(ctx, gatehouse.EventUserCreatedExternal, u.ID, "", meta, data)
 			return u, nil
 		}
 		var e *gatehouse.Error
@@ -324,6 +326,25 @@ func (s *SignIn) createExternalUser(ctx context.Context, p *gatehouse.OIDCProvid
 		return nil, err
 	}
 	return nil, gatehouse.Errorf(gatehouse.EConflict, "no free username could be found; ask an administrator to create your account")
+}
+
+// grantDefaultGroups makes a user just created through p a member of the provider's default
+// groups and returns the names of those joined. A group deleted since the provider was saved is
+// skipped. A failed write is logged and the sign-in goes on: the user then has fewer groups, which
+// grants less, never more, and an administrator can add them.
+func (s *SignIn) grantDefaultGroups(ctx context.Context, p *gatehouse.OIDCProvider, u *gatehouse.User) []string {
+	for _, id := range p.DefaultGroupIDs {
+		err := s.store.AddGroupMember(ctx, id, u.ID, s.clock.Now())
+		if err != nil && !gatehouse.IsCode(err, gatehouse.ENotFound) {
+			s.log.ErrorContext(ctx, "adding an externally created user to a default group failed", "provider", p.ID, "user_id", u.ID, "group_id", id, "err", err)
+		}
+	}
+	names, err := s.store.UserGroups(ctx, u.ID)
+	if err != nil {
+		s.log.ErrorContext(ctx, "reading an externally created user's groups failed", "user_id", u.ID, "err", err)
+		return []string{}
+	}
+	return names
 }
 
 // finishExternal completes an external sign-in.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
@@ -70,7 +71,8 @@ func checkCurrent(t *testing.T, ctx context.Context, p pageCheck, label string, 
 			if (!el) return false; const r = el.getBoundingClientRect();
 			return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== "hidden"; })()`, p.visible)))
 		if !vis {
-			t.Errorf("%s %s: %s is not visible", label, p.path, p.visible)
+			h1 := get(t, ctx, chromedp.Evaluate[string](`(document.querySelector("h1") || {}).textContent || ""`))
+			t.Errorf("%s %s: %s is not visible (the page says %q)", label, p.path, p.visible, h1)
 		}
 	}
 	if !withAxe {
@@ -79,7 +81,8 @@ func checkCurrent(t *testing.T, ctx context.Context, p pageCheck, label string, 
 	violations := get(t, ctx, chromedp.Evaluate[[]string](axeSource+`;
 		axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations
 			.filter(v => v.impact === "serious" || v.impact === "critical")
-			.map(v => v.id + " (" + v.impact + "): " + v.help + " at " + v.nodes.map(n => n.target.join(" ")).slice(0, 3).join(", ")))`,
+			.map(v => v.id + " (" + v.impact + "): " + v.help + " at " + v.nodes.map(n => n.target.join(" ")).slice(0, 3).join(", ") +
+				" (" + ((v.nodes[0].any[0] || {}).message || "") + ")"))`,
 		chromedp.EvalAwaitPromise))
 	for _, v := range violations {
 		t.Errorf("%s %s: %s", label, p.path, v)
@@ -226,6 +229,75 @@ func TestBrowserPagesFitAndAreAccessible(t *testing.T) {
 			t.Errorf("%s: the signed-out notice is %.0f px wide, the card %.0f px", vp.name, w[0], w[1])
 		}
 	}
+}
+
+// TestBrowserProviderPagesFitAndAreAccessible does the same for the OpenID Provider's pages: the
+// Apps page empty and with apps, the page that shows a new client secret once, and the pages an
+// app's user meets (consent, "confirm it's you", "not allowed", an expired request).
+func TestBrowserProviderPagesFitAndAreAccessible(t *testing.T) {
+	t.Parallel()
+	e := testserver.New(t, testserver.Options{Web: true, Provider: true})
+	admin, _ := e.Setup("alice", "alice@example.com", pw)
+	ctx := browser(t)
+	signIn(t, ctx, e.URL, "alice", pw)
+	const redirect = "https://grafana.monitoring.home.example.com/login/generic_oauth"
+	authorize := func(client, extra string) string {
+		return "/oauth2/authorize?client_id=" + client + "&redirect_uri=" + redirect +
+			"&response_type=code&scope=openid+profile+email+groups+offline_access&state=s" + extra
+	}
+	register := func(id, name string) {
+		run(t, ctx, chromedp.Navigate(e.URL+"/admin/apps"), chromedp.WaitReady(chromedp.CSS(`#f-name`)),
+			chromedp.SendKeys(chromedp.CSS(`#f-name`), name),
+			chromedp.SendKeys(chromedp.CSS(`#f-client-id`), id),
+			chromedp.SendKeys(chromedp.CSS(`#f-redirect-uris`), redirect),
+			chromedp.Click(chromedp.CSS(`form[action$="/admin/apps"] button.primary`)),
+			chromedp.WaitVisible(chromedp.CSS(`#client-secret`)))
+	}
+	for _, vp := range viewports {
+		for _, scheme := range []string{"light", "dark"} {
+			label := vp.name + "/" + scheme
+			withAxe := (vp.mobile && scheme == "light") || (!vp.mobile && scheme == "dark")
+			run(t, ctx, emulate(vp, scheme))
+			if vp.mobile && scheme == "light" {
+				checkPage(t, ctx, e.URL, pageCheck{"/admin/apps", "td.empty"}, label, withAxe)
+			}
+			register("grafana-"+vp.name+"-"+scheme, "Grafana (monitoring dashboards for the whole household)")
+			checkCurrent(t, ctx, pageCheck{"", "#client-secret"}, label+" (new secret)", withAxe)
+			checkPage(t, ctx, e.URL, pageCheck{"/admin/apps", "table td:first-child"}, label, withAxe)
+			client := "grafana-" + vp.name + "-" + scheme
+			checkPage(t, ctx, e.URL, pageCheck{authorize(client, ""), `button[value="allow"]`}, label+" consent", withAxe)
+			e.Clock.Advance(time.Minute) // prompt=login asks for a sign-in newer than the request
+			checkPage(t, ctx, e.URL, pageCheck{authorize(client, "&prompt=login"), `#password`}, label+" confirm", withAxe)
+			checkPage(t, ctx, e.URL, pageCheck{"/oauth2/login?id=no-such-request", "h1"}, label+" expired", withAxe)
+		}
+	}
+	r := admin.Do("POST", "/api/admin/oidc/clients", map[string]any{"client_id": "ops-only", "name": "Portainer", "redirect_uris": []string{redirect},
+		"allowed_groups": []string{"ops"}})
+	if r.Status != 201 {
+		t.Fatalf("client: %d %s", r.Status, r.Body)
+	}
+	for _, vp := range viewports {
+		run(t, ctx, emulate(vp, "light"))
+		checkPage(t, ctx, e.URL, pageCheck{authorize("ops-only", ""), "h1"}, vp.name+"/light not allowed", true)
+	}
+	if t.Failed() {
+		return
+	}
+	// The pictures in docs/oidc-provider.md: two apps, one just registered.
+	for _, vp := range viewports {
+		for _, scheme := range []string{"light", "dark"} {
+			admin.Do("DELETE", "/api/admin/oidc/clients/grafana-"+vp.name+"-"+scheme, nil)
+		}
+	}
+	run(t, ctx, emulate(viewports[1], "light"))
+	register("grafana", "Grafana")
+	screenshot(t, ctx, "admin-apps")
+	run(t, ctx, emulate(viewports[0], "light"), chromedp.Navigate(e.URL+authorize("grafana", "")),
+		chromedp.WaitVisible(chromedp.CSS(`button[value="allow"]`)))
+	screenshot(t, ctx, "oidc-consent-phone")
+	run(t, ctx, emulate(viewports[1], "dark"), chromedp.Navigate(e.URL+authorize("grafana", "")),
+		chromedp.WaitVisible(chromedp.CSS(`button[value="allow"]`)))
+	screenshot(t, ctx, "oidc-consent-dark")
 }
 
 // accessData makes the access pages show something: a group with bob, rules (one an app on

@@ -1,6 +1,10 @@
 package e2e
 
 import (
+	"bytes"
+	"image"
+	"image/color"
+	_ "image/png"
 	"strings"
 	"testing"
 	"time"
@@ -153,4 +157,55 @@ func TestBrowserPasswordRecovery(t *testing.T) {
 		chromedp.Submit(chromedp.CSS(`#f-password`)),
 		chromedp.WaitVisible(chromedp.CSS(`.sessions`)),
 	)
+}
+
+// The mail template preview shows the HTML part rendered, as a mail program would, not as
+// source: the built-in activation mail's button (inline style, #2454d6) must be painted inside
+// the sandboxed frame. Under the pages' normal policy the frame would show the text unstyled.
+func TestBrowserMailTemplatePreviewRendersHTML(t *testing.T) {
+	t.Parallel()
+	e, _ := mailServer(t)
+	ctx := browser(t)
+	signIn(t, ctx, e.URL, "alice", pw)
+	run(t, ctx,
+		chromedp.Navigate(e.URL+"/admin/mail/templates/activation"),
+		chromedp.WaitVisible(chromedp.CSS(`button[value="preview"]`)),
+		chromedp.Click(chromedp.CSS(`button[value="preview"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#preview-frame`)),
+	)
+	// A frame paints after its page: poll, with room for a machine busy with other tests.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		shot := get(t, ctx, chromedp.Screenshot(chromedp.CSS(`#preview-frame`)))
+		n, err := pixelsNear(shot, color.RGBA{0x24, 0x54, 0xd6, 0xff}, 24)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 500 { // the button is about 200x44 px
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the preview frame shows no styled button (%d button-coloured pixels)", n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// pixelsNear counts the pixels of a PNG within tol of c in every channel.
+func pixelsNear(png []byte, c color.RGBA, tol int) (int, error) {
+	img, _, err := image.Decode(bytes.NewReader(png))
+	if err != nil {
+		return 0, err
+	}
+	near := func(a uint32, b uint8) bool { d := int(a>>8) - int(b); return d >= -tol && d <= tol }
+	n := 0
+	for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y++ {
+		for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x++ {
+			r, g, b, _ := img.At(x, y).RGBA()
+			if near(r, c.R) && near(g, c.G) && near(b, c.B) {
+				n++
+			}
+		}
+	}
+	return n, nil
 }

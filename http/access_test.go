@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/testserver"
 )
@@ -132,6 +133,23 @@ func TestVerifyWithRules(t *testing.T) {
 	})
 }
 
+// The user in every token answer (sign-in, refresh) carries its groups, like /api/auth/me.
+func TestLoginResponseUserHasGroups(t *testing.T) {
+	e, _, _, _, _, _ := accessEnv(t, testserver.Backends()[0])
+	_, r := e.Login("bob", "bob password 1")
+	if r.Status != 200 || fmt.Sprint(r.JSON["user"].(map[string]any)["groups"]) != "[ops]" {
+		t.Fatalf("login answer: %d %s", r.Status, r.Body)
+	}
+	ref := e.Client().Do("POST", "/api/auth/refresh", map[string]any{"refresh_token": r.Str("refresh_token")})
+	if ref.Status != 200 || fmt.Sprint(ref.JSON["user"].(map[string]any)["groups"]) != "[ops]" {
+		t.Fatalf("refresh answer: %d %s", ref.Status, ref.Body)
+	}
+	_, r = e.Login("carol", "carol password 1")
+	if g, ok := r.JSON["user"].(map[string]any)["groups"].([]any); !ok || len(g) != 0 {
+		t.Fatalf("carol's login answer must carry an empty list: %s", r.Body)
+	}
+}
+
 func TestGroupMembershipAppliesAtOnce(t *testing.T) {
 	e, admin, bob, _, opsID, bobID := accessEnv(t, testserver.Backends()[0])
 	_ = e
@@ -233,4 +251,54 @@ func TestAccessAdminAPI(t *testing.T) {
 			t.Fatalf("default deny: %d", r.Status)
 		}
 	})
+}
+
+// A Bearer token counts as two factors when it was minted from a session that had a second
+// factor: a sign-in with TOTP, a step-up through the token itself (answered with a new token),
+// or a refresh after a step-up. A token minted before the step-up keeps counting as one.
+func TestBearerTokenFactors(t *testing.T) {
+	e, _, bob, _, _, _ := accessEnv(t, testserver.Backends()[0])
+	vault := fwd("https://vault.example.com/")
+	verify := func(name, access string, want int) {
+		t.Helper()
+		r := e.Bearer(access).Do("GET", "/api/auth/verify", nil, append(vault, "Accept", "text/html")...)
+		if r.Status != want || (want == 401 && r.Code() != "second_factor_required") || (want == 200 && r.Header.Get("Remote-User") != "bob") {
+			t.Fatalf("%s: %d %s, want %d", name, r.Status, r.Body, want)
+		}
+	}
+	// A password session, made before bob set up TOTP: its token counts as one factor and is
+	// answered 401 (never a login page, even when it asks for HTML).
+	_, first := e.Login("bob", "bob password 1")
+	secret, _ := enroll(t, e, bob)
+	verify("password token", first.Str("access_token"), 401)
+
+	// Step-up through the Bearer token: the answer carries a new access token that counts as
+	// two; the old one still counts as one (its claim is signed).
+	up := e.Bearer(first.Str("access_token")).Do("POST", "/api/account/step-up", map[string]string{"code": code(t, e, secret, 0)})
+	if up.Status != 200 || up.Str("access_token") == "" || up.Str("refresh_token") != "" {
+		t.Fatalf("step-up with a Bearer token: %d %s", up.Status, up.Body)
+	}
+	verify("token from the step-up", up.Str("access_token"), 200)
+	verify("token from before the step-up", first.Str("access_token"), 401)
+	// The session's refresh token now mints two-factor tokens too.
+	ref := e.Client().Do("POST", "/api/auth/refresh", map[string]any{"refresh_token": first.Str("refresh_token")})
+	if ref.Status != 200 {
+		t.Fatalf("refresh: %d %s", ref.Status, ref.Body)
+	}
+	verify("refreshed after the step-up", ref.Str("access_token"), 200)
+	e.Clock.Advance(30 * time.Second)
+
+	// A sign-in with password and TOTP: its token counts as two from the start.
+	c := e.Client()
+	tok := passwordStep(t, e, c, "bob", "bob password 1")
+	r := c.Do("POST", "/api/auth/login/mfa", map[string]string{"mfa_token": tok, "code": code(t, e, secret, 0)})
+	if r.Status != 200 {
+		t.Fatalf("mfa step: %d %s", r.Status, r.Body)
+	}
+	verify("password+TOTP token", r.Str("access_token"), 200)
+	// A cookie step-up still answers 204, as before.
+	e.Clock.Advance(30 * time.Second)
+	if r := bob.Do("POST", "/api/account/step-up", map[string]string{"code": code(t, e, secret, 0)}); r.Status != 204 {
+		t.Fatalf("cookie step-up: %d %s", r.Status, r.Body)
+	}
 }

@@ -52,7 +52,8 @@ func (s *Server) accountMyApps(w http.ResponseWriter, r *http.Request, p *auth.P
 }
 
 // accountStepUp adds a second factor to the current session: {"code"} or {"recovery_code"}
-// -> 204 (docs/access-control.md, Step-up).
+// -> 204 (docs/access-control.md, Step-up). A Bearer client gets 200 with a new access token
+// instead: the one it sent was minted as one factor and stays so (its claims are signed).
 func (s *Server) accountStepUp(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	var req struct {
 		Code         string `json:"code"`
@@ -64,7 +65,17 @@ func (s *Server) accountStepUp(w http.ResponseWriter, r *http.Request, p *auth.P
 	if err := s.auth.Account.StepUp(r.Context(), p, req.Code, req.RecoveryCode, s.meta(r)); err != nil {
 		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
+	if p.ViaCookie {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	t, err := s.auth.Core.RefreshAccess(r.Context(), p, s.meta(r))
+	if err != nil {
+		return err
+	}
+	tr := s.tokens(r, t)
+	tr.RefreshToken = ""
+	writeJSON(w, http.StatusOK, tr)
 	return nil
 }
 

@@ -55,11 +55,18 @@ func (s *Server) state(w http.ResponseWriter, r *http.Request) error {
 
 // tokenResponse is the answer to every completed sign-in or refresh.
 type tokenResponse struct {
-	User         *gatehouse.User `json:"user"`
-	AccessToken  string          `json:"access_token"`
-	RefreshToken string          `json:"refresh_token,omitempty"`
-	TokenType    string          `json:"token_type"`
-	ExpiresIn    int64           `json:"expires_in"`
+	// User is a user as every API answer shows it, with its groups (viewUser).
+	User         any    `json:"user"`
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+}
+
+// tokens is the token answer for t.
+func (s *Server) tokens(r *http.Request, t *auth.Tokens) tokenResponse {
+	return tokenResponse{User: s.viewUser(r, t.User), AccessToken: t.AccessToken, RefreshToken: t.RefreshToken,
+		TokenType: "Bearer", ExpiresIn: int64(t.ExpiresIn / time.Second)}
 }
 
 // signedIn sets the session cookie and answers with the tokens.
@@ -72,10 +79,9 @@ func (s *Server) cookiePrincipal(r *http.Request) (*auth.Principal, error) {
 	return s.auth.Core.AuthenticateCookie(r.Context(), c, func() auth.ClientMeta { return s.meta(r) })
 }
 
-func (s *Server) signedIn(w http.ResponseWriter, status int, t *auth.Tokens) {
+func (s *Server) signedIn(w http.ResponseWriter, r *http.Request, status int, t *auth.Tokens) {
 	s.cookies.SetSession(w, t)
-	writeJSON(w, status, tokenResponse{User: t.User, AccessToken: t.AccessToken, RefreshToken: t.RefreshToken,
-		TokenType: "Bearer", ExpiresIn: int64(t.ExpiresIn / time.Second)})
+	writeJSON(w, status, s.tokens(r, t))
 }
 
 func (s *Server) setupAdmin(w http.ResponseWriter, r *http.Request) error {
@@ -91,7 +97,7 @@ func (s *Server) setupAdmin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.signedIn(w, http.StatusCreated, t)
+	s.signedIn(w, r, http.StatusCreated, t)
 	return nil
 }
 
@@ -120,7 +126,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		writeMFARequired(w, t.MFA)
 		return nil
 	}
-	s.signedIn(w, http.StatusOK, t)
+	s.signedIn(w, r, http.StatusOK, t)
 	return nil
 }
 
@@ -144,7 +150,9 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, tokenResponse{User: t.User, AccessToken: t.AccessToken, TokenType: "Bearer", ExpiresIn: int64(t.ExpiresIn / time.Second)})
+		tr := s.tokens(r, t)
+		tr.RefreshToken = ""
+		writeJSON(w, http.StatusOK, tr)
 		return nil
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
@@ -158,7 +166,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.signedIn(w, http.StatusOK, t)
+	s.signedIn(w, r, http.StatusOK, t)
 	return nil
 }
 

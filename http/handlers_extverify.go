@@ -80,7 +80,7 @@ func (s *Server) externalVerifyConfirm(w http.ResponseWriter, r *http.Request) e
 		writeMFARequired(w, res.Tokens.MFA)
 		return nil
 	}
-	s.signedIn(w, http.StatusOK, res.Tokens)
+	s.signedIn(w, r, http.StatusOK, res.Tokens)
 	return nil
 }
 

@@ -3,7 +3,6 @@ package http
 import (
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
@@ -31,11 +30,15 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return s.registered(w, r, res)
+}
+
+// registered answers a registration (public or through an invitation).
+func (s *Server) registered(w http.ResponseWriter, r *http.Request, res *auth.RegisterResult) error {
 	if res.Tokens != nil {
 		// No activation needed: signed in at once (seed 004), like POST /api/auth/login.
 		s.cookies.SetSession(w, res.Tokens)
-		writeJSON(w, http.StatusCreated, registeredResponse{Status: "active", tokenResponse: tokenResponse{User: res.Tokens.User,
-			AccessToken: res.Tokens.AccessToken, RefreshToken: res.Tokens.RefreshToken, TokenType: "Bearer", ExpiresIn: int64(res.Tokens.ExpiresIn / time.Second)}})
+		writeJSON(w, http.StatusCreated, registeredResponse{Status: "active", tokenResponse: s.tokens(r, res.Tokens)})
 		return nil
 	}
 	status := "active"

@@ -39,8 +39,7 @@ func (s *Server) loginMFA(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, struct {
 		tokenResponse
 		RecoveryCodesRemaining *int `json:"recovery_codes_remaining"`
-	}{tokenResponse{User: t.User, AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: "Bearer",
-		ExpiresIn: int64(t.ExpiresIn / time.Second)}, t.RecoveryCodesLeft})
+	}{s.tokens(r, t), t.RecoveryCodesLeft})
 	return nil
 }
 

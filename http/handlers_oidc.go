@@ -22,6 +22,7 @@ type providerBody struct {
 	AutoBindVerifiedEmail *bool     `json:"auto_bind_verified_email"`
 	AutoCreateUsers       *bool     `json:"auto_create_users"`
 	AllowedEmailDomains   *[]string `json:"allowed_email_domains"`
+	DefaultGroups         *[]string `json:"default_groups"`
 	TokenAuthMethod       *string   `json:"token_auth_method"`
 	Enabled               *bool     `json:"enabled"`
 }
@@ -29,7 +30,7 @@ type providerBody struct {
 func (b providerBody) input() auth.ProviderInput {
 	return auth.ProviderInput{ID: b.ID, Name: b.Name, Issuer: b.Issuer, ClientID: b.ClientID, ClientSecret: b.ClientSecret,
 		Scopes: b.Scopes, AutoBindVerifiedEmail: b.AutoBindVerifiedEmail, AutoCreateUsers: b.AutoCreateUsers, Enabled: b.Enabled,
-		AllowedEmailDomains: b.AllowedEmailDomains, TokenAuthMethod: b.TokenAuthMethod}
+		AllowedEmailDomains: b.AllowedEmailDomains, DefaultGroups: b.DefaultGroups, TokenAuthMethod: b.TokenAuthMethod}
 }
 
 func (s *Server) adminListProviders(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {

@@ -42,7 +42,7 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	s.signedIn(w, http.StatusOK, t)
+	s.signedIn(w, r, http.StatusOK, t)
 	return nil
 }
 

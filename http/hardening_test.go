@@ -60,7 +60,7 @@ func TestAccessTokenForAnotherUsersSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	forged, err := iss.Issue(bobID, aliceSID, clock.Now().Add(time.Minute))
+	forged, err := iss.Issue(bobID, aliceSID, "", clock.Now().Add(time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}

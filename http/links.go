@@ -35,6 +35,9 @@ func (l Links) ExternalVerify(tok string) (string, error) {
 // that someone tried to register with it.
 func (l Links) RegistrationNotice(tok string) (string, error) { return l.withToken("/login", tok) }
 
+// Invitation is the page where an invitee makes an account.
+func (l Links) Invitation(tok string) (string, error) { return l.withToken("/invite", tok) }
+
 // OIDCCallback is the redirect URI of a provider (GET /api/auth/oidc/{provider}/callback); a
 // relative path when no public URL is set, as a hint for the admin page.
 func (l Links) OIDCCallback(providerID string) string {

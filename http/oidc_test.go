@@ -899,3 +899,71 @@ func TestExternalTokenAuthMethodAndUserInfo(t *testing.T) {
 		t.Fatalf("basic against a basic client: %d %s", st, body)
 	}
 }
+
+// A provider's default groups (issue 16: "a default group for created users"): named by the
+// administrator, checked when saved, kept by id across a rename, granted to the users the provider
+// creates.
+func TestExternalAutoCreateDefaultGroups(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, backend string) {
+		x := newExtEnv(t, backend, map[string]any{"auto_create_users": true, "auto_bind_verified_email": true})
+		groupID := map[string]float64{}
+		for _, g := range []string{"staff", "ops"} {
+			r := x.admin.Do("POST", "/api/admin/groups", map[string]any{"name": g})
+			if r.Status != http.StatusCreated {
+				t.Fatalf("create group %s: %d %s", g, r.Status, r.Body)
+			}
+			groupID[g] = r.JSON["id"].(float64)
+		}
+		r := x.admin.Do("PATCH", "/api/admin/providers/test-op", map[string]any{"default_groups": []string{"staff", "nope"}})
+		if r.Status != http.StatusBadRequest || r.Code() != gatehouse.EInvalid || r.Field() != "default_groups" || !strings.Contains(string(r.Body), `\"nope\"`) {
+			t.Fatalf("unknown group: %d %s", r.Status, r.Body)
+		}
+		if r := x.admin.Do("GET", "/api/admin/providers/test-op", nil); fmt.Sprint(r.JSON["default_groups"]) != "[]" {
+			t.Fatalf("a refused change was saved: %s", r.Body)
+		}
+		if r := x.admin.Do("PATCH", "/api/admin/providers/test-op", map[string]any{"default_groups": []string{"Staff, ops"}}); r.Status != http.StatusOK ||
+			fmt.Sprint(r.JSON["default_groups"]) != "[staff ops]" {
+			t.Fatalf("set default groups: %d %s", r.Status, r.Body)
+		}
+		// A rename keeps the default (stored by id).
+		if r := x.admin.Do("PATCH", fmt.Sprintf("/api/admin/groups/%d", int64(groupID["ops"])), map[string]any{"name": "operations"}); r.Status != http.StatusOK {
+			t.Fatalf("rename group: %d %s", r.Status, r.Body)
+		}
+		if r := x.admin.Do("GET", "/api/admin/providers/test-op", nil); fmt.Sprint(r.JSON["default_groups"]) != "[staff operations]" {
+			t.Fatalf("after rename: %s", r.Body)
+		}
+		x.op.Queue(oidctest.User{Subject: "sub-new", Email: "newcomer@example.com", PreferredUsername: "newcomer", EmailVerified: true})
+		b := x.browser()
+		if st, _, body := b.signIn(t, ""); st != http.StatusSeeOther {
+			t.Fatalf("auto-create sign-in: %d %s", st, body)
+		}
+		me := b.Do("GET", "/api/auth/me", nil)
+		if me.Status != http.StatusOK || fmt.Sprint(me.JSON["user"].(map[string]any)["groups"]) != "[operations staff]" {
+			t.Fatalf("created user's groups: %d %s", me.Status, me.Body)
+		}
+		ev := x.admin.EventsOf(t, gatehouse.EventUserCreatedExternal)
+		if len(ev) != 1 || fmt.Sprint(ev[0]["data"].(map[string]any)["groups"]) != "[operations staff]" {
+			t.Fatalf("user.created_external event: %v", ev)
+		}
+		// A deleted group drops out of the default and of the view; creation goes on.
+		if r := x.admin.Do("DELETE", fmt.Sprintf("/api/admin/groups/%d", int64(groupID["staff"])), nil); r.Status != http.StatusNoContent {
+			t.Fatalf("delete group: %d %s", r.Status, r.Body)
+		}
+		if r := x.admin.Do("GET", "/api/admin/providers/test-op", nil); fmt.Sprint(r.JSON["default_groups"]) != "[operations]" {
+			t.Fatalf("after delete: %s", r.Body)
+		}
+		x.op.Queue(oidctest.User{Subject: "sub-second", Email: "second@example.com", PreferredUsername: "second", EmailVerified: true})
+		b2 := x.browser()
+		if st, _, body := b2.signIn(t, ""); st != http.StatusSeeOther {
+			t.Fatalf("second auto-create: %d %s", st, body)
+		}
+		if me := b2.Do("GET", "/api/auth/me", nil); fmt.Sprint(me.JSON["user"].(map[string]any)["groups"]) != "[operations]" {
+			t.Fatalf("second user's groups: %s", me.Body)
+		}
+		// A user who is not an administrator cannot set them.
+		if r := x.e.Client().Do("PATCH", "/api/admin/providers/test-op", map[string]any{"default_groups": []string{"operations"}}); r.Status != http.StatusUnauthorized {
+			t.Fatalf("anonymous change: %d", r.Status)
+		}
+	})
+}

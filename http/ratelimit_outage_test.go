@@ -98,24 +98,31 @@ func TestRateLimitsHoldWhenRedisFails(t *testing.T) {
 			// past ratelimit.Timeout on a busy machine (it failed so in full runs at load 60 on
 			// 2 cores). Some retry intervals must do; a limiter that never goes back to Redis
 			// still fails here.
+			// The same holds for the call after it: a sign-in makes more than one Redis call,
+			// and a slow one falls back again, so recovery is shared on /readyz as well.
+			var ready *testserver.Response
 			for try := 0; try < 20; try++ {
 				e.Clock.Advance(2 * ratelimit.RetryEvery)
-				if r = c.Do("POST", "/api/auth/login", map[string]string{"login": "n-" + randomClient(), "password": "guess"}, "X-Forwarded-For", ip); r.Status == 401 {
+				if r = c.Do("POST", "/api/auth/login", map[string]string{"login": "n-" + randomClient(), "password": "guess"}, "X-Forwarded-For", ip); r.Status != 401 {
+					continue
+				}
+				if ready = c.Do("GET", "/readyz", nil); strings.Contains(string(ready.Body), `"rate_limits":"shared"`) {
 					break
 				}
 			}
 			if r.Status != 401 {
 				t.Fatalf("after recovery: %d %s", r.Status, r.Body)
 			}
-			if r := c.Do("GET", "/readyz", nil); !strings.Contains(string(r.Body), `"rate_limits":"shared"`) {
-				t.Fatalf("readyz after recovery: %s", r.Body)
+			if ready == nil || !strings.Contains(string(ready.Body), `"rate_limits":"shared"`) {
+				t.Fatal("readyz never said shared again after recovery")
 			}
+			// Logged per outage, not per request: eleven checks failed over above. A busy
+			// machine may add a short second outage (a round trip past the timeout), but every
+			// outage logged is followed by its recovery.
 			logs := e.logs.String()
-			if n := strings.Count(logs, "Redis unreachable"); n != 1 {
-				t.Fatalf("outage logged %d times, want once:\n%s", n, logs)
-			}
-			if n := strings.Count(logs, "Redis answers again"); n != 1 {
-				t.Fatalf("recovery logged %d times, want once:\n%s", n, logs)
+			down, up := strings.Count(logs, "Redis unreachable"), strings.Count(logs, "Redis answers again")
+			if down < 1 || down > 3 || up != down {
+				t.Fatalf("outage logged %d times and recovery %d times, want once each (a few at most, paired):\n%s", down, up, logs)
 			}
 		})
 	}

@@ -38,6 +38,7 @@ func (s *Server) routes() {
 
 	// Groups and access rules: handlers_access.go.
 	s.accessRoutes()
+	s.invitationRoutes()
 
 	// gatehouse as an OpenID Provider for apps: handlers_opclients.go (the protocol endpoints
 	// and pages are mounted by the provider itself, see Deps.Provider).

@@ -228,7 +228,14 @@ func originalURL(r *http.Request) string {
 	return proto + "://" + host + r.Header.Get("X-Forwarded-Uri")
 }
 
+// wantsHTML reports whether the client is a browser that can follow a redirect or read a page.
+// A request with an Authorization header is a script or an API client whatever it accepts: a
+// redirect to the login page (or its second-factor step) means nothing to it, so it gets the
+// 401 or 403 with a code.
 func wantsHTML(r *http.Request) bool {
+	if len(r.Header["Authorization"]) > 0 {
+		return false
+	}
 	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 

@@ -143,6 +143,7 @@ type providerJSON struct {
 	AutoBindVerifiedEmail bool     `json:"auto_bind_verified_email"`
 	AutoCreateUsers       bool     `json:"auto_create_users"`
 	AllowedEmailDomains   []string `json:"allowed_email_domains"`
+	DefaultGroups         []string `json:"default_groups"`
 	TokenAuthMethod       string   `json:"token_auth_method"`
 	Enabled               bool     `json:"enabled"`
 	RedirectURI           string   `json:"redirect_uri"`
@@ -153,7 +154,7 @@ type providerJSON struct {
 func providerView(v *auth.ProviderView) providerJSON {
 	return providerJSON{ID: v.ID, Name: v.Name, Issuer: v.Issuer, ClientID: v.ClientID, ClientSecretSet: v.ClientSecretSet,
 		Scopes: v.Scopes, AutoBindVerifiedEmail: v.AutoBindVerifiedEmail, AutoCreateUsers: v.AutoCreateUsers, Enabled: v.Enabled,
-		AllowedEmailDomains: v.AllowedEmailDomains, TokenAuthMethod: v.TokenAuthMethod, RedirectURI: v.RedirectURI, CreatedAt: stamp(v.CreatedAt), UpdatedAt: stamp(v.UpdatedAt)}
+		AllowedEmailDomains: v.AllowedEmailDomains, DefaultGroups: v.DefaultGroups, TokenAuthMethod: v.TokenAuthMethod, RedirectURI: v.RedirectURI, CreatedAt: stamp(v.CreatedAt), UpdatedAt: stamp(v.UpdatedAt)}
 }
 
 func providersView(in []*auth.ProviderView) list[providerJSON] {

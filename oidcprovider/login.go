@@ -21,12 +21,17 @@ import (
 
 // The sign-in of an authorization request: op redirects to loginPath with the request id; the
 // browser signs in on gatehouse's own login page if it has no session, confirms it is the user
-// when the app asks for a fresh or stronger sign-in, consents, and goes back to op's callback.
+// when the app asks for a fresh sign-in, adds a second factor on gatehouse's step-up page when
+// the app asks for one, consents, and goes back to op's callback.
 
 //go:embed templates/*.html
 var templateFS embed.FS
 
 var pageTmpl = template.Must(template.ParseFS(templateFS, "templates/*.html"))
+
+// pageCSP lets the provider's pages load gatehouse's stylesheet and nothing else: no script, no
+// inline style, no frames (web's pages use the same rules).
+const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"
 
 // pageData is what the provider's pages show.
 type pageData struct {
@@ -46,6 +51,8 @@ func (p *Provider) base() string { return strings.TrimSuffix(p.public.Path, "/")
 
 func (p *Provider) render(w http.ResponseWriter, status int, name string, d *pageData) {
 	d.Base = p.base()
+	// The server's default policy allows nothing; these pages need gatehouse's stylesheet.
+	w.Header().Set("Content-Security-Policy", pageCSP)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
@@ -140,18 +147,17 @@ func (p *Provider) proceed(w http.ResponseWriter, r *http.Request, f *flow) {
 		}
 	}
 	authTime, amr, acr := signIn(f.sess)
-	if need := p.needsConfirm(f, authTime, acr); need != "" {
+	if need := p.needsConfirm(f, authTime); need != "" {
 		if f.req.hasPrompt(oidc.PromptNone) {
 			p.toApp(w, r, f, oidc.ErrLoginRequired().WithDescription("%s", need))
 			return
 		}
-		if f.req.wantsTwoFactor() && acr != ACRTwoFactor && !f.pr.User.MFAEnabled {
-			p.failure(ctx, f.client.c.ID, f.pr.User.ID, "second_factor_unavailable", nil)
-			p.toApp(w, r, f, oidc.ErrAccessDenied().WithDescription("the app needs a second factor, and this account has none set up"))
-			return
-		}
 		p.render(w, http.StatusOK, "confirm.html", &pageData{Title: "Confirm it's you", App: f.client.c.Name, ID: f.req.ID,
 			User: f.pr.User.Username, Code: f.pr.User.MFAEnabled, Message: need})
+		return
+	}
+	if f.req.wantsTwoFactor() && acr != ACRTwoFactor && !reauthedWithCode(f, authTime) {
+		p.stepUp(w, r, f)
 		return
 	}
 	if consent, err := p.needsConsent(ctx, f); err != nil {
@@ -182,7 +188,7 @@ func signIn(s *gatehouse.Session) (time.Time, []string, string) {
 }
 
 // needsConfirm says why the user must confirm it is them, or "".
-func (p *Provider) needsConfirm(f *flow, authTime time.Time, acr string) string {
+func (p *Provider) needsConfirm(f *flow, authTime time.Time) string {
 	switch {
 	case f.req.hasPrompt(oidc.PromptLogin) && authTime.Before(f.req.CreatedAt):
 		return f.client.c.Name + " asks you to sign in again."
@@ -190,10 +196,31 @@ func (p *Provider) needsConfirm(f *flow, authTime time.Time, acr string) string 
 	// (prompt=login arrives here as max_age=0).
 	case f.req.MaxAge != nil && f.req.CreatedAt.Sub(authTime) > time.Duration(*f.req.MaxAge)*time.Second:
 		return f.client.c.Name + " asks for a recent sign-in."
-	case f.req.wantsTwoFactor() && acr != ACRTwoFactor && !reauthedWithCode(f, authTime):
-		return f.client.c.Name + " asks for your second factor."
 	}
 	return ""
+}
+
+// stepUp sends a one-factor session that the app wants with two (acr_values=2fa) through
+// gatehouse's step-up, the one access rules with policy two_factor use (/login?step_up=1): an
+// authenticator code, a recovery code or a passkey adds the second factor to the session, and the
+// browser comes back here. A user with none set up cannot get there: the app hears so at once.
+func (p *Provider) stepUp(w http.ResponseWriter, r *http.Request, f *flow) {
+	ctx := r.Context()
+	if f.req.hasPrompt(oidc.PromptNone) {
+		p.toApp(w, r, f, oidc.ErrLoginRequired().WithDescription("%s asks for a second factor", f.client.c.Name))
+		return
+	}
+	st, err := p.core.StepUpState(ctx, f.pr)
+	if err != nil {
+		p.problem(w, http.StatusServiceUnavailable, "Something went wrong", "Try again in a moment.")
+		return
+	}
+	if !st.Done && !st.TOTP && !st.Passkey {
+		p.failure(ctx, f.client.c.ID, f.pr.User.ID, "second_factor_unavailable", nil)
+		p.toApp(w, r, f, oidc.ErrAccessDenied().WithDescription("the app needs a second factor, and this account has none set up"))
+		return
+	}
+	http.Redirect(w, r, p.base()+"/login?step_up=1&rd="+url.QueryEscape(p.base()+p.loginURL(f.req.ID)), http.StatusSeeOther)
 }
 
 // reauthedWithCode: a confirmation by a user with MFA on took the authenticator code

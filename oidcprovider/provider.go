@@ -34,13 +34,17 @@ type Groups interface {
 
 // Core is what the provider needs of the gatehouse session core.
 type Core interface {
-	// Revoked reports, from memory, whether a session was revoked on any instance.
-	Revoked(sid string) bool
+	// SessionStands reports whether a gatehouse session stands now (not revoked, not past its
+	// absolute end or idle timeout), ending it if a limit has passed.
+	SessionStands(ctx context.Context, sid string) bool
 	// Logout ends the principal's session (RP-initiated logout).
 	Logout(ctx context.Context, p *auth.Principal, meta auth.ClientMeta) error
 	// Reauthenticate confirms it is the user (password, or a code when MFA is on) in the
-	// current session: prompt=login, max_age and a request for a second factor use it.
+	// current session: prompt=login and max_age use it.
 	Reauthenticate(ctx context.Context, p *auth.Principal, password, code string, meta auth.ClientMeta) (*auth.ReauthStatus, error)
+	// StepUpState tells which second factors the user could add to the session (acr_values=2fa
+	// goes through the access rules' step-up page).
+	StepUpState(ctx context.Context, p *auth.Principal) (*auth.StepUpState, error)
 }
 
 // Deps are what the provider needs.
@@ -141,15 +145,16 @@ func New(ctx context.Context, d Deps) (*Provider, error) {
 // session cookie and CSRF rules of the rest of gatehouse.
 func (p *Provider) Mount(mux *http.ServeMux, kit ghttp.PageKit) error {
 	p.kit = kit
-	mux.Handle("GET /.well-known/openid-configuration", p.op)
-	mux.Handle(pathPrefix, p.op)
-	mux.HandleFunc("GET "+loginPath, p.loginPage)
-	mux.HandleFunc("POST "+loginPath, p.loginSubmit)
-	mux.HandleFunc(callbackPath, p.callback)
-	mux.HandleFunc("/oauth2/end_session", p.endSessionHandler)
-	mux.HandleFunc("/oauth2/device_authorization", func(w http.ResponseWriter, r *http.Request) {
+	handle := func(pattern string, h http.Handler) { mux.Handle(pattern, p.withLogger(h)) }
+	handle("GET /.well-known/openid-configuration", p.op)
+	handle(pathPrefix, p.op)
+	handle("GET "+loginPath, http.HandlerFunc(p.loginPage))
+	handle("POST "+loginPath, http.HandlerFunc(p.loginSubmit))
+	handle(callbackPath, http.HandlerFunc(p.callback))
+	handle("/oauth2/end_session", http.HandlerFunc(p.endSessionHandler))
+	handle("/oauth2/device_authorization", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "device authorization is not supported", http.StatusNotFound)
-	})
+	}))
 	return nil
 }
 
@@ -197,13 +202,11 @@ func (p *Provider) authRequest(ctx context.Context, id string) (*authRequest, er
 }
 
 // sessionLive reports whether the gatehouse session behind a grant still stands: not revoked on
-// any instance (memory first), not past its absolute end.
+// any instance, not past its absolute end, not idle past the idle timeout. It is asked on every
+// use of a grant (refresh, userinfo, introspection), so the grant ends the moment a limit passes.
+// An app's use of its tokens does not keep the session alive: only the user's own use does.
 func (p *Provider) sessionLive(ctx context.Context, sid string) bool {
-	if p.core.Revoked(sid) {
-		return false
-	}
-	s, err := p.store.SessionByID(ctx, sid)
-	return err == nil && s.Active(p.clock.Now())
+	return p.core.SessionStands(ctx, sid)
 }
 
 // liveAccessToken returns the grant of an access token that is neither expired nor revoked and
@@ -327,10 +330,12 @@ type appCore struct {
 	account *auth.Account
 }
 
-func (c appCore) Revoked(sid string) bool { return c.Revocations().Revoked(sid) }
-
 func (c appCore) Reauthenticate(ctx context.Context, p *auth.Principal, password, code string, meta auth.ClientMeta) (*auth.ReauthStatus, error) {
 	return c.account.Reauthenticate(ctx, p, password, code, meta)
+}
+
+func (c appCore) StepUpState(ctx context.Context, p *auth.Principal) (*auth.StepUpState, error) {
+	return c.account.StepUpState(ctx, p)
 }
 
 // CoreOf is the Core of the auth services.

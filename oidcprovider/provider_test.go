@@ -2,6 +2,7 @@ package oidcprovider_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -37,6 +38,8 @@ type options struct {
 	skipConsent   bool
 	allowedGroups []string
 	groups        map[string][]string // username -> groups
+	log           *slog.Logger
+	localhost     bool // serve on localhost: passkeys need a domain name
 }
 
 type groupsByName struct {
@@ -55,7 +58,7 @@ func (g groupsByName) UserGroups(ctx context.Context, uid int64) ([]string, erro
 func newRP(t *testing.T, backend string, o options) *rp {
 	t.Helper()
 	var env *testserver.Env
-	so := testserver.Options{Backend: backend, Provider: true, Web: true, Clock: testserver.NewClockAtNow()}
+	so := testserver.Options{Backend: backend, Provider: true, Web: true, Clock: testserver.NewClockAtNow(), Logger: o.log, Localhost: o.localhost}
 	if o.groups != nil {
 		so.Groups = groupsByName{&env, o.groups}
 	}

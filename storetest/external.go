@@ -42,7 +42,8 @@ func sameProvider(t *testing.T, got, want *gatehouse.OIDCProvider, what string) 
 	if got.ID != want.ID || got.Name != want.Name || got.Issuer != want.Issuer || got.ClientID != want.ClientID ||
 		!bytes.Equal(got.ClientSecretSealed, want.ClientSecretSealed) || !reflect.DeepEqual(got.Scopes, want.Scopes) ||
 		got.AutoBindVerifiedEmail != want.AutoBindVerifiedEmail || got.AutoCreateUsers != want.AutoCreateUsers || got.Enabled != want.Enabled ||
-		got.TokenAuthMethod != want.TokenAuthMethod || !slices.Equal(got.AllowedEmailDomains, want.AllowedEmailDomains) {
+		got.TokenAuthMethod != want.TokenAuthMethod || !slices.Equal(got.AllowedEmailDomains, want.AllowedEmailDomains) ||
+		!slices.Equal(got.DefaultGroupIDs, want.DefaultGroupIDs) {
 		t.Fatalf("%s: got %+v, want %+v", what, got, want)
 	}
 }
@@ -74,6 +75,7 @@ func testProviders(t *testing.T, s gatehouse.Store) {
 	b.Name, b.Issuer, b.ClientID, b.ClientSecretSealed = "Renamed", "https://new.example", "new-client", []byte("sealed2")
 	b.Scopes, b.AutoBindVerifiedEmail, b.AutoCreateUsers, b.Enabled = []string{"openid"}, false, true, false
 	b.TokenAuthMethod, b.AllowedEmailDomains = "client_secret_post", []string{"example.com", "example.org"}
+	b.DefaultGroupIDs = []int64{7, 3, 12345678901}
 	must(t, s.UpdateProvider(ctx(), b), "UpdateProvider")
 	got, err = s.ProviderByID(ctx(), "bravo")
 	must(t, err, "ProviderByID after update")

@@ -66,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 	tests = append(tests, mailTests...)
 	tests = append(tests, reauthTests...)
 	tests = append(tests, accessTests...)
+	tests = append(tests, invitationTests...)
 	tests = append(tests, opTests...)
 	runExternal(t, open)
 	runExternalVerify(t, open)

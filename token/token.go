@@ -18,10 +18,16 @@ import (
 	"github.com/gatehouse/gatehouse"
 )
 
-// Claims are the claims of an access token: sub (user id), sid (session id), iat, exp, jti.
+// Claims are the claims of an access token: sub (user id), sid (session id), iat, exp, jti,
+// and auth_method.
 type Claims struct {
 	jwt.RegisteredClaims
 	SID string `json:"sid"`
+	// AuthMethod is how the session had been authenticated when the token was minted
+	// (gatehouse.Auth*: "password", "totp", "recovery_code", "passkey", ...). Access rules with
+	// policy two_factor read it, so a token minted from a session with a second factor counts
+	// as two. It is signed like every claim; tokens without it count as one factor.
+	AuthMethod string `json:"auth_method,omitempty"`
 	// IssuedMs is the issue time in Unix milliseconds: iat has whole seconds, too coarse to tell
 	// the token a refresh replaced from the one it issued in the same second.
 	IssuedMs int64 `json:"iat_ms,omitempty"`
@@ -79,8 +85,9 @@ func NewIssuer(secret string, clock gatehouse.Clock) (*Issuer, error) {
 	}, nil
 }
 
-// Issue returns a signed access token for the user and session, valid until exp.
-func (i *Issuer) Issue(userID int64, sid string, exp time.Time) (string, error) {
+// Issue returns a signed access token for the user and session, valid until exp; method is how
+// the session was authenticated (its AuthMethod) at this moment.
+func (i *Issuer) Issue(userID int64, sid, method string, exp time.Time) (string, error) {
 	now := i.clock.Now()
 	c := Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -89,8 +96,9 @@ func (i *Issuer) Issue(userID int64, sid string, exp time.Time) (string, error) 
 			ExpiresAt: jwt.NewNumericDate(exp),
 			ID:        RandomID(),
 		},
-		SID:      sid,
-		IssuedMs: now.UnixMilli(),
+		SID:        sid,
+		AuthMethod: method,
+		IssuedMs:   now.UnixMilli(),
 	}
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(i.key)
 }

@@ -19,7 +19,7 @@ func FuzzParse(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	good, _ := iss.Issue(7, "sid", clock.t.Add(time.Minute))
+	good, _ := iss.Issue(7, "sid", "", clock.t.Add(time.Minute))
 	f.Add(good)
 	f.Add(good[:len(good)-2])
 	f.Add("eyJhbGciOiJub25lIn0.eyJzdWIiOiI3In0.")

@@ -25,7 +25,7 @@ func newIssuer(t *testing.T, secret string, c *fakeClock) *Issuer {
 func TestIssueAndParse(t *testing.T) {
 	c := &fakeClock{t: time.Unix(1_800_000_000, 0)}
 	i := newIssuer(t, "0123456789abcdef0123", c)
-	tok, err := i.Issue(42, "sid-1", c.t.Add(15*time.Minute))
+	tok, err := i.Issue(42, "sid-1", "", c.t.Add(15*time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestOtherSecretRefused(t *testing.T) {
 	c := &fakeClock{t: time.Now()}
 	a := newIssuer(t, "0123456789abcdef0123", c)
 	b := newIssuer(t, "another-secret-entirely", c)
-	tok, _ := a.Issue(1, "s", c.t.Add(time.Minute))
+	tok, _ := a.Issue(1, "s", "", c.t.Add(time.Minute))
 	if _, err := b.Parse(tok); err == nil {
 		t.Fatal("token signed with another secret accepted")
 	}
@@ -72,7 +72,7 @@ func TestOnlyHS256(t *testing.T) {
 		t.Fatal("token without exp accepted")
 	}
 	// Tampered payload.
-	good, _ := i.Issue(1, "s", c.t.Add(time.Minute))
+	good, _ := i.Issue(1, "s", "", c.t.Add(time.Minute))
 	parts := strings.Split(good, ".")
 	parts[1] = base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"2","sid":"s","exp":9999999999,"iat":1}`))
 	if _, err := i.Parse(strings.Join(parts, ".")); err == nil {
@@ -113,7 +113,7 @@ func TestRevocations(t *testing.T) {
 func BenchmarkParse(b *testing.B) {
 	c := &fakeClock{t: time.Now()}
 	i, _ := NewIssuer("0123456789abcdef0123", c)
-	tok, _ := i.Issue(1, "sid", c.t.Add(time.Hour))
+	tok, _ := i.Issue(1, "sid", "", c.t.Add(time.Hour))
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := i.Parse(tok); err != nil {
@@ -125,7 +125,7 @@ func BenchmarkParse(b *testing.B) {
 func BenchmarkParseCold(b *testing.B) {
 	c := &fakeClock{t: time.Now()}
 	i, _ := NewIssuer("0123456789abcdef0123", c)
-	tok, _ := i.Issue(1, "sid", c.t.Add(time.Hour))
+	tok, _ := i.Issue(1, "sid", "", c.t.Add(time.Hour))
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := i.parse(tok); err != nil {

@@ -62,6 +62,10 @@ func (p *pages) adminMailTemplateSubmit(w http.ResponseWriter, r *http.Request, 
 		if out, err = p.auth.Admin.PreviewMailTemplate(r.Context(), pr, kind, t); err == nil {
 			v.Data.(*templateData).Preview = out
 			v.Notice = "Preview with sample data below; not saved yet."
+			// The preview frame's document inherits this page's policy; mail HTML is styled
+			// inline, so this one answer allows inline style (never script: the frame is
+			// sandboxed as well, and remote pictures stay blocked by img-src).
+			w.Header().Set("Content-Security-Policy", cspMailPreview)
 		}
 	}
 	if err != nil {

@@ -267,6 +267,18 @@ func TestAdminMailTemplatePages(t *testing.T) {
 	if r.Status != 200 || !strings.Contains(string(r.Body), `id="preview-text">Hello alice, activate: `) || !strings.Contains(string(r.Body), "not saved yet") {
 		t.Fatalf("preview: %d %s", r.Status, r.Body)
 	}
+	// The HTML part is rendered in a sandboxed frame (no script, no same-origin), its markup
+	// escaped into srcdoc; only this answer allows inline style, and never script.
+	if frame := regexp.MustCompile(`<iframe id="preview-frame"[^>]*>`).FindString(string(r.Body)); !strings.Contains(frame, `sandbox="" referrerpolicy="no-referrer" srcdoc="&lt;`) ||
+		!strings.Contains(frame, `&lt;p&gt;&lt;a href=&#34;http`) || strings.Contains(frame, "<p>") {
+		t.Fatalf("preview frame: %s", r.Body)
+	}
+	if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "style-src 'self' 'unsafe-inline'") || !strings.Contains(csp, "script-src 'self';") || strings.Contains(csp, "script-src 'self' 'unsafe") {
+		t.Fatalf("preview CSP: %q", csp)
+	}
+	if csp := m.admin.Do("GET", "/admin/mail/templates/activation", nil).Header.Get("Content-Security-Policy"); strings.Contains(csp, "unsafe-inline") {
+		t.Fatalf("the editor without a preview allows inline style: %q", csp)
+	}
 	bad := url.Values{"subject": form["subject"], "text": {"Hello {{.Username}}"}, "html": form["html"], "action": {"save"}}
 	r = m.admin.Form("/admin/mail/templates/activation", bad)
 	if r.Status != 400 || !strings.Contains(string(r.Body), `id="e-text"`) || !strings.Contains(string(r.Body), "must contain the link") || !strings.Contains(string(r.Body), ">Hello {{.Username}}</textarea>") {

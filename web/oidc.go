@@ -125,9 +125,10 @@ func providerForm(r *http.Request, create bool) auth.ProviderInput {
 	boolean := func(k string) *bool { v := f.Get(k) != ""; return &v }
 	scopes := strings.Fields(f.Get("scopes"))
 	domains := []string{f.Get("allowed_email_domains")}
+	groups := []string{f.Get("default_groups")}
 	in := auth.ProviderInput{Name: str("name"), Issuer: str("issuer"), ClientID: str("client_id"), ClientSecret: str("client_secret"),
 		Scopes: &scopes, AutoBindVerifiedEmail: boolean("auto_bind_verified_email"), AutoCreateUsers: boolean("auto_create_users"), Enabled: boolean("enabled"),
-		TokenAuthMethod: str("token_auth_method"), AllowedEmailDomains: &domains}
+		TokenAuthMethod: str("token_auth_method"), AllowedEmailDomains: &domains, DefaultGroups: &groups}
 	if create && strings.TrimSpace(f.Get("id")) != "" {
 		in.ID = str("id")
 	}
@@ -136,7 +137,7 @@ func providerForm(r *http.Request, create bool) auth.ProviderInput {
 
 func keepForm(r *http.Request, v *view) {
 	v.keep(r, "id", "name", "issuer", "client_id", "scopes", "auto_bind_verified_email", "auto_create_users", "enabled",
-		"token_auth_method", "allowed_email_domains")
+		"token_auth_method", "allowed_email_domains", "default_groups")
 }
 
 func (p *pages) adminCreateProvider(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
@@ -164,7 +165,8 @@ func (p *pages) providerView(r *http.Request, pr *auth.Principal) (*view, error)
 		return nil, err
 	}
 	f := map[string]string{"name": pv.Name, "issuer": pv.Issuer, "client_id": pv.ClientID, "scopes": strings.Join(pv.Scopes, " "),
-		"token_auth_method": pv.TokenAuthMethod, "allowed_email_domains": strings.Join(pv.AllowedEmailDomains, " ")}
+		"token_auth_method": pv.TokenAuthMethod, "allowed_email_domains": strings.Join(pv.AllowedEmailDomains, " "),
+		"default_groups": strings.Join(pv.DefaultGroups, " ")}
 	for k, on := range map[string]bool{"auto_bind_verified_email": pv.AutoBindVerifiedEmail, "auto_create_users": pv.AutoCreateUsers, "enabled": pv.Enabled} {
 		if on {
 			f[k] = "1"

@@ -53,6 +53,7 @@ func (p *pages) routes(mux *http.ServeMux) {
 	p.reauthRoutes(mux)
 	p.stepUpRoutes(mux)
 	p.accessRoutes(mux)
+	p.invitationRoutes(mux)
 	p.passkeyRoutes(mux)
 	p.mailRoutes(mux)
 	p.externalRoutes(mux)

@@ -118,7 +118,7 @@ func (p *pages) parseLang(pr *i18n.Printer) (map[string]*template.Template, erro
 	for k, f := range accessFuncs() {
 		funcs[k] = f
 	}
-	for _, n := range slices.Concat(pageNames, externalPages, appPages, accessPages) {
+	for _, n := range slices.Concat(pageNames, externalPages, appPages, accessPages, invitationPages) {
 		// part_*.html and partial_*.html define sections that several pages include; mfa_*.html
 		// the MFA steps.
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html", "templates/mfa_*.html", "templates/partial_*.html", "templates/part_*.html")
@@ -135,6 +135,10 @@ func (p *pages) parseLang(pr *i18n.Printer) (map[string]*template.Template, erro
 // address, which may be another host of the same site, and Chromium applies form-action to
 // redirects.
 const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+// cspMailPreview is csp plus inline style, for the mail template preview only (its sandboxed
+// srcdoc frame inherits the page's policy, and mail HTML carries its style inline).
+const cspMailPreview = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 // pageFunc is a page handler. It writes its page (or a redirect), or returns an error and writes
 // nothing: page shows the error through fail, so every page fails the same way (the error's

@@ -6,12 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/gatehouse/gatehouse/oidcprovider"
 )
 
 func main() {
+	// The OpenID Provider's protocol library logs only through slog's default; the router sends
+	// what it logs while serving to the provider's injected logger (oidcprovider/log.go).
+	slog.SetDefault(slog.New(oidcprovider.LogRouter(slog.NewTextHandler(os.Stderr, nil))))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	args := os.Args[1:]
 	var err error

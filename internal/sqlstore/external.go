@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,18 +13,34 @@ import (
 )
 
 const providerCols = `id, name, issuer, client_id, client_secret_sealed, scopes, auto_bind_verified_email, auto_create_users, enabled, created_at, updated_at,
-	token_auth_method, allowed_email_domains`
+	token_auth_method, allowed_email_domains, default_group_ids`
 
 func scanProvider(r rowScanner) (*gatehouse.OIDCProvider, error) {
 	var p gatehouse.OIDCProvider
-	var scopes, domains string
+	var scopes, domains, groups string
 	if err := r.Scan(&p.ID, &p.Name, &p.Issuer, &p.ClientID, &p.ClientSecretSealed, &scopes, &p.AutoBindVerifiedEmail,
-		&p.AutoCreateUsers, &p.Enabled, timeDest{&p.CreatedAt}, timeDest{&p.UpdatedAt}, &p.TokenAuthMethod, &domains); err != nil {
+		&p.AutoCreateUsers, &p.Enabled, timeDest{&p.CreatedAt}, timeDest{&p.UpdatedAt}, &p.TokenAuthMethod, &domains, &groups); err != nil {
 		return nil, err
 	}
 	p.Scopes = strings.Fields(scopes)
 	p.AllowedEmailDomains = strings.Fields(domains)
+	for _, f := range strings.Fields(groups) {
+		id, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("provider %s: default_group_ids %q: %w", p.ID, groups, err)
+		}
+		p.DefaultGroupIDs = append(p.DefaultGroupIDs, id)
+	}
 	return &p, nil
+}
+
+// groupIDs is the stored form of DefaultGroupIDs: decimal ids separated by spaces.
+func groupIDs(ids []int64) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(parts, " ")
 }
 
 // CreateProvider implements gatehouse.ExternalStore. ON CONFLICT keeps the duplicate check
@@ -30,9 +48,9 @@ func scanProvider(r rowScanner) (*gatehouse.OIDCProvider, error) {
 func (s *Store) CreateProvider(ctx context.Context, p *gatehouse.OIDCProvider) error {
 	now := s.now()
 	res, err := s.w.ExecContext(ctx, `INSERT INTO oidc_providers (`+providerCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (id) DO NOTHING`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING`,
 		p.ID, p.Name, p.Issuer, p.ClientID, p.ClientSecretSealed, strings.Join(p.Scopes, " "), p.AutoBindVerifiedEmail,
-		p.AutoCreateUsers, p.Enabled, s.d.TimeArg(now), s.d.TimeArg(now), p.TokenAuthMethod, strings.Join(p.AllowedEmailDomains, " "))
+		p.AutoCreateUsers, p.Enabled, s.d.TimeArg(now), s.d.TimeArg(now), p.TokenAuthMethod, strings.Join(p.AllowedEmailDomains, " "), groupIDs(p.DefaultGroupIDs))
 	if err != nil {
 		return err
 	}
@@ -64,9 +82,9 @@ func (s *Store) UpdateProvider(ctx context.Context, p *gatehouse.OIDCProvider) e
 	now := s.now()
 	res, err := s.w.ExecContext(ctx, `UPDATE oidc_providers SET name = $2, issuer = $3, client_id = $4, client_secret_sealed = $5,
 		scopes = $6, auto_bind_verified_email = $7, auto_create_users = $8, enabled = $9, updated_at = $10,
-		token_auth_method = $11, allowed_email_domains = $12 WHERE id = $1`,
+		token_auth_method = $11, allowed_email_domains = $12, default_group_ids = $13 WHERE id = $1`,
 		p.ID, p.Name, p.Issuer, p.ClientID, p.ClientSecretSealed, strings.Join(p.Scopes, " "), p.AutoBindVerifiedEmail,
-		p.AutoCreateUsers, p.Enabled, s.d.TimeArg(now), p.TokenAuthMethod, strings.Join(p.AllowedEmailDomains, " "))
+		p.AutoCreateUsers, p.Enabled, s.d.TimeArg(now), p.TokenAuthMethod, strings.Join(p.AllowedEmailDomains, " "), groupIDs(p.DefaultGroupIDs))
 	if err != nil {
 		return err
 	}

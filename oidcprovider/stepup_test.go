@@ -1,0 +1,157 @@
+package oidcprovider_test
+
+import (
+	"encoding/json"
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+	"golang.org/x/oauth2"
+
+	"github.com/gatehouse/gatehouse/internal/testserver"
+	"github.com/gatehouse/gatehouse/internal/webauthntest"
+)
+
+// An app asking for a second factor (acr_values=2fa) of a one-factor session sends the browser
+// through gatehouse's step-up, the page access rules use: an authenticator code or a passkey adds
+// the factor to the session, and the app's tokens then say so.
+
+var rdField = regexp.MustCompile(`(?:name="rd" value|data-then)="([^"]*)"`)
+
+// stepUpPage runs the authorization until gatehouse's step-up page and returns it and its rd.
+func (x *rp) stepUpPage(v string) (*testserver.Response, string) {
+	x.t.Helper()
+	page, back := x.follow(x.admin, x.cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("acr_values", "2fa")))
+	if back != nil || page.Status != http.StatusOK || !strings.Contains(string(page.Body), "Second factor needed") {
+		x.t.Fatalf("acr_values=2fa did not lead to the step-up page: %v %d %s", back, page.Status, page.Body)
+	}
+	if strings.Contains(string(page.Body), `name="action" value="confirm"`) {
+		x.t.Fatal("the provider's own confirmation page is still used for acr_values")
+	}
+	m := rdField.FindSubmatch(page.Body)
+	if m == nil {
+		x.t.Fatalf("no rd on the step-up page: %s", page.Body)
+	}
+	rd := html.UnescapeString(string(m[1]))
+	if !strings.HasPrefix(rd, x.e.URL+"/oauth2/login?id=") {
+		x.t.Fatalf("the step-up does not come back to the provider: rd=%q", rd)
+	}
+	return page, rd
+}
+
+// finish follows a redirect back through the provider to the app, exchanges the code and
+// returns the ID token's claims.
+func (x *rp) finish(r *testserver.Response, v string) claims {
+	x.t.Helper()
+	if r.Status != http.StatusSeeOther {
+		x.t.Fatalf("step-up answer: %d %s", r.Status, r.Body)
+	}
+	loc := r.Header.Get("Location")
+	if !strings.HasPrefix(loc, "http") {
+		loc = x.e.URL + loc
+	}
+	page, back := x.follow(x.admin, loc)
+	if back == nil || back.Query().Get("code") == "" {
+		x.t.Fatalf("no code for the app after the step-up: %v %d %s", back, page.Status, page.Body)
+	}
+	tok, err := x.exchange(back.Query().Get("code"), v)
+	if err != nil {
+		x.t.Fatal(err)
+	}
+	var c claims
+	if err := x.verify(tok, "").Claims(&c); err != nil {
+		x.t.Fatal(err)
+	}
+	return c
+}
+
+func TestACRValuesStepUpWithTOTP(t *testing.T) {
+	forBackends(t, func(t *testing.T, backend string) {
+		x := newRP(t, backend, options{skipConsent: true})
+		// TOTP set up in this password-only session: the session stays one-factor.
+		r := x.admin.Do("POST", "/api/account/mfa/totp/setup", nil)
+		secret := r.Str("secret")
+		c, _ := totp.GenerateCode(secret, x.e.Clock.Now())
+		if r := x.admin.Do("POST", "/api/account/mfa/totp/confirm", map[string]string{"code": c}); r.Status != http.StatusOK {
+			t.Fatalf("TOTP confirm: %d %s", r.Status, r.Body)
+		}
+		x.e.Clock.Advance(30 * time.Second)
+
+		v := oauth2.GenerateVerifier()
+		page, rd := x.stepUpPage(v)
+		if !strings.Contains(string(page.Body), `name="code"`) {
+			t.Fatalf("no code field on the step-up page: %s", page.Body)
+		}
+		// A wrong code: the page again, no way back to the app.
+		if r := x.admin.Form("/login/step-up", url.Values{"rd": {rd}, "code": {"000000"}}); r.Status != http.StatusUnauthorized {
+			t.Fatalf("wrong code: %d", r.Status)
+		}
+		c, _ = totp.GenerateCode(secret, x.e.Clock.Now())
+		got := x.finish(x.admin.Form("/login/step-up", url.Values{"rd": {rd}, "code": {c}}), v)
+		if got.ACR != "2fa" || !slices.Contains(got.AMR, "otp") || !slices.Contains(got.AMR, "mfa") {
+			t.Fatalf("after a TOTP step-up: acr=%q amr=%v", got.ACR, got.AMR)
+		}
+	})
+}
+
+func TestACRValuesStepUpWithPasskey(t *testing.T) {
+	forBackends(t, func(t *testing.T, backend string) {
+		x := newRP(t, backend, options{skipConsent: true, localhost: true})
+		key := webauthntest.New(x.e.URL)
+		b := x.admin.Do("POST", "/api/account/passkeys/begin", nil)
+		if r := x.admin.Do("POST", "/api/account/passkeys/finish", map[string]any{"ceremony": b.Str("ceremony"), "name": "Laptop",
+			"credential": key.Create(publicKeyOf(t, b))}); r.Status != http.StatusCreated {
+			t.Fatalf("passkey registration: %d %s", r.Status, r.Body)
+		}
+
+		v := oauth2.GenerateVerifier()
+		page, rd := x.stepUpPage(v)
+		// No authenticator app: only the passkey is offered.
+		if !strings.Contains(string(page.Body), `id="reauth-passkey"`) || strings.Contains(string(page.Body), `name="code"`) {
+			t.Fatalf("the step-up page does not offer just the passkey: %s", page.Body)
+		}
+		// What the page's script does: the assertion, then on to rd.
+		b = x.admin.Do("POST", "/api/account/reauth/passkey/begin", nil)
+		if r := x.admin.Do("POST", "/api/account/reauth/passkey/finish", map[string]any{"ceremony": b.Str("ceremony"),
+			"credential": key.Get(publicKeyOf(t, b))}); r.Status != http.StatusOK {
+			t.Fatalf("passkey assertion: %d %s", r.Status, r.Body)
+		}
+		got := x.finish(x.admin.Form("/login/step-up/continue", url.Values{"then": {rd}}), v)
+		if got.ACR != "2fa" || !slices.Contains(got.AMR, "hwk") || !slices.Contains(got.AMR, "mfa") {
+			t.Fatalf("after a passkey step-up: acr=%q amr=%v", got.ACR, got.AMR)
+		}
+	})
+}
+
+// Without any second factor the app hears access_denied at once, not a page the user cannot pass.
+func TestACRValuesWithoutSecondFactor(t *testing.T) {
+	x := newRP(t, "sqlite", options{skipConsent: true})
+	page, back := x.follow(x.admin, x.cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("acr_values", "2fa")))
+	if back == nil || back.Query().Get("error") != "access_denied" {
+		t.Fatalf("want access_denied for the app, got %v %d %s", back, page.Status, page.Body)
+	}
+	// prompt=none cannot show the step-up: login_required.
+	page, back = x.follow(x.admin, x.cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()),
+		oauth2.SetAuthURLParam("acr_values", "2fa"), oauth2.SetAuthURLParam("prompt", "none")))
+	if back == nil || back.Query().Get("error") != "login_required" {
+		t.Fatalf("prompt=none with acr_values=2fa: %v %d %s", back, page.Status, page.Body)
+	}
+}
+
+func publicKeyOf(t *testing.T, r *testserver.Response) json.RawMessage {
+	t.Helper()
+	if r.Status != http.StatusOK || r.Str("ceremony") == "" {
+		t.Fatalf("begin: %d %s", r.Status, r.Body)
+	}
+	b, err := json.Marshal(r.JSON["publicKey"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
