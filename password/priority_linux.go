@@ -7,10 +7,16 @@ import "syscall"
 const HashNice = 10
 
 // lowerThreadPriority renices the calling thread only: on Linux, setpriority with a thread id
-// applies to that thread, not the process. Lowering needs no privilege; if it fails anyway
-// (a seccomp filter), the hash runs at normal priority, as it did before.
+// applies to that thread, not the process. The value is relative to the thread's own, so a
+// server started under `nice` or systemd's Nice= still hashes below its request handlers (an
+// absolute 10 would equal them at Nice=10). Lowering needs no privilege; if it fails anyway (a
+// seccomp filter), the hash runs at normal priority, as it did before.
 func lowerThreadPriority() {
-	_ = syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), HashNice)
+	cur, err := threadNice()
+	if err != nil {
+		cur = 0
+	}
+	_ = syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), min(19, cur+HashNice))
 }
 
 // threadNice reports the calling thread's nice value (for tests).
