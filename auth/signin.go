@@ -250,7 +250,7 @@ func (s *SignIn) login(ctx context.Context, req LoginRequest, meta ClientMeta) (
 // loginInput checks the form of a sign-in before any limit or lookup, returning the login
 // normalised.
 func (s *SignIn) loginInput(req LoginRequest) (string, error) {
-	login := gatehouse.NormalizeLogin(req.Login)
+	login := gatehouse.NormalizeSignInLogin(req.Login)
 	if login == "" || len(login) > 254 || !printable(login) {
 		return "", gatehouse.FieldError("login", "enter a username or email")
 	}
