@@ -134,6 +134,25 @@ func (s *rateLimits) hold(ctx context.Context, key string, burst int, every time
 	return release, ok, retry, err
 }
 
+// alone takes key for one attempt of this instance at a time: ok is false (and release does
+// nothing) while another attempt holds it.
+func (s *rateLimits) alone(key string) (release func(), ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inflight == nil {
+		s.inflight = map[string]int{}
+	}
+	if s.inflight[key] > 0 {
+		return func() {}, false
+	}
+	s.inflight[key] = 1
+	return func() {
+		s.mu.Lock()
+		delete(s.inflight, key)
+		s.mu.Unlock()
+	}, true
+}
+
 // charge spends a token of key's bucket after an attempt that counts (a failed sign-in).
 func (s *rateLimits) charge(ctx context.Context, key string, burst int, every time.Duration) {
 	if _, _, err := s.limiter.Allow(ctx, key, burst, every); err != nil {

@@ -287,14 +287,19 @@ func (a *attempt) done() {
 // else spends the client address's.
 func (s *SignIn) admit(ctx context.Context, tok string, st *gatehouse.Settings, meta ClientMeta) (*attempt, error) {
 	if d, ok := s.core.devices.parse(tok); ok {
+		// One known-device attempt per account at a time: the reserved hashing places are for
+		// owners getting through a flood, and someone holding many device tokens of their own
+		// account must not be able to fill them with sign-ins of that one account.
+		single, alone := s.core.limits.alone("device-account:" + strconv.FormatInt(d.userID, 10))
 		key := "device:" + d.id
 		release, ok, _, err := s.core.limits.hold(ctx, key, st.LoginBurst, st.LoginRefill)
-		if err == nil && ok {
-			return &attempt{key: key, trusted: true, userID: d.userID, release: release}, nil
+		if alone && err == nil && ok {
+			return &attempt{key: key, trusted: true, userID: d.userID, release: func() { release(); single() }}, nil
 		}
 		// A device that used up its budget is locked out, not the account: it signs in like
 		// any other client.
 		release()
+		single()
 	}
 	return s.admitUntrusted(ctx, st, meta)
 }

@@ -188,3 +188,37 @@ func TestKnownDeviceSignsInDuringFlood(t *testing.T) {
 		t.Fatalf("a new client was refused busy only %d/20 times: the flood did not hold the pool, so this test proves nothing", strangers)
 	}
 }
+
+// Known-device sign-ins of one account take the reserved hashing places one at a time: a burst of
+// them (one person holding many device tokens of their own account) is not all let ahead.
+func TestKnownDeviceAttemptsOfOneAccountOneAtATime(t *testing.T) {
+	t.Parallel()
+	p := password.DefaultParams()
+	e := testserver.New(t, testserver.Options{Params: &p, Workers: 1, Queue: 1})
+	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
+	e.CreateUser(admin, "bob", "bob@example.com", "bob password 1", "user")
+	var toks []string
+	for range 6 {
+		_, r := e.Login("bob", "bob password 1")
+		toks = append(toks, r.Str("device_token"))
+	}
+	var wg sync.WaitGroup
+	var ok, busy atomic.Int64
+	for i, tok := range toks {
+		wg.Go(func() {
+			r := e.Bearer("x").Do("POST", "/api/auth/login", map[string]string{"login": "bob", "password": "bob password 1", "device_token": tok}, "Authorization", "", "X-Forwarded-For", fmt.Sprintf("192.0.2.%d", 50+i))
+			switch r.Status {
+			case 200:
+				ok.Add(1)
+			case 503:
+				busy.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	// Pool: one worker and one waiting place for ordinary attempts, two reserved: six concurrent
+	// known-device attempts of one account would all fit if each could take a reserved place.
+	if busy.Load() == 0 {
+		t.Fatalf("all of %d concurrent known-device sign-ins of one account got in (%d ok): they should take the reserved places one at a time", len(toks), ok.Load())
+	}
+}
