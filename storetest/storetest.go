@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 		{"MFA/Delete", testMFADelete},
 	}
 	tests = append(tests, mailTests...)
+	tests = append(tests, pendingTests...)
 	tests = append(tests, reauthTests...)
 	tests = append(tests, accessTests...)
 	tests = append(tests, invitationTests...)
