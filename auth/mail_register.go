@@ -158,10 +158,15 @@ func (s *Mail) Activate(ctx context.Context, tok string, meta ClientMeta) (*gate
 		return nil, err
 	}
 	_, u, err := s.store.ConsumeToken(ctx, h, gatehouse.TokenActivation, now, use)
-	if gatehouse.IsCode(err, gatehouse.ENotFound) {
+	var e *gatehouse.Error
+	switch {
+	case gatehouse.IsCode(err, gatehouse.ENotFound):
 		return nil, errBadLink("activation")
-	}
-	if err != nil {
+	case use.Claim != nil && asErr(err, &e) && e.Code == gatehouse.EConflict && e.Field == "username":
+		return nil, &gatehouse.Error{Code: gatehouse.EConflict, Field: "username", Message: "the username " + use.Claim.Username + " was taken after you registered: register again with another one"}
+	case use.Claim != nil && asErr(err, &e) && e.Code == gatehouse.EConflict:
+		return nil, &gatehouse.Error{Code: gatehouse.EConflict, Field: "email", Message: "this address belongs to an active account now: sign in, or recover its password"}
+	case err != nil:
 		return nil, err
 	}
 	s.core.users.drop(t.UserID)

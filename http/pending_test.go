@@ -41,6 +41,14 @@ func TestRegistrationTakesBackAPendingAddress(t *testing.T) {
 		if r := m.Client().Do("POST", "/api/auth/activate", map[string]string{"token": first}); r.Status != 400 {
 			t.Fatalf("the registrant's link after the owner's registration: %d %s", r.Status, r.Body)
 		}
+		// A username taken between registration and activation: refused, the link stays usable.
+		other := m.CreateUser(m.admin, "vic", "other@example.com", "other password 1", "user")
+		if r := m.Client().Do("POST", "/api/auth/activate", map[string]string{"token": tok}); r.Status != 409 || r.Field() != "username" {
+			t.Fatalf("activating a claim whose username was taken: %d %s", r.Status, r.Body)
+		}
+		if r := m.admin.Do("DELETE", "/api/admin/users/"+itoa(other), nil); r.Status != 204 {
+			t.Fatalf("delete: %d %s", r.Status, r.Body)
+		}
 		if r := m.Client().Do("POST", "/api/auth/activate", map[string]string{"token": tok}); r.Status != 200 || r.Str("username") != "vic" {
 			t.Fatalf("activate the owner's registration: %d %s", r.Status, r.Body)
 		}
