@@ -163,7 +163,9 @@ func (s *Mail) Activate(ctx context.Context, tok string, meta ClientMeta) (*gate
 	case gatehouse.IsCode(err, gatehouse.ENotFound):
 		return nil, errBadLink("activation")
 	case use.Claim != nil && asErr(err, &e) && e.Code == gatehouse.EConflict && e.Field == "username":
-		return nil, &gatehouse.Error{Code: gatehouse.EConflict, Field: "username", Message: "the username " + use.Claim.Username + " was taken after you registered: register again with another one"}
+		e := gatehouse.Errorf(gatehouse.EConflict, "the username %q was taken after you registered: register again with another one", use.Claim.Username)
+		e.Field = "username"
+		return nil, e
 	case use.Claim != nil && asErr(err, &e) && e.Code == gatehouse.EConflict:
 		return nil, &gatehouse.Error{Code: gatehouse.EConflict, Field: "email", Message: "this address belongs to an active account now: sign in, or recover its password"}
 	case err != nil:
