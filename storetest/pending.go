@@ -9,10 +9,7 @@ import (
 
 // pendingTests cover what frees an address held by an account nobody activated: a claim by the
 // address's owner (TokenUse.Claim) and the purge of expired pending accounts.
-var pendingTests = []struct {
-	name string
-	fn   func(t *testing.T, s gatehouse.Store)
-}{
+var pendingTests = []storeTest{
 	{"Mail/PendingClaim", testPendingClaim},
 	{"Mail/PendingPurge", testPendingPurge},
 }
