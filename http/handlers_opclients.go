@@ -22,6 +22,8 @@ type OIDCProvider interface {
 	RotateKeys(ctx context.Context, by *auth.Principal, publish time.Duration, meta auth.ClientMeta) error
 	Consents(ctx context.Context, by *auth.Principal) ([]*gatehouse.OPConsent, error)
 	RevokeConsent(ctx context.Context, by *auth.Principal, clientID string, meta auth.ClientMeta) error
+	// LaunchApps lists the clients with a launch URL that admit the user (My apps).
+	LaunchApps(ctx context.Context, by *auth.Principal) ([]*gatehouse.OPClient, error)
 }
 
 func (s *Server) providerRoutes() {
@@ -50,6 +52,7 @@ type clientView struct {
 	SkipConsent            bool      `json:"skip_consent"`
 	AccessTokenTTLSecs     int64     `json:"access_token_ttl_secs"`
 	RefreshTokenTTLSecs    int64     `json:"refresh_token_ttl_secs"`
+	LaunchURL              string    `json:"launch_url"`
 	CreatedAt              time.Time `json:"created_at"`
 	UpdatedAt              time.Time `json:"updated_at"`
 	// ClientSecret is set only in the answer that created it.
@@ -67,7 +70,7 @@ func viewClient(c *gatehouse.OPClient, secret string) clientView {
 	return clientView{ClientID: c.ID, Name: c.Name, RedirectURIs: nonNil(c.RedirectURIs), PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs),
 		Public: c.Public, AllowedGroups: nonNil(c.AllowedGroups), SkipConsent: c.SkipConsent,
 		AccessTokenTTLSecs: int64(c.AccessTokenTTL / time.Second), RefreshTokenTTLSecs: int64(c.RefreshTokenTTL / time.Second),
-		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, ClientSecret: secret}
+		LaunchURL: c.LaunchURL, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, ClientSecret: secret}
 }
 
 func (s *Server) adminListClients(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {

@@ -35,7 +35,7 @@ func deBranding() map[string]string {
 		"App":                   "App",
 		"My apps":               "Meine Apps",
 		"needs a second factor": "erfordert einen zweiten Faktor",
-		"No apps to show yet. Apps appear here when an administrator gives an access rule a name and a launch address and the rule lets you in.": "Noch keine Apps. Apps erscheinen hier, wenn ein Administrator einer Zugriffsregel einen Namen und eine Startadresse gibt und die Regel Sie zulässt.",
+		"No apps to show yet. Apps appear here when an administrator gives an access rule or a registered app a launch address and it lets you in.": "Noch keine Apps. Apps erscheinen hier, wenn ein Administrator einer Zugriffsregel oder einer registrierten App eine Startadresse gibt und sie Sie zulässt.",
 		"Display name (optional)": "Anzeigename (optional)",
 		"Launch URL (optional)":   "Start-URL (optional)",
 		"With both, the rule is an app on \"My apps\" of every user it lets in at that address.": "Mit beidem ist die Regel unter dieser Adresse eine App unter „Meine Apps“ jedes Benutzers, den sie zulässt.",

@@ -65,7 +65,7 @@ func appForm(r *http.Request) gatehouse.OPClientInput {
 	boolean := func(k string) *bool { v := f.Get(k) != ""; return &v }
 	in := gatehouse.OPClientInput{ClientID: str("client_id"), Name: str("name"), RedirectURIs: list("redirect_uris"),
 		PostLogoutRedirectURIs: list("post_logout_redirect_uris"), AllowedGroups: list("allowed_groups"),
-		Public: boolean("public"), SkipConsent: boolean("skip_consent")}
+		Public: boolean("public"), SkipConsent: boolean("skip_consent"), LaunchURL: str("launch_url")}
 	if n, err := strconv.ParseInt(f.Get("access_token_ttl_secs"), 10, 64); err == nil {
 		in.AccessTokenTTLSecs = &n
 	}
@@ -83,7 +83,7 @@ func (p *pages) adminCreateApp(w http.ResponseWriter, r *http.Request, pr *auth.
 	}
 	if err != nil {
 		v.refuse(err)
-		keepForm(r, v)
+		v.keep(r, "name", "client_id", "launch_url", "redirect_uris", "post_logout_redirect_uris", "allowed_groups", "public", "skip_consent")
 		p.render(w, ghttp.StatusOf(gatehouse.ErrorCode(err)), "admin_apps", v)
 		return nil
 	}
