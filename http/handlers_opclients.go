@@ -24,6 +24,9 @@ type OIDCProvider interface {
 	RevokeConsent(ctx context.Context, by *auth.Principal, clientID string, meta auth.ClientMeta) error
 	// LaunchApps lists the clients with a launch URL that admit the user (My apps).
 	LaunchApps(ctx context.Context, by *auth.Principal) ([]*gatehouse.OPClient, error)
+	// AppOfReturn names the app whose pending sign-in rd goes back to, or "" when rd is no
+	// sign-in of the provider: pages show the name instead of the provider's internal address.
+	AppOfReturn(ctx context.Context, rd string) string
 }
 
 func (s *Server) providerRoutes() {
