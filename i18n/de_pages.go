@@ -10,7 +10,6 @@ func dePages() map[string]string {
 func dePages1() map[string]string {
 	return map[string]string{
 		// Layout and navigation.
-		"%s · gatehouse":          "%s · gatehouse",
 		"Skip to content":         "Zum Inhalt springen",
 		"Main":                    "Hauptmenü",
 		"Main (menu)":             "Hauptmenü (Menü)",
