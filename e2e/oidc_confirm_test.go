@@ -42,6 +42,7 @@ func TestBrowserProviderConfirmWithPasskey(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#reauth-passkey-button`)))
 	// On a phone, dark: nothing scrolls sideways, and axe finds nothing serious.
 	checkCurrent(t, ctx, pageCheck{authorize, "#reauth-passkey-button"}, "phone/dark confirm with a passkey", true)
+	screenshot(t, ctx, "oidc-confirm-passkey-phone-dark")
 	run(t, ctx, chromedp.Click(chromedp.CSS(`#reauth-passkey-button`)))
 	waitLocation(t, ctx, app.URL+"/cb?code=")
 	if u := location(t, ctx); !strings.Contains(u, "state=s") {
