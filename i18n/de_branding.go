@@ -1,7 +1,8 @@
 package i18n
 
-// deBranding are the texts of the branding page, "My apps", the access rules' app fields and
-// the pages that show the site name, with the branding errors.
+// deBranding are the texts of the branding page, "My apps", the access rules' and the OpenID
+// Provider apps' launch URL fields and the pages that show the site name, with the branding
+// errors.
 func deBranding() map[string]string {
 	return map[string]string{
 		"Branding":                                   "Erscheinungsbild",
@@ -32,7 +33,12 @@ func deBranding() map[string]string {
 		"Back to %s":                      "Zurück zu %s",
 		"Sign out of %s on this browser?": "In diesem Browser von %s abmelden?",
 		// My apps and the access rules' app fields.
-		"App":                   "App",
+		"App":        "App",
+		"Launch URL": "Startadresse",
+		"Launch URL of %v (empty: not on My apps)":                                   "Startadresse von %v (leer: nicht unter „Meine Apps“)",
+		"the launch URL of %v":                                                       "die Startadresse von %v",
+		"The launch URL is saved: My apps shows it to the users the app admits.":     "Die Startadresse ist gespeichert: „Meine Apps“ zeigt sie den Benutzern, die die App zulässt.",
+		"Launch URL (optional: lists the app on the My apps of the users it admits)": "Startadresse (optional: zeigt die App unter „Meine Apps“ der Benutzer, die sie zulässt)",
 		"My apps":               "Meine Apps",
 		"needs a second factor": "erfordert einen zweiten Faktor",
 		"No apps to show yet. Apps appear here when an administrator gives an access rule or a registered app a launch address and it lets you in.": "Noch keine Apps. Apps erscheinen hier, wenn ein Administrator einer Zugriffsregel oder einer registrierten App eine Startadresse gibt und sie Sie zulässt.",

@@ -156,6 +156,22 @@ func TestMyAppsOIDCClients(t *testing.T) {
 			if got := string(carol.Do("GET", "/api/account/my-apps", nil).Body); !strings.Contains(got, `"client_id":"chat"`) {
 				t.Fatalf("the page's app is not listed: %s", got)
 			}
+			// An app's row sets or clears its launch URL; a bad one is refused next to that row's field.
+			r = admin.Form("/admin/apps/wiki/launch-url", url.Values{"launch_url": {"data:text/html,hi"}})
+			if body := string(r.Body); r.Status != 400 || !strings.Contains(body, `id="e-launch-wiki" role="alert">the launch URL must be`) ||
+				!strings.Contains(body, `value="data:text/html,hi"`) || !strings.Contains(body, `<details open>`) {
+				t.Fatalf("bad launch URL in a row: %d\n%s", r.Status, body)
+			}
+			if r := admin.Form("/admin/apps/wiki/launch-url", url.Values{"launch_url": {"https://wiki.example.com/home"}}); r.Status != 303 {
+				t.Fatalf("set launch URL in a row: %d %s", r.Status, r.Body)
+			}
+			if got := string(carol.Do("GET", "/api/account/my-apps", nil).Body); !strings.Contains(got, `"url":"https://wiki.example.com/home"`) {
+				t.Fatalf("the row's launch URL is not listed: %s", got)
+			}
+			if page := string(admin.Do("GET", "/admin/apps?done=launch", nil).Body); !strings.Contains(page, "The launch URL is saved") ||
+				!strings.Contains(page, `id="f-launch-wiki" name="launch_url" type="url" inputmode="url" autocomplete="off" value="https://wiki.example.com/home"`) {
+				t.Fatalf("the list after saving:\n%s", page)
+			}
 		})
 	}
 }
