@@ -114,10 +114,13 @@ func wellFormed(d *xml.Decoder) bool {
 }
 
 // The page backgrounds an accent colour must stand out from (web/static/app.css): the page and
-// the card, in light and in dark mode.
-var accentBackgrounds = []struct{ mode, name, hex string }{
-	{"light", "page", "#f4f6f9"}, {"light", "card", "#ffffff"},
-	{"dark", "page", "#10141a"}, {"dark", "card", "#19202a"},
+// the card, in light and in dark mode. Each has its whole refusal as one text, so the message
+// catalog translates the background's words too (they would stay English as arguments).
+var accentBackgrounds = []struct{ hex, refusal string }{
+	{"#f4f6f9", "%s has a contrast of %.1f:1 against the light mode page background (%s); at least 3:1 is needed so buttons and focus rings stay visible in light and dark mode"},
+	{"#ffffff", "%s has a contrast of %.1f:1 against the light mode card background (%s); at least 3:1 is needed so buttons and focus rings stay visible in light and dark mode"},
+	{"#10141a", "%s has a contrast of %.1f:1 against the dark mode page background (%s); at least 3:1 is needed so buttons and focus rings stay visible in light and dark mode"},
+	{"#19202a", "%s has a contrast of %.1f:1 against the dark mode card background (%s); at least 3:1 is needed so buttons and focus rings stay visible in light and dark mode"},
 }
 
 // MinAccentContrast is WCAG 2.2's minimum for user interface components (1.4.11): buttons and
@@ -139,7 +142,7 @@ func normalizeColor(v string) (string, error) {
 	}
 	for _, bg := range accentBackgrounds {
 		if c := ContrastRatio(v, bg.hex); c < MinAccentContrast {
-			return "", Errorf(EInvalid, "%s has a contrast of %.1f:1 against the %s mode %s background (%s); at least 3:1 is needed so buttons and focus rings stay visible in light and dark mode", v, math.Floor(c*10)/10, bg.mode, bg.name, bg.hex)
+			return "", Errorf(EInvalid, bg.refusal, v, math.Floor(c*10)/10, bg.hex)
 		}
 	}
 	return v, nil

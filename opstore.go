@@ -21,8 +21,11 @@ type OPClient struct {
 	// AccessTokenTTL and RefreshTokenTTL of zero take the provider's defaults.
 	AccessTokenTTL  time.Duration
 	RefreshTokenTTL time.Duration
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// LaunchURL, when set, lists the app on "My apps" of the users it admits: where a click
+	// there goes (the app's start page, which signs in through gatehouse).
+	LaunchURL string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // OPKey is a signing key of the provider. The private key is sealed (package seal); the store
@@ -104,6 +107,7 @@ type OPClientInput struct {
 	SkipConsent            *bool     `json:"skip_consent"`
 	AccessTokenTTLSecs     *int64    `json:"access_token_ttl_secs"`
 	RefreshTokenTTLSecs    *int64    `json:"refresh_token_ttl_secs"`
+	LaunchURL              *string   `json:"launch_url"`
 }
 
 // OPStore keeps the OpenID Provider's clients, keys, requests, grants, tokens and consents.

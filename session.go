@@ -57,9 +57,12 @@ type Session struct {
 	ReauthAt *time.Time
 	// UpgradedAt is when a second factor was added to a one-factor session (step-up for an access
 	// rule with policy two_factor); AuthMethod then names that factor.
-	UpgradedAt   *time.Time
-	RevokedAt    *time.Time
-	RevokeReason string
+	UpgradedAt *time.Time
+	// FirstAuthMethod is AuthMethod as it was before the step-up (password or external), so
+	// both factors can be told (an app's amr); empty when the session was never stepped up.
+	FirstAuthMethod string
+	RevokedAt       *time.Time
+	RevokeReason    string
 }
 
 // Active reports whether s is neither revoked nor past its absolute expiry at now.
@@ -110,8 +113,8 @@ type SessionStore interface {
 	// token and the session itself would have expired, in one transaction. It reports false when the
 	// session was already revoked (nothing is written then); ENotFound when unknown.
 	RevokeSession(ctx context.Context, id, reason string, at time.Time) (bool, error)
-	// UpgradeSession records a second factor proven in a live session: AuthMethod becomes method,
-	// UpgradedAt and ReauthAt become at, and a ChangeSessionUpgraded row tells every instance to
+	// UpgradeSession records a second factor proven in a live session: AuthMethod becomes method
+	// (the first time, FirstAuthMethod keeps what it was), UpgradedAt and ReauthAt become at, and a ChangeSessionUpgraded row tells every instance to
 	// re-read the session, in one transaction. ENotFound when unknown or revoked.
 	UpgradeSession(ctx context.Context, id, method string, at time.Time) error
 	// SetSessionReauth records that the user re-authenticated in the session at `at`. ENotFound

@@ -13,6 +13,9 @@ import (
 type CreateUserRequest struct {
 	Username, Email, Password string
 	Role                      gatehouse.Role
+	// Language is the account's language (a code such as "de"); empty takes the creating
+	// request's (ClientMeta.Language), and none matching leaves it unset (mail in English).
+	Language string
 }
 
 // UserPatch is an administrator's change to a user; nil fields stay as they are.
@@ -102,12 +105,19 @@ func (s *Admin) CreateUser(ctx context.Context, admin *Principal, req CreateUser
 	if req.Role == "" {
 		req.Role = gatehouse.RoleUser
 	}
+	if req.Language != "" && s.core.language(req.Language) != req.Language {
+		return nil, gatehouse.FieldError("language", "this language is not offered")
+	}
 	u, err := s.core.accounts.newAccount(ctx, req.Username, req.Email, req.Password, req.Role)
 	if err != nil {
 		return nil, err
 	}
 	// An administrator vouches for the address; no activation mail is needed.
 	u.EmailVerified = true
+	if req.Language == "" {
+		req.Language = meta.Language
+	}
+	u.Language = s.core.language(req.Language)
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		return nil, err
 	}

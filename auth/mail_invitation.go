@@ -74,6 +74,10 @@ func (s *Mail) AcceptInvitation(ctx context.Context, tok string, req RegisterReq
 	}
 	use := gatehouse.InvitationUse{User: u}
 	u.EmailVerified = inv.Email != ""
+	if req.Language == "" {
+		req.Language = meta.Language
+	}
+	u.Language = s.core.language(req.Language)
 	res := &RegisterResult{ActivationRequired: inv.Email == "" && s.core.Settings().ActivationEnabled}
 	if res.ActivationRequired {
 		if err := s.pendingUse(&use); err != nil {

@@ -84,6 +84,9 @@ type ClientMeta struct {
 	UserAgent string
 	// Method and Path of the request, for the event of a broken session binding.
 	Method, Path string
+	// Language is what the request asks for (a code or an Accept-Language list): an account it
+	// creates for someone else (an administrator's, an external sign-in's) gets the best match.
+	Language string
 }
 
 // RefreshGrace is how long a refresh token that was just used may be presented again (concurrent

@@ -305,7 +305,9 @@ func (s *SignIn) createExternalUser(ctx context.Context, p *gatehouse.OIDCProvid
 			id, _ := token.Opaque()
 			name = base + "-" + strings.ToLower(id[:8])
 		}
-		u := &gatehouse.User{Username: name, Email: c.Email, Name: truncate(c.Name, 200), Role: gatehouse.RoleUser, EmailVerified: c.EmailVerified}
+		// The language of the browser that signed in: its mail is then written in it.
+		u := &gatehouse.User{Username: name, Email: c.Email, Name: truncate(c.Name, 200), Role: gatehouse.RoleUser, EmailVerified: c.EmailVerified,
+			Language: s.core.language(meta.Language)}
 		err := s.store.CreateUser(ctx, u)
 		if err == nil {
 			s.core.hasUsers.Store(true)

@@ -2,7 +2,6 @@ package http
 
 import (
 	"net/http"
-	"net/netip"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/access"
@@ -27,28 +26,6 @@ func (s *Server) accessRoutes() {
 	s.handle("PUT /api/admin/access-rules", s.admin(s.adminReplaceAccessRules))
 	s.handle("POST /api/admin/access-rules/test", s.admin(s.adminTestAccess))
 	s.handle("POST /api/account/step-up", s.user(s.accountStepUp))
-	s.handle("GET /api/account/my-apps", s.user(s.accountMyApps))
-}
-
-// accountMyApps lists the apps the user may open (docs/access-control.md, "My apps"):
-// {"apps": [{"name", "url", "policy"}]}.
-func (s *Server) accountMyApps(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	ip, _ := netip.ParseAddr(s.meta(r).IP)
-	apps, err := s.access.AppsFor(r.Context(), p.User, ip)
-	if err != nil {
-		return err
-	}
-	type appView struct {
-		Name   string `json:"name"`
-		URL    string `json:"url"`
-		Policy string `json:"policy"`
-	}
-	out := make([]appView, 0, len(apps))
-	for _, a := range apps {
-		out = append(out, appView{Name: a.Name, URL: a.URL, Policy: a.Policy.String()})
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"apps": out})
-	return nil
 }
 
 // accountStepUp adds a second factor to the current session: {"code"} or {"recovery_code"}

@@ -67,11 +67,14 @@ func (s *Server) adminCreateUser(w http.ResponseWriter, r *http.Request, p *auth
 		Email    string `json:"email"`
 		Password string `json:"password"`
 		Role     string `json:"role"`
+		// Language: the account's; empty takes this request's (cookie, else Accept-Language).
+		Language string `json:"language"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	u, err := s.auth.Admin.CreateUser(r.Context(), p, auth.CreateUserRequest{Username: req.Username, Email: req.Email, Password: req.Password, Role: gatehouse.Role(req.Role)}, s.meta(r))
+	u, err := s.auth.Admin.CreateUser(r.Context(), p, auth.CreateUserRequest{Username: req.Username, Email: req.Email, Password: req.Password,
+		Role: gatehouse.Role(req.Role), Language: req.Language}, s.meta(r))
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,11 @@ type OIDCProvider interface {
 	RotateKeys(ctx context.Context, by *auth.Principal, publish time.Duration, meta auth.ClientMeta) error
 	Consents(ctx context.Context, by *auth.Principal) ([]*gatehouse.OPConsent, error)
 	RevokeConsent(ctx context.Context, by *auth.Principal, clientID string, meta auth.ClientMeta) error
+	// LaunchApps lists the clients with a launch URL that admit the user (My apps).
+	LaunchApps(ctx context.Context, by *auth.Principal) ([]*gatehouse.OPClient, error)
+	// AppOfReturn names the app whose pending sign-in rd goes back to, or "" when rd is no
+	// sign-in of the provider: pages show the name instead of the provider's internal address.
+	AppOfReturn(ctx context.Context, rd string) string
 }
 
 func (s *Server) providerRoutes() {
@@ -50,6 +55,7 @@ type clientView struct {
 	SkipConsent            bool      `json:"skip_consent"`
 	AccessTokenTTLSecs     int64     `json:"access_token_ttl_secs"`
 	RefreshTokenTTLSecs    int64     `json:"refresh_token_ttl_secs"`
+	LaunchURL              string    `json:"launch_url"`
 	CreatedAt              time.Time `json:"created_at"`
 	UpdatedAt              time.Time `json:"updated_at"`
 	// ClientSecret is set only in the answer that created it.
@@ -67,7 +73,7 @@ func viewClient(c *gatehouse.OPClient, secret string) clientView {
 	return clientView{ClientID: c.ID, Name: c.Name, RedirectURIs: nonNil(c.RedirectURIs), PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs),
 		Public: c.Public, AllowedGroups: nonNil(c.AllowedGroups), SkipConsent: c.SkipConsent,
 		AccessTokenTTLSecs: int64(c.AccessTokenTTL / time.Second), RefreshTokenTTLSecs: int64(c.RefreshTokenTTL / time.Second),
-		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, ClientSecret: secret}
+		LaunchURL: c.LaunchURL, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, ClientSecret: secret}
 }
 
 func (s *Server) adminListClients(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {

@@ -43,6 +43,7 @@ func (s *Server) routes() {
 	// gatehouse as an OpenID Provider for apps: handlers_opclients.go (the protocol endpoints
 	// and pages are mounted by the provider itself, see Deps.Provider).
 	s.providerRoutes()
+	s.myAppsRoutes()
 
 	// Unknown API paths answer JSON, not the mux's plain-text 404.
 	s.handle("/api/", func(w http.ResponseWriter, r *http.Request) error {

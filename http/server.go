@@ -278,5 +278,23 @@ func (s *Server) meta(r *http.Request) auth.ClientMeta {
 		path = path[:512]
 	}
 	path = strings.ToValidUTF8(path, "")
-	return auth.ClientMeta{IP: ips, UserAgent: ua, Method: r.Method, Path: path}
+	return auth.ClientMeta{IP: ips, UserAgent: ua, Method: r.Method, Path: path, Language: requestLanguage(r)}
+}
+
+// requestLanguage is the language a request asks for, as an Accept-Language list: the pages'
+// switch (the gatehouse_lang cookie) first, then the browser's Accept-Language. An account made
+// by this request gets its best match as its language (auth matches it against the catalog).
+func requestLanguage(r *http.Request) string {
+	lang := r.Header.Get("Accept-Language")
+	if len(lang) > 256 {
+		lang = ""
+	}
+	if c, err := r.Cookie(LanguageCookie); err == nil && len(c.Value) <= 16 && c.Value != "" &&
+		!strings.ContainsFunc(c.Value, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-') }) {
+		if lang == "" {
+			return c.Value
+		}
+		return c.Value + ", " + lang
+	}
+	return lang
 }

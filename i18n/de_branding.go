@@ -1,7 +1,8 @@
 package i18n
 
-// deBranding are the texts of the branding page, "My apps", the access rules' app fields and
-// the pages that show the site name, with the branding errors.
+// deBranding are the texts of the branding page, "My apps", the access rules' and the OpenID
+// Provider apps' launch URL fields and the pages that show the site name, with the branding
+// errors.
 func deBranding() map[string]string {
 	return map[string]string{
 		"Branding":                                   "Erscheinungsbild",
@@ -32,10 +33,15 @@ func deBranding() map[string]string {
 		"Back to %s":                      "Zurück zu %s",
 		"Sign out of %s on this browser?": "In diesem Browser von %s abmelden?",
 		// My apps and the access rules' app fields.
-		"App":                   "App",
+		"App":        "App",
+		"Launch URL": "Startadresse",
+		"Launch URL of %v (empty: not on My apps)":                                   "Startadresse von %v (leer: nicht unter „Meine Apps“)",
+		"the launch URL of %v":                                                       "die Startadresse von %v",
+		"The launch URL is saved: My apps shows it to the users the app admits.":     "Die Startadresse ist gespeichert: „Meine Apps“ zeigt sie den Benutzern, die die App zulässt.",
+		"Launch URL (optional: lists the app on the My apps of the users it admits)": "Startadresse (optional: zeigt die App unter „Meine Apps“ der Benutzer, die sie zulässt)",
 		"My apps":               "Meine Apps",
 		"needs a second factor": "erfordert einen zweiten Faktor",
-		"No apps to show yet. Apps appear here when an administrator gives an access rule a name and a launch address and the rule lets you in.": "Noch keine Apps. Apps erscheinen hier, wenn ein Administrator einer Zugriffsregel einen Namen und eine Startadresse gibt und die Regel Sie zulässt.",
+		"No apps to show yet. Apps appear here when an administrator gives an access rule or a registered app a launch address and it lets you in.": "Noch keine Apps. Apps erscheinen hier, wenn ein Administrator einer Zugriffsregel oder einer registrierten App eine Startadresse gibt und sie Sie zulässt.",
 		"Display name (optional)": "Anzeigename (optional)",
 		"Launch URL (optional)":   "Start-URL (optional)",
 		"With both, the rule is an app on \"My apps\" of every user it lets in at that address.": "Mit beidem ist die Regel unter dieser Adresse eine App unter „Meine Apps“ jedes Benutzers, den sie zulässt.",
@@ -48,6 +54,9 @@ func deBranding() map[string]string {
 		"send the logo as a file upload (multipart/form-data)":               "senden Sie das Logo als Datei-Upload (multipart/form-data)",
 		"choose a PNG or SVG file":                                           "wählen Sie eine PNG- oder SVG-Datei",
 		"must be one address of at most 1024 characters, without spaces":     "muss eine einzelne Adresse mit höchstens 1024 Zeichen ohne Leerzeichen sein",
-		"%s has a contrast of %.1f:1 against the %s mode %s background (%s); at least 3:1 is needed so buttons and focus rings stay visible in light and dark mode": "%s hat einen Kontrast von %.1f:1 zum %s-Modus-Hintergrund %s (%s); mindestens 3:1 sind nötig, damit Schaltflächen und Fokusrahmen im hellen und im dunklen Modus sichtbar bleiben",
+		"%s has a contrast of %.1f:1 against the light mode page background (%s); at least 3:1 is needed so buttons and focus rings stay visible in light and dark mode": "%s hat einen Kontrast von %.1f:1 zum Seitenhintergrund im hellen Modus (%s); mindestens 3:1 sind nötig, damit Schaltflächen und Fokusrahmen im hellen und im dunklen Modus sichtbar bleiben",
+		"%s has a contrast of %.1f:1 against the light mode card background (%s); at least 3:1 is needed so buttons and focus rings stay visible in light and dark mode": "%s hat einen Kontrast von %.1f:1 zum Kartenhintergrund im hellen Modus (%s); mindestens 3:1 sind nötig, damit Schaltflächen und Fokusrahmen im hellen und im dunklen Modus sichtbar bleiben",
+		"%s has a contrast of %.1f:1 against the dark mode page background (%s); at least 3:1 is needed so buttons and focus rings stay visible in light and dark mode":  "%s hat einen Kontrast von %.1f:1 zum Seitenhintergrund im dunklen Modus (%s); mindestens 3:1 sind nötig, damit Schaltflächen und Fokusrahmen im hellen und im dunklen Modus sichtbar bleiben",
+		"%s has a contrast of %.1f:1 against the dark mode card background (%s); at least 3:1 is needed so buttons and focus rings stay visible in light and dark mode":  "%s hat einen Kontrast von %.1f:1 zum Kartenhintergrund im dunklen Modus (%s); mindestens 3:1 sind nötig, damit Schaltflächen und Fokusrahmen im hellen und im dunklen Modus sichtbar bleiben",
 	}
 }

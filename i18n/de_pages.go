@@ -10,7 +10,6 @@ func dePages() map[string]string {
 func dePages1() map[string]string {
 	return map[string]string{
 		// Layout and navigation.
-		"%s · gatehouse":          "%s · gatehouse",
 		"Skip to content":         "Zum Inhalt springen",
 		"Main":                    "Hauptmenü",
 		"Main (menu)":             "Hauptmenü (Menü)",
@@ -73,14 +72,15 @@ func dePages1() map[string]string {
 		"Recovery code":       "Wiederherstellungscode",
 		"Verify":              "Bestätigen",
 		"Start over":          "Neu beginnen",
-		"Too many code attempts. Wait a moment and try again.":          "Zu viele Codeversuche. Warten Sie einen Moment und versuchen Sie es erneut.",
-		"Second factor needed":                                          "Zweiter Faktor nötig",
-		"The address you opened":                                        "Die von Ihnen geöffnete Adresse",
-		"asks for a sign-in with a second factor. You are signed in as": "verlangt eine Anmeldung mit einem zweiten Faktor. Sie sind angemeldet als",
-		"with one factor only.":                                         "mit nur einem Faktor.",
-		"Code from your authenticator app":                              "Code aus Ihrer Authenticator-App",
-		"Use a passkey":                                                 "Einen Passkey verwenden",
-		"Your account has no second factor yet.":                        "Ihr Konto hat noch keinen zweiten Faktor.",
+		"Too many code attempts. Wait a moment and try again.":             "Zu viele Codeversuche. Warten Sie einen Moment und versuchen Sie es erneut.",
+		"Second factor needed":                                             "Zweiter Faktor nötig",
+		"The address you opened":                                           "Die von Ihnen geöffnete Adresse",
+		"%v asks for a sign-in with a second factor. You are signed in as": "%v verlangt eine Anmeldung mit einem zweiten Faktor. Sie sind angemeldet als",
+		"asks for a sign-in with a second factor. You are signed in as":    "verlangt eine Anmeldung mit einem zweiten Faktor. Sie sind angemeldet als",
+		"with one factor only.":                                            "mit nur einem Faktor.",
+		"Code from your authenticator app":                                 "Code aus Ihrer Authenticator-App",
+		"Use a passkey":                                                    "Einen Passkey verwenden",
+		"Your account has no second factor yet.":                           "Ihr Konto hat noch keinen zweiten Faktor.",
 	}
 }
 

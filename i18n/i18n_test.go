@@ -73,3 +73,20 @@ func TestVerbsMustMatch(t *testing.T) {
 		}
 	}
 }
+
+// A long key wins over a short one whatever form of the sentence it matches: the page's added
+// full stop must not let "%v of %v" translate one word of a refusal it was never meant for.
+func TestLocalizePrefersTheSpecificKey(t *testing.T) {
+	c, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.Printer("de").Localize("#111111 has a contrast of 1.0:1 against the dark mode page background (#10141a); at least 3:1 is needed so buttons and focus rings stay visible in light and dark mode.")
+	want := "#111111 hat einen Kontrast von 1.0:1 zum Seitenhintergrund im dunklen Modus (#10141a); mindestens 3:1 sind nötig, damit Schaltflächen und Fokusrahmen im hellen und im dunklen Modus sichtbar bleiben."
+	if got != want {
+		t.Fatalf("got  %q\nwant %q", got, want)
+	}
+	if got := c.Printer("de").Localize("2 of 5"); got != "2 von 5" {
+		t.Fatalf("the short key: %q", got)
+	}
+}

@@ -66,49 +66,57 @@ func (p *Printer) Localize(s string) string {
 	}
 	// The page may have capitalised the first letter and added a full stop.
 	core, dot := strings.CutSuffix(s, ".")
-	for _, cand := range []struct {
-		text    string
-		needDot bool
-	}{{s, false}, {lowerFirst(s), false}, {core, dot}, {lowerFirst(core), dot}} {
-		t, ok := p.lookup(cand.text)
-		if !ok {
-			continue
+	cands := []candidate{{s, false}, {lowerFirst(s), false}, {core, dot}, {lowerFirst(core), dot}}
+	for _, c := range cands {
+		if t, ok := p.table[c.text]; ok {
+			return c.finish(t, s)
 		}
-		if cand.needDot && !strings.HasSuffix(t, ".") {
-			t += "."
+	}
+	// Patterns outside, candidates inside: the most specific pattern wins whichever form of the
+	// sentence it matches. The other way round, a short key such as "%v of %v" matched the
+	// sentence with its added full stop before a long key could match it without.
+	for _, pt := range p.patterns {
+		for _, c := range cands {
+			if m := pt.re.FindStringSubmatch(c.text); m != nil {
+				return c.finish(p.format(pt, m), s)
+			}
 		}
-		if isUpperFirst(s) {
-			t = upperFirst(t)
-		}
-		return t
 	}
 	return s
 }
 
-func (p *Printer) lookup(s string) (string, bool) {
-	if t, ok := p.table[s]; ok {
-		return t, true
+// candidate is one form of a sentence to look up: as it is, lower-cased first, without the
+// page's full stop (needDot: add it back).
+type candidate struct {
+	text    string
+	needDot bool
+}
+
+func (c candidate) finish(t, s string) string {
+	if c.needDot && !strings.HasSuffix(t, ".") {
+		t += "."
 	}
-	for _, pt := range p.patterns {
-		m := pt.re.FindStringSubmatch(s)
-		if m == nil {
-			continue
-		}
-		// The arguments are text now (user input, names, numbers: never translated), so every
-		// verb of the translation prints them as they are.
-		args := make([]any, len(m)-1)
-		for i, a := range m[1:] {
-			args[i] = a
-		}
-		format := verbRE.ReplaceAllStringFunc(p.table[pt.key], func(v string) string {
-			if strings.HasPrefix(v, "%[") {
-				return v[:strings.IndexByte(v, ']')+1] + "s"
-			}
-			return "%s"
-		})
-		return fmt.Sprintf(format, args...), true
+	if isUpperFirst(s) {
+		t = upperFirst(t)
 	}
-	return "", false
+	return t
+}
+
+// format prints the translation of pt with the arguments m read back from the sentence.
+func (p *Printer) format(pt pattern, m []string) string {
+	// The arguments are text now (user input, names, numbers: never translated), so every
+	// verb of the translation prints them as they are.
+	args := make([]any, len(m)-1)
+	for i, a := range m[1:] {
+		args[i] = a
+	}
+	format := verbRE.ReplaceAllStringFunc(p.table[pt.key], func(v string) string {
+		if strings.HasPrefix(v, "%[") {
+			return v[:strings.IndexByte(v, ']')+1] + "s"
+		}
+		return "%s"
+	})
+	return fmt.Sprintf(format, args...)
 }
 
 func lowerFirst(s string) string {

@@ -54,6 +54,24 @@ func checkURIs(field string, uris []string, public bool) error {
 	return nil
 }
 
+// maxLaunchURL bounds a launch URL as the access rules bound theirs.
+const maxLaunchURL = 2048
+
+// checkLaunchURL accepts an empty launch URL (the app is not listed on My apps) or an absolute
+// http(s) address with a host and no user info: it becomes a link on the users' pages, so a
+// javascript: or data: address must never get there.
+func checkLaunchURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || len(s) > maxLaunchURL ||
+		strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return gatehouse.FieldError("launch_url", "the launch URL must be an http:// or https:// address such as https://app.example.com/")
+	}
+	return nil
+}
+
 func apply(c *gatehouse.OPClient, in gatehouse.OPClientInput) error {
 	if in.Name != nil {
 		c.Name = strings.TrimSpace(*in.Name)
@@ -84,6 +102,9 @@ func apply(c *gatehouse.OPClient, in gatehouse.OPClientInput) error {
 	if in.RefreshTokenTTLSecs != nil {
 		c.RefreshTokenTTL = time.Duration(*in.RefreshTokenTTLSecs) * time.Second
 	}
+	if in.LaunchURL != nil {
+		c.LaunchURL = strings.TrimSpace(*in.LaunchURL)
+	}
 	switch {
 	case c.Name == "" || len(c.Name) > 100:
 		return gatehouse.FieldError("name", "name is required (at most 100 characters)")
@@ -93,6 +114,9 @@ func apply(c *gatehouse.OPClient, in gatehouse.OPClientInput) error {
 		return gatehouse.FieldError("access_token_ttl_secs", "must be between 0 (the default, 900) and 86400")
 	case c.RefreshTokenTTL < 0 || c.RefreshTokenTTL > maxRefreshTTL:
 		return gatehouse.FieldError("refresh_token_ttl_secs", "must be between 0 (the default, 1209600) and 31536000")
+	}
+	if err := checkLaunchURL(c.LaunchURL); err != nil {
+		return err
 	}
 	if err := checkURIs("redirect_uris", c.RedirectURIs, c.Public); err != nil {
 		return err
@@ -230,6 +254,30 @@ func (p *Provider) RotateKeys(ctx context.Context, by *auth.Principal, publish t
 	}
 	p.event(ctx, gatehouse.EventOIDCKeysRotated, uid, "", map[string]any{"publish_secs": int(publish / time.Second), "ip": meta.IP})
 	return nil
+}
+
+// LaunchApps lists the apps of the user's "My apps": clients with a launch URL that admit the
+// user (allowed_groups), by name. A client the user may not use is never listed, so the list
+// shows no app that would answer with the "not allowed" page.
+func (p *Provider) LaunchApps(ctx context.Context, by *auth.Principal) ([]*gatehouse.OPClient, error) {
+	list, err := p.store.ListOPClients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*gatehouse.OPClient
+	for _, c := range list {
+		if c.LaunchURL == "" {
+			continue
+		}
+		ok, err := p.allowed(ctx, &client{c: c}, by.User.ID)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 // Consents lists the apps the user allowed.

@@ -33,6 +33,10 @@ var pageTmpl = template.Must(template.ParseFS(templateFS, "templates/*.html"))
 // inline style, no frames (web's pages use the same rules).
 const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"
 
+// passkeyCSP adds gatehouse's own script and its calls to the passkey API, for the confirm page
+// offering a passkey (web's pages allow the same).
+const passkeyCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+
 // pageData is what the provider's pages show.
 type pageData struct {
 	Base    string
@@ -43,8 +47,9 @@ type pageData struct {
 	Claims  []string
 	Message string
 	Error   string
-	// Confirm: the app wants a fresh sign-in (Code: with the authenticator).
-	Code bool
+	// Confirm: the app wants a fresh sign-in (Code: with the authenticator; Password: with the
+	// password, which an account without one cannot give; Passkey: a passkey may confirm too).
+	Code, Password, Passkey bool
 }
 
 func (p *Provider) base() string { return strings.TrimSuffix(p.public.Path, "/") }
@@ -52,7 +57,11 @@ func (p *Provider) base() string { return strings.TrimSuffix(p.public.Path, "/")
 func (p *Provider) render(w http.ResponseWriter, status int, name string, d *pageData) {
 	d.Base = p.base()
 	// The server's default policy allows nothing; these pages need gatehouse's stylesheet.
-	w.Header().Set("Content-Security-Policy", pageCSP)
+	if d.Passkey {
+		w.Header().Set("Content-Security-Policy", passkeyCSP)
+	} else {
+		w.Header().Set("Content-Security-Policy", pageCSP)
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
@@ -152,8 +161,9 @@ func (p *Provider) proceed(w http.ResponseWriter, r *http.Request, f *flow) {
 			p.toApp(w, r, f, oidc.ErrLoginRequired().WithDescription("%s", need))
 			return
 		}
-		p.render(w, http.StatusOK, "confirm.html", &pageData{Title: "Confirm it's you", App: f.client.c.Name, ID: f.req.ID,
-			User: f.pr.User.Username, Code: f.pr.User.MFAEnabled, Message: need})
+		d := p.confirmData(ctx, f)
+		d.Message = need
+		p.render(w, http.StatusOK, "confirm.html", d)
 		return
 	}
 	if f.req.wantsTwoFactor() && acr != ACRTwoFactor && !reauthedWithCode(f, authTime) {
@@ -179,7 +189,7 @@ func (p *Provider) proceed(w http.ResponseWriter, r *http.Request, f *flow) {
 // signIn tells when and how the session last proved it is the user: its sign-in, or a later
 // confirmation (which, with MFA on, took the authenticator).
 func signIn(s *gatehouse.Session) (time.Time, []string, string) {
-	amr, acr := amrOf(s.AuthMethod)
+	amr, acr := sessionAMR(s)
 	at := s.CreatedAt
 	if s.ReauthAt != nil && s.ReauthAt.After(at) {
 		at = *s.ReauthAt
@@ -198,6 +208,24 @@ func (p *Provider) needsConfirm(f *flow, authTime time.Time) string {
 		return f.client.c.Name + " asks for a recent sign-in."
 	}
 	return ""
+}
+
+// AppOfReturn implements ghttp.OIDCProvider: gatehouse's step-up page names the app instead of
+// showing /oauth2/login?id=..., an address that means nothing to the user.
+func (p *Provider) AppOfReturn(ctx context.Context, rd string) string {
+	u, err := url.Parse(rd)
+	if err != nil || u.Path != p.base()+loginPath || u.Query().Get("id") == "" {
+		return ""
+	}
+	req, err := p.authRequest(ctx, u.Query().Get("id"))
+	if err != nil {
+		return ""
+	}
+	c, err := p.client(ctx, req.ClientID)
+	if err != nil {
+		return ""
+	}
+	return c.c.Name
 }
 
 // stepUp sends a one-factor session that the app wants with two (acr_values=2fa) through
@@ -256,7 +284,9 @@ func (p *Provider) complete(w http.ResponseWriter, r *http.Request, f *flow, sub
 	f.req.UserID, f.req.SessionID, f.req.Subject = f.pr.User.ID, f.pr.SessionID, sub
 	f.req.AuthTime, f.req.AMR, f.req.ACR, f.req.IsDone = authTime, amr, acr, true
 	if reauthedWithCode(f, authTime) && acr != ACRTwoFactor {
-		f.req.AMR, f.req.ACR = []string{"pwd", "otp", "mfa"}, ACRTwoFactor
+		// A confirmation with a code normally steps the session up (then acr is 2fa already);
+		// should it not have, the code still counts, beside the sign-in's own factor.
+		f.req.AMR, f.req.ACR = append(factorAMR(f.sess.AuthMethod), "otp", "mfa"), ACRTwoFactor
 	}
 	if err := p.store.UpdateOPAuthRequest(r.Context(), f.req.ID, f.req.encode()); err != nil {
 		p.problem(w, http.StatusNotFound, "Sign-in link expired", "This sign-in request is unknown or has expired. Go back to the app and start again.")
@@ -326,8 +356,9 @@ func (p *Provider) confirm(w http.ResponseWriter, r *http.Request, f *flow) {
 		if errors.As(err, &e) && e.Code != gatehouse.EInvalidCredentials && e.Code != gatehouse.EInternal {
 			msg = e.Message
 		}
-		p.render(w, http.StatusUnauthorized, "confirm.html", &pageData{Title: "Confirm it's you", App: f.client.c.Name, ID: f.req.ID,
-			User: f.pr.User.Username, Code: f.pr.User.MFAEnabled, Error: msg})
+		d := p.confirmData(r.Context(), f)
+		d.Error = msg
+		p.render(w, http.StatusUnauthorized, "confirm.html", d)
 		return
 	}
 	sess, err := p.store.SessionByID(r.Context(), f.pr.SessionID)
@@ -337,6 +368,39 @@ func (p *Provider) confirm(w http.ResponseWriter, r *http.Request, f *flow) {
 	}
 	f.sess = sess
 	p.proceed(w, r, f)
+}
+
+// confirmData is the confirm page: the authenticator code when MFA is on (the password alone is
+// not enough then), else the password if the account has one; and a passkey when the user has
+// one, as on gatehouse's own "Confirm it's you" (web/reauth.go). A passkey-only account is not
+// asked for a password it does not have.
+func (p *Provider) confirmData(ctx context.Context, f *flow) *pageData {
+	u := f.pr.User
+	d := &pageData{Title: "Confirm it's you", App: f.client.c.Name, ID: f.req.ID, User: u.Username, Code: u.MFAEnabled,
+		Password: !u.MFAEnabled && u.PasswordHash != ""}
+	if pks, err := p.store.ListPasskeys(ctx, u.ID); err == nil {
+		d.Passkey = len(pks) > 0
+	} else {
+		p.log.Error("listing passkeys failed", "err", err)
+	}
+	return d
+}
+
+// loginContinue is where the confirm page's passkey script goes after the assertion (POST
+// /api/account/reauth/passkey/finish, which recorded the confirmation on the session): the
+// request of "then" goes on as after a confirmation by form.
+func (p *Provider) loginContinue(w http.ResponseWriter, r *http.Request) {
+	if err := p.kit.CheckCSRF(r); err != nil {
+		p.problem(w, http.StatusForbidden, "Request refused", "This form was sent from another site or by an old browser. Go back, reload the page and try again.")
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		p.problem(w, http.StatusBadRequest, "Bad request", "The form could not be read.")
+		return
+	}
+	if f, ok := p.load(w, r, r.PostForm.Get("then")); ok {
+		p.proceed(w, r, f)
+	}
 }
 
 // callback lets op issue the code only to the browser whose session completed the request.

@@ -230,6 +230,10 @@ func TestPromptLoginAsksToConfirm(t *testing.T) {
 	if back != nil || !strings.Contains(string(page.Body), "Confirm it") {
 		t.Fatalf("prompt=login did not ask to confirm: %v %d", back, page.Status)
 	}
+	// Without a passkey there is nothing to script: no passkey button, no script allowed.
+	if strings.Contains(string(page.Body), "reauth-passkey") || strings.Contains(page.Header.Get("Content-Security-Policy"), "script-src") {
+		t.Fatalf("a confirm page offers a passkey the user does not have: %v %s", page.Header, page.Body)
+	}
 	id := string(hiddenID.FindSubmatch(page.Body)[1])
 	if r := x.admin.Form("/oauth2/login", url.Values{"id": {id}, "action": {"confirm"}, "password": {"wrong password!"}}); r.Status != http.StatusUnauthorized {
 		t.Fatalf("a wrong password confirmed: %d", r.Status)

@@ -150,6 +150,7 @@ func (p *Provider) Mount(mux *http.ServeMux, kit ghttp.PageKit) error {
 	handle(pathPrefix, p.op)
 	handle("GET "+loginPath, http.HandlerFunc(p.loginPage))
 	handle("POST "+loginPath, http.HandlerFunc(p.loginSubmit))
+	handle("POST "+loginPath+"/continue", http.HandlerFunc(p.loginContinue))
 	handle(callbackPath, http.HandlerFunc(p.callback))
 	handle("/oauth2/end_session", http.HandlerFunc(p.endSessionHandler))
 	handle("/oauth2/device_authorization", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -143,3 +143,37 @@ func amrOf(method string) ([]string, string) {
 		return []string{"pwd"}, ACROneFactor
 	}
 }
+
+// factorAMR is what one factor alone contributes to amr. A recovery code has no RFC 8176 value
+// of its own ("otp" is HOTP/TOTP); "fed" (an external provider) is gatehouse's own, unregistered.
+func factorAMR(method string) []string {
+	switch method {
+	case gatehouse.AuthPassword:
+		return []string{"pwd"}
+	case gatehouse.AuthTOTP:
+		return []string{"otp"}
+	case gatehouse.AuthPasskey:
+		return []string{"hwk", "user"}
+	case gatehouse.AuthExternal:
+		return []string{"fed"}
+	}
+	return nil
+}
+
+// sessionAMR is amrOf for a session, which a step-up may have given a second factor after a
+// one-factor sign-in: amr then lists both, as RFC 8176 asks (["pwd", "otp", "mfa"] after a code,
+// ["pwd", "hwk", "user", "mfa"] after a passkey, ["fed", "otp", "mfa"] after an external
+// sign-in and a code), not only the factor that came last.
+func sessionAMR(s *gatehouse.Session) ([]string, string) {
+	if s.UpgradedAt == nil || s.FirstAuthMethod == "" {
+		// Never stepped up, or stepped up before the first method was kept: what it signed in with.
+		return amrOf(s.AuthMethod)
+	}
+	amr := factorAMR(s.FirstAuthMethod)
+	for _, v := range factorAMR(s.AuthMethod) {
+		if !slices.Contains(amr, v) {
+			amr = append(amr, v)
+		}
+	}
+	return append(amr, "mfa"), ACRTwoFactor
+}

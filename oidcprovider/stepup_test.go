@@ -34,6 +34,10 @@ func (x *rp) stepUpPage(v string) (*testserver.Response, string) {
 	if strings.Contains(string(page.Body), `name="action" value="confirm"`) {
 		x.t.Fatal("the provider's own confirmation page is still used for acr_values")
 	}
+	// The page names the app, not the provider's internal address it returns to.
+	if body := string(page.Body); !strings.Contains(body, "Test App asks for a sign-in with a second factor") || strings.Contains(body, "<code>") {
+		x.t.Fatalf("the step-up page does not name the app: %s", body)
+	}
 	m := rdField.FindSubmatch(page.Body)
 	if m == nil {
 		x.t.Fatalf("no rd on the step-up page: %s", page.Body)
@@ -94,7 +98,8 @@ func TestACRValuesStepUpWithTOTP(t *testing.T) {
 		}
 		c, _ = totp.GenerateCode(secret, x.e.Clock.Now())
 		got := x.finish(x.admin.Form("/login/step-up", url.Values{"rd": {rd}, "code": {c}}), v)
-		if got.ACR != "2fa" || !slices.Contains(got.AMR, "otp") || !slices.Contains(got.AMR, "mfa") {
+		// RFC 8176: both factors, the password of the sign-in and the code of the step-up.
+		if got.ACR != "2fa" || !slices.Equal(got.AMR, []string{"pwd", "otp", "mfa"}) {
 			t.Fatalf("after a TOTP step-up: acr=%q amr=%v", got.ACR, got.AMR)
 		}
 	})
@@ -123,8 +128,49 @@ func TestACRValuesStepUpWithPasskey(t *testing.T) {
 			t.Fatalf("passkey assertion: %d %s", r.Status, r.Body)
 		}
 		got := x.finish(x.admin.Form("/login/step-up/continue", url.Values{"then": {rd}}), v)
-		if got.ACR != "2fa" || !slices.Contains(got.AMR, "hwk") || !slices.Contains(got.AMR, "mfa") {
+		if got.ACR != "2fa" || !slices.Equal(got.AMR, []string{"pwd", "hwk", "user", "mfa"}) {
 			t.Fatalf("after a passkey step-up: acr=%q amr=%v", got.ACR, got.AMR)
+		}
+	})
+}
+
+// prompt=login (or max_age) of a user with a passkey: the confirm page offers it beside the
+// password, with gatehouse's passkey script allowed by its CSP; the assertion and the page's
+// continue post complete the request, and the app's tokens tell both factors.
+func TestPromptLoginConfirmWithPasskey(t *testing.T) {
+	forBackends(t, func(t *testing.T, backend string) {
+		x := newRP(t, backend, options{skipConsent: true, localhost: true})
+		key := webauthntest.New(x.e.URL)
+		b := x.admin.Do("POST", "/api/account/passkeys/begin", nil)
+		if r := x.admin.Do("POST", "/api/account/passkeys/finish", map[string]any{"ceremony": b.Str("ceremony"), "name": "Laptop",
+			"credential": key.Create(publicKeyOf(t, b))}); r.Status != http.StatusCreated {
+			t.Fatalf("passkey registration: %d %s", r.Status, r.Body)
+		}
+		x.e.Clock.Advance(time.Second)
+		v := oauth2.GenerateVerifier()
+		page, back := x.follow(x.admin, x.cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("prompt", "login")))
+		body := string(page.Body)
+		if back != nil || !strings.Contains(body, "Confirm it") || !strings.Contains(body, `name="password"`) ||
+			!strings.Contains(body, `id="reauth-passkey" data-then="`) || !strings.Contains(body, `data-continue="/oauth2/login/continue"`) ||
+			!strings.Contains(body, `<script src="/static/app.js" defer>`) {
+			t.Fatalf("prompt=login did not offer the passkey: %v %d %s", back, page.Status, body)
+		}
+		if csp := page.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "connect-src 'self'") {
+			t.Fatalf("the confirm page's CSP blocks the passkey script: %q", csp)
+		}
+		id := regexp.MustCompile(`data-then="([^"]+)"`).FindStringSubmatch(body)[1]
+		// Continuing without the assertion asks again.
+		if r := x.admin.Form("/oauth2/login/continue", url.Values{"then": {id}}); r.Status != http.StatusOK || !strings.Contains(string(r.Body), "Confirm it") {
+			t.Fatalf("continue without a passkey: %d %s", r.Status, r.Body)
+		}
+		b = x.admin.Do("POST", "/api/account/reauth/passkey/begin", nil)
+		if r := x.admin.Do("POST", "/api/account/reauth/passkey/finish", map[string]any{"ceremony": b.Str("ceremony"),
+			"credential": key.Get(publicKeyOf(t, b))}); r.Status != http.StatusOK {
+			t.Fatalf("passkey assertion: %d %s", r.Status, r.Body)
+		}
+		got := x.finish(x.admin.Form("/oauth2/login/continue", url.Values{"then": {id}}), v)
+		if got.ACR != "2fa" || !slices.Equal(got.AMR, []string{"pwd", "hwk", "user", "mfa"}) {
+			t.Fatalf("after confirming with a passkey: acr=%q amr=%v", got.ACR, got.AMR)
 		}
 	})
 }

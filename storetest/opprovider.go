@@ -26,7 +26,8 @@ var opTests = []struct {
 func mkOPClient(t *testing.T, s gatehouse.Store, id string) *gatehouse.OPClient {
 	t.Helper()
 	c := &gatehouse.OPClient{ID: id, Name: "App " + id, SecretHash: hash("secret-" + id), RedirectURIs: []string{"https://app.example.com/cb"},
-		PostLogoutRedirectURIs: []string{"https://app.example.com/"}, AllowedGroups: []string{"staff"}, AccessTokenTTL: 5 * time.Minute}
+		PostLogoutRedirectURIs: []string{"https://app.example.com/"}, AllowedGroups: []string{"staff"}, AccessTokenTTL: 5 * time.Minute,
+		LaunchURL: "https://app.example.com/"}
 	must(t, s.CreateOPClient(ctx(), c), "CreateOPClient")
 	return c
 }
@@ -37,13 +38,13 @@ func testOPClients(t *testing.T, s gatehouse.Store) {
 	got, err := s.OPClientByID(ctx(), "grafana")
 	must(t, err, "OPClientByID")
 	if got.Name != c.Name || !slices.Equal(got.RedirectURIs, c.RedirectURIs) || !slices.Equal(got.AllowedGroups, []string{"staff"}) ||
-		string(got.SecretHash) != string(c.SecretHash) || got.AccessTokenTTL != 5*time.Minute || got.Public {
+		string(got.SecretHash) != string(c.SecretHash) || got.AccessTokenTTL != 5*time.Minute || got.Public || got.LaunchURL != "https://app.example.com/" {
 		t.Fatalf("client read back as %+v, want %+v", got, c)
 	}
-	got.Public, got.SecretHash, got.AllowedGroups, got.SkipConsent = true, nil, nil, true
+	got.Public, got.SecretHash, got.AllowedGroups, got.SkipConsent, got.LaunchURL = true, nil, nil, true, ""
 	must(t, s.UpdateOPClient(ctx(), got), "UpdateOPClient")
 	again, _ := s.OPClientByID(ctx(), "grafana")
-	if !again.Public || again.SecretHash != nil || len(again.AllowedGroups) != 0 || !again.SkipConsent {
+	if !again.Public || again.SecretHash != nil || len(again.AllowedGroups) != 0 || !again.SkipConsent || again.LaunchURL != "" {
 		t.Fatalf("update not stored: %+v", again)
 	}
 	wantCode(t, s.UpdateOPClient(ctx(), &gatehouse.OPClient{ID: "nope"}), gatehouse.ENotFound, "update unknown")

@@ -83,8 +83,14 @@ func testSessionUpgrade(t *testing.T, s gatehouse.Store) {
 	must(t, s.UpgradeSession(ctx(), "sess-up", gatehouse.AuthTOTP, at), "UpgradeSession")
 	got, err := s.SessionByTokenHash(ctx(), hash("cookie-sess-up"))
 	must(t, err, "SessionByTokenHash")
-	if got.AuthMethod != gatehouse.AuthTOTP || got.UpgradedAt == nil || !got.UpgradedAt.Equal(at) || got.ReauthAt == nil || !got.ReauthAt.Equal(at) {
-		t.Fatalf("after UpgradeSession: method %q upgraded %v reauth %v", got.AuthMethod, got.UpgradedAt, got.ReauthAt)
+	if got.AuthMethod != gatehouse.AuthTOTP || got.UpgradedAt == nil || !got.UpgradedAt.Equal(at) || got.ReauthAt == nil || !got.ReauthAt.Equal(at) ||
+		got.FirstAuthMethod != gatehouse.AuthPassword {
+		t.Fatalf("after UpgradeSession: method %q (first %q) upgraded %v reauth %v", got.AuthMethod, got.FirstAuthMethod, got.UpgradedAt, got.ReauthAt)
+	}
+	// A second upgrade (another instance racing) keeps the first factor, not the second.
+	must(t, s.UpgradeSession(ctx(), "sess-up", gatehouse.AuthPasskey, at), "UpgradeSession again")
+	if got, _ := s.SessionByID(ctx(), "sess-up"); got.AuthMethod != gatehouse.AuthPasskey || got.FirstAuthMethod != gatehouse.AuthPassword {
+		t.Fatalf("after a second UpgradeSession: method %q first %q", got.AuthMethod, got.FirstAuthMethod)
 	}
 	cs, err := s.ChangesSince(ctx(), 0, base, 100)
 	must(t, err, "ChangesSince")

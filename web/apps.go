@@ -25,6 +25,9 @@ type appsData struct {
 	// Secret is shown once, right after it was made, for SecretFor.
 	Secret, SecretFor string
 	Issuer            string
+	// LaunchFor is the app whose launch URL form was refused: it opens again with LaunchValue,
+	// the error next to its field (Errors["<id>:launch_url"]).
+	LaunchFor, LaunchValue string
 }
 
 func (p *pages) appsView(r *http.Request, pr *auth.Principal) (*view, error) {
@@ -35,7 +38,8 @@ func (p *pages) appsView(r *http.Request, pr *auth.Principal) (*view, error) {
 	return &view{Title: "Apps", Nav: "apps", User: pr.User, Admin: true, Data: &appsData{Apps: list, Issuer: p.public.String()}}, nil
 }
 
-var appNotices = map[string]string{"deleted": "The app is deleted; its tokens no longer work.", "keys": "New signing keys are published; they sign in an hour."}
+var appNotices = map[string]string{"deleted": "The app is deleted; its tokens no longer work.", "keys": "New signing keys are published; they sign in an hour.",
+	"launch": "The launch URL is saved: My apps shows it to the users the app admits."}
 
 func (p *pages) adminApps(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	v, err := p.appsView(r, pr)
@@ -65,7 +69,7 @@ func appForm(r *http.Request) gatehouse.OPClientInput {
 	boolean := func(k string) *bool { v := f.Get(k) != ""; return &v }
 	in := gatehouse.OPClientInput{ClientID: str("client_id"), Name: str("name"), RedirectURIs: list("redirect_uris"),
 		PostLogoutRedirectURIs: list("post_logout_redirect_uris"), AllowedGroups: list("allowed_groups"),
-		Public: boolean("public"), SkipConsent: boolean("skip_consent")}
+		Public: boolean("public"), SkipConsent: boolean("skip_consent"), LaunchURL: str("launch_url")}
 	if n, err := strconv.ParseInt(f.Get("access_token_ttl_secs"), 10, 64); err == nil {
 		in.AccessTokenTTLSecs = &n
 	}
@@ -83,7 +87,7 @@ func (p *pages) adminCreateApp(w http.ResponseWriter, r *http.Request, pr *auth.
 	}
 	if err != nil {
 		v.refuse(err)
-		keepForm(r, v)
+		v.keep(r, "name", "client_id", "launch_url", "redirect_uris", "post_logout_redirect_uris", "allowed_groups", "public", "skip_consent")
 		p.render(w, ghttp.StatusOf(gatehouse.ErrorCode(err)), "admin_apps", v)
 		return nil
 	}
@@ -119,6 +123,29 @@ func (p *pages) adminDeleteApp(w http.ResponseWriter, r *http.Request, pr *auth.
 		return err
 	}
 	p.redirect(w, r, "/admin/apps?done=deleted")
+	return nil
+}
+
+// adminAppLaunchURL sets or clears (empty) an app's launch URL from its row of the list.
+func (p *pages) adminAppLaunchURL(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	v := strings.TrimSpace(r.PostForm.Get("launch_url"))
+	_, _, err := p.provider.UpdateClient(r.Context(), pr, r.PathValue("id"), gatehouse.OPClientInput{LaunchURL: &v}, p.kit.Meta(r))
+	if err == nil {
+		p.redirect(w, r, "/admin/apps?done=launch")
+		return nil
+	}
+	if code := gatehouse.ErrorCode(err); code == gatehouse.EInternal || code == gatehouse.ENotFound {
+		return err
+	}
+	view, verr := p.appsView(r, pr)
+	if verr != nil {
+		return verr
+	}
+	d := view.Data.(*appsData)
+	d.LaunchFor, d.LaunchValue = r.PathValue("id"), v
+	// Next to the field of that app's row: "<id>:launch_url".
+	view.refuseAs(d.LaunchFor+":", err)
+	p.render(w, ghttp.StatusOf(gatehouse.ErrorCode(err)), "admin_apps", view)
 	return nil
 }
 

@@ -51,6 +51,12 @@ func TestBrandingPage(t *testing.T) {
 	if strings.Contains(string(admin.Do("GET", "/admin/branding", nil).Body), "Acme Login") {
 		t.Fatal("a refused form saved the site name")
 	}
+	// In German the whole refusal is German, the background's words too (no "light", "dark").
+	form.Set("site_accent_color", "#111111")
+	r = admin.Form("/admin/branding", form, "Cookie", "gatehouse_lang=de")
+	if body := string(r.Body); r.Status != 400 || !strings.Contains(body, `role="alert">#111111 hat einen Kontrast von 1.0:1 zum Seitenhintergrund im dunklen Modus (#10141a); mindestens 3:1 sind nötig, damit Schaltflächen und Fokusrahmen im hellen und im dunklen Modus sichtbar bleiben.</p>`) {
+		t.Fatalf("a black accent, in German: %d\n%s", r.Status, body)
+	}
 	form.Set("site_accent_color", "#CC4400")
 	if r := admin.Form("/admin/branding", form); r.Status != 303 {
 		t.Fatalf("save: %d %s", r.Status, r.Body)

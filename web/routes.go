@@ -126,6 +126,7 @@ func (p *pages) appRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/apps", p.page(p.admin(p.adminCreateApp)))
 	mux.Handle("POST /admin/apps/{id}/secret", p.page(p.admin(p.adminRotateAppSecret)))
 	mux.Handle("POST /admin/apps/{id}/delete", p.page(p.admin(p.adminDeleteApp)))
+	mux.Handle("POST /admin/apps/{id}/launch-url", p.page(p.admin(p.adminAppLaunchURL)))
 	mux.Handle("POST /admin/apps/keys/rotate", p.page(p.admin(p.adminRotateKeys)))
 	mux.Handle("POST /settings/security/apps/{id}/revoke", p.page(p.user(p.securityRevokeApp)))
 }

@@ -5,8 +5,8 @@ import (
 	"net/netip"
 
 	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/access"
 	"github.com/gatehouse/gatehouse/auth"
+	ghttp "github.com/gatehouse/gatehouse/http"
 )
 
 type securityData struct {
@@ -18,8 +18,11 @@ type securityData struct {
 	// Groups are the user's groups, shown read-only when GroupsOn.
 	Groups   []string
 	GroupsOn bool
-	// MyApps are the apps the user may open (access rules with a name and launch URL).
-	MyApps []access.App
+	// MyApps are the apps the user may open (access rules with a name and launch URL, and the
+	// OpenID Provider's clients with a launch URL that admit the user); MyAppsOn shows the
+	// section, empty or not.
+	MyApps   []ghttp.MyApp
+	MyAppsOn bool
 }
 
 var securityNotices = map[string]string{
@@ -66,8 +69,10 @@ func (p *pages) securityView(r *http.Request, pr *auth.Principal) (*view, error)
 		if d.Groups, err = p.access.UserGroups(r.Context(), pr.User.ID); err != nil {
 			return nil, err
 		}
+	}
+	if d.MyAppsOn = p.access != nil || p.provider != nil; d.MyAppsOn {
 		ip, _ := netip.ParseAddr(p.kit.Meta(r).IP)
-		if d.MyApps, err = p.access.AppsFor(r.Context(), pr.User, ip); err != nil {
+		if d.MyApps, err = ghttp.MyApps(r.Context(), p.access, p.provider, pr, ip); err != nil {
 			return nil, err
 		}
 	}

@@ -13,6 +13,17 @@ import (
 type stepUpData struct {
 	RD    string
 	State *auth.StepUpState
+	// App names the app of an OpenID Provider sign-in that rd returns to; the page then shows
+	// the name, not the provider's internal address.
+	App string
+}
+
+func (p *pages) stepUpView(r *http.Request, pr *auth.Principal, rd string, st *auth.StepUpState) *view {
+	d := &stepUpData{RD: p.safeRD(rd), State: st}
+	if p.provider != nil && d.RD != "" {
+		d.App = p.provider.AppOfReturn(r.Context(), d.RD)
+	}
+	return &view{Title: "Second factor needed", User: pr.User, Data: d}
 }
 
 func (p *pages) stepUpRoutes(mux *http.ServeMux) {
@@ -33,7 +44,7 @@ func (p *pages) stepUpPage(w http.ResponseWriter, r *http.Request, pr *auth.Prin
 		http.Redirect(w, r, p.afterSignIn(rd), http.StatusSeeOther)
 		return nil
 	}
-	p.render(w, http.StatusOK, "stepup", &view{Title: "Second factor needed", User: pr.User, Data: &stepUpData{RD: p.safeRD(rd), State: st}})
+	p.render(w, http.StatusOK, "stepup", p.stepUpView(r, pr, rd, st))
 	return nil
 }
 
@@ -48,7 +59,7 @@ func (p *pages) stepUpSubmit(w http.ResponseWriter, r *http.Request, pr *auth.Pr
 	if serr != nil {
 		return serr
 	}
-	v := &view{Title: "Second factor needed", User: pr.User, Data: &stepUpData{RD: p.safeRD(rd), State: st}}
+	v := p.stepUpView(r, pr, rd, st)
 	v.refuse(err)
 	p.render(w, ghttpStatus(err), "stepup", v)
 	return nil

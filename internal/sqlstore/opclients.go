@@ -14,7 +14,7 @@ import (
 // tokens and consents are in opgrants.go.
 
 const opClientCols = `id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris, allowed_groups, skip_consent,
-	access_token_ttl_secs, refresh_token_ttl_secs, created_at, updated_at`
+	access_token_ttl_secs, refresh_token_ttl_secs, launch_url, created_at, updated_at`
 
 func jsonList(v []string) string {
 	if v == nil {
@@ -29,7 +29,7 @@ func scanOPClient(r rowScanner) (*gatehouse.OPClient, error) {
 	var redirects, logouts, groups string
 	var access, refresh int64
 	if err := r.Scan(&c.ID, &c.Name, &c.SecretHash, &c.Public, &redirects, &logouts, &groups, &c.SkipConsent,
-		&access, &refresh, timeDest{&c.CreatedAt}, timeDest{&c.UpdatedAt}); err != nil {
+		&access, &refresh, &c.LaunchURL, timeDest{&c.CreatedAt}, timeDest{&c.UpdatedAt}); err != nil {
 		return nil, err
 	}
 	for _, f := range []struct {
@@ -46,7 +46,7 @@ func scanOPClient(r rowScanner) (*gatehouse.OPClient, error) {
 
 func opClientArgs(c *gatehouse.OPClient) []any {
 	return []any{c.ID, c.Name, c.SecretHash, c.Public, jsonList(c.RedirectURIs), jsonList(c.PostLogoutRedirectURIs),
-		jsonList(c.AllowedGroups), c.SkipConsent, int64(c.AccessTokenTTL / time.Second), int64(c.RefreshTokenTTL / time.Second)}
+		jsonList(c.AllowedGroups), c.SkipConsent, int64(c.AccessTokenTTL / time.Second), int64(c.RefreshTokenTTL / time.Second), c.LaunchURL}
 }
 
 // CreateOPClient implements gatehouse.OPStore.
@@ -54,7 +54,7 @@ func (s *Store) CreateOPClient(ctx context.Context, c *gatehouse.OPClient) error
 	now := s.now()
 	args := append(opClientArgs(c), s.d.TimeArg(now), s.d.TimeArg(now))
 	res, err := s.w.ExecContext(ctx, `INSERT INTO op_clients (`+opClientCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING`, args...)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (id) DO NOTHING`, args...)
 	if err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func (s *Store) UpdateOPClient(ctx context.Context, c *gatehouse.OPClient) error
 	args := append(opClientArgs(c), s.d.TimeArg(now))
 	if err := s.execOne(ctx, "client", `UPDATE op_clients SET name = $2, secret_hash = $3, public = $4, redirect_uris = $5,
 		post_logout_redirect_uris = $6, allowed_groups = $7, skip_consent = $8, access_token_ttl_secs = $9,
-		refresh_token_ttl_secs = $10, updated_at = $11 WHERE id = $1`, args...); err != nil {
+		refresh_token_ttl_secs = $10, launch_url = $11, updated_at = $12 WHERE id = $1`, args...); err != nil {
 		return err
 	}
 	c.UpdatedAt = Norm(now)

@@ -11,14 +11,14 @@ import (
 	"github.com/gatehouse/gatehouse"
 )
 
-const sessionCols = `id, user_id, token_hash, auth_method, ip, user_agent, created_at, last_seen_at, expires_at, stay_signed_in, binding, access_exp_max, revoked_at, revoke_reason, reauth_at, upgraded_at`
+const sessionCols = `id, user_id, token_hash, auth_method, ip, user_agent, created_at, last_seen_at, expires_at, stay_signed_in, binding, access_exp_max, revoked_at, revoke_reason, reauth_at, upgraded_at, first_auth_method`
 
 func scanSession(r rowScanner) (*gatehouse.Session, error) {
 	var x gatehouse.Session
 	var binding sql.NullString
 	if err := r.Scan(&x.ID, &x.UserID, &x.TokenHash, &x.AuthMethod, &x.IP, &x.UserAgent, timeDest{&x.CreatedAt},
 		timeDest{&x.LastSeenAt}, timeDest{&x.ExpiresAt}, &x.StaySignedIn, &binding, timeDest{&x.AccessExpMax},
-		nullTimeDest{&x.RevokedAt}, &x.RevokeReason, nullTimeDest{&x.ReauthAt}, nullTimeDest{&x.UpgradedAt}); err != nil {
+		nullTimeDest{&x.RevokedAt}, &x.RevokeReason, nullTimeDest{&x.ReauthAt}, nullTimeDest{&x.UpgradedAt}, &x.FirstAuthMethod); err != nil {
 		return nil, err
 	}
 	if binding.Valid && binding.String != "" {
@@ -47,10 +47,10 @@ func (s *Store) CreateSession(ctx context.Context, x *gatehouse.Session, rt *gat
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		_, err = tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 			x.ID, x.UserID, x.TokenHash, x.AuthMethod, x.IP, x.UserAgent, s.d.TimeArg(x.CreatedAt), s.d.TimeArg(x.LastSeenAt),
 			s.d.TimeArg(x.ExpiresAt), x.StaySignedIn, bindingArg(x.Binding), s.d.TimeArg(x.AccessExpMax),
-			s.d.nullTimeArg(x.RevokedAt), x.RevokeReason, s.d.nullTimeArg(x.ReauthAt), s.d.nullTimeArg(x.UpgradedAt))
+			s.d.nullTimeArg(x.RevokedAt), x.RevokeReason, s.d.nullTimeArg(x.ReauthAt), s.d.nullTimeArg(x.UpgradedAt), x.FirstAuthMethod)
 		if err != nil {
 			return fmt.Errorf("insert session: %w", err)
 		}

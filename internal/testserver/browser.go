@@ -26,14 +26,17 @@ func (e *Env) ExternalBrowser() *Client {
 	}}}
 }
 
-// Page loads u (a path on the server, or an absolute URL) as a browser does (Accept: text/html)
-// and returns the status, Location and body.
+// Page loads u (a path on the server, or an absolute URL) as a browser does (Accept: text/html,
+// with the client's Header, such as Accept-Language) and returns the status, Location and body.
 func (c *Client) Page(t testing.TB, u string) (status int, location, body string) {
 	t.Helper()
 	if strings.HasPrefix(u, "/") {
 		u = c.E.URL + u
 	}
 	req, _ := http.NewRequest("GET", u, nil)
+	for k, v := range c.Header {
+		req.Header[k] = v
+	}
 	req.Header.Set("Accept", "text/html,application/xhtml+xml")
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
