@@ -53,16 +53,9 @@ func (x *rp) stepUpPage(v string) (*testserver.Response, string) {
 // returns the ID token's claims.
 func (x *rp) finish(r *testserver.Response, v string) claims {
 	x.t.Helper()
-	if r.Status != http.StatusSeeOther {
-		x.t.Fatalf("step-up answer: %d %s", r.Status, r.Body)
-	}
-	loc := r.Header.Get("Location")
-	if !strings.HasPrefix(loc, "http") {
-		loc = x.e.URL + loc
-	}
-	page, back := x.follow(x.admin, loc)
+	back := x.toApp(x.admin, r)
 	if back == nil || back.Query().Get("code") == "" {
-		x.t.Fatalf("no code for the app after the step-up: %v %d %s", back, page.Status, page.Body)
+		x.t.Fatalf("no code for the app after the step-up: %v", back)
 	}
 	tok, err := x.exchange(back.Query().Get("code"), v)
 	if err != nil {
