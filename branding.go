@@ -216,3 +216,35 @@ func normalizeLink(v string) (string, error) {
 	}
 	return v, nil
 }
+
+// Brand is what every page shows of the branding settings: the site name, the uploaded logo's
+// address or none (the built-in mark), the accent colour's stylesheet or none (the built-in
+// palette), and the footer link.
+type Brand struct {
+	Name                   string
+	LogoURL                string
+	CSSURL                 string
+	FooterLabel, FooterURL string
+}
+
+// Brand derives the pages' brand from the settings, with gatehouse's addresses under base (the
+// public URL's path). The version in the logo's and stylesheet's addresses lets browsers keep
+// each for a long time: a new logo or colour is a new address.
+func (s *Settings) Brand(base string) Brand {
+	b := Brand{Name: s.SiteName, FooterLabel: s.FooterLabel, FooterURL: s.FooterURL}
+	if b.Name == "" {
+		b.Name = "gatehouse"
+	}
+	if b.FooterLabel == "" || b.FooterURL == "" {
+		b.FooterLabel, b.FooterURL = "", ""
+	} else if strings.HasPrefix(b.FooterURL, "/") {
+		b.FooterURL = base + b.FooterURL
+	}
+	if s.Logo != "" {
+		b.LogoURL = base + "/branding/logo?v=" + url.QueryEscape(s.Logo)
+	}
+	if s.AccentColor != "" {
+		b.CSSURL = base + "/branding.css?v=" + url.QueryEscape(strings.TrimPrefix(s.AccentColor, "#"))
+	}
+	return b
+}

@@ -4,7 +4,7 @@ package i18n
 // engineers adding pages touch different files; a test fails when a key used by a template,
 // a page handler or a mail has no German text here.
 func German() map[string]string {
-	return merge(dePages(), deAdmin(), deMail(), deErrors(), deBranding(), deInvitations(), deInvitationErrors())
+	return merge(dePages(), deAdmin(), deMail(), deErrors(), deBranding(), deInvitations(), deInvitationErrors(), deProvider())
 }
 
 // merge puts parts into one map; the tables are split into functions of a few dozen lines

@@ -4,6 +4,8 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
+	"github.com/gatehouse/gatehouse/i18n"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -27,7 +29,19 @@ import (
 //go:embed templates/*.html
 var templateFS embed.FS
 
-var pageTmpl = template.Must(template.ParseFS(templateFS, "templates/*.html"))
+// parsePages parses the pages once per language of cat, with that language's "t" and "lang".
+func parsePages(cat *i18n.Catalog) (map[string]*template.Template, error) {
+	out := map[string]*template.Template{}
+	for _, code := range cat.Codes() {
+		pr := cat.Printer(code)
+		t, err := template.New("").Funcs(template.FuncMap{"t": pr.T, "lang": pr.Code}).ParseFS(templateFS, "templates/*.html")
+		if err != nil {
+			return nil, err
+		}
+		out[code] = t
+	}
+	return out, nil
+}
 
 // pageCSP lets the provider's pages load gatehouse's stylesheet and nothing else: no script, no
 // inline style, no frames (web's pages use the same rules).
@@ -47,6 +61,8 @@ type pageData struct {
 	Claims  []string
 	Message string
 	Error   string
+	// Brand: the site name, logo, accent colour and footer link, as on every page.
+	Brand gatehouse.Brand
 	// Confirm: the app wants a fresh sign-in (Code: with the authenticator; Password: with the
 	// password, which an account without one cannot give; Passkey: a passkey may confirm too).
 	Code, Password, Passkey bool
@@ -54,8 +70,17 @@ type pageData struct {
 
 func (p *Provider) base() string { return strings.TrimSuffix(p.public.Path, "/") }
 
-func (p *Provider) render(w http.ResponseWriter, status int, name string, d *pageData) {
+func (p *Provider) render(w http.ResponseWriter, r *http.Request, status int, name string, d *pageData) {
 	d.Base = p.base()
+	d.Brand = p.core.Settings().Brand(d.Base)
+	// The pages speak the language of gatehouse's own (the gatehouse_lang cookie, else
+	// Accept-Language); texts made in Go are read back into it like the pages' are.
+	code, _ := p.cat.ForRequest(r)
+	pr := p.cat.Printer(code)
+	d.Title, d.Message, d.Error = pr.Localize(d.Title), pr.Localize(d.Message), pr.Localize(d.Error)
+	for i, c := range d.Claims {
+		d.Claims[i] = pr.Localize(c)
+	}
 	// The server's default policy allows nothing; these pages need gatehouse's stylesheet.
 	if d.Passkey {
 		w.Header().Set("Content-Security-Policy", passkeyCSP)
@@ -65,15 +90,15 @@ func (p *Provider) render(w http.ResponseWriter, status int, name string, d *pag
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	if err := pageTmpl.ExecuteTemplate(w, name, d); err != nil {
+	if err := p.pages[pr.Code()].ExecuteTemplate(w, name, d); err != nil {
 		p.log.Error("rendering a provider page failed", "page", name, "err", err)
 	}
 }
 
 // problem shows a page that tells the user what went wrong, for errors that must not go back
 // to the app (an unknown request cannot be trusted with a redirect).
-func (p *Provider) problem(w http.ResponseWriter, status int, title, msg string) {
-	p.render(w, status, "problem.html", &pageData{Title: title, Message: msg})
+func (p *Provider) problem(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
+	p.render(w, r, status, "problem.html", &pageData{Title: title, Message: msg})
 }
 
 // flow is one request being signed in.
@@ -88,19 +113,19 @@ type flow struct {
 func (p *Provider) load(w http.ResponseWriter, r *http.Request, id string) (*flow, bool) {
 	req, err := p.authRequest(r.Context(), id)
 	if err != nil {
-		p.problem(w, http.StatusNotFound, "Sign-in link expired", "This sign-in request is unknown or has expired. Go back to the app and start again.")
+		p.problem(w, r, http.StatusNotFound, "Sign-in link expired", "This sign-in request is unknown or has expired. Go back to the app and start again.")
 		return nil, false
 	}
 	c, err := p.client(r.Context(), req.ClientID)
 	if err != nil {
-		p.problem(w, http.StatusNotFound, "Unknown app", "The app that sent you here is no longer registered.")
+		p.problem(w, r, http.StatusNotFound, "Unknown app", "The app that sent you here is no longer registered.")
 		return nil, false
 	}
 	f := &flow{req: req, client: c}
 	if pr, err := p.kit.Principal(r); err == nil {
 		sess, err := p.store.SessionByID(r.Context(), pr.SessionID)
 		if err != nil {
-			p.problem(w, http.StatusInternalServerError, "Something went wrong", "Try again in a moment.")
+			p.problem(w, r, http.StatusInternalServerError, "Something went wrong", "Try again in a moment.")
 			return nil, false
 		}
 		f.pr, f.sess = pr, sess
@@ -135,17 +160,17 @@ func (p *Provider) proceed(w http.ResponseWriter, r *http.Request, f *flow) {
 	}
 	ok, err := p.allowed(ctx, f.client, f.pr.User.ID)
 	if err != nil {
-		p.problem(w, http.StatusServiceUnavailable, "Something went wrong", "Try again in a moment.")
+		p.problem(w, r, http.StatusServiceUnavailable, "Something went wrong", "Try again in a moment.")
 		return
 	}
 	if !ok {
 		p.failure(ctx, f.client.c.ID, f.pr.User.ID, "not_in_allowed_groups", nil)
-		p.render(w, http.StatusForbidden, "denied.html", &pageData{Title: "Not allowed", App: f.client.c.Name, User: f.pr.User.Username})
+		p.render(w, r, http.StatusForbidden, "denied.html", &pageData{Title: "Not allowed", App: f.client.c.Name, User: f.pr.User.Username})
 		return
 	}
 	sub, err := p.store.OPSubject(ctx, f.pr.User.ID, newSubject())
 	if err != nil {
-		p.problem(w, http.StatusInternalServerError, "Something went wrong", "Try again in a moment.")
+		p.problem(w, r, http.StatusInternalServerError, "Something went wrong", "Try again in a moment.")
 		return
 	}
 	if f.req.HintSubject != "" && f.req.HintSubject != sub {
@@ -163,7 +188,7 @@ func (p *Provider) proceed(w http.ResponseWriter, r *http.Request, f *flow) {
 		}
 		d := p.confirmData(ctx, f)
 		d.Message = need
-		p.render(w, http.StatusOK, "confirm.html", d)
+		p.render(w, r, http.StatusOK, "confirm.html", d)
 		return
 	}
 	if f.req.wantsTwoFactor() && acr != ACRTwoFactor && !reauthedWithCode(f, authTime) {
@@ -171,7 +196,7 @@ func (p *Provider) proceed(w http.ResponseWriter, r *http.Request, f *flow) {
 		return
 	}
 	if consent, err := p.needsConsent(ctx, f); err != nil {
-		p.problem(w, http.StatusInternalServerError, "Something went wrong", "Try again in a moment.")
+		p.problem(w, r, http.StatusInternalServerError, "Something went wrong", "Try again in a moment.")
 		return
 	} else if consent {
 		if f.req.hasPrompt(oidc.PromptNone) {
@@ -179,7 +204,7 @@ func (p *Provider) proceed(w http.ResponseWriter, r *http.Request, f *flow) {
 			p.toApp(w, r, f, &oidc.Error{ErrorType: "consent_required", Description: "the user has not allowed this app yet"})
 			return
 		}
-		p.render(w, http.StatusOK, "consent.html", &pageData{Title: "Sign in to " + f.client.c.Name, App: f.client.c.Name,
+		p.render(w, r, http.StatusOK, "consent.html", &pageData{Title: fmt.Sprintf("Sign in to %s?", f.client.c.Name), App: f.client.c.Name,
 			ID: f.req.ID, User: f.pr.User.Username, Claims: claimsOf(f.req.Scopes)})
 		return
 	}
@@ -201,11 +226,11 @@ func signIn(s *gatehouse.Session) (time.Time, []string, string) {
 func (p *Provider) needsConfirm(f *flow, authTime time.Time) string {
 	switch {
 	case f.req.hasPrompt(oidc.PromptLogin) && authTime.Before(f.req.CreatedAt):
-		return f.client.c.Name + " asks you to sign in again."
+		return fmt.Sprintf("%s asks you to sign in again.", f.client.c.Name)
 	// max_age counts from the request: a sign-in or confirmation after it always satisfies it
 	// (prompt=login arrives here as max_age=0).
 	case f.req.MaxAge != nil && f.req.CreatedAt.Sub(authTime) > time.Duration(*f.req.MaxAge)*time.Second:
-		return f.client.c.Name + " asks for a recent sign-in."
+		return fmt.Sprintf("%s asks for a recent sign-in.", f.client.c.Name)
 	}
 	return ""
 }
@@ -240,7 +265,7 @@ func (p *Provider) stepUp(w http.ResponseWriter, r *http.Request, f *flow) {
 	}
 	st, err := p.core.StepUpState(ctx, f.pr)
 	if err != nil {
-		p.problem(w, http.StatusServiceUnavailable, "Something went wrong", "Try again in a moment.")
+		p.problem(w, r, http.StatusServiceUnavailable, "Something went wrong", "Try again in a moment.")
 		return
 	}
 	if !st.Done && !st.TOTP && !st.Passkey {
@@ -289,7 +314,7 @@ func (p *Provider) complete(w http.ResponseWriter, r *http.Request, f *flow, sub
 		f.req.AMR, f.req.ACR = append(factorAMR(f.sess.AuthMethod), "otp", "mfa"), ACRTwoFactor
 	}
 	if err := p.store.UpdateOPAuthRequest(r.Context(), f.req.ID, f.req.encode()); err != nil {
-		p.problem(w, http.StatusNotFound, "Sign-in link expired", "This sign-in request is unknown or has expired. Go back to the app and start again.")
+		p.problem(w, r, http.StatusNotFound, "Sign-in link expired", "This sign-in request is unknown or has expired. Go back to the app and start again.")
 		return
 	}
 	p.event(r.Context(), gatehouse.EventOIDCAuthorized, f.pr.User.ID, f.pr.SessionID, map[string]any{"client_id": f.client.c.ID, "scopes": f.req.Scopes, "acr": f.req.ACR})
@@ -313,11 +338,11 @@ func (p *Provider) serveCallback(w http.ResponseWriter, r *http.Request, id stri
 // loginSubmit takes the consent and confirm forms.
 func (p *Provider) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	if err := p.kit.CheckCSRF(r); err != nil {
-		p.problem(w, http.StatusForbidden, "Request refused", "This form was sent from another site or by an old browser. Go back, reload the page and try again.")
+		p.problem(w, r, http.StatusForbidden, "Request refused", "This form was sent from another site or by an old browser. Go back, reload the page and try again.")
 		return
 	}
 	if err := r.ParseForm(); err != nil {
-		p.problem(w, http.StatusBadRequest, "Bad request", "The form could not be read.")
+		p.problem(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.")
 		return
 	}
 	f, ok := p.load(w, r, r.PostForm.Get("id"))
@@ -332,7 +357,7 @@ func (p *Provider) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	case "allow":
 		c := &gatehouse.OPConsent{UserID: f.pr.User.ID, ClientID: f.client.c.ID, Scopes: f.req.Scopes, GrantedAt: p.clock.Now()}
 		if err := p.store.SaveOPConsent(r.Context(), c); err != nil {
-			p.problem(w, http.StatusInternalServerError, "Something went wrong", "Try again in a moment.")
+			p.problem(w, r, http.StatusInternalServerError, "Something went wrong", "Try again in a moment.")
 			return
 		}
 		// A consent given now answers prompt=consent too.
@@ -344,7 +369,7 @@ func (p *Provider) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	case "confirm":
 		p.confirm(w, r, f)
 	default:
-		p.problem(w, http.StatusBadRequest, "Bad request", "The form did not say what to do.")
+		p.problem(w, r, http.StatusBadRequest, "Bad request", "The form did not say what to do.")
 	}
 }
 
@@ -358,12 +383,12 @@ func (p *Provider) confirm(w http.ResponseWriter, r *http.Request, f *flow) {
 		}
 		d := p.confirmData(r.Context(), f)
 		d.Error = msg
-		p.render(w, http.StatusUnauthorized, "confirm.html", d)
+		p.render(w, r, http.StatusUnauthorized, "confirm.html", d)
 		return
 	}
 	sess, err := p.store.SessionByID(r.Context(), f.pr.SessionID)
 	if err != nil {
-		p.problem(w, http.StatusInternalServerError, "Something went wrong", "Try again in a moment.")
+		p.problem(w, r, http.StatusInternalServerError, "Something went wrong", "Try again in a moment.")
 		return
 	}
 	f.sess = sess
@@ -391,11 +416,11 @@ func (p *Provider) confirmData(ctx context.Context, f *flow) *pageData {
 // request of "then" goes on as after a confirmation by form.
 func (p *Provider) loginContinue(w http.ResponseWriter, r *http.Request) {
 	if err := p.kit.CheckCSRF(r); err != nil {
-		p.problem(w, http.StatusForbidden, "Request refused", "This form was sent from another site or by an old browser. Go back, reload the page and try again.")
+		p.problem(w, r, http.StatusForbidden, "Request refused", "This form was sent from another site or by an old browser. Go back, reload the page and try again.")
 		return
 	}
 	if err := r.ParseForm(); err != nil {
-		p.problem(w, http.StatusBadRequest, "Bad request", "The form could not be read.")
+		p.problem(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.")
 		return
 	}
 	if f, ok := p.load(w, r, r.PostForm.Get("then")); ok {
@@ -408,7 +433,7 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
 	req, err := p.authRequest(r.Context(), r.URL.Query().Get("id"))
 	pr, perr := p.kit.Principal(r)
 	if err != nil || perr != nil || !req.IsDone || req.SessionID != pr.SessionID {
-		p.problem(w, http.StatusNotFound, "Sign-in link expired", "This sign-in request is unknown or has expired. Go back to the app and start again.")
+		p.problem(w, r, http.StatusNotFound, "Sign-in link expired", "This sign-in request is unknown or has expired. Go back to the app and start again.")
 		return
 	}
 	p.op.ServeHTTP(w, r)

@@ -10,6 +10,8 @@ import (
 	"crypto/hkdf"
 	"crypto/sha256"
 	"fmt"
+	"github.com/gatehouse/gatehouse/i18n"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -45,6 +47,8 @@ type Core interface {
 	// StepUpState tells which second factors the user could add to the session (acr_values=2fa
 	// goes through the access rules' step-up page).
 	StepUpState(ctx context.Context, p *auth.Principal) (*auth.StepUpState, error)
+	// Settings are the runtime settings now (the pages' branding).
+	Settings() *gatehouse.Settings
 }
 
 // Deps are what the provider needs.
@@ -61,6 +65,8 @@ type Deps struct {
 	// TokenSecret is auth.jwt_secret: opaque access tokens are encrypted under a key derived
 	// from it, so changing it ends every app's access token as it ends gatehouse's own.
 	TokenSecret string
+	// Catalog translates the provider's pages (package i18n); nil builds one.
+	Catalog *i18n.Catalog
 }
 
 // Paths of the provider. Discovery names them; nothing else should rely on them.
@@ -81,6 +87,8 @@ type Provider struct {
 	public *url.URL
 	keys   *keyRing
 	op     *op.Provider
+	cat    *i18n.Catalog
+	pages  map[string]*template.Template
 	kit    ghttp.PageKit
 
 	failMu   sync.Mutex
@@ -102,8 +110,17 @@ func New(ctx context.Context, d Deps) (*Provider, error) {
 	if err := keys.ensure(ctx); err != nil {
 		return nil, err
 	}
+	if d.Catalog == nil {
+		if d.Catalog, err = i18n.New(); err != nil {
+			return nil, err
+		}
+	}
+	pages, err := parsePages(d.Catalog)
+	if err != nil {
+		return nil, err
+	}
 	p := &Provider{store: d.Store, core: d.Core, groups: d.Groups, clock: d.Clock, log: d.Logger, public: d.PublicURL,
-		keys: keys, failSeen: map[string]time.Time{}}
+		keys: keys, failSeen: map[string]time.Time{}, cat: d.Catalog, pages: pages}
 	key, err := hkdf.Key(sha256.New, []byte(d.TokenSecret), nil, "gatehouse oidc provider access tokens", 32)
 	if err != nil {
 		return nil, err

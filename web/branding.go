@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/gatehouse/gatehouse"
@@ -17,36 +16,9 @@ import (
 // inline style) and the footer link; /admin/branding sets them.
 
 // brand is what layout.html needs of the branding settings.
-type brand struct {
-	Name string
-	// LogoURL is the uploaded logo's address ("" shows the built-in mark).
-	LogoURL string
-	// CSSURL is the accent colour's stylesheet ("" keeps the built-in palette).
-	CSSURL                 string
-	FooterLabel, FooterURL string
-}
+type brand = gatehouse.Brand
 
-func (p *pages) brand() brand {
-	st := p.auth.Core.Settings()
-	b := brand{Name: st.SiteName, FooterLabel: st.FooterLabel, FooterURL: st.FooterURL}
-	if b.Name == "" {
-		b.Name = "gatehouse"
-	}
-	if b.FooterLabel == "" || b.FooterURL == "" {
-		b.FooterLabel, b.FooterURL = "", ""
-	} else if strings.HasPrefix(b.FooterURL, "/") {
-		b.FooterURL = p.base + b.FooterURL
-	}
-	// The version in the address lets browsers keep each file for a long time: a new logo or
-	// colour is a new address.
-	if st.Logo != "" {
-		b.LogoURL = p.base + "/branding/logo?v=" + url.QueryEscape(st.Logo)
-	}
-	if st.AccentColor != "" {
-		b.CSSURL = p.base + "/branding.css?v=" + url.QueryEscape(strings.TrimPrefix(st.AccentColor, "#"))
-	}
-	return b
-}
+func (p *pages) brand() brand { return p.auth.Core.Settings().Brand(p.base) }
 
 func (p *pages) brandingRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /branding/logo", p.logoFile)

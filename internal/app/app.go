@@ -139,7 +139,7 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 	var provider *oidcprovider.Provider
 	var op ghttp.OIDCProvider // stays a nil interface without a provider
 	if !p.WithoutProvider {
-		provider, err = oidcprovider.New(ctx, oidcprovider.Deps{Store: p.Store, Core: oidcprovider.CoreOf(svc), Groups: p.Groups, Clock: p.Clock,
+		provider, err = oidcprovider.New(ctx, oidcprovider.Deps{Catalog: cat, Store: p.Store, Core: oidcprovider.CoreOf(svc), Groups: p.Groups, Clock: p.Clock,
 			Logger: p.Logger, PublicURL: cfg.PublicURL, SealSecret: cfg.Auth.MFASecretKey, TokenSecret: cfg.Auth.JWTSecret})
 		if err != nil {
 			lim.close()
