@@ -3,6 +3,8 @@ package access
 import (
 	"fmt"
 	"net/netip"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -187,10 +189,18 @@ func TestCleanPath(t *testing.T) {
 func TestMatchAllocatesNothing(t *testing.T) {
 	m := mustCompile(t, accesstest.HundredRules(), OneFactor)
 	req := &Request{Host: "app99.example.com:443", Path: "/api/v1/items/42", Method: "GET", IP: netip.MustParseAddr("10.0.0.1")}
+	upper := &Request{Host: "App99.EXAMPLE.com", Path: "/api/v1/items/42", Method: "get"}
 	sub := &Subject{Username: "alice", Groups: []string{"g1", "g99"}}
 	allocs := testing.AllocsPerRun(200, func() {
 		if d := m.Match(req, sub); d.Rule != 99 {
 			t.Fatalf("rule %d matched, want 99", d.Rule)
+		}
+		if d := m.Resume(req, sub, m.Match(req, nil)); d.Rule != 99 {
+			t.Fatalf("Resume: rule %d matched, want 99", d.Rule)
+		}
+		// A name in capitals, as a user may type it, is lower-cased without allocating too.
+		if d := m.Match(upper, sub); d.Rule != 99 {
+			t.Fatalf("upper-case host: rule %d matched, want 99", d.Rule)
 		}
 		if _, ok := CleanPath("/api/v1/items/42?x=1"); !ok {
 			t.Fatal("CleanPath")
@@ -200,7 +210,7 @@ func TestMatchAllocatesNothing(t *testing.T) {
 		}
 	})
 	if allocs != 0 {
-		t.Fatalf("Match, CleanPath and SplitURL allocate %v times per request, want 0", allocs)
+		t.Fatalf("Match, Resume, CleanPath and SplitURL allocate %v times per request, want 0", allocs)
 	}
 }
 
@@ -232,24 +242,101 @@ func BenchmarkCleanPathClean(b *testing.B) {
 	}
 }
 
-// linear is Match without the host index: the definition the index must agree with.
-func (m *Matcher) linear(r *Request, sub *Subject) Decision {
-	host := hostOnly(r.Host)
-	for i := range m.rules {
-		ru := &m.rules[i]
-		if !ru.matchRequest(host, r) {
-			continue
-		}
-		switch {
-		case !ru.hasSubjects():
-			return Decision{Rule: i, Policy: ru.policy}
-		case sub == nil:
-			return Decision{Rule: i, Policy: ru.policy, NeedUser: true}
-		case ru.matchSubject(sub):
-			return Decision{Rule: i, Policy: ru.policy}
+// hostOnly is the host name as the rules were always matched against: hostPart, lower-cased
+// (strings.ToLower) when it has an upper-case letter.
+func hostOnly(h string) string {
+	h = hostPart(h)
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(h)
 		}
 	}
-	return Decision{Rule: -1, Policy: m.def}
+	return h
+}
+
+// naive is the definition the matcher must agree with, written from CONTRACT.md's rule list
+// (normalized) with none of the matcher's shortcuts: every rule in order, every domain, the
+// regular expression of every path, first match wins. res caches compiled expressions.
+type naive struct {
+	rules []gatehouse.AccessRule
+	def   Policy
+	res   map[string]*regexp.Regexp
+}
+
+func newNaive(t testing.TB, rules []gatehouse.AccessRule, def Policy) *naive {
+	t.Helper()
+	norm, err := Normalize(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &naive{rules: norm, def: def, res: map[string]*regexp.Regexp{}}
+}
+
+func (n *naive) decide(r *Request, sub *Subject) Decision {
+	host := hostOnly(r.Host)
+	for i := range n.rules {
+		ru := &n.rules[i]
+		if !n.request(ru, host, r) {
+			continue
+		}
+		pol, _ := ParsePolicy(ru.Policy)
+		switch {
+		case len(ru.Subjects) == 0:
+			return Decision{Rule: i, Policy: pol}
+		case sub == nil:
+			return Decision{Rule: i, Policy: pol, NeedUser: true}
+		case naiveSubject(ru, sub):
+			return Decision{Rule: i, Policy: pol}
+		}
+	}
+	return Decision{Rule: -1, Policy: n.def}
+}
+
+func (n *naive) request(ru *gatehouse.AccessRule, host string, r *Request) bool {
+	return anyOf(ru.Domains, func(d string) bool {
+		if rest, wild := strings.CutPrefix(d, "*."); wild {
+			return strings.HasSuffix(host, "."+rest) && len(host) > len(rest)+1
+		}
+		return host == d
+	}) && anyOf(ru.Methods, func(m string) bool { return strings.EqualFold(r.Method, m) }) &&
+		anyOf(ru.Networks, func(n string) bool { return r.IP.IsValid() && netip.MustParsePrefix(n).Contains(r.IP.Unmap()) }) &&
+		anyOf(ru.Paths, func(p string) bool {
+			if n.res[p] == nil {
+				n.res[p] = regexp.MustCompile(p)
+			}
+			return n.res[p].MatchString(r.Path)
+		})
+}
+
+func naiveSubject(ru *gatehouse.AccessRule, sub *Subject) bool {
+	return slices.ContainsFunc(ru.Subjects, func(s string) bool {
+		if u, ok := strings.CutPrefix(s, "user:"); ok {
+			return strings.EqualFold(sub.Username, u)
+		}
+		return slices.Contains(sub.Groups, strings.TrimPrefix(s, "group:"))
+	})
+}
+
+// anyOf is true for an empty list (no condition) or when f holds for an element.
+func anyOf(l []string, f func(string) bool) bool { return len(l) == 0 || slices.ContainsFunc(l, f) }
+
+// agree checks Match, and Resume after the anonymous decision, against naive for one request.
+func agree(t testing.TB, m *Matcher, ref *naive, r *Request, sub *Subject) {
+	t.Helper()
+	anon := m.Match(r, nil)
+	if want := ref.decide(r, nil); anon != want {
+		t.Fatalf("%s %q %q from %v, anonymous: matcher %+v, naive %+v\nrules: %+v", r.Method, r.Host, r.Path, r.IP, anon, want, ref.rules)
+	}
+	if sub == nil {
+		return
+	}
+	want := ref.decide(r, sub)
+	if got := m.Match(r, sub); got != want {
+		t.Fatalf("%s %q %q from %v as %+v: matcher %+v, naive %+v\nrules: %+v", r.Method, r.Host, r.Path, r.IP, sub, got, want, ref.rules)
+	}
+	if got := m.Resume(r, sub, anon); got != want {
+		t.Fatalf("%s %q %q from %v as %+v: Resume after %+v gives %+v, naive %+v\nrules: %+v", r.Method, r.Host, r.Path, r.IP, sub, anon, got, want, ref.rules)
+	}
 }
 
 func TestHostIndexAgreesWithLinearScan(t *testing.T) {
@@ -258,15 +345,12 @@ func TestHostIndexAgreesWithLinearScan(t *testing.T) {
 	paths := []string{"/", "/healthz", "/edit/x", "/api/v4/x", "/team3/", "/api/v1"}
 	subs := []*Subject{nil, {Username: "alice"}, {Username: "carol", Groups: []string{"admins", "g1", "g5", "g99"}}}
 	for _, rules := range [][]gatehouse.AccessRule{sample, accesstest.HundredRules()} {
-		m := mustCompile(t, rules, OneFactor)
+		m, ref := mustCompile(t, rules, OneFactor), newNaive(t, rules, OneFactor)
 		for _, h := range hosts {
 			for _, p := range paths {
 				for _, meth := range []string{"GET", "POST"} {
 					for _, s := range subs {
-						r := &Request{Host: h, Path: p, Method: meth, IP: netip.MustParseAddr("10.0.0.1")}
-						if got, want := m.Match(r, s), m.linear(r, s); got != want {
-							t.Fatalf("%s %s%s as %v: indexed %+v, linear %+v", meth, h, p, s, got, want)
-						}
+						agree(t, m, ref, &Request{Host: h, Path: p, Method: meth, IP: netip.MustParseAddr("10.0.0.1")}, s)
 					}
 				}
 			}

@@ -2,6 +2,7 @@ package access
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -29,19 +30,39 @@ type Decision struct {
 	// NeedUser is set for an anonymous request when the first rule matching everything but the
 	// subjects names subjects: who the user is decides, so the caller must sign them in first.
 	NeedUser bool
+	// from is the rule list that decided, set by Service.Decide for DecideUser.
+	from *Matcher
 }
 
 // Match returns the decision of the first rule matching r and sub (nil: not signed in). It
 // allocates nothing and takes no lock.
 func (m *Matcher) Match(r *Request, sub *Subject) Decision {
-	host := hostOnly(r.Host)
-	cand, known := m.byHost[host]
-	if !known {
-		cand = m.other
+	return m.matchFrom(m.candidates(r.Host), 0, r, sub)
+}
+
+// Resume is Match for a signed-in sub after anon, m's decision for the same request without a
+// user. anon is the answer whenever it did not ask for the user: the first rule matching the
+// request named no subjects, or no rule matched, and then who is asking changes nothing. When
+// it did, no rule before anon.Rule matched the request, so the scan starts there.
+func (m *Matcher) Resume(r *Request, sub *Subject, anon Decision) Decision {
+	if !anon.NeedUser || anon.Rule < 0 {
+		return anon
 	}
-	for _, i := range cand {
+	cand := m.candidates(r.Host)
+	from, _ := slices.BinarySearch(cand, int32(anon.Rule))
+	return m.matchFrom(cand, from, r, sub)
+}
+
+// matchFrom judges the request by the candidate rules cand[from:], in order. Every candidate
+// matches the request's host already (candidates), so only the other parts are tested.
+func (m *Matcher) matchFrom(cand []int32, from int, r *Request, sub *Subject) Decision {
+	for _, i := range cand[from:] {
 		ru := &m.rules[i]
-		if !ru.matchRequest(host, r) {
+		// The cheapest test first, inline: among one host's rules, most are about other paths.
+		if !hasPrefix(r.Path, ru.pathPre) ||
+			len(ru.methods) > 0 && !ru.matchMethod(r.Method) ||
+			len(ru.nets) > 0 && !ru.matchNet(r.IP) ||
+			len(ru.paths) > 0 && !ru.matchPath(r.Path) {
 			continue
 		}
 		if !ru.hasSubjects() {
@@ -57,8 +78,90 @@ func (m *Matcher) Match(r *Request, sub *Subject) Decision {
 	return Decision{Rule: -1, Policy: m.def}
 }
 
-func (ru *rule) matchRequest(host string, r *Request) bool {
-	return ru.matchHost(host) && ru.matchMethod(r.Method) && ru.matchNet(r.IP) && ru.matchPath(r.Path)
+// hasPrefix is strings.HasPrefix that compares the last byte of the prefix first: the paths of
+// one host's rules mostly share their beginning ("/api/v1/", "/api/v2/"), so that byte rejects
+// most of them without a call to compare the whole prefix.
+func hasPrefix(s, prefix string) bool {
+	n := len(prefix)
+	return n == 0 || len(s) >= n && s[n-1] == prefix[n-1] && s[:n] == prefix
+}
+
+// maxName is longer than any domain a rule can name ("*." and 253 bytes): the index is looked
+// up with at most this many bytes of the end of a host name.
+const maxName = 256
+
+// candidates returns the rules that can match a request for host (as sent: any case, maybe a
+// port), in order: the list of the host name when a rule names it exactly, else the list of
+// the longest wildcard suffix ("*.example.com") the name ends with, else the rules without
+// domains. Each list was built by testing every rule's domains against that key (index), so
+// it holds exactly the rules whose domains match the host.
+func (m *Matcher) candidates(h string) []int32 {
+	h = hostPart(h)
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; c >= 'A' && c <= 'Z' {
+			return m.candidatesUpper(h)
+		}
+	}
+	return lookup(m, h, len(h))
+}
+
+// candidatesUpper is candidates for a name with an upper-case letter, lower-cased as the rules
+// were: an ASCII name in a buffer on the stack, so without allocating.
+func (m *Matcher) candidatesUpper(h string) []int32 {
+	if unicodeLower(h) {
+		// strings.ToLower, which the matcher has always applied to such a name, also maps some
+		// non-ASCII letters to ASCII ones (the Kelvin sign to 'k'): the rare name with both pays
+		// its allocation and keeps that meaning.
+		h = strings.ToLower(h)
+		return lookup(m, h, len(h))
+	}
+	var buf [maxName]byte
+	tail := h
+	if len(tail) > maxName {
+		// Only the end of a longer name can meet a rule: a wildcard's suffix.
+		tail = tail[len(tail)-maxName:]
+	}
+	n := copy(buf[:], tail)
+	for i := range n {
+		if c := buf[i]; c >= 'A' && c <= 'Z' {
+			buf[i] = c + 'a' - 'A'
+		}
+	}
+	return lookup(m, buf[:n], len(h))
+}
+
+// lookup finds the candidates of a lower-case name, of which name is the last (at most
+// maxName) bytes and full the whole length.
+func lookup[S string | []byte](m *Matcher, name S, full int) []int32 {
+	n := len(name)
+	if full == n {
+		if c, ok := m.byHost[string(name)]; ok {
+			return c
+		}
+	}
+	if len(m.bySuffix) > 0 {
+		// Left to right, so the first suffix found is the longest. A suffix must leave at least
+		// one byte before it ("*.example.com" matches neither "example.com" nor ".example.com").
+		for i := max(0, n-m.maxSuffix); i < n; i++ {
+			if name[i] == '.' && (i > 0 || full > n) {
+				if c, ok := m.bySuffix[string(name[i:])]; ok {
+					return c
+				}
+			}
+		}
+	}
+	return m.other
+}
+
+// unicodeLower reports whether h has both an upper-case ASCII letter and a non-ASCII byte.
+func unicodeLower(h string) bool {
+	upper, other := false, false
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		upper = upper || c >= 'A' && c <= 'Z'
+		other = other || c >= 0x80
+	}
+	return upper && other
 }
 
 func (ru *rule) matchHost(host string) bool {
@@ -84,7 +187,8 @@ func (ru *rule) matchMethod(m string) bool {
 		return true
 	}
 	for _, x := range ru.methods {
-		if strings.EqualFold(m, x) {
+		// Methods are stored upper-case and proxies send them so: == decides almost always.
+		if m == x || strings.EqualFold(m, x) {
 			return true
 		}
 	}
@@ -135,19 +239,7 @@ func (ru *rule) matchSubject(sub *Subject) bool {
 	return false
 }
 
-// hostOnly strips a port, the brackets of an IPv6 literal and a trailing dot, and lower-cases
-// the name; it allocates only for a name that has upper-case letters (browsers and proxies send
-// lower case).
-func hostOnly(h string) string {
-	h = hostPart(h)
-	for i := 0; i < len(h); i++ {
-		if c := h[i]; c >= 'A' && c <= 'Z' {
-			return strings.ToLower(h)
-		}
-	}
-	return h
-}
-
+// hostPart strips a port, the brackets of an IPv6 literal and a trailing dot.
 func hostPart(h string) string {
 	if strings.HasPrefix(h, "[") {
 		if end := strings.IndexByte(h, ']'); end > 0 {

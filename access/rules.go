@@ -66,9 +66,12 @@ func (p Policy) String() string {
 
 // rule is one compiled rule. Empty lists match everything.
 type rule struct {
-	exact   []string // lower-case host names
-	suffix  []string // ".example.com" for "*.example.com"
-	paths   []pathRE
+	exact  []string // lower-case host names
+	suffix []string // ".example.com" for "*.example.com"
+	paths  []pathRE
+	// pathPre is what every path the rule matches begins with: the longest common prefix of its
+	// path expressions' literal prefixes ("" when one has none, or without paths).
+	pathPre string
 	methods []string
 	nets    []netip.Prefix
 	users   []string
@@ -82,13 +85,18 @@ func (r *rule) hasSubjects() bool { return len(r.users) > 0 || len(r.groups) > 0
 // swapped in whole, so a request is always judged by one consistent list.
 type Matcher struct {
 	rules []rule
-	// byHost lists, for every host name a rule names exactly, the indices of the rules that can
-	// match that host (naming it, a wildcard above it, or no domain at all), in order; other
-	// lists them for every other host. A request then visits only its candidates: with many
-	// apps, most rules are about other hosts.
-	byHost map[string][]int32
-	other  []int32
-	nets   bool // some rule has networks
+	// The host index (Matcher.candidates): a request visits only the rules that can match its
+	// host, in order; with many apps, most rules are about other hosts. byHost lists, for every
+	// host name a rule names exactly, the indices of the rules matching that host (naming it, a
+	// wildcard above it, or no domain at all); bySuffix, for every wildcard's suffix
+	// (".example.com"), those matching a name under it that no rule names exactly (a wildcard
+	// whose suffix ends the key, or no domain); other, for every other host, the rules without
+	// domains. maxSuffix is the longest key of bySuffix.
+	byHost    map[string][]int32
+	bySuffix  map[string][]int32
+	other     []int32
+	maxSuffix int
+	nets      bool // some rule has networks
 	// Default answers requests no rule matches (runtime setting access_default_policy).
 	def Policy
 	// apps are the rules with a display name and launch URL, in rule order (Apps).
@@ -113,7 +121,9 @@ func (m *Matcher) Default() Policy { return m.def }
 
 // WithDefault returns a matcher with the same rules and another default policy.
 func (m *Matcher) WithDefault(p Policy) *Matcher {
-	return &Matcher{rules: m.rules, byHost: m.byHost, other: m.other, nets: m.nets, def: p, apps: m.apps}
+	c := *m
+	c.def = p
+	return &c
 }
 
 // Normalize validates rules and returns them in canonical form (lower-case domains and names,
@@ -156,29 +166,58 @@ func Compile(rules []gatehouse.AccessRule, def Policy) (*Matcher, error) {
 	return m, nil
 }
 
+// index builds the host index (the Matcher's fields byHost to maxSuffix) by testing every
+// rule's domains against each key, so a key's list is exactly what a scan of all rules would
+// find matching its hosts.
 func (m *Matcher) index() {
-	m.byHost = map[string][]int32{}
+	m.byHost, m.bySuffix = map[string][]int32{}, map[string][]int32{}
 	for i := range m.rules {
-		for _, h := range m.rules[i].exact {
+		ru := &m.rules[i]
+		m.nets = m.nets || len(ru.nets) > 0
+		for _, h := range ru.exact {
 			m.byHost[h] = nil
 		}
-	}
-	for h := range m.byHost {
-		var l []int32
-		for i := range m.rules {
-			if m.rules[i].matchHost(h) {
-				l = append(l, int32(i))
-			}
+		for _, sfx := range ru.suffix {
+			m.bySuffix[sfx] = nil
+			m.maxSuffix = max(m.maxSuffix, len(sfx))
 		}
-		m.byHost[h] = l
-	}
-	m.other = nil
-	for i := range m.rules {
-		m.nets = m.nets || len(m.rules[i].nets) > 0
-		if len(m.rules[i].exact) == 0 || len(m.rules[i].suffix) > 0 {
+		if len(ru.exact) == 0 && len(ru.suffix) == 0 {
 			m.other = append(m.other, int32(i))
 		}
 	}
+	for h := range m.byHost {
+		m.byHost[h] = m.ruleList(func(ru *rule) bool { return ru.matchHost(h) })
+	}
+	for key := range m.bySuffix {
+		m.bySuffix[key] = m.ruleList(func(ru *rule) bool { return ru.matchUnder(key) })
+	}
+}
+
+// ruleList is the indices of the rules for which ok holds, in order.
+func (m *Matcher) ruleList(ok func(*rule) bool) []int32 {
+	var l []int32
+	for i := range m.rules {
+		if ok(&m.rules[i]) {
+			l = append(l, int32(i))
+		}
+	}
+	return l
+}
+
+// matchUnder reports whether the rule matches every name under the wildcard suffix key (such
+// as ".example.com") that it does not name exactly: it has no domains, or a wildcard whose
+// suffix ends key (".example.com" ends ".app.example.com"; both begin with a dot, so the
+// match falls on a label boundary).
+func (ru *rule) matchUnder(key string) bool {
+	if len(ru.exact) == 0 && len(ru.suffix) == 0 {
+		return true
+	}
+	for _, sfx := range ru.suffix {
+		if strings.HasSuffix(key, sfx) {
+			return true
+		}
+	}
+	return false
 }
 
 // ruleError is the error of field (e.g. "paths", 2) of rule i.
@@ -359,13 +398,30 @@ func normalizeSubject(s string) (string, error) {
 
 // pathRE is a path expression with, when it is anchored at the start, the literal text every
 // match must begin with: most rules are "^/something...", and a prefix test rejects a path in a
-// few nanoseconds where running the expression costs tens.
+// few nanoseconds where running the expression costs tens. An expression that is nothing but
+// that anchored text ("^/api/") or the whole path ("^/healthz$") is decided by the test alone.
 type pathRE struct {
 	re     *regexp.Regexp
 	prefix string // "" when no quick test applies
+	kind   literalKind
 }
 
+// literalKind says how much of a path expression its prefix decides.
+type literalKind uint8
+
+const (
+	notLiteral    literalKind = iota // the prefix only rejects; the expression decides
+	literalPrefix                    // "^text": a path beginning with the text matches
+	literalWhole                     // "^text$": the path that is the text matches
+)
+
 func (p *pathRE) match(path string) bool {
+	switch p.kind {
+	case literalPrefix:
+		return strings.HasPrefix(path, p.prefix)
+	case literalWhole:
+		return path == p.prefix
+	}
 	if p.prefix != "" && !strings.HasPrefix(path, p.prefix) {
 		return false
 	}
@@ -377,13 +433,47 @@ func compilePath(src string) pathRE {
 	// Only an expression that begins with ^ outside multi-line mode (OpBeginText) must match
 	// at the start of the path; anything else ("(?m)^", alternations, unanchored) gets no quick
 	// test.
-	if tree, err := syntax.Parse(src, syntax.Perl); err == nil {
-		tree = tree.Simplify()
-		if tree.Op == syntax.OpConcat && len(tree.Sub) > 0 && tree.Sub[0].Op == syntax.OpBeginText {
-			p.prefix, _ = p.re.LiteralPrefix()
-		}
+	tree, err := syntax.Parse(src, syntax.Perl)
+	if err != nil {
+		return p
 	}
+	tree = tree.Simplify()
+	if tree.Op != syntax.OpConcat || len(tree.Sub) == 0 || tree.Sub[0].Op != syntax.OpBeginText {
+		return p
+	}
+	p.prefix, _ = p.re.LiteralPrefix()
+	p.kind = literalOf(tree.Sub[1:], p.prefix)
 	return p
+}
+
+// literalOf tells whether the parts of an expression after its leading ^ are just the text
+// prefix (then "$" outside multi-line mode, OpEndText, or nothing). The text must be matched
+// byte for byte: no case folding, and no U+FFFD, which the expression also matches for a byte
+// that is not UTF-8.
+func literalOf(rest []*syntax.Regexp, prefix string) literalKind {
+	if len(rest) == 0 || rest[0].Op != syntax.OpLiteral || rest[0].Flags&syntax.FoldCase != 0 ||
+		string(rest[0].Rune) != prefix || strings.ContainsRune(prefix, utf8.RuneError) {
+		return notLiteral
+	}
+	switch {
+	case len(rest) == 1:
+		return literalPrefix
+	case len(rest) == 2 && rest[1].Op == syntax.OpEndText:
+		return literalWhole
+	}
+	return notLiteral
+}
+
+// commonPrefix is the longest common prefix of a and b, cut at a whole UTF-8 character.
+func commonPrefix(a, b string) string {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	for n > 0 && n < len(a) && !utf8.RuneStart(a[n]) {
+		n--
+	}
+	return a[:n]
 }
 
 // compileRule builds the matcher's form of a normalized rule; every part was validated.
@@ -397,8 +487,12 @@ func compileRule(in *gatehouse.AccessRule) rule {
 			r.exact = append(r.exact, d)
 		}
 	}
-	for _, p := range in.Paths {
+	for i, p := range in.Paths {
 		r.paths = append(r.paths, compilePath(p))
+		if i == 0 {
+			r.pathPre = r.paths[0].prefix
+		}
+		r.pathPre = commonPrefix(r.pathPre, r.paths[i].prefix)
 	}
 	r.methods = in.Methods
 	for _, n := range in.Networks {

@@ -116,10 +116,33 @@ func (s *Service) DefaultPolicy() Policy {
 // Decide matches r for sub (nil: not signed in); a request no rule matches gets the default
 // policy. No allocation, no lock.
 func (s *Service) Decide(r *Request, sub *Subject) Decision {
-	d := s.matcher.Load().Match(r, sub)
+	m := s.matcher.Load()
+	d := m.Match(r, sub)
 	if d.Rule < 0 {
 		d.Policy = s.DefaultPolicy()
 	}
+	d.from = m
+	return d
+}
+
+// DecideUser is Decide for the signed-in sub after anon, Decide's answer for the same request
+// without a user (the request check asks that first, before looking at credentials): anon
+// itself when the user does not matter, else the scan resumes where anon's stopped
+// (Matcher.Resume), on the rule list anon came from, so a list swapped in between is never
+// mixed with the one before.
+func (s *Service) DecideUser(r *Request, sub *Subject, anon Decision) Decision {
+	m := anon.from
+	if m == nil {
+		return s.Decide(r, sub)
+	}
+	if !anon.NeedUser {
+		return anon
+	}
+	d := m.Resume(r, sub, anon)
+	if d.Rule < 0 {
+		d.Policy = s.DefaultPolicy()
+	}
+	d.from = m
 	return d
 }
 

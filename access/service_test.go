@@ -201,3 +201,60 @@ func TestDeniedEventsAreRateLimited(t *testing.T) {
 		t.Fatalf("event data = %+v", evs[0])
 	}
 }
+
+// TestDecideUserResumesOnTheSameList checks what the request check relies on when it asks
+// twice, without a user and then with the signed-in one: DecideUser answers as Decide would,
+// and a rule list saved between the two questions does not mix with the list of the first.
+func TestDecideUserResumesOnTheSameList(t *testing.T) {
+	ctx := context.Background()
+	db, _ := open(t)
+	st, _ := gatehouse.NewSettings(map[string]string{"access_default_policy": "deny"}, true)
+	in := newInstance(t, db, st)
+	for _, g := range []string{"dev", "ops"} {
+		if _, err := in.svc.CreateGroup(ctx, admin, g, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := []gatehouse.AccessRule{
+		{Domains: []string{"www.example.com"}, Policy: "bypass"},
+		{Domains: []string{"*.example.com"}, Paths: []string{"^/admin/"}, Subjects: []string{"group:ops"}, Policy: "two_factor"},
+		{Domains: []string{"app.example.com"}, Subjects: []string{"group:dev"}, Policy: "one_factor"},
+		{Domains: []string{"app.example.com"}, Paths: []string{"^/admin/"}, Policy: "deny"},
+		{Subjects: []string{"user:carol"}, Policy: "one_factor"},
+	}
+	if _, err := in.svc.ReplaceRules(ctx, admin, first); err != nil {
+		t.Fatal(err)
+	}
+	subs := []*access.Subject{{Username: "alice", Groups: []string{"dev"}}, {Username: "bob", Groups: []string{"ops"}},
+		{Username: "carol"}, {Username: "dave", Groups: []string{"dev", "ops"}}}
+	for _, host := range []string{"www.example.com", "app.example.com", "x.example.com", "other.org"} {
+		for _, path := range []string{"/", "/admin/x"} {
+			req := &access.Request{Host: host, Path: path, Method: "GET"}
+			for _, sub := range subs {
+				anon := in.svc.Decide(req, nil)
+				got, want := in.svc.DecideUser(req, sub, anon), in.svc.Decide(req, sub)
+				if got.Rule != want.Rule || got.Policy != want.Policy || got.NeedUser != want.NeedUser {
+					t.Fatalf("%s%s as %s: DecideUser after %+v = %+v, Decide = %+v", host, path, sub.Username, anon, got, want)
+				}
+			}
+		}
+	}
+
+	// Saved between the two questions: the second is still answered by the first list (rule 2,
+	// dev's), not by the new list's rule at that index (which would let everyone in).
+	req := &access.Request{Host: "app.example.com", Path: "/", Method: "GET"}
+	anon := in.svc.Decide(req, nil)
+	if anon.Rule != 2 || !anon.NeedUser {
+		t.Fatalf("anonymous: %+v, want rule 2 asking for the user", anon)
+	}
+	second := []gatehouse.AccessRule{{Domains: []string{"www.example.com"}, Policy: "bypass"}, {Policy: "deny"}, {Policy: "one_factor"}}
+	if _, err := in.svc.ReplaceRules(ctx, admin, second); err != nil {
+		t.Fatal(err)
+	}
+	if d := in.svc.DecideUser(req, &access.Subject{Username: "eve"}, anon); d.Rule != -1 || d.Policy != access.Deny {
+		t.Fatalf("eve after the swap: %+v, want the first list's answer (default deny)", d)
+	}
+	if d := in.svc.Decide(req, &access.Subject{Username: "eve"}); d.Rule != 1 || d.Policy != access.Deny {
+		t.Fatalf("eve on the new list: %+v", d)
+	}
+}

@@ -197,7 +197,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 
 // authenticate finds the principal from a Bearer token, else the session cookie.
 func (s *Server) authenticate(r *http.Request) (*auth.Principal, error) {
-	if a := r.Header.Get("Authorization"); a != "" {
+	if a := headerValue1(r.Header, "Authorization"); a != "" {
 		scheme, tok, ok := strings.Cut(a, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
 			return nil, gatehouse.Errorf(gatehouse.EUnauthorized, "the Authorization header must be \"Bearer <access token>\"")

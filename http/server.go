@@ -252,7 +252,7 @@ func (s *Server) wrap(pattern string, h http.HandlerFunc) http.Handler {
 }
 
 func hasBearer(r *http.Request) bool {
-	a := r.Header.Get("Authorization")
+	a := headerValue1(r.Header, "Authorization")
 	return len(a) > 7 && (a[:7] == "Bearer " || a[:7] == "bearer ")
 }
 

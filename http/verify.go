@@ -50,7 +50,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	sub := access.Subject{Username: p.User.Username, Groups: gs.Names}
-	d = s.access.Decide(&req, &sub)
+	d = s.access.DecideUser(&req, &sub, d)
 	switch {
 	case d.Policy == access.Bypass:
 		bypass(w)
@@ -108,18 +108,19 @@ func bypass(w http.ResponseWriter) {
 func (s *Server) originalRequest(r *http.Request, req *access.Request) error {
 	// Without rules nothing depends on the address: a server that has none answers as it did
 	// before rules existed, whatever the proxy sends.
-	rules := s.access.Matcher().Len() > 0
+	m := s.access.Matcher()
+	rules := m.Len() > 0
 	var uri string
-	// The canonical form of the name, looked up directly: Header.Get would canonicalize
-	// "X-Original-URL" into a new string on every request.
+	// Canonical forms of the names, looked up directly: Header.Get canonicalizes its argument
+	// on every call ("X-Original-URL" into a new string; even a canonical name costs a scan).
 	if o := headerValue1(r.Header, "X-Original-Url"); o != "" {
 		host, u, ok := access.SplitURL(o)
 		if !ok && rules {
 			return gatehouse.FieldError("X-Original-URL", "X-Original-URL must be an absolute http(s) URL")
 		}
 		req.Host, uri = host, u
-	} else if h := r.Header.Get("X-Forwarded-Host"); h != "" {
-		req.Host, uri = h, r.Header.Get("X-Forwarded-Uri")
+	} else if h := headerValue1(r.Header, "X-Forwarded-Host"); h != "" {
+		req.Host, uri = h, headerValue1(r.Header, "X-Forwarded-Uri")
 	} else if rules {
 		return gatehouse.Errorf(gatehouse.EInvalid, "the proxy did not say which address was requested: send X-Original-URL, or X-Forwarded-Host and X-Forwarded-Uri (docs/reverse-proxy.md)")
 	}
@@ -128,13 +129,13 @@ func (s *Server) originalRequest(r *http.Request, req *access.Request) error {
 		return gatehouse.FieldError("X-Forwarded-Uri", "the requested path is not a valid URL path")
 	}
 	req.Path = path
-	req.Method = r.Header.Get("X-Forwarded-Method")
+	req.Method = headerValue1(r.Header, "X-Forwarded-Method")
 	if req.Method == "" {
-		if req.Method = r.Header.Get("X-Original-Method"); req.Method == "" {
+		if req.Method = headerValue1(r.Header, "X-Original-Method"); req.Method == "" {
 			req.Method = r.Method
 		}
 	}
-	if s.access.Matcher().UsesNetworks() {
+	if m.UsesNetworks() {
 		req.IP, _ = clientip.Of(r, s.trusted)
 	}
 	return nil
@@ -233,8 +234,8 @@ func wantsHTML(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
-// headerValue1 is the first value of an already canonical header name, without Get's
-// canonicalization.
+// headerValue1 is the first value of an already canonical header name: Header.Get without its
+// canonicalization, which costs the request check a scan of the name per header.
 func headerValue1(h http.Header, canonical string) string {
 	if v := h[canonical]; len(v) > 0 {
 		return v[0]

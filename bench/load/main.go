@@ -101,7 +101,9 @@ type report struct{ rows [][]string }
 func (r *report) add(cells ...string) { r.rows = append(r.rows, cells) }
 
 func (r *report) print(title string) {
-	fmt.Printf("\n### %s\n\n", title)
+	// The load average with every table: other work on the machine moves these figures more
+	// than most changes to gatehouse do.
+	fmt.Printf("\n### %s\n\n%s, load average %s\n\n", title, time.Now().UTC().Format(time.TimeOnly), loadAvg())
 	for i, row := range r.rows {
 		fmt.Println("| " + strings.Join(row, " | ") + " |")
 		if i == 0 {
@@ -857,7 +859,17 @@ func median(l []time.Duration) time.Duration {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
 func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
-func mib(b uint64) string       { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+// loadAvg is the 1, 5 and 15 minute load averages of /proc/loadavg ("?" where unreadable).
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "?"
+}
+
+func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 func ratio(a, b time.Duration) string {
 	if b == 0 {
 		return "-"
@@ -892,16 +904,29 @@ func rulesCase(gh, base *proc, r *report, access, cookie string, conns, rounds i
 	}
 	hdr := http.Header{"Cookie": {"gatehouse_session=" + cookie}, "X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"app99.example.com"},
 		"X-Forwarded-Uri": {"/api/v1/items/42?page=2"}, "X-Forwarded-Method": {"GET"}}
-	var bareR, rulesR []result
+	// The bare handler also runs with the proxy's request headers (the cookie and X-Forwarded-*),
+	// as a second row: net/http parses them for any handler, so that row shows what the
+	// headers cost apart from gatehouse. The target is against the first, header-less row.
+	var bareR, bareHdrR, rulesR []result
 	for range rounds {
-		bareR = append(bareR, load(base.url+"/api/auth/verify", nil, conns, dur/time.Duration(rounds)))
-		rulesR = append(rulesR, load(gh.url+"/api/auth/verify", hdr, conns, dur/time.Duration(rounds)))
+		bareR = append(bareR, base.timed(func() result { return load(base.url+"/api/auth/verify", nil, conns, dur/time.Duration(rounds)) }))
+		rulesR = append(rulesR, gh.timed(func() result { return load(gh.url+"/api/auth/verify", hdr, conns, dur/time.Duration(rounds)) }))
+		bareHdrR = append(bareHdrR, base.timed(func() result { return load(base.url+"/api/auth/verify", hdr, conns, dur/time.Duration(rounds)) }))
 	}
-	bare, ru := merge(bareR), merge(rulesR)
-	r.add("case", "req/s", "p50", "p99", "errors", "req/s vs bare", "p99 vs bare")
-	r.add("bare net/http handler", fmt.Sprintf("%.0f", bare.rps), us(bare.p50), us(bare.p99), strconv.Itoa(bare.errors), "1.00", "1.00")
-	r.add("verify, session cookie, 100 rules, the last matching", fmt.Sprintf("%.0f", ru.rps), us(ru.p50), us(ru.p99), strconv.Itoa(ru.errors),
-		fmt.Sprintf("%.2f", ru.rps/bare.rps), fmt.Sprintf("%.2f", float64(ru.p99)/float64(bare.p99)))
+	bare, bareHdr, ru := merge(bareR), merge(bareHdrR), merge(rulesR)
+	// Server CPU per request next to throughput: on a machine shared with other work it moves
+	// far less than requests per second do.
+	r.add("case", "req/s", "p50", "p99", "errors", "req/s vs bare", "p99 vs bare", "server CPU per request", "CPU vs bare")
+	r.add("bare net/http handler", fmt.Sprintf("%.0f", bare.rps), us(bare.p50), us(bare.p99), strconv.Itoa(bare.errors), "1.00", "1.00",
+		fmt.Sprintf("%.1f µs", bare.cpuPerReq()), "1.00")
+	for _, c := range []struct {
+		name string
+		res  result
+	}{{"bare handler, sent the same request headers", bareHdr}, {"verify, session cookie, 100 rules, the last matching", ru}} {
+		r.add(c.name, fmt.Sprintf("%.0f", c.res.rps), us(c.res.p50), us(c.res.p99), strconv.Itoa(c.res.errors),
+			fmt.Sprintf("%.2f", c.res.rps/bare.rps), fmt.Sprintf("%.2f", float64(c.res.p99)/float64(bare.p99)),
+			fmt.Sprintf("%.1f µs", c.res.cpuPerReq()), fmt.Sprintf("%.2f", c.res.cpuPerReq()/bare.cpuPerReq()))
+	}
 	r.print("Request check with 100 access rules (target: req/s ratio >= 0.85, p99 ratio <= 1.5)")
 	if st, m, _, err := gh.send("PUT", "/api/admin/access-rules", map[string]any{"rules": []any{}}, auth); err != nil || st != 200 {
 		return fmt.Errorf("removing the rules: %d %v %v", st, m, err)
