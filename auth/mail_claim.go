@@ -39,9 +39,10 @@ func (s *Mail) addressHeld(ctx context.Context, u *gatehouse.User, res *Register
 		return nil, err
 	}
 	st := s.core.Settings()
-	// The link is the holder's activation link (only the newest works, with its cooldown): the
-	// mailbox gets no more mail than from resends, and the registrant's earlier link dies.
-	err = s.issueLinkData(ctx, holder, gatehouse.TokenActivation, s.core.links.Activation, holder.Email, st.ActivationTTL, st.VerificationCooldown, string(data),
+	// The link is a claim link of the holder (only the newest claim works, with its own cooldown):
+	// the holder's own activation link stays valid, so a stranger registering the address again
+	// cannot kill the link its owner holds, and the holder's resends cannot kill a claim.
+	err = s.issueLinkData(ctx, holder, gatehouse.TokenClaim, s.core.links.Activation, holder.Email, st.ActivationTTL, st.VerificationCooldown, string(data),
 		func(link string) ([]*gatehouse.OutboxMail, error) {
 			m, err := s.activationMail(u, link)
 			return []*gatehouse.OutboxMail{m}, err
