@@ -30,8 +30,11 @@ func (s *Mail) addressHeld(ctx context.Context, u *gatehouse.User, res *Register
 	if !holder.Pending || holder.Disabled || !res.ActivationRequired {
 		return s.addressTaken(ctx, u, res, meta)
 	}
-	// The pending account's own username is freed by the claim; any other holder keeps theirs.
-	if other, err := s.store.UserByLogin(ctx, u.Username); err == nil && other.Username == u.Username && other.ID != holder.ID {
+	// A taken username is refused, the pending account's own included: a claim under the same
+	// name would mail the owner an activation that reads exactly like their own registration's,
+	// for a stranger's password, and its success would tell which address a pending name holds.
+	// (The store already refuses the name first; this keeps it so if that order ever changes.)
+	if other, err := s.store.UserByLogin(ctx, u.Username); err == nil && other.Username == u.Username {
 		return nil, &gatehouse.Error{Code: gatehouse.EConflict, Field: "username", Message: "username is already taken"}
 	}
 	data, err := json.Marshal(registrationClaim{Username: u.Username, PasswordHash: u.PasswordHash, Language: u.Language})
