@@ -7,7 +7,12 @@ import (
 
 // One-time link kinds. Each kind has its own TTL setting and its own cooldown.
 const (
-	TokenActivation    = "activation"
+	TokenActivation = "activation"
+	// TokenClaim is the activation link of a registration for an address held by a pending
+	// account (TokenUse.Claim). A kind of its own, so that issuing one neither kills nor is killed
+	// by the pending account's own activation link: otherwise anyone could keep an address's
+	// owner from activating by registering the address again once per cooldown.
+	TokenClaim         = "activation_claim"
 	TokenPasswordReset = "password_reset"
 	TokenEmailChange   = "email_change"
 )

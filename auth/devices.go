@@ -2,6 +2,7 @@ package auth
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -23,7 +24,10 @@ const DeviceTTL = 365 * 24 * time.Hour
 //
 // The token is sealed (AES-GCM under a key derived from [auth] mfa_secret_key, package seal): it
 // cannot be forged or moved to another account, and says nothing readable. It holds the account,
-// a random device id (the budget's key) and the issue time.
+// a random device id (the budget's key), the issue time and a digest of the account's password
+// hash then: a new password (change, reset, administrator) ends every device token issued
+// before it, so tokens collected by someone who once knew the password, one per sign-in, do not
+// keep them exempt from the lockout while they guess the new one.
 type devices struct {
 	box   *seal.Box // nil: no key configured, device tokens are off
 	clock gatehouse.Clock
@@ -33,6 +37,19 @@ type devices struct {
 type device struct {
 	userID int64
 	id     string
+	cred   [8]byte // credDigest of the password hash at issue
+}
+
+// credDigest is what a device token keeps of the account's password hash ("" for none).
+func credDigest(passwordHash string) (d [8]byte) {
+	sum := sha256.Sum256([]byte(passwordHash))
+	copy(d[:], sum[:])
+	return d
+}
+
+// of reports whether the token is still one of u's devices: the same account, the same password.
+func (d device) of(u *gatehouse.User) bool {
+	return u != nil && u.ID == d.userID && credDigest(u.PasswordHash) == d.cred
 }
 
 var deviceAAD = []byte("gatehouse device token v1")
@@ -45,21 +62,23 @@ func newDevices(secret string, clock gatehouse.Clock) *devices {
 	return &devices{box: box, clock: clock}
 }
 
-// issue returns a new device token for userID ("" when device tokens are off).
-func (d *devices) issue(userID int64) string {
+// issue returns a new device token for u ("" when device tokens are off).
+func (d *devices) issue(u *gatehouse.User) string {
 	if d.box == nil {
 		return ""
 	}
-	var plain [32]byte
-	binary.BigEndian.PutUint64(plain[0:8], uint64(userID))
+	var plain [40]byte
+	binary.BigEndian.PutUint64(plain[0:8], uint64(u.ID))
 	binary.BigEndian.PutUint64(plain[8:16], uint64(d.clock.Now().Unix()))
-	_, _ = rand.Read(plain[16:]) // crypto/rand.Read never fails (Go 1.24+)
+	_, _ = rand.Read(plain[16:32]) // crypto/rand.Read never fails (Go 1.24+)
+	cred := credDigest(u.PasswordHash)
+	copy(plain[32:], cred[:])
 	return base64.RawURLEncoding.EncodeToString(d.box.Seal(plain[:], deviceAAD))
 }
 
 // parse reads a token; ok is false for anything not issued here, altered, or older than DeviceTTL.
 func (d *devices) parse(tok string) (device, bool) {
-	// A sealed token is 1+12+32+16 bytes, 81 characters: anything much longer is not one, and is
+	// A sealed token is 1+12+40+16 bytes, 92 characters: anything much longer is not one, and is
 	// not worth decoding.
 	if d.box == nil || tok == "" || len(tok) > 128 {
 		return device{}, false
@@ -69,7 +88,7 @@ func (d *devices) parse(tok string) (device, bool) {
 		return device{}, false
 	}
 	plain, err := d.box.Open(raw, deviceAAD)
-	if err != nil || len(plain) != 32 {
+	if err != nil || len(plain) != 40 {
 		return device{}, false
 	}
 	issued := time.Unix(int64(binary.BigEndian.Uint64(plain[8:16])), 0)
@@ -77,5 +96,7 @@ func (d *devices) parse(tok string) (device, bool) {
 	if now.Sub(issued) > DeviceTTL || issued.After(now.Add(time.Minute)) {
 		return device{}, false
 	}
-	return device{userID: int64(binary.BigEndian.Uint64(plain[0:8])), id: hex.EncodeToString(plain[16:])}, true
+	dev := device{userID: int64(binary.BigEndian.Uint64(plain[0:8])), id: hex.EncodeToString(plain[16:32])}
+	copy(dev.cred[:], plain[32:])
+	return dev, true
 }

@@ -30,8 +30,11 @@ func (s *Mail) addressHeld(ctx context.Context, u *gatehouse.User, res *Register
 	if !holder.Pending || holder.Disabled || !res.ActivationRequired {
 		return s.addressTaken(ctx, u, res, meta)
 	}
-	// The pending account's own username is freed by the claim; any other holder keeps theirs.
-	if other, err := s.store.UserByLogin(ctx, u.Username); err == nil && other.Username == u.Username && other.ID != holder.ID {
+	// A taken username is refused, the pending account's own included: a claim under the same
+	// name would mail the owner an activation that reads exactly like their own registration's,
+	// for a stranger's password, and its success would tell which address a pending name holds.
+	// (The store already refuses the name first; this keeps it so if that order ever changes.)
+	if other, err := s.store.UserByLogin(ctx, u.Username); err == nil && other.Username == u.Username {
 		return nil, &gatehouse.Error{Code: gatehouse.EConflict, Field: "username", Message: "username is already taken"}
 	}
 	data, err := json.Marshal(registrationClaim{Username: u.Username, PasswordHash: u.PasswordHash, Language: u.Language})
@@ -39,9 +42,10 @@ func (s *Mail) addressHeld(ctx context.Context, u *gatehouse.User, res *Register
 		return nil, err
 	}
 	st := s.core.Settings()
-	// The link is the holder's activation link (only the newest works, with its cooldown): the
-	// mailbox gets no more mail than from resends, and the registrant's earlier link dies.
-	err = s.issueLinkData(ctx, holder, gatehouse.TokenActivation, s.core.links.Activation, holder.Email, st.ActivationTTL, st.VerificationCooldown, string(data),
+	// The link is a claim link of the holder (only the newest claim works, with its own cooldown):
+	// the holder's own activation link stays valid, so a stranger registering the address again
+	// cannot kill the link its owner holds, and the holder's resends cannot kill a claim.
+	err = s.issueLinkData(ctx, holder, gatehouse.TokenClaim, s.core.links.Activation, holder.Email, st.ActivationTTL, st.VerificationCooldown, string(data),
 		func(link string) ([]*gatehouse.OutboxMail, error) {
 			m, err := s.activationMail(u, link)
 			return []*gatehouse.OutboxMail{m}, err

@@ -64,7 +64,12 @@ func (s *Mail) CheckLink(ctx context.Context, kind, tok string) error {
 	if !ok {
 		return errBadLink(what)
 	}
-	if _, err := s.store.PeekToken(ctx, h, kind, s.clock.Now()); err != nil {
+	peek := func() error { _, err := s.store.PeekToken(ctx, h, kind, s.clock.Now()); return err }
+	if kind == gatehouse.TokenActivation {
+		// An activation page also serves claim links (TokenClaim).
+		peek = func() error { _, err := s.peekActivation(ctx, h, s.clock.Now()); return err }
+	}
+	if err := peek(); err != nil {
 		if gatehouse.IsCode(err, gatehouse.ENotFound) {
 			return errBadLink(what)
 		}

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/mail"
@@ -146,7 +147,7 @@ func (s *Mail) Activate(ctx context.Context, tok string, meta ClientMeta) (*gate
 		return nil, errBadLink("activation")
 	}
 	now := s.clock.Now()
-	t, err := s.store.PeekToken(ctx, h, gatehouse.TokenActivation, now)
+	t, err := s.peekActivation(ctx, h, now)
 	if gatehouse.IsCode(err, gatehouse.ENotFound) {
 		return nil, errBadLink("activation")
 	}
@@ -157,7 +158,7 @@ func (s *Mail) Activate(ctx context.Context, tok string, meta ClientMeta) (*gate
 	if err != nil {
 		return nil, err
 	}
-	_, u, err := s.store.ConsumeToken(ctx, h, gatehouse.TokenActivation, now, use)
+	_, u, err := s.store.ConsumeToken(ctx, h, t.Kind, now, use)
 	var e *gatehouse.Error
 	switch {
 	case gatehouse.IsCode(err, gatehouse.ENotFound):
@@ -177,6 +178,15 @@ func (s *Mail) Activate(ctx context.Context, tok string, meta ClientMeta) (*gate
 	}
 	s.core.event(ctx, gatehouse.EventUserActivated, u.ID, "", meta, map[string]any{"username": u.Username})
 	return u, nil
+}
+
+// peekActivation finds an activation link of either kind: an account's own, or a claim.
+func (s *Mail) peekActivation(ctx context.Context, h []byte, now time.Time) (*gatehouse.OneTimeToken, error) {
+	t, err := s.store.PeekToken(ctx, h, gatehouse.TokenActivation, now)
+	if gatehouse.IsCode(err, gatehouse.ENotFound) {
+		return s.store.PeekToken(ctx, h, gatehouse.TokenClaim, now)
+	}
+	return t, err
 }
 
 // ResendActivation mails a new activation link to the pending account named by login (username

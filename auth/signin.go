@@ -199,9 +199,9 @@ func (s *SignIn) login(ctx context.Context, req LoginRequest, meta ClientMeta) (
 	if err != nil && !gatehouse.IsCode(err, gatehouse.ENotFound) {
 		return nil, err
 	}
-	if a.trusted && (u == nil || u.ID != a.userID) {
-		// A device token of another account (or of a deleted one) earns nothing here: the
-		// attempt is an ordinary one.
+	if a.trusted && !a.device.of(u) {
+		// A device token of another account (or of a deleted one, or issued before the
+		// password was changed) earns nothing here: the attempt is an ordinary one.
 		a.done()
 		if a, err = s.admitUntrusted(ctx, st, meta); err != nil {
 			return nil, err
@@ -270,7 +270,7 @@ func (s *SignIn) loginInput(req LoginRequest) (string, error) {
 type attempt struct {
 	key     string
 	trusted bool
-	userID  int64 // the device token's account
+	device  device // the device token's content, when trusted
 	release func()
 }
 
@@ -294,7 +294,7 @@ func (s *SignIn) admit(ctx context.Context, tok string, st *gatehouse.Settings, 
 		key := "device:" + d.id
 		release, ok, _, err := s.core.limits.hold(ctx, key, st.LoginBurst, st.LoginRefill)
 		if alone && err == nil && ok {
-			return &attempt{key: key, trusted: true, userID: d.userID, release: func() { release(); single() }}, nil
+			return &attempt{key: key, trusted: true, device: d, release: func() { release(); single() }}, nil
 		}
 		// A device that used up its budget is locked out, not the account: it signs in like
 		// any other client.
@@ -373,6 +373,10 @@ func (s *SignIn) rehash(ctx context.Context, u *gatehouse.User, pw string) {
 	h, err := s.core.hasher.Hash(ctx, pw)
 	if err == nil {
 		_, err = s.store.UpdateUser(ctx, u.ID, gatehouse.UserUpdate{PasswordHash: &h})
+	}
+	if err == nil {
+		// The device token this sign-in hands out is bound to the stored hash (devices).
+		u.PasswordHash = h
 	}
 	if err != nil {
 		s.log.Warn("upgrading a password hash failed", "user_id", u.ID, "err", err)
