@@ -15,10 +15,10 @@ import (
 // again with their device tokens: correct passwords, so no budget is ever spent, and one attempt
 // per account at a time is enough. They take every place of the pool, reserved ones included,
 // and bob's known device is refused busy (measured 2026-12-03, one worker, queue 1, six accounts:
-// bob in 1/20, busy 19/20). Open finding of the known-devices review; no fix yet (known devices'
-// priority needs a per-account bound that also counts successful sign-ins).
+// bob in 1/20, busy 19/20). Fixed: known devices wait for a worker instead of being refused
+// (their waiting places are many: each account has at most one attempt waiting, and a waiting
+// attempt holds no hashing memory), so bob's device waits behind at most one attempt per account.
 func TestOwnAccountsStarveKnownDevices(t *testing.T) {
-	t.Skip("open finding (review branch): own-account device sign-ins fill the reserved places")
 	if testing.Short() {
 		t.Skip("real hashing parameters")
 	}

@@ -44,7 +44,10 @@ type waiter struct {
 
 // NewHasher returns a pool. workers <= 0 means DefaultWorkers; queue <= 0 means 4 × workers.
 // The queue counts callers waiting for a worker, on top of the running ones. Trusted callers
-// have max(2, workers) further places.
+// have TrustedPlaces further places: many, because auth lets each account have at most one
+// trusted attempt at a time, and a waiting caller holds no hashing memory; so someone signing in
+// to a few accounts of their own again and again makes a known device wait behind one attempt
+// per such account, not refuses it.
 func NewHasher(p Params, workers, queue int) *Hasher {
 	if workers <= 0 {
 		workers = DefaultWorkers()
@@ -52,8 +55,11 @@ func NewHasher(p Params, workers, queue int) *Hasher {
 	if queue <= 0 {
 		queue = 4 * workers
 	}
-	return &Hasher{params: p, workers: workers, places: workers + queue, reserved: max(2, workers)}
+	return &Hasher{params: p, workers: workers, places: workers + queue, reserved: TrustedPlaces}
 }
+
+// TrustedPlaces is how many trusted callers may wait or run beyond the queue.
+const TrustedPlaces = 256
 
 // DefaultWorkers is one hashing worker per core but one: a sign-in flood can then take all but
 // one core, and the request checks of every signed-in user keep the last (measured by the
