@@ -148,7 +148,7 @@ func TestExternalVerifyByMail(t *testing.T) {
 			t.Fatalf("signed in as %q", name)
 		}
 		ev := v.admin.EventsOf(t, gatehouse.EventIdentityBound)
-		if len(ev) != 1 || ev[0]["data"].(map[string]any)["how"] != "email_verification" || int64(ev[0]["user_id"].(float64)) != carol {
+		if len(ev) != 1 || ev[0].Data["how"] != "email_verification" || ev[0].UID() != carol {
 			t.Fatalf("identity.bound: %v", ev)
 		}
 		if len(v.admin.EventsOf(t, gatehouse.EventIdentityVerifyUsed)) != 1 {
@@ -342,7 +342,7 @@ func TestExternalVerifyTakesBackAnUnprovedAccount(t *testing.T) {
 		if len(ev) != 1 {
 			t.Fatalf("verification_used: %v", ev)
 		}
-		if d := ev[0]["data"].(map[string]any); d["password_removed"] != true || d["mfa_removed"] != true || d["passkeys_removed"] != 1.0 || d["identities_removed"] != 1.0 {
+		if d := ev[0].Data; d["password_removed"] != true || d["mfa_removed"] != true || d["passkeys_removed"] != 1.0 || d["identities_removed"] != 1.0 {
 			t.Fatalf("verification_used data: %v", d)
 		}
 		if pks, _ := v.e.Store.ListPasskeys(t.Context(), sid); len(pks) != 0 {

@@ -320,7 +320,7 @@ func TestExternalAutoBind(t *testing.T) {
 			t.Fatalf("auto-bind user: %q", name)
 		}
 		ev := x.admin.EventsOf(t, gatehouse.EventIdentityBound)
-		if len(ev) != 1 || ev[0]["data"].(map[string]any)["how"] != "auto_bind" || int64(ev[0]["user_id"].(float64)) != carol {
+		if len(ev) != 1 || ev[0].Data["how"] != "auto_bind" || ev[0].UID() != carol {
 			t.Fatalf("bound event: %v", ev)
 		}
 		// Carol has a password, so she may unlink; after that the same rule binds again.
@@ -450,7 +450,7 @@ func TestExternalRefusals(t *testing.T) {
 		}
 		found := false
 		for _, ev := range x.admin.EventsOf(t, gatehouse.EventLoginExternalFailed) {
-			if d := ev["data"].(map[string]any); d["provider_error"] == "access_denied: the user cancelled" {
+			if d := ev.Data; d["provider_error"] == "access_denied: the user cancelled" {
 				found = true
 			}
 		}
@@ -742,7 +742,7 @@ func TestExternalSignInEntersMFA(t *testing.T) {
 			t.Fatalf("after the code: signed in as %q", name)
 		}
 		ev := x.admin.EventsOf(t, gatehouse.EventLoginExternal)
-		if len(ev) != 1 || ev[0]["data"].(map[string]any)["mfa_required"] != true {
+		if len(ev) != 1 || ev[0].Data["mfa_required"] != true {
 			t.Fatalf("login.external events: %v", ev)
 		}
 	})
@@ -827,7 +827,7 @@ func TestExternalIssuerChangeUnlinks(t *testing.T) {
 		t.Fatal("subject 42 of the new issuer signed in")
 	}
 	ev := x.admin.EventsOf(t, gatehouse.EventProviderUpdated)
-	if len(ev) == 0 || ev[0]["data"].(map[string]any)["identities_unlinked"] != float64(1) {
+	if len(ev) == 0 || ev[0].Data["identities_unlinked"] != float64(1) {
 		t.Fatalf("provider update event: %v", ev)
 	}
 }
@@ -943,7 +943,7 @@ func TestExternalAutoCreateDefaultGroups(t *testing.T) {
 			t.Fatalf("created user's groups: %d %s", me.Status, me.Body)
 		}
 		ev := x.admin.EventsOf(t, gatehouse.EventUserCreatedExternal)
-		if len(ev) != 1 || fmt.Sprint(ev[0]["data"].(map[string]any)["groups"]) != "[operations staff]" {
+		if len(ev) != 1 || fmt.Sprint(ev[0].Data["groups"]) != "[operations staff]" {
 			t.Fatalf("user.created_external event: %v", ev)
 		}
 		// A deleted group drops out of the default and of the view; creation goes on.

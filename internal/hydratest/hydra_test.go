@@ -78,7 +78,7 @@ func TestHydra(t *testing.T) {
 		}
 		found := false
 		for _, ev := range admin.EventsOf(t, gatehouse.EventIdentityBound) {
-			if int64(ev["user_id"].(float64)) == bob && ev["data"].(map[string]any)["how"] == "auto_bind" {
+			if ev.UID() == bob && ev.Data["how"] == "auto_bind" {
 				found = true
 			}
 		}
@@ -183,7 +183,7 @@ func TestHydra(t *testing.T) {
 			t.Fatalf("signed in as %q", name)
 		}
 		ev := admin.EventsOf(t, gatehouse.EventLoginExternalFailed)
-		if len(ev) == 0 || ev[0]["data"].(map[string]any)["reason"] != "provider_error" {
+		if len(ev) == 0 || ev[0].Data["reason"] != "provider_error" {
 			t.Fatalf("failure event: %v", ev)
 		}
 	})
