@@ -67,7 +67,7 @@ func TestAdminUsers(t *testing.T) {
 		if r := user.Do("GET", "/api/admin/users", nil); r.Status != 200 {
 			t.Fatalf("promoted user: %d", r.Status)
 		}
-		if r := user.Do("GET", "/api/auth/me", nil); r.JSON["user"].(map[string]any)["role"] != "admin" {
+		if r := user.Do("GET", "/api/auth/me", nil); r.User().Role != "admin" {
 			t.Fatalf("role after promotion: %s", r.Body)
 		}
 
@@ -293,7 +293,7 @@ func TestAccountRateLimitHoldsAcrossIPs(t *testing.T) {
 	}
 	// The two refusals wrote one login.rate_limited event for the account, not one each.
 	ev := admin.Do("GET", "/api/admin/events?kind=login.rate_limited", nil)
-	items, _ := ev.JSON["items"].([]any)
+	items := ev.Events().Items
 	if len(items) != 1 || !strings.Contains(string(ev.Body), `"bucket":"acct"`) {
 		t.Fatalf("rate-limit events: %s", ev.Body)
 	}
