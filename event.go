@@ -74,6 +74,13 @@ const (
 	EventEmailChangeRequest = "email.change_requested"
 	EventEmailChanged       = "email.changed"
 	EventPasswordResetAsked = "password.reset_requested"
+	// EventPendingReplaced: the owner of an address proved it with the activation link of their
+	// own registration, and the pending account someone else had registered with it was deleted
+	// (data replaced_user_id, username; recorded on the new account).
+	EventPendingReplaced = "user.pending_replaced"
+	// EventPendingPurged: a pending account whose activation expired was deleted by the cleanup
+	// job (data username; the user ID is the deleted one's).
+	EventPendingPurged = "user.pending_purged"
 )
 
 // Event kinds of external sign-in (docs/external-login.md).

@@ -51,6 +51,10 @@ const EMFAUnavailable = "mfa_unavailable"
 // again.
 const EReauthRequired = "reauthentication_required"
 
+// ESecondFactorRequired (401) is the forward-auth answer of a two_factor access rule for a
+// session signed in without a second factor; a browser is sent to the second-factor step.
+const ESecondFactorRequired = "second_factor_required"
+
 // Error is the one error type that crosses package boundaries with a code a client may see.
 // Anything that is not an *Error is internal: its text is logged and the client sees EInternal.
 type Error struct {

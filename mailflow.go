@@ -35,6 +35,12 @@ type TokenUse struct {
 	PasswordHash *string
 	// SetEmail moves the user to the token's Email, verified.
 	SetEmail bool
+	// Claim, when set, replaces the token's user, which must still be pending (EConflict
+	// otherwise: it was activated or recovered meanwhile, and the link stays unused), by Claim:
+	// the pending row is deleted with everything hanging from it, and Claim is inserted active,
+	// its address the token's Email, verified. It is how the owner of an address takes it back
+	// from an account someone else registered with it (docs/mail.md). Claim gets its new ID.
+	Claim *User
 }
 
 // Outbox mail states.
@@ -79,6 +85,12 @@ type MailStore interface {
 	CreatePendingUser(ctx context.Context, u *User, t *OneTimeToken, mails ...*OutboxMail) error
 	// PendingUsers lists users waiting for activation, oldest first, and whether more follow.
 	PendingUsers(ctx context.Context, offset, limit int) ([]*User, bool, error)
+	// PurgePendingUsers deletes up to limit pending users that hold no unused link still valid at
+	// now (activation, or a reset that would activate them), and returns them. A pending user is
+	// always written with its activation link, so these are the ones whose activation expired.
+	// Each row is deleted by one conditional statement, so two instances purging at once never
+	// both return the same user.
+	PurgePendingUsers(ctx context.Context, now time.Time, limit int) ([]*User, error)
 
 	// QueueMail appends mails to the outbox, due at once.
 	QueueMail(ctx context.Context, mails ...*OutboxMail) error

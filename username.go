@@ -26,6 +26,19 @@ func NormalizeUsername(s string) (string, error) {
 	return n, nil
 }
 
+// NormalizeSignInLogin prepares what someone typed to sign in: trimmed and lower case, like
+// NormalizeLogin, then through the PRECIS profile usernames are stored under when the profile
+// takes it, so "ＡＬＩＣＥ" typed on a fullwidth keyboard (or "alice＠example.com") finds the
+// account registered as alice. What the profile refuses is looked up as typed, and simply
+// matches nothing.
+func NormalizeSignInLogin(s string) string {
+	s = NormalizeLogin(s)
+	if n, err := precis.UsernameCaseMapped.String(s); err == nil {
+		return n
+	}
+	return s
+}
+
 // UsernameSkeleton is the Unicode TR39 confusable skeleton of a normalized username: two names
 // with the same skeleton look alike ("alice", Cyrillic "аlice", "alıce"), and only one of them
 // may exist. The stores keep it in a unique column.

@@ -305,7 +305,7 @@ func (s *Admin) BootstrapAdmin(ctx context.Context, username, email, pw string) 
 
 // ResetPasswordCLI sets a password from the CLI for a username or email.
 func (s *Admin) ResetPasswordCLI(ctx context.Context, login, pw string) (*gatehouse.User, error) {
-	u, err := s.store.UserByLogin(ctx, gatehouse.NormalizeLogin(login))
+	u, err := s.store.UserByLogin(ctx, gatehouse.NormalizeSignInLogin(login))
 	if err != nil {
 		return nil, err
 	}

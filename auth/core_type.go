@@ -38,6 +38,7 @@ type Core struct {
 	accounts  *accountKit
 	binding   *bindingRules
 	limits    *rateLimits
+	devices   *devices
 	mfa       *mfaKit
 	passkeys  *passkeyKit
 	providers *providerDir
@@ -133,6 +134,7 @@ func NewCore(ctx context.Context, d Deps) (*Core, error) {
 	s.accounts = &accountKit{core: s, store: d.Store, clock: d.Clock}
 	s.binding = &bindingRules{geo: d.GeoIP}
 	s.limits = &rateLimits{core: s, limiter: d.Limiter, log: d.Logger, obs: d.Observer}
+	s.devices = newDevices(d.MFASecretKey, d.Clock)
 	s.mfa = &mfaKit{core: s, mfaBox: newMFABox(d.MFASecretKey), store: d.Store, clock: d.Clock, log: d.Logger}
 	s.passkeys = &passkeyKit{pk: newPasskeys(d.PublicURL), store: d.Store, clock: d.Clock}
 	s.providers = &providerDir{core: s, rp: d.OIDC, store: d.Store, log: d.Logger, public: d.PublicURL, links: d.Links}

@@ -80,7 +80,7 @@ func (b *Background) FlushLastSeen(ctx context.Context) error {
 	return nil
 }
 
-// Cleanup removes expired sessions, refresh tokens and feed rows in small batches, pausing
+// Cleanup removes expired sessions, refresh tokens, feed rows and unactivated accounts in small batches, pausing
 // between them so it never holds the database for long, and prunes in-memory state.
 func (b *Background) Cleanup(ctx context.Context) error {
 	s := b.c
@@ -98,6 +98,9 @@ func (b *Background) Cleanup(ctx context.Context) error {
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
+	}
+	if err := b.purgePending(ctx, now); err != nil {
+		return err
 	}
 	s.revoked.Prune(now)
 	s.bearerSeen.Range(func(k, v any) bool {
@@ -121,6 +124,23 @@ func (b *Background) Cleanup(ctx context.Context) error {
 		return true
 	})
 	return nil
+}
+
+// purgePending deletes pending accounts whose activation expired unused, so that an address
+// someone registered without proving it is not held forever. An account whose activation link
+// (or a reset link, which would activate it) is still valid stays.
+func (b *Background) purgePending(ctx context.Context, now time.Time) error {
+	s := b.c
+	for {
+		gone, err := s.store.PurgePendingUsers(ctx, now, janitorBatch)
+		for _, u := range gone {
+			s.users.drop(u.ID)
+			s.event(ctx, gatehouse.EventPendingPurged, u.ID, "", ClientMeta{}, map[string]any{"username": u.Username})
+		}
+		if err != nil || len(gone) < janitorBatch {
+			return err
+		}
+	}
 }
 
 // Run follows the change feed, flushes last-seen times and cleans up until ctx ends; then it

@@ -105,6 +105,17 @@ func (s *rateLimits) limit(ctx context.Context, key string, burst int, every tim
 // burst is refused before hashing instead of overshooting the budget once the failures are
 // charged. Call charge (if the attempt counts) before release.
 func (s *rateLimits) reserve(ctx context.Context, key string, burst int, every time.Duration, meta ClientMeta) (release func(), err error) {
+	release, ok, retry, err := s.hold(ctx, key, burst, every)
+	if err := s.refusal(ctx, key, every, ok, retry, err, meta, ""); err != nil {
+		release()
+		return nil, err
+	}
+	return release, nil
+}
+
+// hold is reserve without the refusal: ok tells whether the bucket has room for this attempt
+// and those in flight. release must be called whatever the answer.
+func (s *rateLimits) hold(ctx context.Context, key string, burst int, every time.Duration) (release func(), ok bool, retry time.Duration, err error) {
 	s.mu.Lock()
 	if s.inflight == nil {
 		s.inflight = map[string]int{}
@@ -119,12 +130,27 @@ func (s *rateLimits) reserve(ctx context.Context, key string, burst int, every t
 		}
 		s.mu.Unlock()
 	}
-	ok, retry, err := s.limiter.Peek(ctx, key, need, burst, every)
-	if err := s.refusal(ctx, key, every, ok, retry, err, meta, ""); err != nil {
-		release()
-		return nil, err
+	ok, retry, err = s.limiter.Peek(ctx, key, need, burst, every)
+	return release, ok, retry, err
+}
+
+// alone takes key for one attempt of this instance at a time: ok is false (and release does
+// nothing) while another attempt holds it.
+func (s *rateLimits) alone(key string) (release func(), ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inflight == nil {
+		s.inflight = map[string]int{}
 	}
-	return release, nil
+	if s.inflight[key] > 0 {
+		return func() {}, false
+	}
+	s.inflight[key] = 1
+	return func() {
+		s.mu.Lock()
+		delete(s.inflight, key)
+		s.mu.Unlock()
+	}, true
 }
 
 // charge spends a token of key's bucket after an attempt that counts (a failed sign-in).

@@ -47,6 +47,12 @@ func humanDuration(d time.Duration) string {
 // transaction, unless the cooldown refuses it (ERateLimited). build gets the absolute link.
 func (s *Mail) issueLink(ctx context.Context, u *gatehouse.User, kind string, linkTo func(tok string) (string, error), email string, ttl, cooldown time.Duration,
 	build func(link string) ([]*gatehouse.OutboxMail, error)) error {
+	return s.issueLinkData(ctx, u, kind, linkTo, email, ttl, cooldown, "", build)
+}
+
+// issueLinkData is issueLink for a link that keeps data (OneTimeToken.Data) for its use.
+func (s *Mail) issueLinkData(ctx context.Context, u *gatehouse.User, kind string, linkTo func(tok string) (string, error), email string, ttl, cooldown time.Duration, data string,
+	build func(link string) ([]*gatehouse.OutboxMail, error)) error {
 	tok, h := token.Opaque()
 	link, err := linkTo(tok)
 	if err != nil {
@@ -57,7 +63,7 @@ func (s *Mail) issueLink(ctx context.Context, u *gatehouse.User, kind string, li
 		return err
 	}
 	now := s.clock.Now()
-	t := &gatehouse.OneTimeToken{Hash: h, Kind: kind, UserID: u.ID, Email: email, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	t := &gatehouse.OneTimeToken{Hash: h, Kind: kind, UserID: u.ID, Email: email, CreatedAt: now, ExpiresAt: now.Add(ttl), Data: data}
 	if err := s.store.IssueToken(ctx, t, cooldown, mails...); err != nil {
 		return err
 	}

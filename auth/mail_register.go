@@ -60,7 +60,7 @@ func (s *Mail) Register(ctx context.Context, req RegisterRequest, meta ClientMet
 	}
 	var e *gatehouse.Error
 	if asErr(err, &e) && e.Code == gatehouse.EConflict && e.Field == "email" {
-		return s.addressTaken(ctx, u, res, meta)
+		return s.addressHeld(ctx, u, res, meta)
 	}
 	if err != nil {
 		return nil, err
@@ -137,20 +137,44 @@ func (s *Mail) sendActivation(ctx context.Context, u *gatehouse.User) error {
 }
 
 // Activate uses an activation link: the account stops being pending and its address counts as
-// verified. It does not sign in: the link may have been opened on another device.
+// verified. It does not sign in: the link may have been opened on another device. The link of a
+// registration that claimed an address held by a pending account replaces that account
+// (addressHeld).
 func (s *Mail) Activate(ctx context.Context, tok string, meta ClientMeta) (*gatehouse.User, error) {
 	h, ok := linkToken(tok)
 	if !ok {
 		return nil, errBadLink("activation")
 	}
-	_, u, err := s.store.ConsumeToken(ctx, h, gatehouse.TokenActivation, s.clock.Now(), gatehouse.TokenUse{Activate: true})
+	now := s.clock.Now()
+	t, err := s.store.PeekToken(ctx, h, gatehouse.TokenActivation, now)
 	if gatehouse.IsCode(err, gatehouse.ENotFound) {
 		return nil, errBadLink("activation")
 	}
 	if err != nil {
 		return nil, err
 	}
-	s.core.users.drop(u.ID)
+	use, err := activationUse(t)
+	if err != nil {
+		return nil, err
+	}
+	_, u, err := s.store.ConsumeToken(ctx, h, gatehouse.TokenActivation, now, use)
+	var e *gatehouse.Error
+	switch {
+	case gatehouse.IsCode(err, gatehouse.ENotFound):
+		return nil, errBadLink("activation")
+	case use.Claim != nil && asErr(err, &e) && e.Code == gatehouse.EConflict && e.Field == "username":
+		e := gatehouse.Errorf(gatehouse.EConflict, "the username %q was taken after you registered: register again with another one", use.Claim.Username)
+		e.Field = "username"
+		return nil, e
+	case use.Claim != nil && asErr(err, &e) && e.Code == gatehouse.EConflict:
+		return nil, &gatehouse.Error{Code: gatehouse.EConflict, Field: "email", Message: "this address belongs to an active account now: sign in, or recover its password"}
+	case err != nil:
+		return nil, err
+	}
+	s.core.users.drop(t.UserID)
+	if use.Claim != nil {
+		s.core.event(ctx, gatehouse.EventPendingReplaced, u.ID, "", meta, map[string]any{"replaced_user_id": t.UserID, "username": u.Username})
+	}
 	s.core.event(ctx, gatehouse.EventUserActivated, u.ID, "", meta, map[string]any{"username": u.Username})
 	return u, nil
 }

@@ -20,6 +20,9 @@ import (
 type Hasher interface {
 	Hash(ctx context.Context, pw string) (string, error)
 	Verify(ctx context.Context, pw, phc string) (ok, needsRehash bool, err error)
+	// VerifyTrusted is Verify for a sign-in from a known device: it has places of the pool kept
+	// for it, and goes first.
+	VerifyTrusted(ctx context.Context, pw, phc string) (ok, needsRehash bool, err error)
 	VerifyDummy(ctx context.Context, pw string) error
 	// Saturated reports a full queue, so a sign-in flood is refused before any database work.
 	Saturated() bool

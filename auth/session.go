@@ -80,7 +80,7 @@ func (s *Core) startSession(ctx context.Context, u *gatehouse.User, method strin
 		_, _ = s.EndUserSessions(ctx, u.ID, sess.ID, gatehouse.ReasonTerminatedByNewLogin, meta, nil)
 	}
 	return &Tokens{User: u, Session: sess, CookieToken: cookieTok, AccessToken: access, RefreshToken: refreshTok,
-		ExpiresIn: accessExp.Sub(now), CookieMaxAge: cookieAge}, nil
+		ExpiresIn: accessExp.Sub(now), CookieMaxAge: cookieAge, DeviceToken: s.devices.issue(u.ID)}, nil
 }
 
 // RefreshAccess issues a new access token for the session of the access token p presented

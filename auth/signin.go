@@ -28,6 +28,10 @@ type Tokens struct {
 	MFA *MFAPending
 	// RecoveryCodesLeft is set after a second factor: how many unused recovery codes remain.
 	RecoveryCodesLeft *int
+	// DeviceToken marks this client as a known device of the account (see devices): set with
+	// every new session, to be kept by the client (the gatehouse_device cookie) and sent with
+	// later sign-ins.
+	DeviceToken string
 }
 
 // SetupRequest is the first administrator.
@@ -42,6 +46,8 @@ type LoginRequest struct {
 	Login        string
 	Password     string
 	StaySignedIn bool
+	// Device is the device token the client holds from an earlier sign-in, if any.
+	Device string
 }
 
 // State is what the login page needs to choose its flow.
@@ -180,57 +186,46 @@ func (s *SignIn) Login(ctx context.Context, req LoginRequest, meta ClientMeta) (
 
 func (s *SignIn) login(ctx context.Context, req LoginRequest, meta ClientMeta) (*Tokens, error) {
 	st := s.core.Settings()
-	// The address's budget is spent by failed attempts only (charged below), so an office behind
-	// one NAT address can sign everyone in; it is checked before anything else.
-	ipKey := "ip:" + ipBucket(meta.IP)
-	release, err := s.core.limits.reserve(ctx, ipKey, st.LoginBurst, st.LoginRefill, meta)
+	login, err := s.loginInput(req)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
-	login := gatehouse.NormalizeLogin(req.Login)
-	if login == "" || len(login) > 254 || !printable(login) {
-		return nil, gatehouse.FieldError("login", "enter a username or email")
-	}
-	if req.Password == "" {
-		return nil, gatehouse.FieldError("password", "enter a password")
-	}
-	// Over-long passwords are refused before any hashing (Argon2 DoS); no stored password can be
-	// that long, so this tells an attacker nothing about the account.
-	if err := s.core.accounts.policy().checkMax(req.Password); err != nil {
+	a, err := s.admit(ctx, req.Device, st, meta)
+	if err != nil {
 		return nil, err
 	}
-	// A full hashing queue answers 503 now, for known and unknown logins alike, instead of
-	// after a database lookup: under a flood every refused attempt stays as cheap as possible.
-	if s.core.hasher.Saturated() {
-		return nil, password.Busy()
-	}
+	defer func() { a.done() }() // a may be replaced below
 	u, err := s.store.UserByLogin(ctx, login)
 	if err != nil && !gatehouse.IsCode(err, gatehouse.ENotFound) {
 		return nil, err
 	}
+	if a.trusted && (u == nil || u.ID != a.userID) {
+		// A device token of another account (or of a deleted one) earns nothing here: the
+		// attempt is an ordinary one.
+		a.done()
+		if a, err = s.admitUntrusted(ctx, st, meta); err != nil {
+			return nil, err
+		}
+	}
 	// Account buckets are keyed by user id, so the username and the email share one budget;
-	// unknown logins get the same treatment under their own name, so timing tells nothing.
+	// unknown logins get the same treatment under their own name, so timing tells nothing. A
+	// known device is not held back by the account's budget: that budget is what an attacker
+	// drains to lock the owner out.
 	acct := "acct:login:" + login
 	if u != nil {
 		acct = "acct:" + strconv.FormatInt(u.ID, 10)
 	}
-	if err := s.limitAccount(ctx, acct, st, meta, login); err != nil {
-		return nil, err
+	if !a.trusted {
+		if err := s.limitAccount(ctx, acct, st, meta, login); err != nil {
+			return nil, err
+		}
 	}
-	ok, rehash, reason, err := s.checkPassword(ctx, u, req.Password)
+	ok, rehash, reason, err := s.checkPassword(ctx, u, req.Password, a.trusted)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		var id int64
-		if u != nil {
-			id = u.ID
-		}
-		s.core.limits.charge(ctx, ipKey, st.LoginBurst, st.LoginRefill)
-		s.core.obs.SignIn("invalid_credentials")
-		s.core.event(ctx, gatehouse.EventLoginFailed, id, "", meta, map[string]any{"login": login, "reason": reason})
-		return nil, errInvalidCredentials
+		return nil, s.failed(ctx, u, a, st, login, reason, meta)
 	}
 	// Only now, after a correct password, may the answer say anything about the account.
 	if u.Disabled {
@@ -241,8 +236,10 @@ func (s *SignIn) login(ctx context.Context, req LoginRequest, meta ClientMeta) (
 	if u.Pending {
 		return nil, s.pendingSignIn(ctx, u, login, meta)
 	}
-	if err := s.core.limiter.Reset(ctx, acct); err != nil {
-		s.log.Warn("resetting the account rate limit failed", "err", err)
+	if !a.trusted {
+		if err := s.core.limiter.Reset(ctx, acct); err != nil {
+			s.log.Warn("resetting the account rate limit failed", "err", err)
+		}
 	}
 	if rehash {
 		s.rehash(ctx, u, req.Password)
@@ -250,9 +247,96 @@ func (s *SignIn) login(ctx context.Context, req LoginRequest, meta ClientMeta) (
 	return s.signInOrChallenge(ctx, u, gatehouse.AuthPassword, req.StaySignedIn, meta)
 }
 
+// loginInput checks the form of a sign-in before any limit or lookup, returning the login
+// normalised.
+func (s *SignIn) loginInput(req LoginRequest) (string, error) {
+	login := gatehouse.NormalizeSignInLogin(req.Login)
+	if login == "" || len(login) > 254 || !printable(login) {
+		return "", gatehouse.FieldError("login", "enter a username or email")
+	}
+	if req.Password == "" {
+		return "", gatehouse.FieldError("password", "enter a password")
+	}
+	// Over-long passwords are refused before any hashing (Argon2 DoS); no stored password can be
+	// that long, so this tells an attacker nothing about the account.
+	if err := s.core.accounts.policy().checkMax(req.Password); err != nil {
+		return "", err
+	}
+	return login, nil
+}
+
+// attempt is an admitted sign-in attempt: the budget its failure is charged to, and whether it
+// comes from a known device of the account it claims.
+type attempt struct {
+	key     string
+	trusted bool
+	userID  int64 // the device token's account
+	release func()
+}
+
+// done gives back the attempt's hold on its budget; it may be called more than once, and on nil.
+func (a *attempt) done() {
+	if a != nil && a.release != nil {
+		a.release()
+		a.release = nil
+	}
+}
+
+// admit decides whose budget a sign-in attempt spends. A valid device token with budget left
+// spends the device's own (and is confirmed against the account once it is looked up); anything
+// else spends the client address's.
+func (s *SignIn) admit(ctx context.Context, tok string, st *gatehouse.Settings, meta ClientMeta) (*attempt, error) {
+	if d, ok := s.core.devices.parse(tok); ok {
+		// One known-device attempt per account at a time: the reserved hashing places are for
+		// owners getting through a flood, and someone holding many device tokens of their own
+		// account must not be able to fill them with sign-ins of that one account.
+		single, alone := s.core.limits.alone("device-account:" + strconv.FormatInt(d.userID, 10))
+		key := "device:" + d.id
+		release, ok, _, err := s.core.limits.hold(ctx, key, st.LoginBurst, st.LoginRefill)
+		if alone && err == nil && ok {
+			return &attempt{key: key, trusted: true, userID: d.userID, release: func() { release(); single() }}, nil
+		}
+		// A device that used up its budget is locked out, not the account: it signs in like
+		// any other client.
+		release()
+		single()
+	}
+	return s.admitUntrusted(ctx, st, meta)
+}
+
+// admitUntrusted charges the attempt to the client address. The address's budget is spent by
+// failed attempts only (charged in failed), so an office behind one NAT address can sign
+// everyone in.
+func (s *SignIn) admitUntrusted(ctx context.Context, st *gatehouse.Settings, meta ClientMeta) (*attempt, error) {
+	key := "ip:" + ipBucket(meta.IP)
+	release, err := s.core.limits.reserve(ctx, key, st.LoginBurst, st.LoginRefill, meta)
+	if err != nil {
+		return nil, err
+	}
+	// A full hashing queue answers 503 now, for known and unknown logins alike, instead of
+	// after a database lookup: under a flood every refused attempt stays as cheap as possible.
+	if s.core.hasher.Saturated() {
+		release()
+		return nil, password.Busy()
+	}
+	return &attempt{key: key, release: release}, nil
+}
+
+// failed records a wrong password against the attempt's budget.
+func (s *SignIn) failed(ctx context.Context, u *gatehouse.User, a *attempt, st *gatehouse.Settings, login, reason string, meta ClientMeta) error {
+	var id int64
+	if u != nil {
+		id = u.ID
+	}
+	s.core.limits.charge(ctx, a.key, st.LoginBurst, st.LoginRefill)
+	s.core.obs.SignIn("invalid_credentials")
+	s.core.event(ctx, gatehouse.EventLoginFailed, id, "", meta, map[string]any{"login": login, "reason": reason, "known_device": a.trusted})
+	return errInvalidCredentials
+}
+
 // checkPassword verifies pw for u (nil: an unknown login) with the same hashing work in every
 // case, so timing tells nothing; reason names the failure for the event only.
-func (s *SignIn) checkPassword(ctx context.Context, u *gatehouse.User, pw string) (ok, rehash bool, reason string, err error) {
+func (s *SignIn) checkPassword(ctx context.Context, u *gatehouse.User, pw string, trusted bool) (ok, rehash bool, reason string, err error) {
 	if u == nil || u.PasswordHash == "" {
 		// An account made by external sign-in has no password: the same answer, after the same
 		// work, as a wrong password.
@@ -262,7 +346,11 @@ func (s *SignIn) checkPassword(ctx context.Context, u *gatehouse.User, pw string
 		}
 		return false, false, reason, s.core.hasher.VerifyDummy(ctx, pw)
 	}
-	ok, rehash, err = s.core.hasher.Verify(ctx, pw, u.PasswordHash)
+	verify := s.core.hasher.Verify
+	if trusted {
+		verify = s.core.hasher.VerifyTrusted
+	}
+	ok, rehash, err = verify(ctx, pw, u.PasswordHash)
 	if err != nil && !gatehouse.IsCode(err, gatehouse.EBusy) && ctx.Err() == nil {
 		// A stored hash that cannot be read (an account without a password, a damaged row) is a
 		// wrong password, after the same work, not a 500 that would single the account out.

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
@@ -127,28 +129,60 @@ func location(t *testing.T, ctx context.Context) string {
 	return get(t, ctx, chromedp.Location())
 }
 
-// waitLocation waits until the page's address contains part: the way to know a form submission
-// has landed when the next page shows the same elements as the last.
+// waitLocation waits until the page's address contains part and that page has loaded: the way
+// to know a form submission has landed when the next page shows the same elements as the last.
+// The address alone is not enough: it changes when the new document starts loading, and a query
+// made then can find a node of the old document that is gone by the time it is read ("No node
+// with given id found"). Both are read in one evaluation, so they belong to the same document.
 func waitLocation(t *testing.T, ctx context.Context, part string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		u, err := chromedp.Run(tctx, chromedp.Location())
+		st, err := chromedp.Run(tctx, chromedp.Evaluate[[]string](`[location.href, document.readyState]`))
 		cancel()
-		if err == nil && strings.Contains(u, part) {
+		if err == nil && len(st) == 2 && strings.Contains(st[0], part) && st[1] == "complete" {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the page never reached an address with %q (last %q, %v)", part, u, err)
+			t.Fatalf("the page never finished loading an address with %q (last %q, %v)", part, st, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
+// text is the visible text of the first element matching sel. A node found just before its
+// document was replaced (a navigation the caller did not wait for, or that chromedp had not yet
+// taken in) cannot be read; the query is then made again on the new document rather than
+// failing the test.
 func text(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
-	return get(t, ctx, chromedp.Text(chromedp.CSS(sel)))
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		v, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS(sel)))
+		if err == nil {
+			return v
+		}
+		if !staleDocument(err) || tctx.Err() != nil {
+			t.Fatalf("reading %s: %v", sel, err)
+		}
+	}
+}
+
+// staleDocument reports whether err says a node or execution context of a document that has
+// since been replaced was used.
+func staleDocument(err error) bool {
+	var e *cdproto.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	for _, m := range []string{"No node with given id", "Could not find node with given id", "Cannot find context with specified id"} {
+		if strings.Contains(e.Message, m) {
+			return true
+		}
+	}
+	return false
 }
 
 func activeID(t *testing.T, ctx context.Context) string {

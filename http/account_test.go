@@ -114,7 +114,7 @@ func TestIdleTimeoutAndMaxLifetime(t *testing.T) {
 			t.Fatalf("session past max lifetime: %d", r.Status)
 		}
 		reasons := ""
-		for _, ev := range adminEvents(t, e, "logout") {
+		for _, ev := range eventsOf(t, e, "logout") {
 			reasons += fmt.Sprint(ev.Data["reason"]) + ","
 		}
 		if !strings.Contains(reasons, "idle_timeout") || !strings.Contains(reasons, "max_lifetime") {

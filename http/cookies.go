@@ -29,6 +29,11 @@ const (
 	ExternalPendingCookie = "gatehouse_oidc_pending"
 	// LanguageCookie is the browser's choice of language for the pages (web/lang.go).
 	LanguageCookie = i18n.CookieName
+	// DeviceCookie marks the browser as a known device of the account it last signed in to
+	// (auth's device tokens): its sign-ins keep working through a sign-in flood or an account
+	// lockout. It outlives sign-out on purpose, for a year, and is sent with sign-ins only in
+	// effect (only the sign-in handlers read it).
+	DeviceCookie = "gatehouse_device"
 )
 
 // Cookies writes gatehouse's cookies with their attributes.
@@ -58,6 +63,18 @@ func (c Cookies) SetSession(w http.ResponseWriter, t *auth.Tokens) {
 		maxAge = int(t.CookieMaxAge / time.Second)
 	}
 	c.write(w, CookieName, t.CookieToken, "/", c.domain, maxAge)
+	if t.DeviceToken != "" {
+		c.write(w, DeviceCookie, t.DeviceToken, c.base+"/", "", int(auth.DeviceTTL/time.Second))
+	}
+}
+
+// DeviceToken is the device token the browser holds, "" when none.
+func DeviceToken(r *http.Request) string {
+	c, err := r.Cookie(DeviceCookie)
+	if err != nil {
+		return ""
+	}
+	return c.Value
 }
 
 // ClearSession removes the session cookie.

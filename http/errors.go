@@ -24,7 +24,7 @@ func statusOf(code string) int {
 	switch code {
 	case gatehouse.EInvalid:
 		return http.StatusBadRequest
-	case gatehouse.EUnauthorized, gatehouse.EInvalidCredentials, gatehouse.ETokenReuse, codeSecondFactor:
+	case gatehouse.EUnauthorized, gatehouse.EInvalidCredentials, gatehouse.ETokenReuse, gatehouse.ESecondFactorRequired:
 		return http.StatusUnauthorized
 	case gatehouse.EForbidden, gatehouse.EAccountDisabled, gatehouse.EAccountPending, gatehouse.ENotLinked, codeCSRF:
 		return http.StatusForbidden

@@ -61,15 +61,17 @@ type tokenResponse struct {
 	RefreshToken string `json:"refresh_token,omitempty"`
 	TokenType    string `json:"token_type"`
 	ExpiresIn    int64  `json:"expires_in"`
+	// DeviceToken is for clients without a cookie jar: sent back as device_token with later
+	// sign-ins, it marks them as a known device (browsers get the gatehouse_device cookie).
+	DeviceToken string `json:"device_token,omitempty"`
 }
 
 // tokens is the token answer for t.
 func (s *Server) tokens(r *http.Request, t *auth.Tokens) tokenResponse {
 	return tokenResponse{User: s.viewUser(r, t.User), AccessToken: t.AccessToken, RefreshToken: t.RefreshToken,
-		TokenType: "Bearer", ExpiresIn: int64(t.ExpiresIn / time.Second)}
+		TokenType: "Bearer", ExpiresIn: int64(t.ExpiresIn / time.Second), DeviceToken: t.DeviceToken}
 }
 
-// signedIn sets the session cookie and answers with the tokens.
 // cookiePrincipal authenticates the session cookie alone.
 func (s *Server) cookiePrincipal(r *http.Request) (*auth.Principal, error) {
 	c, ok := sessionCookie(r)
@@ -79,6 +81,7 @@ func (s *Server) cookiePrincipal(r *http.Request) (*auth.Principal, error) {
 	return s.auth.Core.AuthenticateCookie(r.Context(), c, func() auth.ClientMeta { return s.meta(r) })
 }
 
+// signedIn sets the session cookie and answers with the tokens.
 func (s *Server) signedIn(w http.ResponseWriter, r *http.Request, status int, t *auth.Tokens) {
 	s.cookies.SetSession(w, t)
 	writeJSON(w, status, s.tokens(r, t))
@@ -108,9 +111,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		Username     string `json:"username"`
 		Password     string `json:"password"`
 		StaySignedIn bool   `json:"stay_signed_in"`
+		// DeviceToken is the device_token of an earlier sign-in, for clients without cookies.
+		DeviceToken string `json:"device_token"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		return err
+	}
+	if req.DeviceToken == "" {
+		req.DeviceToken = DeviceToken(r)
 	}
 	if req.Login != "" && req.Username != "" {
 		return gatehouse.FieldError("username", "send either login or username, not both")
@@ -118,7 +126,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if req.Login == "" {
 		req.Login = req.Username
 	}
-	t, err := s.auth.SignIn.Login(r.Context(), auth.LoginRequest{Login: req.Login, Password: req.Password, StaySignedIn: req.StaySignedIn}, s.meta(r))
+	t, err := s.auth.SignIn.Login(r.Context(), auth.LoginRequest{Login: req.Login, Password: req.Password, StaySignedIn: req.StaySignedIn, Device: req.DeviceToken}, s.meta(r))
 	if err != nil {
 		return err
 	}

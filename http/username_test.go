@@ -47,3 +47,20 @@ func TestLookAlikeUsernamesAreRefused(t *testing.T) {
 		m.Login("kim", "a good password")
 	})
 }
+
+// A username typed in fullwidth letters at sign-in finds the account, as the same name is refused
+// as a duplicate at registration; so does an email typed with a fullwidth at sign.
+func TestFullwidthSignIn(t *testing.T) {
+	t.Parallel()
+	e := testserver.New(t, testserver.Options{})
+	admin, _ := e.Setup("alice", "alice@example.com", adminPW)
+	e.CreateUser(admin, "bob", "bob@example.com", "bob password 1", "user")
+	for _, login := range []string{"\uff42\uff4f\uff42", "\uff22\uff2f\uff22", " Bob ", "bob\uff20example.com"} {
+		if r := e.Client().Do("POST", "/api/auth/login", map[string]string{"login": login, "password": "bob password 1"}); r.Status != 200 {
+			t.Errorf("sign-in as %q: %d %s, want 200", login, r.Status, r.Body)
+		}
+	}
+	if r := e.Client().Do("POST", "/api/auth/login", map[string]string{"login": "b\u043eb", "password": "bob password 1"}); r.Status != 401 {
+		t.Errorf("sign-in with a Cyrillic look-alike: %d %s, want 401", r.Status, r.Body)
+	}
+}

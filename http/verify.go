@@ -57,22 +57,27 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 	case d.Policy == access.Deny:
 		return s.denied(w, r, d, p)
 	case d.Policy == access.TwoFactor && !p.SecondFactor():
-		return s.notSignedIn(w, r, gatehouse.Errorf(codeSecondFactor, "this address needs a sign-in with a second factor (TOTP, a recovery code or a passkey)"), true)
+		return s.notSignedIn(w, r, gatehouse.Errorf(gatehouse.ESecondFactorRequired, "this address needs a sign-in with a second factor (TOTP, a recovery code or a passkey)"), true)
 	default:
-		// One backing array for the five values: one allocation instead of five on the path
-		// that answers every request of the protected apps. Each slice has cap 1, so nothing
-		// appended to one header can overwrite the next.
-		v := [...]string{p.User.Username, p.User.Email, p.User.DisplayName(), gs.Header, "no-store"}
-		vals := v[:]
-		h := w.Header()
-		h["Remote-User"] = vals[0:1:1]
-		h["Remote-Email"] = vals[1:2:2]
-		h["Remote-Name"] = vals[2:3:3]
-		h["Remote-Groups"] = vals[3:4:4]
-		h["Cache-Control"] = vals[4:5:5]
-		w.WriteHeader(http.StatusOK)
+		allow(w, p.User, gs.Header)
 	}
 	return nil
+}
+
+// allow answers 200 with the identity headers of u and groups (the Remote-Groups value). One
+// backing array holds the five values: one allocation instead of five on the path that answers
+// every request of the protected apps. Each slice has cap 1, so nothing appended to one header
+// can overwrite the next.
+func allow(w http.ResponseWriter, u *gatehouse.User, groups string) {
+	v := [...]string{u.Username, u.Email, u.DisplayName(), groups, "no-store"}
+	vals := v[:]
+	h := w.Header()
+	h["Remote-User"] = vals[0:1:1]
+	h["Remote-Email"] = vals[1:2:2]
+	h["Remote-Name"] = vals[2:3:3]
+	h["Remote-Groups"] = vals[3:4:4]
+	h["Cache-Control"] = vals[4:5:5]
+	w.WriteHeader(http.StatusOK)
 }
 
 // Values shared by every bypass answer; each has length equal to capacity, so nothing can be
@@ -94,9 +99,6 @@ func bypass(w http.ResponseWriter) {
 	h["Cache-Control"] = noStore
 	w.WriteHeader(http.StatusOK)
 }
-
-// codeSecondFactor is the 401 of a two_factor rule for a session without a second factor.
-const codeSecondFactor = "second_factor_required"
 
 // originalRequest fills req from X-Original-URL, or X-Forwarded-Host/-Uri, with the method from
 // X-Forwarded-Method (X-Original-Method), and the client address through trusted proxies when
@@ -181,15 +183,7 @@ func (s *Server) verifyAnyUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.notSignedIn(w, r, err, false)
 	}
-	v := [...]string{p.User.Username, p.User.Email, p.User.DisplayName(), "", "no-store"}
-	vals := v[:]
-	h := w.Header()
-	h["Remote-User"] = vals[0:1:1]
-	h["Remote-Email"] = vals[1:2:2]
-	h["Remote-Name"] = vals[2:3:3]
-	h["Remote-Groups"] = vals[3:4:4]
-	h["Cache-Control"] = vals[4:5:5]
-	w.WriteHeader(http.StatusOK)
+	allow(w, p.User, "")
 	return nil
 }
 

@@ -169,6 +169,10 @@ func deErrors2() map[string]string {
 // deErrors3 is part 3 of deErrors, split to keep each function short.
 func deErrors3() map[string]string {
 	return map[string]string{
+		// An activation that claims an address held by a pending account.
+		"the username %q was taken after you registered: register again with another one":                                    "der Benutzername %q wurde nach Ihrer Registrierung vergeben: registrieren Sie sich erneut mit einem anderen",
+		"this address belongs to an active account now":                                                                      "diese Adresse gehört jetzt zu einem aktiven Konto",
+		"this address belongs to an active account now: sign in, or recover its password":                                    "diese Adresse gehört jetzt zu einem aktiven Konto: melden Sie sich an oder setzen Sie sein Passwort zurück",
 		"multi-factor authentication is not on":                                                                              "die Mehr-Faktor-Authentifizierung ist nicht an",
 		"multi-factor authentication is not on for this user":                                                                "die Mehr-Faktor-Authentifizierung ist für diesen Benutzer nicht an",
 		"multi-factor authentication is off for your account: confirm with your password":                                    "die Mehr-Faktor-Authentifizierung ist für Ihr Konto aus: Bestätigen Sie mit Ihrem Passwort",

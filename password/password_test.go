@@ -140,7 +140,7 @@ func TestHasherBounded(t *testing.T) {
 	var wg sync.WaitGroup
 	release := make(chan struct{})
 	for range 2 {
-		wg.Go(func() { _ = h.do(ctx, func() { <-release }) })
+		wg.Go(func() { _ = h.do(ctx, false, func() { <-release }) })
 	}
 	// Wait until one runs and one waits.
 	deadline := time.Now().Add(10 * time.Second)
@@ -223,5 +223,67 @@ func BenchmarkPolicyRejectHuge(b *testing.B) {
 		if p.Check(pw) == nil {
 			b.Fatal("accepted")
 		}
+	}
+}
+
+// TestTrustedCallersGetReservedPlacesAndGoFirst fills the pool with untrusted work, as a sign-in
+// flood does: a further untrusted caller is refused, a trusted one is let in on a reserved place
+// and, once the running hash ends, runs before every untrusted caller that waited longer.
+func TestTrustedCallersGetReservedPlacesAndGoFirst(t *testing.T) {
+	h := NewHasher(Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1, 2)
+	ctx := context.Background()
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var order []string
+	var wg sync.WaitGroup
+	run := func(name string, trusted bool) {
+		wg.Go(func() {
+			_ = h.do(ctx, trusted, func() {
+				mu.Lock()
+				order = append(order, name)
+				mu.Unlock()
+				<-release
+			})
+		})
+	}
+	waitFor := func(running, waiting int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			r, w := h.Stats()
+			if r == running && w == waiting {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("pool: running=%d waiting=%d, want %d and %d", r, w, running, waiting)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	run("flood1", false)
+	waitFor(1, 0)
+	run("flood2", false)
+	run("flood3", false)
+	waitFor(1, 2)
+	if !h.Saturated() {
+		t.Fatal("the untrusted places are all taken, yet Saturated is false")
+	}
+	if _, err := h.Hash(ctx, "x"); !gatehouse.IsCode(err, gatehouse.EBusy) {
+		t.Fatalf("untrusted caller on a full pool: %v, want server_busy", err)
+	}
+	run("device", true)
+	waitFor(1, 3)
+	// Hand the worker on one hash at a time and watch who gets it.
+	for i := range 3 {
+		release <- struct{}{}
+		waitFor(1, 2-i)
+	}
+	close(release)
+	wg.Wait()
+	if len(order) != 4 || order[0] != "flood1" || order[1] != "device" {
+		t.Fatalf("run order %v: the trusted caller should run right after the hash that was running", order)
+	}
+	if r, w := h.Stats(); r != 0 || w != 0 || h.Saturated() {
+		t.Fatalf("after: running=%d waiting=%d saturated=%v", r, w, h.Saturated())
 	}
 }

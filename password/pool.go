@@ -16,21 +16,35 @@ import (
 // Hasher runs Argon2id on a fixed number of workers with a bounded wait queue. Each hash holds
 // Params.Memory KiB while it runs, so workers × memory bounds the memory sign-in can use; when
 // the queue is full callers get EBusy at once instead of piling up.
+//
+// Callers come in two classes. Trusted ones (a sign-in from a device that signed in to this
+// account before, see auth's device tokens) have places of their own on top of the queue and go
+// to the front when a worker frees, so a flood of other attempts, which fills the queue, cannot
+// keep a known device from signing in: it waits for at most the hash now running.
 type Hasher struct {
-	params  Params
-	workers chan struct{} // a token per running hash
-	queue   chan struct{} // a token per caller waiting or running
+	params   Params
+	workers  int // hashes at once
+	places   int // callers of any class waiting or running, at most
+	reserved int // further places only trusted callers may take
 
 	dummyOnce sync.Once
 	dummy     string
 
-	mu      sync.Mutex
-	running int
-	waiting int
+	mu             sync.Mutex
+	running        int
+	held           int // places taken: running or waiting, both classes
+	trusted, other []*waiter
+}
+
+// waiter is a caller waiting for a worker; ready is closed when one is handed to it.
+type waiter struct {
+	ready   chan struct{}
+	granted bool
 }
 
 // NewHasher returns a pool. workers <= 0 means DefaultWorkers; queue <= 0 means 4 × workers.
-// The queue counts callers waiting for a worker, on top of the running ones.
+// The queue counts callers waiting for a worker, on top of the running ones. Trusted callers
+// have max(2, workers) further places.
 func NewHasher(p Params, workers, queue int) *Hasher {
 	if workers <= 0 {
 		workers = DefaultWorkers()
@@ -38,7 +52,7 @@ func NewHasher(p Params, workers, queue int) *Hasher {
 	if queue <= 0 {
 		queue = 4 * workers
 	}
-	return &Hasher{params: p, workers: make(chan struct{}, workers), queue: make(chan struct{}, workers+queue)}
+	return &Hasher{params: p, workers: workers, places: workers + queue, reserved: max(2, workers)}
 }
 
 // DefaultWorkers is one hashing worker per core but one: a sign-in flood can then take all but
@@ -86,7 +100,7 @@ func cgroupCPUs(fsys fs.FS) int {
 }
 
 // Size reports how many hashes may run at once and how many callers may wait besides.
-func (h *Hasher) Size() (workers, queue int) { return cap(h.workers), cap(h.queue) - cap(h.workers) }
+func (h *Hasher) Size() (workers, queue int) { return h.workers, h.places - h.workers }
 
 // Params returns the parameters new hashes are made with.
 func (h *Hasher) Params() Params { return h.params }
@@ -95,50 +109,102 @@ func (h *Hasher) Params() Params { return h.params }
 func (h *Hasher) Stats() (running, waiting int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.running, h.waiting
+	return h.running, len(h.trusted) + len(h.other)
 }
 
-// Saturated reports whether the queue is full right now, so callers can refuse a sign-in
-// before spending a database lookup on it. The answer may be stale a moment later; the queue
-// itself stays the bound.
-func (h *Hasher) Saturated() bool { return len(h.queue) == cap(h.queue) }
+// Saturated reports whether the queue is full for callers that are not trusted right now, so
+// callers can refuse a sign-in before spending a database lookup on it. The answer may be stale
+// a moment later; the queue itself stays the bound.
+func (h *Hasher) Saturated() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.held >= h.places
+}
 
 // Busy is returned when the queue is full. One second is about the time a few hashes take.
 func Busy() error {
 	return &gatehouse.Error{Code: gatehouse.EBusy, Message: "the server is busy signing other people in; try again in a moment", RetryAfter: time.Second}
 }
 
-// do runs fn on a worker.
-func (h *Hasher) do(ctx context.Context, fn func()) error {
-	select {
-	case h.queue <- struct{}{}:
-	default:
-		return Busy()
+// do runs fn on a worker, as a trusted caller or not.
+func (h *Hasher) do(ctx context.Context, trusted bool, fn func()) error {
+	if err := h.acquire(ctx, trusted); err != nil {
+		return err
 	}
-	defer func() { <-h.queue }()
-	h.mu.Lock()
-	h.waiting++
-	h.mu.Unlock()
-	select {
-	case h.workers <- struct{}{}:
-	case <-ctx.Done():
-		h.mu.Lock()
-		h.waiting--
-		h.mu.Unlock()
-		return ctx.Err()
-	}
-	h.mu.Lock()
-	h.waiting--
-	h.running++
-	h.mu.Unlock()
-	defer func() {
-		<-h.workers
-		h.mu.Lock()
-		h.running--
-		h.mu.Unlock()
-	}()
+	defer h.release()
 	runLowPriority(fn)
 	return nil
+}
+
+// acquire takes a place and then a worker, waiting in the caller's class.
+func (h *Hasher) acquire(ctx context.Context, trusted bool) error {
+	h.mu.Lock()
+	limit := h.places
+	if trusted {
+		limit += h.reserved
+	}
+	if h.held >= limit {
+		h.mu.Unlock()
+		return Busy()
+	}
+	h.held++
+	if h.running < h.workers {
+		h.running++
+		h.mu.Unlock()
+		return nil
+	}
+	w := &waiter{ready: make(chan struct{})}
+	if trusted {
+		h.trusted = append(h.trusted, w)
+	} else {
+		h.other = append(h.other, w)
+	}
+	h.mu.Unlock()
+	select {
+	case <-w.ready:
+		return nil
+	case <-ctx.Done():
+	}
+	h.mu.Lock()
+	if w.granted {
+		// A worker was handed over as the caller gave up: pass it on.
+		h.mu.Unlock()
+		h.release()
+		return ctx.Err()
+	}
+	h.trusted = remove(h.trusted, w)
+	h.other = remove(h.other, w)
+	h.held--
+	h.mu.Unlock()
+	return ctx.Err()
+}
+
+// release gives back a place and hands the worker to the next waiter, trusted ones first.
+func (h *Hasher) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.held--
+	var next *waiter
+	switch {
+	case len(h.trusted) > 0:
+		next, h.trusted = h.trusted[0], h.trusted[1:]
+	case len(h.other) > 0:
+		next, h.other = h.other[0], h.other[1:]
+	default:
+		h.running--
+		return
+	}
+	next.granted = true
+	close(next.ready)
+}
+
+func remove(ws []*waiter, w *waiter) []*waiter {
+	for i, x := range ws {
+		if x == w {
+			return append(ws[:i], ws[i+1:]...)
+		}
+	}
+	return ws
 }
 
 // runLowPriority runs fn on an OS thread of its own at a lower scheduling priority (nice
@@ -164,7 +230,7 @@ func runLowPriority(fn func()) {
 func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 	var out string
 	var herr error
-	if err := h.do(ctx, func() { out, herr = Hash(pw, h.params) }); err != nil {
+	if err := h.do(ctx, false, func() { out, herr = Hash(pw, h.params) }); err != nil {
 		return "", err
 	}
 	return out, herr
@@ -173,8 +239,17 @@ func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 // Verify checks pw against phc on the pool; needsRehash is true when phc is weaker than the
 // pool's parameters.
 func (h *Hasher) Verify(ctx context.Context, pw, phc string) (ok, needsRehash bool, err error) {
+	return h.verify(ctx, false, pw, phc)
+}
+
+// VerifyTrusted is Verify for a trusted caller: it may take the reserved places and goes first.
+func (h *Hasher) VerifyTrusted(ctx context.Context, pw, phc string) (ok, needsRehash bool, err error) {
+	return h.verify(ctx, true, pw, phc)
+}
+
+func (h *Hasher) verify(ctx context.Context, trusted bool, pw, phc string) (ok, needsRehash bool, err error) {
 	var verr error
-	if err := h.do(ctx, func() { ok, needsRehash, verr = Verify(pw, phc, h.params) }); err != nil {
+	if err := h.do(ctx, trusted, func() { ok, needsRehash, verr = Verify(pw, phc, h.params) }); err != nil {
 		return false, false, err
 	}
 	return ok, needsRehash, verr

@@ -22,7 +22,7 @@ func TestHashRunsAtLowerPriority(t *testing.T) {
 	}
 	var inside int
 	var ierr error
-	if err := h.do(context.Background(), func() { inside, ierr = threadNice() }); err != nil {
+	if err := h.do(context.Background(), false, func() { inside, ierr = threadNice() }); err != nil {
 		t.Fatal(err)
 	}
 	if ierr != nil {

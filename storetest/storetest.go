@@ -23,14 +23,18 @@ import (
 // backend storing at least microsecond precision returns them exactly.
 var base = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
+// storeTest is one named conformance test. It is an alias, so a table written as []storeTest
+// and one spelled out as []struct{name; fn} hold the same type and append together.
+type storeTest = struct {
+	name string
+	fn   func(t *testing.T, s gatehouse.Store)
+}
+
 // Run runs the whole suite. open must return a fresh, empty, migrated store for each call; it is
 // called once per subtest with that subtest's t, so it may register cleanups. Subtests run in
 // parallel, each on its own store.
 func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s gatehouse.Store)
-	}{
+	tests := []storeTest{
 		{"Ping", testPing},
 		{"Passkeys", testPasskeys}, {"Passkeys/Ceremonies", testCeremonies},
 		{"Users/CreateAndGet", testCreateAndGetUser},
@@ -64,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 		{"MFA/Delete", testMFADelete},
 	}
 	tests = append(tests, mailTests...)
+	tests = append(tests, pendingTests...)
 	tests = append(tests, reauthTests...)
 	tests = append(tests, accessTests...)
 	tests = append(tests, invitationTests...)

@@ -222,3 +222,12 @@ type brandFieldData struct{ Key, Label, Help, Value, Error string }
 func brandField(key, label, help string, form, errs map[string]string) brandFieldData {
 	return brandFieldData{Key: key, Label: label, Help: help, Value: form[key], Error: errs[key]}
 }
+
+// textFieldData is one text input of an admin form (templates/partial_fields.html).
+type textFieldData struct{ Name, ID, ErrorID, Label, Kind, Value, Error string }
+
+// textField fills the "text-field" template: kind is "" (text), "email" or "numeric".
+func textField(name, label, kind string, form, errs map[string]string) textFieldData {
+	id := strings.ReplaceAll(name, "_", "-")
+	return textFieldData{Name: name, ID: "f-" + id, ErrorID: "e-" + id, Label: label, Kind: kind, Value: form[name], Error: errs[name]}
+}

@@ -125,37 +125,45 @@ func inviteView(step, tok string, info *auth.InvitationInfo) *view {
 	return &view{Title: title, Data: &inviteData{Step: step, Token: tok, Info: info}, form: form{Errors: map[string]string{}, Form: map[string]string{}}}
 }
 
-func (p *pages) invitePage(w http.ResponseWriter, r *http.Request) error {
-	tok := r.URL.Query().Get("token")
+// inviteForm looks up the invitation of tok and returns the form's view; when it is unknown,
+// used up, revoked or expired it shows the "not valid" page instead and returns nil.
+func (p *pages) inviteForm(w http.ResponseWriter, r *http.Request, tok string) (*view, error) {
 	info, err := p.auth.Mail.Invitation(r.Context(), tok)
 	if err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.EInternal {
-			return err
+			return nil, err
 		}
-		p.render(w, http.StatusNotFound, "invite", inviteView("invalid", "", nil))
-		return nil
+		p.inviteInvalid(w)
+		return nil, nil
 	}
 	v := inviteView("form", tok, info)
 	v.Form["email"] = info.Email
-	p.render(w, http.StatusOK, "invite", v)
-	return nil
+	return v, nil
+}
+
+func (p *pages) inviteInvalid(w http.ResponseWriter) {
+	p.render(w, http.StatusNotFound, "invite", inviteView("invalid", "", nil))
+}
+
+func (p *pages) invitePage(w http.ResponseWriter, r *http.Request) error {
+	v, err := p.inviteForm(w, r, r.URL.Query().Get("token"))
+	if v != nil {
+		p.render(w, http.StatusOK, "invite", v)
+	}
+	return err
 }
 
 func (p *pages) inviteSubmit(w http.ResponseWriter, r *http.Request) error {
 	f := r.PostForm
 	tok := f.Get("token")
-	info, err := p.auth.Mail.Invitation(r.Context(), tok)
-	if err != nil {
-		if gatehouse.ErrorCode(err) == gatehouse.EInternal {
-			return err
-		}
-		p.render(w, http.StatusNotFound, "invite", inviteView("invalid", "", nil))
-		return nil
+	v, err := p.inviteForm(w, r, tok)
+	if v == nil {
+		return err
 	}
-	v := inviteView("form", tok, info)
-	v.Form = map[string]string{"username": f.Get("username"), "email": f.Get("email")}
-	if info.Email != "" {
-		v.Form["email"] = info.Email
+	// An invitation for a fixed address keeps it, whatever the form sent.
+	v.Form["username"] = f.Get("username")
+	if v.Form["email"] == "" {
+		v.Form["email"] = f.Get("email")
 	}
 	var res *auth.RegisterResult
 	if f.Get("password") != f.Get("password_confirm") {
@@ -175,7 +183,7 @@ func (p *pages) inviteSubmit(w http.ResponseWriter, r *http.Request) error {
 		var e *gatehouse.Error
 		if errors.As(err, &e) && e.Field == "token" {
 			// Used up or revoked between the page and the form.
-			p.render(w, http.StatusNotFound, "invite", inviteView("invalid", "", nil))
+			p.inviteInvalid(w)
 			return nil
 		}
 		v.refuse(err)

@@ -68,7 +68,7 @@ func (p *pages) loginPage(w http.ResponseWriter, r *http.Request) error {
 
 func (p *pages) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	rd := r.PostForm.Get("rd")
-	req := auth.LoginRequest{Login: r.PostForm.Get("login"), Password: r.PostForm.Get("password"), StaySignedIn: r.PostForm.Get("stay_signed_in") != ""}
+	req := auth.LoginRequest{Login: r.PostForm.Get("login"), Password: r.PostForm.Get("password"), StaySignedIn: r.PostForm.Get("stay_signed_in") != "", Device: ghttp.DeviceToken(r)}
 	t, err := p.auth.SignIn.Login(r.Context(), req, p.kit.Meta(r))
 	if err == nil && t.MFA != nil {
 		return p.showMFAStep(w, r, rd, t.MFA)

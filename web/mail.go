@@ -104,9 +104,13 @@ func (p *pages) linkProblem(w http.ResponseWriter, r *http.Request, v *view, err
 	v.Data.(*flowData).Step = "bad_link"
 	v.Data.(*flowData).Token = ""
 	v.refuse(err)
-	if m := v.Errors["token"]; m != "" {
-		v.Error = m
-		delete(v.Errors, "token")
+	// These pages have no such fields: what is said of them (the link; an activation's claim on
+	// a username or address taken meanwhile) is said of the page.
+	for _, f := range []string{"token", "username", "email"} {
+		if m := v.Errors[f]; m != "" {
+			v.Error = m
+			delete(v.Errors, f)
+		}
 	}
 	p.render(w, ghttpStatus(err), page, v)
 	return nil

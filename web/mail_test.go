@@ -301,3 +301,47 @@ func TestAdminMailTemplatePages(t *testing.T) {
 		t.Fatalf("unknown kind: %d", r.Status)
 	}
 }
+
+// The owner of an address someone registered first registers on the page and activates their
+// own account with the link mailed to them; a username taken in between is said on the page.
+func TestActivatePageReplacesAPendingAccount(t *testing.T) {
+	t.Parallel()
+	m := newMailSite(t, true)
+	reg := func(user, pw string) {
+		t.Helper()
+		r := m.Client().Form("/register", url.Values{"username": {user}, "email": {"vic@example.com"}, "password": {pw}, "password_confirm": {pw}})
+		if r.Status != 200 || !strings.Contains(string(r.Body), "Check your mail") {
+			t.Fatalf("register %s: %d %s", user, r.Status, r.Body)
+		}
+	}
+	reg("squatter", "squatter pass 1")
+	m.Clock.Advance(61 * time.Second)
+	reg("vic", "vic own password")
+	m.deliver()
+	msgs := m.smtp.To("vic@example.com")
+	if len(msgs) != 2 {
+		t.Fatalf("%d mails to vic@example.com, want 2", len(msgs))
+	}
+	c := m.Client()
+	_, tok := m.openLink(c, msgs[1], "/activate")
+	m.CreateUser(m.admin, "vic", "other@example.com", "other password 1", "user")
+	r := c.Form("/activate", url.Values{"token": {tok}})
+	if r.Status != 409 || !strings.Contains(string(r.Body), `the username &#34;vic&#34; was taken after you registered`) {
+		t.Fatalf("activation with a username taken meanwhile: %d %s", r.Status, r.Body)
+	}
+	// The same registration under another name, a minute later: a new link replaces the first.
+	m.Clock.Advance(61 * time.Second)
+	reg("vic2", "vic own password")
+	m.deliver()
+	msgs = m.smtp.To("vic@example.com")
+	_, tok = m.openLink(c, msgs[len(msgs)-1], "/activate")
+	if r := c.Form("/activate", url.Values{"token": {tok}}); r.Status != 200 || !strings.Contains(string(r.Body), "Account activated") {
+		t.Fatalf("activate: %d %s", r.Status, r.Body)
+	}
+	if r := c.Form("/login", url.Values{"login": {"vic@example.com"}, "password": {"vic own password"}}); r.Status != 303 {
+		t.Fatalf("the owner's sign-in: %d %s", r.Status, r.Body)
+	}
+	if r := m.Client().Form("/login", url.Values{"login": {"squatter"}, "password": {"squatter pass 1"}}); r.Status == 303 {
+		t.Fatal("the registrant still signs in")
+	}
+}

@@ -115,6 +115,7 @@ func (p *pages) parseLang(pr *i18n.Printer) (map[string]*template.Template, erro
 		funcs[k] = f
 	}
 	funcs["brandField"] = brandField
+	funcs["textField"] = textField
 	for k, f := range accessFuncs() {
 		funcs[k] = f
 	}

@@ -97,22 +97,58 @@ func Start(t testing.TB) *Hydra {
 		}
 	})
 	h.waitReady(t)
+	var jwksURI string
+	h.Issuer, jwksURI = h.waitDiscovery(t)
+	h.waitKeys(t, jwksURI)
+	return h
+}
+
+// waitDiscovery asks for Hydra's discovery document until it answers and returns its issuer
+// and JWKS address. The first request can outlast a busy machine's patience, so it is asked
+// again.
+func (h *Hydra) waitDiscovery(t testing.TB) (issuer, jwksURI string) {
+	t.Helper()
 	var disc struct {
-		Issuer string `json:"issuer"`
+		Issuer  string `json:"issuer"`
+		JWKSURI string `json:"jwks_uri"`
 	}
-	// The first discovery makes Hydra generate its signing keys, which on a busy machine can
-	// outlast a request: ask again until it answers.
-	var err2 error
+	var err error
 	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); time.Sleep(time.Second) {
-		if err2 = h.do("GET", h.Issuer+"/.well-known/openid-configuration", nil, &disc); err2 == nil {
-			break
+		if err = h.do("GET", h.Issuer+"/.well-known/openid-configuration", nil, &disc); err == nil && disc.Issuer != "" && disc.JWKSURI != "" {
+			return disc.Issuer, disc.JWKSURI
 		}
 	}
-	if err2 != nil {
-		t.Fatal(err2)
+	t.Fatalf("hydra's discovery never answered: %v", err)
+	return "", ""
+}
+
+// waitKeys waits until Hydra publishes a signing key for ID tokens. Hydra makes its keys on
+// first use: asking for the JWKS makes them, which can take seconds on a loaded machine. A test
+// that signed in before then had gatehouse fetch the JWKS while the key was being generated, and
+// that fetch could time out (id_token_invalid): now the key exists before any test starts.
+func (h *Hydra) waitKeys(t testing.TB, jwksURI string) {
+	t.Helper()
+	var (
+		jwks struct {
+			Keys []struct {
+				Kid string `json:"kid"`
+				Use string `json:"use"`
+			} `json:"keys"`
+		}
+		err error
+	)
+	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); time.Sleep(time.Second) {
+		jwks.Keys = nil
+		if err = h.do("GET", jwksURI, nil, &jwks); err == nil {
+			for _, k := range jwks.Keys {
+				if k.Kid != "" && (k.Use == "" || k.Use == "sig") {
+					return
+				}
+			}
+			err = fmt.Errorf("no signing key yet (%d keys)", len(jwks.Keys))
+		}
 	}
-	h.Issuer = disc.Issuer
-	return h
+	t.Fatalf("hydra never published a signing key: %v", err)
 }
 
 // newDatabase creates an empty database next to the one GATEHOUSE_TEST_POSTGRES_DSN names and

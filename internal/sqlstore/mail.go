@@ -130,33 +130,11 @@ func (s *Store) ConsumeToken(ctx context.Context, hash []byte, kind string, now 
 		} else if n != 1 {
 			return notFound("link")
 		}
-		sets := []string{}
-		args := []any{}
-		add := func(col string, v any) {
-			args = append(args, v)
-			sets = append(sets, fmt.Sprintf("%s = $%d", col, len(args)))
+		if use.Claim != nil {
+			u, err = s.claimPending(ctx, tx, tok, use.Claim)
+		} else {
+			u, err = s.applyTokenUse(ctx, tx, tok, hash, use)
 		}
-		if use.Activate {
-			add("pending", false)
-			add("email_verified", true)
-		}
-		if use.PasswordHash != nil {
-			add("password_hash", *use.PasswordHash)
-		}
-		if use.SetEmail {
-			add("email", tok.Email)
-			add("email_verified", true)
-			// Every other link still out (a reset mailed to the old address) dies with the change.
-			if _, err := tx.ExecContext(ctx, `DELETE FROM one_time_tokens WHERE user_id = $1 AND used_at IS NULL AND hash <> $2`, tok.UserID, hash); err != nil {
-				return err
-			}
-		}
-		add("updated_at", s.d.TimeArg(s.now()))
-		args = append(args, tok.UserID)
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET `+strings.Join(sets, ", ")+fmt.Sprintf(` WHERE id = $%d`, len(args)), args...); err != nil {
-			return s.conflict(err)
-		}
-		u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, tok.UserID))
 		if err != nil {
 			return err
 		}
@@ -167,6 +145,62 @@ func (s *Store) ConsumeToken(ctx context.Context, hash []byte, kind string, now 
 		return nil, nil, err
 	}
 	return tok, u, nil
+}
+
+// applyTokenUse changes the token's user as use says and returns the updated user.
+func (s *Store) applyTokenUse(ctx context.Context, tx *sql.Tx, tok *gatehouse.OneTimeToken, hash []byte, use gatehouse.TokenUse) (*gatehouse.User, error) {
+	sets := []string{}
+	args := []any{}
+	add := func(col string, v any) {
+		args = append(args, v)
+		sets = append(sets, fmt.Sprintf("%s = $%d", col, len(args)))
+	}
+	if use.Activate {
+		add("pending", false)
+		add("email_verified", true)
+	}
+	if use.PasswordHash != nil {
+		add("password_hash", *use.PasswordHash)
+	}
+	if use.SetEmail {
+		add("email", tok.Email)
+		add("email_verified", true)
+		// Every other link still out (a reset mailed to the old address) dies with the change.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM one_time_tokens WHERE user_id = $1 AND used_at IS NULL AND hash <> $2`, tok.UserID, hash); err != nil {
+			return nil, err
+		}
+	}
+	add("updated_at", s.d.TimeArg(s.now()))
+	args = append(args, tok.UserID)
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET `+strings.Join(sets, ", ")+fmt.Sprintf(` WHERE id = $%d`, len(args)), args...); err != nil {
+		return nil, s.conflict(err)
+	}
+	return scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, tok.UserID))
+}
+
+// claimPending deletes the token's pending user and inserts claim in its place (TokenUse.Claim).
+// The row is locked first, so an activation or recovery racing with the claim either finds it
+// gone or makes the claim fail.
+func (s *Store) claimPending(ctx context.Context, tx *sql.Tx, tok *gatehouse.OneTimeToken, claim *gatehouse.User) (*gatehouse.User, error) {
+	var pending bool
+	err := tx.QueryRowContext(ctx, `SELECT pending FROM users WHERE id = $1`+s.d.ForUpdate, tok.UserID).Scan(&pending)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("link")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !pending {
+		return nil, &gatehouse.Error{Code: gatehouse.EConflict, Field: "email", Message: "this address belongs to an active account now"}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, tok.UserID); err != nil {
+		return nil, err
+	}
+	claim.Email, claim.Pending, claim.EmailVerified = tok.Email, false, true
+	if err := s.insertUser(ctx, tx, claim, s.now()); err != nil {
+		return nil, err
+	}
+	return claim, nil
 }
 
 // CreatePendingUser implements gatehouse.MailStore.
@@ -188,6 +222,33 @@ func (s *Store) CreatePendingUser(ctx context.Context, u *gatehouse.User, t *gat
 func (s *Store) PendingUsers(ctx context.Context, offset, limit int) ([]*gatehouse.User, bool, error) {
 	offset, limit = pageBounds(offset, limit)
 	return page(ctx, s.r, limit, scanUser, fmt.Sprintf(`SELECT `+userCols+` FROM users WHERE pending = $1 ORDER BY id LIMIT %d OFFSET %d`, limit+1, offset), true)
+}
+
+// PurgePendingUsers implements gatehouse.MailStore.
+func (s *Store) PurgePendingUsers(ctx context.Context, now time.Time, limit int) ([]*gatehouse.User, error) {
+	// A pending user with a live link is kept: its owner may still use it.
+	const dead = ` AND pending = $1 AND NOT EXISTS (SELECT 1 FROM one_time_tokens t
+		WHERE t.user_id = users.id AND t.used_at IS NULL AND t.expires_at > $2)`
+	at := s.d.TimeArg(now)
+	users, err := all(ctx, s.w, scanUser, fmt.Sprintf(`SELECT `+userCols+` FROM users WHERE 1 = 1`+dead+` ORDER BY id LIMIT %d`, limit), true, at)
+	if err != nil {
+		return nil, err
+	}
+	var out []*gatehouse.User
+	for _, u := range users {
+		// The condition is checked again by the DELETE itself: a link mailed since, or another
+		// instance purging the same row, leaves it alone.
+		res, err := s.w.ExecContext(ctx, `DELETE FROM users WHERE id = $3`+dead, true, at, u.ID)
+		if err != nil {
+			return out, err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return out, err
+		} else if n == 1 {
+			out = append(out, u)
+		}
+	}
+	return out, nil
 }
 
 // QueueMail implements gatehouse.MailStore.
