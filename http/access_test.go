@@ -46,6 +46,7 @@ func fwd(url string, extra ...string) []string {
 }
 
 func TestVerifyWithRules(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e, admin, bob, carol, _, _ := accessEnv(t, backend)
 		anon := e.Client()
@@ -134,6 +135,7 @@ func TestVerifyWithRules(t *testing.T) {
 
 // The user in every token answer (sign-in, refresh) carries its groups, like /api/auth/me.
 func TestLoginResponseUserHasGroups(t *testing.T) {
+	t.Parallel()
 	e, _, _, _, _, _ := accessEnv(t, testserver.Backends()[0])
 	_, r := e.Login("bob", "bob password 1")
 	if r.Status != 200 || fmt.Sprint(r.User().Groups) != "[ops]" {
@@ -151,6 +153,7 @@ func TestLoginResponseUserHasGroups(t *testing.T) {
 }
 
 func TestGroupMembershipAppliesAtOnce(t *testing.T) {
+	t.Parallel()
 	e, admin, bob, _, opsID, bobID := accessEnv(t, testserver.Backends()[0])
 	_ = e
 	url := fwd("https://app.example.com/admin")
@@ -169,6 +172,7 @@ func TestGroupMembershipAppliesAtOnce(t *testing.T) {
 }
 
 func TestAccessAdminAPI(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e, admin, bob, _, opsID, bobID := accessEnv(t, backend)
 		_ = e
@@ -260,6 +264,7 @@ func TestAccessAdminAPI(t *testing.T) {
 // factor: a sign-in with TOTP, a step-up through the token itself (answered with a new token),
 // or a refresh after a step-up. A token minted before the step-up keeps counting as one.
 func TestBearerTokenFactors(t *testing.T) {
+	t.Parallel()
 	e, _, bob, _, _, _ := accessEnv(t, testserver.Backends()[0])
 	vault := fwd("https://vault.example.com/")
 	verify := func(name, access string, want int) {

@@ -526,6 +526,7 @@ func TestVerifySecurityHeaders(t *testing.T) {
 // with a valid Bearer access token and no body gives a new access token for the same session,
 // under the same session rules; an access token TTL of up to 7 days is allowed.
 func TestRustyFileShapes(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend})
 		admin, _ := e.Setup("alice", "alice@example.com", adminPW)

@@ -46,6 +46,7 @@ func accept(m *mailEnv, tok, username, email string) *testserver.Response {
 }
 
 func TestInvitations(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		m, _ := invitationEnv(t, backend)
 		if r := m.Client().Do("POST", "/api/auth/register", map[string]any{"username": "x", "email": "x@example.com", "password": "a good long password"}); r.Status != 403 {
@@ -143,6 +144,7 @@ func TestInvitations(t *testing.T) {
 }
 
 func TestInvitationAdminAPIRefusals(t *testing.T) {
+	t.Parallel()
 	m, _ := invitationEnv(t, testserver.Backends()[0])
 	bob, _ := m.Login("bob", "bob password 1")
 	for _, req := range [][2]string{{"GET", "/api/admin/invitations"}, {"POST", "/api/admin/invitations"}, {"DELETE", "/api/admin/invitations/1"}} {

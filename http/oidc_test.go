@@ -868,6 +868,7 @@ func TestExternalAutoBindSkipsAdministrators(t *testing.T) {
 // lists every method the provider supports, while a client is registered for one), and claims
 // the ID token leaves out are taken from UserInfo.
 func TestExternalTokenAuthMethodAndUserInfo(t *testing.T) {
+	t.Parallel()
 	x := newExtEnv(t, "sqlite", map[string]any{"auto_create_users": true, "token_auth_method": "client_secret_basic"})
 	kim := oidctest.User{Subject: "sub-kim", Email: "kim@example.com", PreferredUsername: "kim", Name: "Kim Lee", EmailVerified: true, UserInfoOnly: true}
 	x.op.RegisterAuthMethod(oidctest.AuthPost)

@@ -13,6 +13,7 @@ import (
 // link, with one event; several instances starting with the same new secret do it once; a
 // restart with the same secret changes nothing.
 func TestNewJWTSecretSignsEveryoneOut(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		clock := testserver.NewClock()
 		m := newMailEnv(t, testserver.Options{Backend: backend, Clock: clock})
