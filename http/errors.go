@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/http/jsonbody"
+	"github.com/gatehouse/gatehouse/i18n"
 )
 
 // Codes that only the HTTP layer produces.
@@ -87,14 +88,32 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 func (s *Server) serve(h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
-			writeError(w, r, s.log, err)
+			s.writeError(w, r, err)
 		}
 	}
 }
 
+// writeError answers err as JSON, its message in the client's language when it asked for one
+// the catalog has (codes and fields stay as they are: they are what programs read).
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	writeError(w, r, s.log, err, s.localizer(r))
+}
+
+// localizer is the translation of messages for r's language, nil for English or no catalog.
+func (s *Server) localizer(r *http.Request) func(string) string {
+	if s.catalog == nil {
+		return nil
+	}
+	code, _ := s.catalog.ForRequest(r)
+	if code == i18n.Default {
+		return nil
+	}
+	return s.catalog.Printer(code).Localize
+}
+
 // writeError answers err as JSON. Errors without a code are logged and shown as "internal" so no
-// detail (SQL, paths, secrets) reaches a client.
-func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+// detail (SQL, paths, secrets) reaches a client. localize, when set, translates the message.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error, localize func(string) string) {
 	var e *gatehouse.Error
 	if !errors.As(err, &e) {
 		if r.Context().Err() != nil {
@@ -108,7 +127,11 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		e = &gatehouse.Error{Code: gatehouse.EInternal, Message: "internal error; the server log has details"}
 	}
 	SetRetryAfter(w, err)
-	writeJSON(w, statusOf(e.Code), errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field}})
+	msg := e.Message
+	if localize != nil {
+		msg = localize(msg)
+	}
+	writeJSON(w, statusOf(e.Code), errorBody{Error: errorDetail{Code: e.Code, Message: msg, Field: e.Field}})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

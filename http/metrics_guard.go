@@ -19,7 +19,7 @@ func (s *Server) metricsGuard(h http.Handler) http.Handler {
 			return
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
-		writeError(w, r, s.log, gatehouse.Errorf(gatehouse.EUnauthorized, "metrics need a direct connection from loopback or \"Authorization: Bearer <server.metrics_token>\""))
+		s.writeError(w, r, gatehouse.Errorf(gatehouse.EUnauthorized, "metrics need a direct connection from loopback or \"Authorization: Bearer <server.metrics_token>\""))
 	})
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse/gatehouse/access"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/http/clientip"
+	"github.com/gatehouse/gatehouse/i18n"
 )
 
 // Deps are what the HTTP layer needs.
@@ -46,6 +47,9 @@ type Deps struct {
 	Pages func(mux *http.ServeMux, kit PageKit) error
 	// Provider, when set, is the OpenID Provider for apps (package oidcprovider).
 	Provider OIDCProvider
+	// Catalog, when set, translates error messages for clients that ask for another language
+	// (the gatehouse_lang cookie, else Accept-Language); codes never change.
+	Catalog *i18n.Catalog
 }
 
 // PageKit is what the web pages share with the API.
@@ -77,6 +81,7 @@ type Server struct {
 	detail       func() map[string]string
 	metricsToken string
 	provider     OIDCProvider
+	catalog      *i18n.Catalog
 	csrf         *http.CrossOriginProtection
 	mux          *http.ServeMux
 	// verifyH is the request check with its metrics, answered before the mux (ServeHTTP).
@@ -109,7 +114,7 @@ func securityHeaders(public *url.URL) []headerValue {
 
 // NewServer builds the handler with every route of routes.go.
 func NewServer(d Deps) (*Server, error) {
-	s := &Server{auth: d.Auth, access: d.Access, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, ready: d.Ready, writable: d.Writable, detail: d.Detail, metricsToken: d.MetricsToken, provider: d.Provider, mux: http.NewServeMux(), secHeaders: securityHeaders(d.PublicURL)}
+	s := &Server{auth: d.Auth, access: d.Access, log: d.Logger, metrics: d.Metrics, public: d.PublicURL, trusted: d.TrustedProxies, ready: d.Ready, writable: d.Writable, detail: d.Detail, metricsToken: d.MetricsToken, provider: d.Provider, catalog: d.Catalog, mux: http.NewServeMux(), secHeaders: securityHeaders(d.PublicURL)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -222,7 +227,7 @@ func (s *Server) wrap(pattern string, h http.HandlerFunc) http.Handler {
 				// Go's reason ("browser is out of date: Sec-Fetch-Site is missing...") is for the
 				// log; the pages' scripts show the message to people as it is.
 				s.log.Info("cross-origin request refused", "method", r.Method, "path", r.URL.Path, "err", err)
-				writeError(w, r, s.log, gatehouse.Errorf(codeCSRF, "This request was sent from another site or by an old browser, so it was refused. Go back, reload the page and try again."))
+				s.writeError(w, r, gatehouse.Errorf(codeCSRF, "This request was sent from another site or by an old browser, so it was refused. Go back, reload the page and try again."))
 				if rm != nil {
 					rm.observe(http.StatusForbidden, time.Since(t0))
 				}

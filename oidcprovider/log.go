@@ -17,10 +17,11 @@ import (
 
 type logKey struct{}
 
-// withLogger gives the requests of h the provider's logger.
+// withLogger gives the requests of h the provider's logger, and a memo of the clients they read.
 func (p *Provider) withLogger(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), logKey{}, p.log)))
+		ctx := context.WithValue(r.Context(), logKey{}, p.log)
+		h.ServeHTTP(w, r.WithContext(context.WithValue(ctx, clientMemoKey{}, &clientMemo{})))
 	})
 }
 

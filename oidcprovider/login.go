@@ -263,7 +263,21 @@ func (p *Provider) complete(w http.ResponseWriter, r *http.Request, f *flow, sub
 		return
 	}
 	p.event(r.Context(), gatehouse.EventOIDCAuthorized, f.pr.User.ID, f.pr.SessionID, map[string]any{"client_id": f.client.c.ID, "scopes": f.req.Scopes, "acr": f.req.ACR})
-	http.Redirect(w, r, p.base()+callbackPath+"?id="+url.QueryEscape(f.req.ID), http.StatusSeeOther)
+	p.serveCallback(w, r, f.req.ID)
+}
+
+// serveCallback answers with op's callback for request id right here: the browser would only be
+// sent there to be sent on to the app, so this saves it a round trip, and the server a request
+// with its session check. The session was just checked by the caller, which completed the
+// request for it; the callback endpoint itself stays for requests completed elsewhere.
+func (p *Provider) serveCallback(w http.ResponseWriter, r *http.Request, id string) {
+	cb := r.Clone(r.Context())
+	cb.Method = http.MethodGet
+	cb.URL = &url.URL{Path: callbackPath, RawQuery: "id=" + url.QueryEscape(id)}
+	cb.RequestURI = cb.URL.RequestURI()
+	cb.Body, cb.ContentLength, cb.Form, cb.PostForm = http.NoBody, 0, nil, nil
+	cb.Header.Del("Content-Type")
+	p.op.ServeHTTP(w, cb)
 }
 
 // loginSubmit takes the consent and confirm forms.

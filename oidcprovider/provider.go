@@ -183,11 +183,49 @@ func (p *Provider) Run(ctx context.Context) {
 func (p *Provider) loginURL(id string) string { return loginPath + "?id=" + url.QueryEscape(id) }
 
 func (p *Provider) client(ctx context.Context, id string) (*client, error) {
-	c, err := p.store.OPClientByID(ctx, id)
+	m, _ := ctx.Value(clientMemoKey{}).(*clientMemo)
+	if c := m.get(id); c != nil {
+		return c, nil
+	}
+	row, err := p.store.OPClientByID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	return &client{c: c, loginURL: p.loginURL}, nil
+	c := &client{c: row, loginURL: p.loginURL}
+	m.put(id, c)
+	return c, nil
+}
+
+// clientMemo keeps the clients one request has read: op asks for the same client several times
+// while answering one request (seven reads in one code flow, three of them in the token
+// exchange). It lives only as long as the request, so an administrator's change to a client is
+// seen by the next request, on every instance.
+type clientMemo struct {
+	mu sync.Mutex
+	m  map[string]*client
+}
+
+type clientMemoKey struct{}
+
+func (m *clientMemo) get(id string) *client {
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.m[id]
+}
+
+func (m *clientMemo) put(id string, c *client) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil {
+		m.m = map[string]*client{}
+	}
+	m.m[id] = c
 }
 
 func (p *Provider) authRequest(ctx context.Context, id string) (*authRequest, error) {

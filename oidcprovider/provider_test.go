@@ -119,6 +119,28 @@ func (x *rp) follow(c *testserver.Client, u string) (*testserver.Response, *url.
 	return nil, nil
 }
 
+// toApp follows the redirect r answered with until it leaves gatehouse for the app, and returns
+// the app's address (a completed request goes to the app at once, without op's callback page).
+func (x *rp) toApp(c *testserver.Client, r *testserver.Response) *url.URL {
+	x.t.Helper()
+	loc := r.Header.Get("Location")
+	if r.Status < 300 || r.Status > 399 || loc == "" {
+		x.t.Fatalf("want a redirect: %d %s", r.Status, r.Body)
+	}
+	next, err := url.Parse(loc)
+	if err != nil {
+		x.t.Fatal(err)
+	}
+	if next.Host != "" && "http://"+next.Host != x.e.URL {
+		return next
+	}
+	if next.Host == "" {
+		loc = x.e.URL + loc
+	}
+	_, back := x.follow(c, loc)
+	return back
+}
+
 var hiddenID = regexp.MustCompile(`name="id" value="([^"]+)"`)
 
 // consent answers the consent page with action.

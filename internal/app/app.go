@@ -153,7 +153,7 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 	}
 	srv, err := ghttp.NewServer(ghttp.Deps{
 		Auth: svc, Access: acc, Logger: p.Logger, Metrics: metrics, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, CookieDomain: cfg.Server.CookieDomain, MetricsToken: cfg.Server.MetricsToken,
-		Ready: p.Store.Ping, Writable: p.Store.WriteCheck, Detail: lim.detail, Pages: pages, Provider: op,
+		Ready: p.Store.Ping, Writable: p.Store.WriteCheck, Detail: lim.detail, Pages: pages, Provider: op, Catalog: cat,
 	})
 	if err != nil {
 		lim.close()
