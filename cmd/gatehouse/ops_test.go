@@ -222,9 +222,7 @@ func TestHealthcheck(t *testing.T) {
 	}
 }
 
-// Parallel: most of its time is a release build in another process.
 func TestVersionPrintsVersionAndCommit(t *testing.T) {
-	t.Parallel()
 	out, _, err := runCmd(context.Background(), nil, "version")
 	if err != nil || !regexp.MustCompile(`^gatehouse \S+ \(commit \S+, go\S+\)\n$`).MatchString(out) {
 		t.Fatalf("version: %v %q", err, out)
@@ -313,9 +311,7 @@ func TestConfigCheck(t *testing.T) {
 
 // Two gatehouse processes starting together on one empty PostgreSQL database: the advisory lock
 // lets one migrate while the other waits, and both serve.
-// Parallel: most of its time is a build and two servers in other processes.
 func TestTwoProcessesMigratePostgresOnce(t *testing.T) {
-	t.Parallel()
 	dsn := testdb.PostgresDSN(t)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "gatehouse")
