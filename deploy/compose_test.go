@@ -15,6 +15,7 @@ import (
 // The Compose example parses, pins every image by version, and sets only configuration variables
 // gatehouse knows (a misspelt one would be silently ignored by the server).
 func TestComposeExample(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile("compose.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -53,6 +54,7 @@ func TestComposeExample(t *testing.T) {
 
 // The Caddyfile is one Caddy accepts, and protects the app with forward auth to verify.
 func TestComposeCaddyfile(t *testing.T) {
+	t.Parallel()
 	bin, err := exec.LookPath("caddy")
 	if err != nil {
 		testdb.Unavailable(t, "caddy", "caddy is not on PATH (apt-get install caddy)")

@@ -132,6 +132,7 @@ func call(t *testing.T, method, url, bearer string, body any) (int, map[string]a
 // reports healthy, and a restarted container on the same volume keeps the accounts, the
 // sessions and the secrets: a sign-in from before the restart still works after it.
 func TestContainerImageKeepsSessionsAcrossRestart(t *testing.T) {
+	t.Parallel()
 	p := newPodman(t)
 	tag := "localhost/gatehouse:test"
 	build := exec.Command("./build-image.sh", tag)

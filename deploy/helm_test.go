@@ -88,6 +88,7 @@ func envOf(container any) map[string]any {
 }
 
 func TestHelmChartRenders(t *testing.T) {
+	t.Parallel()
 	objs, stderr, err := render(t, "--values", chart+"/ci/full-values.yaml")
 	if err != nil {
 		t.Fatalf("helm template: %v\n%s", err, stderr)
@@ -174,6 +175,7 @@ func toStrings(l []any) []string {
 
 // Mistakes are refused at render time with a message naming the value.
 func TestHelmChartRefusesBadValues(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		args []string
 		want string

@@ -26,9 +26,7 @@ func systemdRoot(t *testing.T) (root, unit string) {
 			t.Fatal(err)
 		}
 	}
-	if out, err := exec.Command("go", "build", "-o", filepath.Join(root, "usr/local/bin/gatehouse"), "../cmd/gatehouse").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	placeBinary(t, filepath.Join(root, "usr/local/bin/gatehouse"))
 	if out, err := exec.Command("cp", "-r", "/usr/lib/systemd/system", filepath.Join(root, "usr/lib/systemd/")).CombinedOutput(); err != nil {
 		t.Fatalf("copying the standard units: %v\n%s", err, out)
 	}
@@ -46,6 +44,7 @@ func systemdRoot(t *testing.T) (root, unit string) {
 // systemd-analyze verify exits 0 even for settings it ignores, printing a warning; any output at
 // all is a failure here, so a misspelt or unsupported hardening line cannot slip through.
 func TestSystemdUnitVerifies(t *testing.T) {
+	t.Parallel()
 	root, unit := systemdRoot(t)
 	out, err := exec.Command("systemd-analyze", "verify", "--root="+root, unit).CombinedOutput()
 	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
@@ -72,6 +71,7 @@ func readFile(t *testing.T, p string) string {
 
 // The hardening the issue names is present, and systemd's own exposure score rates it well.
 func TestSystemdUnitHardening(t *testing.T) {
+	t.Parallel()
 	root, unit := systemdRoot(t)
 	text := readFile(t, unit)
 	for _, line := range []string{"DynamicUser=yes", "StateDirectory=gatehouse", "ProtectSystem=strict", "NoNewPrivileges=yes", "CapabilityBoundingSet=\n", "SystemCallFilter=@system-service"} {

@@ -21,7 +21,7 @@ func accessEnv(t *testing.T, backend string) (e *testserver.Env, admin, bob, car
 	if r.Status != 201 || r.JSON["name"] != "ops" {
 		t.Fatalf("create group: %d %s", r.Status, r.Body)
 	}
-	opsID = int64(r.JSON["id"].(float64))
+	opsID = r.ID()
 	if r := admin.Do("PUT", fmt.Sprintf("/api/admin/groups/%d/members/%d", opsID, bobID), nil); r.Status != 200 || fmt.Sprint(r.JSON["groups"]) != "[ops]" {
 		t.Fatalf("add member: %d %s", r.Status, r.Body)
 	}
@@ -46,6 +46,7 @@ func fwd(url string, extra ...string) []string {
 }
 
 func TestVerifyWithRules(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e, admin, bob, carol, _, _ := accessEnv(t, backend)
 		anon := e.Client()
@@ -119,10 +120,9 @@ func TestVerifyWithRules(t *testing.T) {
 			check("carol", carol, "https://app.example.com/admin", 403)
 		}
 		ev := admin.Do("GET", "/api/admin/events?kind=access.denied", nil)
-		items, _ := ev.JSON["items"].([]any)
 		var carolDenials int
-		for _, it := range items {
-			d := it.(map[string]any)["data"].(map[string]any)
+		for _, it := range ev.Events().Items {
+			d := it.Data
 			if d["user"] == "carol" && d["rule"] == float64(3) {
 				carolDenials++
 			}
@@ -135,22 +135,25 @@ func TestVerifyWithRules(t *testing.T) {
 
 // The user in every token answer (sign-in, refresh) carries its groups, like /api/auth/me.
 func TestLoginResponseUserHasGroups(t *testing.T) {
+	t.Parallel()
 	e, _, _, _, _, _ := accessEnv(t, testserver.Backends()[0])
 	_, r := e.Login("bob", "bob password 1")
-	if r.Status != 200 || fmt.Sprint(r.JSON["user"].(map[string]any)["groups"]) != "[ops]" {
+	if r.Status != 200 || fmt.Sprint(r.User().Groups) != "[ops]" {
 		t.Fatalf("login answer: %d %s", r.Status, r.Body)
 	}
 	ref := e.Client().Do("POST", "/api/auth/refresh", map[string]any{"refresh_token": r.Str("refresh_token")})
-	if ref.Status != 200 || fmt.Sprint(ref.JSON["user"].(map[string]any)["groups"]) != "[ops]" {
+	if ref.Status != 200 || fmt.Sprint(ref.User().Groups) != "[ops]" {
 		t.Fatalf("refresh answer: %d %s", ref.Status, ref.Body)
 	}
 	_, r = e.Login("carol", "carol password 1")
-	if g, ok := r.JSON["user"].(map[string]any)["groups"].([]any); !ok || len(g) != 0 {
+	// An empty list, not null or missing: clients iterate it without a check.
+	if g := r.User().Groups; g == nil || len(g) != 0 {
 		t.Fatalf("carol's login answer must carry an empty list: %s", r.Body)
 	}
 }
 
 func TestGroupMembershipAppliesAtOnce(t *testing.T) {
+	t.Parallel()
 	e, admin, bob, _, opsID, bobID := accessEnv(t, testserver.Backends()[0])
 	_ = e
 	url := fwd("https://app.example.com/admin")
@@ -163,12 +166,13 @@ func TestGroupMembershipAppliesAtOnce(t *testing.T) {
 	if r := bob.Do("GET", "/api/auth/verify", nil, url...); r.Status != 403 {
 		t.Fatalf("bob after removal, same session: %d", r.Status)
 	}
-	if r := bob.Do("GET", "/api/auth/me", nil); fmt.Sprint(r.JSON["user"].(map[string]any)["groups"]) != "[]" {
+	if r := bob.Do("GET", "/api/auth/me", nil); fmt.Sprint(r.User().Groups) != "[]" {
 		t.Fatalf("me: %s", r.Body)
 	}
 }
 
 func TestAccessAdminAPI(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e, admin, bob, _, opsID, bobID := accessEnv(t, backend)
 		_ = e
@@ -195,7 +199,10 @@ func TestAccessAdminAPI(t *testing.T) {
 			}
 		}
 		r := admin.Do("GET", "/api/admin/access-rules", nil)
-		if rules, _ := r.JSON["rules"].([]any); len(rules) != 5 || r.JSON["default_policy"] != "one_factor" {
+		if a := testserver.Decode[struct {
+			Rules         []any  `json:"rules"`
+			DefaultPolicy string `json:"default_policy"`
+		}](r); len(a.Rules) != 5 || a.DefaultPolicy != "one_factor" {
 			t.Fatalf("rules after refused changes: %s", r.Body)
 		}
 		// A group a rule names can be neither renamed nor deleted.
@@ -215,7 +222,7 @@ func TestAccessAdminAPI(t *testing.T) {
 		if g.JSON["members"] != float64(1) || fmt.Sprint(g.JSON["member_ids"]) != fmt.Sprintf("[%d]", bobID) {
 			t.Fatalf("group: %s", g.Body)
 		}
-		if l := admin.Do("GET", "/api/admin/users?group=ops", nil); len(l.JSON["items"].([]any)) != 1 || l.JSON["items"].([]any)[0].(map[string]any)["username"] != "bob" {
+		if l := admin.Do("GET", "/api/admin/users?group=ops", nil); len(l.Users().Items) != 1 || l.Users().Items[0].Username != "bob" {
 			t.Fatalf("users of group ops: %s", l.Body)
 		}
 		if l := admin.Do("GET", "/api/admin/users?group=nope", nil); l.Status != 400 || l.Field() != "group" {
@@ -257,6 +264,7 @@ func TestAccessAdminAPI(t *testing.T) {
 // factor: a sign-in with TOTP, a step-up through the token itself (answered with a new token),
 // or a refresh after a step-up. A token minted before the step-up keeps counting as one.
 func TestBearerTokenFactors(t *testing.T) {
+	t.Parallel()
 	e, _, bob, _, _, _ := accessEnv(t, testserver.Backends()[0])
 	vault := fwd("https://vault.example.com/")
 	verify := func(name, access string, want int) {

@@ -1,6 +1,7 @@
 package http_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -16,13 +17,13 @@ func TestPasswordChangeEndsOtherSessions(t *testing.T) {
 		laptop, _ := e.Login("alice", adminPW)
 		phone, _ := e.Login("alice", adminPW)
 		r := laptop.Do("GET", "/api/account/sessions", nil)
-		items := r.JSON["items"].([]any)
+		items := r.Sessions().Items
 		if len(items) != 3 { // setup, laptop, phone
 			t.Fatalf("sessions: %s", r.Body)
 		}
 		current := 0
 		for _, it := range items {
-			if it.(map[string]any)["current"] == true {
+			if it.Current {
 				current++
 			}
 		}
@@ -59,8 +60,11 @@ func TestRevokeOwnSessions(t *testing.T) {
 	_ = bob
 	a1, _ := e.Login("alice", adminPW)
 	b1, _ := e.Login("bob", "bob password 1")
-	bobSessions := b1.Do("GET", "/api/account/sessions", nil).JSON["items"].([]any)
-	bobSID := bobSessions[0].(map[string]any)["id"].(string)
+	bobSessions := b1.Do("GET", "/api/account/sessions", nil).Sessions().Items
+	if len(bobSessions) == 0 {
+		t.Fatal("bob has no sessions")
+	}
+	bobSID := bobSessions[0].ID
 	// Another user's session id is simply not found.
 	if r := a1.Do("DELETE", "/api/account/sessions/"+bobSID, nil); r.Status != 404 {
 		t.Fatalf("revoking someone else's session: %d", r.Status)
@@ -69,7 +73,9 @@ func TestRevokeOwnSessions(t *testing.T) {
 		t.Fatal("bob's session was ended by alice")
 	}
 	a2, _ := e.Login("alice", adminPW)
-	if r := a1.Do("POST", "/api/account/sessions/sign-out-others", nil); r.Status != 200 || r.JSON["ended"].(float64) != 2 {
+	if r := a1.Do("POST", "/api/account/sessions/sign-out-others", nil); r.Status != 200 || testserver.Decode[struct {
+		Ended int `json:"ended"`
+	}](r).Ended != 2 {
 		t.Fatalf("sign out others: %d %s", r.Status, r.Body)
 	}
 	for _, c := range []*testserver.Client{admin, a2} {
@@ -108,8 +114,8 @@ func TestIdleTimeoutAndMaxLifetime(t *testing.T) {
 			t.Fatalf("session past max lifetime: %d", r.Status)
 		}
 		reasons := ""
-		for _, ev := range adminEvents(t, e, "logout") {
-			reasons += ev["data"].(map[string]any)["reason"].(string) + ","
+		for _, ev := range eventsOf(t, e, "logout") {
+			reasons += fmt.Sprint(ev.Data["reason"]) + ","
 		}
 		if !strings.Contains(reasons, "idle_timeout") || !strings.Contains(reasons, "max_lifetime") {
 			t.Fatalf("logout reasons: %s", reasons)

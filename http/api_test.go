@@ -69,13 +69,15 @@ func TestLoginMeRefreshLogout(t *testing.T) {
 		e.Setup("alice", "Alice@Example.com", adminPW)
 		// Sign in by email (any case) and by username.
 		c, r := e.Login("ALICE@example.com", adminPW)
-		if r.Str("token_type") != "Bearer" || r.Str("access_token") == "" || r.Str("refresh_token") == "" || r.JSON["expires_in"].(float64) != 900 {
+		if r.Str("token_type") != "Bearer" || r.Str("access_token") == "" || r.Str("refresh_token") == "" || r.SignIn().ExpiresIn != 900 {
 			t.Fatalf("login answer: %s", r.Body)
 		}
-		if u := r.JSON["user"].(map[string]any); u["username"] != "alice" || u["email"] != "alice@example.com" || u["role"] != "admin" {
-			t.Fatalf("user: %v", u)
+		if u := r.User(); u.Username != "alice" || u.Email != "alice@example.com" || u.Role != "admin" {
+			t.Fatalf("user: %+v", u)
 		}
-		if _, ok := r.JSON["user"].(map[string]any)["password_hash"]; ok {
+		if _, ok := testserver.Decode[struct {
+			User map[string]any `json:"user"`
+		}](r).User["password_hash"]; ok {
 			t.Fatal("password hash leaked")
 		}
 		setCookie := r.Header.Get("Set-Cookie")
@@ -90,11 +92,11 @@ func TestLoginMeRefreshLogout(t *testing.T) {
 		e.Login("alice", adminPW)
 
 		// The cookie and the Bearer token both work.
-		if r := c.Do("GET", "/api/auth/me", nil); r.Status != 200 || r.JSON["session"].(map[string]any)["via"] != "cookie" {
+		if r := c.Do("GET", "/api/auth/me", nil); r.Status != 200 || r.Me().Session.Via != "cookie" {
 			t.Fatalf("me by cookie: %d %s", r.Status, r.Body)
 		}
 		access, refresh := r.Str("access_token"), r.Str("refresh_token")
-		if r := e.Bearer(access).Do("GET", "/api/auth/me", nil); r.Status != 200 || r.JSON["user"].(map[string]any)["username"] != "alice" {
+		if r := e.Bearer(access).Do("GET", "/api/auth/me", nil); r.Status != 200 || r.User().Username != "alice" {
 			t.Fatalf("me by bearer: %d %s", r.Status, r.Body)
 		}
 
@@ -124,26 +126,34 @@ func TestLoginMeRefreshLogout(t *testing.T) {
 		}
 		ev := e.Client()
 		ev.HTTP.Jar = c.HTTP.Jar
-		events := adminEvents(t, e, "logout")
-		if len(events) != 1 || events[0]["data"].(map[string]any)["reason"] != "user" {
+		events := eventsOf(t, e, "logout")
+		if len(events) != 1 || events[0].Data["reason"] != "user" {
 			t.Fatalf("logout events: %v", events)
 		}
 	})
 }
 
-// adminEvents signs in as alice in a fresh client and lists events of a kind.
+// eventsOf signs in as alice in a fresh client and lists events of a kind.
+func eventsOf(t *testing.T, e *testserver.Env, kind string) []testserver.Event {
+	t.Helper()
+	return testserver.Items[testserver.Event](adminEventsAnswer(t, e, kind))
+}
+
+// adminEvents is eventsOf with each event as a generic JSON object, for tests that look at
+// fields the typed event does not carry.
 func adminEvents(t *testing.T, e *testserver.Env, kind string) []map[string]any {
+	t.Helper()
+	return testserver.Items[map[string]any](adminEventsAnswer(t, e, kind))
+}
+
+func adminEventsAnswer(t *testing.T, e *testserver.Env, kind string) *testserver.Response {
 	t.Helper()
 	c, _ := e.Login("alice", adminPW)
 	r := c.Do("GET", "/api/admin/events?kind="+kind, nil)
 	if r.Status != 200 {
 		t.Fatalf("events: %d %s", r.Status, r.Body)
 	}
-	var out []map[string]any
-	for _, it := range r.JSON["items"].([]any) {
-		out = append(out, it.(map[string]any))
-	}
-	return out
+	return r
 }
 
 func TestWrongPasswordAndUnknownUserLookAlike(t *testing.T) {
@@ -201,8 +211,8 @@ func TestRefreshReuseRevokesSession(t *testing.T) {
 		if ev := adminEvents(t, e, "token.reuse_detected"); len(ev) != 1 {
 			t.Fatalf("reuse events: %v", ev)
 		}
-		lo := adminEvents(t, e, "logout")
-		if len(lo) != 1 || lo[0]["data"].(map[string]any)["reason"] != "refresh_token_reused" {
+		lo := eventsOf(t, e, "logout")
+		if len(lo) != 1 || lo[0].Data["reason"] != "refresh_token_reused" {
 			t.Fatalf("logout events: %v", lo)
 		}
 	})
@@ -516,6 +526,7 @@ func TestVerifySecurityHeaders(t *testing.T) {
 // with a valid Bearer access token and no body gives a new access token for the same session,
 // under the same session rules; an access token TTL of up to 7 days is allowed.
 func TestRustyFileShapes(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend})
 		admin, _ := e.Setup("alice", "alice@example.com", adminPW)
@@ -531,18 +542,18 @@ func TestRustyFileShapes(t *testing.T) {
 		}
 		access := r.Str("access_token")
 		me := e.Bearer(access).Do("GET", "/api/auth/me", nil)
-		sid := me.JSON["session"].(map[string]any)["id"]
+		sid := me.Me().Session.ID
 
 		e.Clock.Advance(time.Minute)
 		r2 := e.Bearer(access).Do("POST", "/api/auth/refresh", nil)
 		if r2.Status != 200 || r2.Str("access_token") == "" || r2.Str("access_token") == access || r2.JSON["refresh_token"] != nil || r2.Header.Get("Set-Cookie") != "" {
 			t.Fatalf("bearer refresh: %d %s %q", r2.Status, r2.Body, r2.Header.Get("Set-Cookie"))
 		}
-		if r2.JSON["expires_in"].(float64) != 900 {
+		if r2.SignIn().ExpiresIn != 900 {
 			t.Fatalf("expires_in: %s", r2.Body)
 		}
 		next := r2.Str("access_token")
-		if got := e.Bearer(next).Do("GET", "/api/auth/me", nil); got.JSON["session"].(map[string]any)["id"] != sid {
+		if got := e.Bearer(next).Do("GET", "/api/auth/me", nil); got.Me().Session.ID != sid {
 			t.Fatalf("another session: %s", got.Body)
 		}
 		// A bad token, a missing one, or a cookie instead of a token get nothing.
@@ -568,7 +579,7 @@ func TestRustyFileShapes(t *testing.T) {
 			t.Fatalf("over 7 days: %d %s", r.Status, r.Body)
 		}
 		r = e.Client().Do("POST", "/api/auth/login", map[string]any{"username": "alice", "password": adminPW, "stay_signed_in": true})
-		if got := r.JSON["expires_in"].(float64); got > float64(week) || got < 3600 {
+		if got := r.SignIn().ExpiresIn; got > int64(week) || got < 3600 {
 			t.Fatalf("7-day token: expires_in %v", got)
 		}
 	})

@@ -223,7 +223,7 @@ func rulesEnv(b testing.TB) (h http.Handler, cookie string) {
 			cookie = v
 		}
 	}
-	uid := int64(r.JSON["user"].(map[string]any)["id"].(float64))
+	uid := r.User().ID
 	hundredRules(b, e, access.Actor{UserID: uid, Admin: true}, uid)
 	return e.Server.Config.Handler, cookie
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/oidctest"
 	"github.com/gatehouse/gatehouse/internal/smtptest"
+	"github.com/gatehouse/gatehouse/internal/testserver"
 )
 
 // Linking an external identity by proving the email address: a real OpenID provider on loopback,
@@ -136,7 +137,7 @@ func TestExternalVerifyByMail(t *testing.T) {
 		if resp, err := http.DefaultClient.Do(req); err != nil || resp.Header.Get("Referrer-Policy") != "no-referrer" {
 			t.Fatalf("link page Referrer-Policy: %v %v", err, resp.Header)
 		}
-		if r := v.admin.Do("GET", "/api/admin/events?kind="+gatehouse.EventIdentityBound, nil); len(r.JSON["items"].([]any)) != 0 {
+		if r := v.admin.Do("GET", "/api/admin/events?kind="+gatehouse.EventIdentityBound, nil); len(r.Events().Items) != 0 {
 			t.Fatal("opening the link bound the identity")
 		}
 
@@ -148,7 +149,7 @@ func TestExternalVerifyByMail(t *testing.T) {
 			t.Fatalf("signed in as %q", name)
 		}
 		ev := v.admin.EventsOf(t, gatehouse.EventIdentityBound)
-		if len(ev) != 1 || ev[0]["data"].(map[string]any)["how"] != "email_verification" || int64(ev[0]["user_id"].(float64)) != carol {
+		if len(ev) != 1 || ev[0].Data["how"] != "email_verification" || ev[0].UID() != carol {
 			t.Fatalf("identity.bound: %v", ev)
 		}
 		if len(v.admin.EventsOf(t, gatehouse.EventIdentityVerifyUsed)) != 1 {
@@ -208,8 +209,13 @@ func TestExternalVerifyAnswersAlike(t *testing.T) {
 		v.op.Queue(oidctest.User{Subject: "sub-carol", Email: "carol@example.com"})
 		api := v.browser()
 		r := api.Do("GET", "/api/auth/oidc/test-op/start", nil)
-		ver, _ := r.JSON["verification"].(map[string]any)
-		if r.Status != http.StatusForbidden || r.Code() != gatehouse.ENotLinked || ver["email"] != "c***@example.com" || ver["endpoint"] != "/api/auth/oidc/verify-email" {
+		ver := testserver.Decode[struct {
+			Verification struct {
+				Email    string `json:"email"`
+				Endpoint string `json:"endpoint"`
+			} `json:"verification"`
+		}](r).Verification
+		if r.Status != http.StatusForbidden || r.Code() != gatehouse.ENotLinked || ver.Email != "c***@example.com" || ver.Endpoint != "/api/auth/oidc/verify-email" {
 			t.Fatalf("JSON not-linked answer: %d %s", r.Status, r.Body)
 		}
 		// Within the resend cooldown: the same answer, no second mail.
@@ -310,7 +316,7 @@ func TestExternalVerifyTakesBackAnUnprovedAccount(t *testing.T) {
 		// The squatter also sets up every other way back in: a second factor, a passkey, and an
 		// identity of their own at the provider.
 		enroll(t, v.e, squatter)
-		sid := int64(login.JSON["user"].(map[string]any)["id"].(float64))
+		sid := login.User().ID
 		now := v.e.Clock.Now()
 		if err := v.e.Store.CreatePasskey(t.Context(), &gatehouse.Passkey{UserID: sid, CredentialID: []byte("squatter-key"), Name: "key",
 			Credential: []byte("{}"), CreatedAt: now}); err != nil {
@@ -342,7 +348,7 @@ func TestExternalVerifyTakesBackAnUnprovedAccount(t *testing.T) {
 		if len(ev) != 1 {
 			t.Fatalf("verification_used: %v", ev)
 		}
-		if d := ev[0]["data"].(map[string]any); d["password_removed"] != true || d["mfa_removed"] != true || d["passkeys_removed"] != 1.0 || d["identities_removed"] != 1.0 {
+		if d := ev[0].Data; d["password_removed"] != true || d["mfa_removed"] != true || d["passkeys_removed"] != 1.0 || d["identities_removed"] != 1.0 {
 			t.Fatalf("verification_used data: %v", d)
 		}
 		if pks, _ := v.e.Store.ListPasskeys(t.Context(), sid); len(pks) != 0 {
@@ -352,10 +358,10 @@ func TestExternalVerifyTakesBackAnUnprovedAccount(t *testing.T) {
 		if st, _, body := v.browser().signIn(t, ""); st != http.StatusForbidden {
 			t.Fatalf("the squatter's own identity still signs in: %d %s", st, body)
 		}
-		if ids := vic.Do("GET", "/api/account/identities", nil); ids.Status != http.StatusOK || len(ids.JSON["items"].([]any)) != 1 {
+		if ids := vic.Do("GET", "/api/account/identities", nil); ids.Status != http.StatusOK || len(ids.Identities().Items) != 1 {
 			t.Fatalf("identities after reclaiming: %d %s", ids.Status, ids.Body)
 		}
-		if me := v.e.Bearer(r.Str("access_token")).Do("GET", "/api/auth/me", nil); me.Status != http.StatusOK || me.JSON["user"].(map[string]any)["email_verified"] != true {
+		if me := v.e.Bearer(r.Str("access_token")).Do("GET", "/api/auth/me", nil); me.Status != http.StatusOK || !me.User().EmailVerified {
 			t.Fatalf("the owner after the link: %d %s", me.Status, me.Body)
 		}
 	})

@@ -23,7 +23,7 @@ func invitationEnv(t *testing.T, backend string) (*mailEnv, int64) {
 		t.Fatalf("group: %d %s", r.Status, r.Body)
 	}
 	m.CreateUser(m.admin, "bob", "bob@example.com", "bob password 1", "user")
-	return m, int64(r.JSON["id"].(float64))
+	return m, r.ID()
 }
 
 // invite makes an invitation and returns the token of its link.
@@ -38,7 +38,7 @@ func invite(t *testing.T, m *mailEnv, body map[string]any) (string, int64) {
 	if err != nil || !strings.HasPrefix(r.Str("url"), pub+"/invite?token=") || len(u.Query().Get("token")) < 20 {
 		t.Fatalf("invitation url %q is not the invite page under %s", r.Str("url"), pub)
 	}
-	return u.Query().Get("token"), int64(r.JSON["id"].(float64))
+	return u.Query().Get("token"), r.ID()
 }
 
 func accept(m *mailEnv, tok, username, email string) *testserver.Response {
@@ -46,6 +46,7 @@ func accept(m *mailEnv, tok, username, email string) *testserver.Response {
 }
 
 func TestInvitations(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		m, _ := invitationEnv(t, backend)
 		if r := m.Client().Do("POST", "/api/auth/register", map[string]any{"username": "x", "email": "x@example.com", "password": "a good long password"}); r.Status != 403 {
@@ -62,9 +63,9 @@ func TestInvitations(t *testing.T) {
 		if r.Status != 201 || r.Str("access_token") == "" {
 			t.Fatalf("accept a fixed-email invitation: %d %s", r.Status, r.Body)
 		}
-		user := r.JSON["user"].(map[string]any)
-		if user["email"] != "ann@example.com" || user["email_verified"] != true || user["pending"] != false || fmt.Sprint(user["groups"]) != "[ops]" {
-			t.Fatalf("invitee: %v", user)
+		user := r.User()
+		if user.Email != "ann@example.com" || !user.EmailVerified || user.Pending || fmt.Sprint(user.Groups) != "[ops]" {
+			t.Fatalf("invitee: %s", r.Body)
 		}
 		// Single use: the same link again answers like any link that does not work.
 		bad := accept(m, tok, "ann2", "")
@@ -118,25 +119,24 @@ func TestInvitations(t *testing.T) {
 
 		// The list: newest first, states, no links.
 		l := m.admin.Do("GET", "/api/admin/invitations", nil)
-		items, _ := l.JSON["items"].([]any)
+		items := testserver.Items[testserver.Invitation](l)
 		if l.Status != 200 || len(items) != 4 || strings.Contains(string(l.Body), "token=") {
 			t.Fatalf("list: %d %s", l.Status, l.Body)
 		}
 		states := map[int64]string{}
-		for _, it := range items {
-			x := it.(map[string]any)
-			states[int64(x["id"].(float64))] = x["state"].(string)
+		for _, x := range items {
+			states[x.ID] = x.State
 		}
 		if states[fixedID] != "used" || states[freeID] != "used" || states[id3] != "revoked" {
 			t.Fatalf("states: %v", states)
 		}
 		// Events: created, used (with the invitee), revoked.
 		ev := m.admin.Do("GET", "/api/admin/events?kind=invitation.used", nil)
-		if n := len(ev.JSON["items"].([]any)); n != 4 {
+		if n := len(ev.Events().Items); n != 4 {
 			t.Fatalf("invitation.used events: %d, want 4 (%s)", n, ev.Body)
 		}
 		for _, kind := range []string{"invitation.created", "invitation.revoked"} {
-			if ev := m.admin.Do("GET", "/api/admin/events?kind="+kind, nil); len(ev.JSON["items"].([]any)) == 0 {
+			if ev := m.admin.Do("GET", "/api/admin/events?kind="+kind, nil); len(ev.Events().Items) == 0 {
 				t.Fatalf("no %s event", kind)
 			}
 		}
@@ -144,6 +144,7 @@ func TestInvitations(t *testing.T) {
 }
 
 func TestInvitationAdminAPIRefusals(t *testing.T) {
+	t.Parallel()
 	m, _ := invitationEnv(t, testserver.Backends()[0])
 	bob, _ := m.Login("bob", "bob password 1")
 	for _, req := range [][2]string{{"GET", "/api/admin/invitations"}, {"POST", "/api/admin/invitations"}, {"DELETE", "/api/admin/invitations/1"}} {
@@ -170,7 +171,7 @@ func TestInvitationAdminAPIRefusals(t *testing.T) {
 			t.Fatalf("%v: %d %s, want field %s", c.body, r.Status, r.Body, c.field)
 		}
 	}
-	if r := m.admin.Do("GET", "/api/admin/invitations", nil); len(r.JSON["items"].([]any)) != 0 {
+	if r := m.admin.Do("GET", "/api/admin/invitations", nil); len(testserver.Items[testserver.Invitation](r)) != 0 {
 		t.Fatalf("refused invitations were saved: %s", r.Body)
 	}
 	if r := m.admin.Do("DELETE", "/api/admin/invitations/999", nil); r.Status != 404 {

@@ -83,14 +83,14 @@ func (m *mailEnv) linkToken(msg *smtptest.Message, path string) string {
 	return tok
 }
 
-func hasEvent(t *testing.T, admin *testserver.Client, kind string) map[string]any {
+func hasEvent(t *testing.T, admin *testserver.Client, kind string) testserver.Event {
 	t.Helper()
 	r := admin.Do("GET", "/api/admin/events?kind="+kind, nil)
-	items, _ := r.JSON["items"].([]any)
+	items := r.Events().Items
 	if len(items) == 0 {
 		t.Fatalf("no %s event: %s", kind, r.Body)
 	}
-	return items[0].(map[string]any)
+	return items[0]
 }
 
 func TestRegistrationActivationSignIn(t *testing.T) {
@@ -117,7 +117,7 @@ func TestRegistrationActivationSignIn(t *testing.T) {
 			t.Fatalf("pending sign-in: %d %s", r.Status, r.Body)
 		}
 		pending := m.admin.Do("GET", "/api/admin/users/pending", nil)
-		if items := pending.JSON["items"].([]any); len(items) != 1 || items[0].(map[string]any)["username"] != "dana" || items[0].(map[string]any)["pending"] != true {
+		if items := pending.Users().Items; len(items) != 1 || items[0].Username != "dana" || !items[0].Pending {
 			t.Fatalf("pending users: %s", pending.Body)
 		}
 		if m.deliver() != 1 {
@@ -141,14 +141,14 @@ func TestRegistrationActivationSignIn(t *testing.T) {
 			t.Fatalf("a reused activation link: %d %s", r.Status, r.Body)
 		}
 		_, login := m.Login("dana@example.com", "dana password 1")
-		u := login.JSON["user"].(map[string]any)
-		if u["email_verified"] != true || u["pending"] != false || u["role"] != "user" {
-			t.Fatalf("activated user: %v", u)
+		u := login.User()
+		if !u.EmailVerified || u.Pending || u.Role != "user" {
+			t.Fatalf("activated user: %s", login.Body)
 		}
-		if items := m.admin.Do("GET", "/api/admin/users/pending", nil).JSON["items"].([]any); len(items) != 0 {
+		if items := m.admin.Do("GET", "/api/admin/users/pending", nil).Users().Items; len(items) != 0 {
 			t.Fatalf("still pending after activation: %v", items)
 		}
-		if ev := hasEvent(t, m.admin, "user.registered"); ev["data"].(map[string]any)["username"] != "dana" {
+		if ev := hasEvent(t, m.admin, "user.registered"); ev.Data["username"] != "dana" {
 			t.Fatalf("user.registered: %v", ev)
 		}
 		hasEvent(t, m.admin, "user.activated")
@@ -169,14 +169,14 @@ func TestRegistrationWithoutActivation(t *testing.T) {
 	if !strings.Contains(r.Header.Get("Set-Cookie"), "gatehouse_session=") {
 		t.Fatalf("no session cookie: %q", r.Header.Get("Set-Cookie"))
 	}
-	if me := c.Do("GET", "/api/auth/me", nil); me.Status != 200 || me.JSON["user"].(map[string]any)["username"] != "eve" {
+	if me := c.Do("GET", "/api/auth/me", nil); me.Status != 200 || me.User().Username != "eve" {
 		t.Fatalf("me by cookie after registration: %d %s", me.Status, me.Body)
 	}
 	if me := m.Bearer(r.Str("access_token")).Do("GET", "/api/auth/me", nil); me.Status != 200 {
 		t.Fatalf("me by bearer after registration: %d", me.Status)
 	}
 	ev := hasEvent(t, m.admin, gatehouse.EventLoginSucceeded)
-	if ev["data"].(map[string]any)["method"] != "password" {
+	if ev.Data["method"] != "password" {
 		t.Fatalf("login.succeeded: %v", ev)
 	}
 	// The page: registration lands signed in on the security settings.
@@ -190,8 +190,8 @@ func TestRegistrationWithoutActivation(t *testing.T) {
 		t.Fatalf("security page after registration: %d", page.Status)
 	}
 	_, login := m.Login("eve", "eve password 12")
-	if u := login.JSON["user"].(map[string]any); u["email_verified"] != false {
-		t.Fatalf("an unconfirmed address counts as verified: %v", u)
+	if u := login.User(); u.EmailVerified {
+		t.Fatalf("an unconfirmed address counts as verified: %s", login.Body)
 	}
 	if m.deliver() != 0 {
 		t.Fatal("mail sent although activation is off")
@@ -207,8 +207,8 @@ func TestRegistrationSwitchAndFirstAdmin(t *testing.T) {
 		t.Fatalf("register before setup: %d %s", r.Status, r.Body)
 	}
 	admin, setup := e.Setup("root", "root@example.com", adminPW)
-	if u := setup.JSON["user"].(map[string]any); u["role"] != "admin" || u["pending"] != false {
-		t.Fatalf("first account: %v", u)
+	if u := setup.User(); u.Role != "admin" || u.Pending {
+		t.Fatalf("first account: %s", setup.Body)
 	}
 	// Registration is off by default: refused, and the login page does not offer it.
 	if r := e.Client().Do("GET", "/api/auth/state", nil); r.JSON["registration_open"] != false {
@@ -222,7 +222,7 @@ func TestRegistrationSwitchAndFirstAdmin(t *testing.T) {
 	}
 	// Turning registration on without mail is allowed through the API, with a warning.
 	r := admin.Do("PATCH", "/api/admin/settings", map[string]any{"auth_allow_user_registration": true})
-	if w, _ := r.JSON["warnings"].([]any); r.Status != 200 || len(w) != 1 || !strings.Contains(w[0].(string), "mail delivery is not configured") {
+	if w := r.Settings().Warnings; r.Status != 200 || len(w) != 1 || !strings.Contains(w[0], "mail delivery is not configured") {
 		t.Fatalf("enabling registration without mail: %d %s", r.Status, r.Body)
 	}
 	admin.Do("PATCH", "/api/admin/settings", map[string]any{"auth_allow_user_registration": false})
@@ -319,7 +319,11 @@ func TestActivationResendCooldownAndExpiry(t *testing.T) {
 	if pr.Status != 200 {
 		t.Fatalf("pending users: %d %s", pr.Status, pr.Body)
 	}
-	id := int64(pr.JSON["items"].([]any)[0].(map[string]any)["id"].(float64))
+	pending := pr.Users().Items
+	if len(pending) == 0 {
+		t.Fatalf("no pending users: %s", pr.Body)
+	}
+	id := pending[0].ID
 	if r := m.admin.Do("POST", "/api/admin/users/"+itoa(id)+"/activation", nil); r.Status != 202 {
 		t.Fatalf("admin resend: %d %s", r.Status, r.Body)
 	}
@@ -387,12 +391,12 @@ func TestRecoveryEndToEnd(t *testing.T) {
 		}
 		m.Login("gus", "gus new password")
 		ev := hasEvent(t, m.admin, "password.reset")
-		if d := ev["data"].(map[string]any); d["via"] != "mail" || d["sessions_ended"] != float64(1) {
+		if d := ev.Data; d["via"] != "mail" || d["sessions_ended"] != float64(1) {
 			t.Fatalf("password.reset event: %v", ev)
 		}
 		// The logout events carry the reason.
 		logout := hasEvent(t, m.admin, "logout")
-		if logout["data"].(map[string]any)["reason"] != gatehouse.ReasonPasswordReset {
+		if logout.Data["reason"] != gatehouse.ReasonPasswordReset {
 			t.Fatalf("logout event: %v", logout)
 		}
 		// A link expires after auth_password_reset_ttl_secs.
@@ -444,10 +448,10 @@ func TestRecoveryTakesBackASquattedAddress(t *testing.T) {
 			t.Fatalf("the registrant's password still works: %d", r.Status)
 		}
 		_, r := m.Login("vic@example.com", "vic own password")
-		if u := r.JSON["user"].(map[string]any); u["pending"] != false || u["email_verified"] != true {
-			t.Fatalf("after recovery: %v", u)
+		if u := r.User(); u.Pending || !u.EmailVerified {
+			t.Fatalf("after recovery: %s", r.Body)
 		}
-		if ev := hasEvent(t, m.admin, "user.activated"); ev["data"].(map[string]any)["via"] != "password_reset" {
+		if ev := hasEvent(t, m.admin, "user.activated"); ev.Data["via"] != "password_reset" {
 			t.Fatalf("user.activated: %v", ev)
 		}
 	})
@@ -501,15 +505,15 @@ func TestOutageLosesNoMail(t *testing.T) {
 		}
 		// The administrator sees the failed attempt and the server's error.
 		r := m.admin.Do("GET", "/api/admin/mail/outbox", nil)
-		items := r.JSON["items"].([]any)
-		if len(items) != 1 || r.JSON["mail_configured"] != true {
+		ob := testserver.Decode[testserver.Outbox](r)
+		if len(ob.Items) != 1 || !ob.MailConfigured {
 			t.Fatalf("outbox: %s", r.Body)
 		}
-		it := items[0].(map[string]any)
-		if it["status"] != "queued" || it["attempts"] != float64(1) || it["last_error"] == "" || it["to"] != "jo@example.com" {
-			t.Fatalf("outbox entry during the outage: %v", it)
+		it := ob.Items[0]
+		if it.Status != "queued" || it.Attempts != 1 || it.LastError == "" || it.To != "jo@example.com" {
+			t.Fatalf("outbox entry during the outage: %+v", it)
 		}
-		if _, ok := it["text"]; ok {
+		if _, ok := testserver.Items[map[string]any](r)[0]["text"]; ok {
 			t.Fatal("the outbox API shows mail bodies (live links)")
 		}
 		m.smtp.Restart()
@@ -525,7 +529,7 @@ func TestOutageLosesNoMail(t *testing.T) {
 		if r := m.Client().Do("POST", "/api/auth/password/reset", map[string]string{"token": tok, "password": "jo new password"}); r.Status != 204 {
 			t.Fatalf("reset with the late mail: %d %s", r.Status, r.Body)
 		}
-		if r := m.admin.Do("GET", "/api/admin/mail/outbox?status=sent", nil); len(r.JSON["items"].([]any)) != 1 {
+		if r := m.admin.Do("GET", "/api/admin/mail/outbox?status=sent", nil); len(testserver.Decode[testserver.Outbox](r).Items) != 1 {
 			t.Fatalf("sent mail: %s", r.Body)
 		}
 	})
@@ -679,7 +683,7 @@ func TestRecoveryRemovesASquattersPasskey(t *testing.T) {
 		t.Fatal("the squatter's passkey still signs in after the owner recovered the account")
 	}
 	ev := hasEvent(t, m.admin, "password.reset")
-	if d := ev["data"].(map[string]any); d["address_was_unverified"] != true || d["passkeys_removed"] != float64(1) {
+	if d := ev.Data; d["address_was_unverified"] != true || d["passkeys_removed"] != float64(1) {
 		t.Fatalf("password.reset event: %v", ev)
 	}
 }
@@ -730,20 +734,29 @@ func TestMailTemplates(t *testing.T) {
 	t.Parallel()
 	m := newMailEnv(t, testserver.Options{})
 	r := m.admin.Do("GET", "/api/admin/mail/templates", nil)
-	items := r.JSON["items"].([]any)
-	kinds := map[string]map[string]any{}
-	for _, it := range items {
-		v := it.(map[string]any)
-		kinds[v["kind"].(string)] = v
+	type source struct {
+		Subject string `json:"subject"`
+		Text    string `json:"text"`
+		HTML    string `json:"html"`
+	}
+	type template struct {
+		Kind       string `json:"kind"`
+		Customized bool   `json:"customized"`
+		NeedsLink  bool   `json:"needs_link"`
+		Default    source `json:"default"`
+	}
+	kinds := map[string]*template{}
+	for _, v := range testserver.Items[*template](r) {
+		kinds[v.Kind] = v
 	}
 	for _, k := range []string{"activation", "password_reset", "email_change_confirm", "email_change_notice", "external_verify", "test"} {
-		if kinds[k] == nil || kinds[k]["customized"] != false {
-			t.Fatalf("template %s: %v", k, kinds[k])
+		if kinds[k] == nil || kinds[k].Customized {
+			t.Fatalf("template %s: %s", k, r.Body)
 		}
 	}
-	def := kinds["password_reset"]["default"].(map[string]any)
-	if !strings.Contains(def["text"].(string), "{{.Link}}") || kinds["password_reset"]["needs_link"] != true {
-		t.Fatalf("default source: %v", def)
+	def := kinds["password_reset"].Default
+	if !strings.Contains(def.Text, "{{.Link}}") || !kinds["password_reset"].NeedsLink {
+		t.Fatalf("default source: %+v", def)
 	}
 	// The unchanged default previews as the real mail looks.
 	p := m.admin.Do("POST", "/api/admin/mail/templates/password_reset/preview", def)
@@ -825,7 +838,7 @@ func TestMailTemplates(t *testing.T) {
 		t.Fatalf("after reset: %q", msg.Subject)
 	}
 	ev := hasEvent(t, m.admin, gatehouse.EventMailTemplateChanged)
-	if d := ev["data"].(map[string]any); d["kind"] != "password_reset" || d["reset"] != true {
+	if d := ev.Data; d["kind"] != "password_reset" || d["reset"] != true {
 		t.Fatalf("event: %v", ev)
 	}
 	// Users cannot.

@@ -44,11 +44,7 @@ func enroll(t *testing.T, e *testserver.Env, c *testserver.Client) (string, []st
 	if r.Status != 200 {
 		t.Fatalf("confirm: %d %s", r.Status, r.Body)
 	}
-	raw, _ := r.JSON["recovery_codes"].([]any)
-	codes := make([]string, len(raw))
-	for i, x := range raw {
-		codes[i] = x.(string)
-	}
+	codes := testserver.Decode[testserver.RecoveryCodes](r).RecoveryCodes
 	e.Clock.Advance(30 * time.Second)
 	return secret, codes
 }
@@ -69,17 +65,13 @@ func passwordStep(t *testing.T, e *testserver.Env, c *testserver.Client, login, 
 	return r.Str("mfa_token")
 }
 
-func events(t *testing.T, admin *testserver.Client, kind string) []map[string]any {
+func events(t *testing.T, admin *testserver.Client, kind string) []testserver.Event {
 	t.Helper()
 	r := admin.Do("GET", "/api/admin/events?kind="+kind, nil)
 	if r.Status != 200 {
 		t.Fatalf("events: %d %s", r.Status, r.Body)
 	}
-	var out []map[string]any
-	for _, x := range r.JSON["items"].([]any) {
-		out = append(out, x.(map[string]any))
-	}
-	return out
+	return r.Events().Items
 }
 
 func TestMFASignInWithCodeAndRecoveryCode(t *testing.T) {
@@ -108,13 +100,13 @@ func TestMFASignInWithCodeAndRecoveryCode(t *testing.T) {
 		if r.Status != 200 {
 			t.Fatalf("confirm: %d %s", r.Status, r.Body)
 		}
-		codes := r.JSON["recovery_codes"].([]any)
+		codes := testserver.Decode[testserver.RecoveryCodes](r).RecoveryCodes
 		if len(codes) != 10 {
 			t.Fatalf("%d recovery codes", len(codes))
 		}
 		seen := map[string]bool{}
 		for _, c := range codes {
-			s := c.(string)
+			s := c
 			if len(s) != 19 || seen[s] {
 				t.Fatalf("recovery codes %v", codes)
 			}
@@ -163,7 +155,7 @@ func TestMFASignInWithCodeAndRecoveryCode(t *testing.T) {
 		}
 
 		// A recovery code works once, in any case and without dashes, and the count drops.
-		rc := codes[3].(string)
+		rc := codes[3]
 		r = c2.Do("POST", "/api/auth/login/mfa", map[string]string{"mfa_token": tok2, "recovery_code": strings.ToUpper(strings.ReplaceAll(rc, "-", ""))})
 		if r.Status != 200 || r.JSON["recovery_codes_remaining"] != float64(9) {
 			t.Fatalf("recovery code: %d %s", r.Status, r.Body)
@@ -196,13 +188,13 @@ func TestMFASignInWithCodeAndRecoveryCode(t *testing.T) {
 				t.Errorf("%d %s events, want %d: %v", len(ev), kind, n, ev)
 			}
 		}
-		if ev := events(t, admin, "mfa.recovery_code_used"); ev[0]["data"].(map[string]any)["remaining"] != float64(9) {
+		if ev := events(t, admin, "mfa.recovery_code_used"); ev[0].Data["remaining"] != float64(9) {
 			t.Errorf("recovery code event: %v", ev)
 		}
 		// The sessions record how they were authenticated.
 		methods := map[string]bool{}
-		for _, s := range admin.Do("GET", "/api/account/sessions", nil).JSON["items"].([]any) {
-			methods[s.(map[string]any)["auth_method"].(string)] = true
+		for _, s := range admin.Do("GET", "/api/account/sessions", nil).Sessions().Items {
+			methods[s.AuthMethod] = true
 		}
 		if !methods["totp"] || !methods["recovery_code"] {
 			t.Fatalf("session methods %v", methods)
@@ -356,7 +348,7 @@ func TestMFARegenerateAndDisable(t *testing.T) {
 			}
 		}
 		r := admin.Do("POST", "/api/account/mfa/recovery-codes", map[string]string{"password": adminPW})
-		fresh, _ := r.JSON["recovery_codes"].([]any)
+		fresh := testserver.Decode[testserver.RecoveryCodes](r).RecoveryCodes
 		if r.Status != 200 || len(fresh) != 10 {
 			t.Fatalf("regenerate: %d %s", r.Status, r.Body)
 		}
@@ -365,7 +357,7 @@ func TestMFARegenerateAndDisable(t *testing.T) {
 		if r := c.Do("POST", "/api/auth/login/mfa", map[string]string{"mfa_token": tok, "recovery_code": old[0]}); r.Status != 401 {
 			t.Fatalf("an old recovery code after regenerating: %d %s", r.Status, r.Body)
 		}
-		if r := c.Do("POST", "/api/auth/login/mfa", map[string]string{"mfa_token": tok, "recovery_code": fresh[0].(string)}); r.Status != 200 || r.JSON["recovery_codes_remaining"] != float64(9) {
+		if r := c.Do("POST", "/api/auth/login/mfa", map[string]string{"mfa_token": tok, "recovery_code": fresh[0]}); r.Status != 200 || r.JSON["recovery_codes_remaining"] != float64(9) {
 			t.Fatalf("a new recovery code: %d %s", r.Status, r.Body)
 		}
 
@@ -448,12 +440,12 @@ func TestAdminResetMFA(t *testing.T) {
 			t.Fatalf("reset of a missing user: %d %s", r.Status, r.Body)
 		}
 		ev := events(t, admin, "mfa.reset")
-		if len(ev) != 1 || ev[0]["data"].(map[string]any)["target_user_id"] != float64(id) || ev[0]["data"].(map[string]any)["sessions_ended"] != float64(2) {
+		if len(ev) != 1 || ev[0].Data["target_user_id"] != float64(id) || ev[0].Data["sessions_ended"] != float64(2) {
 			t.Fatalf("mfa.reset events: %v", ev)
 		}
 		n := 0
 		for _, l := range events(t, admin, "logout") {
-			if l["data"].(map[string]any)["reason"] == "mfa_reset" {
+			if l.Data["reason"] == "mfa_reset" {
 				n++
 			}
 		}

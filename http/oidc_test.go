@@ -67,13 +67,13 @@ func TestExternalProvidersAdmin(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, backend string) {
 		x := newExtEnv(t, backend, nil)
 		r := x.admin.Do("GET", "/api/admin/providers", nil)
-		items := r.JSON["items"].([]any)
+		items := testserver.Items[testserver.Provider](r)
 		if len(items) != 1 {
 			t.Fatalf("list: %s", r.Body)
 		}
-		p := items[0].(map[string]any)
-		if p["id"] != "test-op" || p["redirect_uri"] != x.e.URL+"/api/auth/oidc/test-op/callback" || p["enabled"] != true || p["client_secret_set"] != true {
-			t.Fatalf("provider: %v", p)
+		p := items[0]
+		if p.ID != "test-op" || p.RedirectURI != x.e.URL+"/api/auth/oidc/test-op/callback" || !p.Enabled || !p.ClientSecretSet {
+			t.Fatalf("provider: %+v", p)
 		}
 		if strings.Contains(string(r.Body), x.op.ClientSecret()) || strings.Contains(string(r.Body), "client_secret\"") {
 			t.Fatalf("the secret (or a field for it) is shown: %s", r.Body)
@@ -125,7 +125,7 @@ func TestExternalProvidersAdmin(t *testing.T) {
 		if r := x.admin.Do("POST", "/api/admin/providers", with("id", "test-op")); r.Status != http.StatusConflict || r.Field() != "id" {
 			t.Fatalf("duplicate id: %d %s", r.Status, r.Body)
 		}
-		if r := x.admin.Do("GET", "/api/admin/providers", nil); len(r.JSON["items"].([]any)) != 1 {
+		if r := x.admin.Do("GET", "/api/admin/providers", nil); len(testserver.Items[testserver.Provider](r)) != 1 {
 			t.Fatalf("a refused provider was saved: %s", r.Body)
 		}
 		// Discovery failures name the issuer.
@@ -153,8 +153,10 @@ func TestExternalProvidersAdmin(t *testing.T) {
 			t.Fatalf("disable: %d %s", r.Status, r.Body)
 		}
 		st := x.e.Client().Do("GET", "/api/auth/state", nil)
-		ps := st.JSON["providers"].([]any)
-		if len(ps) != 1 || ps[0].(map[string]any)["id"] != "test-op" || ps[0].(map[string]any)["name"] != "Test OP" {
+		ps := testserver.Decode[struct {
+			Providers []testserver.Provider `json:"providers"`
+		}](st).Providers
+		if len(ps) != 1 || ps[0].ID != "test-op" || ps[0].Name != "Test OP" {
 			t.Fatalf("state providers: %s", st.Body)
 		}
 		if r := x.admin.Do("PATCH", "/api/admin/providers/company-sso", map[string]any{"id": "renamed"}); r.Status != 400 || r.Field() != "id" {
@@ -206,7 +208,7 @@ func TestExternalAutoCreateThenBoundSignIn(t *testing.T) {
 				t.Fatalf("%+v: %d %s", u, st, body)
 			}
 		}
-		if r := x.admin.Do("GET", "/api/admin/users?query=mallory", nil); len(r.JSON["items"].([]any)) != 0 {
+		if r := x.admin.Do("GET", "/api/admin/users?query=mallory", nil); len(r.Users().Items) != 0 {
 			t.Fatalf("an account was created outside the allowed domains: %s", r.Body)
 		}
 		x.op.Queue(oidctest.User{Subject: "sub-jane", Email: "jane@corp.example", PreferredUsername: "Jane", EmailVerified: true})
@@ -224,13 +226,13 @@ func TestExternalAutoCreateThenBoundSignIn(t *testing.T) {
 			t.Fatalf("password sign-in of external user: %d %s", r.Status, r.Body)
 		}
 		ids := b.Do("GET", "/api/account/identities", nil)
-		items := ids.JSON["items"].([]any)
+		items := ids.Identities().Items
 		if len(items) != 1 {
 			t.Fatalf("identities: %s", ids.Body)
 		}
-		it := items[0].(map[string]any)
-		if it["provider"] != "test-op" || it["subject"] != "sub-jane" || it["email"] != "jane@corp.example" || it["bound_at"] == nil || it["last_used_at"] == nil {
-			t.Fatalf("identity: %v", it)
+		it := items[0]
+		if it.Provider != "test-op" || it.Subject != "sub-jane" || it.Email != "jane@corp.example" || it.BoundAt == nil || it.LastUsedAt == nil {
+			t.Fatalf("identity: %s", ids.Body)
 		}
 		// Second sign-in: the bound identity, same user, even with another email at the provider.
 		x.op.Queue(oidctest.User{Subject: "sub-jane", Email: "jane.new@corp.example", EmailVerified: true})
@@ -242,15 +244,15 @@ func TestExternalAutoCreateThenBoundSignIn(t *testing.T) {
 		if name, _ := b2.Me(t); name != "jane-2" {
 			t.Fatalf("bound sign-in user: %q", name)
 		}
-		if r := x.admin.Do("GET", "/api/admin/users?query=jane", nil); len(r.JSON["items"].([]any)) != 2 {
+		if r := x.admin.Do("GET", "/api/admin/users?query=jane", nil); len(r.Users().Items) != 2 {
 			t.Fatalf("a second account was created: %s", r.Body)
 		}
 		r := b2.Do("GET", "/api/auth/me", nil)
-		if sess := r.JSON["session"].(map[string]any); sess["via"] != "cookie" {
+		if r.Me().Session.Via != "cookie" {
 			t.Fatalf("session: %s", r.Body)
 		}
-		ss := b2.Do("GET", "/api/account/sessions", nil).JSON["items"].([]any)
-		if ss[0].(map[string]any)["auth_method"] != gatehouse.AuthExternal {
+		ss := b2.Do("GET", "/api/account/sessions", nil).Sessions().Items
+		if len(ss) == 0 || ss[0].AuthMethod != gatehouse.AuthExternal {
 			t.Fatalf("auth method: %v", ss[0])
 		}
 		for _, k := range []string{gatehouse.EventUserCreatedExternal, gatehouse.EventIdentityBound, gatehouse.EventLoginExternal, gatehouse.EventLoginExternalFailed} {
@@ -262,7 +264,7 @@ func TestExternalAutoCreateThenBoundSignIn(t *testing.T) {
 			t.Errorf("%d login.external events, want 2", n)
 		}
 		// Unlinking the only way to sign in is refused; nothing changes.
-		id := int64(it["id"].(float64))
+		id := it.ID
 		r = b2.Do("DELETE", "/api/account/identities/"+itoa(id), nil)
 		if r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "only way to sign in") {
 			t.Fatalf("unlink last way: %d %s", r.Status, r.Body)
@@ -272,7 +274,7 @@ func TestExternalAutoCreateThenBoundSignIn(t *testing.T) {
 		if r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "only way to sign in") || !strings.Contains(string(r.Body), "External identities") {
 			t.Fatalf("unlink last way, page: %d %s", r.Status, r.Body)
 		}
-		if ids := b2.Do("GET", "/api/account/identities", nil); len(ids.JSON["items"].([]any)) != 1 {
+		if ids := b2.Do("GET", "/api/account/identities", nil); len(ids.Identities().Items) != 1 {
 			t.Fatalf("identity gone after refusal: %s", ids.Body)
 		}
 		// A disabled user is refused.
@@ -320,7 +322,7 @@ func TestExternalAutoBind(t *testing.T) {
 			t.Fatalf("auto-bind user: %q", name)
 		}
 		ev := x.admin.EventsOf(t, gatehouse.EventIdentityBound)
-		if len(ev) != 1 || ev[0]["data"].(map[string]any)["how"] != "auto_bind" || int64(ev[0]["user_id"].(float64)) != carol {
+		if len(ev) != 1 || ev[0].Data["how"] != "auto_bind" || ev[0].UID() != carol {
 			t.Fatalf("bound event: %v", ev)
 		}
 		// Carol has a password, so she may unlink; after that the same rule binds again.
@@ -450,7 +452,7 @@ func TestExternalRefusals(t *testing.T) {
 		}
 		found := false
 		for _, ev := range x.admin.EventsOf(t, gatehouse.EventLoginExternalFailed) {
-			if d := ev["data"].(map[string]any); d["provider_error"] == "access_denied: the user cancelled" {
+			if d := ev.Data; d["provider_error"] == "access_denied: the user cancelled" {
 				found = true
 			}
 		}
@@ -742,7 +744,7 @@ func TestExternalSignInEntersMFA(t *testing.T) {
 			t.Fatalf("after the code: signed in as %q", name)
 		}
 		ev := x.admin.EventsOf(t, gatehouse.EventLoginExternal)
-		if len(ev) != 1 || ev[0]["data"].(map[string]any)["mfa_required"] != true {
+		if len(ev) != 1 || ev[0].Data["mfa_required"] != true {
 			t.Fatalf("login.external events: %v", ev)
 		}
 	})
@@ -818,7 +820,7 @@ func TestExternalIssuerChangeUnlinks(t *testing.T) {
 	if r.Status != 200 {
 		t.Fatalf("change issuer: %d %s", r.Status, r.Body)
 	}
-	if items := b.Do("GET", "/api/account/identities", nil).JSON["items"].([]any); len(items) != 0 {
+	if items := b.Do("GET", "/api/account/identities", nil).Identities().Items; len(items) != 0 {
 		t.Fatalf("identities after the issuer changed: %v", items)
 	}
 	// Subject 42 at the new issuer, with another address, is not carol.
@@ -827,7 +829,7 @@ func TestExternalIssuerChangeUnlinks(t *testing.T) {
 		t.Fatal("subject 42 of the new issuer signed in")
 	}
 	ev := x.admin.EventsOf(t, gatehouse.EventProviderUpdated)
-	if len(ev) == 0 || ev[0]["data"].(map[string]any)["identities_unlinked"] != float64(1) {
+	if len(ev) == 0 || ev[0].Data["identities_unlinked"] != float64(1) {
 		t.Fatalf("provider update event: %v", ev)
 	}
 }
@@ -866,6 +868,7 @@ func TestExternalAutoBindSkipsAdministrators(t *testing.T) {
 // lists every method the provider supports, while a client is registered for one), and claims
 // the ID token leaves out are taken from UserInfo.
 func TestExternalTokenAuthMethodAndUserInfo(t *testing.T) {
+	t.Parallel()
 	x := newExtEnv(t, "sqlite", map[string]any{"auto_create_users": true, "token_auth_method": "client_secret_basic"})
 	kim := oidctest.User{Subject: "sub-kim", Email: "kim@example.com", PreferredUsername: "kim", Name: "Kim Lee", EmailVerified: true, UserInfoOnly: true}
 	x.op.RegisterAuthMethod(oidctest.AuthPost)
@@ -887,8 +890,8 @@ func TestExternalTokenAuthMethodAndUserInfo(t *testing.T) {
 	}
 	// The ID token had only the subject: email, its verified flag, username and name came from UserInfo.
 	r := b.Do("GET", "/api/auth/me", nil)
-	u := r.JSON["user"].(map[string]any)
-	if u["username"] != "kim" || u["email"] != "kim@example.com" || u["name"] != "Kim Lee" || u["email_verified"] != true {
+	u := r.User()
+	if u.Username != "kim" || u.Email != "kim@example.com" || u.Name != "Kim Lee" || !u.EmailVerified {
 		t.Fatalf("user from UserInfo claims: %s", r.Body)
 	}
 	// And back to basic against a basic client.
@@ -907,13 +910,13 @@ func TestExternalAutoCreateDefaultGroups(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		x := newExtEnv(t, backend, map[string]any{"auto_create_users": true, "auto_bind_verified_email": true})
-		groupID := map[string]float64{}
+		groupID := map[string]int64{}
 		for _, g := range []string{"staff", "ops"} {
 			r := x.admin.Do("POST", "/api/admin/groups", map[string]any{"name": g})
 			if r.Status != http.StatusCreated {
 				t.Fatalf("create group %s: %d %s", g, r.Status, r.Body)
 			}
-			groupID[g] = r.JSON["id"].(float64)
+			groupID[g] = r.ID()
 		}
 		r := x.admin.Do("PATCH", "/api/admin/providers/test-op", map[string]any{"default_groups": []string{"staff", "nope"}})
 		if r.Status != http.StatusBadRequest || r.Code() != gatehouse.EInvalid || r.Field() != "default_groups" || !strings.Contains(string(r.Body), `\"nope\"`) {
@@ -927,7 +930,7 @@ func TestExternalAutoCreateDefaultGroups(t *testing.T) {
 			t.Fatalf("set default groups: %d %s", r.Status, r.Body)
 		}
 		// A rename keeps the default (stored by id).
-		if r := x.admin.Do("PATCH", fmt.Sprintf("/api/admin/groups/%d", int64(groupID["ops"])), map[string]any{"name": "operations"}); r.Status != http.StatusOK {
+		if r := x.admin.Do("PATCH", fmt.Sprintf("/api/admin/groups/%d", groupID["ops"]), map[string]any{"name": "operations"}); r.Status != http.StatusOK {
 			t.Fatalf("rename group: %d %s", r.Status, r.Body)
 		}
 		if r := x.admin.Do("GET", "/api/admin/providers/test-op", nil); fmt.Sprint(r.JSON["default_groups"]) != "[staff operations]" {
@@ -939,15 +942,15 @@ func TestExternalAutoCreateDefaultGroups(t *testing.T) {
 			t.Fatalf("auto-create sign-in: %d %s", st, body)
 		}
 		me := b.Do("GET", "/api/auth/me", nil)
-		if me.Status != http.StatusOK || fmt.Sprint(me.JSON["user"].(map[string]any)["groups"]) != "[operations staff]" {
+		if me.Status != http.StatusOK || fmt.Sprint(me.User().Groups) != "[operations staff]" {
 			t.Fatalf("created user's groups: %d %s", me.Status, me.Body)
 		}
 		ev := x.admin.EventsOf(t, gatehouse.EventUserCreatedExternal)
-		if len(ev) != 1 || fmt.Sprint(ev[0]["data"].(map[string]any)["groups"]) != "[operations staff]" {
+		if len(ev) != 1 || fmt.Sprint(ev[0].Data["groups"]) != "[operations staff]" {
 			t.Fatalf("user.created_external event: %v", ev)
 		}
 		// A deleted group drops out of the default and of the view; creation goes on.
-		if r := x.admin.Do("DELETE", fmt.Sprintf("/api/admin/groups/%d", int64(groupID["staff"])), nil); r.Status != http.StatusNoContent {
+		if r := x.admin.Do("DELETE", fmt.Sprintf("/api/admin/groups/%d", groupID["staff"]), nil); r.Status != http.StatusNoContent {
 			t.Fatalf("delete group: %d %s", r.Status, r.Body)
 		}
 		if r := x.admin.Do("GET", "/api/admin/providers/test-op", nil); fmt.Sprint(r.JSON["default_groups"]) != "[operations]" {
@@ -958,7 +961,7 @@ func TestExternalAutoCreateDefaultGroups(t *testing.T) {
 		if st, _, body := b2.signIn(t, ""); st != http.StatusSeeOther {
 			t.Fatalf("second auto-create: %d %s", st, body)
 		}
-		if me := b2.Do("GET", "/api/auth/me", nil); fmt.Sprint(me.JSON["user"].(map[string]any)["groups"]) != "[operations]" {
+		if me := b2.Do("GET", "/api/auth/me", nil); fmt.Sprint(me.User().Groups) != "[operations]" {
 			t.Fatalf("second user's groups: %s", me.Body)
 		}
 		// A user who is not an administrator cannot set them.

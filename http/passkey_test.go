@@ -63,7 +63,7 @@ func TestPasskeyRegisterAndSignIn(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend, Localhost: true})
 		alice, setup := e.Setup("alice", "alice@example.com", adminPW)
-		uid := int64(setup.JSON["user"].(map[string]any)["id"].(float64))
+		uid := setup.User().ID
 		if r := e.Client().Do("GET", "/api/auth/state", nil); r.JSON["passkey_enabled"] != true {
 			t.Fatalf("state on localhost: %s", r.Body)
 		}
@@ -93,7 +93,7 @@ func TestPasskeyRegisterAndSignIn(t *testing.T) {
 
 		a := webauthntest.New(e.URL)
 		r := registerPasskey(t, alice, a, "  MacBook  ")
-		if r.Status != 201 || r.JSON["name"] != "MacBook" || r.JSON["backup_eligible"] != true || r.JSON["backup_state"] != true || r.JSON["last_used_at"] != nil {
+		if p := testserver.Decode[testserver.Passkey](r); r.Status != 201 || p.Name != "MacBook" || !p.BackupEligible || !p.BackupState || p.LastUsedAt != nil {
 			t.Fatalf("finish registration: %d %s", r.Status, r.Body)
 		}
 		// The same authenticator cannot be registered twice.
@@ -102,8 +102,8 @@ func TestPasskeyRegisterAndSignIn(t *testing.T) {
 			t.Fatalf("duplicate registration: %d %s", r.Status, r.Body)
 		}
 		list := alice.Do("GET", "/api/account/passkeys", nil)
-		items := list.JSON["items"].([]any)
-		if len(items) != 1 || items[0].(map[string]any)["name"] != "MacBook" {
+		items := testserver.Items[testserver.Passkey](list)
+		if len(items) != 1 || items[0].Name != "MacBook" {
 			t.Fatalf("list: %s", list.Body)
 		}
 		if es := storeEvents(t, e, gatehouse.EventPasskeyAdded); len(es) != 1 || es[0].Data["name"] != "MacBook" || *es[0].UserID != uid {
@@ -127,7 +127,7 @@ func TestPasskeyRegisterAndSignIn(t *testing.T) {
 		if !strings.Contains(r.Header.Get("Set-Cookie"), "gatehouse_session=") {
 			t.Fatalf("no session cookie: %v", r.Header)
 		}
-		if me := c.Do("GET", "/api/auth/me", nil); me.Status != 200 || me.JSON["user"].(map[string]any)["username"] != "alice" {
+		if me := c.Do("GET", "/api/auth/me", nil); me.Status != 200 || me.User().Username != "alice" {
 			t.Fatalf("me after passkey sign-in: %d %s", me.Status, me.Body)
 		}
 		ls := storeEvents(t, e, gatehouse.EventLoginSucceeded)
@@ -157,7 +157,7 @@ func TestPasskeyRegisterAndSignIn(t *testing.T) {
 		}
 
 		// Rename and delete; then the passkey no longer signs in.
-		id := int64(items[0].(map[string]any)["id"].(float64))
+		id := items[0].ID
 		idPath := "/api/account/passkeys/" + jsonInt(id)
 		if r := alice.Do("PATCH", idPath, map[string]string{"name": " "}); r.Status != 400 || r.Field() != "name" {
 			t.Fatalf("empty name: %d %s", r.Status, r.Body)
@@ -165,7 +165,7 @@ func TestPasskeyRegisterAndSignIn(t *testing.T) {
 		if r := alice.Do("PATCH", idPath, map[string]string{"name": strings.Repeat("x", 65)}); r.Status != 400 || r.Field() != "name" {
 			t.Fatalf("long name: %d %s", r.Status, r.Body)
 		}
-		if r := alice.Do("PATCH", idPath, map[string]string{"name": "iPhone"}); r.Status != 200 || r.JSON["name"] != "iPhone" {
+		if r := alice.Do("PATCH", idPath, map[string]string{"name": "iPhone"}); r.Status != 200 || testserver.Decode[testserver.Passkey](r).Name != "iPhone" {
 			t.Fatalf("rename: %d %s", r.Status, r.Body)
 		}
 		if r := alice.Do("DELETE", idPath, nil); r.Status != 204 {
@@ -193,7 +193,7 @@ func TestPasskeySignInRefusals(t *testing.T) {
 	t.Parallel()
 	e := testserver.New(t, testserver.Options{Localhost: true})
 	alice, setup := e.Setup("alice", "alice@example.com", adminPW)
-	uid := int64(setup.JSON["user"].(map[string]any)["id"].(float64))
+	uid := setup.User().ID
 	a := webauthntest.New(e.URL)
 	if r := registerPasskey(t, alice, a, "Laptop"); r.Status != 201 {
 		t.Fatalf("register: %d %s", r.Status, r.Body)
@@ -277,7 +277,7 @@ func TestPasskeyCounterRegression(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend, Localhost: true})
 		alice, setup := e.Setup("alice", "alice@example.com", adminPW)
-		uid := int64(setup.JSON["user"].(map[string]any)["id"].(float64))
+		uid := setup.User().ID
 		a := webauthntest.New(e.URL)
 		a.SignCount = 10
 		if r := registerPasskey(t, alice, a, "YubiKey"); r.Status != 201 {
@@ -362,7 +362,7 @@ func TestPasskeyRegistrationRefusals(t *testing.T) {
 		t.Fatalf("no name: %d %s", r.Status, r.Body)
 	}
 	// Nothing was stored by any of these.
-	if r := alice.Do("GET", "/api/account/passkeys", nil); len(r.JSON["items"].([]any)) != 0 {
+	if r := alice.Do("GET", "/api/account/passkeys", nil); len(testserver.Items[testserver.Passkey](r)) != 0 {
 		t.Fatalf("passkeys after refusals: %s", r.Body)
 	}
 	if es := storeEvents(t, e, gatehouse.EventPasskeyAdded); len(es) != 0 {
@@ -392,7 +392,7 @@ func TestPasskeyAdmin(t *testing.T) {
 	if r.Status != 201 {
 		t.Fatalf("register: %d %s", r.Status, r.Body)
 	}
-	pid := jsonInt(int64(r.JSON["id"].(float64)))
+	pid := jsonInt(r.ID())
 	base := "/api/admin/users/" + jsonInt(bobID) + "/passkeys"
 
 	// Only administrators; not another user's passkey through one's own account API either.
@@ -409,7 +409,7 @@ func TestPasskeyAdmin(t *testing.T) {
 		t.Fatalf("unknown user: %d", r.Status)
 	}
 	l := admin.Do("GET", base, nil)
-	if items := l.JSON["items"].([]any); l.Status != 200 || len(items) != 1 || items[0].(map[string]any)["name"] != "Bob's phone" {
+	if items := testserver.Items[testserver.Passkey](l); l.Status != 200 || len(items) != 1 || items[0].Name != "Bob's phone" {
 		t.Fatalf("admin list: %d %s", l.Status, l.Body)
 	}
 	if r := admin.Do("DELETE", "/api/admin/users/1/passkeys/"+pid, nil); r.Status != 404 {

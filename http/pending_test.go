@@ -55,8 +55,8 @@ func TestRegistrationTakesBackAPendingAddress(t *testing.T) {
 			t.Fatalf("activate the owner's registration: %d %s", r.Status, r.Body)
 		}
 		_, login := m.Login("vic@example.com", "vic own password")
-		if u := login.JSON["user"].(map[string]any); u["username"] != "vic" || u["pending"] != false || u["email_verified"] != true {
-			t.Fatalf("the owner's account: %v", u)
+		if u := login.User(); u.Username != "vic" || u.Pending || !u.EmailVerified {
+			t.Fatalf("the owner's account: %+v", u)
 		}
 		for _, login := range []string{"squatter", "vic@example.com"} {
 			if r := m.Client().Do("POST", "/api/auth/login", map[string]string{"login": login, "password": "squatter pass 1"}); r.Status != 401 {
@@ -66,7 +66,7 @@ func TestRegistrationTakesBackAPendingAddress(t *testing.T) {
 		if _, err := m.Store.UserByLogin(context.Background(), "squatter"); !gatehouse.IsCode(err, gatehouse.ENotFound) {
 			t.Fatalf("the pending account is still there: %v", err)
 		}
-		if ev := hasEvent(t, m.admin, "user.pending_replaced"); ev["data"].(map[string]any)["username"] != "vic" {
+		if ev := hasEvent(t, m.admin, "user.pending_replaced"); ev.Data["username"] != "vic" {
 			t.Fatalf("user.pending_replaced: %v", ev)
 		}
 		// The link was used: the owner's account is not replaced again by it.

@@ -32,7 +32,7 @@ func containsFold(s, sub string) bool {
 }
 
 func userID(r *testserver.Response) int64 {
-	return int64(r.JSON["user"].(map[string]any)["id"].(float64))
+	return r.User().ID
 }
 
 // A fresh sign-in may add a passkey and set up TOTP at once; eleven minutes later the same session

@@ -11,6 +11,7 @@ import (
 // A refresh token past auth_refresh_token_ttl_secs is refused at use, whether or not the
 // cleanup job has run.
 func TestRefreshTokenExpiryCheckedAtUse(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend})
 		admin, _ := e.Setup("alice", "alice@example.com", adminPW)
@@ -28,6 +29,7 @@ func TestRefreshTokenExpiryCheckedAtUse(t *testing.T) {
 // The reuse grace covers two tabs refreshing at once, not a thief: once the successor has been
 // used, the spent token is reuse even within the grace (session ended, event).
 func TestRefreshGraceOnlyWhileSuccessorUnused(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		e := testserver.New(t, testserver.Options{Backend: backend})
 		e.Setup("alice", "alice@example.com", adminPW)
@@ -56,6 +58,7 @@ func TestRefreshGraceOnlyWhileSuccessorUnused(t *testing.T) {
 // After a refresh, the session's earlier access tokens stop working: on this instance at once,
 // on another through the change feed, and after a restart.
 func TestRefreshReplacesEarlierAccessTokens(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		clock := testserver.NewClock()
 		e := testserver.New(t, testserver.Options{Backend: backend, Clock: clock})

@@ -13,6 +13,7 @@ import (
 // link, with one event; several instances starting with the same new secret do it once; a
 // restart with the same secret changes nothing.
 func TestNewJWTSecretSignsEveryoneOut(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, backend string) {
 		clock := testserver.NewClock()
 		m := newMailEnv(t, testserver.Options{Backend: backend, Clock: clock})
@@ -53,16 +54,16 @@ func TestNewJWTSecretSignsEveryoneOut(t *testing.T) {
 			t.Fatalf("mailed link after the secret changed: %d %s", r.Status, r.Body)
 		}
 		admin, _ := e.Login("root", adminPW)
-		ev := admin.Do("GET", "/api/admin/events?kind="+gatehouse.EventSecretRotated, nil).JSON["items"].([]any)
+		ev := admin.Do("GET", "/api/admin/events?kind="+gatehouse.EventSecretRotated, nil).Events().Items
 		if len(ev) != 1 {
 			t.Fatalf("%d %s events, want 1", len(ev), gatehouse.EventSecretRotated)
 		}
-		data := ev[0].(map[string]any)["data"].(map[string]any)
+		data := ev[0].Data
 		// root's and gus's sessions; the reset link.
-		if data["sessions_ended"].(float64) != 2 || data["links_revoked"].(float64) != 1 {
+		if data["sessions_ended"] != float64(2) || data["links_revoked"] != float64(1) {
 			t.Fatalf("event data: %v", data)
 		}
-		sessions := admin.Do("GET", "/api/account/sessions", nil).JSON["items"].([]any)
+		sessions := admin.Do("GET", "/api/account/sessions", nil).Sessions().Items
 		if len(sessions) != 1 {
 			t.Fatalf("sessions after rotation: %v", sessions)
 		}
@@ -75,7 +76,7 @@ func TestNewJWTSecretSignsEveryoneOut(t *testing.T) {
 		if r := admin.Do("GET", "/api/auth/me", nil); r.Status != 200 {
 			t.Fatalf("session ended by a restart with the same secret: %d", r.Status)
 		}
-		if n := len(admin.Do("GET", "/api/admin/events?kind="+gatehouse.EventSecretRotated, nil).JSON["items"].([]any)); n != 1 {
+		if n := len(admin.Do("GET", "/api/admin/events?kind="+gatehouse.EventSecretRotated, nil).Events().Items); n != 1 {
 			t.Fatalf("%d rotation events after a restart with the same secret", n)
 		}
 	})

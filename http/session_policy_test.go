@@ -52,7 +52,7 @@ func sessionID(t *testing.T, c *testserver.Client) string {
 	if r.Status != 200 {
 		t.Fatalf("me: %d %s", r.Status, r.Body)
 	}
-	return r.JSON["session"].(map[string]any)["id"].(string)
+	return r.Me().Session.ID
 }
 
 // logoutEvent returns the logout event of session sid, or nil.
@@ -91,7 +91,7 @@ func TestSessionDurationAndStaySignedIn(t *testing.T) {
 		if bad.Status != 400 || bad.Field() != "auth_stay_signed_in_offset" || !strings.Contains(string(bad.Body), "fortnights") {
 			t.Fatalf("bad offset: %d %s", bad.Status, bad.Body)
 		}
-		if s := admin.Do("GET", "/api/admin/settings", nil).JSON["settings"].(map[string]any); s["auth_session_duration"] != "seconds=0" {
+		if s := admin.Do("GET", "/api/admin/settings", nil).Settings().Settings; s["auth_session_duration"] != "seconds=0" {
 			t.Fatalf("a refused patch saved the duration: %v", s["auth_session_duration"])
 		}
 
@@ -113,16 +113,15 @@ func TestSessionDurationAndStaySignedIn(t *testing.T) {
 		start := e.Clock.Now()
 		list := long.Do("GET", "/api/account/sessions", nil)
 		found := 0
-		for _, it := range list.JSON["items"].([]any) {
-			s := it.(map[string]any)
-			exp, _ := time.Parse(time.RFC3339, s["expires_at"].(string))
+		for _, s := range list.Sessions().Items {
+			exp := s.ExpiresAt
 			switch {
-			case s["current"] == true:
+			case s.Current:
 				found++
-				if s["stay_signed_in"] != true || !exp.Equal(start.Add(25*time.Hour)) {
-					t.Errorf("stay session: %v", s)
+				if !s.StaySignedIn || !exp.Equal(start.Add(25*time.Hour)) {
+					t.Errorf("stay session: %+v", s)
 				}
-			case s["stay_signed_in"] == false && exp.Equal(start.Add(time.Hour)):
+			case !s.StaySignedIn && exp.Equal(start.Add(time.Hour)):
 				found++
 			}
 		}
@@ -545,8 +544,8 @@ func TestSessionBindingNeedsDatabase(t *testing.T) {
 				t.Fatalf("%s=%s without a database: %d %s", tc.key, tc.val, r.Status, r.Body)
 			}
 		}
-		s := admin.Do("GET", "/api/admin/settings", nil).JSON["settings"].(map[string]any)
-		if s["auth_session_network_binding"] != "none" || s["auth_session_geoip_binding"] != "none" || s["auth_access_token_ttl_secs"].(float64) != 900 {
+		s := admin.Do("GET", "/api/admin/settings", nil).Settings().Settings
+		if s["auth_session_network_binding"] != "none" || s["auth_session_geoip_binding"] != "none" || s["auth_access_token_ttl_secs"] != float64(900) {
 			t.Fatalf("a refused patch saved something: %v", s)
 		}
 		patchSettings(t, admin, map[string]any{"auth_session_network_binding": "none", "auth_session_geoip_binding": "none"})
@@ -576,19 +575,28 @@ func TestSessionListShowsPlace(t *testing.T) {
 		loginFrom(t, e.Env, "127.0.0.1", nil)
 		r := c.Do("GET", "/api/account/sessions", nil)
 		var withPlace, without int
-		for _, it := range r.JSON["items"].([]any) {
-			s := it.(map[string]any)
-			switch s["ip"] {
+		type place struct {
+			City    string `json:"city"`
+			Country string `json:"country"`
+		}
+		type network struct {
+			ASN   int64  `json:"asn"`
+			ASOrg string `json:"as_org"`
+		}
+		for _, s := range testserver.Items[struct {
+			testserver.Session
+			Location *place   `json:"location"`
+			Network  *network `json:"network"`
+		}](r) {
+			switch s.IP {
 			case "5.4.0.1":
-				loc, _ := s["location"].(map[string]any)
-				nw, _ := s["network"].(map[string]any)
-				if loc["city"] != "Kassel" || loc["country"] != "DE" || nw["asn"] != 6805.0 || nw["as_org"] != "Telefonica Germany" {
-					t.Errorf("session from 5.4.0.1: %v", s)
+				if s.Location == nil || s.Network == nil || s.Location.City != "Kassel" || s.Location.Country != "DE" || s.Network.ASN != 6805 || s.Network.ASOrg != "Telefonica Germany" {
+					t.Errorf("session from 5.4.0.1: %s", r.Body)
 				}
 				withPlace++
 			case "127.0.0.1":
-				if _, ok := s["location"]; ok {
-					t.Errorf("loopback session has a location: %v", s)
+				if s.Location != nil {
+					t.Errorf("loopback session has a location: %s", r.Body)
 				}
 				without++
 			}

@@ -131,10 +131,9 @@ func TestSignOutWhileDatabaseUnwritable(t *testing.T) {
 func sessionOf(t *testing.T, e *testserver.Env, access string) string {
 	t.Helper()
 	r := e.Bearer(access).Do("GET", "/api/account/sessions", nil)
-	for _, it := range r.JSON["items"].([]any) {
-		s := it.(map[string]any)
-		if s["current"] == true {
-			return s["id"].(string)
+	for _, s := range r.Sessions().Items {
+		if s.Current {
+			return s.ID
 		}
 	}
 	t.Fatalf("no current session: %s", r.Body)

@@ -72,7 +72,7 @@ func TestKeyRotation(t *testing.T) {
 		t.Fatalf("JWKS after the old keys expired: %v (before %v)", after, before)
 	}
 	r := x.admin.Do("GET", "/api/admin/events?kind=oidc.keys_rotated", nil)
-	if r.Status != http.StatusOK || len(r.JSON["items"].([]any)) != 1 {
+	if r.Status != http.StatusOK || len(r.Events().Items) != 1 {
 		t.Fatalf("events: %s", r.Body)
 	}
 }

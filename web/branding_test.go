@@ -145,8 +145,13 @@ func TestBrandingAPI(t *testing.T) {
 		t.Fatalf("too large: %d %s", r.Status, r.Body)
 	}
 	r = admin.Do("PUT", "/api/admin/branding/logo", testPNG(t), "Content-Type", "application/octet-stream")
-	lg, _ := r.JSON["logo"].(map[string]any)
-	if r.Status != 200 || lg["content_type"] != "image/png" || !strings.HasPrefix(lg["url"].(string), e.URL+"/branding/logo?v=png-") {
+	lg := testserver.Decode[struct {
+		Logo struct {
+			ContentType string `json:"content_type"`
+			URL         string `json:"url"`
+		} `json:"logo"`
+	}](r).Logo
+	if r.Status != 200 || lg.ContentType != "image/png" || !strings.HasPrefix(lg.URL, e.URL+"/branding/logo?v=png-") {
 		t.Fatalf("png: %d %s", r.Status, r.Body)
 	}
 	if got := e.Client().Do("GET", "/branding/logo", nil); got.Header.Get("Content-Type") != "image/png" || !bytes.Equal(got.Body, testPNG(t)) {

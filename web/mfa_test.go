@@ -176,7 +176,7 @@ func TestAdminResetMFAPage(t *testing.T) {
 	if r := admin.Form(page+"/mfa/reset", nil, "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"); r.Status != 403 {
 		t.Fatalf("cross-site reset: %d", r.Status)
 	}
-	if r := bob.Do("GET", "/api/auth/me", nil); r.Status != 200 || r.JSON["user"].(map[string]any)["mfa_enabled"] != true {
+	if r := bob.Do("GET", "/api/auth/me", nil); r.Status != 200 || !r.User().MFAEnabled {
 		t.Fatalf("bob after a refused reset: %d %s", r.Status, r.Body)
 	}
 	r = admin.Form(page+"/mfa/reset", nil)

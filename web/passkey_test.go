@@ -27,7 +27,7 @@ func TestPasskeyForms(t *testing.T) {
 	t.Parallel()
 	e := testserver.New(t, testserver.Options{Web: true, Localhost: true})
 	admin, setup := e.Setup("alice", "alice@example.com", adminPW)
-	aliceID := int64(setup.JSON["user"].(map[string]any)["id"].(float64))
+	aliceID := setup.User().ID
 	bobID := e.CreateUser(admin, "bob", "bob@example.com", "bob password 1", "user")
 	mine := addPasskey(t, e, aliceID, "MacBook")
 	bobs := addPasskey(t, e, bobID, "Bob's YubiKey")

@@ -22,7 +22,7 @@ func TestReauthPagesWithoutJavaScript(t *testing.T) {
 		t.Fatalf("setup: %d", r.Status)
 	}
 	me := c.Do("GET", "/api/auth/me", nil)
-	uid := int64(me.JSON["user"].(map[string]any)["id"].(float64))
+	uid := me.User().ID
 
 	// Just signed in: the section is in the page (for the passkey script) but hidden.
 	page := string(c.Do("GET", "/settings/security", nil).Body)

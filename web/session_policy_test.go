@@ -30,7 +30,7 @@ func TestAdminSettingsBindingNeedsDatabase(t *testing.T) {
 	if r.Status != 400 || !strings.Contains(body, `id="ef-auth-session-geoip-binding"`) || !strings.Contains(body, "[geoip] city_db") {
 		t.Fatalf("geoip binding without a database: %d %s", r.Status, body)
 	}
-	s := admin.Do("GET", "/api/admin/settings", nil).JSON["settings"].(map[string]any)
+	s := admin.Do("GET", "/api/admin/settings", nil).Settings().Settings
 	if s["auth_session_network_binding"] != "none" || s["auth_session_geoip_binding"] != "none" {
 		t.Fatalf("a refused form saved a binding: %v", s)
 	}

@@ -32,7 +32,7 @@ func TestAdminSettingsDurationsInHumanSyntax(t *testing.T) {
 	if r := admin.Form("/admin/settings", form); r.Status != 303 {
 		t.Fatalf("saving days=2: %d %s", r.Status, r.Body)
 	}
-	s := admin.Do("GET", "/api/admin/settings", nil).JSON["settings"].(map[string]any)
+	s := admin.Do("GET", "/api/admin/settings", nil).Settings().Settings
 	if s["auth_session_idle_timeout_secs"] != float64(172800) || s["auth_session_max_lifetime_secs"] != float64(1209600) {
 		t.Fatalf("saved: %v / %v", s["auth_session_idle_timeout_secs"], s["auth_session_max_lifetime_secs"])
 	}
@@ -58,7 +58,7 @@ func TestAdminSettingsDurationsInHumanSyntax(t *testing.T) {
 	if r.Status != 400 || !strings.Contains(body, "Minimum password length: must be between 8 and 128") || strings.Contains(body, "auth_password_min_length: must") {
 		t.Fatalf("min length 5: %d %s", r.Status, body)
 	}
-	if s := admin.Do("GET", "/api/admin/settings", nil).JSON["settings"].(map[string]any); s["auth_session_idle_timeout_secs"] != float64(172800) {
+	if s := admin.Do("GET", "/api/admin/settings", nil).Settings().Settings; s["auth_session_idle_timeout_secs"] != float64(172800) {
 		t.Fatalf("a refused form changed the idle timeout: %v", s["auth_session_idle_timeout_secs"])
 	}
 }

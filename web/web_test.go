@@ -166,7 +166,7 @@ func TestAdminSettingsFormNamesTheBadKey(t *testing.T) {
 	if r.Status != 400 || !strings.Contains(string(r.Body), `id="ef-auth-refresh-token-ttl-secs"`) || !strings.Contains(string(r.Body), `value="banana"`) {
 		t.Fatalf("bad value: %d %s", r.Status, r.Body)
 	}
-	if st := admin.Do("GET", "/api/admin/settings", nil); st.JSON["settings"].(map[string]any)["auth_access_token_ttl_secs"].(float64) != 900 {
+	if st := admin.Do("GET", "/api/admin/settings", nil); st.Settings().Settings["auth_access_token_ttl_secs"] != float64(900) {
 		t.Fatal("a refused form saved something")
 	}
 	// Checkboxes: an unchecked box turns the setting off.
@@ -176,7 +176,7 @@ func TestAdminSettingsFormNamesTheBadKey(t *testing.T) {
 	if r.Status != 303 {
 		t.Fatalf("good form: %d %s", r.Status, r.Body)
 	}
-	s := admin.Do("GET", "/api/admin/settings", nil).JSON["settings"].(map[string]any)
+	s := admin.Do("GET", "/api/admin/settings", nil).Settings().Settings
 	if s["auth_session_idle_timeout_secs"].(float64) != 3600 || s["auth_session_duration"] != "hours=8" || s["auth_terminate_other_sessions"] != true || s["auth_cookie_secure"] != false {
 		t.Fatalf("saved: %v", s)
 	}

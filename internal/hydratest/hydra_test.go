@@ -48,9 +48,9 @@ func TestHydra(t *testing.T) {
 		if st != http.StatusSeeOther || loc != "/settings/security" {
 			t.Fatalf("first sign-in: %d %q %s", st, loc, body)
 		}
-		u := b.Do("GET", "/api/auth/me", nil).JSON["user"].(map[string]any)
-		if u["username"] != "ann" || u["email"] != "ann@corp.example" || u["name"] != "Ann Example" || u["email_verified"] != true {
-			t.Fatalf("created user: %v", u)
+		u := b.Do("GET", "/api/auth/me", nil).User()
+		if u.Username != "ann" || u.Email != "ann@corp.example" || u.Name != "Ann Example" || !u.EmailVerified {
+			t.Fatalf("created user: %+v", u)
 		}
 		// Again: the bound identity, no second account.
 		h.Queue(hydratest.User{Subject: "sub-ann", Email: "ann@corp.example", EmailVerified: true})
@@ -78,7 +78,7 @@ func TestHydra(t *testing.T) {
 		}
 		found := false
 		for _, ev := range admin.EventsOf(t, gatehouse.EventIdentityBound) {
-			if int64(ev["user_id"].(float64)) == bob && ev["data"].(map[string]any)["how"] == "auto_bind" {
+			if ev.UID() == bob && ev.Data["how"] == "auto_bind" {
 				found = true
 			}
 		}
@@ -106,7 +106,7 @@ func TestHydra(t *testing.T) {
 		if st != http.StatusForbidden || !strings.Contains(body, "did not share a usable email address") {
 			t.Fatalf("no email: %d %s", st, body)
 		}
-		if r := admin.Do("GET", "/api/admin/users?query=anon", nil); len(r.JSON["items"].([]any)) != 0 {
+		if r := admin.Do("GET", "/api/admin/users?query=anon", nil); len(r.Users().Items) != 0 {
 			t.Fatalf("an account was created without an email: %s", r.Body)
 		}
 	})
@@ -183,7 +183,7 @@ func TestHydra(t *testing.T) {
 			t.Fatalf("signed in as %q", name)
 		}
 		ev := admin.EventsOf(t, gatehouse.EventLoginExternalFailed)
-		if len(ev) == 0 || ev[0]["data"].(map[string]any)["reason"] != "provider_error" {
+		if len(ev) == 0 || ev[0].Data["reason"] != "provider_error" {
 			t.Fatalf("failure event: %v", ev)
 		}
 	})
@@ -193,10 +193,9 @@ func TestHydra(t *testing.T) {
 func userIDByName(t *testing.T, admin *testserver.Client, username string) int64 {
 	t.Helper()
 	r := admin.Do("GET", "/api/admin/users?query="+url.QueryEscape(username), nil)
-	for _, it := range r.JSON["items"].([]any) {
-		u := it.(map[string]any)
-		if u["username"] == username {
-			return int64(u["id"].(float64))
+	for _, u := range r.Users().Items {
+		if u.Username == username {
+			return u.ID
 		}
 	}
 	t.Fatalf("no user %q: %s", username, r.Body)

@@ -80,18 +80,13 @@ func (c *Client) Me(t testing.TB) (username, email string) {
 	if r.Status != http.StatusOK {
 		return "", ""
 	}
-	u := r.JSON["user"].(map[string]any)
-	return u["username"].(string), u["email"].(string)
+	u := r.User()
+	return u.Username, u.Email
 }
 
 // EventsOf returns the audit events of one kind, newest first, as an administrator's client sees
 // them (GET /api/admin/events?kind=).
-func (c *Client) EventsOf(t testing.TB, kind string) []map[string]any {
+func (c *Client) EventsOf(t testing.TB, kind string) []Event {
 	t.Helper()
-	r := c.Do("GET", "/api/admin/events?kind="+kind, nil)
-	var out []map[string]any
-	for _, it := range r.JSON["items"].([]any) {
-		out = append(out, it.(map[string]any))
-	}
-	return out
+	return c.Do("GET", "/api/admin/events?kind="+kind, nil).Events().Items
 }

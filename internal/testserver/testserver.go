@@ -315,32 +315,30 @@ type Response struct {
 	JSON   map[string]any
 }
 
-// Code returns error.code of a JSON error answer.
-func (r *Response) Code() string {
-	if e, ok := r.JSON["error"].(map[string]any); ok {
-		s, _ := e["code"].(string)
-		return s
+// apiError is the "error" of a JSON error answer; every field is empty for any other answer, so
+// a test comparing a code fails instead of stopping on a body that is not an error.
+func (r *Response) apiError() (e struct {
+	Code    string `json:"code"`
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}) {
+	var v struct {
+		Error *json.RawMessage `json:"error"`
 	}
-	return ""
+	if json.Unmarshal(r.Body, &v) == nil && v.Error != nil {
+		_ = json.Unmarshal(*v.Error, &e) // an "error" that is not an object leaves e empty
+	}
+	return e
 }
+
+// Code returns error.code of a JSON error answer.
+func (r *Response) Code() string { return r.apiError().Code }
 
 // Field returns error.field of a JSON error answer.
-func (r *Response) Field() string {
-	if e, ok := r.JSON["error"].(map[string]any); ok {
-		s, _ := e["field"].(string)
-		return s
-	}
-	return ""
-}
+func (r *Response) Field() string { return r.apiError().Field }
 
 // Message returns error.message of a JSON error answer.
-func (r *Response) Message() string {
-	if e, ok := r.JSON["error"].(map[string]any); ok {
-		s, _ := e["message"].(string)
-		return s
-	}
-	return ""
-}
+func (r *Response) Message() string { return r.apiError().Message }
 
 // Str returns a top-level string field.
 func (r *Response) Str(k string) string { s, _ := r.JSON[k].(string); return s }
@@ -425,7 +423,7 @@ func (e *Env) CreateUser(admin *Client, username, email, pw, role string) int64 
 	if r.Status != http.StatusCreated {
 		e.T.Fatalf("create user: %d %s", r.Status, r.Body)
 	}
-	return int64(r.JSON["id"].(float64))
+	return r.ID()
 }
 
 // NewClockAtNow starts a fake clock at the real current time (to check tokens a real server made).
