@@ -8,7 +8,9 @@ import (
 	"bytes"
 	"embed"
 	"errors"
+	"fmt"
 	"html/template"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -119,10 +121,32 @@ func (p *pages) parseLang(pr *i18n.Printer) (map[string]*template.Template, erro
 	for k, f := range accessFuncs() {
 		funcs[k] = f
 	}
+	// One template set per language holds the sections several pages include (part_*.html,
+	// partial_*.html; mfa_*.html the MFA steps) once, and every page: its "content" renamed
+	// "content:NAME", under a copy of the layout that calls it. Parsing the layout and every
+	// section again for each page held about 16 MiB of parse trees at idle (html/template's
+	// Clone copies them), which the memory limit then made the collector fight over.
+	set, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/mfa_*.html", "templates/partial_*.html", "templates/part_*.html")
+	if err != nil {
+		return nil, err
+	}
+	layout, err := fs.ReadFile(templateFS, "templates/layout.html")
+	if err != nil {
+		return nil, err
+	}
 	for _, n := range slices.Concat(pageNames, externalPages, appPages, accessPages, invitationPages) {
-		// part_*.html and partial_*.html define sections that several pages include; mfa_*.html
-		// the MFA steps.
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html", "templates/mfa_*.html", "templates/partial_*.html", "templates/part_*.html")
+		page, err := fs.ReadFile(templateFS, "templates/"+n+".html")
+		if err != nil {
+			return nil, err
+		}
+		content := `{{define "content:` + n + `"}}`
+		if !strings.Contains(string(page), `{{define "content"}}`) {
+			return nil, fmt.Errorf("page %s defines no content", n)
+		}
+		if _, err := set.New(n + ".html").Parse(strings.Replace(string(page), `{{define "content"}}`, content, 1)); err != nil {
+			return nil, err
+		}
+		t, err := set.New("page:" + n).Parse(strings.Replace(string(layout), `{{template "content" .}}`, `{{template "content:`+n+`" .}}`, 1))
 		if err != nil {
 			return nil, err
 		}
