@@ -335,17 +335,23 @@ func (p *Provider) serveCallback(w http.ResponseWriter, r *http.Request, id stri
 	p.op.ServeHTTP(w, cb)
 }
 
-// loginSubmit takes the consent and confirm forms.
-func (p *Provider) loginSubmit(w http.ResponseWriter, r *http.Request) {
+// postedFlow checks a form posted to the provider's pages (same origin, readable) and loads the
+// request its field names; on failure it has answered with a page.
+func (p *Provider) postedFlow(w http.ResponseWriter, r *http.Request, field string) (*flow, bool) {
 	if err := p.kit.CheckCSRF(r); err != nil {
 		p.problem(w, r, http.StatusForbidden, "Request refused", "This form was sent from another site or by an old browser. Go back, reload the page and try again.")
-		return
+		return nil, false
 	}
 	if err := r.ParseForm(); err != nil {
 		p.problem(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.")
-		return
+		return nil, false
 	}
-	f, ok := p.load(w, r, r.PostForm.Get("id"))
+	return p.load(w, r, r.PostForm.Get(field))
+}
+
+// loginSubmit takes the consent and confirm forms.
+func (p *Provider) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	f, ok := p.postedFlow(w, r, "id")
 	if !ok {
 		return
 	}
@@ -415,15 +421,7 @@ func (p *Provider) confirmData(ctx context.Context, f *flow) *pageData {
 // /api/account/reauth/passkey/finish, which recorded the confirmation on the session): the
 // request of "then" goes on as after a confirmation by form.
 func (p *Provider) loginContinue(w http.ResponseWriter, r *http.Request) {
-	if err := p.kit.CheckCSRF(r); err != nil {
-		p.problem(w, r, http.StatusForbidden, "Request refused", "This form was sent from another site or by an old browser. Go back, reload the page and try again.")
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		p.problem(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.")
-		return
-	}
-	if f, ok := p.load(w, r, r.PostForm.Get("then")); ok {
+	if f, ok := p.postedFlow(w, r, "then"); ok {
 		p.proceed(w, r, f)
 	}
 }
