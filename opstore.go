@@ -148,6 +148,10 @@ type OPStore interface {
 	// SetOPAuthCode sets the code of a request that has none and shortens its life to
 	// expiresAt (a code is short-lived); ENotFound otherwise.
 	SetOPAuthCode(ctx context.Context, id string, codeHash []byte, expiresAt time.Time) error
+	// CompleteOPAuthRequest is UpdateOPAuthRequest and SetOPAuthCode in one write: the request
+	// signed in (data) and its code, for a request neither exchanged nor given a code yet;
+	// ENotFound otherwise.
+	CompleteOPAuthRequest(ctx context.Context, id string, data, codeHash []byte, expiresAt time.Time) error
 
 	// CreateOPGrant inserts g and its first tokens. With authRequestID set it also marks that
 	// request exchanged for g, only if it was not exchanged before: EConflict otherwise (a code

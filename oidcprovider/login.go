@@ -313,12 +313,22 @@ func (p *Provider) complete(w http.ResponseWriter, r *http.Request, f *flow, sub
 		// should it not have, the code still counts, beside the sign-in's own factor.
 		f.req.AMR, f.req.ACR = append(factorAMR(f.sess.AuthMethod), "otp", "mfa"), ACRTwoFactor
 	}
-	if err := p.store.UpdateOPAuthRequest(r.Context(), f.req.ID, f.req.encode()); err != nil {
-		p.problem(w, r, http.StatusNotFound, "Sign-in link expired", "This sign-in request is unknown or has expired. Go back to the app and start again.")
-		return
-	}
 	p.event(r.Context(), gatehouse.EventOIDCAuthorized, f.pr.User.ID, f.pr.SessionID, map[string]any{"client_id": f.client.c.ID, "scopes": f.req.Scopes, "acr": f.req.ACR})
-	p.serveCallback(w, r, f.req.ID)
+	// The completed request is written together with its code, by op's callback served in
+	// place (storage.SaveAuthCode): one write instead of two, and no read of what was just
+	// decided.
+	p.serveCallback(w, r.WithContext(context.WithValue(r.Context(), completedKey{}, f.req)), f.req.ID)
+}
+
+// completedKey carries the request complete just signed in to op's callback served in place.
+type completedKey struct{}
+
+// completed is the request of id that this request's complete signed in, if any.
+func completed(ctx context.Context, id string) *authRequest {
+	if a, ok := ctx.Value(completedKey{}).(*authRequest); ok && a.ID == id {
+		return a
+	}
+	return nil
 }
 
 // serveCallback answers with op's callback for request id right here: the browser would only be

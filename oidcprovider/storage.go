@@ -60,6 +60,9 @@ func (s storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, hin
 }
 
 func (s storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
+	if a := completed(ctx, id); a != nil {
+		return a, nil
+	}
 	return s.p.authRequest(ctx, id)
 }
 
@@ -84,6 +87,9 @@ func (s storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthReq
 }
 
 func (s storage) SaveAuthCode(ctx context.Context, id, code string) error {
+	if a := completed(ctx, id); a != nil {
+		return s.p.store.CompleteOPAuthRequest(ctx, id, a.encode(), sum(code), s.now().Add(codeTTL))
+	}
 	return s.p.store.SetOPAuthCode(ctx, id, sum(code), s.now().Add(codeTTL))
 }
 

@@ -164,6 +164,18 @@ func testOPCodeOnce(t *testing.T, s gatehouse.Store) {
 		t.Fatalf("exchanged request: %+v, want exchanged for g1", got)
 	}
 	wantCode(t, s.UpdateOPAuthRequest(ctx(), "r1", []byte(`{}`)), gatehouse.ENotFound, "update after exchange")
+	wantCode(t, s.CompleteOPAuthRequest(ctx(), "r1", []byte(`{}`), hash("code3"), base.Add(5*time.Minute)), gatehouse.ENotFound, "completing after exchange")
+
+	// Completing sets the data and the code in one write, once.
+	must(t, s.CreateOPAuthRequest(ctx(), &gatehouse.OPAuthRequest{ID: "r2", ClientID: "app", Data: []byte(`{"a":1}`), CreatedAt: base, ExpiresAt: base.Add(10 * time.Minute)}), "CreateOPAuthRequest r2")
+	must(t, s.CompleteOPAuthRequest(ctx(), "r2", []byte(`{"a":3}`), hash("code4"), base.Add(5*time.Minute)), "CompleteOPAuthRequest")
+	wantCode(t, s.CompleteOPAuthRequest(ctx(), "r2", []byte(`{"a":4}`), hash("code5"), base.Add(5*time.Minute)), gatehouse.ENotFound, "completing twice")
+	got, err = s.OPAuthRequestByCode(ctx(), hash("code4"), base.Add(time.Minute))
+	must(t, err, "OPAuthRequestByCode r2")
+	if got.ID != "r2" || string(got.Data) != `{"a":3}` {
+		t.Fatalf("completed request read back as %+v", got)
+	}
+	wantCode(t, s.CompleteOPAuthRequest(ctx(), "nope", []byte(`{}`), hash("code6"), base.Add(5*time.Minute)), gatehouse.ENotFound, "completing an unknown request")
 }
 
 func testOPTokens(t *testing.T, s gatehouse.Store) {

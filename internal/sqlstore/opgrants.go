@@ -67,6 +67,12 @@ func (s *Store) SetOPAuthCode(ctx context.Context, id string, codeHash []byte, e
 		id, codeHash, s.d.TimeArg(expiresAt))
 }
 
+// CompleteOPAuthRequest implements gatehouse.OPStore.
+func (s *Store) CompleteOPAuthRequest(ctx context.Context, id string, data, codeHash []byte, expiresAt time.Time) error {
+	return s.execOne(ctx, "authorization request", `UPDATE op_auth_requests SET data = $2, code_hash = $3, expires_at = $4 WHERE id = $1 AND code_hash IS NULL AND exchanged_at IS NULL`,
+		id, string(data), codeHash, s.d.TimeArg(expiresAt))
+}
+
 func (s *Store) insertOPTokens(ctx context.Context, tx *sql.Tx, grantID string, tokens []*gatehouse.OPToken) error {
 	for _, t := range tokens {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO op_tokens (token_key, grant_id, kind, expires_at) VALUES ($1, $2, $3, $4)`,
