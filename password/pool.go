@@ -20,12 +20,12 @@ import (
 // Callers come in two classes. Trusted ones (a sign-in from a device that signed in to this
 // account before, see auth's device tokens) have places of their own on top of the queue and go
 // to the front when a worker frees, so a flood of other attempts, which fills the queue, cannot
-// keep a known device from signing in: it waits for at most the hash now running.
+// keep a known device from signing in: it waits for the hash now running and for the trusted
+// callers ahead of it, never behind the flood.
 type Hasher struct {
-	params   Params
-	workers  int // hashes at once
-	places   int // callers of any class waiting or running, at most
-	reserved int // further places only trusted callers may take
+	params  Params
+	workers int // hashes at once
+	places  int // callers of any class waiting or running, at most (trusted ones: TrustedPlaces more)
 
 	dummyOnce sync.Once
 	dummy     string
@@ -55,7 +55,7 @@ func NewHasher(p Params, workers, queue int) *Hasher {
 	if queue <= 0 {
 		queue = 4 * workers
 	}
-	return &Hasher{params: p, workers: workers, places: workers + queue, reserved: TrustedPlaces}
+	return &Hasher{params: p, workers: workers, places: workers + queue}
 }
 
 // TrustedPlaces is how many trusted callers may wait or run beyond the queue.
@@ -147,7 +147,7 @@ func (h *Hasher) acquire(ctx context.Context, trusted bool) error {
 	h.mu.Lock()
 	limit := h.places
 	if trusted {
-		limit += h.reserved
+		limit += TrustedPlaces
 	}
 	if h.held >= limit {
 		h.mu.Unlock()
