@@ -133,7 +133,7 @@ func NewCore(ctx context.Context, d Deps) (*Core, error) {
 	s.bg = &Background{c: s}
 	s.accounts = &accountKit{core: s, store: d.Store, clock: d.Clock}
 	s.binding = &bindingRules{geo: d.GeoIP}
-	s.limits = &rateLimits{core: s, limiter: d.Limiter, log: d.Logger, obs: d.Observer}
+	s.limits = &rateLimits{core: s, limiter: d.Limiter, log: d.Logger, obs: d.Observer, inflight: map[string]int{}}
 	s.devices = newDevices(d.MFASecretKey, d.Clock)
 	s.mfa = &mfaKit{core: s, mfaBox: newMFABox(d.MFASecretKey), store: d.Store, clock: d.Clock, log: d.Logger}
 	s.passkeys = &passkeyKit{pk: newPasskeys(d.PublicURL), store: d.Store, clock: d.Clock}

@@ -117,9 +117,6 @@ func (s *rateLimits) reserve(ctx context.Context, key string, burst int, every t
 // and those in flight. release must be called whatever the answer.
 func (s *rateLimits) hold(ctx context.Context, key string, burst int, every time.Duration) (release func(), ok bool, retry time.Duration, err error) {
 	s.mu.Lock()
-	if s.inflight == nil {
-		s.inflight = map[string]int{}
-	}
 	s.inflight[key]++
 	need := s.inflight[key]
 	s.mu.Unlock()
@@ -139,9 +136,6 @@ func (s *rateLimits) hold(ctx context.Context, key string, burst int, every time
 func (s *rateLimits) alone(key string) (release func(), ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.inflight == nil {
-		s.inflight = map[string]int{}
-	}
 	if s.inflight[key] > 0 {
 		return func() {}, false
 	}

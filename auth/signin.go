@@ -296,8 +296,9 @@ func (s *SignIn) admit(ctx context.Context, tok string, st *gatehouse.Settings, 
 		if alone && err == nil && ok {
 			return &attempt{key: key, trusted: true, device: d, release: func() { release(); single() }}, nil
 		}
-		// A device that used up its budget is locked out, not the account: it signs in like
-		// any other client.
+		// A device that used up its budget is locked out, not the account, and a second
+		// known-device attempt of an account already under way gets no priority: either signs
+		// in like any other client.
 		release()
 		single()
 	}
