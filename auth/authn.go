@@ -196,32 +196,44 @@ func (s *Core) user(ctx context.Context, id int64) (*gatehouse.User, error) {
 // client describes the request's client; it is called only while a session binding is on, so the
 // common path pays nothing for working out the client address.
 func (s *Core) AuthenticateBearer(ctx context.Context, tok string, client func() ClientMeta) (*Principal, error) {
-	c, err := s.tokens.Parse(tok)
-	if err != nil {
+	p := new(Principal)
+	if err := s.AuthenticateBearerTo(ctx, tok, client, p); err != nil {
 		return nil, err
 	}
+	return p, nil
+}
+
+// AuthenticateBearerTo is AuthenticateBearer filling *p, which the caller may keep on its stack:
+// the request check answers every request of the protected apps and needs no Principal on the
+// heap.
+func (s *Core) AuthenticateBearerTo(ctx context.Context, tok string, client func() ClientMeta, p *Principal) error {
+	c, err := s.tokens.Parse(tok)
+	if err != nil {
+		return err
+	}
 	if s.revoked.Revoked(c.SID) {
-		return nil, errUnauthorized
+		return errUnauthorized
 	}
 	uid, err := c.UserID()
 	if err != nil {
-		return nil, errUnauthorized
+		return errUnauthorized
 	}
 	if err := s.checkOwner(ctx, c.SID, uid); err != nil {
-		return nil, err
+		return err
 	}
 	if s.replaced(c) {
-		return nil, errUnauthorized
+		return errUnauthorized
 	}
 	if err := s.checkBinding(ctx, c.SID, uid, client, func() (*gatehouse.Session, error) { return s.store.SessionByID(ctx, c.SID) }); err != nil {
-		return nil, err
+		return err
 	}
 	u, err := s.user(ctx, uid)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.noteSeen(c.SID, nil)
-	return &Principal{User: u, SessionID: c.SID, AuthMethod: c.AuthMethod}, nil
+	*p = Principal{User: u, SessionID: c.SID, AuthMethod: c.AuthMethod}
+	return nil
 }
 
 // checkOwner refuses an access token whose session belongs to another user than its subject.
@@ -275,21 +287,30 @@ func (s *Core) noteSeen(sid string, e *cachedSession) {
 // the store on a miss, and enforces absolute expiry and the idle timeout.
 // client is as for AuthenticateBearer.
 func (s *Core) AuthenticateCookie(ctx context.Context, tok string, client func() ClientMeta) (*Principal, error) {
+	p := new(Principal)
+	if err := s.AuthenticateCookieTo(ctx, tok, client, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// AuthenticateCookieTo is AuthenticateCookie filling *p (see AuthenticateBearerTo).
+func (s *Core) AuthenticateCookieTo(ctx context.Context, tok string, client func() ClientMeta, p *Principal) error {
 	if tok == "" || len(tok) > 128 {
-		return nil, errUnauthorized
+		return errUnauthorized
 	}
 	key := token.HashKey(tok)
 	e := s.sessions.get(key)
 	if e == nil {
 		sess, err := s.store.SessionByTokenHash(ctx, key[:])
 		if gatehouse.IsCode(err, gatehouse.ENotFound) {
-			return nil, errUnauthorized
+			return errUnauthorized
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !sess.Active(s.clock.Now()) || s.revoked.Revoked(sess.ID) {
-			return nil, errUnauthorized
+			return errUnauthorized
 		}
 		e = &cachedSession{id: sess.ID, userID: sess.UserID, method: sess.AuthMethod, expiresAt: sess.ExpiresAt}
 		e.lastSeen.Store(sess.LastSeenAt.UnixNano())
@@ -299,12 +320,12 @@ func (s *Core) AuthenticateCookie(ctx context.Context, tok string, client func()
 	now := s.clock.Now()
 	if s.revoked.Revoked(e.id) {
 		s.sessions.drop(e.id)
-		return nil, errUnauthorized
+		return errUnauthorized
 	}
 	if !now.Before(e.expiresAt) {
 		s.sessions.drop(e.id)
 		_, _ = s.endSession(ctx, e.id, e.userID, gatehouse.ReasonMaxLifetime, ClientMeta{}, nil) // a failed write is queued
-		return nil, errUnauthorized
+		return errUnauthorized
 	}
 	if idle := s.Settings().IdleTimeout; now.Sub(time.Unix(0, e.lastSeen.Load())) > idle {
 		// Another instance may have seen this session more recently: ask the store before
@@ -313,17 +334,18 @@ func (s *Core) AuthenticateCookie(ctx context.Context, tok string, client func()
 		if err != nil || !sess.Active(now) || now.Sub(sess.LastSeenAt) > idle {
 			s.sessions.drop(e.id)
 			_, _ = s.endSession(ctx, e.id, e.userID, gatehouse.ReasonIdleTimeout, ClientMeta{}, nil)
-			return nil, errUnauthorized
+			return errUnauthorized
 		}
 		e.lastSeen.Store(sess.LastSeenAt.UnixNano())
 	}
 	if err := s.checkBinding(ctx, e.id, e.userID, client, func() (*gatehouse.Session, error) { return s.store.SessionByID(ctx, e.id) }); err != nil {
-		return nil, err
+		return err
 	}
 	u, err := s.user(ctx, e.userID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.noteSeen(e.id, e)
-	return &Principal{User: u, SessionID: e.id, ViaCookie: true, AuthMethod: e.method}, nil
+	*p = Principal{User: u, SessionID: e.id, ViaCookie: true, AuthMethod: e.method}
+	return nil
 }

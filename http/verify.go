@@ -37,8 +37,8 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 		bypass(w)
 		return nil
 	}
-	p, err := s.authenticate(r)
-	if err != nil {
+	var p auth.Principal // on the stack: nothing below keeps it
+	if err := s.authenticateTo(r, &p); err != nil {
 		if d.Policy == access.Deny && !d.NeedUser {
 			return s.denied(w, r, d, nil)
 		}
@@ -55,7 +55,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 	case d.Policy == access.Bypass:
 		bypass(w)
 	case d.Policy == access.Deny:
-		return s.denied(w, r, d, p)
+		return s.denied(w, r, d, &p)
 	case d.Policy == access.TwoFactor && !p.SecondFactor():
 		return s.notSignedIn(w, r, gatehouse.Errorf(gatehouse.ESecondFactorRequired, "this address needs a sign-in with a second factor (TOTP, a recovery code or a passkey)"), true)
 	default:
@@ -180,8 +180,8 @@ func (s *Server) denied(w http.ResponseWriter, r *http.Request, d access.Decisio
 
 // verifyAnyUser is verify without the access service: any signed-in user passes.
 func (s *Server) verifyAnyUser(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.authenticate(r)
-	if err != nil {
+	var p auth.Principal
+	if err := s.authenticateTo(r, &p); err != nil {
 		return s.notSignedIn(w, r, err, false)
 	}
 	allow(w, p.User, "")

@@ -170,8 +170,16 @@ func Hash(t string) []byte {
 	return h[:]
 }
 
-// HashKey is Hash as an array, usable as a map key without allocating.
-func HashKey(t string) [32]byte { return sha256.Sum256([]byte(t)) }
+// HashKey is Hash as an array, usable as a map key without allocating. A token of up to 128
+// bytes (every session cookie the request check accepts) is copied into a stack buffer: the
+// conversion []byte(t) allocates for anything longer than 32 bytes, once per request check.
+func HashKey(t string) [32]byte {
+	var buf [128]byte
+	if len(t) <= len(buf) {
+		return sha256.Sum256(buf[:copy(buf[:], t)])
+	}
+	return sha256.Sum256([]byte(t))
+}
 
 // RandomID returns a 128-bit random identifier (base64url), used for session ids and jti.
 func RandomID() string {

@@ -1,6 +1,7 @@
 package token
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"strings"
 	"testing"
@@ -148,5 +149,23 @@ func BenchmarkRevoked(b *testing.B) {
 		if r.Revoked(sid) {
 			b.Fatal("a fresh id is revoked")
 		}
+	}
+}
+
+// TestHashKeySHA256 holds HashKey to SHA-256 of the token's bytes on both sides of its stack
+// buffer's size, and to no allocation for a token that fits (the session cookie's check).
+func TestHashKeySHA256(t *testing.T) {
+	for _, n := range []int{0, 1, 32, 33, 127, 128, 129, 1000} {
+		tok := strings.Repeat("x", n)
+		if n > 0 {
+			tok = tok[:n-1] + "y"
+		}
+		if got, want := HashKey(tok), sha256.Sum256([]byte(tok)); got != want {
+			t.Errorf("length %d: HashKey %x, SHA-256 %x", n, got, want)
+		}
+	}
+	tok := strings.Repeat("c", 43)
+	if n := testing.AllocsPerRun(100, func() { _ = HashKey(tok) }); n != 0 {
+		t.Errorf("HashKey of a 43-byte token allocates %v times", n)
 	}
 }
