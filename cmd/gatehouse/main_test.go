@@ -239,3 +239,16 @@ func TestMemoryLimit(t *testing.T) {
 		t.Fatal("GOMEMLIMIT set by the operator must win")
 	}
 }
+
+func TestGCPercent(t *testing.T) {
+	if pct, ok := gcPercent(env(nil)); !ok || pct != serveGCPercent {
+		t.Fatalf("gcPercent %d (%v), want %d", pct, ok, serveGCPercent)
+	}
+	// The operator's GOGC wins; and with the operator's own memory limit (or none, "off") a
+	// heap allowed five times its live size would have no cap serve chose, so GOGC stays Go's.
+	for _, e := range []map[string]string{{"GOGC": "100"}, {"GOGC": "off"}, {"GOMEMLIMIT": "off"}, {"GOMEMLIMIT": "1GiB"}} {
+		if pct, ok := gcPercent(env(e)); ok {
+			t.Errorf("%v: gcPercent %d, want none", e, pct)
+		}
+	}
+}
