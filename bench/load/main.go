@@ -62,6 +62,10 @@ func main() {
 	flag.DurationVar(&o.wrkDuration, "wrk-duration", 8*time.Second, "each wrk run's -d")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "the server writes its CPU profile here (serve --cpuprofile); with -check-only it covers the request check alone")
 	flag.StringVar(&o.serverProcs, "server-gomaxprocs", "", "GOMAXPROCS for the server process only (experiments)")
+	flag.Var(&o.serverEnv, "server-env", "KEY=VALUE in the environment of the request check's server only, e.g. GOGC=100 (repeatable; experiments)")
+	flag.Var(&o.baselineEnv, "baseline-env", "KEY=VALUE in the environment of the bare handler's process only (repeatable; experiments)")
+	flag.StringVar(&o.bin, "bin", "", "a gatehouse binary to run instead of building ./cmd/gatehouse (before/after comparisons)")
+	flag.BoolVar(&o.provider, "provider", true, "measure the OpenID Provider's cases after the request check")
 	flag.DurationVar(&o.mixedDuration, "mixed", 10*time.Second, "verify-only and the 80/15/5 mix, in all (0 skips)")
 	flag.StringVar(&o.redisURL, "redis", os.Getenv("GATEHOUSE_TEST_REDIS_URL"), "Redis URL for counting Redis commands per operation (empty: the in-memory limiter)")
 	flag.Parse()
@@ -119,6 +123,21 @@ type options struct {
 	wrkDuration, mixedDuration time.Duration
 	cpuProfile, serverProcs    string
 	redisURL                   string
+	serverEnv, baselineEnv     envFlag
+	provider                   bool
+	bin                        string
+}
+
+// envFlag collects repeated KEY=VALUE flags.
+type envFlag []string
+
+func (e *envFlag) String() string { return strings.Join(*e, " ") }
+func (e *envFlag) Set(v string) error {
+	if !strings.Contains(v, "=") {
+		return fmt.Errorf("%q is not KEY=VALUE", v)
+	}
+	*e = append(*e, v)
+	return nil
 }
 
 func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, checkOnly bool, o options) error {
@@ -127,18 +146,23 @@ func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, check
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "gatehouse")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/gatehouse")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("building gatehouse (run from the repository root): %w", err)
+	bin := o.bin
+	if bin == "" {
+		bin = filepath.Join(dir, "gatehouse")
+		build := exec.Command("go", "build", "-o", bin, "./cmd/gatehouse")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("building gatehouse (run from the repository root): %w", err)
+		}
 	}
 	fmt.Printf("# gatehouse load harness\n\n%s, %d CPUs, GOMAXPROCS %d, %s; %d connections, %s per case\n",
 		time.Now().UTC().Format(time.RFC3339), runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), conns, dur)
 	var r report
 
 	// Start-up and idle memory on an empty SQLite store.
-	gh, err := startGatehouse(bin, filepath.Join(dir, "empty"), "sqlite", "")
+	// With -server-env too: a setting meant for the request check's server must show its idle
+	// memory as well.
+	gh, err := startGatehouseWith(bin, filepath.Join(dir, "empty"), "sqlite", "", nil, o.serverEnv)
 	if err != nil {
 		return err
 	}
@@ -161,11 +185,12 @@ func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, check
 	if o.serverProcs != "" {
 		env = append(env, "GOMAXPROCS="+o.serverProcs)
 	}
+	env = append(env, o.serverEnv...)
 	gh, err = startGatehouseWith(bin, filepath.Join(dir, "main"), "sqlite", "", args, env)
 	if err != nil {
 		return err
 	}
-	base, err := startBaseline(dir)
+	base, err := startBaseline(o.baselineEnv)
 	if err != nil {
 		gh.stop()
 		return err
@@ -190,14 +215,15 @@ func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, check
 		}))
 	}
 	bare, bearer, ck := merge(bareR), merge(bearerR), merge(ckR)
-	r.add("case", "req/s", "p50", "p99", "errors", "req/s vs bare", "p99 vs bare", "server CPU per request", "CPU vs bare")
+	r.add("case", "req/s", "p50", "p99", "errors", "req/s vs bare", "p99 vs bare", "server CPU per request", "CPU vs bare", "median of rounds: req/s, p99, CPU vs bare")
 	for _, c := range []struct {
 		name string
 		res  result
-	}{{"bare net/http handler", bare}, {"verify, Bearer token", bearer}, {"verify, session cookie", ck}} {
+		rs   []result
+	}{{"bare net/http handler", bare, bareR}, {"verify, Bearer token", bearer, bearerR}, {"verify, session cookie", ck, ckR}} {
 		r.add(c.name, fmt.Sprintf("%.0f", c.res.rps), us(c.res.p50), us(c.res.p99), strconv.Itoa(c.res.errors),
 			fmt.Sprintf("%.2f", c.res.rps/bare.rps), fmt.Sprintf("%.2f", float64(c.res.p99)/float64(bare.p99)),
-			fmt.Sprintf("%.1f µs", c.res.cpuPerReq()), fmt.Sprintf("%.2f", c.res.cpuPerReq()/bare.cpuPerReq()))
+			fmt.Sprintf("%.1f µs", c.res.cpuPerReq()), fmt.Sprintf("%.2f", c.res.cpuPerReq()/bare.cpuPerReq()), roundRatios(c.rs, bareR))
 	}
 	r.print("Request check (target: req/s ratio >= 0.9, p99 ratio <= 1.5)")
 	if err := rulesCase(gh, base, &r, access, cookie, conns, rounds, dur); err != nil {
@@ -205,9 +231,11 @@ func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, check
 		return err
 	}
 	fmt.Printf("\nserver peak memory (VmHWM) after the request check: %s\n", mib(gh.peak()))
-	if err := opCases(gh, access, cookie, conns, dur, bearer, &r); err != nil {
-		gh.stop()
-		return err
+	if o.provider {
+		if err := opCases(gh, access, cookie, conns, dur, bearer, &r); err != nil {
+			gh.stop()
+			return err
+		}
 	}
 	if o.wrkRounds > 0 {
 		wrkRounds(&r, base, gh, access, cookie, o.wrkRounds, o.wrkDuration)
@@ -384,7 +412,7 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-func startBaseline(dir string) (*proc, error) {
+func startBaseline(env []string) (*proc, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -394,6 +422,7 @@ func startBaseline(dir string) (*proc, error) {
 		return nil, err
 	}
 	cmd := exec.Command(self, "-baseline-listen", addr)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = os.Stderr
 	p := &proc{cmd: cmd, url: "http://" + addr, client: &http.Client{Timeout: 10 * time.Second}}
 	return p, p.waitReady("/")
@@ -506,6 +535,22 @@ type result struct {
 	errors   int
 	lats     []time.Duration // sorted
 	elapsed  time.Duration
+}
+
+// roundRatios is the median over rounds of each round's ratios to the bare handler's run in the
+// same round: req/s, p99 and server CPU per request. Merged rounds weigh a round by its
+// requests, so one round in which the machine favoured one process moves the merged ratio; the
+// median of per-round ratios moves less.
+func roundRatios(rs, bare []result) string {
+	var rps, p99, cpu []float64
+	for i, x := range rs {
+		b := bare[i]
+		if b.rps == 0 || b.p99 == 0 || b.cpuPerReq() == 0 {
+			continue
+		}
+		rps, p99, cpu = append(rps, x.rps/b.rps), append(p99, float64(x.p99)/float64(b.p99)), append(cpu, x.cpuPerReq()/b.cpuPerReq())
+	}
+	return fmt.Sprintf("%.2f, %.2f, %.2f", medianF(rps), medianF(p99), medianF(cpu))
 }
 
 // merge combines rounds of one case: requests over total time, percentiles over all requests.
@@ -916,16 +961,17 @@ func rulesCase(gh, base *proc, r *report, access, cookie string, conns, rounds i
 	bare, bareHdr, ru := merge(bareR), merge(bareHdrR), merge(rulesR)
 	// Server CPU per request next to throughput: on a machine shared with other work it moves
 	// far less than requests per second do.
-	r.add("case", "req/s", "p50", "p99", "errors", "req/s vs bare", "p99 vs bare", "server CPU per request", "CPU vs bare")
+	r.add("case", "req/s", "p50", "p99", "errors", "req/s vs bare", "p99 vs bare", "server CPU per request", "CPU vs bare", "median of rounds: req/s, p99, CPU vs bare")
 	r.add("bare net/http handler", fmt.Sprintf("%.0f", bare.rps), us(bare.p50), us(bare.p99), strconv.Itoa(bare.errors), "1.00", "1.00",
-		fmt.Sprintf("%.1f µs", bare.cpuPerReq()), "1.00")
+		fmt.Sprintf("%.1f µs", bare.cpuPerReq()), "1.00", roundRatios(bareR, bareR))
 	for _, c := range []struct {
 		name string
 		res  result
-	}{{"bare handler, sent the same request headers", bareHdr}, {"verify, session cookie, 100 rules, the last matching", ru}} {
+		rs   []result
+	}{{"bare handler, sent the same request headers", bareHdr, bareHdrR}, {"verify, session cookie, 100 rules, the last matching", ru, rulesR}} {
 		r.add(c.name, fmt.Sprintf("%.0f", c.res.rps), us(c.res.p50), us(c.res.p99), strconv.Itoa(c.res.errors),
 			fmt.Sprintf("%.2f", c.res.rps/bare.rps), fmt.Sprintf("%.2f", float64(c.res.p99)/float64(bare.p99)),
-			fmt.Sprintf("%.1f µs", c.res.cpuPerReq()), fmt.Sprintf("%.2f", c.res.cpuPerReq()/bare.cpuPerReq()))
+			fmt.Sprintf("%.1f µs", c.res.cpuPerReq()), fmt.Sprintf("%.2f", c.res.cpuPerReq()/bare.cpuPerReq()), roundRatios(c.rs, bareR))
 	}
 	r.print("Request check with 100 access rules (target: req/s ratio >= 0.85, p99 ratio <= 1.5)")
 	if st, m, _, err := gh.send("PUT", "/api/admin/access-rules", map[string]any{"rules": []any{}}, auth); err != nil || st != 200 {
