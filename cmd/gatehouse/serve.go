@@ -214,7 +214,7 @@ func memoryLimit(getenv func(string) string, h *password.Hasher) (int64, bool) {
 // of 100 the collector starts a cycle each time the heap has grown by as much as is live, and
 // gatehouse keeps about 7 MiB live (templates, catalogs, caches, metrics) where a bare net/http
 // handler keeps almost none: every request's garbage then costs gatehouse several times the
-// marking a bare handler pays (bench/README.md, results of 2026-12-03 12:47-13:40Z). At
+// marking a bare handler pays (bench/README.md, results of 2026-12-03 12:47-13:58Z). At
 // 400 a cycle comes a fifth as often; the heap's goal (live x 5, about 35 MiB) stays under the
 // memory limit, which still bounds the heap when sign-ins hash (each hash's memory is live while
 // it runs).
