@@ -313,20 +313,26 @@ func (p *Provider) complete(w http.ResponseWriter, r *http.Request, f *flow, sub
 		// should it not have, the code still counts, beside the sign-in's own factor.
 		f.req.AMR, f.req.ACR = append(factorAMR(f.sess.AuthMethod), "otp", "mfa"), ACRTwoFactor
 	}
-	p.event(r.Context(), gatehouse.EventOIDCAuthorized, f.pr.User.ID, f.pr.SessionID, map[string]any{"client_id": f.client.c.ID, "scopes": f.req.Scopes, "acr": f.req.ACR})
-	// The completed request is written together with its code, by op's callback served in
-	// place (storage.SaveAuthCode): one write instead of two, and no read of what was just
-	// decided.
-	p.serveCallback(w, r.WithContext(context.WithValue(r.Context(), completedKey{}, f.req)), f.req.ID)
+	ev := p.newEvent(gatehouse.EventOIDCAuthorized, f.pr.User.ID, f.pr.SessionID, map[string]any{"client_id": f.client.c.ID, "scopes": f.req.Scopes, "acr": f.req.ACR})
+	// The completed request is written together with its code and the event, by op's callback
+	// served in place (storage.SaveAuthCode): one transaction instead of three writes, and no
+	// read of what was just decided.
+	p.serveCallback(w, r.WithContext(context.WithValue(r.Context(), completedKey{}, &completion{req: f.req, ev: ev})), f.req.ID)
 }
 
 // completedKey carries the request complete just signed in to op's callback served in place.
 type completedKey struct{}
 
+// completion is a request complete signed in, and the event that records it.
+type completion struct {
+	req *authRequest
+	ev  *gatehouse.Event
+}
+
 // completed is the request of id that this request's complete signed in, if any.
-func completed(ctx context.Context, id string) *authRequest {
-	if a, ok := ctx.Value(completedKey{}).(*authRequest); ok && a.ID == id {
-		return a
+func completed(ctx context.Context, id string) *completion {
+	if c, ok := ctx.Value(completedKey{}).(*completion); ok && c.req.ID == id {
+		return c
 	}
 	return nil
 }
