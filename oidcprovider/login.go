@@ -121,7 +121,11 @@ func (p *Provider) load(w http.ResponseWriter, r *http.Request, id string) (*flo
 		p.problem(w, r, http.StatusNotFound, "Unknown app", "The app that sent you here is no longer registered.")
 		return nil, false
 	}
-	f := &flow{req: req, client: c}
+	return p.withSession(w, r, &flow{req: req, client: c})
+}
+
+// withSession adds the browser's session to f, if it has one.
+func (p *Provider) withSession(w http.ResponseWriter, r *http.Request, f *flow) (*flow, bool) {
 	if pr, err := p.kit.Principal(r); err == nil {
 		sess, err := p.store.SessionByID(r.Context(), pr.SessionID)
 		if err != nil {
@@ -132,6 +136,63 @@ func (p *Provider) load(w http.ResponseWriter, r *http.Request, id string) (*flo
 	}
 	return f, true
 }
+
+// authorize is op's authorize endpoint, with the login step served in place: op validates and
+// stores the request, then would send the browser to loginPath only to have it come straight
+// back with the request's id. Instead the step runs here with the request and client op just
+// handled, saving the browser a round trip and the server a request with its reads of both.
+// Every other answer of op's (errors to the app, error pages) goes out as op wrote it.
+func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
+	m := memoOf(r.Context())
+	hold := &loginHere{ResponseWriter: w, login: func() string {
+		if req := m.createdRequest(); req != nil {
+			return p.loginURL(req.ID)
+		}
+		return ""
+	}}
+	p.op.ServeHTTP(hold, r)
+	if !hold.held {
+		return
+	}
+	w.Header().Del("Location")
+	w.Header().Del("Content-Type")
+	req := m.createdRequest()
+	c, err := p.client(r.Context(), req.ClientID)
+	if err != nil {
+		p.problem(w, r, http.StatusNotFound, "Unknown app", "The app that sent you here is no longer registered.")
+		return
+	}
+	if f, ok := p.withSession(w, r, &flow{req: req, client: c}); ok {
+		p.proceed(w, r, f)
+	}
+}
+
+// loginHere holds back op's redirect to the login step of the request it just created (and the
+// short body http.Redirect writes with it); anything else passes.
+type loginHere struct {
+	http.ResponseWriter
+	login func() string // the login step's address, "" until op has stored a request
+	held  bool
+}
+
+func (l *loginHere) WriteHeader(code int) {
+	if code == http.StatusFound && !l.held {
+		if to := l.login(); to != "" && l.Header().Get("Location") == to {
+			l.held = true
+			return
+		}
+	}
+	l.ResponseWriter.WriteHeader(code)
+}
+
+func (l *loginHere) Write(b []byte) (int, error) {
+	if l.held {
+		return len(b), nil
+	}
+	return l.ResponseWriter.Write(b)
+}
+
+func (l *loginHere) Unwrap() http.ResponseWriter { return l.ResponseWriter }
 
 // toApp sends an OAuth error back to the app's registered redirect URI.
 func (p *Provider) toApp(w http.ResponseWriter, r *http.Request, f *flow, err error) {

@@ -165,6 +165,7 @@ func (p *Provider) Mount(mux *http.ServeMux, kit ghttp.PageKit) error {
 	handle := func(pattern string, h http.Handler) { mux.Handle(pattern, p.withLogger(h)) }
 	handle("GET /.well-known/openid-configuration", p.op)
 	handle(pathPrefix, p.op)
+	handle("/"+authorizePath, http.HandlerFunc(p.authorize))
 	handle("GET "+loginPath, http.HandlerFunc(p.loginPage))
 	handle("POST "+loginPath, http.HandlerFunc(p.loginSubmit))
 	handle("POST "+loginPath+"/continue", http.HandlerFunc(p.loginContinue))
@@ -223,6 +224,25 @@ type requestMemo struct {
 	mu       sync.Mutex
 	clients  map[string]*client
 	subjects map[string]int64 // subject -> user id, from rows that store both
+	created  *authRequest     // the request op stored in this request (authorize)
+}
+
+func (m *requestMemo) putCreated(a *authRequest) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.created = a
+}
+
+func (m *requestMemo) createdRequest() *authRequest {
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.created
 }
 
 type requestMemoKey struct{}

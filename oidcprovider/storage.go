@@ -50,12 +50,15 @@ func (s storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, hin
 	if c.c.Public && r.CodeChallenge == "" {
 		return nil, oidc.ErrInvalidRequest().WithDescription("this client is public: PKCE (code_challenge with S256) is required")
 	}
-	now := s.now()
+	// The time as the store keeps it (UTC, microseconds), so the login step served in place
+	// (Provider.authorize) decides as it would on the row read back.
+	now := s.now().UTC().Truncate(time.Microsecond)
 	a := newAuthRequest(randomToken(), now, r, hintSubject)
 	row := &gatehouse.OPAuthRequest{ID: a.ID, ClientID: a.ClientID, Data: a.encode(), CreatedAt: now, ExpiresAt: now.Add(requestTTL)}
 	if err := s.p.store.CreateOPAuthRequest(ctx, row); err != nil {
 		return nil, err
 	}
+	memoOf(ctx).putCreated(a)
 	return a, nil
 }
 
