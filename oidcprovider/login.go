@@ -229,7 +229,7 @@ func (p *Provider) proceed(w http.ResponseWriter, r *http.Request, f *flow) {
 		p.render(w, r, http.StatusForbidden, "denied.html", &pageData{Title: "Not allowed", App: f.client.c.Name, User: f.pr.User.Username})
 		return
 	}
-	sub, err := p.store.OPSubject(ctx, f.pr.User.ID, newSubject())
+	sub, err := p.subject(ctx, f.pr.User.ID)
 	if err != nil {
 		p.problem(w, r, http.StatusInternalServerError, "Something went wrong", "Try again in a moment.")
 		return
@@ -590,7 +590,7 @@ func (p *Provider) endSession(ctx context.Context, req *op.EndSessionRequest) (s
 	if st == nil || st.pr == nil {
 		return req.RedirectURI, nil
 	}
-	sub, err := p.store.OPSubject(ctx, st.pr.User.ID, newSubject())
+	sub, err := p.subject(ctx, st.pr.User.ID)
 	if err != nil {
 		return "", err
 	}

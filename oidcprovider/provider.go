@@ -93,6 +93,35 @@ type Provider struct {
 
 	failMu   sync.Mutex
 	failSeen map[string]time.Time // client id + reason -> last failure event
+
+	subMu    sync.RWMutex
+	subjects map[int64]string // user id -> subject (Provider.subject)
+}
+
+// maxSubjects bounds the subjects kept in memory; when full the map starts again empty.
+const maxSubjects = 100_000
+
+// subject is the user's subject, made on first use. A user's subject never changes and user
+// ids are never reused (AUTOINCREMENT, identity columns), so once read it is kept: every
+// sign-in through the provider would otherwise read it again.
+func (p *Provider) subject(ctx context.Context, uid int64) (string, error) {
+	p.subMu.RLock()
+	sub, ok := p.subjects[uid]
+	p.subMu.RUnlock()
+	if ok {
+		return sub, nil
+	}
+	sub, err := p.store.OPSubject(ctx, uid, newSubject())
+	if err != nil {
+		return "", err
+	}
+	p.subMu.Lock()
+	if len(p.subjects) >= maxSubjects {
+		p.subjects = map[int64]string{}
+	}
+	p.subjects[uid] = sub
+	p.subMu.Unlock()
+	return sub, nil
 }
 
 // New builds the provider and creates its signing keys on first start.
@@ -120,7 +149,7 @@ func New(ctx context.Context, d Deps) (*Provider, error) {
 		return nil, err
 	}
 	p := &Provider{store: d.Store, core: d.Core, groups: d.Groups, clock: d.Clock, log: d.Logger, public: d.PublicURL,
-		keys: keys, failSeen: map[string]time.Time{}, cat: d.Catalog, pages: pages}
+		keys: keys, failSeen: map[string]time.Time{}, subjects: map[int64]string{}, cat: d.Catalog, pages: pages}
 	key, err := hkdf.Key(sha256.New, []byte(d.TokenSecret), nil, "gatehouse oidc provider access tokens", 32)
 	if err != nil {
 		return nil, err
