@@ -74,7 +74,6 @@ const (
 	pathPrefix    = "/oauth2/"
 	loginPath     = "/oauth2/login"
 	authorizePath = "oauth2/authorize"
-	tokenPath     = "oauth2/token"
 	callbackPath  = "/oauth2/authorize/callback"
 )
 
@@ -169,7 +168,7 @@ func New(ctx context.Context, d Deps) (*Provider, error) {
 	issuer := d.PublicURL.String()
 	opts := []op.Option{
 		op.WithCustomAuthEndpoint(op.NewEndpoint(authorizePath)),
-		op.WithCustomTokenEndpoint(op.NewEndpoint(tokenPath)),
+		op.WithCustomTokenEndpoint(op.NewEndpoint("oauth2/token")),
 		op.WithCustomIntrospectionEndpoint(op.NewEndpoint("oauth2/introspect")),
 		op.WithCustomUserinfoEndpoint(op.NewEndpoint("oauth2/userinfo")),
 		op.WithCustomRevocationEndpoint(op.NewEndpoint("oauth2/revoke")),
@@ -196,7 +195,6 @@ func (p *Provider) Mount(mux *http.ServeMux, kit ghttp.PageKit) error {
 	handle("GET /.well-known/openid-configuration", p.op)
 	handle(pathPrefix, p.op)
 	handle("/"+authorizePath, http.HandlerFunc(p.authorize))
-	handle("/"+tokenPath, http.HandlerFunc(p.tokenEndpoint))
 	handle("GET "+loginPath, http.HandlerFunc(p.loginPage))
 	handle("POST "+loginPath, http.HandlerFunc(p.loginSubmit))
 	handle("POST "+loginPath+"/continue", http.HandlerFunc(p.loginContinue))
@@ -256,40 +254,6 @@ type requestMemo struct {
 	clients  map[string]*client
 	subjects map[string]int64 // subject -> user id, from rows that store both
 	created  *authRequest     // the request op stored in this request (authorize)
-
-	// aside, at the token endpoint, lets the grant's write run beside op's work (writeAside);
-	// pending is its result, which the answer waits for.
-	aside   bool
-	pending chan error
-}
-
-// writeAside starts write beside the request's own work when the request allows it
-// (tokenEndpoint), reporting whether it did; the caller runs it itself otherwise.
-func (m *requestMemo) writeAside(write func() error) bool {
-	if m == nil {
-		return false
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.aside || m.pending != nil {
-		return false
-	}
-	done := make(chan error, 1)
-	go func() { done <- write() }()
-	m.pending = done
-	return true
-}
-
-// wait returns the result of the write started aside (nil when none), once.
-func (m *requestMemo) wait() error {
-	m.mu.Lock()
-	done := m.pending
-	m.pending = nil
-	m.mu.Unlock()
-	if done == nil {
-		return nil
-	}
-	return <-done
 }
 
 func (m *requestMemo) putCreated(a *authRequest) {

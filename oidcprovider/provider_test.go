@@ -331,9 +331,8 @@ func TestSignOutEndsTheAppsTokens(t *testing.T) {
 	})
 }
 
-// A code whose sign-in ended before the exchange gives no tokens: the grant's write, which runs
-// beside the ID token's signature, refuses it, and its error is the answer, not the tokens op
-// had prepared.
+// A code whose sign-in ended before the exchange gives no tokens: the grant's write refuses it
+// (its transaction reads the session), and no oidc.token_issued is recorded.
 func TestCodeOfAnEndedSignInGivesNoTokens(t *testing.T) {
 	forBackends(t, func(t *testing.T, backend string) {
 		x := newRP(t, backend, options{skipConsent: true})

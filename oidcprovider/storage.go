@@ -152,13 +152,14 @@ func (s storage) issue(ctx context.Context, req op.TokenRequest, withRefresh boo
 		// session's end, read in its transaction.
 		row := &gatehouse.OPGrant{ID: g.ID, ClientID: g.ClientID, UserID: g.UserID, SessionID: g.SessionID, Data: g.encode(),
 			CreatedAt: now, ExpiresAt: now.Add(c.refreshTTL())}
-		write := func() error { return grantError(s.p.store.CreateOPGrant(ctx, row, a.ID, tokens, ev)) }
-		// At the token endpoint the write runs while op signs the ID token; the answer waits
-		// for it (tokenEndpoint), so no token leaves unless the grant is stored.
-		if !memoOf(ctx).writeAside(write) {
-			if err := write(); err != nil {
-				return "", "", time.Time{}, err
-			}
+		err = s.p.store.CreateOPGrant(ctx, row, a.ID, tokens, ev)
+		switch {
+		case gatehouse.IsCode(err, gatehouse.EConflict):
+			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the code was already used")
+		case gatehouse.IsCode(err, gatehouse.ENotFound):
+			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the sign-in behind this code has ended")
+		case err != nil:
+			return "", "", time.Time{}, err
 		}
 	} else if err := s.p.store.AddOPTokens(ctx, g.ID, tokens, ev); err != nil {
 		if gatehouse.IsCode(err, gatehouse.ENotFound) {
@@ -167,17 +168,6 @@ func (s storage) issue(ctx context.Context, req op.TokenRequest, withRefresh boo
 		return "", "", time.Time{}, err
 	}
 	return accessID, refresh, exp, nil
-}
-
-// grantError is the OAuth error for a failed CreateOPGrant of a code exchange.
-func grantError(err error) error {
-	switch {
-	case gatehouse.IsCode(err, gatehouse.EConflict):
-		return oidc.ErrInvalidGrant().WithDescription("the code was already used")
-	case gatehouse.IsCode(err, gatehouse.ENotFound):
-		return oidc.ErrInvalidGrant().WithDescription("the sign-in behind this code has ended")
-	}
-	return err
 }
 
 // TokenRequestByRefreshToken consumes a refresh token. One presented again after the grace
