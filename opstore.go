@@ -150,15 +150,19 @@ type OPStore interface {
 	SetOPAuthCode(ctx context.Context, id string, codeHash []byte, expiresAt time.Time) error
 	// CompleteOPAuthRequest is UpdateOPAuthRequest and SetOPAuthCode in one write: the request
 	// signed in (data) and its code, for a request neither exchanged nor given a code yet;
-	// ENotFound otherwise.
-	CompleteOPAuthRequest(ctx context.Context, id string, data, codeHash []byte, expiresAt time.Time) error
+	// ENotFound otherwise. ev, when not nil, is appended in the same transaction (the event
+	// recording the authorization), written only if the request is.
+	CompleteOPAuthRequest(ctx context.Context, id string, data, codeHash []byte, expiresAt time.Time, ev *Event) error
 
 	// CreateOPGrant inserts g and its first tokens. With authRequestID set it also marks that
 	// request exchanged for g, only if it was not exchanged before: EConflict otherwise (a code
 	// used twice). ENotFound when g's session is revoked or gone, so no grant outlives it.
-	CreateOPGrant(ctx context.Context, g *OPGrant, authRequestID string, tokens []*OPToken) error
-	// AddOPTokens stores more tokens of a live grant; ENotFound when it is revoked or gone.
-	AddOPTokens(ctx context.Context, grantID string, tokens []*OPToken) error
+	// g.ExpiresAt is lowered to the session's end if it is later. ev, when not nil, is appended
+	// in the same transaction.
+	CreateOPGrant(ctx context.Context, g *OPGrant, authRequestID string, tokens []*OPToken, ev *Event) error
+	// AddOPTokens stores more tokens of a live grant; ENotFound when it is revoked or gone. ev,
+	// when not nil, is appended in the same transaction.
+	AddOPTokens(ctx context.Context, grantID string, tokens []*OPToken, ev *Event) error
 	// OPToken returns a token and its grant; ENotFound when either is gone or the grant is
 	// revoked. ConsumeOPToken does the same and marks the token used, returning it as it was
 	// before (UsedAt nil on first use).

@@ -17,11 +17,12 @@ import (
 
 type logKey struct{}
 
-// withLogger gives the requests of h the provider's logger, and a memo of the clients they read.
+// withLogger gives the requests of h the provider's logger, and a memo of what they read
+// (requestMemo).
 func (p *Provider) withLogger(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := context.WithValue(r.Context(), logKey{}, p.log)
-		h.ServeHTTP(w, r.WithContext(context.WithValue(ctx, clientMemoKey{}, &clientMemo{})))
+		h.ServeHTTP(w, r.WithContext(context.WithValue(ctx, requestMemoKey{}, &requestMemo{})))
 	})
 }
 

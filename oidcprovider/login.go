@@ -121,7 +121,11 @@ func (p *Provider) load(w http.ResponseWriter, r *http.Request, id string) (*flo
 		p.problem(w, r, http.StatusNotFound, "Unknown app", "The app that sent you here is no longer registered.")
 		return nil, false
 	}
-	f := &flow{req: req, client: c}
+	return p.withSession(w, r, &flow{req: req, client: c})
+}
+
+// withSession adds the browser's session to f, if it has one.
+func (p *Provider) withSession(w http.ResponseWriter, r *http.Request, f *flow) (*flow, bool) {
 	if pr, err := p.kit.Principal(r); err == nil {
 		sess, err := p.store.SessionByID(r.Context(), pr.SessionID)
 		if err != nil {
@@ -132,6 +136,63 @@ func (p *Provider) load(w http.ResponseWriter, r *http.Request, id string) (*flo
 	}
 	return f, true
 }
+
+// authorize is op's authorize endpoint, with the login step served in place: op validates and
+// stores the request, then would send the browser to loginPath only to have it come straight
+// back with the request's id. Instead the step runs here with the request and client op just
+// handled, saving the browser a round trip and the server a request with its reads of both.
+// Every other answer of op's (errors to the app, error pages) goes out as op wrote it.
+func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
+	m := memoOf(r.Context())
+	hold := &loginHere{ResponseWriter: w, login: func() string {
+		if req := m.createdRequest(); req != nil {
+			return p.loginURL(req.ID)
+		}
+		return ""
+	}}
+	p.op.ServeHTTP(hold, r)
+	if !hold.held {
+		return
+	}
+	w.Header().Del("Location")
+	w.Header().Del("Content-Type")
+	req := m.createdRequest()
+	c, err := p.client(r.Context(), req.ClientID)
+	if err != nil {
+		p.problem(w, r, http.StatusNotFound, "Unknown app", "The app that sent you here is no longer registered.")
+		return
+	}
+	if f, ok := p.withSession(w, r, &flow{req: req, client: c}); ok {
+		p.proceed(w, r, f)
+	}
+}
+
+// loginHere holds back op's redirect to the login step of the request it just created (and the
+// short body http.Redirect writes with it); anything else passes.
+type loginHere struct {
+	http.ResponseWriter
+	login func() string // the login step's address, "" until op has stored a request
+	held  bool
+}
+
+func (l *loginHere) WriteHeader(code int) {
+	if code == http.StatusFound && !l.held {
+		if to := l.login(); to != "" && l.Header().Get("Location") == to {
+			l.held = true
+			return
+		}
+	}
+	l.ResponseWriter.WriteHeader(code)
+}
+
+func (l *loginHere) Write(b []byte) (int, error) {
+	if l.held {
+		return len(b), nil
+	}
+	return l.ResponseWriter.Write(b)
+}
+
+func (l *loginHere) Unwrap() http.ResponseWriter { return l.ResponseWriter }
 
 // toApp sends an OAuth error back to the app's registered redirect URI.
 func (p *Provider) toApp(w http.ResponseWriter, r *http.Request, f *flow, err error) {
@@ -168,7 +229,7 @@ func (p *Provider) proceed(w http.ResponseWriter, r *http.Request, f *flow) {
 		p.render(w, r, http.StatusForbidden, "denied.html", &pageData{Title: "Not allowed", App: f.client.c.Name, User: f.pr.User.Username})
 		return
 	}
-	sub, err := p.store.OPSubject(ctx, f.pr.User.ID, newSubject())
+	sub, err := p.subject(ctx, f.pr.User.ID)
 	if err != nil {
 		p.problem(w, r, http.StatusInternalServerError, "Something went wrong", "Try again in a moment.")
 		return
@@ -313,20 +374,26 @@ func (p *Provider) complete(w http.ResponseWriter, r *http.Request, f *flow, sub
 		// should it not have, the code still counts, beside the sign-in's own factor.
 		f.req.AMR, f.req.ACR = append(factorAMR(f.sess.AuthMethod), "otp", "mfa"), ACRTwoFactor
 	}
-	p.event(r.Context(), gatehouse.EventOIDCAuthorized, f.pr.User.ID, f.pr.SessionID, map[string]any{"client_id": f.client.c.ID, "scopes": f.req.Scopes, "acr": f.req.ACR})
-	// The completed request is written together with its code, by op's callback served in
-	// place (storage.SaveAuthCode): one write instead of two, and no read of what was just
-	// decided.
-	p.serveCallback(w, r.WithContext(context.WithValue(r.Context(), completedKey{}, f.req)), f.req.ID)
+	ev := p.newEvent(gatehouse.EventOIDCAuthorized, f.pr.User.ID, f.pr.SessionID, map[string]any{"client_id": f.client.c.ID, "scopes": f.req.Scopes, "acr": f.req.ACR})
+	// The completed request is written together with its code and the event, by op's callback
+	// served in place (storage.SaveAuthCode): one transaction instead of three writes, and no
+	// read of what was just decided.
+	p.serveCallback(w, r.WithContext(context.WithValue(r.Context(), completedKey{}, &completion{req: f.req, ev: ev})), f.req.ID)
 }
 
 // completedKey carries the request complete just signed in to op's callback served in place.
 type completedKey struct{}
 
+// completion is a request complete signed in, and the event that records it.
+type completion struct {
+	req *authRequest
+	ev  *gatehouse.Event
+}
+
 // completed is the request of id that this request's complete signed in, if any.
-func completed(ctx context.Context, id string) *authRequest {
-	if a, ok := ctx.Value(completedKey{}).(*authRequest); ok && a.ID == id {
-		return a
+func completed(ctx context.Context, id string) *completion {
+	if c, ok := ctx.Value(completedKey{}).(*completion); ok && c.req.ID == id {
+		return c
 	}
 	return nil
 }
@@ -523,7 +590,7 @@ func (p *Provider) endSession(ctx context.Context, req *op.EndSessionRequest) (s
 	if st == nil || st.pr == nil {
 		return req.RedirectURI, nil
 	}
-	sub, err := p.store.OPSubject(ctx, st.pr.User.ID, newSubject())
+	sub, err := p.subject(ctx, st.pr.User.ID)
 	if err != nil {
 		return "", err
 	}

@@ -93,6 +93,35 @@ type Provider struct {
 
 	failMu   sync.Mutex
 	failSeen map[string]time.Time // client id + reason -> last failure event
+
+	subMu    sync.RWMutex
+	subjects map[int64]string // user id -> subject (Provider.subject)
+}
+
+// maxSubjects bounds the subjects kept in memory; when full the map starts again empty.
+const maxSubjects = 100_000
+
+// subject is the user's subject, made on first use. A user's subject never changes and user
+// ids are never reused (AUTOINCREMENT, identity columns), so once read it is kept: every
+// sign-in through the provider would otherwise read it again.
+func (p *Provider) subject(ctx context.Context, uid int64) (string, error) {
+	p.subMu.RLock()
+	sub, ok := p.subjects[uid]
+	p.subMu.RUnlock()
+	if ok {
+		return sub, nil
+	}
+	sub, err := p.store.OPSubject(ctx, uid, newSubject())
+	if err != nil {
+		return "", err
+	}
+	p.subMu.Lock()
+	if len(p.subjects) >= maxSubjects {
+		p.subjects = map[int64]string{}
+	}
+	p.subjects[uid] = sub
+	p.subMu.Unlock()
+	return sub, nil
 }
 
 // New builds the provider and creates its signing keys on first start.
@@ -120,7 +149,7 @@ func New(ctx context.Context, d Deps) (*Provider, error) {
 		return nil, err
 	}
 	p := &Provider{store: d.Store, core: d.Core, groups: d.Groups, clock: d.Clock, log: d.Logger, public: d.PublicURL,
-		keys: keys, failSeen: map[string]time.Time{}, cat: d.Catalog, pages: pages}
+		keys: keys, failSeen: map[string]time.Time{}, subjects: map[int64]string{}, cat: d.Catalog, pages: pages}
 	key, err := hkdf.Key(sha256.New, []byte(d.TokenSecret), nil, "gatehouse oidc provider access tokens", 32)
 	if err != nil {
 		return nil, err
@@ -165,6 +194,7 @@ func (p *Provider) Mount(mux *http.ServeMux, kit ghttp.PageKit) error {
 	handle := func(pattern string, h http.Handler) { mux.Handle(pattern, p.withLogger(h)) }
 	handle("GET /.well-known/openid-configuration", p.op)
 	handle(pathPrefix, p.op)
+	handle("/"+authorizePath, http.HandlerFunc(p.authorize))
 	handle("GET "+loginPath, http.HandlerFunc(p.loginPage))
 	handle("POST "+loginPath, http.HandlerFunc(p.loginSubmit))
 	handle("POST "+loginPath+"/continue", http.HandlerFunc(p.loginContinue))
@@ -201,8 +231,8 @@ func (p *Provider) Run(ctx context.Context) {
 func (p *Provider) loginURL(id string) string { return loginPath + "?id=" + url.QueryEscape(id) }
 
 func (p *Provider) client(ctx context.Context, id string) (*client, error) {
-	m, _ := ctx.Value(clientMemoKey{}).(*clientMemo)
-	if c := m.get(id); c != nil {
+	m := memoOf(ctx)
+	if c := m.client(id); c != nil {
 		return c, nil
 	}
 	row, err := p.store.OPClientByID(ctx, id)
@@ -210,40 +240,91 @@ func (p *Provider) client(ctx context.Context, id string) (*client, error) {
 		return nil, err
 	}
 	c := &client{c: row, loginURL: p.loginURL}
-	m.put(id, c)
+	m.putClient(id, c)
 	return c, nil
 }
 
-// clientMemo keeps the clients one request has read: op asks for the same client several times
-// while answering one request (seven reads in one code flow, three of them in the token
-// exchange). It lives only as long as the request, so an administrator's change to a client is
-// seen by the next request, on every instance.
-type clientMemo struct {
-	mu sync.Mutex
-	m  map[string]*client
+// requestMemo keeps what one request has read: op asks for the same client several times while
+// answering one request (seven reads in one code flow, three of them in the token exchange),
+// and for the user of a subject the request's grant or authorization request already names.
+// It lives only as long as the request, so an administrator's change to a client is seen by
+// the next request, on every instance.
+type requestMemo struct {
+	mu       sync.Mutex
+	clients  map[string]*client
+	subjects map[string]int64 // subject -> user id, from rows that store both
+	created  *authRequest     // the request op stored in this request (authorize)
 }
 
-type clientMemoKey struct{}
-
-func (m *clientMemo) get(id string) *client {
-	if m == nil {
-		return nil
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.m[id]
-}
-
-func (m *clientMemo) put(id string, c *client) {
+func (m *requestMemo) putCreated(a *authRequest) {
 	if m == nil {
 		return
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.m == nil {
-		m.m = map[string]*client{}
+	m.created = a
+}
+
+func (m *requestMemo) createdRequest() *authRequest {
+	if m == nil {
+		return nil
 	}
-	m.m[id] = c
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.created
+}
+
+type requestMemoKey struct{}
+
+// memoOf is the request's memo; nil (which remembers nothing) outside the provider's handlers.
+func memoOf(ctx context.Context) *requestMemo {
+	m, _ := ctx.Value(requestMemoKey{}).(*requestMemo)
+	return m
+}
+
+func (m *requestMemo) client(id string) *client {
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.clients[id]
+}
+
+func (m *requestMemo) putClient(id string, c *client) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.clients == nil {
+		m.clients = map[string]*client{}
+	}
+	m.clients[id] = c
+}
+
+// user is the user id of subject, if a row read in this request named both (0 otherwise).
+func (m *requestMemo) user(subject string) int64 {
+	if m == nil {
+		return 0
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.subjects[subject]
+}
+
+// putUser records that subject is uid: both come from one row (a grant, or a request signed in
+// by complete, which stored the subject it had just read for that user).
+func (m *requestMemo) putUser(subject string, uid int64) {
+	if m == nil || subject == "" || uid == 0 {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.subjects == nil {
+		m.subjects = map[string]int64{}
+	}
+	m.subjects[subject] = uid
 }
 
 func (p *Provider) authRequest(ctx context.Context, id string) (*authRequest, error) {
@@ -277,10 +358,16 @@ func (p *Provider) liveAccessToken(ctx context.Context, id string) (*grant, erro
 
 // userinfo fills the claims of the scopes. sub is a per-user random UUID (op_subjects), never
 // the numeric id, so apps cannot enumerate accounts or tell how many there are.
-func (p *Provider) userinfo(ctx context.Context, info *oidc.UserInfo, subject, clientID string, scopes []string) error {
-	uid, err := p.store.OPUserBySubject(ctx, subject)
-	if err != nil {
-		return err
+// uid is the subject's user when the caller holds a row naming both; 0 looks it up.
+func (p *Provider) userinfo(ctx context.Context, info *oidc.UserInfo, uid int64, subject string, scopes []string) error {
+	if uid == 0 {
+		uid = memoOf(ctx).user(subject)
+	}
+	if uid == 0 {
+		var err error
+		if uid, err = p.store.OPUserBySubject(ctx, subject); err != nil {
+			return err
+		}
 	}
 	u, err := p.store.UserByID(ctx, uid)
 	if err != nil {
@@ -341,12 +428,17 @@ func (p *Provider) allowed(ctx context.Context, c *client, uid int64) (bool, err
 	return false, nil
 }
 
-func (p *Provider) event(ctx context.Context, kind string, uid int64, sid string, data map[string]any) {
+// newEvent is an event of the provider, for a write that stores it in its own transaction.
+func (p *Provider) newEvent(kind string, uid int64, sid string, data map[string]any) *gatehouse.Event {
 	e := &gatehouse.Event{Time: p.clock.Now(), Kind: kind, SessionID: sid, Data: data}
 	if uid != 0 {
 		e.UserID = &uid
 	}
-	if err := p.store.AddEvent(context.WithoutCancel(ctx), e); err != nil {
+	return e
+}
+
+func (p *Provider) event(ctx context.Context, kind string, uid int64, sid string, data map[string]any) {
+	if err := p.store.AddEvent(context.WithoutCancel(ctx), p.newEvent(kind, uid, sid, data)); err != nil {
 		p.log.Error("recording event failed", "kind", kind, "err", err)
 	}
 }

@@ -2,6 +2,7 @@ package oidcprovider_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/testserver"
 )
 
@@ -325,6 +327,28 @@ func TestSignOutEndsTheAppsTokens(t *testing.T) {
 		}
 		if _, err := x.refresh(tok.RefreshToken); err == nil {
 			t.Fatal("the app's refresh token outlived the gatehouse session")
+		}
+	})
+}
+
+// A code whose sign-in ended before the exchange gives no tokens: the grant's write refuses it
+// (its transaction reads the session), and no oidc.token_issued is recorded.
+func TestCodeOfAnEndedSignInGivesNoTokens(t *testing.T) {
+	forBackends(t, func(t *testing.T, backend string) {
+		x := newRP(t, backend, options{skipConsent: true})
+		v := oauth2.GenerateVerifier()
+		code := x.authorize(x.admin, "s", "n", v)
+		if r := x.admin.Do("POST", "/api/auth/logout", nil); r.Status >= 300 {
+			t.Fatalf("logout: %d %s", r.Status, r.Body)
+		}
+		tok, err := x.exchange(code, v)
+		var re *oauth2.RetrieveError
+		if !errors.As(err, &re) || re.ErrorCode != "invalid_grant" || tok != nil || strings.Contains(string(re.Body), "access_token") {
+			t.Fatalf("exchange after sign-out: token %v, error %v", tok, err)
+		}
+		es, _, err := x.e.Store.ListEvents(x.ctx, gatehouse.EventFilter{Kind: gatehouse.EventOIDCTokenIssued, Limit: 10})
+		if err != nil || len(es) != 0 {
+			t.Fatalf("oidc.token_issued recorded for a refused exchange: %v %v", es, err)
 		}
 	})
 }

@@ -50,18 +50,21 @@ func (s storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, hin
 	if c.c.Public && r.CodeChallenge == "" {
 		return nil, oidc.ErrInvalidRequest().WithDescription("this client is public: PKCE (code_challenge with S256) is required")
 	}
-	now := s.now()
+	// The time as the store keeps it (UTC, microseconds), so the login step served in place
+	// (Provider.authorize) decides as it would on the row read back.
+	now := s.now().UTC().Truncate(time.Microsecond)
 	a := newAuthRequest(randomToken(), now, r, hintSubject)
 	row := &gatehouse.OPAuthRequest{ID: a.ID, ClientID: a.ClientID, Data: a.encode(), CreatedAt: now, ExpiresAt: now.Add(requestTTL)}
 	if err := s.p.store.CreateOPAuthRequest(ctx, row); err != nil {
 		return nil, err
 	}
+	memoOf(ctx).putCreated(a)
 	return a, nil
 }
 
 func (s storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
-	if a := completed(ctx, id); a != nil {
-		return a, nil
+	if c := completed(ctx, id); c != nil {
+		return c.req, nil
 	}
 	return s.p.authRequest(ctx, id)
 }
@@ -83,12 +86,19 @@ func (s storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthReq
 		s.p.failure(ctx, row.ClientID, 0, "code_reused", nil)
 		return nil, oidc.ErrInvalidGrant().WithDescription("the code was already used; the tokens issued for it are revoked")
 	}
-	return decodeAuthRequest(row)
+	a, err := decodeAuthRequest(row)
+	if err != nil {
+		return nil, err
+	}
+	memoOf(ctx).putUser(a.Subject, a.UserID)
+	return a, nil
 }
 
+// SaveAuthCode stores the code. A request complete just signed in is written here with its code
+// and the oidc.authorized event, in one transaction.
 func (s storage) SaveAuthCode(ctx context.Context, id, code string) error {
-	if a := completed(ctx, id); a != nil {
-		return s.p.store.CompleteOPAuthRequest(ctx, id, a.encode(), sum(code), s.now().Add(codeTTL))
+	if c := completed(ctx, id); c != nil {
+		return s.p.store.CompleteOPAuthRequest(ctx, id, c.req.encode(), sum(code), s.now().Add(codeTTL), c.ev)
 	}
 	return s.p.store.SetOPAuthCode(ctx, id, sum(code), s.now().Add(codeTTL))
 }
@@ -134,14 +144,15 @@ func (s storage) issue(ctx context.Context, req op.TokenRequest, withRefresh boo
 		refresh = randomToken()
 		tokens = append(tokens, &gatehouse.OPToken{Key: sum(refresh), Kind: gatehouse.OPRefreshToken, ExpiresAt: now.Add(c.refreshTTL())})
 	}
+	// The event is written in the transaction that stores the tokens: one commit, and no event
+	// for tokens that were refused.
+	ev := s.p.newEvent(gatehouse.EventOIDCTokenIssued, g.UserID, g.SessionID, map[string]any{"client_id": g.ClientID, "refresh": a == nil})
 	if a != nil {
-		sess, err := s.p.store.SessionByID(ctx, g.SessionID)
-		if err != nil {
-			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the sign-in behind this code has ended")
-		}
+		// The grant ends with the session at the latest: CreateOPGrant lowers ExpiresAt to the
+		// session's end, read in its transaction.
 		row := &gatehouse.OPGrant{ID: g.ID, ClientID: g.ClientID, UserID: g.UserID, SessionID: g.SessionID, Data: g.encode(),
-			CreatedAt: now, ExpiresAt: minTime(now.Add(c.refreshTTL()), sess.ExpiresAt)}
-		err = s.p.store.CreateOPGrant(ctx, row, a.ID, tokens)
+			CreatedAt: now, ExpiresAt: now.Add(c.refreshTTL())}
+		err = s.p.store.CreateOPGrant(ctx, row, a.ID, tokens, ev)
 		switch {
 		case gatehouse.IsCode(err, gatehouse.EConflict):
 			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the code was already used")
@@ -150,21 +161,13 @@ func (s storage) issue(ctx context.Context, req op.TokenRequest, withRefresh boo
 		case err != nil:
 			return "", "", time.Time{}, err
 		}
-	} else if err := s.p.store.AddOPTokens(ctx, g.ID, tokens); err != nil {
+	} else if err := s.p.store.AddOPTokens(ctx, g.ID, tokens, ev); err != nil {
 		if gatehouse.IsCode(err, gatehouse.ENotFound) {
 			return "", "", time.Time{}, op.ErrInvalidRefreshToken
 		}
 		return "", "", time.Time{}, err
 	}
-	s.p.event(ctx, gatehouse.EventOIDCTokenIssued, g.UserID, g.SessionID, map[string]any{"client_id": g.ClientID, "refresh": a == nil})
 	return accessID, refresh, exp, nil
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
 
 // TokenRequestByRefreshToken consumes a refresh token. One presented again after the grace
@@ -185,7 +188,12 @@ func (s storage) TokenRequestByRefreshToken(ctx context.Context, token string) (
 	if !s.p.sessionLive(ctx, row.SessionID) {
 		return nil, op.ErrInvalidRefreshToken
 	}
-	return decodeGrant(row)
+	g, err := decodeGrant(row)
+	if err != nil {
+		return nil, err
+	}
+	memoOf(ctx).putUser(g.Subject, g.UserID)
+	return g, nil
 }
 
 // TerminateSession is not used: TerminateSessionFromRequest takes its place.
@@ -264,8 +272,10 @@ func (s storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string)
 	return nil
 }
 
-func (s storage) SetUserinfoFromScopes(ctx context.Context, info *oidc.UserInfo, subject, clientID string, scopes []string) error {
-	return s.p.userinfo(ctx, info, subject, clientID, scopes)
+// SetUserinfoFromScopes fills the ID token's claims; the code exchange or refresh that asks has
+// just read the grant or request naming the subject's user (requestMemo).
+func (s storage) SetUserinfoFromScopes(ctx context.Context, info *oidc.UserInfo, subject, _ string, scopes []string) error {
+	return s.p.userinfo(ctx, info, 0, subject, scopes)
 }
 
 // SetUserinfoFromToken answers userinfo for an access token that is live, and whose session is.
@@ -274,7 +284,7 @@ func (s storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, 
 	if err != nil {
 		return err
 	}
-	return s.p.userinfo(ctx, info, g.Subject, g.ClientID, g.Scopes)
+	return s.p.userinfo(ctx, info, g.UserID, g.Subject, g.Scopes)
 }
 
 // SetIntrospectionFromToken answers for a live access token issued to the asking client; any
@@ -288,7 +298,7 @@ func (s storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.Intro
 		return errors.New("token of another client")
 	}
 	info := new(oidc.UserInfo)
-	if err := s.p.userinfo(ctx, info, g.Subject, g.ClientID, g.Scopes); err != nil {
+	if err := s.p.userinfo(ctx, info, g.UserID, g.Subject, g.Scopes); err != nil {
 		return err
 	}
 	resp.SetUserInfo(info)

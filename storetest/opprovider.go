@@ -18,6 +18,8 @@ var opTests = []struct {
 	{"OP/Subjects", testOPSubjects},
 	{"OP/CodeExchangedOnce", testOPCodeOnce},
 	{"OP/Tokens", testOPTokens},
+	{"OP/EventsWithTheirWrite", testOPEventsWithWrite},
+	{"OP/GrantEndsWithSession", testOPGrantEndsWithSession},
 	{"OP/SessionRevokeEndsGrants", testOPSessionRevoke},
 	{"OP/Consents", testOPConsents},
 	{"OP/DeleteClientCascades", testOPDeleteClient},
@@ -132,7 +134,7 @@ func mkOPGrant(t *testing.T, s gatehouse.Store, sid string) (*gatehouse.OPGrant,
 	must(t, s.CreateOPGrant(ctx(), g, "", []*gatehouse.OPToken{
 		{Key: []byte("at-" + sid), Kind: gatehouse.OPAccessToken, ExpiresAt: base.Add(time.Hour)},
 		{Key: hash("rt-" + sid), Kind: gatehouse.OPRefreshToken, ExpiresAt: base.Add(24 * time.Hour)},
-	}), "CreateOPGrant")
+	}, nil), "CreateOPGrant")
 	return g, u
 }
 
@@ -155,27 +157,27 @@ func testOPCodeOnce(t *testing.T, s gatehouse.Store) {
 	wantCode(t, errOf(s.OPAuthRequestByCode(ctx(), hash("code"), base.Add(6*time.Minute))), gatehouse.ENotFound, "expired code")
 
 	g := &gatehouse.OPGrant{ID: "g1", ClientID: "app", UserID: u.ID, SessionID: "sess-1", Data: []byte(`{}`), CreatedAt: base.Add(time.Minute), ExpiresAt: base.Add(time.Hour)}
-	must(t, s.CreateOPGrant(ctx(), g, "r1", nil), "CreateOPGrant")
+	must(t, s.CreateOPGrant(ctx(), g, "r1", nil, nil), "CreateOPGrant")
 	g2 := *g
 	g2.ID = "g2"
-	wantCode(t, s.CreateOPGrant(ctx(), &g2, "r1", nil), gatehouse.EConflict, "second exchange of one code")
+	wantCode(t, s.CreateOPGrant(ctx(), &g2, "r1", nil, nil), gatehouse.EConflict, "second exchange of one code")
 	got, _ = s.OPAuthRequestByID(ctx(), "r1", base.Add(2*time.Minute))
 	if got.ExchangedAt == nil || got.GrantID != "g1" {
 		t.Fatalf("exchanged request: %+v, want exchanged for g1", got)
 	}
 	wantCode(t, s.UpdateOPAuthRequest(ctx(), "r1", []byte(`{}`)), gatehouse.ENotFound, "update after exchange")
-	wantCode(t, s.CompleteOPAuthRequest(ctx(), "r1", []byte(`{}`), hash("code3"), base.Add(5*time.Minute)), gatehouse.ENotFound, "completing after exchange")
+	wantCode(t, s.CompleteOPAuthRequest(ctx(), "r1", []byte(`{}`), hash("code3"), base.Add(5*time.Minute), nil), gatehouse.ENotFound, "completing after exchange")
 
 	// Completing sets the data and the code in one write, once.
 	must(t, s.CreateOPAuthRequest(ctx(), &gatehouse.OPAuthRequest{ID: "r2", ClientID: "app", Data: []byte(`{"a":1}`), CreatedAt: base, ExpiresAt: base.Add(10 * time.Minute)}), "CreateOPAuthRequest r2")
-	must(t, s.CompleteOPAuthRequest(ctx(), "r2", []byte(`{"a":3}`), hash("code4"), base.Add(5*time.Minute)), "CompleteOPAuthRequest")
-	wantCode(t, s.CompleteOPAuthRequest(ctx(), "r2", []byte(`{"a":4}`), hash("code5"), base.Add(5*time.Minute)), gatehouse.ENotFound, "completing twice")
+	must(t, s.CompleteOPAuthRequest(ctx(), "r2", []byte(`{"a":3}`), hash("code4"), base.Add(5*time.Minute), nil), "CompleteOPAuthRequest")
+	wantCode(t, s.CompleteOPAuthRequest(ctx(), "r2", []byte(`{"a":4}`), hash("code5"), base.Add(5*time.Minute), nil), gatehouse.ENotFound, "completing twice")
 	got, err = s.OPAuthRequestByCode(ctx(), hash("code4"), base.Add(time.Minute))
 	must(t, err, "OPAuthRequestByCode r2")
 	if got.ID != "r2" || string(got.Data) != `{"a":3}` {
 		t.Fatalf("completed request read back as %+v", got)
 	}
-	wantCode(t, s.CompleteOPAuthRequest(ctx(), "nope", []byte(`{}`), hash("code6"), base.Add(5*time.Minute)), gatehouse.ENotFound, "completing an unknown request")
+	wantCode(t, s.CompleteOPAuthRequest(ctx(), "nope", []byte(`{}`), hash("code6"), base.Add(5*time.Minute), nil), gatehouse.ENotFound, "completing an unknown request")
 }
 
 func testOPTokens(t *testing.T, s gatehouse.Store) {
@@ -195,12 +197,12 @@ func testOPTokens(t *testing.T, s gatehouse.Store) {
 	if second.UsedAt == nil || !second.UsedAt.Equal(base.Add(time.Minute)) {
 		t.Fatalf("second use: UsedAt %v, want the first use's time", second.UsedAt)
 	}
-	must(t, s.AddOPTokens(ctx(), g.ID, []*gatehouse.OPToken{{Key: hash("rt2"), Kind: gatehouse.OPRefreshToken, ExpiresAt: base.Add(time.Hour)}}), "AddOPTokens")
+	must(t, s.AddOPTokens(ctx(), g.ID, []*gatehouse.OPToken{{Key: hash("rt2"), Kind: gatehouse.OPRefreshToken, ExpiresAt: base.Add(time.Hour)}}, nil), "AddOPTokens")
 	must(t, s.DeleteOPToken(ctx(), []byte("at-sess-1")), "DeleteOPToken")
 	wantCode(t, errOf2(s.OPToken(ctx(), []byte("at-sess-1"))), gatehouse.ENotFound, "deleted token")
 	must(t, s.RevokeOPGrant(ctx(), g.ID, base.Add(time.Hour)), "RevokeOPGrant")
 	wantCode(t, errOf2(s.OPToken(ctx(), hash("rt2"))), gatehouse.ENotFound, "token of a revoked grant")
-	wantCode(t, s.AddOPTokens(ctx(), g.ID, []*gatehouse.OPToken{{Key: hash("rt3"), Kind: gatehouse.OPRefreshToken, ExpiresAt: base.Add(time.Hour)}}),
+	wantCode(t, s.AddOPTokens(ctx(), g.ID, []*gatehouse.OPToken{{Key: hash("rt3"), Kind: gatehouse.OPRefreshToken, ExpiresAt: base.Add(time.Hour)}}, nil),
 		gatehouse.ENotFound, "tokens for a revoked grant")
 }
 
@@ -212,13 +214,13 @@ func testOPSessionRevoke(t *testing.T, s gatehouse.Store) {
 	}
 	wantCode(t, errOf2(s.OPToken(ctx(), []byte("at-sess-1"))), gatehouse.ENotFound, "access token after sign-out")
 	wantCode(t, errOf2(s.OPToken(ctx(), hash("rt-sess-1"))), gatehouse.ENotFound, "refresh token after sign-out")
-	wantCode(t, s.AddOPTokens(ctx(), g.ID, nil), gatehouse.ENotFound, "tokens for a grant of a revoked session")
+	wantCode(t, s.AddOPTokens(ctx(), g.ID, nil, nil), gatehouse.ENotFound, "tokens for a grant of a revoked session")
 	if _, _, err := s.OPToken(ctx(), []byte("at-"+other.SessionID)); err != nil {
 		t.Fatalf("another session's token went too: %v", err)
 	}
 	// No new grant for a revoked session.
 	g3 := &gatehouse.OPGrant{ID: "g3", ClientID: "app", UserID: u.ID, SessionID: "sess-1", Data: []byte(`{}`), CreatedAt: base, ExpiresAt: base.Add(time.Hour)}
-	wantCode(t, s.CreateOPGrant(ctx(), g3, "", nil), gatehouse.ENotFound, "grant for a revoked session")
+	wantCode(t, s.CreateOPGrant(ctx(), g3, "", nil, nil), gatehouse.ENotFound, "grant for a revoked session")
 }
 
 func testOPConsents(t *testing.T, s gatehouse.Store) {
@@ -245,4 +247,59 @@ func testOPDeleteClient(t *testing.T, s gatehouse.Store) {
 	mkOPGrant(t, s, "sess-1")
 	must(t, s.DeleteOPClient(ctx(), "app"), "DeleteOPClient")
 	wantCode(t, errOf2(s.OPToken(ctx(), []byte("at-sess-1"))), gatehouse.ENotFound, "token of a deleted client")
+}
+
+// testOPEventsWithWrite: the event handed to a write is stored with it, and only if the write
+// happened.
+func testOPEventsWithWrite(t *testing.T, s gatehouse.Store) {
+	u := mkUser(t, s, "alice", gatehouse.RoleUser)
+	mkSession(t, s, "sess-1", u.ID, base, base.Add(24*time.Hour), nil)
+	mkOPClient(t, s, "app")
+	count := func(kind string) int {
+		t.Helper()
+		es, _, err := s.ListEvents(ctx(), gatehouse.EventFilter{Kind: kind, Limit: 100})
+		must(t, err, "ListEvents")
+		return len(es)
+	}
+	ev := func(kind string) *gatehouse.Event {
+		return &gatehouse.Event{Time: base, Kind: kind, UserID: &u.ID, SessionID: "sess-1", Data: map[string]any{"client_id": "app"}}
+	}
+	must(t, s.CreateOPAuthRequest(ctx(), &gatehouse.OPAuthRequest{ID: "r1", ClientID: "app", Data: []byte(`{}`), CreatedAt: base, ExpiresAt: base.Add(10 * time.Minute)}), "CreateOPAuthRequest")
+	must(t, s.CompleteOPAuthRequest(ctx(), "r1", []byte(`{"a":1}`), hash("code"), base.Add(5*time.Minute), ev("test.authorized")), "CompleteOPAuthRequest")
+	wantCode(t, s.CompleteOPAuthRequest(ctx(), "r1", []byte(`{"a":2}`), hash("code2"), base.Add(5*time.Minute), ev("test.authorized")), gatehouse.ENotFound, "completing twice")
+	if n := count("test.authorized"); n != 1 {
+		t.Fatalf("%d authorized events, want 1 (none for the refused second completion)", n)
+	}
+	g := &gatehouse.OPGrant{ID: "g1", ClientID: "app", UserID: u.ID, SessionID: "sess-1", Data: []byte(`{}`), CreatedAt: base, ExpiresAt: base.Add(time.Hour)}
+	must(t, s.CreateOPGrant(ctx(), g, "r1", []*gatehouse.OPToken{{Key: []byte("at1"), Kind: gatehouse.OPAccessToken, ExpiresAt: base.Add(time.Hour)}}, ev("test.issued")), "CreateOPGrant")
+	g2 := *g
+	g2.ID = "g2"
+	wantCode(t, s.CreateOPGrant(ctx(), &g2, "r1", nil, ev("test.issued")), gatehouse.EConflict, "second exchange of one code")
+	must(t, s.AddOPTokens(ctx(), g.ID, []*gatehouse.OPToken{{Key: []byte("at2"), Kind: gatehouse.OPAccessToken, ExpiresAt: base.Add(time.Hour)}}, ev("test.issued")), "AddOPTokens")
+	must(t, s.RevokeOPGrant(ctx(), g.ID, base.Add(time.Minute)), "RevokeOPGrant")
+	wantCode(t, s.AddOPTokens(ctx(), g.ID, nil, ev("test.issued")), gatehouse.ENotFound, "tokens for a revoked grant")
+	if n := count("test.issued"); n != 2 {
+		t.Fatalf("%d issued events, want 2 (the grant and the added tokens, none for the refused writes)", n)
+	}
+}
+
+// testOPGrantEndsWithSession: a grant asked to outlive its session ends with it.
+func testOPGrantEndsWithSession(t *testing.T, s gatehouse.Store) {
+	u := mkUser(t, s, "alice", gatehouse.RoleUser)
+	mkSession(t, s, "sess-1", u.ID, base, base.Add(24*time.Hour), nil)
+	mkOPClient(t, s, "app")
+	long := &gatehouse.OPGrant{ID: "g1", ClientID: "app", UserID: u.ID, SessionID: "sess-1", Data: []byte(`{}`), CreatedAt: base, ExpiresAt: base.Add(48 * time.Hour)}
+	must(t, s.CreateOPGrant(ctx(), long, "", []*gatehouse.OPToken{{Key: []byte("at1"), Kind: gatehouse.OPAccessToken, ExpiresAt: base.Add(time.Hour)}}, nil), "CreateOPGrant")
+	short := &gatehouse.OPGrant{ID: "g2", ClientID: "app", UserID: u.ID, SessionID: "sess-1", Data: []byte(`{}`), CreatedAt: base, ExpiresAt: base.Add(time.Hour)}
+	must(t, s.CreateOPGrant(ctx(), short, "", []*gatehouse.OPToken{{Key: []byte("at2"), Kind: gatehouse.OPAccessToken, ExpiresAt: base.Add(time.Hour)}}, nil), "CreateOPGrant")
+	for key, want := range map[string]time.Time{"at1": base.Add(24 * time.Hour), "at2": base.Add(time.Hour)} {
+		_, g, err := s.OPToken(ctx(), []byte(key))
+		must(t, err, "OPToken")
+		if !g.ExpiresAt.Equal(want) {
+			t.Errorf("grant of %s expires %v, want %v", key, g.ExpiresAt, want)
+		}
+	}
+	if !long.ExpiresAt.Equal(base.Add(24 * time.Hour)) {
+		t.Errorf("CreateOPGrant left ExpiresAt %v, want the session's end", long.ExpiresAt)
+	}
 }

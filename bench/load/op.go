@@ -19,8 +19,9 @@ import (
 
 // The OpenID Provider's hot paths (docs/oidc-provider.md), measured in the same run as the
 // request check: the token endpoint (code exchange and refresh), userinfo, and the whole
-// authorization-code round trip of a signed-in browser (authorize -> login step, which answers
-// with op's callback and so the code -> token), which the performance target puts under 5 ms of server time.
+// authorization-code round trip of a signed-in browser (authorize, which serves the login step in
+// place and answers with the code -> token), which the performance target puts under 5 ms of
+// server time.
 
 const opRedirect = "http://127.0.0.1:9/callback"
 
@@ -55,7 +56,8 @@ func (o *opClient) code(c *http.Client) (string, error) {
 	q := url.Values{"client_id": {"bench"}, "redirect_uri": {opRedirect}, "response_type": {"code"}, "scope": {"openid email profile offline_access"},
 		"state": {"s"}, "code_challenge": {o.challenge}, "code_challenge_method": {"S256"}}
 	loc := o.gh.url + "/oauth2/authorize?" + q.Encode()
-	// Until the redirect leaves gatehouse for the app (two requests today: authorize, login step).
+	// Until the redirect leaves gatehouse for the app (one request today, authorize, for a
+	// signed-in browser and an app that needs no consent).
 	for range 4 {
 		if strings.HasPrefix(loc, opRedirect) {
 			break

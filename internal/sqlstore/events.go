@@ -15,6 +15,12 @@ import (
 
 // AddEvent implements gatehouse.EventStore.
 func (s *Store) AddEvent(ctx context.Context, e *gatehouse.Event) error {
+	return s.insertEvent(ctx, s.w, e)
+}
+
+// insertEvent appends e through q: the writer pool, or a transaction whose change the event
+// records, so that both are written in one commit.
+func (s *Store) insertEvent(ctx context.Context, q querier, e *gatehouse.Event) error {
 	data := []byte("{}")
 	if len(e.Data) > 0 {
 		var err error
@@ -30,7 +36,7 @@ func (s *Store) AddEvent(ctx context.Context, e *gatehouse.Event) error {
 	if e.UserID != nil {
 		uid = *e.UserID
 	}
-	return s.w.QueryRowContext(ctx, `INSERT INTO events (time, kind, user_id, session_id, ip, user_agent, data) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+	return q.QueryRowContext(ctx, `INSERT INTO events (time, kind, user_id, session_id, ip, user_agent, data) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
 		s.d.TimeArg(e.Time), e.Kind, uid, e.SessionID, e.IP, e.UserAgent, string(data)).Scan(&e.ID)
 }
 

@@ -68,9 +68,23 @@ func (s *Store) SetOPAuthCode(ctx context.Context, id string, codeHash []byte, e
 }
 
 // CompleteOPAuthRequest implements gatehouse.OPStore.
-func (s *Store) CompleteOPAuthRequest(ctx context.Context, id string, data, codeHash []byte, expiresAt time.Time) error {
-	return s.execOne(ctx, "authorization request", `UPDATE op_auth_requests SET data = $2, code_hash = $3, expires_at = $4 WHERE id = $1 AND code_hash IS NULL AND exchanged_at IS NULL`,
-		id, string(data), codeHash, s.d.TimeArg(expiresAt))
+func (s *Store) CompleteOPAuthRequest(ctx context.Context, id string, data, codeHash []byte, expiresAt time.Time, ev *gatehouse.Event) error {
+	const q = `UPDATE op_auth_requests SET data = $2, code_hash = $3, expires_at = $4 WHERE id = $1 AND code_hash IS NULL AND exchanged_at IS NULL`
+	if ev == nil {
+		return s.execOne(ctx, "authorization request", q, id, string(data), codeHash, s.d.TimeArg(expiresAt))
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, q, id, string(data), codeHash, s.d.TimeArg(expiresAt))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return notFound("authorization request")
+		}
+		return s.insertEvent(ctx, tx, ev)
+	})
 }
 
 func (s *Store) insertOPTokens(ctx context.Context, tx *sql.Tx, grantID string, tokens []*gatehouse.OPToken) error {
@@ -85,17 +99,21 @@ func (s *Store) insertOPTokens(ctx context.Context, tx *sql.Tx, grantID string, 
 }
 
 // CreateOPGrant implements gatehouse.OPStore.
-func (s *Store) CreateOPGrant(ctx context.Context, g *gatehouse.OPGrant, authRequestID string, tokens []*gatehouse.OPToken) error {
+func (s *Store) CreateOPGrant(ctx context.Context, g *gatehouse.OPGrant, authRequestID string, tokens []*gatehouse.OPToken, ev *gatehouse.Event) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		// The session row is locked (PostgreSQL) so a concurrent RevokeSession either sees this
 		// grant or makes this insert fail; SQLite's writer lock does the same.
 		var revokedAt *time.Time
-		err := tx.QueryRowContext(ctx, `SELECT revoked_at FROM sessions WHERE id = $1`+s.d.ForUpdate, g.SessionID).Scan(nullTimeDest{&revokedAt})
+		var sessionEnd time.Time
+		err := tx.QueryRowContext(ctx, `SELECT revoked_at, expires_at FROM sessions WHERE id = $1`+s.d.ForUpdate, g.SessionID).Scan(nullTimeDest{&revokedAt}, timeDest{&sessionEnd})
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && revokedAt != nil) {
 			return notFound("session")
 		}
 		if err != nil {
 			return err
+		}
+		if sessionEnd.Before(g.ExpiresAt) {
+			g.ExpiresAt = sessionEnd
 		}
 		if authRequestID != "" {
 			res, err := tx.ExecContext(ctx, `UPDATE op_auth_requests SET exchanged_at = $2, grant_id = $3 WHERE id = $1 AND exchanged_at IS NULL`,
@@ -114,12 +132,20 @@ func (s *Store) CreateOPGrant(ctx context.Context, g *gatehouse.OPGrant, authReq
 			s.d.TimeArg(g.CreatedAt), s.d.TimeArg(g.ExpiresAt)); err != nil {
 			return fmt.Errorf("insert grant: %w", err)
 		}
-		return s.insertOPTokens(ctx, tx, g.ID, tokens)
+		return s.insertOPTokensEvent(ctx, tx, g.ID, tokens, ev)
 	})
 }
 
+// insertOPTokensEvent inserts the tokens and, when ev is set, the event recording their issue.
+func (s *Store) insertOPTokensEvent(ctx context.Context, tx *sql.Tx, grantID string, tokens []*gatehouse.OPToken, ev *gatehouse.Event) error {
+	if err := s.insertOPTokens(ctx, tx, grantID, tokens); err != nil || ev == nil {
+		return err
+	}
+	return s.insertEvent(ctx, tx, ev)
+}
+
 // AddOPTokens implements gatehouse.OPStore.
-func (s *Store) AddOPTokens(ctx context.Context, grantID string, tokens []*gatehouse.OPToken) error {
+func (s *Store) AddOPTokens(ctx context.Context, grantID string, tokens []*gatehouse.OPToken, ev *gatehouse.Event) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var revokedAt *time.Time
 		err := tx.QueryRowContext(ctx, `SELECT revoked_at FROM op_grants WHERE id = $1`+s.d.ForUpdate, grantID).Scan(nullTimeDest{&revokedAt})
@@ -129,7 +155,7 @@ func (s *Store) AddOPTokens(ctx context.Context, grantID string, tokens []*gateh
 		if err != nil {
 			return err
 		}
-		return s.insertOPTokens(ctx, tx, grantID, tokens)
+		return s.insertOPTokensEvent(ctx, tx, grantID, tokens, ev)
 	})
 }
 
