@@ -46,6 +46,7 @@ func runCmd(ctx context.Context, vars map[string]string, args ...string) (stdout
 // A backup taken while the server signs people in restores to a server that knows every user and
 // every session that existed when the backup began.
 func TestBackupUnderLoadRestores(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	vars := map[string]string{"GATEHOUSE__DATABASE__DSN": filepath.Join(dir, "data", "gh.db")}
 	base, _, stop := startServe(t, dir, vars)
@@ -155,6 +156,7 @@ func getJSON(t *testing.T, url, bearer string) (int, map[string]any) {
 }
 
 func TestBackupRefusesPostgresAndNeedsOut(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	vars := map[string]string{
 		"GATEHOUSE__DATABASE__DRIVER": "postgres", "GATEHOUSE__DATABASE__DSN": "postgres://u:secret-pw@127.0.0.1:1/x",
@@ -179,6 +181,7 @@ func TestBackupRefusesPostgresAndNeedsOut(t *testing.T) {
 
 // Configured by environment alone (as in a container): serve writes no file and runs.
 func TestServeEnvOnly(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	secretFile := filepath.Join(dir, "jwt")
 	_ = os.WriteFile(secretFile, []byte(strings.Repeat("s", 40)+"\n"), 0o600)
@@ -201,6 +204,7 @@ func TestServeEnvOnly(t *testing.T) {
 }
 
 func TestHealthcheck(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	vars := map[string]string{"GATEHOUSE__DATABASE__DSN": filepath.Join(dir, "gh.db")}
 	base, _, stop := startServe(t, dir, vars)
@@ -223,6 +227,7 @@ func TestHealthcheck(t *testing.T) {
 }
 
 func TestVersionPrintsVersionAndCommit(t *testing.T) {
+	t.Parallel()
 	out, _, err := runCmd(context.Background(), nil, "version")
 	if err != nil || !regexp.MustCompile(`^gatehouse \S+ \(commit \S+, go\S+\)\n$`).MatchString(out) {
 		t.Fatalf("version: %v %q", err, out)
@@ -231,14 +236,9 @@ func TestVersionPrintsVersionAndCommit(t *testing.T) {
 		return
 	}
 	// The release build stamps both.
-	bin := filepath.Join(t.TempDir(), "gatehouse")
-	cmd := exec.Command("../../deploy/build-release.sh", bin)
-	cmd.Env = append(os.Environ(), "GATEHOUSE_VERSION=9.8.7", "GATEHOUSE_COMMIT=abc123def")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build-release.sh: %v\n%s", err, b)
-	}
+	bin := buildRelease(t)
 	b, err := exec.Command(bin, "version").Output()
-	if err != nil || !strings.HasPrefix(string(b), "gatehouse 9.8.7 (commit abc123def") {
+	if err != nil || !strings.HasPrefix(string(b), "gatehouse "+releaseVersion+" (commit "+releaseCommit) {
 		t.Fatalf("release version: %v %q", err, b)
 	}
 	// Stripped and trimmed: no DWARF, no build directory inside.
@@ -252,6 +252,7 @@ func TestVersionPrintsVersionAndCommit(t *testing.T) {
 }
 
 func TestConfigCheck(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "gatehouse.toml")
 	body := "[server]\nlisten = \"0.0.0.0:8080\"\npublic_url = \"http://localhost:8080\"\ntrusted_proxies = [\"0.0.0.0/0\"]\n[auth]\njwt_secret = \"" +
@@ -312,12 +313,10 @@ func TestConfigCheck(t *testing.T) {
 // Two gatehouse processes starting together on one empty PostgreSQL database: the advisory lock
 // lets one migrate while the other waits, and both serve.
 func TestTwoProcessesMigratePostgresOnce(t *testing.T) {
+	t.Parallel()
 	dsn := testdb.PostgresDSN(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "gatehouse")
-	if b, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
+	bin := buildRelease(t)
 	envs := append(os.Environ(), "GATEHOUSE__DATABASE__DRIVER=postgres", "GATEHOUSE__DATABASE__DSN="+dsn,
 		"GATEHOUSE__AUTH__JWT_SECRET="+strings.Repeat("j", 40), "GATEHOUSE__AUTH__MFA_SECRET_KEY="+strings.Repeat("m", 40))
 	addrRe := regexp.MustCompile(`addr=(127\.0\.0\.1:\d+)`)
@@ -375,6 +374,7 @@ func TestTwoProcessesMigratePostgresOnce(t *testing.T) {
 
 // The Helm chart's init container passes the administrator's password as a mounted file.
 func TestBootstrapAdminPasswordFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "gatehouse.toml")
 	vars := map[string]string{"GATEHOUSE__DATABASE__DSN": filepath.Join(dir, "gh.db")}
