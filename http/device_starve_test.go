@@ -19,7 +19,6 @@ import (
 // (their waiting places are many: each account has at most one attempt waiting, and a waiting
 // attempt holds no hashing memory), so bob's device waits behind at most one attempt per account.
 func TestOwnAccountsStarveKnownDevices(t *testing.T) {
-	t.Parallel()
 	if testing.Short() {
 		t.Skip("real hashing parameters")
 	}
