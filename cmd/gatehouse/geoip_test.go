@@ -12,7 +12,6 @@ import (
 )
 
 func TestServeRefusesUnreadableGeoIPDatabase(t *testing.T) {
-	t.Parallel()
 	dir := t.TempDir()
 	vars := map[string]string{"GATEHOUSE__DATABASE__DSN": filepath.Join(dir, "gh.db"), "GATEHOUSE__GEOIP__ASN_DB": filepath.Join(dir, "nope.mmdb")}
 	err := run(context.Background(), []string{"serve", "--config", filepath.Join(dir, "gatehouse.toml"), "--listen", "127.0.0.1:0"}, env(vars), strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
@@ -22,7 +21,6 @@ func TestServeRefusesUnreadableGeoIPDatabase(t *testing.T) {
 }
 
 func TestServeLoadsGeoIPDatabases(t *testing.T) {
-	t.Parallel()
 	dir := t.TempDir()
 	city, asn := filepath.Join(dir, "city.mmdb"), filepath.Join(dir, "asn.mmdb")
 	geotest.WriteCity(t, city, geotest.DBIP, geotest.Place{CIDR: "5.4.0.0/16", Continent: "EU", Country: "DE", City: "Kassel"})

@@ -60,7 +60,6 @@ func startServe(t *testing.T, dir string, vars map[string]string, args ...string
 }
 
 func TestServeWritesConfigAndShutsDownGracefully(t *testing.T) {
-	t.Parallel()
 	dir := t.TempDir()
 	vars := map[string]string{"GATEHOUSE__DATABASE__DSN": filepath.Join(dir, "data", "gh.db")}
 	base, logs, stop := startServe(t, dir, vars)
@@ -96,7 +95,6 @@ func TestServeWritesConfigAndShutsDownGracefully(t *testing.T) {
 }
 
 func TestBootstrapAdminIdempotentAndResetPassword(t *testing.T) {
-	t.Parallel()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "gatehouse.toml")
 	vars := map[string]string{"GATEHOUSE__DATABASE__DSN": filepath.Join(dir, "gh.db"), "GATEHOUSE__AUTH__JWT_SECRET": "0123456789abcdef0123456789abcdef"}
@@ -179,7 +177,6 @@ func TestBootstrapAdminIdempotentAndResetPassword(t *testing.T) {
 }
 
 func TestDevSeedAdmin(t *testing.T) {
-	t.Parallel()
 	dir := t.TempDir()
 	vars := map[string]string{"GATEHOUSE__DATABASE__DSN": filepath.Join(dir, "gh.db"), "GATEHOUSE__DEV__SEED_ADMIN": "true"}
 	base, logs, _ := startServe(t, dir, vars)
@@ -195,7 +192,6 @@ func TestDevSeedAdmin(t *testing.T) {
 }
 
 func TestFlagBeatsEnvForSecret(t *testing.T) {
-	t.Parallel()
 	// A token signed under the flag's secret is accepted; the env secret is ignored.
 	dir := t.TempDir()
 	vars := map[string]string{"GATEHOUSE__DATABASE__DSN": filepath.Join(dir, "gh.db"), "GATEHOUSE__AUTH__JWT_SECRET": "env-secret-0123456789abcdef"}
@@ -215,7 +211,6 @@ func TestFlagBeatsEnvForSecret(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	t.Parallel()
 	var out, errb bytes.Buffer
 	for _, args := range [][]string{{}, {"bogus"}, {"users"}, {"users", "x"}, {"serve", "--nope"}} {
 		if err := run(context.Background(), args, env(nil), strings.NewReader(""), &out, &errb); err == nil || exitCode(err) != 2 {
@@ -234,7 +229,6 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestMemoryLimit(t *testing.T) {
-	t.Parallel()
 	h := password.NewHasher(password.DefaultParams(), 3, 0)
 	limit, ok := memoryLimit(env(nil), h)
 	// Three workers at 19 MiB each, plus 48 MiB.

@@ -31,7 +31,6 @@ func post(t *testing.T, url, bearer, body string) (int, map[string]any) {
 // serve passes [auth] mfa_secret_key (here the --mfa-secret-key flag) to the service: MFA works
 // under one key, and a restart under another gives the clear error and log line.
 func TestServeMFASecretKey(t *testing.T) {
-	t.Parallel()
 	dir := t.TempDir()
 	vars := map[string]string{"GATEHOUSE__DATABASE__DSN": filepath.Join(dir, "gh.db")}
 	base, _, stop := startServe(t, dir, vars, "--mfa-secret-key", "first-mfa-key-0123456789abcdefghij")

@@ -29,7 +29,6 @@ func jwksKeys(t *testing.T, base string) int {
 // `gatehouse oidc rotate-keys` publishes new keys to the running server (it re-reads the key
 // table within a minute; a restart shows them at once) and refuses bad input with exit code 2.
 func TestOIDCRotateKeysCommand(t *testing.T) {
-	t.Parallel()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "gatehouse.toml")
 	vars := map[string]string{"GATEHOUSE__DATABASE__DSN": filepath.Join(dir, "gh.db")}

@@ -24,7 +24,6 @@ func freePort(t *testing.T) string {
 // A public URL on this machine that is not where gatehouse listens is said at start and shown to
 // administrators on every page, never to other users.
 func TestServeWarnsAdministratorsOfAPublicURLThatCannotReachIt(t *testing.T) {
-	t.Parallel()
 	dir := t.TempDir()
 	vars := map[string]string{"GATEHOUSE__DATABASE__DSN": filepath.Join(dir, "gh.db")}
 	port := freePort(t)
@@ -60,7 +59,6 @@ func TestServeWarnsAdministratorsOfAPublicURLThatCannotReachIt(t *testing.T) {
 // With only --listen changed, the generated public URL follows it, so the first administrator
 // lands on a live address.
 func TestServeDefaultPublicURLFollowsListen(t *testing.T) {
-	t.Parallel()
 	dir := t.TempDir()
 	vars := map[string]string{"GATEHOUSE__DATABASE__DSN": filepath.Join(dir, "gh.db")}
 	port := freePort(t)

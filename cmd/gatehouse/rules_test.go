@@ -10,7 +10,6 @@ import (
 )
 
 func TestRulesExportImport(t *testing.T) {
-	t.Parallel()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "gatehouse.toml")
 	vars := map[string]string{"GATEHOUSE__DATABASE__DSN": filepath.Join(dir, "gh.db"), "GATEHOUSE__AUTH__JWT_SECRET": "0123456789abcdef0123456789abcdef"}
