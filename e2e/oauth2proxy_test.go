@@ -67,6 +67,7 @@ type groupsFunc func(ctx context.Context, uid int64) ([]string, error)
 func (f groupsFunc) UserGroups(ctx context.Context, uid int64) ([]string, error) { return f(ctx, uid) }
 
 func TestBrowserOAuth2ProxySignIn(t *testing.T) {
+	t.Parallel()
 	bin := oauth2ProxyPath(t)
 	var e *testserver.Env
 	groups := staticGroups{"alice": {"staff"}, "bob": {"guests"}}
@@ -100,7 +101,7 @@ func TestBrowserOAuth2ProxySignIn(t *testing.T) {
 	cmd := exec.Command(bin,
 		"--provider=oidc", "--oidc-issuer-url="+e.URL, "--client-id=oauth2-proxy", "--client-secret="+r.Str("client_secret"),
 		"--redirect-url="+proxyURL+"/oauth2/callback", "--http-address=127.0.0.1:"+fmt.Sprint(port), "--upstream="+app.URL,
-		"--cookie-secret=0123456789abcdef0123456789abcdef", "--cookie-secure=false", "--cookie-refresh=2s",
+		"--cookie-secret=0123456789abcdef0123456789abcdef", "--cookie-secure=false", "--cookie-refresh=1s",
 		"--email-domain=*", "--scope=openid email profile groups offline_access", "--oidc-groups-claim=groups",
 		"--allowed-group=staff", "--code-challenge-method=S256", "--skip-provider-button=true", "--pass-user-headers=true")
 	logs := &strings.Builder{}
@@ -144,19 +145,35 @@ func TestBrowserOAuth2ProxySignIn(t *testing.T) {
 		t.Fatalf("groups passed to the app: %q", g)
 	}
 
-	// After cookie-refresh the proxy refreshes through gatehouse's token endpoint.
-	time.Sleep(3 * time.Second)
-	run(t, ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#app`)))
-	ev := admin.Do("GET", "/api/admin/events?kind=oidc.token_issued", nil)
-	if !strings.Contains(string(ev.Body), `"refresh":true`) {
-		t.Fatalf("no refresh went through gatehouse: %s", ev.Body)
+	// Once the session is older than cookie-refresh (1 s on the proxy's own, real clock), the next
+	// request makes the proxy refresh through gatehouse's token endpoint. Reloaded until that
+	// refresh shows in gatehouse's events, rather than once after a pause that a busy machine
+	// can make too short.
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		time.Sleep(500 * time.Millisecond)
+		run(t, ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#app`)))
+		ev := admin.Do("GET", "/api/admin/events?kind=oidc.token_issued", nil)
+		if strings.Contains(string(ev.Body), `"refresh":true`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no refresh went through gatehouse: %s", ev.Body)
+		}
 	}
 
 	// Signing out of gatehouse ends the proxy's session at its next refresh: back to the login.
 	run(t, ctx, chromedp.Navigate(e.URL+"/settings/security"), chromedp.WaitVisible(chromedp.CSS(`.signout button`)))
 	signOut(t, ctx)
-	time.Sleep(3 * time.Second)
-	run(t, ctx, chromedp.Navigate(proxyURL+"/"), chromedp.WaitVisible(chromedp.CSS(`#f-login`)))
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		time.Sleep(500 * time.Millisecond)
+		run(t, ctx, chromedp.Navigate(proxyURL+"/"), chromedp.WaitVisible(chromedp.CSS(`#f-login, #app`)))
+		if get(t, ctx, chromedp.Evaluate[bool](`document.querySelector("#f-login") !== null`)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the proxy still shows the app long after gatehouse's sign-out")
+		}
+	}
 
 	// Bob is not in the allowed group: gatehouse signs him in, the proxy refuses him.
 	bctx := another(t, ctx)
@@ -170,8 +187,15 @@ func TestBrowserOAuth2ProxySignIn(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`button[value=allow]`)),
 	)
 	waitLocation(t, bctx, proxyURL)
-	time.Sleep(500 * time.Millisecond)
-	body := get(t, bctx, chromedp.Evaluate[string](`document.body.innerText`))
+	// The proxy's answer is whatever page is shown once its text has come in (a refusal names
+	// itself), read until then rather than after a fixed pause.
+	var body string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		body = get(t, bctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+		if strings.Contains(body, "hello") || strings.Contains(strings.ToLower(body), "forbidden") || time.Now().After(deadline) {
+			break
+		}
+	}
 	if strings.Contains(body, "hello") || !strings.Contains(strings.ToLower(body), "forbidden") {
 		t.Fatalf("bob, outside --allowed-group, got: %q", body)
 	}

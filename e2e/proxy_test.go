@@ -266,8 +266,13 @@ func (c *proxyClient) do(method, rawURL, body string, hdr ...string) *proxyResp 
 const browserAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 func TestReverseProxies(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"nginx", "caddy"} {
-		t.Run(name, func(t *testing.T) { testThroughProxy(t, name) })
+		t.Run(name, func(t *testing.T) {
+			// Each proxy listens on a port of its own in front of a gatehouse of its own.
+			t.Parallel()
+			testThroughProxy(t, name)
+		})
 	}
 }
 
