@@ -6,6 +6,7 @@
 //
 //	go run ./bench/load                      # request check, sign-in, flood, start-up
 //	go run ./bench/load -scale 1000000       # also 1,000 vs 1,000,000 users and sessions
+//	go run ./bench/load -flood-only          # the open-loop and closed-loop sign-in floods only
 //
 // Every address is on 127.0.0.1; every loop is bounded in count and time.
 package main
@@ -54,7 +55,7 @@ func main() {
 	checkOnly := flag.Bool("check-only", false, "measure start-up and the request check only")
 	rounds := flag.Int("rounds", 5, "request-check cases take turns this many times, each for duration/rounds")
 	conns := flag.Int("conns", 16, "concurrent keep-alive connections of the load generator")
-	flood := flag.Int("flood", 200, "concurrent sign-ins in the flood case")
+	flood := flag.Int("flood", 200, "concurrent sign-ins in the closed-loop flood case (0 skips)")
 	scale := flag.Int("scale", 0, "users and sessions for the scale case (0 skips it; the issue's figure is 1000000)")
 	pgDSN := flag.String("postgres", os.Getenv("GATEHOUSE_TEST_POSTGRES_DSN"), "PostgreSQL DSN for the scale case (empty: SQLite only)")
 	var o options
@@ -62,9 +63,17 @@ func main() {
 	flag.DurationVar(&o.wrkDuration, "wrk-duration", 8*time.Second, "each wrk run's -d")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "the server writes its CPU profile here (serve --cpuprofile); with -check-only it covers the request check alone")
 	flag.StringVar(&o.serverProcs, "server-gomaxprocs", "", "GOMAXPROCS for the server process only (experiments)")
+	flag.StringVar(&o.serverBin, "server-bin", "", "a gatehouse binary built before (experiments: compare builds without rebuilding in between)")
+	flag.StringVar(&o.serverEnv, "server-env", "", "more environment for the server process, comma-separated K=V (experiments: GOGC=400,GOMEMLIMIT=200MiB)")
 	flag.DurationVar(&o.mixedDuration, "mixed", 10*time.Second, "verify-only and the 80/15/5 mix, in all (0 skips)")
 	flag.StringVar(&o.redisURL, "redis", os.Getenv("GATEHOUSE_TEST_REDIS_URL"), "Redis URL for counting Redis commands per operation (empty: the in-memory limiter)")
+	flag.IntVar(&o.flood.rate, "flood-rate", 200, "open-loop flood case: sign-ins (and control GET /healthz) per second, several times the hashing pool's capacity (0 skips)")
+	flag.IntVar(&o.flood.rounds, "flood-rounds", 3, "open-loop flood case: rounds of quiet, sign-in flood and control flood")
+	flag.DurationVar(&o.flood.phase, "flood-phase", 4*time.Second, "open-loop flood case: each phase's length")
+	flag.IntVar(&o.flood.probeConns, "flood-probe-conns", 4, "open-loop flood case: closed-loop connections measuring the request check")
+	flag.BoolVar(&o.floodOnly, "flood-only", false, "measure the floods only (open-loop, then the closed-loop -flood case)")
 	flag.Parse()
+	o.flood.maxFlight, o.flood.seq = 256, new(atomic.Int64)
 	if *baseline != "" {
 		serveBaseline(*baseline)
 		return
@@ -118,7 +127,10 @@ type options struct {
 	wrkRounds                  int
 	wrkDuration, mixedDuration time.Duration
 	cpuProfile, serverProcs    string
+	serverEnv, serverBin       string
 	redisURL                   string
+	flood                      floodPlan
+	floodOnly                  bool
 }
 
 func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, checkOnly bool, o options) error {
@@ -127,11 +139,14 @@ func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, check
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "gatehouse")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/gatehouse")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("building gatehouse (run from the repository root): %w", err)
+	bin := o.serverBin
+	if bin == "" {
+		bin = filepath.Join(dir, "gatehouse")
+		build := exec.Command("go", "build", "-o", bin, "./cmd/gatehouse")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("building gatehouse (run from the repository root): %w", err)
+		}
 	}
 	fmt.Printf("# gatehouse load harness\n\n%s, %d CPUs, GOMAXPROCS %d, %s; %d connections, %s per case\n",
 		time.Now().UTC().Format(time.RFC3339), runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), conns, dur)
@@ -161,6 +176,9 @@ func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, check
 	if o.serverProcs != "" {
 		env = append(env, "GOMAXPROCS="+o.serverProcs)
 	}
+	if o.serverEnv != "" {
+		env = append(env, strings.Split(o.serverEnv, ",")...)
+	}
 	gh, err = startGatehouseWith(bin, filepath.Join(dir, "main"), "sqlite", "", args, env)
 	if err != nil {
 		return err
@@ -175,6 +193,11 @@ func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, check
 	if err != nil {
 		gh.stop()
 		return err
+	}
+	if o.floodOnly {
+		floodCases(&r, gh, access, flood, o.flood)
+		gh.stop()
+		return nil
 	}
 	verify := gh.url + "/api/auth/verify"
 	// The three cases take turns in rounds, so a change in the machine's load while the harness
@@ -250,26 +273,7 @@ func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, check
 		mixedCase(&r, gh, access, cookie, conns, rounds, o.mixedDuration)
 	}
 
-	// Flood: 200 concurrent sign-ins while request checks run.
-	probeConns := 4
-	quiet := load(verify, http.Header{"Authorization": {"Bearer " + access}}, probeConns, 3*time.Second)
-	probe := func() result {
-		return load(verify, http.Header{"Authorization": {"Bearer " + access}}, probeConns, 5*time.Second)
-	}
-	// The control floods the same number of connections with GET /healthz, which costs the
-	// server almost nothing: what it does to the probe is what the machine (the load
-	// generator shares its cores) imposes on any flood, sign-in or not.
-	ctl := gh.flood(flood, 5*time.Second, "/healthz", probe)
-	fl := gh.flood(flood, 5*time.Second, "/api/auth/login", probe)
-	workers := password.DefaultWorkers()
-	bound := uint64(workers)*19<<20 + 100<<20
-	r.add("measure", "value", "target")
-	r.add("sign-in answers (200 / 401 / 429 / 503 / other)", fmt.Sprintf("%d / %d / %d / %d / %d", fl.status[200], fl.status[401], fl.status[429], fl.status[503], fl.other), "429 or 503 instead of unbounded queueing")
-	r.add("slowest sign-in answer", ms(fl.maxLatency), "bounded")
-	r.add("peak server memory (VmHWM)", mib(gh.peak()), fmt.Sprintf("<= %s (%d workers x 19 MiB + 100 MiB)", mib(bound), workers))
-	r.add("request-check p99, quiet / during flood", us(quiet.p99)+" / "+us(fl.probe.p99), fmt.Sprintf("ratio %.2f (<= 2)", float64(fl.probe.p99)/float64(quiet.p99)))
-	r.add("control: request-check p99 during an equal flood of GET /healthz", us(ctl.probe.p99), fmt.Sprintf("ratio %.2f to quiet", float64(ctl.probe.p99)/float64(quiet.p99)))
-	r.print(fmt.Sprintf("Flood of %d concurrent sign-ins", flood))
+	floodCases(&r, gh, access, flood, o.flood)
 	gh.stop()
 	if err := countsCase(&r, bin, dir, o.redisURL); err != nil {
 		return err
@@ -297,6 +301,37 @@ func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, check
 		r.print("Scale (medians; target: ratios <= 1.3)")
 	}
 	return nil
+}
+
+// floodCases runs the open-loop flood case (unless plan.rate is 0), then the closed-loop one: n
+// connections sending sign-ins as fast as answers come back while request checks run.
+func floodCases(r *report, gh *proc, access string, flood int, plan floodPlan) {
+	if plan.rate > 0 {
+		openFloodCase(r, gh, access, plan)
+	}
+	if flood <= 0 {
+		return
+	}
+	verify := gh.url + "/api/auth/verify"
+	probeConns := 4
+	quiet := load(verify, http.Header{"Authorization": {"Bearer " + access}}, probeConns, 3*time.Second)
+	probe := func() result {
+		return load(verify, http.Header{"Authorization": {"Bearer " + access}}, probeConns, 5*time.Second)
+	}
+	// The control floods the same number of connections with GET /healthz, which costs the
+	// server almost nothing: what it does to the probe is what the machine (the load
+	// generator shares its cores) imposes on any flood, sign-in or not.
+	ctl := gh.flood(flood, 5*time.Second, "/healthz", probe)
+	fl := gh.flood(flood, 5*time.Second, "/api/auth/login", probe)
+	workers := password.DefaultWorkers()
+	bound := uint64(workers)*19<<20 + 100<<20
+	r.add("measure", "value", "target")
+	r.add("sign-in answers (200 / 401 / 429 / 503 / other)", fmt.Sprintf("%d / %d / %d / %d / %d", fl.status[200], fl.status[401], fl.status[429], fl.status[503], fl.other), "429 or 503 instead of unbounded queueing")
+	r.add("slowest sign-in answer", ms(fl.maxLatency), "bounded")
+	r.add("peak server memory (VmHWM)", mib(gh.peak()), fmt.Sprintf("<= %s (%d workers x 19 MiB + 100 MiB)", mib(bound), workers))
+	r.add("request-check p99, quiet / during flood", us(quiet.p99)+" / "+us(fl.probe.p99), fmt.Sprintf("ratio %.2f (<= 2)", float64(fl.probe.p99)/float64(quiet.p99)))
+	r.add("control: request-check p99 during an equal flood of GET /healthz", us(ctl.probe.p99), fmt.Sprintf("ratio %.2f to quiet", float64(ctl.probe.p99)/float64(quiet.p99)))
+	r.print(fmt.Sprintf("Flood of %d concurrent sign-ins", flood))
 }
 
 const adminPW = "correct horse battery"
