@@ -64,6 +64,8 @@ func main() {
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "the server writes its CPU profile here (serve --cpuprofile); with -check-only it covers the request check alone")
 	flag.StringVar(&o.serverProcs, "server-gomaxprocs", "", "GOMAXPROCS for the server process only (experiments)")
 	flag.StringVar(&o.serverBin, "server-bin", "", "a gatehouse binary built before (experiments: compare builds without rebuilding in between)")
+	flag.BoolVar(&o.keepDir, "keep-dir", false, "keep the working directory (server logs, databases) and print its name")
+	flag.StringVar(&o.compareBin, "compare-bin", "", "with -flood-only: another gatehouse binary whose open-loop flood case runs in the same rounds, server after server")
 	flag.StringVar(&o.serverEnv, "server-env", "", "more environment for the server process, comma-separated K=V (experiments: GOGC=400,GOMEMLIMIT=200MiB)")
 	flag.DurationVar(&o.mixedDuration, "mixed", 10*time.Second, "verify-only and the 80/15/5 mix, in all (0 skips)")
 	flag.StringVar(&o.redisURL, "redis", os.Getenv("GATEHOUSE_TEST_REDIS_URL"), "Redis URL for counting Redis commands per operation (empty: the in-memory limiter)")
@@ -71,7 +73,7 @@ func main() {
 	flag.IntVar(&o.flood.rounds, "flood-rounds", 3, "open-loop flood case: rounds of quiet, sign-in flood and control flood")
 	flag.DurationVar(&o.flood.phase, "flood-phase", 4*time.Second, "open-loop flood case: each phase's length")
 	flag.IntVar(&o.flood.probeConns, "flood-probe-conns", 4, "open-loop flood case: closed-loop connections measuring the request check")
-	flag.BoolVar(&o.floodOnly, "flood-only", false, "measure the floods only (open-loop, then the closed-loop -flood case)")
+	flag.BoolVar(&o.floodOnly, "flood-only", false, "measure the floods only (open-loop, then the closed-loop -flood case), and the mixed load unless -mixed 0")
 	flag.Parse()
 	o.flood.maxFlight, o.flood.seq = 256, new(atomic.Int64)
 	if *baseline != "" {
@@ -128,6 +130,8 @@ type options struct {
 	wrkDuration, mixedDuration time.Duration
 	cpuProfile, serverProcs    string
 	serverEnv, serverBin       string
+	compareBin                 string
+	keepDir                    bool
 	redisURL                   string
 	flood                      floodPlan
 	floodOnly                  bool
@@ -138,7 +142,11 @@ func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, check
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	if o.keepDir {
+		fmt.Printf("working directory (kept): %s\n", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
 	bin := o.serverBin
 	if bin == "" {
 		bin = filepath.Join(dir, "gatehouse")
@@ -195,7 +203,28 @@ func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, check
 		return err
 	}
 	if o.floodOnly {
-		floodCases(&r, gh, access, flood, o.flood)
+		// Sign-ins next to request checks only: the floods, and the mixed load, whose sign-ins
+		// show what the hashing's lower priority costs them while checks keep the cores busy.
+		targets := []floodTarget{{"this build", gh, access}}
+		if o.compareBin != "" {
+			// Another build, measured in the same rounds as this one (the open-loop flood only).
+			gh2, err := startGatehouseWith(o.compareBin, filepath.Join(dir, "compare"), "sqlite", "", nil, env)
+			if err != nil {
+				gh.stop()
+				return err
+			}
+			defer gh2.stop()
+			access2, _, err := gh2.setup()
+			if err != nil {
+				gh.stop()
+				return err
+			}
+			targets = append(targets, floodTarget{"compared: " + o.compareBin, gh2, access2})
+		}
+		floodCases(&r, targets, flood, o.flood)
+		if o.mixedDuration > 0 {
+			mixedCase(&r, gh, access, cookie, conns, rounds, o.mixedDuration)
+		}
 		gh.stop()
 		return nil
 	}
@@ -273,7 +302,7 @@ func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, check
 		mixedCase(&r, gh, access, cookie, conns, rounds, o.mixedDuration)
 	}
 
-	floodCases(&r, gh, access, flood, o.flood)
+	floodCases(&r, []floodTarget{{"this build", gh, access}}, flood, o.flood)
 	gh.stop()
 	if err := countsCase(&r, bin, dir, o.redisURL); err != nil {
 		return err
@@ -305,10 +334,11 @@ func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, check
 
 // floodCases runs the open-loop flood case (unless plan.rate is 0), then the closed-loop one: n
 // connections sending sign-ins as fast as answers come back while request checks run.
-func floodCases(r *report, gh *proc, access string, flood int, plan floodPlan) {
+func floodCases(r *report, targets []floodTarget, flood int, plan floodPlan) {
 	if plan.rate > 0 {
-		openFloodCase(r, gh, access, plan)
+		openFloodCase(r, targets, plan)
 	}
+	gh, access := targets[0].gh, targets[0].access
 	if flood <= 0 {
 		return
 	}
@@ -394,11 +424,47 @@ func (p *proc) cpuTime() time.Duration {
 	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
+// threadCPU is each live thread's user + system CPU time (/proc/PID/task/TID/stat).
+func (p *proc) threadCPU() map[string]time.Duration {
+	dir := fmt.Sprintf("/proc/%d/task", p.cmd.Process.Pid)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	m := make(map[string]time.Duration, len(ents))
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		m[e.Name()] = time.Duration(ut+st) * 10 * time.Millisecond
+	}
+	return m
+}
+
+// cpuOfLasting is the CPU time between two threadCPU readings of the threads still alive at the
+// second: a hashing thread ends with its hash (password.runLowPriority), so this is the
+// server's CPU time apart from hashing, to within the one hash running at the second reading.
+func cpuOfLasting(before, after map[string]time.Duration) time.Duration {
+	var d time.Duration
+	for tid, t := range after {
+		d += t - before[tid]
+	}
+	return d
+}
+
 // timed runs a load case and records the process's CPU time during it.
 func (p *proc) timed(fn func() result) result {
-	c0 := p.cpuTime()
+	c0, t0 := p.cpuTime(), p.threadCPU()
 	res := fn()
 	res.cpu = p.cpuTime() - c0
+	res.cpuLasting = cpuOfLasting(t0, p.threadCPU())
 	return res
 }
 
@@ -535,12 +601,14 @@ func (p *proc) login(login, pw, ip string) (int, map[string]any, error) {
 type result struct {
 	// cpu is the server process's CPU time (user + system) during the case: on a machine shared
 	// with other work, CPU per request moves far less than requests per second do.
-	cpu      time.Duration
-	rps      float64
-	p50, p99 time.Duration
-	errors   int
-	lats     []time.Duration // sorted
-	elapsed  time.Duration
+	cpu time.Duration
+	// cpuLasting is the CPU time of the threads alive at the end: without hashing threads.
+	cpuLasting time.Duration
+	rps        float64
+	p50, p99   time.Duration
+	errors     int
+	lats       []time.Duration // sorted
+	elapsed    time.Duration
 }
 
 // merge combines rounds of one case: requests over total time, percentiles over all requests.
