@@ -69,7 +69,8 @@ const TrustedPlaces = 256
 func DefaultWorkers() int { return max(1, CPUs()-1) }
 
 // CPUs is the number of cores this process may use: GOMAXPROCS, lowered to the cgroup CPU quota
-// rounded up when one is set.
+// rounded up when one is set. serve sizes its pool first and then raises GOMAXPROCS by the
+// pool's workers (cmd/gatehouse schedulerProcs), so later calls there count those too.
 func CPUs() int {
 	n := runtime.GOMAXPROCS(0)
 	if q := cgroupCPUs(os.DirFS("/")); q > 0 && q < n {
@@ -213,10 +214,11 @@ func remove(ws []*waiter, w *waiter) []*waiter {
 	return ws
 }
 
-// runLowPriority runs fn on an OS thread of its own at a lower scheduling priority (nice
-// HashNice on Linux), so that when the machine's cores are all busy the kernel gives them to
-// the request checks and the rest of the server before a sign-in's hash: a flood of sign-ins
-// then slows sign-ins, not everyone's requests. Argon2id offers no point to yield between its
+// runLowPriority runs fn on an OS thread of its own at a lower scheduling priority (on Linux
+// the idle scheduling class, and nice HashNice where that cannot be had), so that when the
+// machine's cores are all busy the kernel gives them to the request checks and the rest of the
+// server before a sign-in's hash: a flood of sign-ins then slows sign-ins, not everyone's
+// requests. Argon2id offers no point to yield between its
 // passes (golang.org/x/crypto/argon2 runs them in one call); the lower priority is how the hash
 // yields. The goroutine ends still locked to its thread, so the runtime discards the thread
 // and its priority with it instead of handing a lowered thread to other goroutines; making a
