@@ -16,8 +16,8 @@ const HashNice = 10
 // wants), after renicing it by HashNice as a fallback. Both calls take a thread id (0: the
 // caller), not the process. Measured with bench/load's open-loop flood (bench/README.md, "Sign-in
 // floods, open loop"), the same builds in the same rounds: during a sign-in flood the request
-// check kept 0.76 of its quiet throughput (p99 1.9x quiet) with the idle class, 0.65 (2.6x) at
-// nice 10 alone, and the world stood stopped less. The price: while checks keep every core busy,
+// check kept 0.74 of its quiet throughput (p99 1.85x quiet) with the idle class, 0.64 (2.44x)
+// at nice 10 alone, and the world stood stopped less. The price: while checks keep every core busy,
 // sign-ins finish about a third fewer hashes. The nice value is relative to the thread's own, so a server started
 // under `nice` or systemd's Nice= still hashes below its request handlers. Lowering needs no
 // privilege; if either call fails anyway (a seccomp filter), the hash runs at the priority the
