@@ -7,6 +7,8 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -63,20 +65,30 @@ const TrustedPlaces = 256
 
 // DefaultWorkers is one hashing worker per core but one: a sign-in flood can then take all but
 // one core, and the request checks of every signed-in user keep the last (measured by the
-// flood case of bench/load: with every core hashing, request-check p99 rose 80-fold). Cores
-// are GOMAXPROCS or the container's CPU quota, whichever is smaller: GOMAXPROCS may be set by
-// hand above the quota, and hashes beyond the quota only queue in the kernel.
+// flood case of bench/load: with every core hashing, request-check p99 rose 80-fold).
 func DefaultWorkers() int { return max(1, CPUs()-1) }
 
-// CPUs is the number of cores this process may use: GOMAXPROCS, lowered to the cgroup CPU quota
-// rounded up when one is set. serve sizes its pool first and then raises GOMAXPROCS by the
-// pool's workers (cmd/gatehouse schedulerProcs), so later calls there count those too.
+// CPUs is the number of cores this process may use: the CPUs it may run on (runtime.NumCPU,
+// the affinity mask), lowered to GOMAXPROCS when the operator set that variable, and to the
+// cgroup CPU quota rounded up when one is set (hashes beyond the quota only queue in the
+// kernel). It reads the variable, not the runtime's current GOMAXPROCS, because serve raises
+// that by the pool's workers (cmd/gatehouse schedulerProcs): counted again, the raised value
+// would grow the next pool and the next raise, each time serve runs in one process (its tests).
 func CPUs() int {
-	n := runtime.GOMAXPROCS(0)
-	if q := cgroupCPUs(os.DirFS("/")); q > 0 && q < n {
-		n = q
+	return cpus(runtime.NumCPU(), os.Getenv("GOMAXPROCS"), cgroupCPUs(os.DirFS("/")))
+}
+
+// cpus is CPUs from its inputs: the CPUs the process may run on, the GOMAXPROCS variable and
+// the cgroup quota (0: none).
+func cpus(online int, gomaxprocs string, quota int) int {
+	n := online
+	if v, err := strconv.Atoi(strings.TrimSpace(gomaxprocs)); err == nil && v > 0 && v < n {
+		n = v
 	}
-	return n
+	if quota > 0 && quota < n {
+		n = quota
+	}
+	return max(1, n)
 }
 
 // cgroupCPUs reads the CPU quota of cgroup v2 (cpu.max: "quota period" or "max period") or v1
