@@ -270,3 +270,33 @@ func TestVerifyRulesAllocateNothing(t *testing.T) {
 		t.Fatalf("verify allocates %v times per request with 100 rules, %v without: rule matching must allocate nothing", with, without)
 	}
 }
+
+// fullHasher is a hashing pool whose queue is always full: every sign-in not from a known
+// device is refused before any lookup.
+type fullHasher struct{ instantHasher }
+
+func (fullHasher) Saturated() bool { return true }
+
+// BenchmarkSignInRefusedBusy is what one refused attempt of a sign-in flood costs the server
+// (bench/README.md, "Sign-in floods"): decoding, the address's budget, the 503. A flood sends
+// these at whatever rate it likes, so their cost, not the pool's, is what grows with it.
+func BenchmarkSignInRefusedBusy(b *testing.B) {
+	e := testserver.New(b, testserver.Options{Hasher: fullHasher{}, Clock: testserver.NewClockAtNow()})
+	e.Setup("alice", "alice@example.com", adminPW)
+	h := e.Server.Config.Handler
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		i++
+		body := fmt.Sprintf(`{"login":"nobody%d","password":"wrong password"}`, i)
+		req := httptest.NewRequest("POST", "/api/auth/login", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.RemoteAddr = "127.0.0.1:40000"
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.51.%d.%d", (i/250)%250, i%250+1))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusServiceUnavailable {
+			b.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+	}
+}

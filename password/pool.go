@@ -7,6 +7,8 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -63,19 +65,30 @@ const TrustedPlaces = 256
 
 // DefaultWorkers is one hashing worker per core but one: a sign-in flood can then take all but
 // one core, and the request checks of every signed-in user keep the last (measured by the
-// flood case of bench/load: with every core hashing, request-check p99 rose 80-fold). Cores
-// are GOMAXPROCS or the container's CPU quota, whichever is smaller: GOMAXPROCS may be set by
-// hand above the quota, and hashes beyond the quota only queue in the kernel.
+// flood case of bench/load: with every core hashing, request-check p99 rose 80-fold).
 func DefaultWorkers() int { return max(1, CPUs()-1) }
 
-// CPUs is the number of cores this process may use: GOMAXPROCS, lowered to the cgroup CPU quota
-// rounded up when one is set.
+// CPUs is the number of cores this process may use: the CPUs it may run on (runtime.NumCPU,
+// the affinity mask), lowered to GOMAXPROCS when the operator set that variable, and to the
+// cgroup CPU quota rounded up when one is set (hashes beyond the quota only queue in the
+// kernel). It reads the variable, not the runtime's current GOMAXPROCS, because serve raises
+// that by the pool's workers (cmd/gatehouse schedulerProcs): counted again, the raised value
+// would grow the next pool and the next raise, each time serve runs in one process (its tests).
 func CPUs() int {
-	n := runtime.GOMAXPROCS(0)
-	if q := cgroupCPUs(os.DirFS("/")); q > 0 && q < n {
-		n = q
+	return cpus(runtime.NumCPU(), os.Getenv("GOMAXPROCS"), cgroupCPUs(os.DirFS("/")))
+}
+
+// cpus is CPUs from its inputs: the CPUs the process may run on, the GOMAXPROCS variable and
+// the cgroup quota (0: none).
+func cpus(online int, gomaxprocs string, quota int) int {
+	n := online
+	if v, err := strconv.Atoi(strings.TrimSpace(gomaxprocs)); err == nil && v > 0 && v < n {
+		n = v
 	}
-	return n
+	if quota > 0 && quota < n {
+		n = quota
+	}
+	return max(1, n)
 }
 
 // cgroupCPUs reads the CPU quota of cgroup v2 (cpu.max: "quota period" or "max period") or v1
@@ -213,10 +226,11 @@ func remove(ws []*waiter, w *waiter) []*waiter {
 	return ws
 }
 
-// runLowPriority runs fn on an OS thread of its own at a lower scheduling priority (nice
-// HashNice on Linux), so that when the machine's cores are all busy the kernel gives them to
-// the request checks and the rest of the server before a sign-in's hash: a flood of sign-ins
-// then slows sign-ins, not everyone's requests. Argon2id offers no point to yield between its
+// runLowPriority runs fn on an OS thread of its own at a lower scheduling priority (on Linux
+// the idle scheduling class, and nice HashNice where that cannot be had), so that when the
+// machine's cores are all busy the kernel gives them to the request checks and the rest of the
+// server before a sign-in's hash: a flood of sign-ins then slows sign-ins, not everyone's
+// requests. Argon2id offers no point to yield between its
 // passes (golang.org/x/crypto/argon2 runs them in one call); the lower priority is how the hash
 // yields. The goroutine ends still locked to its thread, so the runtime discards the thread
 // and its priority with it instead of handing a lowered thread to other goroutines; making a

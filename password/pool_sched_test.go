@@ -20,13 +20,27 @@ func TestHashRunsAtLowerPriority(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var inside int
-	var ierr error
-	if err := h.do(context.Background(), false, func() { inside, ierr = threadNice() }); err != nil {
+	idleBefore, err := threadIdleClass()
+	if err != nil {
 		t.Fatal(err)
 	}
-	if ierr != nil {
-		t.Fatal(ierr)
+	var inside int
+	var idle bool
+	var ierr, cerr error
+	if err := h.do(context.Background(), false, func() {
+		inside, ierr = threadNice()
+		idle, cerr = threadIdleClass()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if ierr != nil || cerr != nil {
+		t.Fatal(ierr, cerr)
+	}
+	if !idle {
+		t.Error("hashing thread is not in the idle scheduling class")
+	}
+	if after, _ := threadIdleClass(); after != idleBefore {
+		t.Errorf("caller's thread went from idle class %v to %v", idleBefore, after)
 	}
 	if want := min(19, before+HashNice); inside != want {
 		t.Errorf("hashing thread runs at nice %d, want %d (caller at %d)", inside, want, before)
@@ -68,7 +82,36 @@ func TestCgroupCPUs(t *testing.T) {
 			t.Errorf("%s: %d CPUs, want %d", c.name, got, c.want)
 		}
 	}
-	if n := CPUs(); n < 1 || n > runtime.GOMAXPROCS(0) {
-		t.Errorf("CPUs() = %d with GOMAXPROCS %d", n, runtime.GOMAXPROCS(0))
+	if n := CPUs(); n < 1 || n > runtime.NumCPU() {
+		t.Errorf("CPUs() = %d with %d CPUs", n, runtime.NumCPU())
+	}
+}
+
+// The core count follows the operator's GOMAXPROCS variable, not the runtime's value, which
+// serve raises: otherwise each serve in one process would count the last one's raise.
+func TestCPUsFromTheVariable(t *testing.T) {
+	for _, c := range []struct {
+		online     int
+		gomaxprocs string
+		quota      int
+		want       int
+	}{
+		{8, "", 0, 8},
+		{8, "3", 0, 3},
+		{8, "16", 0, 8}, // above the CPUs there are: the CPUs
+		{8, "", 2, 2},
+		{8, "6", 2, 2},
+		{8, "junk", 0, 8},
+		{8, "0", 0, 8},
+	} {
+		if got := cpus(c.online, c.gomaxprocs, c.quota); got != c.want {
+			t.Errorf("cpus(%d, %q, %d) = %d, want %d", c.online, c.gomaxprocs, c.quota, got, c.want)
+		}
+	}
+	before := CPUs()
+	prev := runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 5)
+	defer runtime.GOMAXPROCS(prev)
+	if after := CPUs(); after != before {
+		t.Errorf("raising GOMAXPROCS moved CPUs() from %d to %d", before, after)
 	}
 }

@@ -6,6 +6,7 @@
 //
 //	go run ./bench/load                      # request check, sign-in, flood, start-up
 //	go run ./bench/load -scale 1000000       # also 1,000 vs 1,000,000 users and sessions
+//	go run ./bench/load -flood-only          # the open-loop and closed-loop sign-in floods only
 //
 // Every address is on 127.0.0.1; every loop is bounded in count and time.
 package main
@@ -54,7 +55,7 @@ func main() {
 	checkOnly := flag.Bool("check-only", false, "measure start-up and the request check only")
 	rounds := flag.Int("rounds", 5, "request-check cases take turns this many times, each for duration/rounds")
 	conns := flag.Int("conns", 16, "concurrent keep-alive connections of the load generator")
-	flood := flag.Int("flood", 200, "concurrent sign-ins in the flood case")
+	flood := flag.Int("flood", 200, "concurrent sign-ins in the closed-loop flood case (0 skips)")
 	scale := flag.Int("scale", 0, "users and sessions for the scale case (0 skips it; the issue's figure is 1000000)")
 	pgDSN := flag.String("postgres", os.Getenv("GATEHOUSE_TEST_POSTGRES_DSN"), "PostgreSQL DSN for the scale case (empty: SQLite only)")
 	var o options
@@ -62,13 +63,22 @@ func main() {
 	flag.DurationVar(&o.wrkDuration, "wrk-duration", 8*time.Second, "each wrk run's -d")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "the server writes its CPU profile here (serve --cpuprofile); with -check-only it covers the request check alone")
 	flag.StringVar(&o.serverProcs, "server-gomaxprocs", "", "GOMAXPROCS for the server process only (experiments)")
-	flag.Var(&o.serverEnv, "server-env", "KEY=VALUE in the environment of the request check's server only, e.g. GOGC=100 (repeatable; experiments)")
+	flag.Var(&o.serverEnv, "server-env", "KEY=VALUE in the environment of the gatehouse servers measured (repeatable, or comma-separated; experiments: GOGC=400,GOMEMLIMIT=200MiB)")
 	flag.Var(&o.baselineEnv, "baseline-env", "KEY=VALUE in the environment of the bare handler's process only (repeatable; experiments)")
 	flag.StringVar(&o.bin, "bin", "", "a gatehouse binary to run instead of building ./cmd/gatehouse (before/after comparisons)")
+	flag.StringVar(&o.bin, "server-bin", "", "the same as -bin")
 	flag.BoolVar(&o.provider, "provider", true, "measure the OpenID Provider's cases after the request check")
+	flag.BoolVar(&o.keepDir, "keep-dir", false, "keep the working directory (server logs, databases) and print its name")
+	flag.StringVar(&o.compareBin, "compare-bin", "", "with -flood-only: another gatehouse binary whose open-loop flood case runs in the same rounds, server after server")
 	flag.DurationVar(&o.mixedDuration, "mixed", 10*time.Second, "verify-only and the 80/15/5 mix, in all (0 skips)")
 	flag.StringVar(&o.redisURL, "redis", os.Getenv("GATEHOUSE_TEST_REDIS_URL"), "Redis URL for counting Redis commands per operation (empty: the in-memory limiter)")
+	flag.IntVar(&o.flood.rate, "flood-rate", 200, "open-loop flood case: sign-ins (and control GET /healthz) per second, several times the hashing pool's capacity (0 skips)")
+	flag.IntVar(&o.flood.rounds, "flood-rounds", 3, "open-loop flood case: rounds of quiet, sign-in flood and control flood")
+	flag.DurationVar(&o.flood.phase, "flood-phase", 4*time.Second, "open-loop flood case: each phase's length")
+	flag.IntVar(&o.flood.probeConns, "flood-probe-conns", 4, "open-loop flood case: closed-loop connections measuring the request check")
+	flag.BoolVar(&o.floodOnly, "flood-only", false, "measure the floods only (open-loop, then the closed-loop -flood case), and the mixed load unless -mixed 0")
 	flag.Parse()
+	o.flood.maxFlight, o.flood.seq = 256, new(atomic.Int64)
 	if *baseline != "" {
 		serveBaseline(*baseline)
 		return
@@ -122,10 +132,14 @@ type options struct {
 	wrkRounds                  int
 	wrkDuration, mixedDuration time.Duration
 	cpuProfile, serverProcs    string
+	compareBin                 string
+	keepDir                    bool
 	redisURL                   string
 	serverEnv, baselineEnv     envFlag
 	provider                   bool
 	bin                        string
+	flood                      floodPlan
+	floodOnly                  bool
 }
 
 // envFlag collects repeated KEY=VALUE flags.
@@ -136,7 +150,7 @@ func (e *envFlag) Set(v string) error {
 	if !strings.Contains(v, "=") {
 		return fmt.Errorf("%q is not KEY=VALUE", v)
 	}
-	*e = append(*e, v)
+	*e = append(*e, strings.Split(v, ",")...)
 	return nil
 }
 
@@ -145,7 +159,11 @@ func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, check
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	if o.keepDir {
+		fmt.Printf("working directory (kept): %s\n", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
 	bin := o.bin
 	if bin == "" {
 		bin = filepath.Join(dir, "gatehouse")
@@ -200,6 +218,32 @@ func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, check
 	if err != nil {
 		gh.stop()
 		return err
+	}
+	if o.floodOnly {
+		// Sign-ins next to request checks only: the floods, and the mixed load, whose sign-ins
+		// show what the hashing's lower priority costs them while checks keep the cores busy.
+		targets := []floodTarget{{"this build", gh, access}}
+		if o.compareBin != "" {
+			// Another build, measured in the same rounds as this one (the open-loop flood only).
+			gh2, err := startGatehouseWith(o.compareBin, filepath.Join(dir, "compare"), "sqlite", "", nil, env)
+			if err != nil {
+				gh.stop()
+				return err
+			}
+			defer gh2.stop()
+			access2, _, err := gh2.setup()
+			if err != nil {
+				gh.stop()
+				return err
+			}
+			targets = append(targets, floodTarget{"compared: " + o.compareBin, gh2, access2})
+		}
+		floodCases(&r, targets, flood, o.flood)
+		if o.mixedDuration > 0 {
+			mixedCase(&r, gh, access, cookie, conns, rounds, o.mixedDuration)
+		}
+		gh.stop()
+		return nil
 	}
 	verify := gh.url + "/api/auth/verify"
 	// The three cases take turns in rounds, so a change in the machine's load while the harness
@@ -278,26 +322,7 @@ func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, check
 		mixedCase(&r, gh, access, cookie, conns, rounds, o.mixedDuration)
 	}
 
-	// Flood: 200 concurrent sign-ins while request checks run.
-	probeConns := 4
-	quiet := load(verify, http.Header{"Authorization": {"Bearer " + access}}, probeConns, 3*time.Second)
-	probe := func() result {
-		return load(verify, http.Header{"Authorization": {"Bearer " + access}}, probeConns, 5*time.Second)
-	}
-	// The control floods the same number of connections with GET /healthz, which costs the
-	// server almost nothing: what it does to the probe is what the machine (the load
-	// generator shares its cores) imposes on any flood, sign-in or not.
-	ctl := gh.flood(flood, 5*time.Second, "/healthz", probe)
-	fl := gh.flood(flood, 5*time.Second, "/api/auth/login", probe)
-	workers := password.DefaultWorkers()
-	bound := uint64(workers)*19<<20 + 100<<20
-	r.add("measure", "value", "target")
-	r.add("sign-in answers (200 / 401 / 429 / 503 / other)", fmt.Sprintf("%d / %d / %d / %d / %d", fl.status[200], fl.status[401], fl.status[429], fl.status[503], fl.other), "429 or 503 instead of unbounded queueing")
-	r.add("slowest sign-in answer", ms(fl.maxLatency), "bounded")
-	r.add("peak server memory (VmHWM)", mib(gh.peak()), fmt.Sprintf("<= %s (%d workers x 19 MiB + 100 MiB)", mib(bound), workers))
-	r.add("request-check p99, quiet / during flood", us(quiet.p99)+" / "+us(fl.probe.p99), fmt.Sprintf("ratio %.2f (<= 2)", float64(fl.probe.p99)/float64(quiet.p99)))
-	r.add("control: request-check p99 during an equal flood of GET /healthz", us(ctl.probe.p99), fmt.Sprintf("ratio %.2f to quiet", float64(ctl.probe.p99)/float64(quiet.p99)))
-	r.print(fmt.Sprintf("Flood of %d concurrent sign-ins", flood))
+	floodCases(&r, []floodTarget{{"this build", gh, access}}, flood, o.flood)
 	gh.stop()
 	if err := countsCase(&r, bin, dir, o.redisURL); err != nil {
 		return err
@@ -325,6 +350,38 @@ func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, check
 		r.print("Scale (medians; target: ratios <= 1.3)")
 	}
 	return nil
+}
+
+// floodCases runs the open-loop flood case (unless plan.rate is 0), then the closed-loop one: n
+// connections sending sign-ins as fast as answers come back while request checks run.
+func floodCases(r *report, targets []floodTarget, flood int, plan floodPlan) {
+	if plan.rate > 0 {
+		openFloodCase(r, targets, plan)
+	}
+	gh, access := targets[0].gh, targets[0].access
+	if flood <= 0 {
+		return
+	}
+	verify := gh.url + "/api/auth/verify"
+	probeConns := 4
+	quiet := load(verify, http.Header{"Authorization": {"Bearer " + access}}, probeConns, 3*time.Second)
+	probe := func() result {
+		return load(verify, http.Header{"Authorization": {"Bearer " + access}}, probeConns, 5*time.Second)
+	}
+	// The control floods the same number of connections with GET /healthz, which costs the
+	// server almost nothing: what it does to the probe is what the machine (the load
+	// generator shares its cores) imposes on any flood, sign-in or not.
+	ctl := gh.flood(flood, 5*time.Second, "/healthz", probe)
+	fl := gh.flood(flood, 5*time.Second, "/api/auth/login", probe)
+	workers := password.DefaultWorkers()
+	bound := uint64(workers)*19<<20 + 100<<20
+	r.add("measure", "value", "target")
+	r.add("sign-in answers (200 / 401 / 429 / 503 / other)", fmt.Sprintf("%d / %d / %d / %d / %d", fl.status[200], fl.status[401], fl.status[429], fl.status[503], fl.other), "429 or 503 instead of unbounded queueing")
+	r.add("slowest sign-in answer", ms(fl.maxLatency), "bounded")
+	r.add("peak server memory (VmHWM)", mib(gh.peak()), fmt.Sprintf("<= %s (%d workers x 19 MiB + 100 MiB)", mib(bound), workers))
+	r.add("request-check p99, quiet / during flood", us(quiet.p99)+" / "+us(fl.probe.p99), fmt.Sprintf("ratio %.2f (<= 2)", float64(fl.probe.p99)/float64(quiet.p99)))
+	r.add("control: request-check p99 during an equal flood of GET /healthz", us(ctl.probe.p99), fmt.Sprintf("ratio %.2f to quiet", float64(ctl.probe.p99)/float64(quiet.p99)))
+	r.print(fmt.Sprintf("Flood of %d concurrent sign-ins", flood))
 }
 
 const adminPW = "correct horse battery"
@@ -387,11 +444,47 @@ func (p *proc) cpuTime() time.Duration {
 	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
+// threadCPU is each live thread's user + system CPU time (/proc/PID/task/TID/stat).
+func (p *proc) threadCPU() map[string]time.Duration {
+	dir := fmt.Sprintf("/proc/%d/task", p.cmd.Process.Pid)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	m := make(map[string]time.Duration, len(ents))
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		m[e.Name()] = time.Duration(ut+st) * 10 * time.Millisecond
+	}
+	return m
+}
+
+// cpuOfLasting is the CPU time between two threadCPU readings of the threads still alive at the
+// second: a hashing thread ends with its hash (password.runLowPriority), so this is the
+// server's CPU time apart from hashing, to within the one hash running at the second reading.
+func cpuOfLasting(before, after map[string]time.Duration) time.Duration {
+	var d time.Duration
+	for tid, t := range after {
+		d += t - before[tid]
+	}
+	return d
+}
+
 // timed runs a load case and records the process's CPU time during it.
 func (p *proc) timed(fn func() result) result {
-	c0 := p.cpuTime()
+	c0, t0 := p.cpuTime(), p.threadCPU()
 	res := fn()
 	res.cpu = p.cpuTime() - c0
+	res.cpuLasting = cpuOfLasting(t0, p.threadCPU())
 	return res
 }
 
@@ -529,12 +622,14 @@ func (p *proc) login(login, pw, ip string) (int, map[string]any, error) {
 type result struct {
 	// cpu is the server process's CPU time (user + system) during the case: on a machine shared
 	// with other work, CPU per request moves far less than requests per second do.
-	cpu      time.Duration
-	rps      float64
-	p50, p99 time.Duration
-	errors   int
-	lats     []time.Duration // sorted
-	elapsed  time.Duration
+	cpu time.Duration
+	// cpuLasting is the CPU time of the threads alive at the end: without hashing threads.
+	cpuLasting time.Duration
+	rps        float64
+	p50, p99   time.Duration
+	errors     int
+	lats       []time.Duration // sorted
+	elapsed    time.Duration
 }
 
 // roundRatios is the median over rounds of each round's ratios to the bare handler's run in the

@@ -252,3 +252,15 @@ func TestGCPercent(t *testing.T) {
 		}
 	}
 }
+
+// serve gives the runtime a P per hashing worker on top of the cores, unless the operator chose.
+func TestSchedulerProcs(t *testing.T) {
+	h := password.NewHasher(password.DefaultParams(), 3, 0)
+	n, ok := schedulerProcs(env(nil), h)
+	if want := password.CPUs() + 3; !ok || n != want {
+		t.Fatalf("GOMAXPROCS %d (%v), want %d (cores + 3 workers)", n, ok, want)
+	}
+	if _, ok := schedulerProcs(env(map[string]string{"GOMAXPROCS": "2"}), h); ok {
+		t.Fatal("GOMAXPROCS set by the operator must win")
+	}
+}
