@@ -226,11 +226,10 @@ func remove(ws []*waiter, w *waiter) []*waiter {
 	return ws
 }
 
-// runLowPriority runs fn on an OS thread of its own at a lower scheduling priority (on Linux
-// the idle scheduling class, and nice HashNice where that cannot be had), so that when the
-// machine's cores are all busy the kernel gives them to the request checks and the rest of the
-// server before a sign-in's hash: a flood of sign-ins then slows sign-ins, not everyone's
-// requests. Argon2id offers no point to yield between its
+// runLowPriority runs fn on an OS thread of its own at a lower scheduling priority (nice
+// HashNice on Linux), so that when the machine's cores are all busy the kernel gives them to
+// the request checks and the rest of the server before a sign-in's hash: a flood of sign-ins
+// then slows sign-ins, not everyone's requests. Argon2id offers no point to yield between its
 // passes (golang.org/x/crypto/argon2 runs them in one call); the lower priority is how the hash
 // yields. The goroutine ends still locked to its thread, so the runtime discards the thread
 // and its priority with it instead of handing a lowered thread to other goroutines; making a

@@ -20,27 +20,13 @@ func TestHashRunsAtLowerPriority(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	idleBefore, err := threadIdleClass()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var inside int
-	var idle bool
-	var ierr, cerr error
-	if err := h.do(context.Background(), false, func() {
-		inside, ierr = threadNice()
-		idle, cerr = threadIdleClass()
-	}); err != nil {
+	var ierr error
+	if err := h.do(context.Background(), false, func() { inside, ierr = threadNice() }); err != nil {
 		t.Fatal(err)
 	}
-	if ierr != nil || cerr != nil {
-		t.Fatal(ierr, cerr)
-	}
-	if !idle {
-		t.Error("hashing thread is not in the idle scheduling class")
-	}
-	if after, _ := threadIdleClass(); after != idleBefore {
-		t.Errorf("caller's thread went from idle class %v to %v", idleBefore, after)
+	if ierr != nil {
+		t.Fatal(ierr)
 	}
 	if want := min(19, before+HashNice); inside != want {
 		t.Errorf("hashing thread runs at nice %d, want %d (caller at %d)", inside, want, before)

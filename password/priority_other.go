@@ -11,7 +11,3 @@ const HashNice = 0
 func lowerThreadPriority() {}
 
 func threadNice() (int, error) { return 0, errors.New("thread priorities are only lowered on Linux") }
-
-func threadIdleClass() (bool, error) {
-	return false, errors.New("thread scheduling classes are only changed on Linux")
-}
