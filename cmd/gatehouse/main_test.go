@@ -264,3 +264,36 @@ func TestSchedulerProcs(t *testing.T) {
 		t.Fatal("GOMAXPROCS set by the operator must win")
 	}
 }
+
+// The extra Ps come while the pool hashes and go once it has been idle for the hold, not per
+// sign-in: a quiet server keeps GOMAXPROCS at the cores, where the check's tail is shortest.
+func TestProcsFollowerRaisesWhileHashing(t *testing.T) {
+	f := &procsFollower{base: 2, busy: 3, hold: 2 * time.Second}
+	t0 := time.Date(2026, 12, 3, 14, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	if _, ok := f.step(at(0), false); ok {
+		t.Fatal("an idle pool changed GOMAXPROCS")
+	}
+	if n, ok := f.step(at(100*time.Millisecond), true); !ok || n != 3 {
+		t.Fatalf("a hash running: GOMAXPROCS %d (%v), want 3", n, ok)
+	}
+	if _, ok := f.step(at(200*time.Millisecond), true); ok {
+		t.Fatal("still hashing: set again")
+	}
+	// Idle for less than the hold, then a sign-in again: no change either way.
+	if _, ok := f.step(at(1500*time.Millisecond), false); ok {
+		t.Fatal("lowered before the pool was idle for the hold")
+	}
+	if _, ok := f.step(at(1600*time.Millisecond), true); ok {
+		t.Fatal("raised twice")
+	}
+	if _, ok := f.step(at(3500*time.Millisecond), false); ok {
+		t.Fatal("lowered 1.9 s after the last hash")
+	}
+	if n, ok := f.step(at(3600*time.Millisecond), false); !ok || n != 2 {
+		t.Fatalf("idle for the hold: GOMAXPROCS %d (%v), want 2", n, ok)
+	}
+	if _, ok := f.step(at(5*time.Second), false); ok {
+		t.Fatal("lowered twice")
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"sync"
@@ -84,7 +83,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		debug.SetMemoryLimit(limit)
 	}
 	if n, ok := schedulerProcs(getenv, hasher); ok {
-		runtime.GOMAXPROCS(n)
+		fctx, stopFollowing := context.WithCancel(ctx)
+		defer stopFollowing()
+		go followPool(fctx, hasher, n)
 	}
 	// GeoIP databases for session binding; a configured file that cannot be read stops the start.
 	gdb, err := geo.Open(cfg.GeoIP.CityDB, cfg.GeoIP.ASNDB, log)
@@ -232,23 +233,6 @@ func gcPercent(getenv func(string) string) (int, bool) {
 		return 0, false
 	}
 	return serveGCPercent, true
-}
-
-// schedulerProcs is GOMAXPROCS for serve, unless GOMAXPROCS sets it: the cores, plus one for
-// each hashing worker. Argon2id never blocks or yields, so a hash holds a P (the runtime's right
-// to run Go code) for its whole run, and its thread runs below the request handlers' priority
-// (password.HashNice): when the kernel keeps that thread waiting for a core, the P waits with
-// it, and with only as many Ps as cores the request checks were left one P short of the cores
-// during a flood. With a P per worker on top, request handlers keep a P per core, and which
-// thread gets a core is the kernel's choice, by priority. Setting it stops the runtime from
-// following later changes of the container's CPU quota; the pool's size does not follow them
-// either.
-func schedulerProcs(getenv func(string) string, h *password.Hasher) (int, bool) {
-	if getenv("GOMAXPROCS") != "" {
-		return 0, false
-	}
-	workers, _ := h.Size()
-	return password.CPUs() + workers, true
 }
 
 func logLevel(s string) slog.Level {
