@@ -59,6 +59,63 @@ func checkPage(t *testing.T, ctx context.Context, base string, p pageCheck, labe
 	checkCurrent(t, ctx, p, label, withAxe)
 }
 
+// look is one way a page is drawn: a window and a colour scheme, and whether axe checks it.
+type look struct {
+	vp     viewport
+	scheme string
+	axe    bool
+}
+
+func (l look) String() string { return l.vp.name + "/" + l.scheme }
+
+// allLooks are a phone and a desktop, light and dark. axe runs on the phone in light and on the
+// desktop in dark: both schemes' colours and both layouts are checked, at half the cost of all
+// four.
+var allLooks = []look{
+	{viewports[0], "light", true}, {viewports[0], "dark", false},
+	{viewports[1], "light", false}, {viewports[1], "dark", true},
+}
+
+// checkLooks is checkPage in each of looks: the page is loaded once, and the window and colour
+// scheme then change under it, as when a phone is turned or the system turns dark. The pages'
+// layout is CSS only (media queries, which apply again on every change; app.js reads no window
+// size), so each look is drawn as a fresh load in it would be. The first look is the one the
+// tab is already in, so the page's own load is also checked in it: callers alternate the
+// order (reverse every other page), and fresh loads are checked on both screens. suffix is added
+// to each look's label.
+func checkLooks(t *testing.T, ctx context.Context, base string, p pageCheck, looks []look, suffix string) {
+	t.Helper()
+	run(t, ctx, emulate(looks[0].vp, looks[0].scheme), chromedp.Navigate(base+p.path), chromedp.WaitReady(chromedp.CSS(`main`)))
+	checkCurrentLooks(t, ctx, p, looks, suffix)
+}
+
+// checkCurrentLooks is checkLooks for the page the browser shows now (after a form was sent).
+func checkCurrentLooks(t *testing.T, ctx context.Context, p pageCheck, looks []look, suffix string) {
+	t.Helper()
+	for _, l := range looks {
+		run(t, ctx, emulate(l.vp, l.scheme))
+		checkCurrent(t, ctx, p, l.String()+suffix, l.axe)
+	}
+}
+
+// alternate is allLooks for the i-th page of a list: forwards, then backwards for the next, so
+// each page loads in the look the one before it ended in.
+func alternate(i int) []look {
+	if i%2 == 1 {
+		return reversed(allLooks)
+	}
+	return allLooks
+}
+
+// reversed is looks in the opposite order: the next page loads in the look the last one ended in.
+func reversed(looks []look) []look {
+	r := make([]look, len(looks))
+	for i, l := range looks {
+		r[len(looks)-1-i] = l
+	}
+	return r
+}
+
 // checkCurrent is checkPage for the page the browser shows now (after a form was sent).
 func checkCurrent(t *testing.T, ctx context.Context, p pageCheck, label string, withAxe bool) {
 	t.Helper()
@@ -78,8 +135,11 @@ func checkCurrent(t *testing.T, ctx context.Context, p pageCheck, label string, 
 	if !withAxe {
 		return
 	}
-	violations := get(t, ctx, chromedp.Evaluate[[]string](axeSource+`;
-		axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations
+	// axe is put into each document once: a page checked in two looks runs it twice.
+	if !get(t, ctx, chromedp.Evaluate[bool](`typeof axe === "object" && typeof axe.run === "function"`)) {
+		run(t, ctx, chromedp.Evaluate[chromedp.Void](axeSource))
+	}
+	violations := get(t, ctx, chromedp.Evaluate[[]string](`axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations
 			.filter(v => v.impact === "serious" || v.impact === "critical")
 			.map(v => v.id + " (" + v.impact + "): " + v.help + " at " + v.nodes.map(n => n.target.join(" ")).slice(0, 3).join(", ") +
 				" (" + ((v.nodes[0].any[0] || {}).message || "") + ")"))`,
@@ -146,43 +206,37 @@ func TestBrowserPagesFitAndAreAccessible(t *testing.T) {
 		{"/register", ""},
 		{"/recover", ""},
 	}
-	for _, vp := range viewports {
-		for _, scheme := range []string{"light", "dark"} {
-			label := vp.name + "/" + scheme
-			// axe runs on the phone in light and on the desktop in dark: both schemes' colours
-			// and both layouts are checked, at half the cost of all four.
-			withAxe := (vp.mobile && scheme == "light") || (!vp.mobile && scheme == "dark")
-			run(t, ctx, emulate(vp, scheme))
-			run(t, anon, emulate(vp, scheme))
-			for _, p := range signedIn {
-				checkPage(t, ctx, e.URL, p, label, withAxe)
-			}
-			for _, p := range signedOut {
-				checkPage(t, anon, e.URL, p, label, withAxe)
-			}
-			checkAccessForms(t, ctx, e.URL, label, withAxe)
-		}
+	// Each page is loaded once and checked in all four looks (checkLooks).
+	for i, p := range signedIn {
+		checkLooks(t, ctx, e.URL, p, alternate(i), "")
 	}
+	for i, p := range signedOut {
+		checkLooks(t, anon, e.URL, p, alternate(i), "")
+	}
+	checkAccessForms(t, ctx, e.URL, allLooks)
 	// German words are longer: every page again in German, chosen with the switch at the foot
 	// of the page as a user would, on the phone in light and the desktop in dark, with axe.
 	for _, b := range []context.Context{ctx, anon} {
 		run(t, b, emulate(viewports[0], "light"), chromedp.Navigate(e.URL+"/login?rd=%2Fsettings%2Fsecurity"), chromedp.WaitReady(chromedp.CSS(`main`)),
 			chromedp.Click(chromedp.CSS(`.lang-switch button[value="de"]`)), chromedp.WaitReady(chromedp.CSS(`html[lang="de"]`)))
 	}
-	for i, vp := range viewports {
-		scheme := []string{"light", "dark"}[i]
-		label := vp.name + "/" + scheme + "/de"
-		run(t, ctx, emulate(vp, scheme))
-		run(t, anon, emulate(vp, scheme))
-		for _, p := range signedIn {
-			checkPage(t, ctx, e.URL, p, label, true)
-			if lang := get(t, ctx, chromedp.Evaluate[string](`document.documentElement.lang`)); lang != "de" {
-				t.Errorf("%s %s is in %q, not German", label, p.path, lang)
-			}
+	deLooks := []look{{viewports[0], "light", true}, {viewports[1], "dark", true}}
+	for i, p := range signedIn {
+		looks := deLooks
+		if i%2 == 1 {
+			looks = reversed(deLooks)
 		}
-		for _, p := range signedOut {
-			checkPage(t, anon, e.URL, p, label, true)
+		checkLooks(t, ctx, e.URL, p, looks, "/de")
+		if lang := get(t, ctx, chromedp.Evaluate[string](`document.documentElement.lang`)); lang != "de" {
+			t.Errorf("%s is in %q, not German", p.path, lang)
 		}
+	}
+	for i, p := range signedOut {
+		looks := deLooks
+		if i%2 == 1 {
+			looks = reversed(deLooks)
+		}
+		checkLooks(t, anon, e.URL, p, looks, "/de")
 	}
 	if h := text(t, ctx, "h1"); h == "" || strings.Contains(text(t, anon, "main"), "Forgot your password") {
 		t.Errorf("the German pages still show English: %q", text(t, anon, "main"))
@@ -192,12 +246,10 @@ func TestBrowserPagesFitAndAreAccessible(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`.lang-switch button[value="en"]`)), chromedp.WaitReady(chromedp.CSS(`html[lang="en"]`)))
 	}
 	withProvider()
-	for _, vp := range viewports {
-		run(t, ctx, emulate(vp, "light"))
-		checkPage(t, ctx, e.URL, pageCheck{"/admin/providers", "table td:first-child a"}, vp.name+"/light", true)
-		checkPage(t, ctx, e.URL, pageCheck{"/admin/providers/corporate-single-sign-on", "#redirect-uri"}, vp.name+"/light", true)
-		checkPage(t, anon, e.URL, pageCheck{"/login", ".wide-button"}, vp.name+"/light", true)
-	}
+	light := []look{{viewports[0], "light", true}, {viewports[1], "light", true}}
+	checkLooks(t, ctx, e.URL, pageCheck{"/admin/providers", "table td:first-child a"}, light, "")
+	checkLooks(t, ctx, e.URL, pageCheck{"/admin/providers/corporate-single-sign-on", "#redirect-uri"}, reversed(light), "")
+	checkLooks(t, anon, e.URL, pageCheck{"/login", ".wide-button"}, light, "")
 	if t.Failed() {
 		return
 	}
@@ -321,23 +373,23 @@ func accessData(t *testing.T, admin *testserver.Client, bob int64) {
 	}
 }
 
-// checkAccessForms checks the pages that only a form leads to: the rules page with a refused
-// rule's field error, the test box's answer, and forward auth's 403 page.
-func checkAccessForms(t *testing.T, ctx context.Context, base, label string, withAxe bool) {
+// checkAccessForms checks the pages that only a form leads to, in each of looks: the rules page
+// with a refused rule's field error, the test box's answer, and forward auth's 403 page.
+func checkAccessForms(t *testing.T, ctx context.Context, base string, looks []look) {
 	t.Helper()
 	run(t, ctx, chromedp.Navigate(base+"/admin/access"), chromedp.WaitVisible(chromedp.CSS(`#f-url`)),
 		chromedp.SetValue(chromedp.CSS(`#f-name`), "Broken"), chromedp.SetValue(chromedp.CSS(`#f-url`), "ftp://files.example.com/"),
 		chromedp.Click(chromedp.CSS(`#h-rule + form button.primary`)), chromedp.WaitVisible(chromedp.CSS(`#e-url`)))
-	checkCurrent(t, ctx, pageCheck{"/admin/access (refused rule)", "#e-url"}, label, withAxe)
+	checkCurrentLooks(t, ctx, pageCheck{"/admin/access (refused rule)", "#e-url"}, looks, "")
 	run(t, ctx, chromedp.SetValue(chromedp.CSS(`#f-test-url`), "https://wiki.example.com/admin/x"),
 		chromedp.Click(chromedp.CSS(`#h-test + form button`)), chromedp.WaitVisible(chromedp.CSS(`#test-result`)))
-	checkCurrent(t, ctx, pageCheck{"/admin/access (test box)", "#test-result"}, label, withAxe)
+	checkCurrentLooks(t, ctx, pageCheck{"/admin/access (test box)", "#test-result"}, reversed(looks), "")
 	// The 403 page comes from forward auth, as a proxy would show it to the browser.
 	run(t, ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"X-Original-URL": "https://app.example.com/reports"}})
 		return err
 	}))
-	checkPage(t, ctx, base, pageCheck{"/api/auth/verify", "main h1"}, label, withAxe)
+	checkLooks(t, ctx, base, pageCheck{"/api/auth/verify", "main h1"}, looks, "")
 	run(t, ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{}})
 		return err
