@@ -305,33 +305,27 @@ func TestBrowserProviderPagesFitAndAreAccessible(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`form[action$="/admin/apps"] button.primary`)),
 			chromedp.WaitVisible(chromedp.CSS(`#client-secret`)))
 	}
-	for _, vp := range viewports {
-		for _, scheme := range []string{"light", "dark"} {
-			label := vp.name + "/" + scheme
-			withAxe := (vp.mobile && scheme == "light") || (!vp.mobile && scheme == "dark")
-			run(t, ctx, emulate(vp, scheme))
-			if vp.mobile && scheme == "light" {
-				checkPage(t, ctx, e.URL, pageCheck{"/admin/apps", "td.empty"}, label, withAxe)
-			}
-			register("grafana-"+vp.name+"-"+scheme, "Grafana (monitoring dashboards for the whole household)")
-			checkCurrent(t, ctx, pageCheck{"", "#client-secret"}, label+" (new secret)", withAxe)
-			checkPage(t, ctx, e.URL, pageCheck{"/admin/apps", "table td:first-child"}, label, withAxe)
-			client := "grafana-" + vp.name + "-" + scheme
-			checkPage(t, ctx, e.URL, pageCheck{authorize(client, ""), `button[value="allow"]`}, label+" consent", withAxe)
-			e.Clock.Advance(time.Minute) // prompt=login asks for a sign-in newer than the request
-			checkPage(t, ctx, e.URL, pageCheck{authorize(client, "&prompt=login"), `#password`}, label+" confirm", withAxe)
-			checkPage(t, ctx, e.URL, pageCheck{"/oauth2/login?id=no-such-request", "h1"}, label+" expired", withAxe)
-		}
+	// An app is registered in each look, its new secret's page and its consent page checked
+	// there; each other page is loaded once and checked in the four looks (checkLooks).
+	checkLooks(t, ctx, e.URL, pageCheck{"/admin/apps", "td.empty"}, allLooks[:1], "")
+	for _, l := range allLooks {
+		run(t, ctx, emulate(l.vp, l.scheme))
+		register("grafana-"+l.vp.name+"-"+l.scheme, "Grafana (monitoring dashboards for the whole household)")
+		checkCurrent(t, ctx, pageCheck{"", "#client-secret"}, l.String()+" (new secret)", l.axe)
 	}
+	checkLooks(t, ctx, e.URL, pageCheck{"/admin/apps", "table td:first-child"}, reversed(allLooks), "")
+	for _, l := range allLooks { // each app's consent page in the look it was registered in
+		checkLooks(t, ctx, e.URL, pageCheck{authorize("grafana-"+l.vp.name+"-"+l.scheme, ""), `button[value="allow"]`}, []look{l}, " consent")
+	}
+	e.Clock.Advance(time.Minute) // prompt=login asks for a sign-in newer than the request
+	checkLooks(t, ctx, e.URL, pageCheck{authorize("grafana-desktop-dark", "&prompt=login"), `#password`}, allLooks, " confirm")
+	checkLooks(t, ctx, e.URL, pageCheck{"/oauth2/login?id=no-such-request", "h1"}, reversed(allLooks), " expired")
 	r := admin.Do("POST", "/api/admin/oidc/clients", map[string]any{"client_id": "ops-only", "name": "Portainer", "redirect_uris": []string{redirect},
 		"allowed_groups": []string{"ops"}})
 	if r.Status != 201 {
 		t.Fatalf("client: %d %s", r.Status, r.Body)
 	}
-	for _, vp := range viewports {
-		run(t, ctx, emulate(vp, "light"))
-		checkPage(t, ctx, e.URL, pageCheck{authorize("ops-only", ""), "h1"}, vp.name+"/light not allowed", true)
-	}
+	checkLooks(t, ctx, e.URL, pageCheck{authorize("ops-only", ""), "h1"}, []look{{viewports[0], "light", true}, {viewports[1], "light", true}}, " not allowed")
 	if t.Failed() {
 		return
 	}
