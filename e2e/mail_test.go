@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"image"
 	"image/color"
 	_ "image/png"
@@ -173,19 +174,37 @@ func TestBrowserMailTemplatePreviewRendersHTML(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`button[value="preview"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#preview-frame`)),
 	)
-	// A frame paints after its page: poll, with room for a machine busy with other tests.
+	// The sandboxed frame is a document of another origin, drawn by a renderer of its own, and
+	// Chromium draws such a frame only while it is on screen: the preview sits below the fold of
+	// a desktop window, so capturing it where it is showed a blank frame whenever its first
+	// paint came after it was found off screen (the test then failed for as long as that lasted).
+	// It is brought into view as a reader would scroll to it, and polled until it has painted,
+	// with room for a machine busy with other tests. When the frame's renderer comes in, the
+	// page's node ids can be renewed between finding the frame and capturing it ("No node with
+	// given id found", seen in a full-suite run): the frame is then found again, as text() does.
 	deadline := time.Now().Add(30 * time.Second)
+	n := 0
 	for {
-		shot := get(t, ctx, chromedp.Screenshot(chromedp.CSS(`#preview-frame`)))
-		n, err := pixelsNear(shot, color.RGBA{0x24, 0x54, 0xd6, 0xff}, 24)
-		if err != nil {
+		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		var shot []byte
+		err := chromedp.Do(tctx, chromedp.Evaluate[chromedp.Void](`document.querySelector("#preview-frame").scrollIntoView({block: "center"})`))
+		if err == nil {
+			shot, err = chromedp.Run(tctx, chromedp.Screenshot(chromedp.CSS(`#preview-frame`)))
+		}
+		cancel()
+		switch {
+		case err == nil:
+			if n, err = pixelsNear(shot, color.RGBA{0x24, 0x54, 0xd6, 0xff}, 24); err != nil {
+				t.Fatal(err)
+			}
+			if n > 500 { // the button is about 200x44 px
+				return
+			}
+		case !staleDocument(err):
 			t.Fatal(err)
 		}
-		if n > 500 { // the button is about 200x44 px
-			return
-		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the preview frame shows no styled button (%d button-coloured pixels)", n)
+			t.Fatalf("the preview frame shows no styled button (%d button-coloured pixels; last capture error: %v)", n, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
