@@ -1,6 +1,10 @@
 package password
 
-import "syscall"
+import (
+	"os/exec"
+	"runtime"
+	"syscall"
+)
 
 // HashNice is how much lower than the server's own threads a hashing thread runs (nice 10: the
 // kernel's weight for it is about a tenth of a normal thread's when both want a core).
@@ -24,4 +28,18 @@ func threadNice() (int, error) {
 	// The raw syscall returns 20 - nice so that it is never negative (man 2 getpriority).
 	p, err := syscall.Getpriority(syscall.PRIO_PROCESS, syscall.Gettid())
 	return 20 - p, err
+}
+
+// startLowPriority starts cmd from a thread lowered like a hashing thread: a new process takes
+// the nice value of the thread that forks it, and every thread it makes takes its creator's, so
+// the whole worker process runs HashNice below the server. The thread stays locked to the
+// goroutine, which ends, so the runtime discards it instead of reusing a lowered thread.
+func startLowPriority(cmd *exec.Cmd) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		lowerThreadPriority()
+		errc <- cmd.Start()
+	}()
+	return <-errc
 }

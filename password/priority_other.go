@@ -2,7 +2,10 @@
 
 package password
 
-import "errors"
+import (
+	"errors"
+	"os/exec"
+)
 
 // HashNice is the lowered priority of hashing threads on Linux; elsewhere hashes run at normal
 // priority.
@@ -11,3 +14,5 @@ const HashNice = 0
 func lowerThreadPriority() {}
 
 func threadNice() (int, error) { return 0, errors.New("thread priorities are only lowered on Linux") }
+
+func startLowPriority(cmd *exec.Cmd) error { return cmd.Start() }

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/gatehouse/gatehouse/oidcprovider"
+	"github.com/gatehouse/gatehouse/password"
 )
 
 func main() {
@@ -108,6 +109,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return usageError{"config needs a subcommand: check"}
 		}
 		return configCheck(ctx, args[2:], getenv, nil, stdout, stderr)
+	case hashWorkerCommand:
+		// Internal: the process serve runs its password hashes in (password.Process).
+		return password.ServeWorker(stdin, stdout)
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)
 		return nil

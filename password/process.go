@@ -1,0 +1,345 @@
+package password
+
+import (
+	"bufio"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Process runs the pool's hashes in a worker process of its own: the same binary started with
+// a worker command (cmd/gatehouse: `gatehouse hash-worker`), at a lower scheduling priority, fed
+// over a pipe. The pool in the server still decides who may hash and when (queue, trusted
+// callers, EBusy); only the Argon2id work moves. Why a process and not only a lowered thread:
+// a hash allocates its memory (19 MiB at the default parameters) in the heap of whoever runs it,
+// so in the server each sign-in started a garbage-collection cycle of the server's heap, and
+// every such cycle stops the world, which has to wait for the lowered hashing thread to be
+// given a core before it can stop. During a sign-in flood that made the request checks wait
+// 8-12 ms in every second (bench/README.md). In a worker process the hashes' garbage is
+// collected by the worker's runtime, whose pauses stop no request.
+//
+// The worker gets no environment but GOMAXPROCS (no secret of the server's reaches it) and
+// exits when its standard input ends, which is also what happens when the server dies. If the
+// worker cannot be started, or stops, a hash runs in the server as before and the failure is
+// logged; a new start is tried after RestartDelay.
+type Process struct {
+	path  string
+	args  []string
+	procs int
+	log   *slog.Logger
+	now   func() time.Time
+
+	mu      sync.Mutex
+	cur     *worker
+	closed  bool
+	retryAt time.Time // after a failed start: hash here, not in a worker, until then
+}
+
+// RestartDelay is how long hashes run in the server after a worker could not be started.
+const RestartDelay = 30 * time.Second
+
+// NewProcess returns a Process that starts path with args as its worker, running up to procs
+// hashes at once (the worker's GOMAXPROCS). The worker starts with the first hash, or at Start.
+func NewProcess(path string, args []string, procs int, log *slog.Logger, now func() time.Time) *Process {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Process{path: path, args: args, procs: max(1, procs), log: log, now: now}
+}
+
+// Start starts the worker now, so the first sign-in does not wait for it.
+func (p *Process) Start() error {
+	_, err := p.worker()
+	return err
+}
+
+// Close ends the worker: its input is closed, so it finishes what it is hashing and exits; a
+// worker that has not exited after a few seconds is killed.
+func (p *Process) Close() error {
+	p.mu.Lock()
+	w := p.cur
+	p.cur, p.closed = nil, true
+	p.mu.Unlock()
+	if w == nil {
+		return nil
+	}
+	w.stdin.Close()
+	select {
+	case <-w.done:
+	case <-time.After(5 * time.Second):
+		_ = w.cmd.Process.Kill()
+		<-w.done
+	}
+	return nil
+}
+
+// PID is the running worker's process id, 0 when none runs (for tests and operators' checks).
+func (p *Process) PID() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cur == nil {
+		return 0
+	}
+	return p.cur.cmd.Process.Pid
+}
+
+// errClosed is returned for hashes asked of a Process that was closed.
+var errClosed = errors.New("password: the hashing process was closed")
+
+// worker returns the running worker, starting one if none runs and no recent start failed.
+func (p *Process) worker() (*worker, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil, errClosed
+	}
+	if p.cur != nil {
+		return p.cur, nil
+	}
+	if now := p.now(); now.Before(p.retryAt) {
+		return nil, fmt.Errorf("password: the hashing process failed to start; next try in %s", p.retryAt.Sub(now).Round(time.Second))
+	}
+	w, err := startWorker(p.path, p.args, p.procs)
+	if err != nil {
+		p.retryAt = p.now().Add(RestartDelay)
+		p.log.Warn("could not start the password hashing process; hashing in the server until it starts", "err", err, "retry_in", RestartDelay)
+		return nil, err
+	}
+	p.cur = w
+	return w, nil
+}
+
+// call runs req in the worker. ok is false when no worker could run it: none could be started,
+// or the worker stopped before answering; the caller then computes it itself.
+func (p *Process) call(req request) (rep reply, ok bool) {
+	w, err := p.worker()
+	if err != nil {
+		return reply{}, false
+	}
+	rep, err = w.call(req)
+	if err != nil {
+		p.mu.Lock()
+		if p.cur == w {
+			p.cur = nil
+			p.log.Warn("the password hashing process stopped; hashing this one in the server and starting a new process for the next", "err", err)
+		}
+		p.mu.Unlock()
+		return reply{}, false
+	}
+	return rep, true
+}
+
+// request is one hash or verification sent to the worker.
+type request struct {
+	ID       uint64
+	Verify   bool
+	Password string
+	PHC      string // Verify: the stored hash
+	Params   Params // Hash: the parameters; Verify: the pool's, for needsRehash
+}
+
+// reply is the worker's answer to the request with the same ID.
+type reply struct {
+	ID        uint64
+	PHC       string // Hash
+	OK        bool   // Verify: the password matches
+	Rehash    bool   // Verify: the stored hash is weaker than Params
+	Malformed bool   // Verify: the stored hash is not an Argon2id PHC string (ErrMalformed)
+	Err       string // any other failure
+}
+
+// compute runs req here: the worker runs it for the server, and the server itself when no
+// worker can.
+func compute(req request) reply {
+	rep := reply{ID: req.ID}
+	var err error
+	if req.Verify {
+		rep.OK, rep.Rehash, err = Verify(req.Password, req.PHC, req.Params)
+	} else {
+		rep.PHC, err = Hash(req.Password, req.Params)
+	}
+	switch {
+	case errors.Is(err, ErrMalformed):
+		rep.Malformed = true
+	case err != nil:
+		rep.Err = err.Error()
+	}
+	return rep
+}
+
+// err is the failure the reply carries, nil if none.
+func (r reply) err() error {
+	switch {
+	case r.Malformed:
+		return ErrMalformed
+	case r.Err != "":
+		return errors.New(r.Err)
+	}
+	return nil
+}
+
+// worker is one running worker process and the requests waiting for its answers.
+type worker struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	done  chan struct{} // closed once the process has exited and every waiter was told
+
+	wmu sync.Mutex // one request encoded at a time
+	enc *gob.Encoder
+
+	mu      sync.Mutex
+	next    uint64
+	pending map[uint64]chan reply
+	err     error // why the worker stopped; set once
+}
+
+func startWorker(path string, args []string, procs int) (*worker, error) {
+	cmd := exec.Command(path, args...)
+	// Nothing of the server's environment: secrets passed to it in variables stay there.
+	cmd.Env = []string{fmt.Sprintf("GOMAXPROCS=%d", procs)}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	// A panic in the worker shows where the server's own output goes.
+	cmd.Stderr = os.Stderr
+	if err := startLowPriority(cmd); err != nil {
+		return nil, err
+	}
+	w := &worker{cmd: cmd, stdin: stdin, done: make(chan struct{}), enc: gob.NewEncoder(stdin), pending: map[uint64]chan reply{}}
+	go w.read(stdout)
+	return w, nil
+}
+
+// read delivers the worker's answers until its output ends, then fails whatever still waits.
+func (w *worker) read(stdout io.Reader) {
+	dec := gob.NewDecoder(bufio.NewReader(stdout))
+	var err error
+	for {
+		var rep reply
+		if err = dec.Decode(&rep); err != nil {
+			break
+		}
+		w.mu.Lock()
+		ch := w.pending[rep.ID]
+		delete(w.pending, rep.ID)
+		w.mu.Unlock()
+		if ch != nil {
+			ch <- rep
+		}
+	}
+	if err != io.EOF {
+		// Output that is not an answer: the worker is broken, and may not be reading either.
+		_ = w.cmd.Process.Kill()
+	}
+	w.stdin.Close()
+	werr := w.cmd.Wait()
+	if err == io.EOF && werr != nil {
+		err = werr
+	}
+	w.mu.Lock()
+	w.err = fmt.Errorf("password: the hashing process stopped: %w", err)
+	for id, ch := range w.pending {
+		delete(w.pending, id)
+		close(ch)
+	}
+	w.mu.Unlock()
+	close(w.done)
+}
+
+// call sends req and waits for its answer, or for the worker to stop.
+func (w *worker) call(req request) (reply, error) {
+	ch := make(chan reply, 1)
+	w.mu.Lock()
+	if w.err != nil {
+		w.mu.Unlock()
+		return reply{}, w.err
+	}
+	w.next++
+	req.ID = w.next
+	w.pending[req.ID] = ch
+	w.mu.Unlock()
+
+	w.wmu.Lock()
+	err := w.enc.Encode(&req)
+	w.wmu.Unlock()
+	if err != nil {
+		w.mu.Lock()
+		delete(w.pending, req.ID)
+		w.mu.Unlock()
+		return reply{}, fmt.Errorf("password: writing to the hashing process: %w", err)
+	}
+	rep, ok := <-ch
+	if !ok {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return reply{}, w.err
+	}
+	return rep, nil
+}
+
+// ServeWorker is the worker's side: it answers requests read from r on w until r ends, running
+// up to GOMAXPROCS of them at once. It gives the hashes' memory back to the system once it has
+// been idle for a second, so an idle worker stays small.
+func ServeWorker(r io.Reader, w io.Writer) error {
+	dec := gob.NewDecoder(bufio.NewReader(r))
+	enc := gob.NewEncoder(w)
+	var wmu sync.Mutex
+	var werr error
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	var running atomic.Int64
+	var trim *time.Timer
+	var tmu sync.Mutex
+	for {
+		var req request
+		if err := dec.Decode(&req); err != nil {
+			wg.Wait()
+			if errors.Is(err, io.EOF) {
+				return werr
+			}
+			return err
+		}
+		slots <- struct{}{}
+		running.Add(1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rep := compute(req)
+			<-slots
+			wmu.Lock()
+			if err := enc.Encode(&rep); err != nil && werr == nil {
+				werr = err
+			}
+			wmu.Unlock()
+			if running.Add(-1) == 0 {
+				tmu.Lock()
+				if trim != nil {
+					trim.Stop()
+				}
+				trim = time.AfterFunc(time.Second, func() {
+					if running.Load() == 0 {
+						debug.FreeOSMemory()
+					}
+				})
+				tmu.Unlock()
+			}
+		}()
+	}
+}
