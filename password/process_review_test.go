@@ -1,0 +1,118 @@
+package password
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Further worker modes of the test binary, for workers that misbehave. init runs before
+// TestMain, so process_test.go's TestMain need not know them.
+const (
+	hangWorkerArg = "password-test-hang-worker" // reads requests, never answers
+	exitWorkerArg = "password-test-exit-worker" // exits at once, as a binary without hash-worker would
+)
+
+func init() {
+	if len(os.Args) < 2 {
+		return
+	}
+	switch os.Args[1] {
+	case hangWorkerArg:
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		os.Exit(0)
+	case exitWorkerArg:
+		os.Exit(2)
+	}
+}
+
+// A worker that stops answering (SIGSTOP, a deadlock, a kernel stall) must not hold the pool's
+// callers forever: every pool worker would be stuck, the queue would fill, and every sign-in
+// would get server_busy until the server restarts, with nothing logged.
+func TestReviewHungWorkerDoesNotHoldCallersForever(t *testing.T) {
+	proc := NewProcess(os.Args[0], []string{hangWorkerArg}, 1, nil, nil)
+	t.Cleanup(func() { proc.Close() })
+	h := NewHasher(fast, 1, 0)
+	h.Offload(proc)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.Hash(ctx, "pw")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Logf("hash returned: %v", err)
+	case <-time.After(15 * time.Second):
+		running, waiting := h.Stats()
+		t.Errorf("hash still waiting for a worker that never answers after 15 s (ctx deadline 2 s); pool running %d waiting %d", running, waiting)
+	}
+}
+
+// A worker that starts but exits at once (the binary at the path was replaced by one without
+// hash-worker, a sandbox that kills it, ...) is started again for every hash, with a warning
+// each time: a process start and a log line per sign-in, unbounded under a flood.
+func TestReviewWorkerThatExitsAtOnceIsNotStartedPerHash(t *testing.T) {
+	logs := &logCount{}
+	clock := &fakeNow{t: time.Unix(1_800_000_000, 0)}
+	proc := NewProcess(os.Args[0], []string{exitWorkerArg}, 1, logs.logger(), clock.now)
+	t.Cleanup(func() { proc.Close() })
+	h := NewHasher(fast, 1, 0)
+	h.Offload(proc)
+	for i := range 20 {
+		if _, err := h.Hash(context.Background(), "pw"); err != nil {
+			t.Fatalf("hash %d: %v", i, err)
+		}
+	}
+	if n := logs.count(); n > 2 {
+		t.Errorf("20 hashes within RestartDelay started the dying worker and logged %d times, want at most 2", n)
+	}
+}
+
+// The worker inherits the server's descriptors that are not close-on-exec: Go marks its own,
+// but not those the server was given by its parent (socket activation, a supervisor's pipe, a
+// shell redirection). docs/architecture.md says it "inherits no descriptor but the pipes".
+func TestReviewWorkerInheritsOnlyItsPipes(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	// A descriptor as a parent process would pass it: without O_CLOEXEC.
+	fd, err := syscall.Open(os.Args[0], syscall.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	h, proc := offloaded(t, fast, 1, "", nil, nil)
+	if _, err := h.Hash(context.Background(), "pw"); err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", proc.PID()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fds []int
+	for _, e := range ents {
+		n, _ := strconv.Atoi(e.Name())
+		fds = append(fds, n)
+	}
+	sort.Ints(fds)
+	for _, n := range fds {
+		if n > 2 {
+			target, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%d", proc.PID(), n))
+			// The Go runtime of the worker itself may hold a few (epoll, its pidfd, ...): only
+			// the one opened above is the server's.
+			t.Logf("worker fd %d -> %s", n, target)
+			if n == fd {
+				t.Errorf("worker holds the server's descriptor %d (%s); its descriptors: %v", n, target, fds)
+			}
+		}
+	}
+}
