@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -114,5 +115,104 @@ func TestReviewWorkerInheritsOnlyItsPipes(t *testing.T) {
 				t.Errorf("worker holds the server's descriptor %d (%s); its descriptors: %v", n, target, fds)
 			}
 		}
+	}
+}
+
+// Unknown logins (VerifyDummy) and wrong passwords cost the same in the worker: both are one
+// Verify of an equally long PHC with the same parameters. Interleaved, medians compared.
+func TestReviewDummyCostsWhatAWrongPasswordCosts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing")
+	}
+	h, _ := offloaded(t, DefaultParams(), 1, "", nil, nil)
+	ctx := context.Background()
+	phc, err := h.Hash(ctx, "the real password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.VerifyDummy(ctx, "warm"); err != nil { // builds the dummy
+		t.Fatal(err)
+	}
+	var wrong, dummy []time.Duration
+	for range 15 {
+		t0 := time.Now()
+		if ok, _, err := h.Verify(ctx, "a wrong one", phc); ok || err != nil {
+			t.Fatal(ok, err)
+		}
+		wrong = append(wrong, time.Since(t0))
+		t0 = time.Now()
+		if err := h.VerifyDummy(ctx, "a wrong one"); err != nil {
+			t.Fatal(err)
+		}
+		dummy = append(dummy, time.Since(t0))
+	}
+	med := func(d []time.Duration) time.Duration {
+		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+		return d[len(d)/2]
+	}
+	t.Logf("median wrong password %v, unknown login %v, ratio %.2f; len(phc) %d, len(dummy) %d", med(wrong), med(dummy), float64(med(dummy))/float64(med(wrong)), len(phc), len(h.dummy))
+}
+
+// Answers never go to the wrong caller, whatever the worker does meanwhile: callers verify
+// right and wrong passwords against hashes of their own while the worker is killed again and
+// again, and Close comes at the end with calls in flight.
+func TestReviewAnswersStayWithTheirCallersAcrossWorkerDeaths(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("kills the worker by pid")
+	}
+	h, proc := offloaded(t, fast, 4, "", nil, nil)
+	ctx := context.Background()
+	const callers, rounds = 8, 40
+	phcs := make([]string, callers)
+	for i := range phcs {
+		var err error
+		if phcs[i], err = Hash("pw"+strconv.Itoa(i), fast); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := make(chan struct{})
+	killed := make(chan int, 1)
+	go func() {
+		n := 0
+		defer func() { killed <- n }()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(15 * time.Millisecond):
+			}
+			if pid := proc.PID(); pid != 0 && syscall.Kill(pid, syscall.SIGKILL) == nil {
+				n++
+			}
+		}
+	}()
+	errs := make(chan error, callers*rounds)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var wg sync.WaitGroup
+		for c := range callers {
+			wg.Go(func() {
+				for r := range rounds {
+					right := (r+c)%2 == 0
+					pw := "pw" + strconv.Itoa(c)
+					if !right {
+						pw = "pw" + strconv.Itoa(c+callers)
+					}
+					ok, _, err := h.Verify(ctx, pw, phcs[c])
+					if err != nil || ok != right {
+						errs <- fmt.Errorf("caller %d round %d: ok %v err %v, want ok %v", c, r, ok, err, right)
+					}
+				}
+			})
+		}
+		wg.Wait()
+	}()
+	<-done
+	close(stop)
+	t.Logf("worker killed %d times", <-killed)
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
