@@ -16,3 +16,5 @@ func lowerThreadPriority() {}
 func threadNice() (int, error) { return 0, errors.New("thread priorities are only lowered on Linux") }
 
 func startLowPriority(cmd *exec.Cmd) error { return cmd.Start() }
+
+func closeInheritedOnExec() {}

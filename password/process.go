@@ -133,7 +133,17 @@ func (p *Process) call(req request) (rep reply, ok bool) {
 		p.mu.Lock()
 		if p.cur == w {
 			p.cur = nil
-			p.log.Warn("the password hashing process stopped; hashing this one in the server and starting a new process for the next", "err", err)
+			w.mu.Lock()
+			answered := w.answered
+			w.mu.Unlock()
+			if !answered {
+				// It never worked (a binary without the worker command, a sandbox that kills
+				// it): as a failed start, not a new process for every hash.
+				p.retryAt = p.now().Add(RestartDelay)
+				p.log.Warn("the password hashing process stopped before answering; hashing in the server until it starts", "err", err, "retry_in", RestartDelay)
+			} else {
+				p.log.Warn("the password hashing process stopped; hashing this one in the server and starting a new process for the next", "err", err)
+			}
 		}
 		p.mu.Unlock()
 		return reply{}, false
@@ -199,11 +209,18 @@ type worker struct {
 	wmu sync.Mutex // one request encoded at a time
 	enc *gob.Encoder
 
-	mu      sync.Mutex
-	next    uint64
-	pending map[uint64]chan reply
-	err     error // why the worker stopped; set once
+	mu       sync.Mutex
+	next     uint64
+	pending  map[uint64]chan reply
+	err      error // why the worker stopped; set once
+	answered bool  // it has answered a request: it is a working worker, not one that dies at once
 }
+
+// callTimeout bounds how long a caller waits for the worker's answer. A hash takes tens of
+// milliseconds; a worker that has not answered in this long is stopped (SIGSTOP, a stall, a
+// bug), its callers hash in the server, and a new worker starts for the next hash, instead of
+// every pool worker waiting on it forever.
+var callTimeout = 30 * time.Second
 
 func startWorker(path string, args []string, procs int) (*worker, error) {
 	cmd := exec.Command(path, args...)
@@ -219,6 +236,9 @@ func startWorker(path string, args []string, procs int) (*worker, error) {
 	}
 	// A panic in the worker shows where the server's own output goes.
 	cmd.Stderr = os.Stderr
+	// Descriptors the server was given without close-on-exec (by a supervisor, a shell, socket
+	// activation) would otherwise pass to the worker; Go's own are close-on-exec already.
+	closeInheritedOnExec()
 	if err := startLowPriority(cmd); err != nil {
 		return nil, err
 	}
@@ -239,6 +259,7 @@ func (w *worker) read(stdout io.Reader) {
 		w.mu.Lock()
 		ch := w.pending[rep.ID]
 		delete(w.pending, rep.ID)
+		w.answered = true
 		w.mu.Unlock()
 		if ch != nil {
 			ch <- rep
@@ -285,7 +306,17 @@ func (w *worker) call(req request) (reply, error) {
 		w.mu.Unlock()
 		return reply{}, fmt.Errorf("password: writing to the hashing process: %w", err)
 	}
-	rep, ok := <-ch
+	timer := time.NewTimer(callTimeout)
+	defer timer.Stop()
+	var rep reply
+	var ok bool
+	select {
+	case rep, ok = <-ch:
+	case <-timer.C:
+		// Killed, the worker's output ends and read fails every waiter, this one included.
+		_ = w.cmd.Process.Kill()
+		rep, ok = <-ch
+	}
 	if !ok {
 		w.mu.Lock()
 		defer w.mu.Unlock()

@@ -38,6 +38,8 @@ func init() {
 // callers forever: every pool worker would be stuck, the queue would fill, and every sign-in
 // would get server_busy until the server restarts, with nothing logged.
 func TestReviewHungWorkerDoesNotHoldCallersForever(t *testing.T) {
+	defer func(d time.Duration) { callTimeout = d }(callTimeout)
+	callTimeout = 3 * time.Second
 	proc := NewProcess(os.Args[0], []string{hangWorkerArg}, 1, nil, nil)
 	t.Cleanup(func() { proc.Close() })
 	h := NewHasher(fast, 1, 0)
