@@ -120,10 +120,26 @@ func cgroupCPUs(fsys fs.FS) int {
 	return int(math.Ceil(quota / period))
 }
 
-// Offload makes the pool run its hashes in proc's worker process; call it before the pool is
-// used. The pool keeps deciding who hashes when: proc runs at most as many hashes at once as
-// the pool has workers.
-func (h *Hasher) Offload(proc *Process) { h.proc = proc }
+// Offload starts proc's worker process and makes the pool run its hashes there; call it before
+// the pool is used. The pool keeps deciding who hashes when: proc runs at most as many hashes
+// at once as the pool has workers. If the worker does not start, the pool hashes in this
+// process as before and the error says why.
+func (h *Hasher) Offload(proc *Process) error {
+	h.attach(proc)
+	if err := proc.Start(); err != nil {
+		h.proc = nil
+		return err
+	}
+	return nil
+}
+
+// attach makes the pool hash in proc, whose worker starts with the first hash.
+func (h *Hasher) attach(proc *Process) {
+	h.proc = proc
+	// The worker's soft memory limit: its hashes' memory and some room for the runtime. The
+	// hashes' blocks hold no pointers, so collecting more often near the limit costs little.
+	proc.memoryLimit = int64(h.workers)*int64(h.params.Memory)<<10 + 16<<20
+}
 
 // Offloaded reports whether hashes run in a worker process (Offload).
 func (h *Hasher) Offloaded() bool { return h.proc != nil }
@@ -249,7 +265,9 @@ func runLowPriority(fn func()) {
 	go func() {
 		defer close(done)
 		runtime.LockOSThread()
-		lowerThreadPriority()
+		// Not lowered (a seccomp filter): the hash runs at the server's priority, as it would
+		// without this; the worker process's start logs that case once.
+		_ = lowerThreadPriority()
 		fn()
 	}()
 	<-done

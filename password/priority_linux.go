@@ -17,12 +17,12 @@ const HashNice = 10
 // server started under `nice` or systemd's Nice= still hashes below its request handlers (an
 // absolute 10 would equal them at Nice=10). Lowering needs no privilege; if it fails anyway (a
 // seccomp filter), the hash runs at normal priority, as it did before.
-func lowerThreadPriority() {
+func lowerThreadPriority() error {
 	cur, err := threadNice()
 	if err != nil {
 		cur = 0
 	}
-	_ = syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), min(19, cur+HashNice))
+	return syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), min(19, cur+HashNice))
 }
 
 // threadNice reports the calling thread's nice value (for tests).
@@ -36,14 +36,16 @@ func threadNice() (int, error) {
 // the nice value of the thread that forks it, and every thread it makes takes its creator's, so
 // the whole worker process runs HashNice below the server. The thread stays locked to the
 // goroutine, which ends, so the runtime discards it instead of reusing a lowered thread.
-func startLowPriority(cmd *exec.Cmd) error {
-	errc := make(chan error, 1)
+// If the thread could not be lowered, the process still starts, and lowered reports why not.
+func startLowPriority(cmd *exec.Cmd) (lowered, err error) {
+	errc := make(chan error, 2)
 	go func() {
 		runtime.LockOSThread()
-		lowerThreadPriority()
+		errc <- lowerThreadPriority()
 		errc <- cmd.Start()
 	}()
-	return <-errc
+	lowered = <-errc
+	return lowered, <-errc
 }
 
 // closeInheritedOnExec marks every descriptor above standard error close-on-exec, so a child

@@ -11,10 +11,10 @@ import (
 // priority.
 const HashNice = 0
 
-func lowerThreadPriority() {}
+func lowerThreadPriority() error { return nil }
 
 func threadNice() (int, error) { return 0, errors.New("thread priorities are only lowered on Linux") }
 
-func startLowPriority(cmd *exec.Cmd) error { return cmd.Start() }
+func startLowPriority(cmd *exec.Cmd) (lowered, err error) { return nil, cmd.Start() }
 
 func closeInheritedOnExec() {}

@@ -27,8 +27,8 @@ import (
 // 8-12 ms in every second (bench/README.md). In a worker process the hashes' garbage is
 // collected by the worker's runtime, whose pauses stop no request.
 //
-// The worker gets no environment but GOMAXPROCS (no secret of the server's reaches it) and
-// exits when its standard input ends, which is also what happens when the server dies. If the
+// The worker gets no environment but GOMAXPROCS and GOMEMLIMIT (no secret of the server's
+// reaches it), no descriptor but its pipes, and exits when its standard input ends, which is also what happens when the server dies. If the
 // worker cannot be started, or stops, a hash runs in the server as before and the failure is
 // logged; a new start is tried after RestartDelay.
 type Process struct {
@@ -37,6 +37,16 @@ type Process struct {
 	procs int
 	log   *slog.Logger
 	now   func() time.Time
+
+	// Name is the worker's argv[0], what ps shows; empty means path. serve starts
+	// /proc/self/exe, the very program it runs even if the file was replaced since, and names
+	// the worker after the program's path.
+	Name string
+
+	callTimeout time.Duration // CallTimeout; shorter in tests
+	memoryLimit int64         // the worker's GOMEMLIMIT in bytes, set by Hasher.Offload; 0: none
+
+	loweredOnce sync.Once // the warning that the worker could not be lowered, once
 
 	mu      sync.Mutex
 	cur     *worker
@@ -56,13 +66,37 @@ func NewProcess(path string, args []string, procs int, log *slog.Logger, now fun
 	if now == nil {
 		now = time.Now
 	}
-	return &Process{path: path, args: args, procs: max(1, procs), log: log, now: now}
+	return &Process{path: path, args: args, procs: max(1, procs), log: log, now: now, callTimeout: CallTimeout}
 }
 
-// Start starts the worker now, so the first sign-in does not wait for it.
+// Start starts the worker now, so the first sign-in does not wait for it. Unlike a start on
+// demand, a failure here is only returned, not logged: the caller decides what it means.
 func (p *Process) Start() error {
-	_, err := p.worker()
-	return err
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return errClosed
+	}
+	if p.cur != nil {
+		return nil
+	}
+	w, lowered, err := p.start()
+	if err != nil {
+		return err
+	}
+	p.warnNotLowered(lowered)
+	p.cur = w
+	return nil
+}
+
+// warnNotLowered logs, once, that a worker runs at the server's priority.
+func (p *Process) warnNotLowered(lowered error) {
+	if lowered == nil {
+		return
+	}
+	p.loweredOnce.Do(func() {
+		p.log.Warn("could not lower the password hashing process's priority; a sign-in flood will compete with request checks for the cores (a seccomp filter denying setpriority?)", "err", lowered)
+	})
 }
 
 // Close ends the worker: its input is closed, so it finishes what it is hashing and exits; a
@@ -106,17 +140,25 @@ func (p *Process) worker() (*worker, error) {
 		return nil, errClosed
 	}
 	if p.cur != nil {
-		return p.cur, nil
+		select {
+		case <-p.cur.done:
+			// It died between hashes: start a new one now rather than fail this hash over.
+			p.log.Warn("the password hashing process stopped; starting a new one", "err", p.cur.stopErr())
+			p.cur = nil
+		default:
+			return p.cur, nil
+		}
 	}
 	if now := p.now(); now.Before(p.retryAt) {
 		return nil, fmt.Errorf("password: the hashing process failed to start; next try in %s", p.retryAt.Sub(now).Round(time.Second))
 	}
-	w, err := startWorker(p.path, p.args, p.procs)
+	w, lowered, err := p.start()
 	if err != nil {
 		p.retryAt = p.now().Add(RestartDelay)
 		p.log.Warn("could not start the password hashing process; hashing in the server until it starts", "err", err, "retry_in", RestartDelay)
 		return nil, err
 	}
+	p.warnNotLowered(lowered)
 	p.cur = w
 	return w, nil
 }
@@ -128,8 +170,10 @@ func (p *Process) call(req request) (rep reply, ok bool) {
 	if err != nil {
 		return reply{}, false
 	}
-	rep, err = w.call(req)
+	rep, err = w.call(req, p.callTimeout)
 	if err != nil {
+		// Whatever went wrong, this worker is done with: if it still runs, it ends now.
+		_ = w.cmd.Process.Kill()
 		p.mu.Lock()
 		if p.cur == w {
 			p.cur = nil
@@ -216,35 +260,51 @@ type worker struct {
 	answered bool  // it has answered a request: it is a working worker, not one that dies at once
 }
 
-// callTimeout bounds how long a caller waits for the worker's answer. A hash takes tens of
+// CallTimeout bounds how long a caller waits for the worker's answer. A hash takes tens of
 // milliseconds; a worker that has not answered in this long is stopped (SIGSTOP, a stall, a
 // bug), its callers hash in the server, and a new worker starts for the next hash, instead of
 // every pool worker waiting on it forever.
-var callTimeout = 30 * time.Second
+const CallTimeout = 30 * time.Second
 
-func startWorker(path string, args []string, procs int) (*worker, error) {
-	cmd := exec.Command(path, args...)
+// start starts a worker process; lowered is why its priority could not be lowered, if not.
+func (p *Process) start() (w *worker, lowered, err error) {
+	cmd := exec.Command(p.path, p.args...)
+	if p.Name != "" {
+		cmd.Args[0] = p.Name
+	}
 	// Nothing of the server's environment: secrets passed to it in variables stay there.
-	cmd.Env = []string{fmt.Sprintf("GOMAXPROCS=%d", procs)}
+	cmd.Env = []string{fmt.Sprintf("GOMAXPROCS=%d", p.procs)}
+	if p.memoryLimit > 0 {
+		cmd.Env = append(cmd.Env, fmt.Sprintf("GOMEMLIMIT=%d", p.memoryLimit))
+	}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, err
+		stdin.Close()
+		return nil, nil, err
 	}
 	// A panic in the worker shows where the server's own output goes.
 	cmd.Stderr = os.Stderr
 	// Descriptors the server was given without close-on-exec (by a supervisor, a shell, socket
 	// activation) would otherwise pass to the worker; Go's own are close-on-exec already.
 	closeInheritedOnExec()
-	if err := startLowPriority(cmd); err != nil {
-		return nil, err
+	lowered, err = startLowPriority(cmd)
+	if err != nil {
+		return nil, lowered, err
 	}
-	w := &worker{cmd: cmd, stdin: stdin, done: make(chan struct{}), enc: gob.NewEncoder(stdin), pending: map[uint64]chan reply{}}
+	w = &worker{cmd: cmd, stdin: stdin, done: make(chan struct{}), enc: gob.NewEncoder(stdin), pending: map[uint64]chan reply{}}
 	go w.read(stdout)
-	return w, nil
+	return w, lowered, nil
+}
+
+// stopErr is why the worker stopped, once it has.
+func (w *worker) stopErr() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
 }
 
 // read delivers the worker's answers until its output ends, then fails whatever still waits.
@@ -285,7 +345,7 @@ func (w *worker) read(stdout io.Reader) {
 }
 
 // call sends req and waits for its answer, or for the worker to stop.
-func (w *worker) call(req request) (reply, error) {
+func (w *worker) call(req request, timeout time.Duration) (reply, error) {
 	ch := make(chan reply, 1)
 	w.mu.Lock()
 	if w.err != nil {
@@ -306,7 +366,7 @@ func (w *worker) call(req request) (reply, error) {
 		w.mu.Unlock()
 		return reply{}, fmt.Errorf("password: writing to the hashing process: %w", err)
 	}
-	timer := time.NewTimer(callTimeout)
+	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	var rep reply
 	var ok bool

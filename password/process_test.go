@@ -75,7 +75,7 @@ func offloaded(t *testing.T, p Params, workers int, path string, clock *fakeNow,
 	proc := NewProcess(path, []string{workerArg}, workers, log, clock.now)
 	t.Cleanup(func() { proc.Close() })
 	h := NewHasher(p, workers, 0)
-	h.Offload(proc)
+	h.attach(proc) // the worker starts with the first hash
 	return h, proc
 }
 
@@ -220,8 +220,10 @@ func TestProcessRunsLoweredWithoutTheServersEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Trim(string(env), "\x00"); got != "GOMAXPROCS=1" {
-		t.Errorf("worker's environment is %q, want only GOMAXPROCS=1", got)
+	// The worker's memory limit is its hashes' memory and 16 MiB.
+	want := fmt.Sprintf("GOMAXPROCS=1\x00GOMEMLIMIT=%d", int64(fast.Memory)<<10+16<<20)
+	if got := strings.Trim(string(env), "\x00"); got != want {
+		t.Errorf("worker's environment is %q, want only %q", got, want)
 	}
 }
 
@@ -273,6 +275,13 @@ func TestProcessFallsBackWhenTheWorkerCannotStart(t *testing.T) {
 	h, proc := offloaded(t, fast, 1, "/nonexistent/gatehouse", clock, logs.logger())
 	if err := proc.Start(); err == nil {
 		t.Fatal("starting a missing binary succeeded")
+	}
+	if logs.count() != 0 {
+		t.Error("Start logged its failure; its caller decides what it means")
+	}
+	// Offload reports the failure and leaves the pool hashing here.
+	if err := NewHasher(fast, 1, 0).Offload(proc); err == nil {
+		t.Error("Offload of a worker that cannot start succeeded")
 	}
 	ctx := context.Background()
 	for i := range 3 {

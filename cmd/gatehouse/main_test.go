@@ -309,8 +309,23 @@ func TestMemoryLimit(t *testing.T) {
 	if want := int64(3*19+48) << 20; !ok || limit != want {
 		t.Fatalf("limit %d MiB (%v), want %d MiB", limit>>20, ok, want>>20)
 	}
-	// Hashing in a worker process, the hashes' memory is not this process's.
-	h.Offload(password.NewProcess("/nonexistent", nil, 3, nil, nil))
+	// A worker that cannot start leaves the hashes, and their memory, here.
+	if err := h.Offload(password.NewProcess("/nonexistent", nil, 3, nil, nil)); err == nil {
+		t.Fatal("a worker at /nonexistent started")
+	}
+	if limit, _ := memoryLimit(env(nil), h); limit != int64(3*19+48)<<20 {
+		t.Fatalf("worker not started: limit %d MiB, want the in-process one", limit>>20)
+	}
+	if _, ok := schedulerProcs(env(nil), h); !ok {
+		t.Fatal("worker not started: no extra Ps for the hashes that run here")
+	}
+	// Hashing in a worker process (this test binary, as TestMain sees), the hashes' memory is
+	// not this process's.
+	proc := password.NewProcess(os.Args[0], []string{hashWorkerCommand}, 3, nil, nil)
+	defer proc.Close()
+	if err := h.Offload(proc); err != nil {
+		t.Fatal(err)
+	}
 	if limit, ok := memoryLimit(env(nil), h); !ok || limit != 48<<20 {
 		t.Fatalf("offloaded: limit %d MiB (%v), want 48 MiB", limit>>20, ok)
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"sync"
@@ -217,8 +218,8 @@ func memoryLimit(getenv func(string) string, h *password.Hasher) (int64, bool) {
 		return 0, false
 	}
 	if h.Offloaded() {
-		// The hashes' memory is the worker process's (it falls back to this one only while
-		// no worker runs, and the limit is soft: the collector works harder, nothing fails).
+		// The hashes' memory is the worker process's (it falls back to this one only while a
+		// dead worker is replaced, and the limit is soft: the collector works harder then).
 		return 48 << 20, true
 	}
 	workers, _ := h.Size()
@@ -228,7 +229,7 @@ func memoryLimit(getenv func(string) string, h *password.Hasher) (int64, bool) {
 // hashWorkerCommand is the internal command serve starts its hashing process with.
 const hashWorkerCommand = "hash-worker"
 
-// hashProcess moves the pool's hashes into a worker process, this binary run as
+// hashProcess moves the pool's hashes into a worker process, this program run as
 // hashWorkerCommand (password.Process says why), and starts it. Where that cannot be done, the
 // pool hashes in the server, as with server.hash_in_process, and the log says why.
 func hashProcess(h *password.Hasher, log *slog.Logger) *password.Process {
@@ -237,11 +238,19 @@ func hashProcess(h *password.Hasher, log *slog.Logger) *password.Process {
 		log.Warn("cannot find this program to start the password hashing process; hashing in the server", "err", err)
 		return nil
 	}
+	path := exe
+	if runtime.GOOS == "linux" {
+		// The program this process runs, even after its file is replaced by an upgrade: a
+		// worker restarted later must speak the same protocol as the server that started it.
+		path = "/proc/self/exe"
+	}
 	workers, _ := h.Size()
-	proc := password.NewProcess(exe, []string{hashWorkerCommand}, workers, log, time.Now)
-	h.Offload(proc)
-	// A failed start is logged by proc, which hashes in the server until a later start works.
-	_ = proc.Start()
+	proc := password.NewProcess(path, []string{hashWorkerCommand}, workers, log, time.Now)
+	proc.Name = exe
+	if err := h.Offload(proc); err != nil {
+		log.Warn("could not start the password hashing process; hashing in the server", "err", err)
+		return nil
+	}
 	return proc
 }
 
