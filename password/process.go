@@ -28,9 +28,11 @@ import (
 // collected by the worker's runtime, whose pauses stop no request.
 //
 // The worker gets no environment but GOMAXPROCS and GOMEMLIMIT (no secret of the server's
-// reaches it), no descriptor but its pipes, and exits when its standard input ends, which is also what happens when the server dies. If the
-// worker cannot be started, or stops, a hash runs in the server as before and the failure is
-// logged; a new start is tried after RestartDelay.
+// reaches it), no descriptor but its pipes, and exits when its standard input ends, which is
+// also what happens when the server dies. If the worker cannot be started, or stops, a hash
+// runs in the server as before and the failure is logged; a worker that died is replaced at
+// the next hash, and after a failed start (or a worker that died without answering anything)
+// a new start is tried after RestartDelay.
 type Process struct {
 	path  string
 	args  []string
@@ -143,8 +145,11 @@ func (p *Process) worker() (*worker, error) {
 		select {
 		case <-p.cur.done:
 			// It died between hashes: start a new one now rather than fail this hash over.
-			p.log.Warn("the password hashing process stopped; starting a new one", "err", p.cur.stopErr())
+			dead := p.cur
 			p.cur = nil
+			if err := p.stopped(dead, dead.stopErr()); err != nil {
+				return nil, err
+			}
 		default:
 			return p.cur, nil
 		}
@@ -177,22 +182,29 @@ func (p *Process) call(req request) (rep reply, ok bool) {
 		p.mu.Lock()
 		if p.cur == w {
 			p.cur = nil
-			w.mu.Lock()
-			answered := w.answered
-			w.mu.Unlock()
-			if !answered {
-				// It never worked (a binary without the worker command, a sandbox that kills
-				// it): as a failed start, not a new process for every hash.
-				p.retryAt = p.now().Add(RestartDelay)
-				p.log.Warn("the password hashing process stopped before answering; hashing in the server until it starts", "err", err, "retry_in", RestartDelay)
-			} else {
-				p.log.Warn("the password hashing process stopped; hashing this one in the server and starting a new process for the next", "err", err)
-			}
+			_ = p.stopped(w, err)
 		}
 		p.mu.Unlock()
 		return reply{}, false
 	}
 	return rep, true
+}
+
+// stopped logs that worker w stopped, for reason err; p.mu is held. A worker that never
+// answered anything counts as a failed start (a binary without the worker command, a sandbox
+// that kills it): no new process until RestartDelay has passed, not one per hash, and the
+// error returned says so; nil means a new worker may start now.
+func (p *Process) stopped(w *worker, err error) error {
+	w.mu.Lock()
+	answered := w.answered
+	w.mu.Unlock()
+	if !answered {
+		p.retryAt = p.now().Add(RestartDelay)
+		p.log.Warn("the password hashing process stopped before answering; hashing in the server until it starts", "err", err, "retry_in", RestartDelay)
+		return fmt.Errorf("password: the hashing process stopped before answering: %w", err)
+	}
+	p.log.Warn("the password hashing process stopped; a new one takes the next hash", "err", err)
+	return nil
 }
 
 // request is one hash or verification sent to the worker.

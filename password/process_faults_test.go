@@ -76,13 +76,30 @@ func TestProcessWorkerThatExitsAtOnceIsNotStartedPerHash(t *testing.T) {
 	t.Cleanup(func() { proc.Close() })
 	h := NewHasher(fast, 1, 0)
 	h.attach(proc)
+	// Started ahead, as serve does: Start succeeds, the process exits at once.
+	if err := proc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	first := proc.PID()
+	for first != 0 && processAlive(first) {
+		time.Sleep(5 * time.Millisecond)
+	}
 	for i := range 20 {
 		if _, err := h.Hash(context.Background(), "pw"); err != nil {
 			t.Fatalf("hash %d: %v", i, err)
 		}
 	}
-	if n := logs.count(); n > 2 {
-		t.Errorf("20 hashes within RestartDelay started the dying worker and logged %d times, want at most 2", n)
+	if n := logs.count(); n != 1 {
+		t.Errorf("20 hashes within RestartDelay after a worker that died at once: %d warnings, want 1 (no new start)", n)
+	}
+	clock.add(RestartDelay)
+	for range 5 {
+		if _, err := h.Hash(context.Background(), "pw"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := logs.count(); n != 2 {
+		t.Errorf("after RestartDelay: %d warnings, want 2 (one more start, which died too)", n)
 	}
 }
 
@@ -133,9 +150,13 @@ func TestProcessAnswersStayWithTheirCallersAcrossWorkerDeaths(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("kills the worker by pid")
 	}
-	h, proc := offloaded(t, fast, 4, "", nil, nil)
+	// The clock moves past RestartDelay between kills: a worker killed before its first answer
+	// counts as a failed start, and the next must still come, so that the kills keep hitting
+	// workers with calls in flight rather than the fallback.
+	clock := &fakeNow{t: time.Unix(1_800_000_000, 0)}
+	h, proc := offloaded(t, fast, 4, "", clock, nil)
 	ctx := context.Background()
-	const callers, rounds = 8, 40
+	const callers = 8
 	phcs := make([]string, callers)
 	for i := range phcs {
 		var err error
@@ -143,47 +164,46 @@ func TestProcessAnswersStayWithTheirCallersAcrossWorkerDeaths(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The callers verify until the worker has been killed kills times, a kill every 5 ms.
+	const kills = 20
 	stop := make(chan struct{})
-	killed := make(chan int, 1)
 	go func() {
-		n := 0
-		defer func() { killed <- n }()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(15 * time.Millisecond):
-			}
+		defer close(stop)
+		for n := 0; n < kills; {
+			time.Sleep(5 * time.Millisecond)
 			if pid := proc.PID(); pid != 0 && syscall.Kill(pid, syscall.SIGKILL) == nil {
 				n++
 			}
+			clock.add(RestartDelay)
 		}
 	}()
-	errs := make(chan error, callers*rounds)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		var wg sync.WaitGroup
-		for c := range callers {
-			wg.Go(func() {
-				for r := range rounds {
-					right := (r+c)%2 == 0
-					pw := "pw" + strconv.Itoa(c)
-					if !right {
-						pw = "pw" + strconv.Itoa(c+callers)
-					}
-					ok, _, err := h.Verify(ctx, pw, phcs[c])
-					if err != nil || ok != right {
-						errs <- fmt.Errorf("caller %d round %d: ok %v err %v, want ok %v", c, r, ok, err, right)
-					}
+	errs := make(chan error, callers)
+	var wg sync.WaitGroup
+	calls := make([]int, callers)
+	for c := range callers {
+		wg.Go(func() {
+			for r := 0; ; r++ {
+				select {
+				case <-stop:
+					return
+				default:
 				}
-			})
-		}
-		wg.Wait()
-	}()
-	<-done
-	close(stop)
-	t.Logf("worker killed %d times", <-killed)
+				right := (r+c)%2 == 0
+				pw := "pw" + strconv.Itoa(c)
+				if !right {
+					pw = "pw" + strconv.Itoa(c+callers)
+				}
+				ok, _, err := h.Verify(ctx, pw, phcs[c])
+				calls[c]++
+				if err != nil || ok != right {
+					errs <- fmt.Errorf("caller %d call %d: ok %v err %v, want ok %v", c, r, ok, err, right)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("%d kills during %v calls", kills, calls)
 	close(errs)
 	for err := range errs {
 		t.Error(err)
