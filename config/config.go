@@ -46,6 +46,9 @@ type Server struct {
 	// CookieDomain widens the session cookie to a parent domain, so apps on sibling subdomains
 	// behind forward auth receive it; empty keeps it to the public URL's host.
 	CookieDomain string `toml:"cookie_domain"`
+	// HashInProcess runs password hashes in the server's own process instead of a worker
+	// process (password.Process): for hosts that forbid starting one.
+	HashInProcess bool `toml:"hash_in_process"`
 	// MetricsToken is the bearer token /metrics asks of scrapers that are not a direct loopback
 	// peer; empty means /metrics answers loopback only.
 	MetricsToken string `toml:"metrics_token"`
@@ -346,6 +349,7 @@ func fields(c *Config) []field {
 		{key: "server.trusted_proxies", list: &c.Server.TrustedProxies},
 		{key: "server.cookie_domain", str: &c.Server.CookieDomain},
 		{key: "server.metrics_token", str: &c.Server.MetricsToken, secret: true},
+		{key: "server.hash_in_process", flag: &c.Server.HashInProcess},
 		{key: "database.driver", str: &c.Database.Driver},
 		{key: "database.dsn", str: &c.Database.DSN, secret: true},
 		{key: "auth.jwt_secret", str: &c.Auth.JWTSecret, secret: true},

@@ -87,7 +87,7 @@ func TestCreateWritesPrivateFileWithFreshSecrets(t *testing.T) {
 		}
 	}
 	// Every section and key of the template is commented.
-	for _, key := range []string{"listen", "public_url", "trusted_proxies", "driver", "dsn", "jwt_secret", "mfa_secret_key", "bootstrap_insecure_cookies", "city_db", "asn_db", "url", "seed_admin"} {
+	for _, key := range []string{"listen", "public_url", "trusted_proxies", "driver", "dsn", "jwt_secret", "mfa_secret_key", "bootstrap_insecure_cookies", "hash_in_process", "city_db", "asn_db", "url", "seed_admin"} {
 		if !regexp.MustCompile(`#[^\n]*\n` + key + ` = `).Match(b) {
 			t.Errorf("key %s has no comment above it", key)
 		}
@@ -278,7 +278,7 @@ func TestEnvironmentCoversEveryKey(t *testing.T) {
 	if c.Server.MetricsToken != "scrape-token-from-env-0123" {
 		t.Errorf("metrics_token %q", c.Server.MetricsToken)
 	}
-	if len(EnvVars()) != 14 {
+	if len(EnvVars()) != 15 {
 		t.Errorf("EnvVars has %d entries", len(EnvVars()))
 	}
 	joined := strings.Join(res.Warnings, "\n")

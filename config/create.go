@@ -34,6 +34,10 @@ cookie_domain = ""
 # Bearer token a Prometheus scraper sends to /metrics (at least 16 characters). Empty = /metrics
 # answers only direct connections from loopback (no forwarding headers); everyone else gets 401.
 metrics_token = ""
+# Hash passwords in the server's own process instead of a worker process it starts (the same
+# program, run as "gatehouse hash-worker" at a lower priority, so a sign-in flood does not slow
+# the request checks). Set true only where starting a process is forbidden.
+hash_in_process = false
 
 [database]
 # "sqlite" (embedded, the default) or "postgres" (several instances can share one database).

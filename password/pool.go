@@ -32,6 +32,8 @@ type Hasher struct {
 	dummyOnce sync.Once
 	dummy     string
 
+	proc *Process // where hashes run; nil: in this process
+
 	mu             sync.Mutex
 	running        int
 	held           int // places taken: running or waiting, both classes
@@ -118,6 +120,30 @@ func cgroupCPUs(fsys fs.FS) int {
 	return int(math.Ceil(quota / period))
 }
 
+// Offload starts proc's worker process and makes the pool run its hashes there; call it before
+// the pool is used. The pool keeps deciding who hashes when: proc runs at most as many hashes
+// at once as the pool has workers. If the worker does not start, the pool hashes in this
+// process as before and the error says why.
+func (h *Hasher) Offload(proc *Process) error {
+	h.attach(proc)
+	if err := proc.Start(); err != nil {
+		h.proc = nil
+		return err
+	}
+	return nil
+}
+
+// attach makes the pool hash in proc, whose worker starts with the first hash.
+func (h *Hasher) attach(proc *Process) {
+	h.proc = proc
+	// The worker's soft memory limit: its hashes' memory and some room for the runtime. The
+	// hashes' blocks hold no pointers, so collecting more often near the limit costs little.
+	proc.memoryLimit = int64(h.workers)*int64(h.params.Memory)<<10 + 16<<20
+}
+
+// Offloaded reports whether hashes run in a worker process (Offload).
+func (h *Hasher) Offloaded() bool { return h.proc != nil }
+
 // Size reports how many hashes may run at once and how many callers may wait besides.
 func (h *Hasher) Size() (workers, queue int) { return h.workers, h.places - h.workers }
 
@@ -145,13 +171,13 @@ func Busy() error {
 	return &gatehouse.Error{Code: gatehouse.EBusy, Message: "the server is busy signing other people in; try again in a moment", RetryAfter: time.Second}
 }
 
-// do runs fn on a worker, as a trusted caller or not.
+// do runs fn holding one of the pool's workers, as a trusted caller or not.
 func (h *Hasher) do(ctx context.Context, trusted bool, fn func()) error {
 	if err := h.acquire(ctx, trusted); err != nil {
 		return err
 	}
 	defer h.release()
-	runLowPriority(fn)
+	fn()
 	return nil
 }
 
@@ -239,20 +265,36 @@ func runLowPriority(fn func()) {
 	go func() {
 		defer close(done)
 		runtime.LockOSThread()
-		lowerThreadPriority()
+		// Not lowered (a seccomp filter): the hash runs at the server's priority, as it would
+		// without this; the worker process's start logs that case once.
+		_ = lowerThreadPriority()
 		fn()
 	}()
 	<-done
 }
 
+// run computes req on a worker: in the worker process when the pool has one that answers,
+// here on a lowered thread otherwise.
+func (h *Hasher) run(ctx context.Context, trusted bool, req request) (rep reply, err error) {
+	err = h.do(ctx, trusted, func() {
+		if h.proc != nil {
+			var ok bool
+			if rep, ok = h.proc.call(req); ok {
+				return
+			}
+		}
+		runLowPriority(func() { rep = compute(req) })
+	})
+	return rep, err
+}
+
 // Hash hashes pw on the pool.
 func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
-	var out string
-	var herr error
-	if err := h.do(ctx, false, func() { out, herr = Hash(pw, h.params) }); err != nil {
+	rep, err := h.run(ctx, false, request{Password: pw, Params: h.params})
+	if err != nil {
 		return "", err
 	}
-	return out, herr
+	return rep.PHC, rep.err()
 }
 
 // Verify checks pw against phc on the pool; needsRehash is true when phc is weaker than the
@@ -267,11 +309,11 @@ func (h *Hasher) VerifyTrusted(ctx context.Context, pw, phc string) (ok, needsRe
 }
 
 func (h *Hasher) verify(ctx context.Context, trusted bool, pw, phc string) (ok, needsRehash bool, err error) {
-	var verr error
-	if err := h.do(ctx, trusted, func() { ok, needsRehash, verr = Verify(pw, phc, h.params) }); err != nil {
+	rep, err := h.run(ctx, trusted, request{Verify: true, Password: pw, PHC: phc, Params: h.params})
+	if err != nil {
 		return false, false, err
 	}
-	return ok, needsRehash, verr
+	return rep.OK, rep.Rehash, rep.err()
 }
 
 // VerifyDummy spends what verifying a real hash costs, for sign-ins with an unknown login, so

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/gatehouse/gatehouse/oidcprovider"
+	"github.com/gatehouse/gatehouse/password"
 )
 
 func main() {
@@ -108,6 +109,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return usageError{"config needs a subcommand: check"}
 		}
 		return configCheck(ctx, args[2:], getenv, nil, stdout, stderr)
+	case hashWorkerCommand:
+		// Internal: the process serve runs its password hashes in (password.Process). It ends
+		// when its input does, never on a signal: main's NotifyContext holds SIGINT and SIGTERM,
+		// so a Ctrl-C to the terminal's process group or systemd's SIGTERM to the whole unit
+		// lets the server finish its shutdown, which closes the worker's input.
+		return password.ServeWorker(stdin, stdout)
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)
 		return nil

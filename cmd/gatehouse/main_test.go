@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -191,6 +193,78 @@ func TestDevSeedAdmin(t *testing.T) {
 	r.Body.Close()
 }
 
+// hashWorkers lists the hash-worker processes whose parent is this process.
+func hashWorkers(t *testing.T) []int {
+	t.Helper()
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Skip("no /proc to look for the worker in")
+	}
+	var pids []int
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		stat, err1 := os.ReadFile(filepath.Join("/proc", d.Name(), "stat"))
+		cmdline, err2 := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		// Fields after the command name: state, ppid, ...
+		rest := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+2:]))
+		args := strings.Split(string(cmdline), "\x00")
+		if rest[0] != "Z" && rest[1] == strconv.Itoa(os.Getpid()) && len(args) > 1 && args[1] == hashWorkerCommand {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// serve hashes in a worker process of its own, which ends with the server; with
+// server.hash_in_process it hashes itself.
+func TestServeHashesInAWorkerProcess(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("looks for the worker in /proc")
+	}
+	if pids := hashWorkers(t); len(pids) != 0 {
+		t.Fatalf("hash workers before serve started: %v", pids)
+	}
+	signIn := func(base string) {
+		t.Helper()
+		body := `{"login":"admin@admin.com","password":"admin"}`
+		r, err := http.Post(base+"/api/auth/login", "application/json", strings.NewReader(body))
+		if err != nil || r.StatusCode != 200 {
+			t.Fatalf("seeded admin login: %v %v", r, err)
+		}
+		r.Body.Close()
+	}
+	dir := t.TempDir()
+	vars := map[string]string{"GATEHOUSE__DATABASE__DSN": filepath.Join(dir, "gh.db"), "GATEHOUSE__DEV__SEED_ADMIN": "true"}
+	base, logs, stop := startServe(t, dir, vars)
+	signIn(base)
+	if pids := hashWorkers(t); len(pids) != 1 {
+		t.Fatalf("hash workers while serving: %v, want one\n%s", pids, logs.String())
+	}
+	if strings.Contains(logs.String(), "hashing process") {
+		t.Errorf("the log speaks of a hashing process problem:\n%s", logs.String())
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if pids := hashWorkers(t); len(pids) != 0 {
+		t.Fatalf("hash workers after serve stopped: %v", pids)
+	}
+
+	dir = t.TempDir()
+	vars = map[string]string{"GATEHOUSE__DATABASE__DSN": filepath.Join(dir, "gh.db"), "GATEHOUSE__DEV__SEED_ADMIN": "true", "GATEHOUSE__SERVER__HASH_IN_PROCESS": "true"}
+	base, _, _ = startServe(t, dir, vars)
+	signIn(base)
+	if pids := hashWorkers(t); len(pids) != 0 {
+		t.Fatalf("hash workers with server.hash_in_process: %v", pids)
+	}
+}
+
 func TestFlagBeatsEnvForSecret(t *testing.T) {
 	// A token signed under the flag's secret is accepted; the env secret is ignored.
 	dir := t.TempDir()
@@ -234,6 +308,29 @@ func TestMemoryLimit(t *testing.T) {
 	// Three workers at 19 MiB each, plus 48 MiB.
 	if want := int64(3*19+48) << 20; !ok || limit != want {
 		t.Fatalf("limit %d MiB (%v), want %d MiB", limit>>20, ok, want>>20)
+	}
+	// A worker that cannot start leaves the hashes, and their memory, here.
+	if err := h.Offload(password.NewProcess("/nonexistent", nil, 3, nil, nil)); err == nil {
+		t.Fatal("a worker at /nonexistent started")
+	}
+	if limit, _ := memoryLimit(env(nil), h); limit != int64(3*19+48)<<20 {
+		t.Fatalf("worker not started: limit %d MiB, want the in-process one", limit>>20)
+	}
+	if _, ok := schedulerProcs(env(nil), h); !ok {
+		t.Fatal("worker not started: no extra Ps for the hashes that run here")
+	}
+	// Hashing in a worker process (this test binary, as TestMain sees), the hashes' memory is
+	// not this process's.
+	proc := password.NewProcess(os.Args[0], []string{hashWorkerCommand}, 3, nil, nil)
+	defer proc.Close()
+	if err := h.Offload(proc); err != nil {
+		t.Fatal(err)
+	}
+	if limit, ok := memoryLimit(env(nil), h); !ok || limit != 48<<20 {
+		t.Fatalf("offloaded: limit %d MiB (%v), want 48 MiB", limit>>20, ok)
+	}
+	if _, ok := schedulerProcs(env(nil), h); ok {
+		t.Fatal("offloaded: extra Ps for hashes that run in another process")
 	}
 	if _, ok := memoryLimit(env(map[string]string{"GOMEMLIMIT": "1GiB"}), h); ok {
 		t.Fatal("GOMEMLIMIT set by the operator must win")

@@ -16,7 +16,7 @@ import (
 // short of the cores during a flood. With a P per worker on top, request handlers keep a P per
 // core, and which thread gets a core is the kernel's choice, by priority.
 func schedulerProcs(getenv func(string) string, h *password.Hasher) (int, bool) {
-	if getenv("GOMAXPROCS") != "" {
+	if getenv("GOMAXPROCS") != "" || h.Offloaded() {
 		return 0, false
 	}
 	workers, _ := h.Size()

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"sync"
@@ -79,6 +80,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer store.Close()
 
 	hasher := password.NewHasher(password.DefaultParams(), 0, 0)
+	if !cfg.Server.HashInProcess {
+		if proc := hashProcess(hasher, log); proc != nil {
+			defer proc.Close()
+		}
+	}
 	if limit, ok := memoryLimit(getenv, hasher); ok {
 		debug.SetMemoryLimit(limit)
 	}
@@ -211,8 +217,41 @@ func memoryLimit(getenv func(string) string, h *password.Hasher) (int64, bool) {
 	if getenv("GOMEMLIMIT") != "" {
 		return 0, false
 	}
+	if h.Offloaded() {
+		// The hashes' memory is the worker process's (it falls back to this one only while a
+		// dead worker is replaced, and the limit is soft: the collector works harder then).
+		return 48 << 20, true
+	}
 	workers, _ := h.Size()
 	return int64(workers)*int64(h.Params().Memory)*1024 + 48<<20, true
+}
+
+// hashWorkerCommand is the internal command serve starts its hashing process with.
+const hashWorkerCommand = "hash-worker"
+
+// hashProcess moves the pool's hashes into a worker process, this program run as
+// hashWorkerCommand (password.Process says why), and starts it. Where that cannot be done, the
+// pool hashes in the server, as with server.hash_in_process, and the log says why.
+func hashProcess(h *password.Hasher, log *slog.Logger) *password.Process {
+	exe, err := os.Executable()
+	if err != nil {
+		log.Warn("cannot find this program to start the password hashing process; hashing in the server", "err", err)
+		return nil
+	}
+	path := exe
+	if runtime.GOOS == "linux" {
+		// The program this process runs, even after its file is replaced by an upgrade: a
+		// worker restarted later must speak the same protocol as the server that started it.
+		path = "/proc/self/exe"
+	}
+	workers, _ := h.Size()
+	proc := password.NewProcess(path, []string{hashWorkerCommand}, workers, log, time.Now)
+	proc.Name = exe
+	if err := h.Offload(proc); err != nil {
+		log.Warn("could not start the password hashing process; hashing in the server", "err", err)
+		return nil
+	}
+	return proc
 }
 
 // serveGCPercent is serve's GOGC while serve's own memory limit caps the heap. At Go's default
