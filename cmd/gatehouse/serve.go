@@ -79,20 +79,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer store.Close()
 
-	hasher := password.NewHasher(password.DefaultParams(), 0, 0)
-	if !cfg.Server.HashInProcess {
-		if proc := hashProcess(hasher, log); proc != nil {
-			defer proc.Close()
-		}
-	}
-	if limit, ok := memoryLimit(getenv, hasher); ok {
-		debug.SetMemoryLimit(limit)
-	}
-	if n, ok := schedulerProcs(getenv, hasher); ok {
-		fctx, stopFollowing := context.WithCancel(ctx)
-		defer stopFollowing()
-		go followPool(fctx, hasher, n)
-	}
+	hasher, stopHashing := serveHasher(ctx, cfg.Server.HashInProcess, getenv, log)
+	defer stopHashing()
 	// GeoIP databases for session binding; a configured file that cannot be read stops the start.
 	gdb, err := geo.Open(cfg.GeoIP.CityDB, cfg.GeoIP.ASNDB, log)
 	if err != nil {
@@ -224,6 +212,31 @@ func memoryLimit(getenv func(string) string, h *password.Hasher) (int64, bool) {
 	}
 	workers, _ := h.Size()
 	return int64(workers)*int64(h.Params().Memory)*1024 + 48<<20, true
+}
+
+// serveHasher makes serve's hashing pool, in a worker process unless inProcess, and the
+// runtime's memory limit and Ps that suit where the hashes run; stop ends the worker.
+func serveHasher(ctx context.Context, inProcess bool, getenv func(string) string, log *slog.Logger) (h *password.Hasher, stop func()) {
+	h = password.NewHasher(password.DefaultParams(), 0, 0)
+	var stops []func()
+	if !inProcess {
+		if proc := hashProcess(h, log); proc != nil {
+			stops = append(stops, func() { _ = proc.Close() })
+		}
+	}
+	if limit, ok := memoryLimit(getenv, h); ok {
+		debug.SetMemoryLimit(limit)
+	}
+	if n, ok := schedulerProcs(getenv, h); ok {
+		fctx, stopFollowing := context.WithCancel(ctx)
+		stops = append(stops, stopFollowing)
+		go followPool(fctx, h, n)
+	}
+	return h, func() {
+		for _, f := range stops {
+			f()
+		}
+	}
 }
 
 // hashWorkerCommand is the internal command serve starts its hashing process with.
