@@ -164,14 +164,8 @@ func (s *Store) AddGroupMember(ctx context.Context, groupID, userID int64, at ti
 // RemoveGroupMember implements gatehouse.GroupStore.
 func (s *Store) RemoveGroupMember(ctx context.Context, groupID, userID int64, at time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE group_id = $1 AND user_id = $2`, groupID, userID)
-		if err != nil {
+		if err := execOneOn(ctx, tx, "membership", `DELETE FROM group_members WHERE group_id = $1 AND user_id = $2`, groupID, userID); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return notFound("membership")
 		}
 		return s.addChange(ctx, tx, &gatehouse.Change{Kind: gatehouse.ChangeUser, Subject: fmt.Sprint(userID), At: at, ExpiresAt: at.Add(feedTTL)})
 	})

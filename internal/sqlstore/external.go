@@ -80,18 +80,12 @@ func (s *Store) ListProviders(ctx context.Context) ([]*gatehouse.OIDCProvider, e
 // UpdateProvider implements gatehouse.ExternalStore.
 func (s *Store) UpdateProvider(ctx context.Context, p *gatehouse.OIDCProvider) error {
 	now := s.now()
-	res, err := s.w.ExecContext(ctx, `UPDATE oidc_providers SET name = $2, issuer = $3, client_id = $4, client_secret_sealed = $5,
+	if err := s.execOne(ctx, "provider", `UPDATE oidc_providers SET name = $2, issuer = $3, client_id = $4, client_secret_sealed = $5,
 		scopes = $6, auto_bind_verified_email = $7, auto_create_users = $8, enabled = $9, updated_at = $10,
 		token_auth_method = $11, allowed_email_domains = $12, default_group_ids = $13 WHERE id = $1`,
 		p.ID, p.Name, p.Issuer, p.ClientID, p.ClientSecretSealed, strings.Join(p.Scopes, " "), p.AutoBindVerifiedEmail,
-		p.AutoCreateUsers, p.Enabled, s.d.TimeArg(now), p.TokenAuthMethod, strings.Join(p.AllowedEmailDomains, " "), groupIDs(p.DefaultGroupIDs))
-	if err != nil {
+		p.AutoCreateUsers, p.Enabled, s.d.TimeArg(now), p.TokenAuthMethod, strings.Join(p.AllowedEmailDomains, " "), groupIDs(p.DefaultGroupIDs)); err != nil {
 		return err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return notFound("provider")
 	}
 	p.UpdatedAt = Norm(now)
 	return nil

@@ -89,16 +89,7 @@ func (s *Store) ListInvitations(ctx context.Context) ([]*gatehouse.Invitation, e
 
 // RevokeInvitation implements gatehouse.InvitationStore.
 func (s *Store) RevokeInvitation(ctx context.Context, id int64, at time.Time) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE invitations SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`, id, s.d.TimeArg(at))
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return notFound("invitation")
-	}
-	return nil
+	return s.execOne(ctx, "invitation", `UPDATE invitations SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`, id, s.d.TimeArg(at))
 }
 
 func usableInvitation(ctx context.Context, q querier, hash []byte, now time.Time, forUpdate string) (*gatehouse.Invitation, error) {

@@ -74,14 +74,8 @@ func (s *Store) CompleteOPAuthRequest(ctx context.Context, id string, data, code
 		return s.execOne(ctx, "authorization request", q, id, string(data), codeHash, s.d.TimeArg(expiresAt))
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, q, id, string(data), codeHash, s.d.TimeArg(expiresAt))
-		if err != nil {
+		if err := execOneOn(ctx, tx, "authorization request", q, id, string(data), codeHash, s.d.TimeArg(expiresAt)); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return notFound("authorization request")
 		}
 		return s.insertEvent(ctx, tx, ev)
 	})

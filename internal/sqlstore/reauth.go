@@ -20,16 +20,10 @@ func (s *Store) SetSessionReauth(ctx context.Context, id string, at time.Time) e
 func (s *Store) UpgradeSession(ctx context.Context, id, method string, at time.Time) error {
 	t := s.d.TimeArg(at)
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE sessions SET
+		if err := execOneOn(ctx, tx, "session", `UPDATE sessions SET
 			first_auth_method = CASE WHEN upgraded_at IS NULL THEN auth_method ELSE first_auth_method END,
-			auth_method = $1, upgraded_at = $2, reauth_at = $2 WHERE id = $3 AND revoked_at IS NULL`, method, t, id)
-		if err != nil {
+			auth_method = $1, upgraded_at = $2, reauth_at = $2 WHERE id = $3 AND revoked_at IS NULL`, method, t, id); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return notFound("session")
 		}
 		return s.addChange(ctx, tx, &gatehouse.Change{Kind: gatehouse.ChangeSessionUpgraded, Subject: id, At: at, ExpiresAt: at.Add(feedTTL)})
 	})

@@ -236,7 +236,12 @@ func page[T any](ctx context.Context, db querier, limit int, scan func(rowScanne
 
 // execOne runs a write that must touch a row: ENotFound naming what when it touched none.
 func (s *Store) execOne(ctx context.Context, what, query string, args ...any) error {
-	res, err := s.w.ExecContext(ctx, query, args...)
+	return execOneOn(ctx, s.w, what, query, args...)
+}
+
+// execOneOn is execOne through q: the writer pool, or a transaction the change is part of.
+func execOneOn(ctx context.Context, q querier, what, query string, args ...any) error {
+	res, err := q.ExecContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}
