@@ -408,8 +408,14 @@ func ServeWorker(r io.Reader, w io.Writer) error {
 	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
 	var running atomic.Int64
-	var trim *time.Timer
-	var tmu sync.Mutex
+	// One timer, re-armed each time the last running request ends.
+	trim := time.AfterFunc(time.Hour, func() {
+		if running.Load() == 0 {
+			debug.FreeOSMemory()
+		}
+	})
+	trim.Stop()
+	var tmu sync.Mutex // Reset from several goroutines at once
 	for {
 		var req request
 		if err := dec.Decode(&req); err != nil {
@@ -433,14 +439,7 @@ func ServeWorker(r io.Reader, w io.Writer) error {
 			wmu.Unlock()
 			if running.Add(-1) == 0 {
 				tmu.Lock()
-				if trim != nil {
-					trim.Stop()
-				}
-				trim = time.AfterFunc(time.Second, func() {
-					if running.Load() == 0 {
-						debug.FreeOSMemory()
-					}
-				})
+				trim.Reset(time.Second)
 				tmu.Unlock()
 			}
 		}()
