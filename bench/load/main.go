@@ -14,7 +14,6 @@ package main
 import (
 	"github.com/gatehouse/gatehouse/internal/accesstest"
 
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -416,16 +415,18 @@ func (p *proc) stop() {
 
 // status is a /proc/PID/status field in bytes, summed over the server and its children: serve
 // hashes in a child process (gatehouse hash-worker), whose memory is the server's cost too.
-func (p *proc) status(field string) uint64 {
+func (p *proc) status(field string) uint64 { return p.kB("status", field) }
+
+// kB sums a "Field: N kB" line of /proc/PID/<file> over the server and its children.
+func (p *proc) kB(file, field string) uint64 {
 	var sum uint64
 	for _, pid := range p.family() {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, file))
 		if err != nil {
 			continue
 		}
-		sc := bufio.NewScanner(bytes.NewReader(b))
-		for sc.Scan() {
-			if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+		for _, line := range strings.Split(string(b), "\n") {
+			if rest, ok := strings.CutPrefix(line, field+":"); ok {
 				kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
 				sum += kb << 10
 			}
@@ -457,22 +458,7 @@ func (p *proc) rss() uint64 { return p.status("VmRSS") }
 
 // pss is the proportional set size of the server and its children (/proc/PID/smaps_rollup):
 // the program's pages, which both map, count once between them, where RSS counts them twice.
-func (p *proc) pss() uint64 {
-	var sum uint64
-	for _, pid := range p.family() {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if rest, ok := strings.CutPrefix(line, "Pss:"); ok {
-				kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-				sum += kb << 10
-			}
-		}
-	}
-	return sum
-}
+func (p *proc) pss() uint64 { return p.kB("smaps_rollup", "Pss") }
 
 // cpuTime is the user + system CPU time so far of the server, its children, and its children
 // that have ended (/proc/PID/stat, in clock ticks of 10 ms, the USER_HZ of Linux on every
