@@ -34,6 +34,12 @@ type Hasher struct {
 
 	proc *Process // where hashes run; nil: in this process
 
+	// Pacing (hold): the server's CPU time so far, how to wait, and the cores left to the
+	// server when every worker hashes. Fields so that tests can drive them.
+	cpu   func() time.Duration
+	pause func(time.Duration)
+	spare int
+
 	mu             sync.Mutex
 	running        int
 	held           int // places taken: running or waiting, both classes
@@ -59,7 +65,8 @@ func NewHasher(p Params, workers, queue int) *Hasher {
 	if queue <= 0 {
 		queue = 4 * workers
 	}
-	return &Hasher{params: p, workers: workers, places: workers + queue}
+	return &Hasher{params: p, workers: workers, places: workers + queue,
+		cpu: processCPU, pause: time.Sleep, spare: max(1, CPUs()-workers)}
 }
 
 // TrustedPlaces is how many trusted callers may wait or run beyond the queue.
@@ -278,14 +285,40 @@ func runLowPriority(fn func()) {
 func (h *Hasher) run(ctx context.Context, trusted bool, req request) (rep reply, err error) {
 	err = h.do(ctx, trusted, func() {
 		if h.proc != nil {
+			start, cpu := time.Now(), h.cpu()
 			var ok bool
 			if rep, ok = h.proc.call(req); ok {
+				// The pool's worker stays taken while it pauses: that is the pacing.
+				if d := h.hold(time.Since(start), h.cpu()-cpu); d > 0 {
+					h.pause(d)
+				}
 				return
 			}
 		}
 		runLowPriority(func() { rep = compute(req) })
 	})
 	return rep, err
+}
+
+// PaceShare is the share of the cores left to the server (those no hashing worker takes) that
+// the server must have been using for its own work, request checks above all, while a hash ran
+// in the worker process for the next hash on that worker to wait (hold).
+const PaceShare = 0.5
+
+// hold is how long a worker waits before its next hash, after a hash that took took while the
+// server used serverCPU of its own. Lowered, the worker process yields the cores to the server's
+// threads, but not the memory bandwidth and caches: Argon2id streams its 19 MiB through them, and
+// on the core beside it each request check then costs more (a sign-in flood cut the check's
+// throughput to 0.75 of quiet on two cores, with the worker at nice 10 or 19 alike,
+// bench/README.md). So while the server is busy with work of its own, each hash is followed by a
+// pause as long as itself, halving the time a flood spends streaming through the caches. Sign-ins
+// then go at half speed, only as long as the server is that busy; with the server idle, or
+// hashing in process (where its CPU time counts the hashes themselves), there is no pause.
+func (h *Hasher) hold(took, serverCPU time.Duration) time.Duration {
+	if took <= 0 || float64(serverCPU) < PaceShare*float64(h.spare)*float64(took) {
+		return 0
+	}
+	return took
 }
 
 // Hash hashes pw on the pool.

@@ -46,15 +46,25 @@ type Process struct {
 	Name string
 
 	callTimeout time.Duration // CallTimeout; shorter in tests
+	idleExit    time.Duration // IdleExit; shorter in tests
 	memoryLimit int64         // the worker's GOMEMLIMIT in bytes, set by Hasher.Offload; 0: none
 
 	loweredOnce sync.Once // the warning that the worker could not be lowered, once
 
-	mu      sync.Mutex
-	cur     *worker
-	closed  bool
-	retryAt time.Time // after a failed start: hash here, not in a worker, until then
+	mu       sync.Mutex
+	cur      *worker
+	closed   bool
+	retryAt  time.Time   // after a failed start: hash here, not in a worker, until then
+	inflight int         // calls sent to cur and not answered yet
+	idleGen  uint64      // counts idle periods; a retirement timer acts only on its own
+	idle     *time.Timer // retires cur when it has been idle for idleExit
 }
+
+// IdleExit is how long a worker with nothing to hash lives on. It then exits, and the next hash
+// starts a new one: an idle server is one process, with none of the worker's memory, and a sign-in
+// after a quiet spell waits for a worker start (tens of milliseconds, bench/README.md) on top
+// of its hash. A burst of sign-ins, or a flood, keeps one worker running throughout.
+const IdleExit = 10 * time.Second
 
 // RestartDelay is how long hashes run in the server after a worker could not be started.
 const RestartDelay = 30 * time.Second
@@ -68,7 +78,7 @@ func NewProcess(path string, args []string, procs int, log *slog.Logger, now fun
 	if now == nil {
 		now = time.Now
 	}
-	return &Process{path: path, args: args, procs: max(1, procs), log: log, now: now, callTimeout: CallTimeout}
+	return &Process{path: path, args: args, procs: max(1, procs), log: log, now: now, callTimeout: CallTimeout, idleExit: IdleExit}
 }
 
 // Start starts the worker now, so the first sign-in does not wait for it. Unlike a start on
@@ -88,6 +98,7 @@ func (p *Process) Start() error {
 	}
 	p.warnNotLowered(lowered)
 	p.cur = w
+	p.armIdle()
 	return nil
 }
 
@@ -107,6 +118,7 @@ func (p *Process) Close() error {
 	p.mu.Lock()
 	w := p.cur
 	p.cur, p.closed = nil, true
+	p.stopIdle()
 	p.mu.Unlock()
 	if w == nil {
 		return nil
@@ -151,6 +163,7 @@ func (p *Process) worker() (*worker, error) {
 				return nil, err
 			}
 		default:
+			p.busy()
 			return p.cur, nil
 		}
 	}
@@ -165,6 +178,7 @@ func (p *Process) worker() (*worker, error) {
 	}
 	p.warnNotLowered(lowered)
 	p.cur = w
+	p.busy()
 	return w, nil
 }
 
@@ -179,15 +193,59 @@ func (p *Process) call(req request) (rep reply, ok bool) {
 	if err != nil {
 		// Whatever went wrong, this worker is done with: if it still runs, it ends now.
 		_ = w.cmd.Process.Kill()
-		p.mu.Lock()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.inflight--
+	if err != nil {
 		if p.cur == w {
 			p.cur = nil
 			_ = p.stopped(w, err)
 		}
-		p.mu.Unlock()
 		return reply{}, false
 	}
+	p.armIdle()
 	return rep, true
+}
+
+// busy counts a call about to be sent to p.cur and cancels a pending idle retirement; p.mu is
+// held.
+func (p *Process) busy() {
+	p.inflight++
+	p.stopIdle()
+}
+
+// stopIdle cancels a pending idle retirement; p.mu is held.
+func (p *Process) stopIdle() {
+	p.idleGen++ // a timer that has fired already and waits for p.mu does nothing
+	if p.idle != nil {
+		p.idle.Stop()
+		p.idle = nil
+	}
+}
+
+// armIdle schedules the running worker's retirement if it has nothing to do; p.mu is held.
+func (p *Process) armIdle() {
+	if p.cur == nil || p.inflight > 0 || p.closed || p.idleExit <= 0 {
+		return
+	}
+	p.stopIdle()
+	gen, w := p.idleGen, p.cur
+	p.idle = time.AfterFunc(p.idleExit, func() { p.retire(w, gen) })
+}
+
+// retire ends worker w after an idle period, unless a call came since: its input is closed and
+// it exits, and the next hash starts a new worker, as after Close but without closing p.
+func (p *Process) retire(w *worker, gen uint64) {
+	p.mu.Lock()
+	if p.cur != w || p.idleGen != gen || p.inflight > 0 {
+		p.mu.Unlock()
+		return
+	}
+	p.cur, p.idle = nil, nil
+	p.mu.Unlock()
+	p.log.Debug("the password hashing process exits after being idle", "idle", p.idleExit)
+	w.stdin.Close()
 }
 
 // stopped logs that worker w stopped, for reason err; p.mu is held. A worker that never

@@ -325,3 +325,71 @@ func TestProcessCloseEndsTheWorker(t *testing.T) {
 		t.Error("Close'd Process started a new worker")
 	}
 }
+
+// A worker with nothing to hash exits after idleExit, quietly (it did not fail), and the next
+// hash starts a new one; hashes that follow each other closer than that keep one worker.
+func TestProcessWorkerExitsWhenIdleAndTheNextHashStartsOne(t *testing.T) {
+	var logs logCount
+	h, proc := offloaded(t, fast, 1, "", nil, logs.logger())
+	proc.idleExit = 300 * time.Millisecond
+	ctx := context.Background()
+	phc, err := h.Hash(ctx, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := proc.PID()
+	if first == 0 {
+		t.Fatal("no worker after a hash")
+	}
+	for range 5 {
+		if ok, _, err := h.Verify(ctx, "pw", phc); !ok || err != nil {
+			t.Fatalf("verify: %v %v", ok, err)
+		}
+		if pid := proc.PID(); pid != first {
+			t.Fatalf("worker changed from %d to %d between hashes closer than idleExit", first, pid)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for proc.PID() != 0 || processAlive(first) {
+		if time.Now().After(deadline) {
+			t.Fatalf("idle worker %d still runs (PID() = %d)", first, proc.PID())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if ok, _, err := h.Verify(ctx, "pw", phc); !ok || err != nil {
+		t.Fatalf("verify after the idle exit: %v %v", ok, err)
+	}
+	if second := proc.PID(); second == 0 || second == first {
+		t.Fatalf("after the idle exit the hash ran in worker %d (first was %d)", second, first)
+	}
+	if n := logs.count(); n != 0 {
+		t.Errorf("an idle exit logged %d warnings, want none: %q", n, logs.lines)
+	}
+}
+
+// A worker started ahead of the first hash (serve starts it at boot, to learn whether it can)
+// also exits when nothing comes.
+func TestProcessStartedWorkerExitsWhenNothingComes(t *testing.T) {
+	h, proc := offloaded(t, fast, 1, "", nil, nil)
+	proc.idleExit = 200 * time.Millisecond
+	if err := proc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := proc.PID()
+	if pid == 0 {
+		t.Fatal("Start started no worker")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for processAlive(pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("worker %d started without work still runs", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := h.Hash(context.Background(), "pw"); err != nil {
+		t.Fatal(err)
+	}
+	if proc.PID() == 0 || proc.PID() == pid {
+		t.Fatalf("hash after the idle exit: worker %d", proc.PID())
+	}
+}

@@ -1,0 +1,127 @@
+package password
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// busyServer is a server CPU clock that runs a full core per hash: every reading is a second
+// later than the one before, far more than a fast hash takes.
+func busyServer() func() time.Duration {
+	var t time.Duration
+	return func() time.Duration { t += time.Second; return t }
+}
+
+// While the server is busy with work of its own, a hash in the worker process is followed by a
+// pause as long as itself, and the pool's worker stays taken for it: the next sign-in waits.
+func TestPoolPacesWorkerHashesWhileTheServerIsBusy(t *testing.T) {
+	h, _ := offloaded(t, fast, 1, "", nil, nil)
+	h.cpu = busyServer()
+	paused := make(chan time.Duration, 1)
+	resume := make(chan struct{})
+	h.pause = func(d time.Duration) { paused <- d; <-resume }
+
+	ctx := context.Background()
+	done := make(chan error, 2)
+	go func() { _, err := h.Hash(ctx, "first"); done <- err }()
+	var d time.Duration
+	select {
+	case d = <-paused:
+	case err := <-done:
+		t.Fatalf("hash finished without a pause while the server was busy (err %v)", err)
+	}
+	if d <= 0 || d > CallTimeout {
+		t.Fatalf("pause %v, want the hash's own time", d)
+	}
+	go func() { _, err := h.Hash(ctx, "second"); done <- err }()
+	waitFor(t, func() bool { running, waiting := h.Stats(); return running == 1 && waiting == 1 })
+	select {
+	case err := <-done:
+		t.Fatalf("a hash finished while the only worker paused (err %v)", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(resume)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	<-paused // the second hash paces too
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// With the server idle, hashes follow each other at full speed; and a hash the server computed
+// itself (no worker) does not pace, since the server's CPU time then counts the hash.
+func TestPoolDoesNotPaceAnIdleServerOrInProcessHashes(t *testing.T) {
+	paced := func(h *Hasher) *int {
+		n := new(int)
+		h.pause = func(time.Duration) { *n++ }
+		return n
+	}
+	idle, _ := offloaded(t, fast, 1, "", nil, nil)
+	idle.cpu = func() time.Duration { return time.Second } // no CPU used between readings
+	n := paced(idle)
+	for range 3 {
+		if _, err := idle.Hash(context.Background(), "pw"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if *n != 0 {
+		t.Errorf("idle server: %d pauses, want 0", *n)
+	}
+
+	fallback, _ := offloaded(t, fast, 1, "/nonexistent/gatehouse", nil, nil)
+	fallback.cpu = busyServer()
+	n = paced(fallback)
+	if _, err := fallback.Hash(context.Background(), "pw"); err != nil {
+		t.Fatal(err)
+	}
+	if *n != 0 {
+		t.Errorf("hash computed in the server: %d pauses, want 0", *n)
+	}
+	inProcess := NewHasher(fast, 1, 0)
+	inProcess.cpu = busyServer()
+	n = paced(inProcess)
+	if _, err := inProcess.Hash(context.Background(), "pw"); err != nil {
+		t.Fatal(err)
+	}
+	if *n != 0 {
+		t.Errorf("in-process pool: %d pauses, want 0", *n)
+	}
+}
+
+// The threshold: half of the cores the hashing workers leave to the server.
+func TestPoolHoldThreshold(t *testing.T) {
+	ms := time.Millisecond
+	for _, c := range []struct {
+		spare           int
+		took, serverCPU time.Duration
+		want            time.Duration
+	}{
+		{1, 100 * ms, 0, 0},
+		{1, 100 * ms, 49 * ms, 0},
+		{1, 100 * ms, 50 * ms, 100 * ms},
+		{1, 100 * ms, 180 * ms, 100 * ms},
+		{4, 100 * ms, 150 * ms, 0}, // four free cores, one and a half busy: no contention worth pacing
+		{4, 100 * ms, 200 * ms, 100 * ms},
+		{1, 0, 10 * ms, 0},
+	} {
+		h := &Hasher{spare: c.spare}
+		if got := h.hold(c.took, c.serverCPU); got != c.want {
+			t.Errorf("spare %d, hash %v, server CPU %v: hold %v, want %v", c.spare, c.took, c.serverCPU, got, c.want)
+		}
+	}
+}
+
+// waitFor polls cond for up to ten seconds.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
