@@ -26,6 +26,9 @@ type Hasher interface {
 	VerifyDummy(ctx context.Context, pw string) error
 	// Saturated reports a full queue, so a sign-in flood is refused before any database work.
 	Saturated() bool
+	// Prepare readies the pool for a hash expected soon (the sign-in page was opened), in the
+	// background; it must return at once.
+	Prepare()
 }
 
 // Limiter is a token-bucket rate limiter keyed by string (package ratelimit).

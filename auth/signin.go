@@ -172,6 +172,10 @@ func (s *SignIn) SetupAdmin(ctx context.Context, req SetupRequest, meta ClientMe
 	return s.core.startSession(ctx, u, gatehouse.AuthPassword, false, meta)
 }
 
+// Prepare readies password hashing for a sign-in expected soon (the sign-in page was shown):
+// the hashing worker process starts in the background if it is not running. It returns at once.
+func (s *SignIn) Prepare() { s.core.hasher.Prepare() }
+
 // Login signs in with a username or email and a password. Every wrong login or password gives the
 // same EInvalidCredentials after the same amount of hashing work.
 func (s *SignIn) Login(ctx context.Context, req LoginRequest, meta ClientMeta) (*Tokens, error) {

@@ -172,6 +172,7 @@ func (h instantHasher) VerifyTrusted(ctx context.Context, pw, phc string) (bool,
 	return h.Verify(ctx, pw, phc)
 }
 func (instantHasher) VerifyDummy(context.Context, string) error { return nil }
+func (instantHasher) Prepare()                                  {}
 func (instantHasher) Saturated() bool                           { return false }
 
 // BenchmarkSignInOverhead is POST /api/auth/login through the whole handler on a real SQLite

@@ -148,6 +148,14 @@ func (h *Hasher) attach(proc *Process) {
 	proc.memoryLimit = int64(h.workers)*int64(h.params.Memory)<<10 + 16<<20
 }
 
+// Prepare readies the pool for a hash expected soon: with a worker process, it starts the
+// worker in the background if none runs (Process.Prepare); in process there is nothing to do.
+func (h *Hasher) Prepare() {
+	if h.proc != nil {
+		h.proc.Prepare()
+	}
+}
+
 // Offloaded reports whether hashes run in a worker process (Offload).
 func (h *Hasher) Offloaded() bool { return h.proc != nil }
 

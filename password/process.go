@@ -49,7 +49,8 @@ type Process struct {
 	idleExit    time.Duration // IdleExit; shorter in tests
 	memoryLimit int64         // the worker's GOMEMLIMIT in bytes, set by Hasher.Offload; 0: none
 
-	loweredOnce sync.Once // the warning that the worker could not be lowered, once
+	loweredOnce sync.Once   // the warning that the worker could not be lowered, once
+	preparing   atomic.Bool // a Prepare is under way
 
 	mu       sync.Mutex
 	cur      *worker
@@ -61,10 +62,11 @@ type Process struct {
 }
 
 // IdleExit is how long a worker with nothing to hash lives on. It then exits, and the next hash
-// starts a new one: an idle server is one process, with none of the worker's memory, and a sign-in
-// after a quiet spell waits for a worker start (tens of milliseconds, bench/README.md) on top
-// of its hash. A burst of sign-ins, or a flood, keeps one worker running throughout.
-const IdleExit = 10 * time.Second
+// starts a new one: an idle server is one process, with none of the worker's memory. A sign-in
+// after a quiet spell would wait for that start (about 35 ms here, bench/README.md) on top of its
+// hash, so the sign-in page starts the worker as it is shown (Prepare) and a minute covers the
+// typing; a burst of sign-ins, or a flood, keeps one worker running throughout.
+const IdleExit = time.Minute
 
 // RestartDelay is how long hashes run in the server after a worker could not be started.
 const RestartDelay = 30 * time.Second
@@ -206,6 +208,26 @@ func (p *Process) call(req request) (rep reply, ok bool) {
 	}
 	p.armIdle()
 	return rep, true
+}
+
+// Prepare makes a worker ready for a hash expected soon (someone opened the sign-in page), in
+// the background: it starts one if none runs, and a running one's idle exit is counted again
+// from now. So the sign-in that follows does not wait for a worker start, and a worker is not
+// started twice when many pages are opened at once.
+func (p *Process) Prepare() {
+	if !p.preparing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer p.preparing.Store(false)
+		if _, err := p.worker(); err != nil {
+			return // closed, or a start failed: worker() logged it and the hash runs here
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.inflight--
+		p.armIdle()
+	}()
 }
 
 // busy counts a call about to be sent to p.cur and cancels a pending idle retirement; p.mu is

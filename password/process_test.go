@@ -393,3 +393,29 @@ func TestProcessStartedWorkerExitsWhenNothingComes(t *testing.T) {
 		t.Fatalf("hash after the idle exit: worker %d", proc.PID())
 	}
 }
+
+// Prepare starts a worker in the background when none runs, so the sign-in that follows finds
+// it running; on a running worker it only postpones the idle exit.
+func TestProcessPrepareStartsTheWorkerAhead(t *testing.T) {
+	h, proc := offloaded(t, fast, 1, "", nil, nil)
+	proc.idleExit = 400 * time.Millisecond
+	h.Prepare()
+	waitFor(t, func() bool { return proc.PID() != 0 })
+	pid := proc.PID()
+	// Prepared again and again, more often than idleExit: the worker stays, and it is the one
+	// the hash then runs in.
+	for range 6 {
+		time.Sleep(100 * time.Millisecond)
+		h.Prepare()
+	}
+	if _, err := h.Hash(context.Background(), "pw"); err != nil {
+		t.Fatal(err)
+	}
+	if got := proc.PID(); got != pid {
+		t.Fatalf("the hash ran in worker %d, not the prepared %d", got, pid)
+	}
+	waitFor(t, func() bool { return proc.PID() == 0 && !processAlive(pid) })
+
+	// In process, Prepare does nothing.
+	NewHasher(fast, 1, 0).Prepare()
+}

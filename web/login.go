@@ -59,6 +59,8 @@ func (p *pages) loginPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// A password is likely to come: the hashing worker starts while it is typed, not after.
+	p.auth.SignIn.Prepare()
 	if r.URL.Query().Get("signed_out") == "1" {
 		v.Notice = "You are signed out."
 	}

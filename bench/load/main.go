@@ -366,6 +366,7 @@ func run(dur time.Duration, rounds, conns, flood, scale int, pgDSN string, check
 func floodCases(r *report, targets []floodTarget, flood int, plan floodPlan) {
 	if plan.rate > 0 {
 		openFloodCase(r, targets, plan)
+		signInCapacity(r, targets, plan)
 	}
 	gh, access := targets[0].gh, targets[0].access
 	if flood <= 0 {

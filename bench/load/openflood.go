@@ -203,6 +203,36 @@ func openFloodCase(r *report, targets []floodTarget, plan floodPlan) {
 	}
 }
 
+// signInCapacity measures how many sign-ins each target answers a second under the open-loop
+// flood with no request check beside it, in plan.rounds rounds taking turns: what the flood
+// table's "sign-ins answered" would be if the hashes had the machine to themselves (the pool's
+// pacing, password.Hasher, slows hashes only while the server is busy with other work).
+func signInCapacity(r *report, targets []floodTarget, plan floodPlan) {
+	rates := make([][]float64, len(targets))
+	for range plan.rounds {
+		for t, tg := range targets {
+			idle := func() result { time.Sleep(plan.phase); return result{} }
+			x := tg.gh.openFlood(plan, "/api/auth/login", plan.phase, idle)
+			answered := 0
+			for st, n := range x.status {
+				if st != http.StatusServiceUnavailable && st != http.StatusTooManyRequests {
+					answered += n
+				}
+			}
+			rates[t] = append(rates[t], float64(answered)/x.elapsed.Seconds())
+		}
+	}
+	r.add("build", "sign-ins answered (not 503) per second, rounds", "median")
+	for t, tg := range targets {
+		var rs []string
+		for _, v := range rates[t] {
+			rs = append(rs, fmt.Sprintf("%.1f", v))
+		}
+		r.add(tg.name, strings.Join(rs, ", "), fmt.Sprintf("%.1f", medianF(rates[t])))
+	}
+	r.print(fmt.Sprintf("Sign-in capacity: the open-loop flood at %d/s with no request checks, %d rounds of %s", plan.rate, plan.rounds, plan.phase))
+}
+
 // reportOpenFlood prints one target's table (res: phase, round) and its ratios' ranges.
 func reportOpenFlood(r *report, name string, res [][]openFloodResult, plan floodPlan, loads []string) {
 	workers, queue := password.DefaultWorkers(), 4*password.DefaultWorkers()
