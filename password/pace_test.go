@@ -106,6 +106,7 @@ func TestPoolHoldThreshold(t *testing.T) {
 		{4, 100 * ms, 150 * ms, 0}, // four free cores, one and a half busy: no contention worth pacing
 		{4, 100 * ms, 200 * ms, 100 * ms},
 		{1, 0, 10 * ms, 0},
+		{1, 5 * time.Second, 5 * time.Second, time.Second}, // a slow hash pauses a second at most
 	} {
 		h := &Hasher{spare: c.spare}
 		if got := h.hold(c.took, c.serverCPU); got != c.want {

@@ -326,8 +326,12 @@ func (h *Hasher) hold(took, serverCPU time.Duration) time.Duration {
 	if took <= 0 || float64(serverCPU) < PaceShare*float64(h.spare)*float64(took) {
 		return 0
 	}
-	return took
+	// A hash that took long on an overloaded machine does not park a worker for as long again.
+	return min(took, maxHold)
 }
+
+// maxHold bounds a pause: many times a hash's usual tens of milliseconds.
+const maxHold = time.Second
 
 // Hash hashes pw on the pool.
 func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
