@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/gatehouse/gatehouse/internal/cputime"
 	"github.com/gatehouse/gatehouse/internal/testserver"
 )
 
@@ -137,7 +138,7 @@ func BenchmarkCodeFlow(b *testing.B) {
 		return w
 	}
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Self()
 	for b.Loop() {
 		code := be.browser(b, "/oauth2/authorize?"+q.Encode(), &spent[0])
 		w := timed(1, be.tokenRequest(url.Values{"grant_type": {"authorization_code"}, "code": {code},
@@ -152,7 +153,7 @@ func BenchmarkCodeFlow(b *testing.B) {
 	}
 	// CPU time of the whole process (the server's work, and the loop's small share of building
 	// requests and reading answers).
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/flow")
+	b.ReportMetric(float64((cputime.Self()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/flow")
 	var total time.Duration
 	for i, d := range spent {
 		b.ReportMetric(float64(d.Microseconds())/1000/float64(b.N), flowSteps[i]+"-ms/op")

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/cputime"
 )
 
 // Hasher runs Argon2id on a fixed number of workers with a bounded wait queue. Each hash holds
@@ -66,7 +67,7 @@ func NewHasher(p Params, workers, queue int) *Hasher {
 		queue = 4 * workers
 	}
 	return &Hasher{params: p, workers: workers, places: workers + queue,
-		cpu: processCPU, pause: time.Sleep, spare: max(1, CPUs()-workers)}
+		cpu: cputime.Self, pause: time.Sleep, spare: max(1, CPUs()-workers)}
 }
 
 // TrustedPlaces is how many trusted callers may wait or run beyond the queue.
