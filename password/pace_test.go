@@ -54,40 +54,27 @@ func TestPoolPacesWorkerHashesWhileTheServerIsBusy(t *testing.T) {
 // With the server idle, hashes follow each other at full speed; and a hash the server computed
 // itself (no worker) does not pace, since the server's CPU time then counts the hash.
 func TestPoolDoesNotPaceAnIdleServerOrInProcessHashes(t *testing.T) {
-	paced := func(h *Hasher) *int {
-		n := new(int)
-		h.pause = func(time.Duration) { *n++ }
-		return n
-	}
-	idle, _ := offloaded(t, fast, 1, "", nil, nil)
-	idle.cpu = func() time.Duration { return time.Second } // no CPU used between readings
-	n := paced(idle)
-	for range 3 {
-		if _, err := idle.Hash(context.Background(), "pw"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if *n != 0 {
-		t.Errorf("idle server: %d pauses, want 0", *n)
-	}
-
 	fallback, _ := offloaded(t, fast, 1, "/nonexistent/gatehouse", nil, nil)
-	fallback.cpu = busyServer()
-	n = paced(fallback)
-	if _, err := fallback.Hash(context.Background(), "pw"); err != nil {
-		t.Fatal(err)
-	}
-	if *n != 0 {
-		t.Errorf("hash computed in the server: %d pauses, want 0", *n)
-	}
-	inProcess := NewHasher(fast, 1, 0)
-	inProcess.cpu = busyServer()
-	n = paced(inProcess)
-	if _, err := inProcess.Hash(context.Background(), "pw"); err != nil {
-		t.Fatal(err)
-	}
-	if *n != 0 {
-		t.Errorf("in-process pool: %d pauses, want 0", *n)
+	idle, _ := offloaded(t, fast, 1, "", nil, nil)
+	for _, c := range []struct {
+		name string
+		h    *Hasher
+		cpu  func() time.Duration
+	}{
+		{"idle server", idle, func() time.Duration { return time.Second }}, // no CPU used between readings
+		{"hash computed in the server (no worker)", fallback, busyServer()},
+		{"in-process pool", NewHasher(fast, 1, 0), busyServer()},
+	} {
+		pauses := 0
+		c.h.cpu, c.h.pause = c.cpu, func(time.Duration) { pauses++ }
+		for range 3 {
+			if _, err := c.h.Hash(context.Background(), "pw"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if pauses != 0 {
+			t.Errorf("%s: %d pauses, want 0", c.name, pauses)
+		}
 	}
 }
 
