@@ -189,11 +189,27 @@ func Busy() error {
 
 // do runs fn holding one of the pool's workers, as a trusted caller or not.
 func (h *Hasher) do(ctx context.Context, trusted bool, fn func()) error {
+	return h.doPaced(ctx, trusted, func() time.Duration { fn(); return 0 })
+}
+
+// doPaced is do for an fn that returns how long the worker should stay taken after it (hold):
+// the caller has its answer at once, and the worker is released only once that pause is over.
+func (h *Hasher) doPaced(ctx context.Context, trusted bool, fn func() time.Duration) error {
 	if err := h.acquire(ctx, trusted); err != nil {
 		return err
 	}
-	defer h.release()
-	fn()
+	var hold time.Duration
+	defer func() {
+		if hold <= 0 {
+			h.release()
+			return
+		}
+		go func() {
+			defer h.release()
+			h.pause(hold)
+		}()
+	}()
+	hold = fn()
 	return nil
 }
 
@@ -292,19 +308,18 @@ func runLowPriority(fn func()) {
 // run computes req on a worker: in the worker process when the pool has one that answers,
 // here on a lowered thread otherwise.
 func (h *Hasher) run(ctx context.Context, trusted bool, req request) (rep reply, err error) {
-	err = h.do(ctx, trusted, func() {
+	err = h.doPaced(ctx, trusted, func() time.Duration {
 		if h.proc != nil {
 			start, cpu := time.Now(), h.cpu()
 			var ok bool
 			if rep, ok = h.proc.call(req); ok {
-				// The pool's worker stays taken while it pauses: that is the pacing.
-				if d := h.hold(time.Since(start), h.cpu()-cpu); d > 0 {
-					h.pause(d)
-				}
-				return
+				// The pool's worker stays taken while it pauses: that is the pacing. The
+				// caller does not wait for the pause; it has its answer now.
+				return h.hold(time.Since(start), h.cpu()-cpu)
 			}
 		}
 		runLowPriority(func() { rep = compute(req) })
+		return 0
 	})
 	return rep, err
 }
