@@ -196,18 +196,25 @@ func (p *Process) call(req request) (rep reply, ok bool) {
 		// Whatever went wrong, this worker is done with: if it still runs, it ends now.
 		_ = w.cmd.Process.Kill()
 	}
+	p.called(w, err)
+	if err != nil {
+		return reply{}, false
+	}
+	return rep, true
+}
+
+// called ends the count of a call sent to w, which failed with err if not nil. The idle exit is
+// armed on either outcome: inflight counts calls to every worker, so the last call to end may
+// be one that failed on a worker since replaced, and the running worker must still be retired.
+func (p *Process) called(w *worker, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.inflight--
-	if err != nil {
-		if p.cur == w {
-			p.cur = nil
-			_ = p.stopped(w, err)
-		}
-		return reply{}, false
+	if err != nil && p.cur == w {
+		p.cur = nil
+		_ = p.stopped(w, err)
 	}
 	p.armIdle()
-	return rep, true
 }
 
 // Prepare makes a worker ready for a hash expected soon (someone opened the sign-in page), in

@@ -419,3 +419,47 @@ func TestProcessPrepareStartsTheWorkerAhead(t *testing.T) {
 	// In process, Prepare does nothing.
 	NewHasher(fast, 1, 0).Prepare()
 }
+
+// inflight counts calls to every worker: when the last call to end is one that failed on a
+// worker since replaced (it died with two calls in flight, and the other caller started a new
+// one and finished first), the new worker still exits when idle.
+func TestProcessIdleExitAfterALateFailureOnAReplacedWorker(t *testing.T) {
+	h, proc := offloaded(t, fast, 1, "", nil, nil)
+	proc.idleExit = 200 * time.Millisecond
+	ctx := context.Background()
+	if _, err := h.Hash(ctx, "pw"); err != nil { // the worker has answered: not a failed start
+		t.Fatal(err)
+	}
+	old, err := proc.worker() // a call under way on it
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = old.cmd.Process.Kill()
+	<-old.done
+	if _, err := h.Hash(ctx, "pw"); err != nil { // finds it dead and starts another
+		t.Fatal(err)
+	}
+	next := proc.PID()
+	if next == 0 || next == old.cmd.Process.Pid {
+		t.Fatalf("no new worker after the old one died (PID %d)", next)
+	}
+	proc.called(old, old.stopErr()) // the call on the old worker ends last
+	deadline := time.Now().Add(10 * time.Second)
+	for proc.PID() != 0 || processAlive(next) {
+		if time.Now().After(deadline) {
+			t.Fatalf("worker %d still runs long after idleExit", next)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A worker started by Prepare with no sign-in after it (a visitor who leaves the page, a crawler)
+// exits when idle, as one started by a hash does.
+func TestProcessPreparedWorkerExitsWhenNothingComes(t *testing.T) {
+	h, proc := offloaded(t, fast, 1, "", nil, nil)
+	proc.idleExit = 200 * time.Millisecond
+	h.Prepare()
+	waitFor(t, func() bool { return proc.PID() != 0 })
+	pid := proc.PID()
+	waitFor(t, func() bool { return proc.PID() == 0 && !processAlive(pid) })
+}
