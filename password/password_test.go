@@ -140,7 +140,7 @@ func TestHasherBounded(t *testing.T) {
 	var wg sync.WaitGroup
 	release := make(chan struct{})
 	for range 2 {
-		wg.Go(func() { _ = h.do(ctx, false, func() { <-release }) })
+		wg.Go(func() { _ = h.do(ctx, false, func() time.Duration { <-release; return 0 }) })
 	}
 	// Wait until one runs and one waits.
 	deadline := time.Now().Add(10 * time.Second)
@@ -238,11 +238,12 @@ func TestTrustedCallersGetReservedPlacesAndGoFirst(t *testing.T) {
 	var wg sync.WaitGroup
 	run := func(name string, trusted bool) {
 		wg.Go(func() {
-			_ = h.do(ctx, trusted, func() {
+			_ = h.do(ctx, trusted, func() time.Duration {
 				mu.Lock()
 				order = append(order, name)
 				mu.Unlock()
 				<-release
+				return 0
 			})
 		})
 	}

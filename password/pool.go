@@ -187,14 +187,10 @@ func Busy() error {
 	return &gatehouse.Error{Code: gatehouse.EBusy, Message: "the server is busy signing other people in; try again in a moment", RetryAfter: time.Second}
 }
 
-// do runs fn holding one of the pool's workers, as a trusted caller or not.
-func (h *Hasher) do(ctx context.Context, trusted bool, fn func()) error {
-	return h.doPaced(ctx, trusted, func() time.Duration { fn(); return 0 })
-}
-
-// doPaced is do for an fn that returns how long the worker should stay taken after it (hold):
-// the caller has its answer at once, and the worker is released only once that pause is over.
-func (h *Hasher) doPaced(ctx context.Context, trusted bool, fn func() time.Duration) error {
+// do runs fn holding one of the pool's workers, as a trusted caller or not. fn returns how long
+// the worker stays taken after it (hold, the pacing): the caller has its answer at once, and the
+// worker is released once that pause is over.
+func (h *Hasher) do(ctx context.Context, trusted bool, fn func() time.Duration) error {
 	if err := h.acquire(ctx, trusted); err != nil {
 		return err
 	}
@@ -308,7 +304,7 @@ func runLowPriority(fn func()) {
 // run computes req on a worker: in the worker process when the pool has one that answers,
 // here on a lowered thread otherwise.
 func (h *Hasher) run(ctx context.Context, trusted bool, req request) (rep reply, err error) {
-	err = h.doPaced(ctx, trusted, func() time.Duration {
+	err = h.do(ctx, trusted, func() time.Duration {
 		if h.proc != nil {
 			start, cpu := time.Now(), h.cpu()
 			var ok bool
