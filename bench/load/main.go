@@ -442,7 +442,6 @@ func (p *proc) kB(file, field string) uint64 {
 	return sum
 }
 
-// family is the server's process id and its children's (/proc/PID/task/TID/children).
 // waitIdleExit waits until p runs without children, at most password.IdleExit and a few seconds.
 func waitIdleExit(p *proc) {
 	deadline := time.Now().Add(password.IdleExit + 5*time.Second)
@@ -452,6 +451,7 @@ func waitIdleExit(p *proc) {
 	time.Sleep(500 * time.Millisecond) // the memory it gave back settles
 }
 
+// family is the server's process id and its children's (/proc/PID/task/TID/children).
 func (p *proc) family() []int {
 	pid := p.cmd.Process.Pid
 	pids := []int{pid}

@@ -222,7 +222,7 @@ func signInCapacity(r *report, targets []floodTarget, plan floodPlan) {
 			rates[t] = append(rates[t], float64(answered)/x.elapsed.Seconds())
 		}
 	}
-	r.add("build", "sign-ins answered (not 503) per second, rounds", "median")
+	r.add("build", "sign-ins answered (not 503 or 429) per second, rounds", "median")
 	for t, tg := range targets {
 		var rs []string
 		for _, v := range rates[t] {
