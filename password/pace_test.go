@@ -50,7 +50,7 @@ func TestPoolPacesWorkerHashesWhileTheServerIsBusy(t *testing.T) {
 		t.Fatalf("%d pool workers taken during the pause, want 1", running)
 	}
 	go func() { _, err := h.Hash(ctx, "second"); done <- err }()
-	waitFor(t, func() bool { running, waiting := h.Stats(); return running == 1 && waiting == 1 })
+	waitFor(t, "the second hash does not wait behind the paused worker", func() bool { running, waiting := h.Stats(); return running == 1 && waiting == 1 })
 	select {
 	case err := <-done:
 		t.Fatalf("a hash finished while the only worker paused (err %v)", err)
@@ -61,7 +61,7 @@ func TestPoolPacesWorkerHashesWhileTheServerIsBusy(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-paused // the second hash paces too
-	waitFor(t, func() bool { running, waiting := h.Stats(); return running == 0 && waiting == 0 })
+	waitFor(t, "the pool does not free its worker after the pause", func() bool { running, waiting := h.Stats(); return running == 0 && waiting == 0 })
 }
 
 // With the server idle, hashes follow each other at full speed; and a hash the server computed
@@ -115,13 +115,14 @@ func TestPoolHoldThreshold(t *testing.T) {
 	}
 }
 
-// waitFor polls cond for up to ten seconds.
-func waitFor(t *testing.T, cond func() bool) {
+// waitFor polls cond for up to ten seconds, and fails with what (what has not happened) if it
+// stays false.
+func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 10s")
+			t.Fatalf("after 10s: %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

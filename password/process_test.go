@@ -349,13 +349,7 @@ func TestProcessWorkerExitsWhenIdleAndTheNextHashStartsOne(t *testing.T) {
 			t.Fatalf("worker changed from %d to %d between hashes closer than idleExit", first, pid)
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for proc.PID() != 0 || processAlive(first) {
-		if time.Now().After(deadline) {
-			t.Fatalf("idle worker %d still runs (PID() = %d)", first, proc.PID())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitFor(t, fmt.Sprintf("idle worker %d still runs", first), func() bool { return proc.PID() == 0 && !processAlive(first) })
 	if ok, _, err := h.Verify(ctx, "pw", phc); !ok || err != nil {
 		t.Fatalf("verify after the idle exit: %v %v", ok, err)
 	}
@@ -379,13 +373,7 @@ func TestProcessStartedWorkerExitsWhenNothingComes(t *testing.T) {
 	if pid == 0 {
 		t.Fatal("Start started no worker")
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for processAlive(pid) {
-		if time.Now().After(deadline) {
-			t.Fatalf("worker %d started without work still runs", pid)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitFor(t, fmt.Sprintf("worker %d started without work still runs", pid), func() bool { return !processAlive(pid) })
 	if _, err := h.Hash(context.Background(), "pw"); err != nil {
 		t.Fatal(err)
 	}
@@ -400,7 +388,7 @@ func TestProcessPrepareStartsTheWorkerAhead(t *testing.T) {
 	h, proc := offloaded(t, fast, 1, "", nil, nil)
 	proc.idleExit = 400 * time.Millisecond
 	h.Prepare()
-	waitFor(t, func() bool { return proc.PID() != 0 })
+	waitFor(t, "Prepare started no worker", func() bool { return proc.PID() != 0 })
 	pid := proc.PID()
 	// Prepared again and again, more often than idleExit: the worker stays, and it is the one
 	// the hash then runs in.
@@ -414,7 +402,7 @@ func TestProcessPrepareStartsTheWorkerAhead(t *testing.T) {
 	if got := proc.PID(); got != pid {
 		t.Fatalf("the hash ran in worker %d, not the prepared %d", got, pid)
 	}
-	waitFor(t, func() bool { return proc.PID() == 0 && !processAlive(pid) })
+	waitFor(t, fmt.Sprintf("prepared worker %d still runs after idleExit", pid), func() bool { return proc.PID() == 0 && !processAlive(pid) })
 
 	// In process, Prepare does nothing.
 	NewHasher(fast, 1, 0).Prepare()
@@ -444,13 +432,7 @@ func TestProcessIdleExitAfterALateFailureOnAReplacedWorker(t *testing.T) {
 		t.Fatalf("no new worker after the old one died (PID %d)", next)
 	}
 	proc.called(old, old.stopErr()) // the call on the old worker ends last
-	deadline := time.Now().Add(10 * time.Second)
-	for proc.PID() != 0 || processAlive(next) {
-		if time.Now().After(deadline) {
-			t.Fatalf("worker %d still runs long after idleExit", next)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitFor(t, fmt.Sprintf("worker %d still runs long after idleExit", next), func() bool { return proc.PID() == 0 && !processAlive(next) })
 }
 
 // A worker started by Prepare with no sign-in after it (a visitor who leaves the page, a crawler)
@@ -459,7 +441,7 @@ func TestProcessPreparedWorkerExitsWhenNothingComes(t *testing.T) {
 	h, proc := offloaded(t, fast, 1, "", nil, nil)
 	proc.idleExit = 200 * time.Millisecond
 	h.Prepare()
-	waitFor(t, func() bool { return proc.PID() != 0 })
+	waitFor(t, "Prepare started no worker", func() bool { return proc.PID() != 0 })
 	pid := proc.PID()
-	waitFor(t, func() bool { return proc.PID() == 0 && !processAlive(pid) })
+	waitFor(t, fmt.Sprintf("prepared worker %d still runs after idleExit", pid), func() bool { return proc.PID() == 0 && !processAlive(pid) })
 }
