@@ -63,11 +63,16 @@ func TestBrowserMFA(t *testing.T) {
 	if len(codes) != 10 {
 		t.Fatalf("recovery codes on the page: %v", codes)
 	}
-	// The copy button is shown by the script (CSP allows it) and copies; the download link is there.
+	// The copy button is shown by the script (CSP allows it) and copies the codes to the
+	// clipboard; the download link is there.
+	grantClipboard(t, ctx, e.URL)
 	run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`button[data-copy]`)), chromedp.Click(chromedp.CSS(`button[data-copy]`)))
 	get(t, ctx, chromedp.Poll[bool](`document.querySelector("button[data-copy]").textContent !== "Copy codes"`))
 	if b := text(t, ctx, "button[data-copy]"); b != "Copied" {
 		t.Fatalf("copy button says %q", b)
+	}
+	if c := strings.Fields(get(t, ctx, chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise))); strings.Join(c, " ") != strings.Join(codes, " ") {
+		t.Fatalf("clipboard holds %q, want the codes %q", c, codes)
 	}
 	if d := get(t, ctx, chromedp.Evaluate[string](`document.querySelector("a[download]").getAttribute("download")`)); d != "gatehouse-recovery-codes.txt" {
 		t.Fatalf("download link %q", d)
