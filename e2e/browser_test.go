@@ -97,6 +97,7 @@ func TestMain(m *testing.M) {
 	// -test.parallel stays at its default, one per CPU: pages are CPU work for Chromium, and
 	// more tabs at once only make each slower on a busy machine.
 	code := m.Run()
+	testdb.Drain()
 	if shared.cancel != nil {
 		shared.cancel()
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/gatehouse/gatehouse/internal/testdb"
 	"github.com/gatehouse/gatehouse/password"
 )
 
@@ -29,6 +30,7 @@ func TestMain(m *testing.M) {
 	}
 	buildDir = dir
 	code := m.Run()
+	testdb.Drain()
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }

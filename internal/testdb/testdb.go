@@ -5,10 +5,6 @@
 package testdb
 
 import (
-	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"net/url"
@@ -18,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx" for schema setup
 
@@ -45,11 +40,16 @@ func Unavailable(t testing.TB, service, why string) {
 	t.Skipf("skipping: %s unavailable (%s); set it up to run this test", service, why)
 }
 
-// PostgresDSN returns a DSN for a new schema holding every migration, dropped when the test
-// ends. The schema is built by one transaction that replays the migrations (one round trip, no
+// PostgresDSN returns a DSN for a schema holding every migration and no rows, for this test
+// alone. The schema is built by one transaction that replays the migrations (one round trip, no
 // migration lock, so parallel tests and other test processes on the same server do not queue
 // behind each other); postgres.Open on it then finds nothing to do. Tests of migrating itself
 // use PostgresEmptyDSN.
+//
+// When the test ends, its schema is emptied and kept for the next test of this process (see
+// schemaPool): building a schema and dropping it were most of the PostgreSQL server's CPU in the
+// suite. A schema whose structure or migration rows the test changed, or whose test failed, is
+// dropped instead.
 //
 // A database per test cloned with CREATE DATABASE ... TEMPLATE was measured and rejected:
 // PostgreSQL 15 forces a checkpoint on every DROP DATABASE, seconds each on a shared server.
@@ -59,7 +59,21 @@ func PostgresDSN(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("loading the PostgreSQL migrations: %v", err)
 	}
-	return newSchema(t, script)
+	admin := adminDSN(t)
+	pool := pools.get(admin)
+	schema, ok := pool.take()
+	if !ok {
+		schema = pool.name()
+		if err := pool.create(schema, script); err != nil {
+			t.Fatalf("creating schema: %v", err)
+		}
+		if err := pool.track(schema); err != nil {
+			pool.drop(schema)
+			t.Fatalf("reading the new schema: %v", err)
+		}
+	}
+	t.Cleanup(func() { pool.finished(schema, t.Failed()) })
+	return schemaDSN(admin, schema)
 }
 
 // PostgresEmptyDSN returns a DSN for a new, empty schema that is dropped when the test ends.
@@ -84,10 +98,10 @@ var migratedScript = sync.OnceValues(func() (string, error) {
 	return b.String(), nil
 })
 
-// newSchema creates a schema, runs script in it in one transaction, and returns a DSN whose
-// search_path is that schema. Commits do not wait for the disk (synchronous_commit=off): a test
-// database need not survive a crash, and fsyncs are most of a test's time on a busy server.
-func newSchema(t testing.TB, script string) string {
+// adminDSN is GATEHOUSE_TEST_POSTGRES_DSN with synchronous_commit=off. Commits do not wait for
+// the disk: a test database need not survive a crash, and fsyncs are most of a test's time on a
+// busy server. Without the variable, or without a server behind it, the test skips or fails.
+func adminDSN(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("GATEHOUSE_TEST_POSTGRES_DSN")
 	if base == "" {
@@ -101,36 +115,35 @@ func newSchema(t testing.TB, script string) string {
 	q.Set("synchronous_commit", "off")
 	u.RawQuery = q.Encode()
 	admin := u.String()
-	db, err := sql.Open("pgx", admin)
-	if err != nil {
-		t.Fatalf("opening %s: %v", redact(base), err)
+	if err := pools.get(admin).ping(); err != nil {
+		Unavailable(t, "postgres", "cannot connect to "+redact(base)+": "+err.Error())
 	}
-	defer db.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := db.PingContext(ctx); err != nil {
-		Unavailable(t, "postgres", "cannot connect: "+err.Error())
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "gh_test_" + hex.EncodeToString(b[:])
-	// Without arguments the statements go as one simple-protocol batch: one implicit
-	// transaction, one round trip.
-	batch := "CREATE SCHEMA " + schema + "; SET LOCAL search_path = " + schema + ";\n" + script
-	if _, err := db.ExecContext(ctx, "BEGIN; "+batch+"; COMMIT;"); err != nil {
-		t.Fatalf("creating schema: %v", err)
-	}
-	t.Cleanup(func() {
-		db, err := sql.Open("pgx", admin)
-		if err != nil {
-			return
-		}
-		defer db.Close()
-		_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
-	})
+	return admin
+}
+
+// schemaDSN is admin with schema as its search_path and as its application_name, by which the
+// connections a test left open are found when the schema is reused.
+func schemaDSN(admin, schema string) string {
+	u, _ := url.Parse(admin) // parsed before, in adminDSN
+	q := u.Query()
 	q.Set("search_path", schema)
+	q.Set("application_name", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// newSchema creates a schema, runs script in it in one transaction, and returns a DSN whose
+// search_path is that schema; the schema is dropped when the test ends.
+func newSchema(t testing.TB, script string) string {
+	t.Helper()
+	admin := adminDSN(t)
+	pool := pools.get(admin)
+	schema := pool.name()
+	if err := pool.create(schema, script); err != nil {
+		t.Fatalf("creating schema: %v", err)
+	}
+	t.Cleanup(func() { pool.drop(schema) })
+	return schemaDSN(admin, schema)
 }
 
 // SQLitePath returns a path for a new SQLite file in the test's temporary directory.
@@ -168,8 +181,10 @@ func WaitBound() {
 	}
 }
 
-// Main is a TestMain for such packages: WaitBound, then the tests.
+// Main is a TestMain for such packages: WaitBound, then the tests, then Drain.
 func Main(m *testing.M) {
 	WaitBound()
-	os.Exit(m.Run())
+	code := m.Run()
+	Drain()
+	os.Exit(code)
 }

@@ -1,0 +1,295 @@
+package testdb
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// schemaPool holds the migrated schemas that tests of this process have finished with, emptied
+// for the next test. Creating a schema (the tables, indexes and constraints of every migration)
+// and dropping it cost the PostgreSQL server about a quarter of a CPU second each, and the suite
+// made hundreds; emptying one costs a few milliseconds. A schema is reused only when nothing of
+// its test can still write to it (its connections are ended first) and its structure is as it
+// was built; otherwise it is dropped, as every schema was before.
+type schemaPool struct {
+	admin string
+
+	open sync.Once
+	db   *sql.DB
+	err  error
+
+	mu     sync.Mutex
+	free   []string
+	prints map[string]string // schema → fingerprint when it was built
+	reuse  bool              // false once emptying failed (no permission): drop instead
+	swept  bool
+}
+
+// poolSet is the pools of this process, one per server DSN.
+type poolSet struct {
+	mu sync.Mutex
+	m  map[string]*schemaPool
+}
+
+var pools poolSet
+
+func (ps *poolSet) get(admin string) *schemaPool {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.m == nil {
+		ps.m = map[string]*schemaPool{}
+	}
+	p := ps.m[admin]
+	if p == nil {
+		p = &schemaPool{admin: admin, prints: map[string]string{}, reuse: true}
+		ps.m[admin] = p
+	}
+	return p
+}
+
+// Drain drops the schemas kept for reuse and closes the connections. TestMains of packages that
+// use PostgreSQL call it after the tests (Main does); schemas of a process that ended without it
+// are dropped by the next test process on this host that makes a schema.
+func Drain() {
+	pools.mu.Lock()
+	all := pools.m
+	pools.m = nil
+	pools.mu.Unlock()
+	for _, p := range all {
+		p.mu.Lock()
+		free := p.free
+		p.free = nil
+		p.mu.Unlock()
+		for _, s := range free {
+			p.drop(s)
+		}
+		if p.db != nil {
+			_ = p.db.Close()
+		}
+	}
+}
+
+func (p *schemaPool) ping() error {
+	p.open.Do(func() {
+		p.db, p.err = sql.Open("pgx", p.admin)
+		if p.err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		p.err = p.db.PingContext(ctx)
+	})
+	return p.err
+}
+
+// hostTag names this host in schema names, so that the sweep of a dead process's schemas never
+// touches those of another machine sharing the server.
+var hostTag = sync.OnceValue(func() string {
+	h, _ := os.Hostname()
+	sum := sha256.Sum256([]byte(h))
+	return hex.EncodeToString(sum[:4])
+})
+
+// name is a new schema name: gh_test_<host>_<pid>_<random>.
+func (p *schemaPool) name() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("gh_test_%s_%d_%s", hostTag(), os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+var schemaName = regexp.MustCompile(`^gh_test_([0-9a-f]{8})_(\d+)_[0-9a-f]{12}$`)
+
+// sweep drops the schemas of test processes of this host that are gone: a test binary killed,
+// or one whose TestMain does not call Drain.
+func (p *schemaPool) sweep(ctx context.Context) {
+	p.mu.Lock()
+	done := p.swept
+	p.swept = true
+	p.mu.Unlock()
+	if done {
+		return
+	}
+	rows, err := p.db.QueryContext(ctx, `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'gh\_test\_%'`)
+	if err != nil {
+		return
+	}
+	var stale []string
+	for rows.Next() {
+		var n string
+		if rows.Scan(&n) != nil {
+			continue
+		}
+		m := schemaName.FindStringSubmatch(n)
+		if m == nil || m[1] != hostTag() {
+			continue
+		}
+		// Only a process that is gone: ESRCH. EPERM means it runs under another user.
+		pid, _ := strconv.Atoi(m[2])
+		if pid == os.Getpid() || !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+			continue
+		}
+		stale = append(stale, n)
+	}
+	_ = rows.Close()
+	for _, n := range stale {
+		p.drop(n)
+	}
+}
+
+// take is a schema kept for reuse, if there is one.
+func (p *schemaPool) take() (string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.free) == 0 {
+		return "", false
+	}
+	s := p.free[len(p.free)-1]
+	p.free = p.free[:len(p.free)-1]
+	return s, true
+}
+
+// create makes schema and runs script in it, in one transaction: one round trip, and no
+// migration lock, so parallel tests and other test processes do not queue behind each other.
+func (p *schemaPool) create(schema, script string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p.sweep(ctx)
+	if err := p.inTx(ctx, "CREATE SCHEMA "+schema+"; SET LOCAL search_path = "+schema+";\n"+script); err != nil {
+		return err
+	}
+	return nil
+}
+
+// track records what schema, just built with every migration, looks like, so that it is reused
+// only if its test left it that way.
+func (p *schemaPool) track(schema string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	fp, err := p.fingerprint(ctx, schema)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.prints[schema] = fp
+	p.mu.Unlock()
+	return nil
+}
+
+// fingerprint sums up what a test must not have changed for its schema to be reused: the tables,
+// sequences and indexes with their columns, the constraints, and the migration rows.
+func (p *schemaPool) fingerprint(ctx context.Context, schema string) (string, error) {
+	var f string
+	err := p.db.QueryRowContext(ctx, `
+SELECT md5(coalesce(string_agg(d, E'\n' ORDER BY d), '')) FROM (
+  SELECT c.relname || ' ' || c.relkind::text || ' ' || coalesce((
+    SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull::text, ',' ORDER BY a.attnum)
+    FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '') AS d
+  FROM pg_class c WHERE c.relnamespace = $1::regnamespace
+  UNION ALL
+  SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE connamespace = $1::regnamespace
+  UNION ALL
+  SELECT 'migrations ' || count(*) || ' ' || coalesce(max(version), 0) FROM `+schema+`.schema_migrations
+) x`, schema).Scan(&f)
+	return f, err
+}
+
+// finished is called when the test of schema has ended: the schema is emptied and kept, or
+// dropped when the test failed (its rows may explain the failure in a rerun's logs, and a failing
+// test is no time to save) or the schema cannot be reused safely.
+func (p *schemaPool) finished(schema string, failed bool) {
+	p.mu.Lock()
+	reuse := p.reuse
+	p.mu.Unlock()
+	if failed || !reuse || p.empty(schema) != nil {
+		p.drop(schema)
+		return
+	}
+	p.mu.Lock()
+	p.free = append(p.free, schema)
+	p.mu.Unlock()
+}
+
+// empty makes schema as it was built. Any connection the test left open (a store not closed, a
+// server process not yet reaped) is ended first and waited for, so nothing of the last test
+// writes into the next one's data. The rows go with DELETE under session_replication_role =
+// replica, which skips foreign-key checks and needs a superuser; without one, reuse stops.
+func (p *schemaPool) empty(schema string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := 0; ; i++ {
+		var left int
+		if err := p.db.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`, schema).Scan(&left); err != nil {
+			return err
+		}
+		if left == 0 {
+			break
+		}
+		if i == 50 {
+			return fmt.Errorf("%d connections of %s would not end", left, schema)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.mu.Lock()
+	want := p.prints[schema]
+	p.mu.Unlock()
+	if got, err := p.fingerprint(ctx, schema); err != nil || got != want {
+		return fmt.Errorf("schema %s changed during its test", schema)
+	}
+	err := p.inTx(ctx, `SET LOCAL session_replication_role = replica;
+SET LOCAL lock_timeout = '5s';
+DO $$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT c.oid::regclass AS t FROM pg_class c
+           WHERE c.relnamespace = '`+schema+`'::regnamespace AND c.relkind IN ('r', 'p') AND c.relname <> 'schema_migrations' LOOP
+    EXECUTE 'DELETE FROM ' || r.t;
+  END LOOP;
+  FOR r IN SELECT s.seqrelid::regclass AS q, s.seqstart FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid
+           WHERE c.relnamespace = '`+schema+`'::regnamespace LOOP
+    PERFORM setval(r.q, r.seqstart, false);
+  END LOOP;
+END $$;`)
+	if err != nil {
+		var pgErr interface{ SQLState() string }
+		if errors.As(err, &pgErr) && pgErr.SQLState() == "42501" { // insufficient_privilege
+			p.mu.Lock()
+			p.reuse = false
+			p.mu.Unlock()
+		}
+	}
+	return err
+}
+
+// inTx runs script in one transaction. Without arguments the statements go as one
+// simple-protocol batch: one round trip.
+func (p *schemaPool) inTx(ctx context.Context, script string) error {
+	tx, err := p.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, script); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+func (p *schemaPool) drop(schema string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, _ = p.db.ExecContext(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
+	p.mu.Lock()
+	delete(p.prints, schema)
+	p.mu.Unlock()
+}
