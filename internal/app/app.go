@@ -69,6 +69,9 @@ type Parts struct {
 	// Groups tells the OpenID Provider a user's groups; nil: none known (a client restricted to
 	// groups admits nobody).
 	Groups oidcprovider.Groups
+	// Catalog is nil to build the message catalog. A catalog is never changed once built, so
+	// test servers of one process share one instead of each building its own.
+	Catalog *i18n.Catalog
 }
 
 // App is a built gatehouse, ready to serve.
@@ -95,9 +98,12 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 	}
 	stats := func() (int, int) { return 0, 0 }
 	// The one message catalog of the pages and the mail, built once.
-	cat, err := i18n.New()
-	if err != nil {
-		return nil, err
+	cat := p.Catalog
+	if cat == nil {
+		var err error
+		if cat, err = i18n.New(); err != nil {
+			return nil, err
+		}
 	}
 	if p.Hasher == nil {
 		p.Hasher = password.NewHasher(password.DefaultParams(), 0, 0)
