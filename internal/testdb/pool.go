@@ -20,8 +20,8 @@ import (
 // for the next test. Creating a schema (the tables, indexes and constraints of every migration)
 // and dropping it cost the PostgreSQL server about a quarter of a CPU second each, and the suite
 // made hundreds; emptying one costs a few milliseconds. A schema is reused only when nothing of
-// its test can still write to it (its connections are ended first) and its structure is as it
-// was built; otherwise it is dropped, as every schema was before.
+// its test is still connected to it and its structure is as it was built; otherwise it is
+// dropped, as every schema was before.
 type schemaPool struct {
 	admin string
 
@@ -220,25 +220,17 @@ func (p *schemaPool) finished(schema string, failed bool) {
 	p.mu.Unlock()
 }
 
-// empty makes schema as it was built. Any connection the test left open (a store not closed, a
-// server process not yet reaped) is ended first and waited for, so nothing of the last test
-// writes into the next one's data. The rows go with DELETE under session_replication_role =
+// empty makes schema as it was built, or fails when the schema should not be handed on: a
+// connection of its test is still open, or its structure changed. The rows go with DELETE under session_replication_role =
 // replica, which skips foreign-key checks and needs a superuser; without one, reuse stops.
 func (p *schemaPool) empty(schema string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for i := 0; ; i++ {
-		var left int
-		if err := p.db.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`, schema).Scan(&left); err != nil {
-			return err
-		}
-		if left == 0 {
-			break
-		}
-		if i == 50 {
-			return fmt.Errorf("%d connections of %s would not end", left, schema)
-		}
-		time.Sleep(20 * time.Millisecond)
+	// A connection still open now belongs to something the test did not close; it could
+	// reconnect and write later, so its schema is not handed on. Ending them first lets the drop
+	// take its locks.
+	if n, err := p.endConnections(ctx, schema); err != nil || n > 0 {
+		return fmt.Errorf("%d connections of %s were still open: %v", n, schema, err)
 	}
 	p.mu.Lock()
 	want := p.prints[schema]
@@ -271,6 +263,27 @@ END $$;`)
 	return err
 }
 
+// endConnections ends the connections whose application_name is schema and waits until they are
+// gone; n is how many there were.
+func (p *schemaPool) endConnections(ctx context.Context, schema string) (n int, err error) {
+	for i := 0; ; i++ {
+		var left int
+		if err := p.db.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`, schema).Scan(&left); err != nil {
+			return n, err
+		}
+		if i == 0 {
+			n = left
+		}
+		if left == 0 {
+			return n, nil
+		}
+		if i == 50 {
+			return n, fmt.Errorf("%d connections of %s would not end", left, schema)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // inTx runs script in one transaction. Without arguments the statements go as one
 // simple-protocol batch: one round trip.
 func (p *schemaPool) inTx(ctx context.Context, script string) error {
@@ -288,6 +301,7 @@ func (p *schemaPool) inTx(ctx context.Context, script string) error {
 func (p *schemaPool) drop(schema string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	_, _ = p.endConnections(ctx, schema)
 	_, _ = p.db.ExecContext(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
 	p.mu.Lock()
 	delete(p.prints, schema)
