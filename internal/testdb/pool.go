@@ -187,7 +187,8 @@ func (p *schemaPool) track(schema string) error {
 }
 
 // fingerprint sums up what a test must not have changed for its schema to be reused: the tables,
-// sequences and indexes with their columns, the constraints, and the migration rows.
+// sequences, views and indexes with their columns, the constraints, functions and triggers, and
+// the migration rows.
 func (p *schemaPool) fingerprint(ctx context.Context, schema string) (string, error) {
 	var f string
 	err := p.db.QueryRowContext(ctx, `
@@ -198,6 +199,10 @@ SELECT md5(coalesce(string_agg(d, E'\n' ORDER BY d), '')) FROM (
   FROM pg_class c WHERE c.relnamespace = $1::regnamespace
   UNION ALL
   SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE connamespace = $1::regnamespace
+  UNION ALL
+  SELECT 'function ' || p.oid::regprocedure::text FROM pg_proc p WHERE p.pronamespace = $1::regnamespace
+  UNION ALL
+  SELECT 'trigger ' || t.tgname || ' ' || t.tgenabled::text FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relnamespace = $1::regnamespace
   UNION ALL
   SELECT 'migrations ' || count(*) || ' ' || coalesce(max(version), 0) FROM `+schema+`.schema_migrations
 ) x`, schema).Scan(&f)
@@ -221,8 +226,9 @@ func (p *schemaPool) finished(schema string, failed bool) {
 }
 
 // empty makes schema as it was built, or fails when the schema should not be handed on: a
-// connection of its test is still open, or its structure changed. The rows go with DELETE under session_replication_role =
-// replica, which skips foreign-key checks and needs a superuser; without one, reuse stops.
+// connection of its test is still open, or its structure changed. The rows go with DELETE under
+// session_replication_role = replica, which skips foreign-key checks and needs a superuser;
+// without one, reuse stops for the process.
 func (p *schemaPool) empty(schema string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
