@@ -232,11 +232,21 @@ func (p *schemaPool) finished(schema string, failed bool) {
 func (p *schemaPool) empty(schema string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	// A connection still open now belongs to something the test did not close; it could
-	// reconnect and write later, so its schema is not handed on. Ending them first lets the drop
-	// take its locks.
-	if n, err := p.endConnections(ctx, schema); err != nil || n > 0 {
-		return fmt.Errorf("%d connections of %s were still open: %v", n, schema, err)
+	// A connection still open after a moment belongs to something the test did not close; it
+	// could reconnect and write later, so its schema is not handed on (drop ends it). The moment
+	// is for connections just closed: the server lists a backend until it has exited.
+	for i := 0; ; i++ {
+		var open int
+		if err := p.db.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1`, schema).Scan(&open); err != nil {
+			return err
+		}
+		if open == 0 {
+			break
+		}
+		if i == 25 {
+			return fmt.Errorf("%d connections of %s are still open", open, schema)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	p.mu.Lock()
 	want := p.prints[schema]
@@ -270,21 +280,18 @@ END $$;`)
 }
 
 // endConnections ends the connections whose application_name is schema and waits until they are
-// gone; n is how many there were.
-func (p *schemaPool) endConnections(ctx context.Context, schema string) (n int, err error) {
+// gone.
+func (p *schemaPool) endConnections(ctx context.Context, schema string) error {
 	for i := 0; ; i++ {
 		var left int
 		if err := p.db.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`, schema).Scan(&left); err != nil {
-			return n, err
-		}
-		if i == 0 {
-			n = left
+			return err
 		}
 		if left == 0 {
-			return n, nil
+			return nil
 		}
 		if i == 50 {
-			return n, fmt.Errorf("%d connections of %s would not end", left, schema)
+			return fmt.Errorf("%d connections of %s would not end", left, schema)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -307,7 +314,7 @@ func (p *schemaPool) inTx(ctx context.Context, script string) error {
 func (p *schemaPool) drop(schema string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, _ = p.endConnections(ctx, schema)
+	_ = p.endConnections(ctx, schema)
 	_, _ = p.db.ExecContext(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
 	p.mu.Lock()
 	delete(p.prints, schema)
