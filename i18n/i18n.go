@@ -1,7 +1,8 @@
 // Package i18n is gatehouse's message catalog: every page and mail string is an English source
 // text used as the key (golang.org/x/text/message), with a German translation beside it. The
-// Catalog is built once at start (New) and handed to the pages and the outbox; nothing here is
-// global, so tests and several servers in one process never share state.
+// Catalog is built once at start (New) and handed to the pages and the outbox. Nothing here is
+// global and a Catalog is never changed after New, so several servers in one process may share
+// one (the test servers do) or each build their own.
 package i18n
 
 import (

@@ -11,13 +11,16 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/gatehouse/gatehouse/internal/testdb"
 	"github.com/gatehouse/gatehouse/oidcprovider"
 )
 
 // TestMain installs the provider's log router as the program does (cmd/gatehouse's main).
 func TestMain(m *testing.M) {
 	slog.SetDefault(slog.New(oidcprovider.LogRouter(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
-	os.Exit(m.Run())
+	code := m.Run()
+	testdb.Drain()
+	os.Exit(code)
 }
 
 type lockedBuffer struct {

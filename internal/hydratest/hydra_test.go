@@ -3,14 +3,23 @@ package hydratest_test
 import (
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/hydratest"
+	"github.com/gatehouse/gatehouse/internal/testdb"
 	"github.com/gatehouse/gatehouse/internal/testserver"
 )
+
+// TestMain drops the PostgreSQL schemas kept for reuse when the tests end.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testdb.Drain()
+	os.Exit(code)
+}
 
 // External sign-in against Ory Hydra v2.3.0, a real OpenID Certified provider on PostgreSQL,
 // with clients registered the way Hydra's administrators register them. Hydra puts only what the

@@ -95,9 +95,11 @@ func (p *schemaPool) ping() error {
 
 // hostTag names this host in schema names, so that the sweep of a dead process's schemas never
 // touches those of another machine sharing the server.
+// Containers may share a host name; their process ids are told apart by the pid namespace.
 var hostTag = sync.OnceValue(func() string {
 	h, _ := os.Hostname()
-	sum := sha256.Sum256([]byte(h))
+	ns, _ := os.Readlink("/proc/self/ns/pid")
+	sum := sha256.Sum256([]byte(h + "\x00" + ns))
 	return hex.EncodeToString(sum[:4])
 })
 
@@ -187,18 +189,30 @@ func (p *schemaPool) track(schema string) error {
 }
 
 // fingerprint sums up what a test must not have changed for its schema to be reused: the tables,
-// sequences, views and indexes with their columns, the constraints, functions and triggers, and
-// the migration rows.
+// sequences, views and indexes with their columns, defaults, grants and row security, the
+// constraints, indexes, sequence parameters, policies, functions and triggers, and the migration
+// rows. Definitions name the schema, so a fingerprint is compared only with one taken under the
+// same name.
 func (p *schemaPool) fingerprint(ctx context.Context, schema string) (string, error) {
 	var f string
 	err := p.db.QueryRowContext(ctx, `
 SELECT md5(coalesce(string_agg(d, E'\n' ORDER BY d), '')) FROM (
-  SELECT c.relname || ' ' || c.relkind::text || ' ' || coalesce((
+  SELECT c.relname || ' ' || c.relkind::text || ' ' || c.relrowsecurity::text || ' ' || coalesce(c.relacl::text, '') || ' ' || coalesce((
     SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull::text, ',' ORDER BY a.attnum)
     FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '') AS d
   FROM pg_class c WHERE c.relnamespace = $1::regnamespace
   UNION ALL
   SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE connamespace = $1::regnamespace
+  UNION ALL
+  SELECT 'default ' || d.adrelid::regclass::text || ' ' || d.adnum || ' ' || pg_get_expr(d.adbin, d.adrelid)
+  FROM pg_attrdef d JOIN pg_class c ON c.oid = d.adrelid WHERE c.relnamespace = $1::regnamespace
+  UNION ALL
+  SELECT 'sequence ' || c.relname || ' ' || s.seqtypid::regtype::text || ' ' || s.seqstart || ' ' || s.seqincrement || ' ' || s.seqmin || ' ' || s.seqmax || ' ' || s.seqcycle::text
+  FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid WHERE c.relnamespace = $1::regnamespace
+  UNION ALL
+  SELECT 'index ' || pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relnamespace = $1::regnamespace
+  UNION ALL
+  SELECT 'policy ' || p.polname || ' ' || p.polrelid::regclass::text FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE c.relnamespace = $1::regnamespace
   UNION ALL
   SELECT 'function ' || p.oid::regprocedure::text FROM pg_proc p WHERE p.pronamespace = $1::regnamespace
   UNION ALL
@@ -220,8 +234,25 @@ func (p *schemaPool) finished(schema string, failed bool) {
 		p.drop(schema)
 		return
 	}
+	// Renamed, the schema is out of reach of its last test: a DSN of it that outlived the test
+	// (a pool never closed that connects again, a subtest's DSN used later) fails as it did when
+	// schemas were dropped, instead of writing into the next test's data.
+	renamed := p.name()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := p.db.ExecContext(ctx, "ALTER SCHEMA "+schema+" RENAME TO "+renamed); err != nil {
+		p.drop(schema)
+		return
+	}
 	p.mu.Lock()
-	p.free = append(p.free, schema)
+	delete(p.prints, schema)
+	p.mu.Unlock()
+	if p.track(renamed) != nil {
+		p.drop(renamed)
+		return
+	}
+	p.mu.Lock()
+	p.free = append(p.free, renamed)
 	p.mu.Unlock()
 }
 

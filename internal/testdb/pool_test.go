@@ -48,25 +48,49 @@ func schemaExists(t *testing.T, admin *sql.DB, schema string) bool {
 	return n == 1
 }
 
-// A schema handed to the next test holds none of the last test's rows and its sequences start
-// again. One its test altered, or left a connection open to, is dropped rather than handed on,
-// and that connection is ended.
+// schemaID is the oid of the DSN's schema, which stays when the schema is renamed.
+func schemaID(t *testing.T, db *sql.DB) int64 {
+	t.Helper()
+	var id int64
+	if err := db.QueryRow(`SELECT oid FROM pg_namespace WHERE nspname = current_schema()`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func idExists(t *testing.T, admin *sql.DB, id int64) bool {
+	t.Helper()
+	var n int
+	if err := admin.QueryRow(`SELECT count(*) FROM pg_namespace WHERE oid = $1`, id).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n == 1
+}
+
+// A schema handed to the next test holds none of the last test's rows, its sequences start
+// again, and the last test's DSN no longer reaches it. One its test altered, or left a
+// connection open to, is dropped rather than handed on, and that connection is ended.
 func TestSchemaReuse(t *testing.T) {
-	var first, second string
+	admin := rawDB(t, adminDSN(t))
+	var firstDSN string
+	var first, second int64
 	t.Run("writes", func(t *testing.T) {
-		dsn := PostgresDSN(t)
-		first = schemaOf(t, dsn)
-		db := rawDB(t, dsn)
+		firstDSN = PostgresDSN(t)
+		db := rawDB(t, firstDSN)
+		first = schemaID(t, db)
 		exec(t, db, addUser)
 		exec(t, db, `INSERT INTO sessions (id, user_id, token_hash, auth_method, created_at, last_seen_at, expires_at, access_exp_max)
 			VALUES ('s1', 1, '\x01', 'password', now(), now(), now(), now())`)
 	})
 	t.Run("reuses", func(t *testing.T) {
 		dsn := PostgresDSN(t)
-		if got := schemaOf(t, dsn); got != first {
-			t.Fatalf("got schema %s, want %s handed on", got, first)
-		}
 		db := rawDB(t, dsn)
+		if got := schemaID(t, db); got != first {
+			t.Fatalf("got schema %d, want %d handed on", got, first)
+		}
+		if _, err := rawDB(t, firstDSN).Exec(addUser); err == nil {
+			t.Fatal("the last test's DSN still writes into the schema handed on")
+		}
 		var users, sessions int
 		if err := db.QueryRow(`SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM sessions)`).Scan(&users, &sessions); err != nil {
 			t.Fatal(err)
@@ -82,22 +106,21 @@ func TestSchemaReuse(t *testing.T) {
 		if err := db.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&migrations); err != nil || migrations == 0 {
 			t.Fatalf("schema_migrations rows = %d, %v; want them kept", migrations, err)
 		}
-		exec(t, db, `ALTER TABLE users ADD COLUMN extra TEXT`)
+		exec(t, db, `ALTER SEQUENCE users_id_seq INCREMENT BY 10`)
 	})
-	admin := rawDB(t, adminDSN(t))
-	if schemaExists(t, admin, first) {
-		t.Fatalf("schema %s, altered by its test, still exists", first)
+	if idExists(t, admin, first) {
+		t.Fatalf("schema %d, altered by its test, still exists", first)
 	}
 	var leftover *sql.Conn
 	t.Run("leaves a connection", func(t *testing.T) {
 		dsn := PostgresDSN(t)
-		second = schemaOf(t, dsn)
-		if second == first {
-			t.Fatalf("the altered schema %s was handed on", second)
+		db := rawDB(t, dsn)
+		if second = schemaID(t, db); second == first {
+			t.Fatalf("the altered schema %d was handed on", second)
 		}
-		var n int
-		if err := rawDB(t, dsn).QueryRow(`SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() AND column_name = 'extra'`).Scan(&n); err != nil || n != 0 {
-			t.Fatalf("the new schema has the altered column: %d, %v", n, err)
+		var id int
+		if err := db.QueryRow(addUser + ` RETURNING id`).Scan(&id); err != nil || id != 1 {
+			t.Fatalf("first user id in a new schema = %d, %v; want 1", id, err)
 		}
 		// A connection outside the test's cleanup, as a store a test forgot to close.
 		other, err := sql.Open("pgx", dsn)
@@ -113,8 +136,8 @@ func TestSchemaReuse(t *testing.T) {
 		t.Fatal("a connection the test left open could still write")
 	}
 	_ = leftover.Close()
-	if schemaExists(t, admin, second) {
-		t.Fatalf("schema %s, whose test left a connection open, still exists", second)
+	if idExists(t, admin, second) {
+		t.Fatalf("schema %d, whose test left a connection open, still exists", second)
 	}
 }
 
