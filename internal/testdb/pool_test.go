@@ -39,10 +39,11 @@ func exec(t *testing.T, db *sql.DB, q string) {
 
 const addUser = `INSERT INTO users (username, email, role, created_at, updated_at) VALUES ('bob', 'bob@example.com', 'user', now(), now())`
 
-func schemaExists(t *testing.T, admin *sql.DB, schema string) bool {
+// namespaceExists reports whether a schema with the column (nspname or oid) equal to v exists.
+func namespaceExists(t *testing.T, admin *sql.DB, column string, v any) bool {
 	t.Helper()
 	var n int
-	if err := admin.QueryRow(`SELECT count(*) FROM pg_namespace WHERE nspname = $1`, schema).Scan(&n); err != nil {
+	if err := admin.QueryRow(`SELECT count(*) FROM pg_namespace WHERE `+column+` = $1`, v).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n == 1
@@ -56,15 +57,6 @@ func schemaID(t *testing.T, db *sql.DB) int64 {
 		t.Fatal(err)
 	}
 	return id
-}
-
-func idExists(t *testing.T, admin *sql.DB, id int64) bool {
-	t.Helper()
-	var n int
-	if err := admin.QueryRow(`SELECT count(*) FROM pg_namespace WHERE oid = $1`, id).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n == 1
 }
 
 // A schema handed to the next test holds none of the last test's rows, its sequences start
@@ -108,7 +100,7 @@ func TestSchemaReuse(t *testing.T) {
 		}
 		exec(t, db, `ALTER SEQUENCE users_id_seq INCREMENT BY 10`)
 	})
-	if idExists(t, admin, first) {
+	if namespaceExists(t, admin, "oid", first) {
 		t.Fatalf("schema %d, altered by its test, still exists", first)
 	}
 	var leftover *sql.Conn
@@ -136,7 +128,7 @@ func TestSchemaReuse(t *testing.T) {
 		t.Fatal("a connection the test left open could still write")
 	}
 	_ = leftover.Close()
-	if idExists(t, admin, second) {
+	if namespaceExists(t, admin, "oid", second) {
 		t.Fatalf("schema %d, whose test left a connection open, still exists", second)
 	}
 }
@@ -147,7 +139,7 @@ func TestSchemaOfFailedTestDropped(t *testing.T) {
 	schema := schemaOf(t, dsn)
 	pool := pools.get(adminDSN(t))
 	pool.finished(schema, true)
-	if schemaExists(t, rawDB(t, adminDSN(t)), schema) {
+	if namespaceExists(t, rawDB(t, adminDSN(t)), "nspname", schema) {
 		t.Fatalf("schema %s of a failed test still exists", schema)
 	}
 	pool.mu.Lock()
