@@ -315,7 +315,7 @@ func TestTwoProcessesMigratePostgresOnce(t *testing.T) {
 	// stays serial: its servers hash with the real parameters under serve's memory limit, and
 	// run together they took longer in all (measured 71 s serial, 108 s parallel).
 	t.Parallel()
-	dsn := testdb.PostgresDSN(t)
+	dsn := testdb.PostgresEmptyDSN(t)
 	dir := t.TempDir()
 	bin := buildRelease(t)
 	envs := append(os.Environ(), "GATEHOUSE__DATABASE__DRIVER=postgres", "GATEHOUSE__DATABASE__DSN="+dsn,
