@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -29,11 +30,12 @@ type schemaPool struct {
 	db   *sql.DB
 	err  error
 
-	mu     sync.Mutex
-	free   []string
-	prints map[string]string // schema → fingerprint when it was built
-	reuse  bool              // false once emptying failed (no permission): drop instead
-	swept  bool
+	sweep sync.Once
+
+	mu    sync.Mutex
+	free  []string
+	built string // fingerprint of a schema just built; without its name, the same for all
+	reuse bool   // false once emptying failed (no permission): drop instead
 }
 
 // poolSet is the pools of this process, one per server DSN.
@@ -52,7 +54,7 @@ func (ps *poolSet) get(admin string) *schemaPool {
 	}
 	p := ps.m[admin]
 	if p == nil {
-		p = &schemaPool{admin: admin, prints: map[string]string{}, reuse: true}
+		p = &schemaPool{admin: admin, reuse: true}
 		ps.m[admin] = p
 	}
 	return p
@@ -112,16 +114,9 @@ func (p *schemaPool) name() string {
 
 var schemaName = regexp.MustCompile(`^gh_test_([0-9a-f]{8})_(\d+)_[0-9a-f]{12}$`)
 
-// sweep drops the schemas of test processes of this host that are gone: a test binary killed,
-// or one whose TestMain does not call Drain.
-func (p *schemaPool) sweep(ctx context.Context) {
-	p.mu.Lock()
-	done := p.swept
-	p.swept = true
-	p.mu.Unlock()
-	if done {
-		return
-	}
+// sweepStale drops the schemas of test processes of this host that are gone: a test binary
+// killed, or one whose TestMain does not call Drain.
+func (p *schemaPool) sweepStale(ctx context.Context) {
 	rows, err := p.db.QueryContext(ctx, `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'gh\_test\_%'`)
 	if err != nil {
 		return
@@ -161,21 +156,30 @@ func (p *schemaPool) take() (string, bool) {
 	return s, true
 }
 
-// create makes schema and runs script in it, in one transaction: one round trip, and no
+// build makes a new schema and runs script in it, in one transaction: one round trip, and no
 // migration lock, so parallel tests and other test processes do not queue behind each other.
-func (p *schemaPool) create(schema, script string) error {
+// The first schema this process makes also sweeps those of dead test processes.
+func (p *schemaPool) build(t testing.TB, script string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	p.sweep(ctx)
+	p.sweep.Do(func() { p.sweepStale(ctx) })
+	schema := p.name()
 	if err := p.inTx(ctx, "CREATE SCHEMA "+schema+"; SET LOCAL search_path = "+schema+";\n"+script); err != nil {
-		return err
+		t.Fatalf("creating schema: %v", err)
 	}
-	return nil
+	return schema
 }
 
-// track records what schema, just built with every migration, looks like, so that it is reused
-// only if its test left it that way.
-func (p *schemaPool) track(schema string) error {
+// remember takes the fingerprint of schema, just built with every migration, as what every
+// schema must still look like to be handed on; once per process.
+func (p *schemaPool) remember(schema string) error {
+	p.mu.Lock()
+	known := p.built != ""
+	p.mu.Unlock()
+	if known {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	fp, err := p.fingerprint(ctx, schema)
@@ -183,7 +187,7 @@ func (p *schemaPool) track(schema string) error {
 		return err
 	}
 	p.mu.Lock()
-	p.prints[schema] = fp
+	p.built = fp
 	p.mu.Unlock()
 	return nil
 }
@@ -191,12 +195,13 @@ func (p *schemaPool) track(schema string) error {
 // fingerprint sums up what a test must not have changed for its schema to be reused: the tables,
 // sequences, views and indexes with their columns, defaults, grants and row security, the
 // constraints, indexes, sequence parameters, policies, functions and triggers, and the migration
-// rows. Definitions name the schema, so a fingerprint is compared only with one taken under the
-// same name.
+// rows. The schema's name is taken out of every definition, so schemas built from the same
+// migrations have the same fingerprint. Internal triggers (those of foreign keys, named by oid)
+// are left out; their constraints are in.
 func (p *schemaPool) fingerprint(ctx context.Context, schema string) (string, error) {
 	var f string
 	err := p.db.QueryRowContext(ctx, `
-SELECT md5(coalesce(string_agg(d, E'\n' ORDER BY d), '')) FROM (
+SELECT md5(coalesce(string_agg(d, E'\n' ORDER BY d), '')) FROM (SELECT replace(d, $1 || '.', '') AS d FROM (
   SELECT c.relname || ' ' || c.relkind::text || ' ' || c.relrowsecurity::text || ' ' || coalesce(c.relacl::text, '') || ' ' || coalesce((
     SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull::text, ',' ORDER BY a.attnum)
     FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '') AS d
@@ -216,10 +221,10 @@ SELECT md5(coalesce(string_agg(d, E'\n' ORDER BY d), '')) FROM (
   UNION ALL
   SELECT 'function ' || p.oid::regprocedure::text FROM pg_proc p WHERE p.pronamespace = $1::regnamespace
   UNION ALL
-  SELECT 'trigger ' || t.tgname || ' ' || t.tgenabled::text FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relnamespace = $1::regnamespace
+  SELECT 'trigger ' || t.tgname || ' ' || t.tgenabled::text FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relnamespace = $1::regnamespace AND NOT t.tgisinternal
   UNION ALL
   SELECT 'migrations ' || count(*) || ' ' || coalesce(max(version), 0) FROM `+schema+`.schema_migrations
-) x`, schema).Scan(&f)
+) x) y`, schema).Scan(&f)
 	return f, err
 }
 
@@ -245,13 +250,6 @@ func (p *schemaPool) finished(schema string, failed bool) {
 		return
 	}
 	p.mu.Lock()
-	delete(p.prints, schema)
-	p.mu.Unlock()
-	if p.track(renamed) != nil {
-		p.drop(renamed)
-		return
-	}
-	p.mu.Lock()
 	p.free = append(p.free, renamed)
 	p.mu.Unlock()
 }
@@ -266,26 +264,20 @@ func (p *schemaPool) empty(schema string) error {
 	// A connection still open after a moment belongs to something the test did not close; it
 	// could reconnect and write later, so its schema is not handed on (drop ends it). The moment
 	// is for connections just closed: the server lists a backend until it has exited.
-	for i := 0; ; i++ {
-		var open int
-		if err := p.db.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1`, schema).Scan(&open); err != nil {
-			return err
-		}
-		if open == 0 {
-			break
-		}
-		if i == 25 {
-			return fmt.Errorf("%d connections of %s are still open", open, schema)
-		}
-		time.Sleep(20 * time.Millisecond)
+	open, err := p.connections(ctx, schema, false, 25)
+	if err != nil {
+		return err
+	}
+	if open > 0 {
+		return fmt.Errorf("%d connections of %s are still open", open, schema)
 	}
 	p.mu.Lock()
-	want := p.prints[schema]
+	want := p.built
 	p.mu.Unlock()
 	if got, err := p.fingerprint(ctx, schema); err != nil || got != want {
 		return fmt.Errorf("schema %s changed during its test", schema)
 	}
-	err := p.inTx(ctx, `SET LOCAL session_replication_role = replica;
+	err = p.inTx(ctx, `SET LOCAL session_replication_role = replica;
 SET LOCAL lock_timeout = '5s';
 DO $$
 DECLARE r record;
@@ -310,19 +302,21 @@ END $$;`)
 	return err
 }
 
-// endConnections ends the connections whose application_name is schema and waits until they are
-// gone.
-func (p *schemaPool) endConnections(ctx context.Context, schema string) error {
+// connections counts the connections whose application_name is schema, ending them when end is
+// set, until there are none or tries more polls 20 ms apart have passed; it returns how many are
+// left.
+func (p *schemaPool) connections(ctx context.Context, schema string, end bool, tries int) (int, error) {
+	q := `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1`
+	if end {
+		q = `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`
+	}
 	for i := 0; ; i++ {
-		var left int
-		if err := p.db.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`, schema).Scan(&left); err != nil {
-			return err
+		var n int
+		if err := p.db.QueryRowContext(ctx, q, schema).Scan(&n); err != nil {
+			return 0, err
 		}
-		if left == 0 {
-			return nil
-		}
-		if i == 50 {
-			return fmt.Errorf("%d connections of %s would not end", left, schema)
+		if n == 0 || i == tries {
+			return n, nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -345,9 +339,6 @@ func (p *schemaPool) inTx(ctx context.Context, script string) error {
 func (p *schemaPool) drop(schema string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_ = p.endConnections(ctx, schema)
+	_, _ = p.connections(ctx, schema, true, 50)
 	_, _ = p.db.ExecContext(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
-	p.mu.Lock()
-	delete(p.prints, schema)
-	p.mu.Unlock()
 }

@@ -98,6 +98,14 @@ func TestSchemaReuse(t *testing.T) {
 		if err := db.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&migrations); err != nil || migrations == 0 {
 			t.Fatalf("schema_migrations rows = %d, %v; want them kept", migrations, err)
 		}
+	})
+	// Handed on a second time, under the name given the first time: the fingerprint it is
+	// checked against was taken under another name.
+	t.Run("reuses again", func(t *testing.T) {
+		db := rawDB(t, PostgresDSN(t))
+		if got := schemaID(t, db); got != first {
+			t.Fatalf("got schema %d, want %d handed on again", got, first)
+		}
 		exec(t, db, `ALTER SEQUENCE users_id_seq INCREMENT BY 10`)
 	})
 	if namespaceExists(t, admin, "oid", first) {

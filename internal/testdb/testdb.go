@@ -59,21 +59,17 @@ func PostgresDSN(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("loading the PostgreSQL migrations: %v", err)
 	}
-	admin := adminDSN(t)
-	pool := pools.get(admin)
+	pool := pools.get(adminDSN(t))
 	schema, ok := pool.take()
 	if !ok {
-		schema = pool.name()
-		if err := pool.create(schema, script); err != nil {
-			t.Fatalf("creating schema: %v", err)
-		}
-		if err := pool.track(schema); err != nil {
+		schema = pool.build(t, script)
+		if err := pool.remember(schema); err != nil {
 			pool.drop(schema)
 			t.Fatalf("reading the new schema: %v", err)
 		}
 	}
 	t.Cleanup(func() { pool.finished(schema, t.Failed()) })
-	return schemaDSN(admin, schema)
+	return schemaDSN(pool.admin, schema)
 }
 
 // PostgresEmptyDSN returns a DSN for a new, empty schema that is dropped when the test ends.
@@ -136,14 +132,10 @@ func schemaDSN(admin, schema string) string {
 // search_path is that schema; the schema is dropped when the test ends.
 func newSchema(t testing.TB, script string) string {
 	t.Helper()
-	admin := adminDSN(t)
-	pool := pools.get(admin)
-	schema := pool.name()
-	if err := pool.create(schema, script); err != nil {
-		t.Fatalf("creating schema: %v", err)
-	}
+	pool := pools.get(adminDSN(t))
+	schema := pool.build(t, script)
 	t.Cleanup(func() { pool.drop(schema) })
-	return schemaDSN(admin, schema)
+	return schemaDSN(pool.admin, schema)
 }
 
 // SQLitePath returns a path for a new SQLite file in the test's temporary directory.
