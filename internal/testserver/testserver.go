@@ -120,19 +120,18 @@ func sqliteDSN(t testing.TB) string {
 	return path
 }
 
-// sharedCatalog is the message catalog of every test server of this process; a catalog is
-// never changed once built.
-var sharedCatalog = func() func(testing.TB) *i18n.Catalog {
-	once := sync.OnceValues(i18n.New)
-	return func(t testing.TB) *i18n.Catalog {
-		t.Helper()
-		c, err := once()
-		if err != nil {
-			t.Fatalf("building the message catalog: %v", err)
-		}
-		return c
+// catalog is the message catalog of every test server of this process; a catalog is never
+// changed once built.
+var catalog = sync.OnceValues(i18n.New)
+
+func sharedCatalog(t testing.TB) *i18n.Catalog {
+	t.Helper()
+	c, err := catalog()
+	if err != nil {
+		t.Fatalf("building the message catalog: %v", err)
 	}
-}()
+	return c
+}
 
 // OpenStore opens a store of the backend at dsn and closes it when the test ends.
 func OpenStore(t testing.TB, backend, dsn string) gatehouse.Store {
